@@ -1,0 +1,35 @@
+"""custmgmt: a company's customer-management policy as rules that code enforces.
+
+    import custmgmt
+    app = custmgmt.open("sqlite:///crm.db", migrate=True)
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    p = app.prospects.register(alice, name="Wang Wei", phone="138 0013 8000",
+                               willingness="clear", potential_value=2_000_000)
+"""
+
+from custmgmt import errors
+from custmgmt.adapters.system import FixedClock, SequentialIds
+from custmgmt.app import CustomerManagement, DispatchReport, open
+from custmgmt.domain.common import Money
+from custmgmt.domain.prospects import Grade, Stage, Willingness
+from custmgmt.ports.auth import Action, Certification, Principal, Role
+from custmgmt.ports.settings import Settings
+
+__all__ = [
+    "Action",
+    "Certification",
+    "CustomerManagement",
+    "DispatchReport",
+    "FixedClock",
+    "Grade",
+    "Money",
+    "Principal",
+    "Role",
+    "SequentialIds",
+    "Settings",
+    "Stage",
+    "Willingness",
+    "errors",
+    "open",
+]
+__version__ = "0.1.0"

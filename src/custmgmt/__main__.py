@@ -1,0 +1,5 @@
+import sys
+
+from custmgmt.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""The built-in adapters, offered through the same hooks a third-party plugin uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from custmgmt.adapters.memory.notifier import RecordingNotifier
+from custmgmt.adapters.memory.storage import MemoryStorage
+from custmgmt.adapters.notify.logging import LoggingNotifier
+from custmgmt.adapters.rbac import RoleBasedAuthorizer
+from custmgmt.domain.prospects import DefaultGradingPolicy, GradingPolicy
+from custmgmt.ports.hookspecs import (
+    AuthorizerBackend,
+    NotifierBackend,
+    StorageBackend,
+    hookimpl,
+)
+from custmgmt.ports.settings import Settings
+from custmgmt.ports.storage import Storage
+
+
+def _open_memory(url: str, migrate: bool) -> Storage:
+    return MemoryStorage()
+
+
+@hookimpl
+def custmgmt_storage_backends() -> Sequence[StorageBackend]:
+    return (StorageBackend(name="memory", schemes=("memory",), open=_open_memory),)
+
+
+@hookimpl
+def custmgmt_notifiers() -> Sequence[NotifierBackend]:
+    return (
+        NotifierBackend(name="memory", create=lambda _settings: RecordingNotifier()),
+        NotifierBackend(name="logging", create=lambda _settings: LoggingNotifier()),
+    )
+
+
+@hookimpl
+def custmgmt_authorizers() -> Sequence[AuthorizerBackend]:
+    return (AuthorizerBackend(name="rbac", create=lambda _settings: RoleBasedAuthorizer()),)
+
+
+@hookimpl(trylast=True)
+def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
+    return DefaultGradingPolicy(large=settings.grading_large, medium=settings.grading_medium)

@@ -1,0 +1,1 @@
+"""Dict-backed adapters: storage with real transactions, a recording notifier."""

@@ -1,0 +1,300 @@
+"""In-memory storage with the semantics of a real database transaction.
+
+A unit of work stages its writes privately. ``commit()`` takes the store's
+lock, checks every rule a database would (versions, unique identity keys,
+audit sequence numbers, outbox dedupe keys) and then applies all writes, or
+raises and applies none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
+from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
+from custmgmt.ports.auth import Principal
+from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
+from custmgmt.ports.storage import ProspectQuery
+
+
+class MemoryState:
+    """What has been committed. Shared by every unit of work of one storage."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.prospects: dict[str, Prospect] = {}
+        self.key_index: dict[IdentityKey, str] = {}
+        self.principals: dict[str, Principal] = {}
+        self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
+        self.events: list[DomainEvent] = []
+        self.outbox: dict[str, OutboxItem] = {}
+        self.dedupe_keys: set[str] = set()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _conflict(holder: Prospect, key: IdentityKey) -> ClaimConflict:
+    reg = holder.registration
+    return ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
+
+
+class MemoryProspects:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._state = uow.state
+        self.staged: dict[str, tuple[int, Prospect]] = {}
+
+    def _current(self, prospect_id: str) -> Prospect | None:
+        if prospect_id in self.staged:
+            return self.staged[prospect_id][1]
+        return self._state.prospects.get(prospect_id)
+
+    def add(self, prospect: Prospect) -> Prospect:
+        if self._current(prospect.id) is not None:
+            raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
+        held = self.holder_of(prospect.active_keys)
+        if held is not None:
+            raise _conflict(*held)
+        stored = attrs.evolve(prospect, version=1)
+        self.staged[prospect.id] = (0, stored)
+        return stored
+
+    def get(self, prospect_id: ProspectId) -> Prospect:
+        found = self._current(prospect_id)
+        if found is None:
+            raise NotFound("prospect", prospect_id)
+        return found
+
+    def update(self, prospect: Prospect) -> Prospect:
+        current = self.get(prospect.id)
+        if current.version != prospect.version:
+            raise ConcurrencyError(f"prospect {prospect.id!r} changed since it was read")
+        expected = self.staged[prospect.id][0] if prospect.id in self.staged else current.version
+        stored = attrs.evolve(prospect, version=prospect.version + 1)
+        self.staged[prospect.id] = (expected, stored)
+        return stored
+
+    def _all(self) -> list[Prospect]:
+        merged = dict(self._state.prospects)
+        merged.update({pid: p for pid, (_, p) in self.staged.items()})
+        return list(merged.values())
+
+    def holder_of(self, keys: Iterable[IdentityKey]) -> tuple[Prospect, IdentityKey] | None:
+        wanted = set(keys)
+        for prospect in sorted(self._all(), key=lambda p: (_utc(p.registration.at), p.id)):
+            for key in sorted(wanted & prospect.active_keys, key=lambda k: k.kind.value):
+                return prospect, key
+        return None
+
+    def find(self, query: ProspectQuery) -> Sequence[Prospect]:
+        rows = sorted(
+            (p for p in self._all() if query.matches(p)),
+            key=lambda p: (_utc(p.registration.at), p.id),
+        )
+        if query.after is not None:
+            after = (_utc(query.after[0]), query.after[1])
+            rows = [p for p in rows if (_utc(p.registration.at), p.id) > after]
+        return rows[: query.limit]
+
+    def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
+        counts: dict[tuple[Grade, Stage], int] = {}
+        for p in self._all():
+            if query.matches(p):
+                counts[(p.grade, p.stage)] = counts.get((p.grade, p.stage), 0) + 1
+        return counts
+
+    def check(self, index: dict[IdentityKey, str]) -> None:
+        """Verify staged rows against committed state; update ``index`` to the result."""
+        for pid, (expected, _) in self.staged.items():
+            stored = self._state.prospects.get(pid)
+            if (stored.version if stored else 0) != expected:
+                raise ConcurrencyError(f"prospect {pid!r} changed since it was read")
+            for key in stored.active_keys if stored else ():
+                index.pop(key, None)
+        for pid, (_, prospect) in self.staged.items():
+            for key in sorted(prospect.active_keys, key=lambda k: (k.kind.value, k.value)):
+                holder_id = index.get(key)
+                if holder_id is not None and holder_id != pid:
+                    holder = self._current(holder_id) or self._state.prospects[holder_id]
+                    raise _conflict(holder, key)
+                index[key] = pid
+
+
+class MemoryPrincipals:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: dict[str, Principal] = {}
+
+    def get(self, principal_id: str) -> Principal | None:
+        return self.staged.get(principal_id) or self._state.principals.get(principal_id)
+
+    def save(self, principal: Principal) -> None:
+        self.staged[principal.id] = principal
+
+
+class MemoryAudit:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: list[AuditEntry] = []
+
+    def append(self, entry: AuditEntry) -> None:
+        trail = self.trail(entry.resource_kind, entry.resource_id)
+        if entry.sequence != len(trail):
+            raise ConcurrencyError(f"audit sequence {entry.sequence} of {entry.resource_id!r}")
+        self.staged.append(entry)
+
+    def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
+        committed = self._state.audit.get((resource_kind, resource_id), [])
+        mine = [e for e in self.staged if (e.resource_kind, e.resource_id) == (resource_kind,
+                                                                                 resource_id)]
+        return [*committed, *mine]
+
+    def check(self) -> None:
+        for entry in self.staged:
+            committed = self._state.audit.get((entry.resource_kind, entry.resource_id), [])
+            if entry.sequence < len(committed):
+                raise ConcurrencyError(f"audit trail of {entry.resource_id!r} moved on")
+
+
+class MemoryEvents:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: list[DomainEvent] = []
+
+    def append(self, event: DomainEvent) -> None:
+        self.staged.append(event)
+
+    def all(self) -> Sequence[DomainEvent]:
+        return [*self._state.events, *self.staged]
+
+
+class MemoryOutbox:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: dict[str, OutboxItem] = {}
+
+    def add(self, notification: Notification) -> bool:
+        key = notification.dedupe_key
+        if key is not None and (
+            key in self._state.dedupe_keys
+            or any(i.notification.dedupe_key == key for i in self.staged.values())
+        ):
+            return False
+        if notification.id in self._state.outbox or notification.id in self.staged:
+            raise StorageError(f"notification {notification.id!r} already queued")
+        self.staged[notification.id] = OutboxItem(notification=notification)
+        return True
+
+    def _item(self, notification_id: str) -> OutboxItem:
+        item = self.staged.get(notification_id) or self._state.outbox.get(notification_id)
+        if item is None:
+            raise NotFound("notification", notification_id)
+        return item
+
+    def all(self) -> Sequence[OutboxItem]:
+        merged = dict(self._state.outbox)
+        merged.update(self.staged)
+        return sorted(merged.values(), key=lambda i: (_utc(i.notification.created_at),
+                                                      i.notification.id))
+
+    def pending(self, limit: int, max_attempts: int) -> Sequence[OutboxItem]:
+        waiting = [i for i in self.all()
+                   if i.status is not DeliveryStatus.SENT and i.attempts < max_attempts]
+        return waiting[:limit]
+
+    def mark_sent(self, notification_id: str, at: datetime) -> None:
+        item = self._item(notification_id)
+        self.staged[notification_id] = attrs.evolve(
+            item, status=DeliveryStatus.SENT, attempts=item.attempts + 1, sent_at=at
+        )
+
+    def mark_failed(self, notification_id: str, error: str, at: datetime) -> None:
+        item = self._item(notification_id)
+        self.staged[notification_id] = attrs.evolve(
+            item, status=DeliveryStatus.FAILED, attempts=item.attempts + 1, last_error=error[:500]
+        )
+
+    def check(self) -> None:
+        for item in self.staged.values():
+            key = item.notification.dedupe_key
+            is_new = item.notification.id not in self._state.outbox
+            if is_new and key is not None and key in self._state.dedupe_keys:
+                raise ConcurrencyError(f"notification {key!r} was queued meanwhile")
+
+
+class MemoryUnitOfWork:
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+        self._begin()
+
+    def _begin(self) -> None:
+        self.prospects = MemoryProspects(self)
+        self.principals = MemoryPrincipals(self)
+        self.audit = MemoryAudit(self)
+        self.events = MemoryEvents(self)
+        self.outbox = MemoryOutbox(self)
+
+    def __enter__(self) -> Self:
+        self._begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        state = self.state
+        with state.lock:
+            index = dict(state.key_index)
+            self.prospects.check(index)
+            self.audit.check()
+            self.outbox.check()
+            self._apply(index)
+        self._begin()
+
+    def _apply(self, index: dict[IdentityKey, str]) -> None:
+        state = self.state
+        state.prospects.update({pid: p for pid, (_, p) in self.prospects.staged.items()})
+        state.key_index = index
+        state.principals.update(self.principals.staged)
+        for entry in self.audit.staged:
+            state.audit.setdefault((entry.resource_kind, entry.resource_id), []).append(entry)
+        state.events.extend(self.events.staged)
+        for nid, item in self.outbox.staged.items():
+            state.outbox[nid] = item
+            if item.notification.dedupe_key is not None:
+                state.dedupe_keys.add(item.notification.dedupe_key)
+
+    def rollback(self) -> None:
+        self._begin()
+
+
+class MemoryStorage:
+    """``memory://``: everything in this process, gone when it ends."""
+
+    def __init__(self) -> None:
+        self.state = MemoryState()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.state)
+
+    def migrate(self) -> None:
+        """Nothing to migrate in memory."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+

@@ -1,0 +1,1 @@
+"""Notifiers that reach outside the process."""

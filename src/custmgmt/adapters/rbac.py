@@ -1,0 +1,52 @@
+"""The default authorizer: a table of role -> action -> scope, with owner/team scoping."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from custmgmt.errors import PermissionDenied
+from custmgmt.ports.auth import Action, Principal, Reach, Resource, Role, Scope
+
+A = Action
+
+DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
+    Role.SALESPERSON: {
+        A.PROSPECT_REGISTER: Scope.ANY,
+        A.PROSPECT_READ: Scope.OWN,
+        A.PROSPECT_UPDATE: Scope.OWN,
+        A.PROSPECT_OVERRIDE_GRADE: Scope.OWN,
+    },
+    Role.SALES_MANAGER: {
+        A.PROSPECT_REGISTER: Scope.ANY,
+        A.PROSPECT_READ: Scope.TEAM,
+        A.PROSPECT_UPDATE: Scope.TEAM,
+        A.PROSPECT_OVERRIDE_GRADE: Scope.TEAM,
+        A.PROSPECT_TRANSFER: Scope.TEAM,
+        A.PROSPECT_REOPEN: Scope.TEAM,
+    },
+    Role.PROSPECT_READER: {A.PROSPECT_READ: Scope.ANY},
+    Role.ADMIN: {action: Scope.ANY for action in Action},
+}
+
+
+class RoleBasedAuthorizer:
+    """Grants by role. A principal gets the widest scope any of its roles grants."""
+
+    def __init__(self, table: Mapping[str, Mapping[Action, Scope]] = DEFAULT_TABLE) -> None:
+        self._table = table
+
+    def _scope(self, principal: Principal, action: Action) -> Scope:
+        scopes = (self._table.get(role, {}).get(action, Scope.NONE) for role in principal.roles)
+        return max(scopes, default=Scope.NONE)
+
+    def reach(self, principal: Principal, action: Action) -> Reach:
+        return Reach(scope=self._scope(principal, action), principal_id=principal.id,
+                     team=principal.team)
+
+    def check(self, principal: Principal, action: Action, resource: Resource | None) -> None:
+        reach = self.reach(principal, action)
+        if reach.scope is Scope.NONE:
+            raise PermissionDenied(principal.id, action.value, "no role grants it")
+        if resource is not None and not reach.covers(resource):
+            raise PermissionDenied(principal.id, action.value, f"not within {reach.scope.name} "
+                                   f"scope for {resource.kind} {resource.id!r}")

@@ -1,0 +1,182 @@
+"""The facade and bootstrap: the one place that knows every adapter in use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+from attrs import frozen
+
+from custmgmt.adapters.system import SystemClock, UuidIds
+from custmgmt.domain.common import DomainEvent
+from custmgmt.errors import ValidationError
+from custmgmt.plugins import Plugins
+from custmgmt.ports.auth import Certification, Principal
+from custmgmt.ports.clock import Clock, IdGenerator
+from custmgmt.ports.notification import Notifier, OutboxItem
+from custmgmt.ports.settings import Settings
+from custmgmt.ports.storage import Storage
+from custmgmt.services.context import Context
+from custmgmt.services.prospects import ProspectService
+
+__all__ = ["CustomerManagement", "DispatchReport", "open"]
+
+
+@frozen
+class DispatchReport:
+    """What one ``dispatch_notifications()`` run did."""
+
+    sent: int
+    failed: int
+
+
+class CustomerManagement:
+    """Everything an application calls, grouped by area: ``app.prospects`` and so on.
+
+    Build it with ``custmgmt.open(url)``. Use it as a context manager, or call
+    ``close()``, to release the storage.
+    """
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        notifier: Notifier,
+        plugins: Plugins,
+        settings: Settings,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self.settings = settings
+        self.plugins = plugins
+        self.notifier = notifier
+        self._storage = storage
+        self._context = Context(
+            storage=storage, authorizer=plugins.authorizer(settings), clock=clock, ids=ids,
+            settings=settings, publish=plugins.notify_event,
+        )
+        self.prospects = ProspectService(self._context, plugins.grading_policy(settings))
+
+    def principal(
+        self,
+        principal_id: str,
+        *,
+        roles: Iterable[str] = (),
+        team: str | None = None,
+        supervisor_id: str | None = None,
+        certifications: Iterable[Certification] = (),
+    ) -> Principal:
+        """Create or update a principal (roles, team, supervisor) and return it."""
+        principal = Principal(
+            id=principal_id, roles=frozenset(roles), team=team, supervisor_id=supervisor_id,
+            certifications=frozenset(certifications),
+        )
+        with self._storage.unit_of_work() as uow:
+            uow.principals.save(principal)
+            uow.commit()
+        return principal
+
+    def get_principal(self, principal_id: str) -> Principal | None:
+        with self._storage.unit_of_work() as uow:
+            return uow.principals.get(principal_id)
+
+    def events(self) -> tuple[DomainEvent, ...]:
+        """Every domain event recorded so far, oldest first."""
+        with self._storage.unit_of_work() as uow:
+            return tuple(uow.events.all())
+
+    def outbox(self) -> tuple[OutboxItem, ...]:
+        """Every queued notification and its delivery status, oldest first."""
+        with self._storage.unit_of_work() as uow:
+            return tuple(uow.outbox.all())
+
+    def dispatch_notifications(self, *, limit: int = 100) -> DispatchReport:
+        """Deliver pending outbox notifications; each is marked sent once delivered.
+
+        Delivery is at-least-once: a crash between sending and marking sends
+        it again next time. A failed send is retried on later runs up to
+        ``settings.max_delivery_attempts``.
+        """
+        with self._storage.unit_of_work() as uow:
+            pending = list(uow.outbox.pending(limit, self.settings.max_delivery_attempts))
+        sent = failed = 0
+        for item in pending:
+            try:
+                self.notifier.send(item.notification)
+            except Exception as error:  # any notifier failure: record it, try later
+                failed += 1
+                with self._storage.unit_of_work() as uow:
+                    uow.outbox.mark_failed(item.notification.id, type(error).__name__,
+                                           self._context.now())
+                    uow.commit()
+                continue
+            sent += 1
+            with self._storage.unit_of_work() as uow:
+                uow.outbox.mark_sent(item.notification.id, self._context.now())
+                uow.commit()
+        return DispatchReport(sent=sent, failed=failed)
+
+    def migrate(self) -> None:
+        """Bring the storage schema up to date."""
+        self._storage.migrate()
+
+    def close(self) -> None:
+        self._storage.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def scheme_of(url: object) -> str:
+    if not isinstance(url, str) or "://" not in url:
+        raise ValidationError("url", "must look like 'scheme://...', e.g. 'sqlite:///crm.db'")
+    scheme = urlsplit(url).scheme
+    if not scheme:
+        raise ValidationError("url", "has no scheme")
+    return scheme
+
+
+def open(
+    url: str,
+    *,
+    settings: Settings | None = None,
+    plugins: Iterable[object] = (),
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    migrate: bool = False,
+) -> CustomerManagement:
+    """Open custmgmt on the storage that ``url`` names.
+
+    ``"memory://"`` keeps everything in this process; ``"sqlite:///crm.db"``
+    uses an embedded file; ``"postgresql+psycopg://..."`` a server. Adapters
+    come from installed plugins (and ``plugins`` given here); ``migrate=True``
+    creates or upgrades the schema first.
+    """
+    settings = Settings() if settings is None else settings
+    if not isinstance(settings, Settings):
+        raise ValidationError("settings", "must be a custmgmt Settings")
+    manager = Plugins(plugins)
+    backend = manager.storage_backend(scheme_of(url))
+    notifier = manager.notifier(settings)
+    storage = backend.open(url, migrate)
+    try:
+        return CustomerManagement(
+            storage=storage, notifier=notifier, plugins=manager, settings=settings,
+            clock=SystemClock() if clock is None else clock,
+            ids=UuidIds() if ids is None else ids,
+        )
+    except BaseException:
+        storage.close()
+        raise
+
+

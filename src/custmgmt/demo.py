@@ -1,0 +1,45 @@
+"""The story ``custmgmt demo`` tells, one area after another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from custmgmt.adapters.system import FixedClock, SequentialIds
+from custmgmt.app import CustomerManagement, open
+from custmgmt.domain.prospects import Stage
+from custmgmt.errors import ClaimConflict
+
+
+def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
+    clock = FixedClock(datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
+    app = open(url, clock=clock, ids=SequentialIds(), migrate=True)
+    say(f"custmgmt demo on {url.split('://')[0]}")
+    prospects_story(app, clock, say)
+    return app
+
+
+def prospects_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str], None]) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    bob = app.principal("u-bob", roles={"salesperson"}, team="east")
+    app.principal("u-mia", roles={"sales_manager"}, team="east")
+    acme = app.prospects.register(
+        alice, name="Wang Wei", phone="+86 138-0013-8000", organization="Acme Trading Co., Ltd.",
+        willingness="clear", potential_value=2_500_000, source_channel="trade fair",
+    )
+    say(f"alice registers {acme.profile.organization.value if acme.profile.organization else ''}"
+        f" as {acme.id}: grade {acme.grade.value}")
+    clock.advance(minutes=5)
+    try:
+        app.prospects.register(
+            bob, name="Wang W.", phone="138 0013 8000", organization="ＡＣＭＥ　Trading",
+            willingness="interested", potential_value=300_000,
+        )
+    except ClaimConflict as conflict:
+        say(f"bob registers the same company written differently: refused, "
+            f"first registration {conflict.registration_id} by {conflict.owner_id} stands")
+    clock.advance(days=3)
+    acme = app.prospects.advance(alice, acme.id, to=Stage.NEEDS_IDENTIFIED)
+    acme = app.prospects.advance(alice, acme.id, to=Stage.NEGOTIATION)
+    acme = app.prospects.mark_won(alice, acme.id)
+    say(f"alice advances {acme.id} to {acme.stage.value} in {len(acme.history)} recorded steps")

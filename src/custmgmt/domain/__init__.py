@@ -1,0 +1,1 @@
+"""Pure rules: attrs classes, enums, policies and events. No I/O, no clock reads."""

@@ -1,0 +1,279 @@
+"""The kernel every area shares: ids, money, contacts and identity keys, events.
+
+Personal data (names, phones, e-mails, addresses) masks itself in ``repr`` and
+``str``; the clear value is only ever read through ``.value``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, NewType
+
+import attrs
+from attrs import field, frozen
+
+from custmgmt.domain.validation import aware, text
+from custmgmt.errors import ValidationError
+
+PrincipalId = NewType("PrincipalId", str)
+ProspectId = NewType("ProspectId", str)
+RegistrationId = NewType("RegistrationId", str)
+EventId = NewType("EventId", str)
+
+# ISO 4217 codes custmgmt knows, with their minor units (digits after the point).
+CURRENCY_MINOR_UNITS: dict[str, int] = {
+    "CNY": 2, "HKD": 2, "MOP": 2, "TWD": 2, "USD": 2, "EUR": 2, "GBP": 2, "CHF": 2,
+    "AUD": 2, "CAD": 2, "SGD": 2, "NZD": 2, "SEK": 2, "NOK": 2, "DKK": 2, "RUB": 2,
+    "INR": 2, "THB": 2, "MYR": 2, "JPY": 0, "KRW": 0, "VND": 0, "KWD": 3, "BHD": 3,
+}
+
+
+def mask(value: str, keep_start: int = 1, keep_end: int = 0) -> str:
+    """``"13812345678"`` -> ``"138****5678"`` style masking for logs and reprs."""
+    if len(value) <= keep_start + keep_end:
+        return "*" * len(value)
+    hidden = len(value) - keep_start - keep_end
+    return value[:keep_start] + "*" * min(hidden, 4) + (value[-keep_end:] if keep_end else "")
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool | float):
+        raise ValidationError("amount", "must be a Decimal, an int or a numeric string, not float")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise ValidationError("amount", "is not a number") from None
+    else:
+        raise ValidationError("amount", f"must be a Decimal, not {type(value).__name__}")
+    if not result.is_finite():
+        raise ValidationError("amount", "must be finite")
+    return result
+
+
+def _currency(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or value not in CURRENCY_MINOR_UNITS:
+        raise ValidationError("currency", "must be a known ISO 4217 code such as CNY")
+
+
+@frozen(order=False)
+class Money:
+    """An exact amount in one currency. ``Money("12.50", "CNY")``; floats are refused."""
+
+    amount: Decimal = field(converter=_to_decimal)
+    currency: str = field(default="CNY", validator=_currency)
+
+    def _same(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise ValidationError("amount", f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise ValidationError(
+                "currency", f"cannot combine {self.currency} with {other.currency}"
+            )
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount + self._same(other).amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount - self._same(other).amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount < self._same(other).amount
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount <= self._same(other).amount
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount > self._same(other).amount
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount >= self._same(other).amount
+
+    @property
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def rounded(self) -> Money:
+        """Rounded half-up to the currency's minor unit (fen for CNY)."""
+        exponent = Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[self.currency])
+        return Money(self.amount.quantize(exponent, rounding=ROUND_HALF_UP), self.currency)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+def _fold(value: str) -> str:
+    """NFKC turns full-width letters, digits and punctuation into their ASCII forms."""
+    return unicodedata.normalize("NFKC", value)
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only, without the +86 / 0086 country prefix."""
+    digits = "".join(ch for ch in _fold(raw) if ch.isdigit() and ch.isascii())
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def normalize_email(raw: str) -> str:
+    return _fold(raw).strip().lower()
+
+
+_CHINESE_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
+_LATIN_LEGAL_FORMS = (
+    ("company", "limited"), ("co", "limited"), ("co", "ltd"), ("limited",), ("ltd",),
+    ("inc",), ("incorporated",), ("corp",), ("corporation",), ("llc",), ("plc",), ("gmbh",),
+)
+
+
+def _strip_latin_legal_form(words: list[str]) -> list[str]:
+    for form in _LATIN_LEGAL_FORMS:
+        if len(words) > len(form) and tuple(words[-len(form):]) == form:
+            return words[: -len(form)]
+    return words
+
+
+def normalize_organization(raw: str) -> str:
+    """NFKC, case-folded, legal form dropped, spaces and punctuation removed."""
+    folded = _fold(raw).casefold()
+    words = [w for w in re.split(r"[\W_]+", folded) if w]
+    words = _strip_latin_legal_form(words)
+    joined = "".join(words)
+    for form in _CHINESE_LEGAL_FORMS:
+        if joined.endswith(form) and len(joined) > len(form):
+            joined = joined[: -len(form)]
+            break
+    return joined
+
+
+@frozen(repr=False)
+class Phone:
+    """A phone number. ``key`` is its identity key; repr and str are masked."""
+
+    value: str = field(validator=text(40))
+    key: str = field(init=False)
+
+    @key.default
+    def _key(self) -> str:
+        digits = normalize_phone(self.value)
+        if not 5 <= len(digits) <= 15:
+            raise ValidationError("phone", "must have 5 to 15 digits")
+        return digits
+
+    def __repr__(self) -> str:
+        return f"Phone({mask(self.key, 3, 4)!r})"
+
+    __str__ = __repr__
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@frozen(repr=False)
+class Email:
+    value: str = field(validator=text(254))
+    key: str = field(init=False)
+
+    @key.default
+    def _key(self) -> str:
+        key = normalize_email(self.value)
+        if not _EMAIL.match(key):
+            raise ValidationError("email", "is not an e-mail address")
+        return key
+
+    def __repr__(self) -> str:
+        local, _, domain = self.key.partition("@")
+        return f"Email({mask(local, 1) + '@' + domain!r})"
+
+    __str__ = __repr__
+
+
+@frozen(repr=False)
+class PersonName:
+    value: str = field(validator=text(200))
+
+    def __repr__(self) -> str:
+        return f"PersonName({mask(self.value.strip(), 1)!r})"
+
+    __str__ = __repr__
+
+
+@frozen(repr=False)
+class Address:
+    value: str = field(validator=text(500))
+
+    def __repr__(self) -> str:
+        return "Address('***')"
+
+    __str__ = __repr__
+
+
+@frozen
+class OrganizationName:
+    """A company's name. Not personal data, but its ``key`` ignores how it is written."""
+
+    value: str = field(validator=text(300))
+    key: str = field(init=False)
+
+    @key.default
+    def _key(self) -> str:
+        key = normalize_organization(self.value)
+        if not key:
+            raise ValidationError("organization", "has no letters or digits")
+        return key
+
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code_check_character(first17: str) -> str:
+    """The 18th character of a unified social credit code (GB 32100-2015)."""
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _fold_code(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValidationError("credit_code", "must be text")
+    return _fold(value).strip().upper()
+
+
+@frozen
+class CreditCode:
+    """统一社会信用代码: 18 characters, the last one a check character."""
+
+    value: str = field(converter=_fold_code)
+
+    @value.validator
+    def _check(self, _attr: attrs.Attribute[str], value: object) -> None:
+        if not isinstance(value, str) or len(value) != 18:
+            raise ValidationError("credit_code", "must be 18 characters")
+        if any(c not in _USCC_ALPHABET for c in value):
+            raise ValidationError("credit_code", "has a character outside the code alphabet")
+        if credit_code_check_character(value[:17]) != value[17]:
+            raise ValidationError("credit_code", "check character does not match")
+
+    @property
+    def key(self) -> str:
+        return self.value
+
+
+@frozen(kw_only=True)
+class DomainEvent:
+    """Something that happened. Subclasses add what; every event says who and when."""
+
+    actor_id: str = field(validator=text(200))
+    occurred_at: datetime = field(validator=aware)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__

@@ -1,0 +1,449 @@
+"""Prospects (意向客户): profile, A-D intent grade, the sales pipeline, ownership.
+
+A ``Prospect`` is immutable. Every rule is a method that returns the changed
+prospect together with the events saying what happened; nothing here reads a
+clock, so time and actor are always arguments.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+from attrs import field, frozen
+
+from custmgmt.domain.common import (
+    Address,
+    CreditCode,
+    DomainEvent,
+    Email,
+    Money,
+    OrganizationName,
+    PersonName,
+    Phone,
+    ProspectId,
+    RegistrationId,
+)
+from custmgmt.domain.validation import aware, non_negative_int, of_type, optional, text
+from custmgmt.errors import InvalidTransition, ValidationError
+
+
+class Grade(enum.Enum):
+    """A: clear intent, large potential. B: interested, medium. C: watching, small. D: none."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+    def lower(self, other: Grade) -> Grade:
+        """The lower (less urgent) of two grades."""
+        return max(self, other, key=lambda g: g.value)
+
+
+class Willingness(enum.Enum):
+    CLEAR = "clear"
+    INTERESTED = "interested"
+    WATCHING = "watching"
+    NONE = "none"
+
+
+class Stage(enum.Enum):
+    INITIAL_CONTACT = "initial_contact"
+    NEEDS_IDENTIFIED = "needs_identified"
+    PROPOSAL = "proposal"
+    NEGOTIATION = "negotiation"
+    CONTRACT_SIGNED = "contract_signed"
+    LOST = "lost"
+
+    @property
+    def is_open(self) -> bool:
+        return self not in (Stage.CONTRACT_SIGNED, Stage.LOST)
+
+    @property
+    def rank(self) -> int:
+        """Position along the pipeline; LOST stands outside it."""
+        return _PIPELINE.index(self) if self in _PIPELINE else -1
+
+
+_PIPELINE = (
+    Stage.INITIAL_CONTACT,
+    Stage.NEEDS_IDENTIFIED,
+    Stage.PROPOSAL,
+    Stage.NEGOTIATION,
+    Stage.CONTRACT_SIGNED,
+)
+PIPELINE: tuple[Stage, ...] = _PIPELINE
+
+
+class ProspectKind(enum.Enum):
+    INDIVIDUAL = "individual"
+    ORGANIZATION = "organization"
+
+
+class KeyKind(enum.Enum):
+    """Which identity of a prospect a key stands for."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    ORGANIZATION = "organization"
+    CREDIT_CODE = "credit_code"
+
+
+@frozen
+class IdentityKey:
+    """One normalized identity of a prospect; two prospects may never share an active one."""
+
+    kind: KeyKind
+    value: str
+
+    def __repr__(self) -> str:
+        # Phone and e-mail keys are personal data.
+        shown = self.value if self.kind in (KeyKind.ORGANIZATION, KeyKind.CREDIT_CODE) else "***"
+        return f"IdentityKey({self.kind.value}, {shown!r})"
+
+
+@frozen(kw_only=True)
+class Profile:
+    """What was collected about a prospect (信息收集): who, how to reach them, what they need."""
+
+    kind: ProspectKind = field(validator=of_type(ProspectKind))
+    name: PersonName = field(validator=of_type(PersonName))
+    phone: Phone | None = field(default=None, validator=optional(of_type(Phone)))
+    email: Email | None = field(default=None, validator=optional(of_type(Email)))
+    address: Address | None = field(default=None, validator=optional(of_type(Address)))
+    organization: OrganizationName | None = field(
+        default=None, validator=optional(of_type(OrganizationName))
+    )
+    credit_code: CreditCode | None = field(default=None, validator=optional(of_type(CreditCode)))
+    industry: str | None = field(default=None, validator=optional(text(100)))
+    source_channel: str | None = field(default=None, validator=optional(text(100)))
+    needs: str | None = field(default=None, validator=optional(text(2000)))
+
+    def __attrs_post_init__(self) -> None:
+        if self.phone is None and self.email is None and self.address is None:
+            raise ValidationError("contacts", "give at least one of phone, email, address")
+        if self.kind is ProspectKind.ORGANIZATION and self.organization is None:
+            raise ValidationError("organization", "an organization prospect needs its name")
+        if self.credit_code is not None and self.organization is None:
+            raise ValidationError("credit_code", "only an organization carries a credit code")
+
+    @property
+    def identity_keys(self) -> frozenset[IdentityKey]:
+        keys: set[IdentityKey] = set()
+        if self.phone is not None:
+            keys.add(IdentityKey(KeyKind.PHONE, self.phone.key))
+        if self.email is not None:
+            keys.add(IdentityKey(KeyKind.EMAIL, self.email.key))
+        if self.organization is not None:
+            keys.add(IdentityKey(KeyKind.ORGANIZATION, self.organization.key))
+        if self.credit_code is not None:
+            keys.add(IdentityKey(KeyKind.CREDIT_CODE, self.credit_code.key))
+        return frozenset(keys)
+
+
+class GradingPolicy(Protocol):
+    """Turns willingness and potential value into a grade. Replaceable through a plugin."""
+
+    def grade(self, willingness: Willingness, potential_value: Money) -> Grade: ...
+
+
+_BY_WILLINGNESS = {
+    Willingness.CLEAR: Grade.A,
+    Willingness.INTERESTED: Grade.B,
+    Willingness.WATCHING: Grade.C,
+    Willingness.NONE: Grade.D,
+}
+
+
+def _threshold(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    of_type(Money)(_inst, attribute, value)
+    if value.is_negative:
+        raise ValidationError(attribute.name, "must not be negative")
+
+
+@frozen
+class DefaultGradingPolicy:
+    """Willingness gives a grade, value gives a grade; the prospect gets the lower one.
+
+    Value at or above ``large`` grades A, at or above ``medium`` B, anything less C.
+    Willingness NONE is always D.
+    """
+
+    large: Money = field(default=Money("1000000", "CNY"), validator=_threshold)
+    medium: Money = field(default=Money("100000", "CNY"), validator=_threshold)
+
+    def __attrs_post_init__(self) -> None:
+        if self.large.currency != self.medium.currency:
+            raise ValidationError("medium", "thresholds must share one currency")
+        if self.medium > self.large:
+            raise ValidationError("medium", "must not exceed the large threshold")
+
+    def grade(self, willingness: Willingness, potential_value: Money) -> Grade:
+        if potential_value.currency != self.large.currency:
+            raise ValidationError(
+                "potential_value", f"must be in {self.large.currency}, the grading currency"
+            )
+        by_will = _BY_WILLINGNESS[willingness]
+        if by_will is Grade.D:
+            return Grade.D
+        if potential_value >= self.large:
+            by_value = Grade.A
+        elif potential_value >= self.medium:
+            by_value = Grade.B
+        else:
+            by_value = Grade.C
+        return by_will.lower(by_value)
+
+
+@frozen(kw_only=True)
+class Registration:
+    """Who registered (报备) the prospect first, and when. The first registration stands."""
+
+    id: RegistrationId = field(validator=text(100))
+    by: str = field(validator=text(200))
+    at: datetime = field(validator=aware)
+
+
+class ChangeKind(enum.Enum):
+    REGISTERED = "registered"
+    GRADE = "grade"
+    STAGE = "stage"
+    OWNER = "owner"
+    PROFILE = "profile"
+
+
+@frozen(kw_only=True)
+class HistoryEntry:
+    """One change in a prospect's life: who, when, what from, what to, why."""
+
+    kind: ChangeKind
+    by: str
+    at: datetime = field(validator=aware)
+    before: str | None
+    after: str
+    reason: str | None = None
+
+
+@frozen(kw_only=True)
+class ProspectRegistered(DomainEvent):
+    prospect_id: ProspectId
+    owner_id: str
+    grade: Grade
+
+
+@frozen(kw_only=True)
+class GradeChanged(DomainEvent):
+    prospect_id: ProspectId
+    before: Grade
+    after: Grade
+    reason: str
+    manual: bool
+
+
+@frozen(kw_only=True)
+class StageChanged(DomainEvent):
+    prospect_id: ProspectId
+    before: Stage
+    after: Stage
+    reason: str | None
+
+
+@frozen(kw_only=True)
+class OwnerChanged(DomainEvent):
+    prospect_id: ProspectId
+    before: str
+    after: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class ProfileChanged(DomainEvent):
+    prospect_id: ProspectId
+    fields: tuple[str, ...]
+
+
+def _reason(value: str | None, field_name: str = "reason") -> str:
+    if value is None or not isinstance(value, str) or not value.strip():
+        raise ValidationError(field_name, "a reason is required")
+    if len(value) > 2000:
+        raise ValidationError(field_name, "must be at most 2000 characters")
+    return value.strip()
+
+
+def _value(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    of_type(Money)(_inst, attribute, value)
+    if value.is_negative:
+        raise ValidationError(attribute.name, "must not be negative")
+
+
+Changed = tuple["Prospect", tuple[DomainEvent, ...]]
+
+
+@frozen(kw_only=True)
+class Prospect:
+    """A prospective customer and everything the policy tracks about them."""
+
+    id: ProspectId = field(validator=text(100))
+    profile: Profile = field(validator=of_type(Profile))
+    willingness: Willingness = field(validator=of_type(Willingness))
+    potential_value: Money = field(validator=_value)
+    grade: Grade = field(validator=of_type(Grade))
+    grade_is_manual: bool = False
+    stage: Stage = Stage.INITIAL_CONTACT
+    owner_id: str = field(validator=text(200))
+    owner_team: str | None = None
+    registration: Registration
+    registration_active: bool = True
+    history: tuple[HistoryEntry, ...] = ()
+    version: int = field(default=0, validator=non_negative_int)
+
+    @property
+    def active_keys(self) -> frozenset[IdentityKey]:
+        """The keys that block anyone else from registering the same prospect."""
+        return self.profile.identity_keys if self.registration_active else frozenset()
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: ProspectId,
+        registration_id: RegistrationId,
+        profile: Profile,
+        willingness: Willingness,
+        potential_value: Money,
+        owner_id: str,
+        owner_team: str | None,
+        policy: GradingPolicy,
+        at: datetime,
+    ) -> Changed:
+        grade = policy.grade(willingness, potential_value)
+        entry = HistoryEntry(
+            kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None, after=grade.value,
+            reason="registered",
+        )
+        prospect = cls(
+            id=id, profile=profile, willingness=willingness, potential_value=potential_value,
+            grade=grade, owner_id=owner_id, owner_team=owner_team,
+            registration=Registration(id=registration_id, by=owner_id, at=at),
+            history=(entry,),
+        )
+        event = ProspectRegistered(
+            actor_id=owner_id, occurred_at=at, prospect_id=id, owner_id=owner_id, grade=grade
+        )
+        return prospect, (event,)
+
+    def _regrade(
+        self, grade: Grade, *, by: str, at: datetime, reason: str, manual: bool
+    ) -> Changed:
+        if grade is self.grade:
+            return attrs.evolve(self, grade_is_manual=manual), ()
+        entry = HistoryEntry(
+            kind=ChangeKind.GRADE, by=by, at=at, before=self.grade.value, after=grade.value,
+            reason=reason,
+        )
+        changed = attrs.evolve(
+            self, grade=grade, grade_is_manual=manual, history=(*self.history, entry)
+        )
+        event = GradeChanged(
+            actor_id=by, occurred_at=at, prospect_id=self.id, before=self.grade, after=grade,
+            reason=reason, manual=manual,
+        )
+        return changed, (event,)
+
+    def reassess(
+        self,
+        *,
+        willingness: Willingness | None,
+        potential_value: Money | None,
+        policy: GradingPolicy,
+        by: str,
+        at: datetime,
+    ) -> Changed:
+        """New willingness or value: the policy grades again (a manual grade gives way)."""
+        will = self.willingness if willingness is None else willingness
+        value = self.potential_value if potential_value is None else potential_value
+        moved = attrs.evolve(self, willingness=will, potential_value=value)
+        what = []
+        if will is not self.willingness:
+            what.append(f"willingness {self.willingness.value} -> {will.value}")
+        if value != self.potential_value:
+            what.append("potential value changed")
+        if not what:
+            return self, ()
+        return moved._regrade(
+            policy.grade(will, value), by=by, at=at, reason="; ".join(what), manual=False
+        )
+
+    def override_grade(self, grade: Grade, *, reason: str | None, by: str, at: datetime) -> Changed:
+        """A person sets the grade by hand; the policy cannot know everything, but say why."""
+        return self._regrade(grade, by=by, at=at, reason=_reason(reason), manual=True)
+
+    def update_profile(self, profile: Profile, *, by: str, at: datetime) -> Changed:
+        if profile == self.profile:
+            return self, ()
+        names = tuple(
+            a.name for a in attrs.fields(Profile)
+            if getattr(profile, a.name) != getattr(self.profile, a.name)
+        )
+        entry = HistoryEntry(
+            kind=ChangeKind.PROFILE, by=by, at=at, before=None, after=",".join(names)
+        )
+        event = ProfileChanged(actor_id=by, occurred_at=at, prospect_id=self.id, fields=names)
+        return attrs.evolve(self, profile=profile, history=(*self.history, entry)), (event,)
+
+    def _move(self, to: Stage, *, by: str, at: datetime, reason: str | None) -> Changed:
+        entry = HistoryEntry(
+            kind=ChangeKind.STAGE, by=by, at=at, before=self.stage.value, after=to.value,
+            reason=reason,
+        )
+        event = StageChanged(
+            actor_id=by, occurred_at=at, prospect_id=self.id, before=self.stage, after=to,
+            reason=reason,
+        )
+        return attrs.evolve(self, stage=to, history=(*self.history, entry)), (event,)
+
+    def advance(self, to: Stage, *, by: str, at: datetime) -> Changed:
+        """One or more steps forward along the pipeline; CONTRACT_SIGNED means won."""
+        if not self.stage.is_open or to is Stage.LOST or to.rank <= self.stage.rank:
+            raise InvalidTransition(self.stage.value, to.value, "advance moves forward only")
+        return self._move(to, by=by, at=at, reason=None)
+
+    def step_back(self, to: Stage, *, reason: str | None, by: str, at: datetime) -> Changed:
+        if not self.stage.is_open or not to.is_open or to.rank >= self.stage.rank:
+            raise InvalidTransition(self.stage.value, to.value, "step back to an earlier stage")
+        return self._move(to, by=by, at=at, reason=_reason(reason))
+
+    def mark_won(self, *, by: str, at: datetime) -> Changed:
+        return self.advance(Stage.CONTRACT_SIGNED, by=by, at=at)
+
+    def mark_lost(self, *, reason: str | None, by: str, at: datetime) -> Changed:
+        if not self.stage.is_open:
+            raise InvalidTransition(self.stage.value, Stage.LOST.value, "already closed")
+        return self._move(Stage.LOST, by=by, at=at, reason=_reason(reason))
+
+    def reopen(self, to: Stage, *, reason: str | None, by: str, at: datetime) -> Changed:
+        """Bring a won or lost prospect back to an open stage (a manager's decision)."""
+        if self.stage.is_open or not to.is_open:
+            raise InvalidTransition(self.stage.value, to.value, "reopen a closed prospect only")
+        return self._move(to, by=by, at=at, reason=_reason(reason))
+
+    def transfer(
+        self, to_owner: str, *, to_team: str | None, reason: str | None, by: str, at: datetime
+    ) -> Changed:
+        if to_owner == self.owner_id:
+            raise ValidationError("to_owner", "is already the owner")
+        why = _reason(reason)
+        entry = HistoryEntry(
+            kind=ChangeKind.OWNER, by=by, at=at, before=self.owner_id, after=to_owner, reason=why
+        )
+        event = OwnerChanged(
+            actor_id=by, occurred_at=at, prospect_id=self.id, before=self.owner_id,
+            after=to_owner, reason=why,
+        )
+        changed = attrs.evolve(
+            self, owner_id=to_owner, owner_team=to_team, history=(*self.history, entry)
+        )
+        return changed, (event,)

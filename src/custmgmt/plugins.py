@@ -1,0 +1,125 @@
+"""The plugin manager: finds plugins and asks them typed questions.
+
+Plugins are found through the ``custmgmt`` entry-point group (the built-in
+adapters are one such entry point). Each hook of ``ports.hookspecs`` is
+reached through a typed method here, never through ``pm.hook`` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from custmgmt.adapters import builtin
+from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.prospects import GradingPolicy
+from custmgmt.errors import ValidationError
+from custmgmt.ports import hookspecs
+from custmgmt.ports.auth import Authorizer
+from custmgmt.ports.hookspecs import PROJECT_NAME, StorageBackend, hookimpl
+from custmgmt.ports.notification import Notifier
+from custmgmt.ports.settings import Settings
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginConflict", "Plugins", "hookimpl"]
+
+ENTRY_POINT_GROUP = "custmgmt"
+log = logging.getLogger(__name__)
+
+
+class PluginConflict(ValidationError):
+    """Two plugins offer the same thing (a URL scheme, a notifier name...)."""
+
+
+class Plugins:
+    """A pluggy PluginManager with one typed method per hook."""
+
+    def __init__(self, plugins: Iterable[object] = (), *, entry_points: bool = True) -> None:
+        self._pm = pluggy.PluginManager(PROJECT_NAME)
+        self._pm.add_hookspecs(hookspecs)
+        if entry_points:
+            self._pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        if not self._pm.has_plugin("builtin"):
+            # Running from a source tree that was never installed: no entry points.
+            self._pm.register(builtin, name="builtin")
+        for plugin in plugins:
+            self._pm.register(plugin)
+        self._pm.check_pending()
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        self._pm.register(plugin, name=name)
+        self._pm.check_pending()
+
+    def names(self) -> list[str]:
+        return sorted(name for name, _ in self._pm.list_name_plugin())
+
+    def storage_backends(self) -> dict[str, StorageBackend]:
+        """Every offered backend by URL scheme; two offering one scheme is a conflict."""
+        by_scheme: dict[str, StorageBackend] = {}
+        for offered in self._pm.hook.custmgmt_storage_backends():
+            for backend in offered:
+                for scheme in backend.schemes:
+                    if scheme in by_scheme and by_scheme[scheme] is not backend:
+                        raise PluginConflict(
+                            "url",
+                            f"scheme {scheme!r} is claimed by both {by_scheme[scheme].name!r} "
+                            f"and {backend.name!r}; uninstall or disable one",
+                        )
+                    by_scheme[scheme] = backend
+        return by_scheme
+
+    def storage_backend(self, scheme: str) -> StorageBackend:
+        backends = self.storage_backends()
+        if scheme not in backends:
+            known = ", ".join(sorted(backends)) or "none"
+            raise ValidationError("url", f"unknown scheme {scheme!r}; installed: {known}")
+        return backends[scheme]
+
+    def notifier(self, settings: Settings) -> Notifier:
+        offered: dict[str, Any] = {}
+        for backends in self._pm.hook.custmgmt_notifiers():
+            for backend in backends:
+                _claim(offered, backend.name, "notifier")
+                offered[backend.name] = backend
+        if settings.notifier not in offered:
+            raise ValidationError(
+                "notifier", f"unknown notifier {settings.notifier!r}; installed: "
+                + ", ".join(sorted(offered))
+            )
+        notifier: Notifier = offered[settings.notifier].create(settings)
+        return notifier
+
+    def authorizer(self, settings: Settings) -> Authorizer:
+        offered: dict[str, Any] = {}
+        for backends in self._pm.hook.custmgmt_authorizers():
+            for backend in backends:
+                _claim(offered, backend.name, "authorizer")
+                offered[backend.name] = backend
+        if settings.authorizer not in offered:
+            raise ValidationError(
+                "authorizer", f"unknown authorizer {settings.authorizer!r}; installed: "
+                + ", ".join(sorted(offered))
+            )
+        authorizer: Authorizer = offered[settings.authorizer].create(settings)
+        return authorizer
+
+    def grading_policy(self, settings: Settings) -> GradingPolicy:
+        policy: GradingPolicy | None = self._pm.hook.custmgmt_grading_policy(settings=settings)
+        if policy is None:
+            raise ValidationError("grading_policy", "no plugin offers a grading policy")
+        return policy
+
+    def notify_event(self, event: DomainEvent) -> None:
+        """Tell every observer; an observer's failure is logged, never raised."""
+        for impl in reversed(self._pm.hook.custmgmt_on_event.get_hookimpls()):
+            try:
+                impl.function(event=event)
+            except Exception:
+                log.exception("observer %s failed on %s", impl.plugin_name, event.name)
+
+
+def _claim(offered: dict[str, object], name: str, kind: str) -> None:
+    if name in offered:
+        raise PluginConflict(kind, f"{kind} {name!r} is offered by two plugins")

@@ -1,0 +1,166 @@
+"""Storage ports: one repository per aggregate, a unit of work around them.
+
+A unit of work is one transaction: everything written through its
+repositories (including audit entries, events and the outbox) becomes visible
+on ``commit()`` or not at all. Leaving the ``with`` block without committing,
+or with an exception, discards it.
+
+Aggregates carry a ``version``. ``add`` stores version 1; ``update`` takes the
+aggregate as it was read (version n), stores version n + 1 and returns it, and
+raises ``ConcurrencyError`` if the stored version is no longer n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+from attrs import field, frozen
+
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
+from custmgmt.ports.auth import Principal, Reach, Resource
+from custmgmt.ports.notification import Outbox
+
+
+@frozen(kw_only=True)
+class ProspectQuery:
+    """Filters for listing prospects; ``None`` means "any". Order: registration time, id.
+
+    ``reach`` is what the caller may see at all (own, team or any prospect);
+    ``owner`` and ``team`` narrow that further.
+    """
+
+    reach: Reach
+    owner: str | None = None
+    team: str | None = None
+    grade: Grade | None = None
+    stage: Stage | None = None
+    limit: int = 50
+    after: tuple[datetime, str] | None = field(default=None)
+    """Keyset cursor: (registration time, prospect id) of the last row already seen."""
+
+    def matches(self, prospect: Prospect) -> bool:
+        """The filter in plain Python: adapters must select exactly these rows."""
+        resource = Resource(kind="prospect", id=prospect.id, owner_id=prospect.owner_id,
+                            team=prospect.owner_team)
+        return (
+            self.reach.covers(resource)
+            and (self.owner is None or prospect.owner_id == self.owner)
+            and (self.team is None or prospect.owner_team == self.team)
+            and (self.grade is None or prospect.grade is self.grade)
+            and (self.stage is None or prospect.stage is self.stage)
+        )
+
+
+T = TypeVar("T")
+
+
+@frozen
+class Page(Generic[T]):
+    """One page of results; pass ``next_cursor`` back to get the next (None: last page)."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None
+
+
+class ProspectRepository(Protocol):
+    def add(self, prospect: Prospect) -> Prospect:
+        """Store a new prospect (version 1). Raises ClaimConflict if an active
+        identity key is already held by another prospect: the first stands."""
+        ...
+
+    def get(self, prospect_id: ProspectId) -> Prospect:
+        """The prospect, or NotFound."""
+        ...
+
+    def update(self, prospect: Prospect) -> Prospect:
+        """Store a changed prospect; ConcurrencyError if it is stale, ClaimConflict
+        if it now holds a key someone else holds."""
+        ...
+
+    def holder_of(self, keys: Iterable[IdentityKey]) -> tuple[Prospect, IdentityKey] | None:
+        """The prospect actively holding any of ``keys``, with the key it holds."""
+        ...
+
+    def find(self, query: ProspectQuery) -> Sequence[Prospect]:
+        """Up to ``query.limit`` prospects in (registration time, id) order."""
+        ...
+
+    def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
+        """How many prospects match ``query`` (ignoring limit and cursor) per cell."""
+        ...
+
+
+class PrincipalRepository(Protocol):
+    def get(self, principal_id: str) -> Principal | None: ...
+
+    def save(self, principal: Principal) -> None:
+        """Create or replace the principal's roles, team, supervisor and certifications."""
+        ...
+
+
+class AuditLog(Protocol):
+    def append(self, entry: AuditEntry) -> None:
+        """Add the next entry of a resource's trail; ConcurrencyError if its
+        sequence number is already taken."""
+        ...
+
+    def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
+        """Every entry for one resource, in sequence order."""
+        ...
+
+
+class EventLog(Protocol):
+    def append(self, event: DomainEvent) -> None: ...
+
+    def all(self) -> Sequence[DomainEvent]:
+        """Every recorded event in the order recorded."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def prospects(self) -> ProspectRepository: ...
+
+    @property
+    def principals(self) -> PrincipalRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make every change of this unit visible at once, or raise and keep none."""
+        ...
+
+    def rollback(self) -> None: ...
+
+
+class Storage(Protocol):
+    """A storage back end opened from a URL: hands out units of work."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (a no-op where there is none)."""
+        ...
+
+    def close(self) -> None: ...

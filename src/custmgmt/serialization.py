@@ -1,0 +1,136 @@
+"""JSON-safe (un)structuring of every public domain type, in the cattrs preconf style.
+
+    from custmgmt.serialization import make_converter
+    c = make_converter()
+    data = c.unstructure(prospect)          # dicts, lists, str, int, bool, None
+    same = c.structure(data, Prospect)      # unknown keys are refused
+
+Decimals travel as strings, aware datetimes and dates as ISO 8601, enums by
+value, value objects (phones, e-mails, names...) as their text. The global
+cattrs converter is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
+from custmgmt.domain.common import (
+    Address,
+    CreditCode,
+    DomainEvent,
+    Email,
+    Money,
+    OrganizationName,
+    PersonName,
+    Phone,
+)
+from custmgmt.errors import CustmgmtError, ValidationError
+
+__all__ = ["configure_converter", "event_from_dict", "event_to_dict", "make_converter",
+           "structure"]
+
+T = TypeVar("T")
+
+_TEXT_VALUES: tuple[type, ...] = (Phone, Email, PersonName, Address, OrganizationName, CreditCode)
+
+
+def _aware_datetime(value: Any, _type: Any) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("datetime must carry a UTC offset")
+    return parsed
+
+
+def _money(value: Any, _type: Any) -> Money:
+    if not isinstance(value, dict) or set(value) != {"amount", "currency"}:
+        raise ValueError("money must be {'amount': str, 'currency': str}")
+    if not isinstance(value["amount"], str):
+        raise ValueError("money amount must be a string")
+    return Money(Decimal(value["amount"]), value["currency"])
+
+
+def _text_value(cls: type[T]) -> Callable[[Any, Any], T]:
+    def structure_it(value: Any, _type: Any) -> T:
+        if not isinstance(value, str):
+            raise ValueError(f"{cls.__name__} must be a string")
+        return cls(value)
+
+    return structure_it
+
+
+def configure_converter(converter: cattrs.Converter) -> None:
+    """Teach ``converter`` custmgmt's types (call it on a converter you own)."""
+    converter.register_unstructure_hook(Decimal, str)
+    converter.register_structure_hook(Decimal, lambda v, _t: Decimal(v) if isinstance(
+        v, str) else _fail("decimal must be a string"))
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(datetime, _aware_datetime)
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(date, lambda v, _t: date.fromisoformat(v))
+    converter.register_unstructure_hook(
+        Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
+    )
+    converter.register_structure_hook(Money, _money)
+    for cls in _TEXT_VALUES:
+        converter.register_unstructure_hook(cls, lambda v: v.value)
+        converter.register_structure_hook(cls, _text_value(cls))
+    converter.register_unstructure_hook(frozenset, lambda s: sorted(
+        converter.unstructure(x) for x in s))
+
+
+def _fail(message: str) -> Any:
+    raise ValueError(message)
+
+
+def make_converter() -> cattrs.Converter:
+    """A new converter configured for custmgmt that refuses unknown keys."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    configure_converter(converter)
+    return converter
+
+
+def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
+    """``converter.structure`` that fails with ValidationError naming the field."""
+    try:
+        return converter.structure(data, cls)
+    except CustmgmtError:
+        raise
+    except ForbiddenExtraKeysError as error:
+        raise ValidationError(sorted(error.extra_fields)[0], "is not a known field") from None
+    except ClassValidationError as error:
+        messages = cattrs.transform_error(error)
+        field, _, message = messages[0].partition(" @ ")
+        raise ValidationError(message.removeprefix("$.") or "$", field) from None
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ValidationError("$", f"cannot be read as {cls.__name__}: {error}") from None
+
+
+def _event_types() -> dict[str, type[DomainEvent]]:
+    found: dict[str, type[DomainEvent]] = {}
+    pending = list(DomainEvent.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def event_to_dict(converter: cattrs.Converter, event: DomainEvent) -> dict[str, Any]:
+    """An event as JSON-safe data, with its type name under ``"type"``."""
+    data: dict[str, Any] = converter.unstructure(event)
+    return {"type": event.name, **data}
+
+
+def event_from_dict(converter: cattrs.Converter, data: dict[str, Any]) -> DomainEvent:
+    body = dict(data)
+    name = body.pop("type", None)
+    cls = _event_types().get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValidationError("type", "is not a known event type")
+    return structure(converter, body, cls)

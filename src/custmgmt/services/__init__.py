@@ -1,0 +1,1 @@
+"""Use cases: authorize -> load -> call the domain -> save -> record -> commit."""

@@ -1,0 +1,59 @@
+"""What every service needs, wired once by the bootstrap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+
+from attrs import frozen
+
+from custmgmt.domain.audit import chain_entry
+from custmgmt.domain.common import DomainEvent
+from custmgmt.ports.auth import Authorizer, Principal
+from custmgmt.ports.clock import Clock, IdGenerator
+from custmgmt.ports.settings import Settings
+from custmgmt.ports.storage import Storage, UnitOfWork
+
+
+@frozen(kw_only=True)
+class Context:
+    storage: Storage
+    authorizer: Authorizer
+    clock: Clock
+    ids: IdGenerator
+    settings: Settings
+    publish: Callable[[DomainEvent], None]
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        """The local date in the configured zone."""
+        return self.clock.now().astimezone(self.settings.zone).date()
+
+    def audit(
+        self,
+        uow: UnitOfWork,
+        actor: Principal,
+        *,
+        kind: str,
+        resource_id: str,
+        action: str,
+        at: datetime,
+        before: dict[str, str] | None,
+        after: dict[str, str] | None,
+    ) -> None:
+        trail = uow.audit.trail(kind, resource_id)
+        uow.audit.append(chain_entry(
+            trail[-1] if trail else None, resource_kind=kind, resource_id=resource_id,
+            actor_id=actor.id, action=action, at=at, before=before, after=after,
+        ))
+
+    def finish(self, uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
+        """Record the events with the change, commit, then tell the observers."""
+        recorded = tuple(events)
+        for event in recorded:
+            uow.events.append(event)
+        uow.commit()
+        for event in recorded:
+            self.publish(event)

@@ -1,0 +1,374 @@
+"""Prospect use cases, reached as ``app.prospects``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from attrs import frozen
+
+from custmgmt.domain.common import (
+    Address,
+    CreditCode,
+    Email,
+    OrganizationName,
+    PersonName,
+    Phone,
+    ProspectId,
+    RegistrationId,
+)
+from custmgmt.domain.prospects import (
+    Changed,
+    Grade,
+    GradingPolicy,
+    HistoryEntry,
+    Profile,
+    Prospect,
+    ProspectKind,
+    Stage,
+    Willingness,
+)
+from custmgmt.domain.validation import require_enum
+from custmgmt.errors import ClaimConflict, NotFound, ValidationError
+from custmgmt.ports.auth import Action, Principal, Resource, Scope
+from custmgmt.ports.storage import Page, ProspectQuery, UnitOfWork
+from custmgmt.services.context import Context
+from custmgmt.services.inputs import build, build_optional, money
+
+KIND = "prospect"
+
+
+@frozen
+class ProspectCounts:
+    """How many prospects the caller may see, per grade and per stage."""
+
+    by_grade: dict[Grade, int]
+    by_stage: dict[Stage, int]
+    total: int
+
+
+def resource_of(prospect: Prospect) -> Resource:
+    return Resource(kind=KIND, id=prospect.id, owner_id=prospect.owner_id,
+                    team=prospect.owner_team)
+
+
+def snapshot(prospect: Prospect) -> dict[str, str]:
+    """The audit view of a prospect: business facts only, no personal data."""
+    return {
+        "grade": prospect.grade.value,
+        "stage": prospect.stage.value,
+        "owner": prospect.owner_id,
+        "willingness": prospect.willingness.value,
+        "version": str(prospect.version),
+    }
+
+
+def _limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ValidationError("limit", "must be an integer from 1 to 1000")
+    return limit
+
+
+def _cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    try:
+        at, _, pid = cursor.partition("|")
+        parsed = datetime.fromisoformat(at)
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError("cursor", "is not a cursor this service returned") from None
+    if not pid or parsed.tzinfo is None:
+        raise ValidationError("cursor", "is not a cursor this service returned")
+    return parsed, pid
+
+
+class ProspectService:
+    """Register, grade, move along the pipeline, transfer and list prospects."""
+
+    def __init__(self, context: Context, policy: GradingPolicy) -> None:
+        self._ctx = context
+        self._policy = policy
+
+    @property
+    def grading_policy(self) -> GradingPolicy:
+        return self._policy
+
+    def profile(
+        self,
+        *,
+        name: str,
+        phone: str | None = None,
+        email: str | None = None,
+        address: str | None = None,
+        organization: str | None = None,
+        credit_code: str | None = None,
+        industry: str | None = None,
+        source_channel: str | None = None,
+        needs: str | None = None,
+    ) -> Profile:
+        """Check and assemble a profile; a bad field raises ValidationError naming it."""
+        org = build_optional("organization", OrganizationName, organization)
+        return Profile(
+            kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
+            name=build("name", PersonName, name),
+            phone=build_optional("phone", Phone, phone),
+            email=build_optional("email", Email, email),
+            address=build_optional("address", Address, address),
+            organization=org,
+            credit_code=build_optional("credit_code", CreditCode, credit_code),
+            industry=_optional_text("industry", industry),
+            source_channel=_optional_text("source_channel", source_channel),
+            needs=_optional_text("needs", needs),
+        )
+
+    def register(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        willingness: Willingness | str,
+        potential_value: object,
+        phone: str | None = None,
+        email: str | None = None,
+        address: str | None = None,
+        organization: str | None = None,
+        credit_code: str | None = None,
+        industry: str | None = None,
+        source_channel: str | None = None,
+        needs: str | None = None,
+    ) -> Prospect:
+        """Register (报备) a prospect; ``actor`` becomes its owner.
+
+        Raises ClaimConflict naming the first registration if any identity key
+        (phone, e-mail, organization name, credit code) is already held.
+        """
+        self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
+        profile = self.profile(
+            name=name, phone=phone, email=email, address=address, organization=organization,
+            credit_code=credit_code, industry=industry, source_channel=source_channel,
+            needs=needs,
+        )
+        will = require_enum("willingness", Willingness, willingness)
+        value = money("potential_value", potential_value)
+        with self._ctx.storage.unit_of_work() as uow:
+            return self._register(uow, actor, profile, will, value)
+
+    def _register(
+        self, uow: UnitOfWork, actor: Principal, profile: Profile, will: Willingness, value: object
+    ) -> Prospect:
+        value = money("potential_value", value)
+        if value.is_negative:
+            raise ValidationError("potential_value", "must not be negative")
+        now = self._ctx.now()
+        held = uow.prospects.holder_of(profile.identity_keys)
+        if held is not None:
+            holder, key = held
+            reg = holder.registration
+            raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
+        prospect, events = Prospect.register(
+            id=ProspectId(self._ctx.ids.new_id("p")),
+            registration_id=RegistrationId(self._ctx.ids.new_id("r")),
+            profile=profile, willingness=will, potential_value=value, owner_id=actor.id,
+            owner_team=actor.team, policy=self._policy, at=now,
+        )
+        stored = uow.prospects.add(prospect)
+        self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
+                        at=now, before=None, after=snapshot(stored))
+        self._ctx.finish(uow, events)
+        return stored
+
+    def get(self, actor: Principal, prospect_id: str) -> Prospect:
+        with self._ctx.storage.unit_of_work() as uow:
+            prospect = uow.prospects.get(ProspectId(prospect_id))
+        self._ctx.authorizer.check(actor, Action.PROSPECT_READ, resource_of(prospect))
+        return prospect
+
+    def history(self, actor: Principal, prospect_id: str) -> tuple[HistoryEntry, ...]:
+        """Every registration, grade, stage, owner and profile change: who, when, why."""
+        return self.get(actor, prospect_id).history
+
+    def _change(
+        self,
+        actor: Principal,
+        prospect_id: str,
+        action: Action,
+        audit_action: str,
+        change: Callable[[Prospect, datetime], Changed],
+    ) -> Prospect:
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            current = uow.prospects.get(ProspectId(prospect_id))
+            self._ctx.authorizer.check(actor, action, resource_of(current))
+            changed, events = change(current, now)
+            if changed == current:
+                return current
+            stored = uow.prospects.update(changed)
+            self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action=audit_action,
+                            at=now, before=snapshot(current), after=snapshot(stored))
+            self._ctx.finish(uow, events)
+            return stored
+
+    def reassess(
+        self,
+        actor: Principal,
+        prospect_id: str,
+        *,
+        willingness: Willingness | str | None = None,
+        potential_value: object = None,
+    ) -> Prospect:
+        """New willingness and/or potential value; the grading policy grades again."""
+        will = None if willingness is None else require_enum("willingness", Willingness,
+                                                             willingness)
+        value = None if potential_value is None else money("potential_value", potential_value)
+        if value is not None and value.is_negative:
+            raise ValidationError("potential_value", "must not be negative")
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "reassess",
+                            lambda p, now: p.reassess(willingness=will, potential_value=value,
+                                                      policy=self._policy, by=actor.id, at=now))
+
+    def update_profile(self, actor: Principal, prospect_id: str, **fields: str | None) -> Prospect:
+        """Replace profile fields (same names as ``register``); identity keys stay unique."""
+        def change(p: Prospect, now: datetime) -> Changed:
+            merged = {**_profile_fields(p.profile), **fields}
+            return p.update_profile(self.profile(**merged), by=actor.id, at=now)  # type: ignore[arg-type]
+
+        unknown = set(fields) - set(_PROFILE_FIELDS)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], "is not a profile field")
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "update_profile", change)
+
+    def override_grade(
+        self, actor: Principal, prospect_id: str, grade: Grade | str, *, reason: str
+    ) -> Prospect:
+        """Set the grade by hand. ``reason`` is required and kept in history."""
+        to = require_enum("grade", Grade, grade)
+        return self._change(actor, prospect_id, Action.PROSPECT_OVERRIDE_GRADE, "override_grade",
+                            lambda p, now: p.override_grade(to, reason=reason, by=actor.id, at=now))
+
+    def advance(self, actor: Principal, prospect_id: str, *, to: Stage | str) -> Prospect:
+        """Move forward one or more stages (CONTRACT_SIGNED means won)."""
+        stage = require_enum("to", Stage, to)
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "advance",
+                            lambda p, now: p.advance(stage, by=actor.id, at=now))
+
+    def step_back(
+        self, actor: Principal, prospect_id: str, *, to: Stage | str, reason: str
+    ) -> Prospect:
+        stage = require_enum("to", Stage, to)
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "step_back",
+                            lambda p, now: p.step_back(stage, reason=reason, by=actor.id, at=now))
+
+    def mark_won(self, actor: Principal, prospect_id: str) -> Prospect:
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_won",
+                            lambda p, now: p.mark_won(by=actor.id, at=now))
+
+    def mark_lost(self, actor: Principal, prospect_id: str, *, reason: str) -> Prospect:
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_lost",
+                            lambda p, now: p.mark_lost(reason=reason, by=actor.id, at=now))
+
+    def reopen(
+        self,
+        actor: Principal,
+        prospect_id: str,
+        *,
+        reason: str,
+        to: Stage | str = Stage.INITIAL_CONTACT,
+    ) -> Prospect:
+        """Reopen a won or lost prospect (sales managers, within their team)."""
+        stage = require_enum("to", Stage, to)
+        return self._change(actor, prospect_id, Action.PROSPECT_REOPEN, "reopen",
+                            lambda p, now: p.reopen(stage, reason=reason, by=actor.id, at=now))
+
+    def transfer(
+        self, actor: Principal, prospect_id: str, *, to_owner: str, reason: str
+    ) -> Prospect:
+        """Hand a prospect to another salesperson (managers only), with a reason."""
+        with self._ctx.storage.unit_of_work() as uow:
+            new_owner = uow.principals.get(to_owner) if isinstance(to_owner, str) else None
+        if new_owner is None:
+            raise NotFound("principal", str(to_owner))
+        return self._change(
+            actor, prospect_id, Action.PROSPECT_TRANSFER, "transfer",
+            lambda p, now: p.transfer(new_owner.id, to_team=new_owner.team, reason=reason,
+                                      by=actor.id, at=now),
+        )
+
+    def _query(self, actor: Principal, **filters: object) -> ProspectQuery:
+        reach = self._ctx.authorizer.reach(actor, Action.PROSPECT_READ)
+        if reach.scope is Scope.NONE:
+            self._ctx.authorizer.check(actor, Action.PROSPECT_READ, None)
+        grade, stage = filters.pop("grade", None), filters.pop("stage", None)
+        return ProspectQuery(
+            reach=reach,
+            grade=None if grade is None else require_enum("grade", Grade, grade),
+            stage=None if stage is None else require_enum("stage", Stage, stage),
+            **filters,  # type: ignore[arg-type]
+        )
+
+    def list(
+        self,
+        actor: Principal,
+        *,
+        grade: Grade | str | None = None,
+        stage: Stage | str | None = None,
+        owner: str | None = None,
+        team: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Prospect]:
+        """Prospects the actor may read, oldest registration first, a page at a time.
+
+        Pass the returned ``next_cursor`` back as ``cursor`` for the next page.
+        """
+        query = self._query(actor, grade=grade, stage=stage, owner=owner, team=team,
+                            limit=_limit(limit) + 1, after=_cursor(cursor))
+        with self._ctx.storage.unit_of_work() as uow:
+            rows = list(uow.prospects.find(query))
+        page, more = rows[:limit], len(rows) > limit
+        last = page[-1] if page else None
+        next_cursor = f"{last.registration.at.isoformat()}|{last.id}" if more and last else None
+        return Page(items=tuple(page), next_cursor=next_cursor)
+
+    def mine(
+        self, actor: Principal, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[Prospect]:
+        """The actor's own prospects."""
+        return self.list(actor, owner=actor.id, limit=limit, cursor=cursor)
+
+    def counts(
+        self, actor: Principal, *, owner: str | None = None, team: str | None = None
+    ) -> ProspectCounts:
+        """Counts per grade and per stage of the prospects the actor may read."""
+        query = self._query(actor, owner=owner, team=team)
+        with self._ctx.storage.unit_of_work() as uow:
+            cells = uow.prospects.count_by_grade_and_stage(query)
+        by_grade = dict.fromkeys(Grade, 0)
+        by_stage = dict.fromkeys(Stage, 0)
+        for (grade, stage), n in cells.items():
+            by_grade[grade] += n
+            by_stage[stage] += n
+        return ProspectCounts(by_grade=by_grade, by_stage=by_stage, total=sum(cells.values()))
+
+
+def _optional_text(field: str, value: object) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be text, not {type(value).__name__}")
+    if len(value) > 2000:
+        raise ValidationError(field, "must be at most 2000 characters")
+    return value.strip()
+
+
+_PROFILE_FIELDS = (
+    "name", "phone", "email", "address", "organization", "credit_code", "industry",
+    "source_channel", "needs",
+)
+
+
+def _profile_fields(profile: Profile) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in _PROFILE_FIELDS:
+        value = getattr(profile, name)
+        out[name] = value if value is None or isinstance(value, str) else value.value
+    return out

@@ -1,0 +1,24 @@
+"""The contract suite every adapter must pass, and fakes for tests.
+
+Subclass a contract in your adapter's test module and implement its one
+factory method; pytest then runs every contract test against your adapter::
+
+    from custmgmt.testing import StorageContract
+
+    class TestMyStorage(StorageContract):
+        def make_storage(self):
+            return MyStorage("mydb://test")
+"""
+
+from custmgmt.testing.auth_contract import AuthorizerContract
+from custmgmt.testing.builders import make_prospect, sample_notification
+from custmgmt.testing.notifier_contract import NotifierContract
+from custmgmt.testing.storage_contract import StorageContract
+
+__all__ = [
+    "AuthorizerContract",
+    "NotifierContract",
+    "StorageContract",
+    "make_prospect",
+    "sample_notification",
+]

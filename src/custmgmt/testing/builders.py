@@ -1,0 +1,68 @@
+"""Small builders for domain objects, with sensible defaults, for tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from custmgmt.domain.common import (
+    Email,
+    Money,
+    OrganizationName,
+    PersonName,
+    Phone,
+    ProspectId,
+    RegistrationId,
+)
+from custmgmt.domain.prospects import (
+    DefaultGradingPolicy,
+    Profile,
+    Prospect,
+    ProspectKind,
+    Willingness,
+)
+from custmgmt.ports.notification import Notification
+
+T0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+
+
+def make_prospect(
+    n: int,
+    *,
+    owner: str = "u-alice",
+    team: str | None = "east",
+    willingness: Willingness = Willingness.INTERESTED,
+    value: str = "200000",
+    organization: str | None = None,
+    at: datetime | None = None,
+) -> Prospect:
+    """Prospect number ``n`` with its own phone and e-mail, registered ``n`` minutes after T0."""
+    profile = Profile(
+        kind=ProspectKind.ORGANIZATION if organization else ProspectKind.INDIVIDUAL,
+        name=PersonName(f"Person {n}"),
+        phone=Phone(f"139{n:08d}"),
+        email=Email(f"person{n}@example.com"),
+        organization=OrganizationName(organization) if organization else None,
+    )
+    when = T0 + timedelta(minutes=n) if at is None else at
+    prospect, _ = Prospect.register(
+        id=ProspectId(f"p-{n:06d}"), registration_id=RegistrationId(f"r-{n:06d}"),
+        profile=profile, willingness=willingness, potential_value=Money(value, "CNY"),
+        owner_id=owner, owner_team=team, policy=DefaultGradingPolicy(), at=when,
+    )
+    return prospect
+
+
+def same_person_as(prospect: Prospect, n: int) -> Prospect:
+    """A different prospect record (id ``n``) that shares ``prospect``'s phone."""
+    other = make_prospect(n)
+    return attrs.evolve(other, profile=attrs.evolve(other.profile, phone=prospect.profile.phone))
+
+
+def sample_notification(n: int = 1, *, dedupe_key: str | None = None) -> Notification:
+    return Notification(
+        id=f"n-{n:06d}", recipient_id="u-alice", kind="test", subject=f"Notification {n}",
+        body="Nothing personal in here.", created_at=T0 + timedelta(seconds=n),
+        dedupe_key=dedupe_key,
+    )

@@ -1,0 +1,395 @@
+"""The contract a storage adapter must pass: transactions, versions, claims, queries."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import attrs
+import pytest
+
+from custmgmt.domain.audit import chain_entry
+from custmgmt.domain.common import ProspectId
+from custmgmt.domain.prospects import (
+    DefaultGradingPolicy,
+    Grade,
+    GradeChanged,
+    Stage,
+    Willingness,
+)
+from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
+from custmgmt.ports.auth import Certification, Principal, Reach, Scope
+from custmgmt.ports.notification import DeliveryStatus
+from custmgmt.ports.storage import ProspectQuery, Storage
+from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
+
+EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
+
+
+class StorageContract(ABC):
+    """Every storage back end behaves like a transactional database."""
+
+    @abstractmethod
+    def make_storage(self) -> Storage:
+        """A fresh, empty, migrated storage under test."""
+
+    @pytest.fixture
+    def storage(self) -> Iterator[Storage]:
+        storage = self.make_storage()
+        yield storage
+        storage.close()
+
+    # -- unit of work ---------------------------------------------------------------
+
+    def test_added_prospect_reads_back_equal_at_version_1(self, storage: Storage) -> None:
+        prospect = make_prospect(1, organization="Acme Co., Ltd.")
+        with storage.unit_of_work() as uow:
+            stored = uow.prospects.add(prospect)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            loaded = uow.prospects.get(prospect.id)
+        assert stored.version == 1
+        assert loaded == stored == attrs.evolve(prospect, version=1)
+
+    def test_missing_prospect_is_not_found(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.prospects.get(ProspectId("p-none"))
+
+    def test_leaving_without_commit_keeps_nothing(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            self._write_everything(uow, 1)
+        self._assert_empty(storage)
+
+    def test_an_exception_keeps_nothing(self, storage: Storage) -> None:
+        with pytest.raises(RuntimeError), storage.unit_of_work() as uow:
+            self._write_everything(uow, 1)
+            raise RuntimeError("boom")
+        self._assert_empty(storage)
+
+    def test_commit_keeps_everything_together(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            self._write_everything(uow, 1)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert len(uow.prospects.find(ProspectQuery(reach=EVERYONE))) == 1
+            assert len(uow.audit.trail("prospect", "p-000001")) == 1
+            assert len(uow.events.all()) == 1
+            assert len(uow.outbox.all()) == 1
+
+    def test_a_unit_sees_its_own_uncommitted_writes(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            self._write_everything(uow, 1)
+            assert uow.prospects.get(ProspectId("p-000001")).version == 1
+            assert len(uow.outbox.all()) == 1
+
+    def _write_everything(self, uow: object, n: int) -> None:
+        prospect = make_prospect(n)
+        uow.prospects.add(prospect)  # type: ignore[attr-defined]
+        uow.audit.append(chain_entry(  # type: ignore[attr-defined]
+            None, resource_kind="prospect", resource_id=prospect.id, actor_id="u-alice",
+            action="register", at=T0, after={"grade": prospect.grade.value},
+        ))
+        uow.events.append(GradeChanged(  # type: ignore[attr-defined]
+            actor_id="u-alice", occurred_at=T0, prospect_id=prospect.id, before=Grade.B,
+            after=Grade.A, reason="test", manual=True,
+        ))
+        uow.outbox.add(sample_notification(n))  # type: ignore[attr-defined]
+
+    def _assert_empty(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            assert list(uow.prospects.find(ProspectQuery(reach=EVERYONE))) == []
+            assert list(uow.audit.trail("prospect", "p-000001")) == []
+            assert list(uow.events.all()) == []
+            assert list(uow.outbox.all()) == []
+
+    # -- versions -------------------------------------------------------------------
+
+    def test_update_bumps_the_version(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            stored = uow.prospects.add(make_prospect(1))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            moved, _ = stored.advance(Stage.PROPOSAL, by="u-alice", at=T0)
+            updated = uow.prospects.update(moved)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.get(stored.id) == updated
+        assert updated.version == 2 and updated.stage is Stage.PROPOSAL
+
+    def test_a_stale_write_raises_concurrency_error_and_keeps_the_first(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            stored = uow.prospects.add(make_prospect(1))
+            uow.commit()
+        first, _ = stored.advance(Stage.PROPOSAL, by="u-alice", at=T0)
+        second, _ = stored.mark_lost(reason="went elsewhere", by="u-bob", at=T0)
+        with storage.unit_of_work() as uow_a, storage.unit_of_work() as uow_b:
+            uow_a.prospects.update(first)
+            uow_a.commit()
+            with pytest.raises(ConcurrencyError):
+                uow_b.prospects.update(second)
+                uow_b.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.get(stored.id).stage is Stage.PROPOSAL
+
+    def test_updating_an_old_copy_in_a_new_unit_is_stale(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            stored = uow.prospects.add(make_prospect(1))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.prospects.update(stored.advance(Stage.PROPOSAL, by="u-a", at=T0)[0])
+            uow.commit()
+        with storage.unit_of_work() as uow, pytest.raises(ConcurrencyError):
+            uow.prospects.update(stored.advance(Stage.NEGOTIATION, by="u-a", at=T0)[0])
+            uow.commit()
+
+    # -- first registration stands -------------------------------------------------
+
+    def test_first_registration_stands_within_one_unit(self, storage: Storage) -> None:
+        first = make_prospect(1)
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(first)
+            with pytest.raises(ClaimConflict) as raised:
+                uow.prospects.add(same_person_as(first, 2))
+        assert raised.value.owner_id == first.owner_id
+        assert raised.value.registration_id == first.registration.id
+
+    def test_first_registration_stands_across_concurrent_units(self, storage: Storage) -> None:
+        first = make_prospect(1, owner="u-alice")
+        rival = attrs.evolve(same_person_as(first, 2), owner_id="u-bob")
+        with storage.unit_of_work() as uow_a, storage.unit_of_work() as uow_b:
+            uow_a.prospects.add(first)
+            uow_b.prospects.add(rival)
+            uow_a.commit()
+            with pytest.raises(ClaimConflict) as raised:
+                uow_b.commit()
+        assert raised.value.owner_id == "u-alice"
+        assert raised.value.registration_id == first.registration.id
+        assert raised.value.registered_at == first.registration.at
+        with storage.unit_of_work() as uow:
+            assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [first.id]
+
+    def test_holder_of_finds_each_kind_of_key(self, storage: Storage) -> None:
+        prospect = make_prospect(1, organization="Acme Co., Ltd.")
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(prospect)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            for key in prospect.active_keys:
+                held = uow.prospects.holder_of([key])
+                assert held is not None and held[0].id == prospect.id and held[1] == key
+            assert uow.prospects.holder_of(make_prospect(2).active_keys) is None
+
+    def test_a_released_registration_frees_its_keys(self, storage: Storage) -> None:
+        first = make_prospect(1)
+        with storage.unit_of_work() as uow:
+            stored = uow.prospects.add(first)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.prospects.update(attrs.evolve(stored, registration_active=False))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.holder_of(first.profile.identity_keys) is None
+            uow.prospects.add(same_person_as(first, 2))
+            uow.commit()
+
+    def test_an_update_may_not_take_a_key_someone_holds(self, storage: Storage) -> None:
+        one, two = make_prospect(1), make_prospect(2)
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(one)
+            stored_two = uow.prospects.add(two)
+            uow.commit()
+        stolen = attrs.evolve(stored_two, profile=attrs.evolve(two.profile,
+                                                               email=one.profile.email))
+        with storage.unit_of_work() as uow, pytest.raises(ClaimConflict):
+            uow.prospects.update(stolen)
+            uow.commit()
+
+    # -- queries --------------------------------------------------------------------
+
+    def _populate(self, storage: Storage) -> None:
+        rows = [
+            make_prospect(1, owner="u-alice", team="east", willingness=Willingness.CLEAR,
+                          value="5000000"),
+            make_prospect(2, owner="u-bob", team="east"),
+            make_prospect(3, owner="u-carol", team="west"),
+            make_prospect(4, owner="u-alice", team="east", willingness=Willingness.NONE),
+            make_prospect(5, owner="u-dan", team=None),
+        ]
+        with storage.unit_of_work() as uow:
+            for row in rows:
+                uow.prospects.add(row)
+            uow.commit()
+
+    def _ids(self, storage: Storage, query: ProspectQuery) -> list[str]:
+        with storage.unit_of_work() as uow:
+            return [p.id for p in uow.prospects.find(query)]
+
+    def test_find_orders_by_registration_time_then_id(self, storage: Storage) -> None:
+        late = make_prospect(1, at=T0 + timedelta(hours=1))
+        early = make_prospect(2, at=T0.astimezone(timezone(timedelta(hours=8))))
+        tie = make_prospect(3, at=T0)
+        with storage.unit_of_work() as uow:
+            for row in (late, early, tie):
+                uow.prospects.add(row)
+            uow.commit()
+        assert self._ids(storage, ProspectQuery(reach=EVERYONE)) == [
+            "p-000002", "p-000003", "p-000001"]
+
+    def test_find_pages_with_a_keyset_cursor(self, storage: Storage) -> None:
+        self._populate(storage)
+        first = self._ids(storage, ProspectQuery(reach=EVERYONE, limit=2))
+        with storage.unit_of_work() as uow:
+            last = uow.prospects.get(ProspectId(first[-1]))
+        rest = self._ids(storage, ProspectQuery(
+            reach=EVERYONE, after=(last.registration.at, last.id)))
+        assert first == ["p-000001", "p-000002"]
+        assert rest == ["p-000003", "p-000004", "p-000005"]
+
+    @pytest.mark.parametrize(
+        ("reach", "expected"),
+        [
+            (Reach(scope=Scope.OWN, principal_id="u-alice", team="east"),
+             ["p-000001", "p-000004"]),
+            (Reach(scope=Scope.TEAM, principal_id="u-mia", team="east"),
+             ["p-000001", "p-000002", "p-000004"]),
+            (Reach(scope=Scope.TEAM, principal_id="u-dan", team="west"),
+             ["p-000003", "p-000005"]),
+            (Reach(scope=Scope.NONE, principal_id="u-alice", team="east"), []),
+            (EVERYONE, ["p-000001", "p-000002", "p-000003", "p-000004", "p-000005"]),
+        ],
+    )
+    def test_find_keeps_to_the_reach(
+        self, storage: Storage, reach: Reach, expected: list[str]
+    ) -> None:
+        self._populate(storage)
+        assert self._ids(storage, ProspectQuery(reach=reach)) == expected
+
+    def test_find_filters_by_owner_team_grade_and_stage(self, storage: Storage) -> None:
+        self._populate(storage)
+        assert self._ids(storage, ProspectQuery(reach=EVERYONE, owner="u-bob")) == ["p-000002"]
+        assert self._ids(storage, ProspectQuery(reach=EVERYONE, team="west")) == ["p-000003"]
+        assert self._ids(storage, ProspectQuery(reach=EVERYONE, grade=Grade.A)) == ["p-000001"]
+        assert self._ids(storage, ProspectQuery(reach=EVERYONE, grade=Grade.D)) == ["p-000004"]
+        assert self._ids(storage, ProspectQuery(reach=EVERYONE, stage=Stage.LOST)) == []
+
+    def test_counts_by_grade_and_stage(self, storage: Storage) -> None:
+        self._populate(storage)
+        with storage.unit_of_work() as uow:
+            counts = uow.prospects.count_by_grade_and_stage(ProspectQuery(reach=EVERYONE))
+            east = uow.prospects.count_by_grade_and_stage(
+                ProspectQuery(reach=EVERYONE, team="east"))
+        assert counts == {
+            (Grade.A, Stage.INITIAL_CONTACT): 1,
+            (Grade.B, Stage.INITIAL_CONTACT): 3,
+            (Grade.D, Stage.INITIAL_CONTACT): 1,
+        }
+        assert sum(east.values()) == 3
+
+    def test_aware_datetimes_read_back_as_the_same_instant(self, storage: Storage) -> None:
+        at = datetime(2026, 6, 30, 23, 59, 59, 123456, tzinfo=timezone(timedelta(hours=8)))
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(make_prospect(1, at=at))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            loaded = uow.prospects.get(ProspectId("p-000001")).registration.at
+        assert loaded == at and loaded.utcoffset() is not None
+        assert loaded.astimezone(UTC) == at.astimezone(UTC)
+
+    def test_money_reads_back_exactly(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(make_prospect(1, value="1234567.89"))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            value = uow.prospects.get(ProspectId("p-000001")).potential_value
+        assert str(value.amount) == "1234567.89" and value.currency == "CNY"
+
+    def test_grade_history_reads_back_in_order(self, storage: Storage) -> None:
+        policy = DefaultGradingPolicy()
+        prospect = make_prospect(1)
+        changed, _ = prospect.reassess(willingness=Willingness.CLEAR, potential_value=None,
+                                       policy=policy, by="u-alice", at=T0)
+        changed, _ = changed.override_grade(Grade.A, reason="board approved", by="u-mia", at=T0)
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(changed)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.get(prospect.id).history == changed.history
+
+    # -- principals, audit, events, outbox ----------------------------------------
+
+    def test_principals_round_trip_and_replace(self, storage: Storage) -> None:
+        alice = Principal(
+            id="u-alice", roles=frozenset({"salesperson", "sample_receiver"}), team="east",
+            supervisor_id="u-mia",
+            certifications=frozenset({Certification("sample_receiver", T0.date())}),
+        )
+        with storage.unit_of_work() as uow:
+            uow.principals.save(alice)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.principals.get("u-alice") == alice
+            assert uow.principals.get("u-nobody") is None
+            uow.principals.save(attrs.evolve(alice, roles=frozenset({"sales_manager"})))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            loaded = uow.principals.get("u-alice")
+        assert loaded is not None and loaded.roles == frozenset({"sales_manager"})
+
+    def test_audit_trail_is_kept_in_sequence_and_refuses_a_taken_slot(
+        self, storage: Storage
+    ) -> None:
+        first = chain_entry(None, resource_kind="prospect", resource_id="p-1",
+                            actor_id="u-a", action="register", at=T0, after={"grade": "A"})
+        second = chain_entry(first, resource_kind="prospect", resource_id="p-1",
+                             actor_id="u-a", action="advance", at=T0, before={"stage": "x"})
+        with storage.unit_of_work() as uow:
+            uow.audit.append(first)
+            uow.audit.append(second)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.audit.trail("prospect", "p-1")) == [first, second]
+            assert list(uow.audit.trail("prospect", "p-2")) == []
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.audit.append(second)
+            uow.commit()
+
+    def test_events_read_back_equal_in_order(self, storage: Storage) -> None:
+        events = [
+            GradeChanged(actor_id="u-a", occurred_at=T0 + timedelta(seconds=i),
+                         prospect_id=ProspectId(f"p-{i}"), before=Grade.C, after=Grade.B,
+                         reason="r", manual=False)
+            for i in range(3)
+        ]
+        with storage.unit_of_work() as uow:
+            for event in events:
+                uow.events.append(event)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.events.all()) == events
+
+    def test_outbox_dedupes_and_tracks_delivery(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            assert uow.outbox.add(sample_notification(1, dedupe_key="due:p-1:2026-01-05"))
+            assert not uow.outbox.add(sample_notification(2, dedupe_key="due:p-1:2026-01-05"))
+            assert uow.outbox.add(sample_notification(3))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert not uow.outbox.add(sample_notification(4, dedupe_key="due:p-1:2026-01-05"))
+            pending = uow.outbox.pending(10, 3)
+            assert [i.notification.id for i in pending] == ["n-000001", "n-000003"]
+            uow.outbox.mark_sent("n-000001", T0)
+            uow.outbox.mark_failed("n-000003", "ConnectionError", T0)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            items = {i.notification.id: i for i in uow.outbox.all()}
+            assert items["n-000001"].status is DeliveryStatus.SENT
+            assert items["n-000001"].sent_at == T0
+            assert items["n-000003"].status is DeliveryStatus.FAILED
+            assert items["n-000003"].attempts == 1
+            assert [i.notification.id for i in uow.outbox.pending(10, 3)] == ["n-000003"]
+            assert list(uow.outbox.pending(10, 1)) == []
+            assert items["n-000001"].notification == sample_notification(
+                1, dedupe_key="due:p-1:2026-01-05")
