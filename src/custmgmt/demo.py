@@ -14,7 +14,7 @@ from custmgmt.errors import ClaimConflict
 def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     clock = FixedClock(datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
     app = open(url, clock=clock, ids=SequentialIds(), migrate=True)
-    say(f"custmgmt demo on {url.split('://')[0]}")
+    say(f"custmgmt demo on {url.split('://', maxsplit=1)[0]}")
     prospects_story(app, clock, say)
     return app
 

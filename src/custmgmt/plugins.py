@@ -40,17 +40,26 @@ class Plugins:
         self._pm = pluggy.PluginManager(PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         if entry_points:
-            self._pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            try:
+                self._pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+                self._pm.check_pending()
+            except pluggy.PluginValidationError as error:
+                raise ValidationError("plugins", str(error)) from None
         if not self._pm.has_plugin("builtin"):
             # Running from a source tree that was never installed: no entry points.
             self._pm.register(builtin, name="builtin")
         for plugin in plugins:
-            self._pm.register(plugin)
-        self._pm.check_pending()
+            self.register(plugin)
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        self._pm.register(plugin, name=name)
-        self._pm.check_pending()
+        """Add a plugin; a hook implementation no spec knows (a typo) is refused."""
+        try:
+            self._pm.register(plugin, name=name)
+            self._pm.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as error:
+            if self._pm.is_registered(plugin):
+                self._pm.unregister(plugin)
+            raise ValidationError("plugins", str(error)) from None
 
     def names(self) -> list[str]:
         return sorted(name for name, _ in self._pm.list_name_plugin())

@@ -12,6 +12,7 @@ cattrs converter is never touched.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -80,8 +81,18 @@ def configure_converter(converter: cattrs.Converter) -> None:
     for cls in _TEXT_VALUES:
         converter.register_unstructure_hook(cls, lambda v: v.value)
         converter.register_structure_hook(cls, _text_value(cls))
-    converter.register_unstructure_hook(frozenset, lambda s: sorted(
-        converter.unstructure(x) for x in s))
+    converter.register_unstructure_hook_func(
+        _is_set, lambda items: _sorted([converter.unstructure(x) for x in items])
+    )
+
+
+def _is_set(cls: Any) -> bool:
+    return cls in (set, frozenset) or getattr(cls, "__origin__", None) in (set, frozenset)
+
+
+def _sorted(items: list[Any]) -> list[Any]:
+    """Sets as lists in a stable order, so equal sets give equal (and hashable) JSON."""
+    return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
 
 
 def _fail(message: str) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NewType
@@ -116,15 +117,28 @@ def _fold(value: str) -> str:
 def normalize_phone(raw: str) -> str:
     """Digits only, without the +86 / 0086 country prefix."""
     digits = "".join(ch for ch in _fold(raw) if ch.isdigit() and ch.isascii())
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits
+    while True:
+        if digits.startswith("0086"):
+            digits = digits[4:]
+        elif digits.startswith("86") and len(digits) == 13:
+            digits = digits[2:]
+        else:
+            return digits
+
+
+def _settled(step: Callable[[str], str], raw: str) -> str:
+    """Apply ``step`` until it changes nothing, so that a key of a key is the key."""
+    current = step(raw)
+    for _ in range(8):
+        following = step(current)
+        if following == current:
+            break
+        current = following
+    return current
 
 
 def normalize_email(raw: str) -> str:
-    return _fold(raw).strip().lower()
+    return _settled(lambda s: _fold(s).strip().lower(), raw)
 
 
 _CHINESE_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
@@ -135,22 +149,29 @@ _LATIN_LEGAL_FORMS = (
 
 
 def _strip_latin_legal_form(words: list[str]) -> list[str]:
-    for form in _LATIN_LEGAL_FORMS:
-        if len(words) > len(form) and tuple(words[-len(form):]) == form:
-            return words[: -len(form)]
+    stripped = True
+    while stripped:
+        stripped = False
+        for form in _LATIN_LEGAL_FORMS:
+            if len(words) > len(form) and tuple(words[-len(form):]) == form:
+                words, stripped = words[: -len(form)], True
+                break
     return words
 
 
 def normalize_organization(raw: str) -> str:
     """NFKC, case-folded, legal form dropped, spaces and punctuation removed."""
-    folded = _fold(raw).casefold()
+    folded = _settled(lambda s: _fold(s).casefold(), raw)
     words = [w for w in re.split(r"[\W_]+", folded) if w]
     words = _strip_latin_legal_form(words)
     joined = "".join(words)
-    for form in _CHINESE_LEGAL_FORMS:
-        if joined.endswith(form) and len(joined) > len(form):
-            joined = joined[: -len(form)]
-            break
+    stripped = True
+    while stripped:
+        stripped = False
+        for form in _CHINESE_LEGAL_FORMS:
+            if joined.endswith(form) and len(joined) > len(form):
+                joined, stripped = joined[: -len(form)], True
+                break
     return joined
 
 

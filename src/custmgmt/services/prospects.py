@@ -7,6 +7,7 @@ from datetime import datetime
 
 from attrs import frozen
 
+from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import (
     Address,
     CreditCode,
@@ -186,6 +187,12 @@ class ProspectService:
     def history(self, actor: Principal, prospect_id: str) -> tuple[HistoryEntry, ...]:
         """Every registration, grade, stage, owner and profile change: who, when, why."""
         return self.get(actor, prospect_id).history
+
+    def audit_trail(self, actor: Principal, prospect_id: str) -> tuple[AuditEntry, ...]:
+        """The prospect's hash-chained audit entries (business facts only, no PII)."""
+        self.get(actor, prospect_id)
+        with self._ctx.storage.unit_of_work() as uow:
+            return tuple(uow.audit.trail(KIND, prospect_id))
 
     def _change(
         self,
