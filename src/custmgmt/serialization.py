@@ -56,11 +56,11 @@ def _money(value: Any, _type: Any) -> Money:
     return Money(Decimal(value["amount"]), value["currency"])
 
 
-def _text_value(cls: type[T]) -> Callable[[Any, Any], T]:
+def _text_value(make: Callable[[str], T]) -> Callable[[Any, Any], T]:
     def structure_it(value: Any, _type: Any) -> T:
         if not isinstance(value, str):
-            raise ValueError(f"{cls.__name__} must be a string")
-        return cls(value)
+            raise ValueError("expected a string")
+        return make(value)
 
     return structure_it
 

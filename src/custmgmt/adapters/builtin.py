@@ -8,6 +8,7 @@ from custmgmt.adapters.memory.notifier import RecordingNotifier
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.notify.logging import LoggingNotifier
 from custmgmt.adapters.rbac import RoleBasedAuthorizer
+from custmgmt.adapters.sql.backend import SQL_BACKENDS
 from custmgmt.domain.prospects import DefaultGradingPolicy, GradingPolicy
 from custmgmt.ports.hookspecs import (
     AuthorizerBackend,
@@ -25,7 +26,7 @@ def _open_memory(url: str, migrate: bool) -> Storage:
 
 @hookimpl
 def custmgmt_storage_backends() -> Sequence[StorageBackend]:
-    return (StorageBackend(name="memory", schemes=("memory",), open=_open_memory),)
+    return (StorageBackend(name="memory", schemes=("memory",), open=_open_memory), *SQL_BACKENDS)
 
 
 @hookimpl

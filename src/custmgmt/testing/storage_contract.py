@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,6 +16,7 @@ from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
     Grade,
     GradeChanged,
+    Prospect,
     Stage,
     Willingness,
 )
@@ -158,18 +160,36 @@ class StorageContract(ABC):
 
     def test_first_registration_stands_across_concurrent_units(self, storage: Storage) -> None:
         first = make_prospect(1, owner="u-alice")
-        rival = attrs.evolve(same_person_as(first, 2), owner_id="u-bob")
-        with storage.unit_of_work() as uow_a, storage.unit_of_work() as uow_b:
-            uow_a.prospects.add(first)
-            uow_b.prospects.add(rival)
-            uow_a.commit()
-            with pytest.raises(ClaimConflict) as raised:
-                uow_b.commit()
-        assert raised.value.owner_id == "u-alice"
-        assert raised.value.registration_id == first.registration.id
-        assert raised.value.registered_at == first.registration.at
+        rivals = [first] + [
+            attrs.evolve(same_person_as(first, n), owner_id=f"u-rival-{n}") for n in range(2, 6)
+        ]
+        start = threading.Barrier(len(rivals))
+        won: list[Prospect] = []
+        lost: list[ClaimConflict] = []
+
+        def register(prospect: Prospect) -> None:
+            start.wait()
+            try:
+                with storage.unit_of_work() as uow:
+                    uow.prospects.add(prospect)
+                    uow.commit()
+                won.append(prospect)
+            except ClaimConflict as conflict:
+                lost.append(conflict)
+
+        threads = [threading.Thread(target=register, args=(p,)) for p in rivals]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(won) == 1 and len(lost) == len(rivals) - 1
+        (winner,) = won
+        assert {c.owner_id for c in lost} == {winner.owner_id}
+        assert {c.registration_id for c in lost} == {winner.registration.id}
+        assert {c.registered_at for c in lost} == {winner.registration.at}
         with storage.unit_of_work() as uow:
-            assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [first.id]
+            assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
+                winner.id]
 
     def test_holder_of_finds_each_kind_of_key(self, storage: Storage) -> None:
         prospect = make_prospect(1, organization="Acme Co., Ltd.")

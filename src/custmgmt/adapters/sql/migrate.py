@@ -1,0 +1,48 @@
+"""Alembic migrations shipped in the package, with their own version table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from custmgmt.errors import StorageError
+
+VERSION_TABLE = "custmgmt_alembic_version"
+SCRIPTS = Path(__file__).parent / "migrations"
+
+
+def config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head() -> str | None:
+    return ScriptDirectory(str(SCRIPTS)).get_current_head()
+
+
+def current(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    command.upgrade(config(engine), revision)
+
+
+def require_current(engine: Engine) -> None:
+    at, wanted = current(engine), head()
+    if at != wanted:
+        state = "empty" if at is None else f"at revision {at}"
+        raise StorageError(
+            f"the custmgmt schema is {state}, not {wanted}: run `custmgmt db upgrade URL`, "
+            "call app.migrate(), or open(url, migrate=True)"
+        )

@@ -1,0 +1,312 @@
+"""The SQL repositories. Each works inside the unit of work's one Session/transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import attrs
+import cattrs
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from custmgmt.adapters.sql.tables import (
+    AuditRow,
+    CertificationRow,
+    EventRow,
+    OutboxRow,
+    PrincipalRoleRow,
+    PrincipalRow,
+    ProspectHistoryRow,
+    ProspectKeyRow,
+    ProspectRow,
+)
+from custmgmt.adapters.sql.translate import (
+    audit_values,
+    history_values,
+    outbox_values,
+    prospect_values,
+    to_audit,
+    to_outbox_item,
+    to_prospect,
+)
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.prospects import Grade, IdentityKey, KeyKind, Prospect, Stage
+from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
+from custmgmt.ports.auth import Certification, Principal, Scope
+from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
+from custmgmt.ports.storage import ProspectQuery
+from custmgmt.serialization import event_from_dict, event_to_dict
+
+
+class SqlProspects:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def _load(self, rows: Sequence[ProspectRow]) -> list[Prospect]:
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        history: dict[str, list[ProspectHistoryRow]] = {pid: [] for pid in ids}
+        for h in self._s.scalars(
+            select(ProspectHistoryRow).where(ProspectHistoryRow.prospect_id.in_(ids))
+            .execution_options(populate_existing=True)
+        ):
+            history[h.prospect_id].append(h)
+        return [to_prospect(r, history[r.id]) for r in rows]
+
+    def _row(self, prospect_id: str) -> ProspectRow | None:
+        return self._s.scalars(
+            select(ProspectRow).where(ProspectRow.id == prospect_id)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+
+    def get(self, prospect_id: ProspectId) -> Prospect:
+        row = self._row(prospect_id)
+        if row is None:
+            raise NotFound("prospect", prospect_id)
+        return self._load([row])[0]
+
+    def add(self, prospect: Prospect) -> Prospect:
+        stored = attrs.evolve(prospect, version=1)
+        try:
+            with self._s.begin_nested():
+                self._s.execute(insert(ProspectRow).values(prospect_values(stored)))
+        except IntegrityError:
+            raise ConcurrencyError(f"prospect {prospect.id!r} already exists") from None
+        self._claim(stored)
+        self._append_history(stored, 0)
+        return stored
+
+    def update(self, prospect: Prospect) -> Prospect:
+        stored = attrs.evolve(prospect, version=prospect.version + 1)
+        values = prospect_values(stored)
+        result = self._s.execute(
+            update(ProspectRow)
+            .where(ProspectRow.id == prospect.id, ProspectRow.version == prospect.version)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            if self._row(prospect.id) is None:
+                raise NotFound("prospect", prospect.id)
+            raise ConcurrencyError(f"prospect {prospect.id!r} changed since it was read")
+        self._s.execute(delete(ProspectKeyRow).where(ProspectKeyRow.prospect_id == prospect.id))
+        self._claim(stored)
+        known = self._s.scalar(select(func.count()).select_from(ProspectHistoryRow).where(
+            ProspectHistoryRow.prospect_id == prospect.id)) or 0
+        self._append_history(stored, known)
+        return stored
+
+    def _claim(self, prospect: Prospect) -> None:
+        """Insert the active keys; the primary key refuses one someone else holds."""
+        keys = sorted(prospect.active_keys, key=lambda k: (k.kind.value, k.value))
+        if not keys:
+            return
+        try:
+            with self._s.begin_nested():
+                self._s.execute(insert(ProspectKeyRow), [
+                    {"kind": k.kind.value, "value": k.value, "prospect_id": prospect.id}
+                    for k in keys
+                ])
+        except IntegrityError:
+            held = self.holder_of(keys)
+            if held is None:  # the holder let go meanwhile; let the caller retry
+                raise ConcurrencyError("identity keys changed meanwhile") from None
+            holder, key = held
+            reg = holder.registration
+            raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value) from None
+
+    def _append_history(self, prospect: Prospect, known: int) -> None:
+        new = prospect.history[known:]
+        if new:
+            self._s.execute(insert(ProspectHistoryRow), [
+                history_values(prospect.id, known + i, entry) for i, entry in enumerate(new)
+            ])
+
+    def holder_of(self, keys: Iterable[IdentityKey]) -> tuple[Prospect, IdentityKey] | None:
+        wanted = list(keys)
+        if not wanted:
+            return None
+        matches = or_(*(and_(ProspectKeyRow.kind == k.kind.value, ProspectKeyRow.value == k.value)
+                        for k in wanted))
+        found = self._s.execute(
+            select(ProspectKeyRow.kind, ProspectKeyRow.value, ProspectKeyRow.prospect_id)
+            .where(matches)
+            .join(ProspectRow, ProspectRow.id == ProspectKeyRow.prospect_id)
+            .order_by(ProspectRow.registered_at, ProspectRow.id, ProspectKeyRow.kind)
+            .limit(1)
+        ).first()
+        if found is None:
+            return None
+        kind, value, prospect_id = found
+        return self.get(ProspectId(prospect_id)), IdentityKey(KeyKind(kind), value)
+
+    def _where(self, query: ProspectQuery) -> list[ColumnElement[bool]]:
+        reach = query.reach
+        clauses: list[ColumnElement[bool]] = []
+        if reach.scope is Scope.NONE:
+            clauses.append(false())
+        elif reach.scope is Scope.OWN or (reach.scope is Scope.TEAM and reach.team is None):
+            clauses.append(ProspectRow.owner_id == reach.principal_id)
+        elif reach.scope is Scope.TEAM:
+            clauses.append(or_(ProspectRow.owner_id == reach.principal_id,
+                               ProspectRow.owner_team == reach.team))
+        if query.owner is not None:
+            clauses.append(ProspectRow.owner_id == query.owner)
+        if query.team is not None:
+            clauses.append(ProspectRow.owner_team == query.team)
+        if query.grade is not None:
+            clauses.append(ProspectRow.grade == query.grade.value)
+        if query.stage is not None:
+            clauses.append(ProspectRow.stage == query.stage.value)
+        return clauses
+
+    def find(self, query: ProspectQuery) -> Sequence[Prospect]:
+        statement = select(ProspectRow).where(*self._where(query))
+        if query.after is not None:
+            at, pid = query.after
+            statement = statement.where(or_(
+                ProspectRow.registered_at > at,
+                and_(ProspectRow.registered_at == at, ProspectRow.id > pid),
+            ))
+        statement = statement.order_by(ProspectRow.registered_at, ProspectRow.id)
+        rows = self._s.scalars(
+            statement.limit(query.limit).execution_options(populate_existing=True)).all()
+        return self._load(rows)
+
+    def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
+        rows = self._s.execute(
+            select(ProspectRow.grade, ProspectRow.stage, func.count())
+            .where(*self._where(query))
+            .group_by(ProspectRow.grade, ProspectRow.stage)
+        ).all()
+        return {(Grade(g), Stage(s)): n for g, s, n in rows}
+
+
+class SqlPrincipals:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, principal_id: str) -> Principal | None:
+        row = self._s.scalars(select(PrincipalRow).where(PrincipalRow.id == principal_id)
+                              .execution_options(populate_existing=True)).one_or_none()
+        if row is None:
+            return None
+        roles = self._s.scalars(select(PrincipalRoleRow.role).where(
+            PrincipalRoleRow.principal_id == principal_id)).all()
+        certs = self._s.execute(select(CertificationRow.name, CertificationRow.valid_until).where(
+            CertificationRow.principal_id == principal_id)).all()
+        return Principal(
+            id=row.id, roles=frozenset(roles), team=row.team, supervisor_id=row.supervisor_id,
+            certifications=frozenset(Certification(n, until) for n, until in certs),
+        )
+
+    def save(self, principal: Principal) -> None:
+        pid = principal.id
+        for table in (PrincipalRoleRow, CertificationRow):
+            self._s.execute(delete(table).where(table.principal_id == pid))
+        self._s.execute(delete(PrincipalRow).where(PrincipalRow.id == pid))
+        self._s.execute(insert(PrincipalRow).values(
+            id=pid, team=principal.team, supervisor_id=principal.supervisor_id))
+        if principal.roles:
+            self._s.execute(insert(PrincipalRoleRow), [
+                {"principal_id": pid, "role": r} for r in sorted(principal.roles)])
+        if principal.certifications:
+            self._s.execute(insert(CertificationRow), [
+                {"principal_id": pid, "name": c.name, "valid_until": c.valid_until}
+                for c in principal.certifications])
+
+
+class SqlAudit:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def append(self, entry: AuditEntry) -> None:
+        try:
+            with self._s.begin_nested():
+                self._s.execute(insert(AuditRow).values(audit_values(entry)))
+        except IntegrityError:
+            raise ConcurrencyError(
+                f"audit sequence {entry.sequence} of {entry.resource_id!r} is taken") from None
+
+    def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
+        rows = self._s.scalars(
+            select(AuditRow)
+            .where(AuditRow.resource_kind == resource_kind, AuditRow.resource_id == resource_id)
+            .order_by(AuditRow.sequence)
+            .execution_options(populate_existing=True)
+        ).all()
+        return [to_audit(r) for r in rows]
+
+
+class SqlEvents:
+    def __init__(self, session: Session, converter: cattrs.Converter) -> None:
+        self._s = session
+        self._c = converter
+
+    def append(self, event: DomainEvent) -> None:
+        self._s.execute(insert(EventRow).values(
+            type=event.name, occurred_at=event.occurred_at,
+            payload=json.dumps(event_to_dict(self._c, event), sort_keys=True)))
+
+    def all(self) -> Sequence[DomainEvent]:
+        payloads = self._s.scalars(select(EventRow.payload).order_by(EventRow.position)).all()
+        return [event_from_dict(self._c, json.loads(p)) for p in payloads]
+
+
+class SqlOutbox:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, notification: Notification) -> bool:
+        key = notification.dedupe_key
+        if key is not None and self._s.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.dedupe_key == key)
+        ):
+            return False
+        try:
+            with self._s.begin_nested():
+                self._s.execute(insert(OutboxRow).values(outbox_values(notification)))
+        except IntegrityError:
+            if key is not None:
+                return False
+            raise ConcurrencyError(f"notification {notification.id!r} already queued") from None
+        return True
+
+    def _select(self) -> list[OutboxItem]:
+        rows = self._s.scalars(select(OutboxRow).order_by(OutboxRow.created_at, OutboxRow.id)
+                               .execution_options(populate_existing=True)).all()
+        return [to_outbox_item(r) for r in rows]
+
+    def all(self) -> Sequence[OutboxItem]:
+        return self._select()
+
+    def pending(self, limit: int, max_attempts: int) -> Sequence[OutboxItem]:
+        rows = self._s.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.status != DeliveryStatus.SENT.value,
+                   OutboxRow.attempts < max_attempts)
+            .order_by(OutboxRow.created_at, OutboxRow.id)
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        ).all()
+        return [to_outbox_item(r) for r in rows]
+
+    def _mark(self, notification_id: str, **values: object) -> None:
+        result = self._s.execute(
+            update(OutboxRow).where(OutboxRow.id == notification_id)
+            .values(attempts=OutboxRow.attempts + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFound("notification", notification_id)
+
+    def mark_sent(self, notification_id: str, at: datetime) -> None:
+        self._mark(notification_id, status=DeliveryStatus.SENT.value, sent_at=at)
+
+    def mark_failed(self, notification_id: str, error: str, at: datetime) -> None:
+        self._mark(notification_id, status=DeliveryStatus.FAILED.value, last_error=error[:500])

@@ -1,0 +1,201 @@
+"""The SQL unit of work (one database transaction) and the storage that hands it out."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, ParamSpec, Self, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import StaticPool
+
+from custmgmt.adapters.sql import migrate as migrations
+from custmgmt.adapters.sql.repositories import (
+    SqlAudit,
+    SqlEvents,
+    SqlOutbox,
+    SqlPrincipals,
+    SqlProspects,
+)
+from custmgmt.errors import CustmgmtError, StorageError, ValidationError
+from custmgmt.serialization import make_converter
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def storage_error(error: SQLAlchemyError) -> StorageError:
+    """A StorageError that names the failure but never echoes parameters (they hold PII)."""
+    original = getattr(error, "orig", None)
+    code = getattr(error, "code", None)
+    detail = type(original).__name__ if original is not None else type(error).__name__
+    return StorageError(f"database failure: {detail}" + (f" [{code}]" if code else ""))
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except CustmgmtError:
+        raise
+    except SQLAlchemyError as error:
+        raise storage_error(error) from None
+
+
+class _Guarded:
+    """Wraps a repository so no SQLAlchemy exception escapes any of its methods."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with translated():
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+class SqlUnitOfWork:
+    """One database transaction; repositories share its session."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        session = Session(self._storage.engine, expire_on_commit=False, autoflush=False)
+        if self._storage.serial is not None:
+            _one_at_a_time(session, self._storage.serial)
+        self._session = session
+        converter = self._storage.converter
+        self.prospects: SqlProspects = _Guarded(SqlProspects(session))  # type: ignore[assignment]
+        self.principals: SqlPrincipals = _Guarded(SqlPrincipals(session))  # type: ignore[assignment]
+        self.audit: SqlAudit = _Guarded(SqlAudit(session))  # type: ignore[assignment]
+        self.events: SqlEvents = _Guarded(SqlEvents(session, converter))  # type: ignore[assignment]
+        self.outbox: SqlOutbox = _Guarded(SqlOutbox(session))  # type: ignore[assignment]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            session.rollback()
+            session.close()
+        except SQLAlchemyError:
+            # The connection is already gone; the database rolls the transaction back.
+            session.invalidate()
+
+    def commit(self) -> None:
+        if self._session is None:
+            raise StorageError("commit() outside the unit of work's with-block")
+        with translated():
+            self._session.commit()
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            with translated():
+                self._session.rollback()
+
+
+def _one_at_a_time(session: Session, serial: threading.Lock) -> None:
+    """In-memory SQLite has one shared connection: a session's transaction holds it."""
+
+    @event.listens_for(session, "after_transaction_create")
+    def _take(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and not serial.acquire(timeout=30):
+            raise StorageError("timed out waiting for the in-memory SQLite database")
+
+    @event.listens_for(session, "after_transaction_end")
+    def _give(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:
+            serial.release()
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Real transactions on SQLite: BEGIN IMMEDIATE makes writers queue, never deadlock."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValidationError("url", "is not a database URL") from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            in_memory = parsed.database in (None, "", ":memory:")
+            engine = create_engine(
+                parsed, connect_args={"timeout": 30, "check_same_thread": False},
+                poolclass=StaticPool if in_memory else None,
+            )
+            _sqlite_transactions(engine)
+            return engine, threading.Lock() if in_memory else None
+        return create_engine(parsed, pool_pre_ping=True), None
+    except NoSuchModuleError:
+        raise ValidationError("url", f"no driver for {parsed.drivername!r}; for PostgreSQL "
+                              "install the extra: pip install 'custmgmt[postgresql]'") from None
+    except ImportError:
+        raise ValidationError("url", f"the driver for {parsed.drivername!r} is not installed; "
+                              "for PostgreSQL: pip install 'custmgmt[postgresql]'") from None
+
+
+class SqlStorage:
+    """Storage on a SQLAlchemy engine. ``migrate=True`` upgrades the schema first;
+    otherwise a schema that is not at the current revision is refused."""
+
+    def __init__(self, url: str, *, migrate: bool = False) -> None:
+        self.engine, self.serial = make_engine(url)
+        self.converter = make_converter()
+        try:
+            with translated():
+                if migrate:
+                    migrations.upgrade(self.engine)
+                else:
+                    migrations.require_current(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self)
+
+    def migrate(self) -> None:
+        with translated():
+            migrations.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def guarded(function: Callable[P, R]) -> Callable[P, R]:
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translated():
+            return function(*args, **kwargs)
+
+    return call

@@ -1,0 +1,151 @@
+"""Row models. Every table is prefixed ``custmgmt_`` to sit beside a host app's tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from custmgmt.adapters.sql.column_types import ExactDecimal, UTCDateTime
+
+# Explicit constraint names, identical on SQLite and PostgreSQL, so migrations can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ProspectRow(Base):
+    __tablename__ = "custmgmt_prospects"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(500))
+    organization: Mapped[str | None] = mapped_column(String(300))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    source_channel: Mapped[str | None] = mapped_column(String(100))
+    needs: Mapped[str | None] = mapped_column(Text)
+    willingness: Mapped[str] = mapped_column(String(20))
+    potential_amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    potential_currency: Mapped[str] = mapped_column(String(3))
+    grade: Mapped[str] = mapped_column(String(1), index=True)
+    grade_is_manual: Mapped[bool] = mapped_column(Boolean)
+    stage: Mapped[str] = mapped_column(String(30), index=True)
+    owner_id: Mapped[str] = mapped_column(String(200), index=True)
+    owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
+    registration_id: Mapped[str] = mapped_column(String(100), unique=True)
+    registered_by: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    registration_active: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_custmgmt_prospects_registered", "registered_at", "id"),)
+
+
+class ProspectHistoryRow(Base):
+    __tablename__ = "custmgmt_prospect_history"
+
+    prospect_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    before: Mapped[str | None] = mapped_column(String(200))
+    after: Mapped[str] = mapped_column(String(2000))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ProspectKeyRow(Base):
+    """The active identity keys: the primary key makes the first registration stand."""
+
+    __tablename__ = "custmgmt_prospect_keys"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(300), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), index=True
+    )
+
+
+class PrincipalRow(Base):
+    __tablename__ = "custmgmt_principals"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    team: Mapped[str | None] = mapped_column(String(100), index=True)
+    supervisor_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class PrincipalRoleRow(Base):
+    __tablename__ = "custmgmt_principal_roles"
+
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_principals.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class CertificationRow(Base):
+    __tablename__ = "custmgmt_certifications"
+
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_principals.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+
+
+class AuditRow(Base):
+    __tablename__ = "custmgmt_audit"
+
+    resource_kind: Mapped[str] = mapped_column(String(50), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class EventRow(Base):
+    __tablename__ = "custmgmt_events"
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class OutboxRow(Base):
+    __tablename__ = "custmgmt_outbox"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    recipient_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_custmgmt_outbox_created", "created_at", "id"),)

@@ -1,0 +1,157 @@
+"""Row <-> domain translation, explicit both ways."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from custmgmt.adapters.sql.tables import (
+    AuditRow,
+    OutboxRow,
+    ProspectHistoryRow,
+    ProspectRow,
+)
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.common import (
+    Address,
+    CreditCode,
+    Email,
+    Money,
+    OrganizationName,
+    PersonName,
+    Phone,
+    ProspectId,
+    RegistrationId,
+)
+from custmgmt.domain.prospects import (
+    ChangeKind,
+    Grade,
+    HistoryEntry,
+    Profile,
+    Prospect,
+    ProspectKind,
+    Registration,
+    Stage,
+    Willingness,
+)
+from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else value.value  # type: ignore[attr-defined]
+
+
+def prospect_values(prospect: Prospect) -> dict[str, object]:
+    """Column values of a prospect's main row (not its history or keys)."""
+    profile = prospect.profile
+    return {
+        "id": prospect.id,
+        "kind": profile.kind.value,
+        "name": profile.name.value,
+        "phone": _text(profile.phone),
+        "email": _text(profile.email),
+        "address": _text(profile.address),
+        "organization": _text(profile.organization),
+        "credit_code": _text(profile.credit_code),
+        "industry": profile.industry,
+        "source_channel": profile.source_channel,
+        "needs": profile.needs,
+        "willingness": prospect.willingness.value,
+        "potential_amount": prospect.potential_value.amount,
+        "potential_currency": prospect.potential_value.currency,
+        "grade": prospect.grade.value,
+        "grade_is_manual": prospect.grade_is_manual,
+        "stage": prospect.stage.value,
+        "owner_id": prospect.owner_id,
+        "owner_team": prospect.owner_team,
+        "registration_id": prospect.registration.id,
+        "registered_by": prospect.registration.by,
+        "registered_at": prospect.registration.at,
+        "registration_active": prospect.registration_active,
+        "version": prospect.version,
+    }
+
+
+def history_values(prospect_id: str, position: int, entry: HistoryEntry) -> dict[str, object]:
+    return {
+        "prospect_id": prospect_id, "position": position, "kind": entry.kind.value,
+        "by": entry.by, "at": entry.at, "before": entry.before, "after": entry.after,
+        "reason": entry.reason,
+    }
+
+
+def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Prospect:
+    profile = Profile(
+        kind=ProspectKind(row.kind),
+        name=PersonName(row.name),
+        phone=None if row.phone is None else Phone(row.phone),
+        email=None if row.email is None else Email(row.email),
+        address=None if row.address is None else Address(row.address),
+        organization=None if row.organization is None else OrganizationName(row.organization),
+        credit_code=None if row.credit_code is None else CreditCode(row.credit_code),
+        industry=row.industry,
+        source_channel=row.source_channel,
+        needs=row.needs,
+    )
+    return Prospect(
+        id=ProspectId(row.id),
+        profile=profile,
+        willingness=Willingness(row.willingness),
+        potential_value=Money(row.potential_amount, row.potential_currency),
+        grade=Grade(row.grade),
+        grade_is_manual=row.grade_is_manual,
+        stage=Stage(row.stage),
+        owner_id=row.owner_id,
+        owner_team=row.owner_team,
+        registration=Registration(id=RegistrationId(row.registration_id), by=row.registered_by,
+                                  at=row.registered_at),
+        registration_active=row.registration_active,
+        history=tuple(
+            HistoryEntry(kind=ChangeKind(h.kind), by=h.by, at=h.at, before=h.before,
+                         after=h.after, reason=h.reason)
+            for h in sorted(history, key=lambda h: h.position)
+        ),
+        version=row.version,
+    )
+
+
+def audit_values(entry: AuditEntry) -> dict[str, object]:
+    return {
+        "resource_kind": entry.resource_kind, "resource_id": entry.resource_id,
+        "sequence": entry.sequence, "actor_id": entry.actor_id, "action": entry.action,
+        "at": entry.at, "before": json.dumps(entry.before), "after": json.dumps(entry.after),
+        "previous_hash": entry.previous_hash, "hash": entry.hash,
+    }
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in json.loads(text))
+
+
+def to_audit(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        resource_kind=row.resource_kind, resource_id=row.resource_id, sequence=row.sequence,
+        actor_id=row.actor_id, action=row.action, at=row.at, before=_pairs(row.before),
+        after=_pairs(row.after), previous_hash=row.previous_hash, hash=row.hash,
+    )
+
+
+def outbox_values(notification: Notification) -> dict[str, object]:
+    return {
+        "id": notification.id, "recipient_id": notification.recipient_id,
+        "kind": notification.kind, "subject": notification.subject, "body": notification.body,
+        "created_at": notification.created_at, "dedupe_key": notification.dedupe_key,
+        "status": DeliveryStatus.PENDING.value, "attempts": 0, "last_error": None,
+        "sent_at": None,
+    }
+
+
+def to_outbox_item(row: OutboxRow) -> OutboxItem:
+    return OutboxItem(
+        notification=Notification(
+            id=row.id, recipient_id=row.recipient_id, kind=row.kind, subject=row.subject,
+            body=row.body, created_at=row.created_at, dedupe_key=row.dedupe_key,
+        ),
+        status=DeliveryStatus(row.status), attempts=row.attempts, last_error=row.last_error,
+        sent_at=row.sent_at,
+    )
