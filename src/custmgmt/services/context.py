@@ -54,6 +54,10 @@ class Context:
         recorded = tuple(events)
         for event in recorded:
             uow.events.append(event)
+        self.commit_and_publish(uow, recorded)
+
+    def commit_and_publish(self, uow: UnitOfWork, recorded: Iterable[DomainEvent]) -> None:
+        """Commit events already appended to ``uow.events``, then tell the observers."""
         uow.commit()
         for event in recorded:
             self.publish(event)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from attrs import frozen
@@ -11,7 +11,9 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import (
     Address,
     CreditCode,
+    DomainEvent,
     Email,
+    Money,
     OrganizationName,
     PersonName,
     Phone,
@@ -35,6 +37,7 @@ from custmgmt.ports.auth import Action, Principal, Resource, Scope
 from custmgmt.ports.storage import Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
 from custmgmt.services.inputs import build, build_optional, money
+from custmgmt.services.prospect_import import ImportReport, Progress, import_rows
 
 KIND = "prospect"
 
@@ -150,16 +153,17 @@ class ProspectService:
             needs=needs,
         )
         will = require_enum("willingness", Willingness, willingness)
-        value = money("potential_value", potential_value)
+        value = _value(potential_value)
         with self._ctx.storage.unit_of_work() as uow:
-            return self._register(uow, actor, profile, will, value)
+            stored, events = self._register(uow, actor, profile, will, value,
+                                            self._ctx.ids.new_id("r"))
+            self._ctx.commit_and_publish(uow, events)
+        return stored
 
     def _register(
-        self, uow: UnitOfWork, actor: Principal, profile: Profile, will: Willingness, value: object
-    ) -> Prospect:
-        value = money("potential_value", value)
-        if value.is_negative:
-            raise ValidationError("potential_value", "must not be negative")
+        self, uow: UnitOfWork, actor: Principal, profile: Profile, will: Willingness,
+        value: Money, registration_id: str,
+    ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
         now = self._ctx.now()
         held = uow.prospects.holder_of(profile.identity_keys)
         if held is not None:
@@ -168,15 +172,58 @@ class ProspectService:
             raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
         prospect, events = Prospect.register(
             id=ProspectId(self._ctx.ids.new_id("p")),
-            registration_id=RegistrationId(self._ctx.ids.new_id("r")),
+            registration_id=RegistrationId(registration_id),
             profile=profile, willingness=will, potential_value=value, owner_id=actor.id,
             owner_team=actor.team, policy=self._policy, at=now,
         )
         stored = uow.prospects.add(prospect)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
                         at=now, before=None, after=snapshot(stored))
-        self._ctx.finish(uow, events)
-        return stored
+        for event in events:
+            uow.events.append(event)
+        return stored, events
+
+    def import_many(
+        self,
+        actor: Principal,
+        rows: Iterable[Mapping[str, object]],
+        *,
+        batch_size: int = 500,
+        first_line: int = 1,
+        on_progress: Progress | None = None,
+    ) -> ImportReport:
+        """Register many prospects from any iterable of rows (a csv.DictReader, a generator).
+
+        Columns: the keyword arguments of ``register`` plus an optional ``currency``
+        (default CNY). Rows stream through in batches of ``batch_size``, one unit of
+        work each; a rejected row (bad field, duplicate inside the input, someone
+        else's registration) is reported with its line number (``first_line`` is
+        the number of the first row: 2 for a CSV file with a header) and never
+        costs the good rows. ``on_progress(imported, rejected)`` runs after each batch.
+        """
+        self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValidationError("batch_size", "must be a positive integer")
+        if isinstance(rows, str | bytes | Mapping):
+            raise ValidationError("rows", "must be an iterable of rows, not a single value")
+        def register_one(
+            uow: UnitOfWork, row: Mapping[str, object], registration_id: str
+        ) -> Sequence[DomainEvent]:
+            fields = dict(row)
+            will = require_enum("willingness", Willingness, fields.pop("willingness", None))
+            currency = fields.pop("currency", None) or "CNY"
+            if not isinstance(currency, str):
+                raise ValidationError("currency", "must be an ISO 4217 code")
+            value = _value(fields.pop("potential_value", None), currency)
+            profile = self.profile(**fields)  # type: ignore[arg-type]
+            return self._register(uow, actor, profile, will, value, registration_id)[1]
+
+        return import_rows(
+            rows=rows, open_unit=self._ctx.storage.unit_of_work,
+            register_one=register_one, publish=self._ctx.publish,
+            import_id=self._ctx.ids.new_id("imp"), batch_size=batch_size,
+            first_line=first_line, on_progress=on_progress,
+        )
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
         with self._ctx.storage.unit_of_work() as uow:
@@ -355,6 +402,15 @@ class ProspectService:
             by_grade[grade] += n
             by_stage[stage] += n
         return ProspectCounts(by_grade=by_grade, by_stage=by_stage, total=sum(cells.values()))
+
+
+def _value(raw: object, currency: str = "CNY") -> Money:
+    if raw is None:
+        raise ValidationError("potential_value", "is required")
+    value = money("potential_value", raw, currency)
+    if value.is_negative:
+        raise ValidationError("potential_value", "must not be negative")
+    return value
 
 
 def _optional_text(field: str, value: object) -> str | None:

@@ -71,13 +71,16 @@ class SqlProspects:
         return self._load([row])[0]
 
     def add(self, prospect: Prospect) -> Prospect:
+        """Insert row and keys under one savepoint: a refused claim leaves no trace,
+        so a bulk import can carry on with the rest of its batch."""
         stored = attrs.evolve(prospect, version=1)
         try:
             with self._s.begin_nested():
                 self._s.execute(insert(ProspectRow).values(prospect_values(stored)))
+                self._insert_keys(stored)
         except IntegrityError:
+            self._raise_conflict(stored)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists") from None
-        self._claim(stored)
         self._append_history(stored, 0)
         return stored
 
@@ -101,24 +104,30 @@ class SqlProspects:
         self._append_history(stored, known)
         return stored
 
-    def _claim(self, prospect: Prospect) -> None:
-        """Insert the active keys; the primary key refuses one someone else holds."""
+    def _insert_keys(self, prospect: Prospect) -> None:
         keys = sorted(prospect.active_keys, key=lambda k: (k.kind.value, k.value))
-        if not keys:
-            return
-        try:
-            with self._s.begin_nested():
-                self._s.execute(insert(ProspectKeyRow), [
-                    {"kind": k.kind.value, "value": k.value, "prospect_id": prospect.id}
-                    for k in keys
-                ])
-        except IntegrityError:
-            held = self.holder_of(keys)
-            if held is None:  # the holder let go meanwhile; let the caller retry
-                raise ConcurrencyError("identity keys changed meanwhile") from None
+        if keys:
+            self._s.execute(insert(ProspectKeyRow), [
+                {"kind": k.kind.value, "value": k.value, "prospect_id": prospect.id}
+                for k in keys
+            ])
+
+    def _raise_conflict(self, prospect: Prospect) -> None:
+        """If another prospect holds one of ``prospect``'s keys, raise ClaimConflict."""
+        held = self.holder_of(prospect.active_keys)
+        if held is not None and held[0].id != prospect.id:
             holder, key = held
             reg = holder.registration
-            raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value) from None
+            raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
+
+    def _claim(self, prospect: Prospect) -> None:
+        """Insert the active keys; the primary key refuses one someone else holds."""
+        try:
+            with self._s.begin_nested():
+                self._insert_keys(prospect)
+        except IntegrityError:
+            self._raise_conflict(prospect)
+            raise ConcurrencyError("identity keys changed meanwhile") from None
 
     def _append_history(self, prospect: Prospect, known: int) -> None:
         new = prospect.history[known:]

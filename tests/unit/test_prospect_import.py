@@ -1,0 +1,116 @@
+"""app.prospects.import_many on memory and SQLite: good rows kept, bad rows reported."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import custmgmt
+from custmgmt import Grade
+from custmgmt.adapters.system import FixedClock, SequentialIds
+from custmgmt.errors import PermissionDenied, ValidationError
+
+CSV = """name,phone,email,organization,willingness,potential_value
+Wang Wei,13800138000,,Acme Co. Ltd,clear,2000000
+Li Na,,li@example.com,,interested,150000
+No Contact,,,,clear,10
+Zhang San,13900139000,,,maybe,10
+Dup Phone,+86 138 0013 8000,,,watching,1
+Negative,13700137000,,,clear,-5
+Bob's Customer,13600136000,,,clear,5
+Zhao Liu,13500135000,,Apex,none,0
+"""
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def app(request: pytest.FixtureRequest, tmp_path: Path,
+        clock: FixedClock) -> Iterator[custmgmt.CustomerManagement]:
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'crm.db'}"
+    with custmgmt.open(url, clock=clock, ids=SequentialIds(), migrate=True) as opened:
+        yield opened
+
+
+def test_good_rows_are_imported_and_bad_rows_reported_by_line(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    bob = app.principal("u-bob", roles={"salesperson"}, team="east")
+    bobs = app.prospects.register(bob, name="Existing", phone="13600136000",
+                                  willingness="clear", potential_value=1)
+    progress: list[tuple[int, int]] = []
+    report = app.prospects.import_many(
+        alice, csv.DictReader(io.StringIO(CSV)), batch_size=3, first_line=2,
+        on_progress=lambda done, bad: progress.append((done, bad)),
+    )
+    assert report.imported == 3
+    rejected = {r.line: (r.field, r.reason) for r in report.rejected}
+    assert set(rejected) == {4, 5, 6, 7, 8}
+    assert rejected[4][0] == "contacts"
+    assert rejected[5][0] == "willingness"
+    assert rejected[6] == (None, "duplicate of line 2 in this import")
+    assert rejected[7][0] == "potential_value"
+    assert rejected[8][0] is None and "u-bob" in rejected[8][1]
+    assert bobs.registration.id in rejected[8][1]
+    assert progress == [(2, 1), (2, 4), (3, 5)]
+    mine = app.prospects.mine(alice).items
+    assert [(p.profile.name.value, p.grade) for p in mine] == [
+        ("Wang Wei", Grade.A), ("Li Na", Grade.B), ("Zhao Liu", Grade.D)]
+    registered = [e for e in app.events() if e.name == "ProspectRegistered"]
+    assert len(registered) == 4
+
+
+def test_any_iterable_streams_through(app: custmgmt.CustomerManagement) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+
+    def rows() -> Iterator[dict[str, object]]:
+        for n in range(25):
+            yield {"name": f"Person {n}", "phone": f"1390000{n:04d}", "willingness": "clear",
+                   "potential_value": str(n * 1000)}
+
+    report = app.prospects.import_many(alice, rows(), batch_size=7)
+    assert report.imported == 25 and report.rejected == ()
+    assert app.prospects.counts(alice).total == 25
+
+
+def test_duplicates_across_batches_are_found(app: custmgmt.CustomerManagement) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = [{"name": "A", "email": "a@example.com", "willingness": "clear",
+             "potential_value": "1"}] * 3
+    report = app.prospects.import_many(alice, rows, batch_size=1, first_line=10)
+    assert report.imported == 1
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (11, "duplicate of line 10 in this import"), (12, "duplicate of line 10 in this import")]
+
+
+def test_unknown_columns_and_non_rows_are_rejected_with_the_field(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    report = app.prospects.import_many(alice, [{"name": "A", "fax": "1"}, "not a row"])
+    assert [(r.line, r.field) for r in report.rejected] == [(1, "fax"), (2, "row")]
+    with pytest.raises(ValidationError) as raised:
+        app.prospects.import_many(alice, "name,phone")
+    assert raised.value.field == "rows"
+    with pytest.raises(ValidationError):
+        app.prospects.import_many(alice, [], batch_size=0)
+
+
+def test_only_those_who_may_register_may_import(app: custmgmt.CustomerManagement) -> None:
+    outsider = app.principal("u-x", roles={"prospect_reader"})
+    with pytest.raises(PermissionDenied):
+        app.prospects.import_many(outsider, [])
+
+
+def test_rejections_never_echo_personal_data(app: custmgmt.CustomerManagement) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    report = app.prospects.import_many(alice, [
+        {"name": "Wang", "email": "wang.wei@", "willingness": "clear", "potential_value": "1"},
+        {"name": "Wang", "phone": "12", "willingness": "clear", "potential_value": "1"},
+    ])
+    assert len(report.rejected) == 2
+    for row in report.rejected:
+        assert "wang.wei" not in row.reason and "Wang" not in row.reason
