@@ -42,5 +42,6 @@ def test_the_python_in_each_page_runs_top_to_bottom(page: Path) -> None:
 def test_the_demo_runs_from_the_command_line(tmp_path: Path) -> None:
     result = run("-m", "custmgmt", "demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "custmgmt demo on sqlite" in result.stdout
     assert "first registration" in result.stdout
     assert "contract_signed" in result.stdout

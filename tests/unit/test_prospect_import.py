@@ -114,3 +114,25 @@ def test_rejections_never_echo_personal_data(app: custmgmt.CustomerManagement) -
     assert len(report.rejected) == 2
     for row in report.rejected:
         assert "wang.wei" not in row.reason and "Wang" not in row.reason
+
+
+def test_a_claim_lost_between_check_and_write_costs_only_that_row(
+    app: custmgmt.CustomerManagement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    bob = app.principal("u-bob", roles={"salesperson"})
+    app.prospects.register(bob, name="Taken", phone="13600136000", willingness="clear",
+                           potential_value=1)
+    from custmgmt.adapters.memory.storage import MemoryProspects
+    from custmgmt.adapters.sql.repositories import SqlProspects
+
+    # The check sees nothing held, as if bob registered just after it looked.
+    monkeypatch.setattr(MemoryProspects, "holders_of", lambda self, keys: {})
+    monkeypatch.setattr(SqlProspects, "holders_of", lambda self, keys: {})
+    rows = [{"name": f"P{n}", "phone": f"1370013700{n}", "willingness": "clear",
+             "potential_value": "1"} for n in range(3)]
+    rows[1]["phone"] = "13600136000"
+    report = app.prospects.import_many(alice, rows)
+    assert report.imported == 2
+    assert [(r.line, r.field) for r in report.rejected] == [(2, None)]
+    assert "u-bob" in report.rejected[0].reason

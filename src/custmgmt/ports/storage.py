@@ -12,7 +12,7 @@ raises ``ConcurrencyError`` if the stored version is no longer n.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
@@ -73,6 +73,15 @@ class ProspectRepository(Protocol):
         identity key is already held by another prospect: the first stands."""
         ...
 
+    def add_many(self, prospects: Sequence[Prospect]) -> Sequence[Prospect]:
+        """Store many new prospects at once (bulk import), all or nothing: if any
+        key is held, or repeated within the batch, raise ClaimConflict and store none."""
+        ...
+
+    def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Prospect]:
+        """For each of ``keys`` actively held, the prospect holding it."""
+        ...
+
     def get(self, prospect_id: ProspectId) -> Prospect:
         """The prospect, or NotFound."""
         ...
@@ -109,6 +118,10 @@ class AuditLog(Protocol):
         sequence number is already taken."""
         ...
 
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Append several entries; all or nothing."""
+        ...
+
     def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
         """Every entry for one resource, in sequence order."""
         ...
@@ -116,6 +129,8 @@ class AuditLog(Protocol):
 
 class EventLog(Protocol):
     def append(self, event: DomainEvent) -> None: ...
+
+    def append_many(self, events: Sequence[DomainEvent]) -> None: ...
 
     def all(self) -> Sequence[DomainEvent]:
         """Every recorded event in the order recorded."""

@@ -1,20 +1,25 @@
 """Bulk import of prospects: streamed in batches, every row under the usual rules.
 
-Each batch is one unit of work. A bad row is reported and skipped; it never
-costs the good rows around it. Memory stays flat: only the current batch and
-the list of rejected rows are held.
+Each batch is one unit of work written with bulk statements. A bad row is
+reported and skipped; it never costs the good rows around it. Memory stays
+flat: only the current batch and the list of rejected rows are held.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from itertools import islice
 
 from attrs import frozen
 
-from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.audit import chain_entry
+from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
+from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prospect, Willingness
 from custmgmt.errors import ClaimConflict, ValidationError
+from custmgmt.ports.auth import Principal
 from custmgmt.ports.storage import UnitOfWork
+from custmgmt.services.context import Context
 
 COLUMNS = frozenset({
     "name", "phone", "email", "address", "organization", "credit_code", "industry",
@@ -42,16 +47,21 @@ class ImportReport:
 
 
 @frozen
-class _Rejection:
-    field: str | None
-    reason: str
+class Candidate:
+    """A row that passed validation, waiting for its claim to be checked."""
+
+    line: int
+    profile: Profile
+    willingness: Willingness
+    value: Money
 
 
 Progress = Callable[[int, int], None]
-RegisterOne = Callable[[UnitOfWork, Mapping[str, object], str], Sequence[DomainEvent]]
+Parse = Callable[[Mapping[str, object]], tuple[Profile, Willingness, Money]]
+Snapshot = Callable[[Prospect], dict[str, str]]
 
 
-def _clean(row: object) -> dict[str, object]:
+def clean(row: object) -> dict[str, object]:
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
     unknown = sorted(str(k) for k in row if k not in COLUMNS)
@@ -61,58 +71,108 @@ def _clean(row: object) -> dict[str, object]:
     return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in row.items()}
 
 
-def _batches(
-    rows: Iterable[object], size: int, first_line: int
-) -> Iterator[list[tuple[int, object]]]:
-    numbered = enumerate(rows, start=first_line)
-    while batch := list(islice(numbered, size)):
-        yield batch
+class ProspectImport:
+    """One run of ``import_many``: registration ids are ``<import id>:<line>``."""
 
+    def __init__(
+        self, ctx: Context, policy: GradingPolicy, actor: Principal, parse: Parse,
+        snapshot: Snapshot,
+    ) -> None:
+        self._ctx, self._policy, self._actor = ctx, policy, actor
+        self._parse, self._snapshot = parse, snapshot
+        self._import_id = ctx.ids.new_id("imp")
+        self.imported = 0
+        self.rejected: list[RejectedRow] = []
 
-def import_rows(
-    *,
-    rows: Iterable[object],
-    open_unit: Callable[[], UnitOfWork],
-    register_one: RegisterOne,
-    publish: Callable[[DomainEvent], None],
-    import_id: str,
-    batch_size: int,
-    first_line: int,
-    on_progress: Progress | None,
-) -> ImportReport:
-    imported = 0
-    rejected: list[RejectedRow] = []
-    for batch in _batches(rows, batch_size, first_line):
-        events: list[DomainEvent] = []
-        with open_unit() as uow:
-            for line, row in batch:
-                outcome = _one(uow, register_one, row, f"{import_id}:{line}", import_id)
-                if isinstance(outcome, _Rejection):
-                    rejected.append(RejectedRow(line, outcome.field, outcome.reason))
-                else:
-                    imported += 1
-                    events.extend(outcome)
-            uow.commit()
+    def run(self, rows: Iterable[object], batch_size: int, first_line: int,
+            on_progress: Progress | None) -> ImportReport:
+        numbered = enumerate(rows, start=first_line)
+        while batch := list(islice(numbered, batch_size)):
+            self._batch(batch)
+            if on_progress is not None:
+                on_progress(self.imported, len(self.rejected))
+        return ImportReport(imported=self.imported, rejected=tuple(self.rejected))
+
+    def _reject(self, line: int, field: str | None, reason: str) -> None:
+        self.rejected.append(RejectedRow(line, field, reason))
+
+    def _batch(self, batch: list[tuple[int, object]]) -> None:
+        candidates: list[Candidate] = []
+        for line, row in batch:
+            try:
+                profile, will, value = self._parse(clean(row))
+            except ValidationError as error:
+                self._reject(line, error.field, error.message)
+                continue
+            candidates.append(Candidate(line, profile, will, value))
+        try:
+            events = self._write(candidates)
+        except ClaimConflict:
+            # Someone registered one of these between our check and our write.
+            events = [e for c in candidates for e in self._write_one(c)]
         for event in events:
-            publish(event)
-        if on_progress is not None:
-            on_progress(imported, len(rejected))
-    return ImportReport(imported=imported, rejected=tuple(rejected))
+            self._ctx.publish(event)
 
+    def _conflict_reason(self, holder: Prospect) -> str:
+        reg = holder.registration
+        prefix = f"{self._import_id}:"
+        if reg.id.startswith(prefix):
+            return f"duplicate of line {reg.id.removeprefix(prefix)} in this import"
+        return f"already registered by {holder.owner_id} ({reg.id}, {reg.at.isoformat()})"
 
-def _one(
-    uow: UnitOfWork, register_one: RegisterOne, row: object, registration_id: str,
-    import_id: str,
-) -> _Rejection | Sequence[DomainEvent]:
-    """The row's events once registered, or why it was rejected."""
-    try:
-        return register_one(uow, _clean(row), registration_id)
-    except ValidationError as error:
-        return _Rejection(error.field, error.message)
-    except ClaimConflict as conflict:
-        prefix = f"{import_id}:"
-        if conflict.registration_id.startswith(prefix):
-            first = conflict.registration_id.removeprefix(prefix)
-            return _Rejection(None, f"duplicate of line {first} in this import")
-        return _Rejection(None, f"already registered by {conflict.owner_id} "
-                          f"({conflict.registration_id}, {conflict.registered_at.isoformat()})")
+    def _unclaimed(self, uow: UnitOfWork, candidates: list[Candidate]) -> list[Candidate]:
+        """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
+        held = uow.prospects.holders_of(k for c in candidates for k in c.profile.identity_keys)
+        seen: dict[IdentityKey, int] = {}
+        free: list[Candidate] = []
+        for c in candidates:
+            keys = sorted(c.profile.identity_keys, key=lambda k: (k.kind.value, k.value))
+            holder = next((held[k] for k in keys if k in held), None)
+            earlier = next((seen[k] for k in keys if k in seen), None)
+            if holder is not None:
+                self._reject(c.line, None, self._conflict_reason(holder))
+            elif earlier is not None:
+                self._reject(c.line, None, f"duplicate of line {earlier} in this import")
+            else:
+                free.append(c)
+                seen.update(dict.fromkeys(keys, c.line))
+        return free
+
+    def _prospect(self, c: Candidate, now: datetime) -> tuple[Prospect, tuple[DomainEvent, ...]]:
+        return Prospect.register(
+            id=ProspectId(self._ctx.ids.new_id("p")),
+            registration_id=RegistrationId(f"{self._import_id}:{c.line}"),
+            profile=c.profile, willingness=c.willingness, potential_value=c.value,
+            owner_id=self._actor.id, owner_team=self._actor.team, policy=self._policy, at=now,
+        )
+
+    def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            rejected_before = len(self.rejected)
+            try:
+                made = [self._prospect(c, now) for c in self._unclaimed(uow, candidates)]
+                stored = uow.prospects.add_many([p for p, _ in made])
+            except ClaimConflict:
+                del self.rejected[rejected_before:]
+                raise
+            uow.audit.append_many([
+                chain_entry(None, resource_kind="prospect", resource_id=p.id,
+                            actor_id=self._actor.id, action="register", at=now, before=None,
+                            after=self._snapshot(p))
+                for p in stored
+            ])
+            events = [e for _, evs in made for e in evs]
+            uow.events.append_many(events)
+            uow.commit()
+        self.imported += len(stored)
+        return events
+
+    def _write_one(self, candidate: Candidate) -> Sequence[DomainEvent]:
+        try:
+            return self._write([candidate])
+        except ClaimConflict as conflict:
+            self._reject(candidate.line, None, f"already registered by {conflict.owner_id} "
+                         f"({conflict.registration_id}, {conflict.registered_at.isoformat()})")
+            return ()
+

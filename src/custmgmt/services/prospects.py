@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from attrs import frozen
@@ -37,7 +37,7 @@ from custmgmt.ports.auth import Action, Principal, Resource, Scope
 from custmgmt.ports.storage import Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
 from custmgmt.services.inputs import build, build_optional, money
-from custmgmt.services.prospect_import import ImportReport, Progress, import_rows
+from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
 
 KIND = "prospect"
 
@@ -155,14 +155,13 @@ class ProspectService:
         will = require_enum("willingness", Willingness, willingness)
         value = _value(potential_value)
         with self._ctx.storage.unit_of_work() as uow:
-            stored, events = self._register(uow, actor, profile, will, value,
-                                            self._ctx.ids.new_id("r"))
+            stored, events = self._register(uow, actor, profile, will, value, None)
             self._ctx.commit_and_publish(uow, events)
         return stored
 
     def _register(
         self, uow: UnitOfWork, actor: Principal, profile: Profile, will: Willingness,
-        value: Money, registration_id: str,
+        value: Money, registration_id: str | None,
     ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
         now = self._ctx.now()
         held = uow.prospects.holder_of(profile.identity_keys)
@@ -170,9 +169,10 @@ class ProspectService:
             holder, key = held
             reg = holder.registration
             raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
+        prospect_id = ProspectId(self._ctx.ids.new_id("p"))
         prospect, events = Prospect.register(
-            id=ProspectId(self._ctx.ids.new_id("p")),
-            registration_id=RegistrationId(registration_id),
+            id=prospect_id,
+            registration_id=RegistrationId(registration_id or self._ctx.ids.new_id("r")),
             profile=profile, willingness=will, potential_value=value, owner_id=actor.id,
             owner_team=actor.team, policy=self._policy, at=now,
         )
@@ -206,24 +206,17 @@ class ProspectService:
             raise ValidationError("batch_size", "must be a positive integer")
         if isinstance(rows, str | bytes | Mapping):
             raise ValidationError("rows", "must be an iterable of rows, not a single value")
-        def register_one(
-            uow: UnitOfWork, row: Mapping[str, object], registration_id: str
-        ) -> Sequence[DomainEvent]:
+        def parse(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
             fields = dict(row)
             will = require_enum("willingness", Willingness, fields.pop("willingness", None))
             currency = fields.pop("currency", None) or "CNY"
             if not isinstance(currency, str):
                 raise ValidationError("currency", "must be an ISO 4217 code")
             value = _value(fields.pop("potential_value", None), currency)
-            profile = self.profile(**fields)  # type: ignore[arg-type]
-            return self._register(uow, actor, profile, will, value, registration_id)[1]
+            return self.profile(**fields), will, value  # type: ignore[arg-type]
 
-        return import_rows(
-            rows=rows, open_unit=self._ctx.storage.unit_of_work,
-            register_one=register_one, publish=self._ctx.publish,
-            import_id=self._ctx.ids.new_id("imp"), batch_size=batch_size,
-            first_line=first_line, on_progress=on_progress,
-        )
+        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot)
+        return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
         with self._ctx.storage.unit_of_work() as uow:

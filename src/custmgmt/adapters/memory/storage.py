@@ -69,6 +69,22 @@ class MemoryProspects:
         self.staged[prospect.id] = (0, stored)
         return stored
 
+    def add_many(self, prospects: Sequence[Prospect]) -> Sequence[Prospect]:
+        staged = dict(self.staged)
+        try:
+            return [self.add(p) for p in prospects]
+        except BaseException:
+            self.staged = staged
+            raise
+
+    def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
+        wanted = set(keys)
+        found: dict[IdentityKey, Prospect] = {}
+        for prospect in self._all():
+            for key in wanted & prospect.active_keys:
+                found[key] = prospect
+        return found
+
     def get(self, prospect_id: ProspectId) -> Prospect:
         found = self._current(prospect_id)
         if found is None:
@@ -153,6 +169,15 @@ class MemoryAudit:
             raise ConcurrencyError(f"audit sequence {entry.sequence} of {entry.resource_id!r}")
         self.staged.append(entry)
 
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        staged = list(self.staged)
+        try:
+            for entry in entries:
+                self.append(entry)
+        except BaseException:
+            self.staged = staged
+            raise
+
     def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
         committed = self._state.audit.get((resource_kind, resource_id), [])
         mine = [e for e in self.staged if (e.resource_kind, e.resource_id) == (resource_kind,
@@ -173,6 +198,9 @@ class MemoryEvents:
 
     def append(self, event: DomainEvent) -> None:
         self.staged.append(event)
+
+    def append_many(self, events: Sequence[DomainEvent]) -> None:
+        self.staged.extend(events)
 
     def all(self) -> Sequence[DomainEvent]:
         return [*self._state.events, *self.staged]

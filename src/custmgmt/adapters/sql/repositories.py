@@ -8,12 +8,24 @@ from datetime import datetime
 
 import attrs
 import cattrs
-from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.tables import (
     AuditRow,
+    Base,
     CertificationRow,
     EventRow,
     OutboxRow,
@@ -40,6 +52,19 @@ from custmgmt.ports.auth import Certification, Principal, Scope
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 from custmgmt.ports.storage import ProspectQuery
 from custmgmt.serialization import event_from_dict, event_to_dict
+
+
+def _table(row: type[Base]) -> Table:
+    return Base.metadata.tables[row.__tablename__]
+
+
+# Statements built once: per-call construction of ORM DML dominated bulk imports.
+INSERT_PROSPECT = insert(_table(ProspectRow))
+INSERT_KEY = insert(_table(ProspectKeyRow))
+INSERT_HISTORY = insert(_table(ProspectHistoryRow))
+INSERT_AUDIT = insert(_table(AuditRow))
+INSERT_EVENT = insert(_table(EventRow))
+INSERT_OUTBOX = insert(_table(OutboxRow))
 
 
 class SqlProspects:
@@ -76,8 +101,8 @@ class SqlProspects:
         stored = attrs.evolve(prospect, version=1)
         try:
             with self._s.begin_nested():
-                self._s.execute(insert(ProspectRow).values(prospect_values(stored)))
-                self._insert_keys(stored)
+                self._s.execute(INSERT_PROSPECT, [prospect_values(stored)])
+                self._insert_keys([stored])
         except IntegrityError:
             self._raise_conflict(stored)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists") from None
@@ -104,13 +129,55 @@ class SqlProspects:
         self._append_history(stored, known)
         return stored
 
-    def _insert_keys(self, prospect: Prospect) -> None:
-        keys = sorted(prospect.active_keys, key=lambda k: (k.kind.value, k.value))
+    def _insert_keys(self, prospects: Sequence[Prospect]) -> None:
+        keys = [
+            {"kind": k.kind.value, "value": k.value, "prospect_id": p.id}
+            for p in prospects
+            for k in sorted(p.active_keys, key=lambda k: (k.kind.value, k.value))
+        ]
         if keys:
-            self._s.execute(insert(ProspectKeyRow), [
-                {"kind": k.kind.value, "value": k.value, "prospect_id": prospect.id}
-                for k in keys
-            ])
+            self._s.execute(INSERT_KEY, keys)
+
+    def add_many(self, prospects: Sequence[Prospect]) -> Sequence[Prospect]:
+        """All or nothing: if one key is held (or repeated), ClaimConflict and none stored."""
+        stored = [attrs.evolve(p, version=1) for p in prospects]
+        if not stored:
+            return stored
+        try:
+            with self._s.begin_nested():
+                self._s.execute(INSERT_PROSPECT, [prospect_values(p) for p in stored])
+                self._insert_keys(stored)
+        except IntegrityError:
+            for prospect in stored:
+                self._raise_conflict(prospect)
+            raise ConcurrencyError("a prospect in the batch already exists or repeats a key") \
+                from None
+        self._s.execute(INSERT_HISTORY, [
+            history_values(p.id, i, entry) for p in stored for i, entry in enumerate(p.history)
+        ])
+        return stored
+
+    def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
+        by_kind: dict[KeyKind, list[str]] = {}
+        for key in set(keys):
+            by_kind.setdefault(key.kind, []).append(key.value)
+        found: dict[IdentityKey, str] = {}
+        for kind, values in by_kind.items():
+            values.sort()
+            for start in range(0, len(values), 500):
+                # kind = ? AND value IN (...) walks the (kind, value) primary key.
+                for value, prospect_id in self._s.execute(
+                    select(ProspectKeyRow.value, ProspectKeyRow.prospect_id).where(
+                        ProspectKeyRow.kind == kind.value,
+                        ProspectKeyRow.value.in_(values[start:start + 500]))
+                ):
+                    found[IdentityKey(kind, value)] = prospect_id
+        if not found:
+            return {}
+        rows = self._s.scalars(select(ProspectRow).where(ProspectRow.id.in_(set(found.values())))
+                               .execution_options(populate_existing=True)).all()
+        by_id: dict[str, Prospect] = {p.id: p for p in self._load(rows)}
+        return {key: by_id[pid] for key, pid in found.items()}
 
     def _raise_conflict(self, prospect: Prospect) -> None:
         """If another prospect holds one of ``prospect``'s keys, raise ClaimConflict."""
@@ -124,7 +191,7 @@ class SqlProspects:
         """Insert the active keys; the primary key refuses one someone else holds."""
         try:
             with self._s.begin_nested():
-                self._insert_keys(prospect)
+                self._insert_keys([prospect])
         except IntegrityError:
             self._raise_conflict(prospect)
             raise ConcurrencyError("identity keys changed meanwhile") from None
@@ -132,7 +199,7 @@ class SqlProspects:
     def _append_history(self, prospect: Prospect, known: int) -> None:
         new = prospect.history[known:]
         if new:
-            self._s.execute(insert(ProspectHistoryRow), [
+            self._s.execute(INSERT_HISTORY, [
                 history_values(prospect.id, known + i, entry) for i, entry in enumerate(new)
             ])
 
@@ -237,10 +304,19 @@ class SqlAudit:
     def append(self, entry: AuditEntry) -> None:
         try:
             with self._s.begin_nested():
-                self._s.execute(insert(AuditRow).values(audit_values(entry)))
+                self._s.execute(INSERT_AUDIT, [audit_values(entry)])
         except IntegrityError:
             raise ConcurrencyError(
                 f"audit sequence {entry.sequence} of {entry.resource_id!r} is taken") from None
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        try:
+            with self._s.begin_nested():
+                self._s.execute(INSERT_AUDIT, [audit_values(e) for e in entries])
+        except IntegrityError:
+            raise ConcurrencyError("an audit sequence number in the batch is taken") from None
 
     def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
         rows = self._s.scalars(
@@ -257,10 +333,16 @@ class SqlEvents:
         self._s = session
         self._c = converter
 
+    def _values(self, event: DomainEvent) -> dict[str, object]:
+        return {"type": event.name, "occurred_at": event.occurred_at,
+                "payload": json.dumps(event_to_dict(self._c, event), sort_keys=True)}
+
     def append(self, event: DomainEvent) -> None:
-        self._s.execute(insert(EventRow).values(
-            type=event.name, occurred_at=event.occurred_at,
-            payload=json.dumps(event_to_dict(self._c, event), sort_keys=True)))
+        self._s.execute(INSERT_EVENT, [self._values(event)])
+
+    def append_many(self, events: Sequence[DomainEvent]) -> None:
+        if events:
+            self._s.execute(INSERT_EVENT, [self._values(e) for e in events])
 
     def all(self) -> Sequence[DomainEvent]:
         payloads = self._s.scalars(select(EventRow.payload).order_by(EventRow.position)).all()
@@ -279,7 +361,7 @@ class SqlOutbox:
             return False
         try:
             with self._s.begin_nested():
-                self._s.execute(insert(OutboxRow).values(outbox_values(notification)))
+                self._s.execute(INSERT_OUTBOX, [outbox_values(notification)])
         except IntegrityError:
             if key is not None:
                 return False

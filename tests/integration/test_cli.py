@@ -1,0 +1,49 @@
+"""The command line: db upgrade, principal add, import prospects, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import custmgmt
+from custmgmt.cli import main
+
+
+def test_upgrade_principal_and_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    assert main(["db", "upgrade", url]) == 0
+    assert main(["principal", "add", "u-alice", "--role", "salesperson", "--team", "east",
+                 "--url", url]) == 0
+    data = tmp_path / "prospects.csv"
+    data.write_text("\ufeffname,phone,willingness,potential_value\n"
+                    "Wang Wei,138 0013 8000,clear,2000000\n"
+                    "Li Na,12,clear,1\n"
+                    "Wang Again,+8613800138000,watching,1\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url]) == 2
+    out = capsys.readouterr()
+    assert "imported 1, rejected 2" in out.out
+    assert "line 3 [phone]" in out.out and "line 4: duplicate of line 2" in out.out
+    assert "imported" in out.err  # the progress line
+    with custmgmt.open(url) as app:
+        alice = app.get_principal("u-alice")
+        assert alice is not None and alice.team == "east"
+        assert [p.profile.name.value for p in app.prospects.mine(alice).items] == ["Wang Wei"]
+
+
+def test_errors_are_one_line_and_a_nonzero_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    assert main(["import", "prospects", "nope.csv", "--as", "u-x", "--url", url]) == 1
+    assert "StorageError" in capsys.readouterr().err  # not migrated yet
+    assert main(["db", "upgrade", url]) == 0
+    assert main(["import", "prospects", str(tmp_path / "nope.csv"), "--as", "u-x",
+                 "--url", url]) == 1
+    assert "NotFound: principal 'u-x'" in capsys.readouterr().err
+    main(["principal", "add", "u-x", "--role", "salesperson", "--url", url])
+    assert main(["import", "prospects", str(tmp_path / "nope.csv"), "--as", "u-x",
+                 "--url", url]) == 1
+    assert "No such file" in capsys.readouterr().err
+    assert main(["db", "upgrade", "nosuch://db"]) == 1
