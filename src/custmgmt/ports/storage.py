@@ -13,7 +13,7 @@ raises ``ConcurrencyError`` if the stored version is no longer n.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -21,6 +21,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.ports.auth import Principal, Reach, Resource
 from custmgmt.ports.notification import Outbox
@@ -39,6 +40,10 @@ class ProspectQuery:
     team: str | None = None
     grade: Grade | None = None
     stage: Stage | None = None
+    registered_from: datetime | None = None
+    """Only prospects registered at or after this instant."""
+    registered_before: datetime | None = None
+    """Only prospects registered before this instant."""
     limit: int = 50
     after: tuple[datetime, str] | None = field(default=None)
     """Keyset cursor: (registration time, prospect id) of the last row already seen."""
@@ -53,6 +58,10 @@ class ProspectQuery:
             and (self.team is None or prospect.owner_team == self.team)
             and (self.grade is None or prospect.grade is self.grade)
             and (self.stage is None or prospect.stage is self.stage)
+            and (self.registered_from is None
+                 or prospect.registration.at >= self.registered_from)
+            and (self.registered_before is None
+                 or prospect.registration.at < self.registered_before)
         )
 
 
@@ -107,8 +116,61 @@ class ProspectRepository(Protocol):
 class PrincipalRepository(Protocol):
     def get(self, principal_id: str) -> Principal | None: ...
 
+    def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
+        """Principals holding ``role`` and/or in ``team``, ordered by id."""
+        ...
+
     def save(self, principal: Principal) -> None:
         """Create or replace the principal's roles, team, supervisor and certifications."""
+        ...
+
+
+@frozen(kw_only=True)
+class FollowUpQuery:
+    """Follow-ups the caller may see (``reach``), narrowed; dates are local and inclusive."""
+
+    reach: Reach
+    owner: str | None = None
+    prospect_id: str | None = None
+    channel: Channel | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def matches(self, follow_up: FollowUp) -> bool:
+        resource = Resource(kind="prospect", id=follow_up.prospect_id,
+                            owner_id=follow_up.owner_id, team=follow_up.owner_team)
+        return (
+            self.reach.covers(resource)
+            and (self.owner is None or follow_up.owner_id == self.owner)
+            and (self.prospect_id is None or follow_up.prospect_id == self.prospect_id)
+            and (self.channel is None or follow_up.channel is self.channel)
+            and (self.date_from is None or follow_up.local_date >= self.date_from)
+            and (self.date_to is None or follow_up.local_date <= self.date_to)
+        )
+
+
+class FollowUpPlanRepository(Protocol):
+    def get(self, prospect_id: str) -> FollowUpPlan | None: ...
+
+    def save(self, plan: FollowUpPlan) -> FollowUpPlan:
+        """Insert (version 0 -> 1) or update (version n -> n + 1, ConcurrencyError if stale)."""
+        ...
+
+    def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
+        """Insert many new plans (bulk import)."""
+        ...
+
+    def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
+        """Active plans within ``reach`` whose next due date is on or before ``on``,
+        ordered by next due date, then prospect id."""
+        ...
+
+
+class FollowUpRepository(Protocol):
+    def add(self, follow_up: FollowUp) -> None: ...
+
+    def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
+        """Matching follow-ups ordered by local date, time, then id."""
         ...
 
 
@@ -143,6 +205,12 @@ class UnitOfWork(Protocol):
 
     @property
     def principals(self) -> PrincipalRepository: ...
+
+    @property
+    def plans(self) -> FollowUpPlanRepository: ...
+
+    @property
+    def follow_ups(self) -> FollowUpRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

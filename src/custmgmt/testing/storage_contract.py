@@ -25,11 +25,12 @@ from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.ports.storage import ProspectQuery, Storage
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
+from custmgmt.testing.followup_contract import FollowUpStorageContract
 
 EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
-class StorageContract(ABC):
+class StorageContract(FollowUpStorageContract, ABC):
     """Every storage back end behaves like a transactional database."""
 
     @abstractmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
@@ -18,11 +18,12 @@ import attrs
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.followups import FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
-from custmgmt.ports.auth import Principal
+from custmgmt.ports.auth import Principal, Reach, Resource
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
-from custmgmt.ports.storage import ProspectQuery
+from custmgmt.ports.storage import FollowUpQuery, ProspectQuery
 
 
 class MemoryState:
@@ -33,6 +34,8 @@ class MemoryState:
         self.prospects: dict[str, Prospect] = {}
         self.key_index: dict[IdentityKey, str] = {}
         self.principals: dict[str, Principal] = {}
+        self.plans: dict[str, FollowUpPlan] = {}
+        self.follow_ups: list[FollowUp] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
         self.events: list[DomainEvent] = []
         self.outbox: dict[str, OutboxItem] = {}
@@ -157,6 +160,69 @@ class MemoryPrincipals:
     def save(self, principal: Principal) -> None:
         self.staged[principal.id] = principal
 
+    def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
+        merged = {**self._state.principals, **self.staged}
+        return [p for _, p in sorted(merged.items())
+                if (role is None or role in p.roles) and (team is None or p.team == team)]
+
+
+class MemoryPlans:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: dict[str, tuple[int, FollowUpPlan]] = {}
+
+    def get(self, prospect_id: str) -> FollowUpPlan | None:
+        if prospect_id in self.staged:
+            return self.staged[prospect_id][1]
+        return self._state.plans.get(prospect_id)
+
+    def save(self, plan: FollowUpPlan) -> FollowUpPlan:
+        current = self.get(plan.prospect_id)
+        if (current.version if current else 0) != plan.version:
+            raise ConcurrencyError(f"plan of {plan.prospect_id!r} changed since it was read")
+        expected = (self.staged[plan.prospect_id][0] if plan.prospect_id in self.staged
+                    else plan.version)
+        stored = attrs.evolve(plan, version=plan.version + 1)
+        self.staged[plan.prospect_id] = (expected, stored)
+        return stored
+
+    def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
+        for plan in plans:
+            self.save(plan)
+
+    def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
+        merged = dict(self._state.plans)
+        merged.update({pid: plan for pid, (_, plan) in self.staged.items()})
+        found = [
+            plan for plan in merged.values()
+            if plan.active and plan.next_due <= on
+            and (owner is None or plan.owner_id == owner)
+            and reach.covers(Resource(kind="prospect", id=plan.prospect_id,
+                                      owner_id=plan.owner_id, team=plan.owner_team))
+        ]
+        return sorted(found, key=lambda plan: (plan.next_due, plan.prospect_id))
+
+    def check(self) -> None:
+        for pid, (expected, _) in self.staged.items():
+            stored = self._state.plans.get(pid)
+            if (stored.version if stored else 0) != expected:
+                raise ConcurrencyError(f"plan of {pid!r} changed since it was read")
+
+
+class MemoryFollowUps:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: list[FollowUp] = []
+
+    def add(self, follow_up: FollowUp) -> None:
+        if any(f.id == follow_up.id for f in [*self._state.follow_ups, *self.staged]):
+            raise ConcurrencyError(f"follow-up {follow_up.id!r} already exists")
+        self.staged.append(follow_up)
+
+    def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
+        found = [f for f in [*self._state.follow_ups, *self.staged] if query.matches(f)]
+        return sorted(found, key=lambda f: (f.local_date, _utc(f.at), f.id))
+
 
 class MemoryAudit:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -268,6 +334,8 @@ class MemoryUnitOfWork:
     def _begin(self) -> None:
         self.prospects = MemoryProspects(self)
         self.principals = MemoryPrincipals(self)
+        self.plans = MemoryPlans(self)
+        self.follow_ups = MemoryFollowUps(self)
         self.audit = MemoryAudit(self)
         self.events = MemoryEvents(self)
         self.outbox = MemoryOutbox(self)
@@ -290,6 +358,7 @@ class MemoryUnitOfWork:
             index = dict(state.key_index)
             self.prospects.check(index)
             self.audit.check()
+            self.plans.check()
             self.outbox.check()
             self._apply(index)
         self._begin()
@@ -299,6 +368,8 @@ class MemoryUnitOfWork:
         state.prospects.update({pid: p for pid, (_, p) in self.prospects.staged.items()})
         state.key_index = index
         state.principals.update(self.principals.staged)
+        state.plans.update({pid: plan for pid, (_, plan) in self.plans.staged.items()})
+        state.follow_ups.extend(self.follow_ups.staged)
         for entry in self.audit.staged:
             state.audit.setdefault((entry.resource_kind, entry.resource_id), []).append(entry)
         state.events.extend(self.events.staged)

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
-    false,
     func,
     insert,
     or_,
@@ -23,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     Base,
@@ -48,7 +48,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.prospects import Grade, IdentityKey, KeyKind, Prospect, Stage
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
-from custmgmt.ports.auth import Certification, Principal, Scope
+from custmgmt.ports.auth import Certification, Principal
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 from custmgmt.ports.storage import ProspectQuery
 from custmgmt.serialization import event_from_dict, event_to_dict
@@ -222,15 +222,11 @@ class SqlProspects:
         return self.get(ProspectId(prospect_id)), IdentityKey(KeyKind(kind), value)
 
     def _where(self, query: ProspectQuery) -> list[ColumnElement[bool]]:
-        reach = query.reach
-        clauses: list[ColumnElement[bool]] = []
-        if reach.scope is Scope.NONE:
-            clauses.append(false())
-        elif reach.scope is Scope.OWN or (reach.scope is Scope.TEAM and reach.team is None):
-            clauses.append(ProspectRow.owner_id == reach.principal_id)
-        elif reach.scope is Scope.TEAM:
-            clauses.append(or_(ProspectRow.owner_id == reach.principal_id,
-                               ProspectRow.owner_team == reach.team))
+        clauses = reach_clause(query.reach, ProspectRow.owner_id, ProspectRow.owner_team)
+        if query.registered_from is not None:
+            clauses.append(ProspectRow.registered_at >= query.registered_from)
+        if query.registered_before is not None:
+            clauses.append(ProspectRow.registered_at < query.registered_before)
         if query.owner is not None:
             clauses.append(ProspectRow.owner_id == query.owner)
         if query.team is not None:
@@ -280,6 +276,16 @@ class SqlPrincipals:
             id=row.id, roles=frozenset(roles), team=row.team, supervisor_id=row.supervisor_id,
             certifications=frozenset(Certification(n, until) for n, until in certs),
         )
+
+    def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
+        statement = select(PrincipalRow.id).order_by(PrincipalRow.id)
+        if team is not None:
+            statement = statement.where(PrincipalRow.team == team)
+        if role is not None:
+            statement = statement.where(PrincipalRow.id.in_(
+                select(PrincipalRoleRow.principal_id).where(PrincipalRoleRow.role == role)))
+        found = (self.get(pid) for pid in self._s.scalars(statement).all())
+        return [p for p in found if p is not None]
 
     def save(self, principal: Principal) -> None:
         pid = principal.id

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
+from custmgmt.adapters.sql.followups import SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.repositories import (
     SqlAudit,
     SqlEvents,
@@ -80,6 +81,8 @@ class SqlUnitOfWork:
         converter = self._storage.converter
         self.prospects: SqlProspects = _Guarded(SqlProspects(session))  # type: ignore[assignment]
         self.principals: SqlPrincipals = _Guarded(SqlPrincipals(session))  # type: ignore[assignment]
+        self.plans: SqlPlans = _Guarded(SqlPlans(session))  # type: ignore[assignment]
+        self.follow_ups: SqlFollowUps = _Guarded(SqlFollowUps(session))  # type: ignore[assignment]
         self.audit: SqlAudit = _Guarded(SqlAudit(session))  # type: ignore[assignment]
         self.events: SqlEvents = _Guarded(SqlEvents(session, converter))  # type: ignore[assignment]
         self.outbox: SqlOutbox = _Guarded(SqlOutbox(session))  # type: ignore[assignment]

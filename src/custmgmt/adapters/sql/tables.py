@@ -149,3 +149,44 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_custmgmt_outbox_created", "created_at", "id"),)
+
+
+class FollowUpPlanRow(Base):
+    __tablename__ = "custmgmt_followup_plans"
+
+    prospect_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner_id: Mapped[str] = mapped_column(String(200), index=True)
+    owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
+    grade: Mapped[str] = mapped_column(String(1))
+    active: Mapped[bool] = mapped_column(Boolean)
+    anchor: Mapped[date] = mapped_column(Date)
+    override: Mapped[date | None] = mapped_column(Date)
+    next_due: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_custmgmt_followup_plans_due", "active", "next_due"),)
+
+
+class FollowUpRow(Base):
+    __tablename__ = "custmgmt_followups"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[str] = mapped_column(String(200), index=True)
+    owner_team: Mapped[str | None] = mapped_column(String(100))
+    by: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    local_date: Mapped[date] = mapped_column(Date, index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    needs: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    next_due: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

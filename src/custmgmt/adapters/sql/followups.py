@@ -1,0 +1,139 @@
+"""SQL repositories for follow-up plans and follow-up records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import attrs
+from sqlalchemy import ColumnElement, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from custmgmt.adapters.sql.reach import reach_clause
+from custmgmt.adapters.sql.tables import Base, FollowUpPlanRow, FollowUpRow
+from custmgmt.domain.common import ProspectId
+from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
+from custmgmt.domain.prospects import Grade
+from custmgmt.errors import ConcurrencyError
+from custmgmt.ports.auth import Reach
+from custmgmt.ports.storage import FollowUpQuery
+
+
+def _table(row: type[Base]) -> Table:
+    return Base.metadata.tables[row.__tablename__]
+
+
+INSERT_PLAN = insert(_table(FollowUpPlanRow))
+INSERT_FOLLOW_UP = insert(_table(FollowUpRow))
+
+
+def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
+    return {
+        "prospect_id": plan.prospect_id, "owner_id": plan.owner_id,
+        "owner_team": plan.owner_team, "grade": plan.grade.value, "active": plan.active,
+        "anchor": plan.anchor, "override": plan.override, "next_due": plan.next_due,
+        "version": plan.version,
+    }
+
+
+def _to_plan(row: FollowUpPlanRow) -> FollowUpPlan:
+    return FollowUpPlan(
+        prospect_id=ProspectId(row.prospect_id), owner_id=row.owner_id,
+        owner_team=row.owner_team, grade=Grade(row.grade), active=row.active,
+        anchor=row.anchor, override=row.override, next_due=row.next_due, version=row.version,
+    )
+
+
+class SqlPlans:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, prospect_id: str) -> FollowUpPlan | None:
+        row = self._s.scalars(select(FollowUpPlanRow)
+                              .where(FollowUpPlanRow.prospect_id == prospect_id)
+                              .execution_options(populate_existing=True)).one_or_none()
+        return None if row is None else _to_plan(row)
+
+    def save(self, plan: FollowUpPlan) -> FollowUpPlan:
+        stored = attrs.evolve(plan, version=plan.version + 1)
+        if plan.version == 0:
+            try:
+                with self._s.begin_nested():
+                    self._s.execute(INSERT_PLAN, [_plan_values(stored)])
+            except IntegrityError:
+                raise ConcurrencyError(f"plan of {plan.prospect_id!r} already exists") from None
+            return stored
+        result = self._s.execute(
+            update(FollowUpPlanRow)
+            .where(FollowUpPlanRow.prospect_id == plan.prospect_id,
+                   FollowUpPlanRow.version == plan.version)
+            .values(_plan_values(stored))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrencyError(f"plan of {plan.prospect_id!r} changed since it was read")
+        return stored
+
+    def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
+        if plans:
+            self._s.execute(INSERT_PLAN, [
+                _plan_values(attrs.evolve(p, version=1)) for p in plans])
+
+    def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
+        clauses: list[ColumnElement[bool]] = [
+            FollowUpPlanRow.active.is_(True), FollowUpPlanRow.next_due <= on,
+            *reach_clause(reach, FollowUpPlanRow.owner_id, FollowUpPlanRow.owner_team),
+        ]
+        if owner is not None:
+            clauses.append(FollowUpPlanRow.owner_id == owner)
+        rows = self._s.scalars(
+            select(FollowUpPlanRow).where(*clauses)
+            .order_by(FollowUpPlanRow.next_due, FollowUpPlanRow.prospect_id)
+            .execution_options(populate_existing=True)
+        ).all()
+        return [_to_plan(r) for r in rows]
+
+
+def _follow_up_values(f: FollowUp) -> dict[str, Any]:
+    values = {a.name: getattr(f, a.name) for a in attrs.fields(FollowUp)}
+    values["channel"] = f.channel.value
+    return values
+
+
+def _to_follow_up(row: FollowUpRow) -> FollowUp:
+    values = {a.name: getattr(row, a.name) for a in attrs.fields(FollowUp)}
+    values["channel"] = Channel(row.channel)
+    return FollowUp(**values)
+
+
+class SqlFollowUps:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, follow_up: FollowUp) -> None:
+        try:
+            with self._s.begin_nested():
+                self._s.execute(INSERT_FOLLOW_UP, [_follow_up_values(follow_up)])
+        except IntegrityError:
+            raise ConcurrencyError(f"follow-up {follow_up.id!r} already exists") from None
+
+    def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
+        clauses = reach_clause(query.reach, FollowUpRow.owner_id, FollowUpRow.owner_team)
+        if query.owner is not None:
+            clauses.append(FollowUpRow.owner_id == query.owner)
+        if query.prospect_id is not None:
+            clauses.append(FollowUpRow.prospect_id == query.prospect_id)
+        if query.channel is not None:
+            clauses.append(FollowUpRow.channel == query.channel.value)
+        if query.date_from is not None:
+            clauses.append(FollowUpRow.local_date >= query.date_from)
+        if query.date_to is not None:
+            clauses.append(FollowUpRow.local_date <= query.date_to)
+        rows = self._s.scalars(
+            select(FollowUpRow).where(*clauses)
+            .order_by(FollowUpRow.local_date, FollowUpRow.at, FollowUpRow.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        return [_to_follow_up(r) for r in rows]

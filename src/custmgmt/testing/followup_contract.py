@@ -1,0 +1,140 @@
+"""Contract tests for follow-up plans, follow-up records and principal lookups."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import attrs
+import pytest
+
+from custmgmt.domain.common import ProspectId
+from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
+from custmgmt.domain.prospects import Grade
+from custmgmt.errors import ConcurrencyError
+from custmgmt.ports.auth import Principal, Reach, Scope
+from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, Storage
+from custmgmt.testing.builders import T0, make_prospect
+
+EVERYONE = Reach(scope=Scope.ANY, principal_id="u-root")
+DAY = date(2026, 1, 5)
+
+
+def plan(n: int, *, owner: str = "u-alice", team: str | None = "east", due: int = 0,
+         active: bool = True) -> FollowUpPlan:
+    return FollowUpPlan(prospect_id=ProspectId(f"p-{n:06d}"), owner_id=owner, owner_team=team,
+                        grade=Grade.B, active=active, anchor=DAY,
+                        next_due=DAY + timedelta(days=due))
+
+
+def follow_up(n: int, *, prospect: int = 1, owner: str = "u-alice", team: str | None = "east",
+              channel: Channel = Channel.VISIT, day: int = 0) -> FollowUp:
+    return FollowUp(
+        id=f"f-{n:06d}", prospect_id=ProspectId(f"p-{prospect:06d}"), owner_id=owner,
+        owner_team=team, by=owner, channel=channel, at=T0 + timedelta(days=day),
+        local_date=DAY + timedelta(days=day), summary="Talked about the spring order.",
+        needs="solvents", problems=None, outcome="sample requested", next_step="send sample",
+        next_due=DAY + timedelta(days=day + 3), due_on=DAY + timedelta(days=day + 1),
+        recorded_at=T0 + timedelta(days=day, minutes=5),
+    )
+
+
+class FollowUpStorageContract:
+    """Mixed into StorageContract; uses its ``storage`` fixture."""
+
+    def _prospects(self, storage: Storage, *owners: tuple[str, str | None]) -> None:
+        with storage.unit_of_work() as uow:
+            for n, (owner, team) in enumerate(owners, start=1):
+                uow.prospects.add(make_prospect(n, owner=owner, team=team))
+            uow.commit()
+
+    def test_plans_insert_update_and_refuse_stale_writes(self, storage: Storage) -> None:
+        self._prospects(storage, ("u-alice", "east"))
+        with storage.unit_of_work() as uow:
+            stored = uow.plans.save(plan(1))
+            uow.commit()
+        assert stored.version == 1
+        with storage.unit_of_work() as uow:
+            assert uow.plans.get("p-000001") == stored
+            assert uow.plans.get("p-000404") is None
+            moved = uow.plans.save(attrs.evolve(stored, next_due=DAY + timedelta(days=30),
+                                                override=DAY + timedelta(days=30)))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.plans.get("p-000001") == moved and moved.version == 2
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.plans.save(attrs.evolve(stored, active=False))
+            uow.commit()
+
+    def test_due_plans_keep_to_reach_date_and_activity(self, storage: Storage) -> None:
+        self._prospects(storage, ("u-alice", "east"), ("u-bob", "east"), ("u-carol", "west"),
+                        ("u-alice", "east"))
+        with storage.unit_of_work() as uow:
+            uow.plans.add_many([plan(1, due=2), plan(2, owner="u-bob", due=0),
+                                plan(3, owner="u-carol", team="west", due=-5),
+                                plan(4, due=-1, active=False)])
+            uow.commit()
+        on = DAY + timedelta(days=2)
+        with storage.unit_of_work() as uow:
+            everyone = [p.prospect_id for p in uow.plans.due(EVERYONE, on)]
+            east = [p.prospect_id for p in uow.plans.due(
+                Reach(scope=Scope.TEAM, principal_id="u-mia", team="east"), on)]
+            alice = [p.prospect_id for p in uow.plans.due(
+                Reach(scope=Scope.OWN, principal_id="u-alice"), on)]
+            early = [p.prospect_id for p in uow.plans.due(EVERYONE, DAY)]
+            bob_only = [p.prospect_id for p in uow.plans.due(EVERYONE, on, owner="u-bob")]
+            assert uow.plans.get("p-000004") is not None
+        assert everyone == ["p-000003", "p-000002", "p-000001"]
+        assert east == ["p-000002", "p-000001"]
+        assert alice == ["p-000001"]
+        assert early == ["p-000003", "p-000002"]
+        assert bob_only == ["p-000002"]
+
+    def test_follow_ups_round_trip_and_filter(self, storage: Storage) -> None:
+        self._prospects(storage, ("u-alice", "east"), ("u-carol", "west"))
+        records = [follow_up(1, day=0), follow_up(2, day=3, channel=Channel.PHONE),
+                   follow_up(3, prospect=2, owner="u-carol", team="west", day=1)]
+        with storage.unit_of_work() as uow:
+            for record in records:
+                uow.follow_ups.add(record)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            def ids(**filters: object) -> list[str]:
+                query = FollowUpQuery(**{"reach": EVERYONE, **filters})  # type: ignore[arg-type]
+                return [f.id for f in uow.follow_ups.find(query)]
+
+            assert list(uow.follow_ups.find(FollowUpQuery(reach=EVERYONE))) == [
+                records[0], records[2], records[1]]
+            assert ids(channel=Channel.VISIT) == ["f-000001", "f-000003"]
+            assert ids(owner="u-carol") == ["f-000003"]
+            assert ids(prospect_id="p-000001") == ["f-000001", "f-000002"]
+            assert ids(date_from=DAY + timedelta(days=1),
+                       date_to=DAY + timedelta(days=3)) == ["f-000003", "f-000002"]
+            assert ids(reach=Reach(scope=Scope.TEAM, principal_id="u-x", team="west")) == [
+                "f-000003"]
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.follow_ups.add(records[0])
+            uow.commit()
+
+    def test_principals_are_found_by_role_and_team(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            for pid, roles, team in [("u-b", {"salesperson"}, "east"),
+                                     ("u-a", {"salesperson", "admin"}, "west"),
+                                     ("u-m", {"sales_manager"}, "east")]:
+                uow.principals.save(Principal(id=pid, roles=frozenset(roles), team=team))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert [p.id for p in uow.principals.find(role="salesperson")] == ["u-a", "u-b"]
+            assert [p.id for p in uow.principals.find(team="east")] == ["u-b", "u-m"]
+            assert [p.id for p in uow.principals.find(role="salesperson", team="east")] == [
+                "u-b"]
+            assert [p.id for p in uow.principals.find()] == ["u-a", "u-b", "u-m"]
+
+    def test_prospects_filter_by_registration_time(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            for n in (1, 2, 3):
+                uow.prospects.add(make_prospect(n, at=T0 + timedelta(days=n)))
+            uow.commit()
+        query = ProspectQuery(reach=EVERYONE, registered_from=T0 + timedelta(days=2),
+                              registered_before=T0 + timedelta(days=3))
+        with storage.unit_of_work() as uow:
+            assert [p.id for p in uow.prospects.find(query)] == ["p-000002"]
