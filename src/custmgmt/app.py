@@ -19,7 +19,10 @@ from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
 from custmgmt.services.context import Context
+from custmgmt.services.followups import FollowUpService, PlanKeeper
+from custmgmt.services.pool import PoolService
 from custmgmt.services.prospects import ProspectService
+from custmgmt.services.reports import ReportService
 
 __all__ = ["CustomerManagement", "DispatchReport", "open"]
 
@@ -57,7 +60,11 @@ class CustomerManagement:
             storage=storage, authorizer=plugins.authorizer(settings), clock=clock, ids=ids,
             settings=settings, publish=plugins.notify_event,
         )
-        self.prospects = ProspectService(self._context, plugins.grading_policy(settings))
+        keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
+        self.prospects = ProspectService(self._context, plugins.grading_policy(settings), keeper)
+        self.followups = FollowUpService(self._context, keeper)
+        self.pool = PoolService(self._context, keeper)
+        self.reports = ReportService(self._context)
 
     def principal(
         self,

@@ -15,6 +15,7 @@ import pluggy
 
 from custmgmt.adapters import builtin
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.followups import CadencePolicy
 from custmgmt.domain.prospects import GradingPolicy
 from custmgmt.errors import ValidationError
 from custmgmt.ports import hookspecs
@@ -118,6 +119,12 @@ class Plugins:
         policy: GradingPolicy | None = self._pm.hook.custmgmt_grading_policy(settings=settings)
         if policy is None:
             raise ValidationError("grading_policy", "no plugin offers a grading policy")
+        return policy
+
+    def cadence_policy(self, settings: Settings) -> CadencePolicy:
+        policy: CadencePolicy | None = self._pm.hook.custmgmt_cadence_policy(settings=settings)
+        if policy is None:
+            raise ValidationError("cadence_policy", "no plugin offers a cadence policy")
         return policy
 
     def notify_event(self, event: DomainEvent) -> None:

@@ -9,6 +9,7 @@ from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.notify.logging import LoggingNotifier
 from custmgmt.adapters.rbac import RoleBasedAuthorizer
 from custmgmt.adapters.sql.backend import SQL_BACKENDS
+from custmgmt.domain.followups import CadencePolicy, DefaultCadencePolicy
 from custmgmt.domain.prospects import DefaultGradingPolicy, GradingPolicy
 from custmgmt.ports.hookspecs import (
     AuthorizerBackend,
@@ -45,3 +46,8 @@ def custmgmt_authorizers() -> Sequence[AuthorizerBackend]:
 @hookimpl(trylast=True)
 def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
     return DefaultGradingPolicy(large=settings.grading_large, medium=settings.grading_medium)
+
+
+@hookimpl(trylast=True)
+def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
+    return DefaultCadencePolicy(days=settings.cadence_days)

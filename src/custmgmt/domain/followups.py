@@ -41,14 +41,19 @@ class CadencePolicy(Protocol):
 DEFAULT_CADENCE: Mapping[Grade, int] = {Grade.A: 7, Grade.B: 14, Grade.C: 30, Grade.D: 90}
 
 
-def _cadence(value: object) -> dict[Grade, int]:
+def cadence_days(value: object, field_name: str = "cadence_days") -> dict[Grade, int]:
+    """A whole number of days >= 1 for every grade (keys may be Grade or "A".."D")."""
     if not isinstance(value, Mapping):
-        raise ValidationError("cadence", "must map each grade to a number of days")
-    days = {Grade(getattr(k, "value", k)): v for k, v in value.items()}
+        raise ValidationError(field_name, "must map each grade to a number of days")
+    try:
+        days = {Grade(getattr(k, "value", k)): v for k, v in value.items()}
+    except ValueError:
+        raise ValidationError(field_name, "keys must be the grades A, B, C, D") from None
     for grade in Grade:
         n = days.get(grade)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValidationError(f"cadence.{grade.value}", "must be a whole number of days >= 1")
+            raise ValidationError(f"{field_name}.{grade.value}",
+                                  "must be a whole number of days >= 1")
     return days
 
 
@@ -56,7 +61,8 @@ def _cadence(value: object) -> dict[Grade, int]:
 class DefaultCadencePolicy:
     """A every 7 days, B 14, C 30, D 90 unless configured otherwise."""
 
-    days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE), converter=_cadence)
+    days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
+                                   converter=cadence_days)
 
     def interval(self, grade: Grade) -> int:
         return self.days[grade]

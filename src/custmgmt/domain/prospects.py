@@ -205,6 +205,8 @@ class Registration:
     id: RegistrationId = field(validator=text(100))
     by: str = field(validator=text(200))
     at: datetime = field(validator=aware)
+    from_pool: bool = False
+    """Taken from the open pool rather than registered fresh."""
 
 
 class ChangeKind(enum.Enum):
@@ -213,6 +215,8 @@ class ChangeKind(enum.Enum):
     STAGE = "stage"
     OWNER = "owner"
     PROFILE = "profile"
+    RELEASED = "released"
+    CLAIMED = "claimed"
 
 
 @frozen(kw_only=True)
@@ -263,6 +267,24 @@ class OwnerChanged(DomainEvent):
 class ProfileChanged(DomainEvent):
     prospect_id: ProspectId
     fields: tuple[str, ...]
+
+
+@frozen(kw_only=True)
+class ProspectReleased(DomainEvent):
+    """Nobody followed the prospect up in time: it went back to the open pool."""
+
+    prospect_id: ProspectId
+    previous_owner: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class ProspectClaimed(DomainEvent):
+    """A salesperson took the prospect from the open pool."""
+
+    prospect_id: ProspectId
+    owner_id: str
+    registration_id: str
 
 
 def _reason(value: str | None, field_name: str = "reason") -> str:
@@ -447,3 +469,42 @@ class Prospect:
             self, owner_id=to_owner, owner_team=to_team, history=(*self.history, entry)
         )
         return changed, (event,)
+
+    @property
+    def in_pool(self) -> bool:
+        return not self.registration_active and self.stage.is_open
+
+    def release(self, *, reason: str, by: str, at: datetime) -> Changed:
+        """Back to the open pool: keys freed, history keeps who had it and why."""
+        if not self.registration_active:
+            raise InvalidTransition("registered", "released", "already in the pool")
+        entry = HistoryEntry(kind=ChangeKind.RELEASED, by=by, at=at, before=self.owner_id,
+                             after="pool", reason=_reason(reason))
+        event = ProspectReleased(actor_id=by, occurred_at=at, prospect_id=self.id,
+                                 previous_owner=self.owner_id, reason=entry.reason or "")
+        changed = attrs.evolve(self, registration_active=False, history=(*self.history, entry))
+        return changed, (event,)
+
+    def claim(
+        self, *, owner: str, team: str | None, registration_id: RegistrationId, at: datetime
+    ) -> Changed:
+        """Taken from the pool: a new registration, the new owner's."""
+        if not self.in_pool:
+            raise InvalidTransition("registered", "claimed", "the prospect is not in the pool")
+        entry = HistoryEntry(kind=ChangeKind.CLAIMED, by=owner, at=at, before=self.owner_id,
+                             after=owner, reason="taken from the open pool")
+        event = ProspectClaimed(actor_id=owner, occurred_at=at, prospect_id=self.id,
+                                owner_id=owner, registration_id=registration_id)
+        changed = attrs.evolve(
+            self, owner_id=owner, owner_team=team, registration_active=True,
+            registration=Registration(id=registration_id, by=owner, at=at, from_pool=True),
+            history=(*self.history, entry),
+        )
+        return changed, (event,)
+
+    def released_at(self) -> datetime | None:
+        """When the prospect last went to the pool, if it is there."""
+        if not self.in_pool:
+            return None
+        released = [h.at for h in self.history if h.kind is ChangeKind.RELEASED]
+        return released[-1] if released else None

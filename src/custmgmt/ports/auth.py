@@ -28,6 +28,12 @@ class Action(enum.Enum):
     PROSPECT_OVERRIDE_GRADE = "prospect.override_grade"
     PROSPECT_TRANSFER = "prospect.transfer"
     PROSPECT_REOPEN = "prospect.reopen"
+    FOLLOWUP_RECORD = "followup.record"
+    FOLLOWUP_READ = "followup.read"
+    FOLLOWUP_REMIND = "followup.remind"
+    REPORT_READ = "report.read"
+    POOL_RELEASE = "pool.release"
+    POOL_CLAIM = "pool.claim"
     PRINCIPAL_MANAGE = "principal.manage"
     NOTIFICATION_DISPATCH = "notification.dispatch"
 

@@ -14,6 +14,7 @@ import pluggy
 from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.followups import CadencePolicy
 from custmgmt.domain.prospects import GradingPolicy
 from custmgmt.domain.validation import text
 from custmgmt.ports.auth import Authorizer
@@ -88,6 +89,15 @@ def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
 
     One answer: the first plugin returning a policy wins; the built-in default
     policy is registered to answer last.
+    """
+
+
+@hookspec(firstresult=True)
+def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
+    """Return the follow-up cadence policy to use, or None to leave the choice to others.
+
+    One answer: the first plugin returning a policy wins; the built-in default
+    (``Settings.cadence_days``: A 7, B 14, C 30, D 90 days) answers last.
     """
 
 

@@ -9,6 +9,9 @@ import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import Money
+from custmgmt.domain.followups import DEFAULT_CADENCE
+from custmgmt.domain.followups import cadence_days as _cadence
+from custmgmt.domain.prospects import Grade
 from custmgmt.domain.validation import of_type, text
 from custmgmt.errors import ValidationError
 
@@ -19,6 +22,20 @@ def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError(attribute.name, "is not an IANA time zone") from None
+
+
+def _protection_days(value: object) -> dict[Grade, int]:
+    return _cadence(value, "protection_days")
+
+
+def positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(attribute.name, "must be a whole number >= 1")
+
+
+def not_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(attribute.name, "must be a whole number >= 0")
 
 
 @frozen(kw_only=True)
@@ -36,7 +53,27 @@ class Settings:
     timezone: str = field(default="Asia/Shanghai", validator=_zone)
     notifier: str = field(default="memory", validator=text(100))
     authorizer: str = field(default="rbac", validator=text(100))
-    max_delivery_attempts: int = field(default=5, validator=of_type(int))
+    max_delivery_attempts: int = field(default=5, validator=positive)
+    cadence_days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
+                                           converter=_cadence)
+    """Days between follow-ups per grade, for the default cadence policy."""
+    visit_minimum: int = field(default=30, validator=positive)
+    """Visit points (VISIT follow-ups) a salesperson must earn each month."""
+    visit_flag_shortfall: int = field(default=3, validator=positive)
+    """Flag a salesperson this many points or more short of the minimum."""
+    manager_reminder_grace_days: int = field(default=3, validator=not_negative)
+    """Days overdue before the owner's supervisor is reminded too."""
+    ownership_lapse: bool = False
+    """Release prospects nobody followed up within their protection window to the pool."""
+    protection_days: dict[Grade, int] = field(
+        factory=lambda: {Grade.A: 30, Grade.B: 45, Grade.C: 60, Grade.D: 90},
+        converter=_protection_days)
+    lapse_warning_days: int = field(default=3, validator=not_negative)
+    """Warn the owner this many days before a prospect lapses."""
+    pool_cooldown_days: int = field(default=30, validator=not_negative)
+    """Days before a previous owner may take back a prospect they let lapse."""
+    pool_daily_cap: int = field(default=5, validator=positive)
+    """How many prospects one salesperson may take from the pool per local day."""
 
     @property
     def zone(self) -> ZoneInfo:

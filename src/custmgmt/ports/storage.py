@@ -40,6 +40,8 @@ class ProspectQuery:
     team: str | None = None
     grade: Grade | None = None
     stage: Stage | None = None
+    registration_active: bool | None = None
+    """True: only prospects someone holds; False: only released ones."""
     registered_from: datetime | None = None
     """Only prospects registered at or after this instant."""
     registered_before: datetime | None = None
@@ -58,6 +60,8 @@ class ProspectQuery:
             and (self.team is None or prospect.owner_team == self.team)
             and (self.grade is None or prospect.grade is self.grade)
             and (self.stage is None or prospect.stage is self.stage)
+            and (self.registration_active is None
+                 or prospect.registration_active is self.registration_active)
             and (self.registered_from is None
                  or prospect.registration.at >= self.registered_from)
             and (self.registered_before is None

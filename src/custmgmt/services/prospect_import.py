@@ -77,9 +77,10 @@ class ProspectImport:
     def __init__(
         self, ctx: Context, policy: GradingPolicy, actor: Principal, parse: Parse,
         snapshot: Snapshot,
+        keep_plans: Callable[[UnitOfWork, Sequence[Prospect], bool], None],
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
-        self._parse, self._snapshot = parse, snapshot
+        self._parse, self._snapshot, self._keep_plans = parse, snapshot, keep_plans
         self._import_id = ctx.ids.new_id("imp")
         self.imported = 0
         self.rejected: list[RejectedRow] = []
@@ -156,6 +157,7 @@ class ProspectImport:
             except ClaimConflict:
                 del self.rejected[rejected_before:]
                 raise
+            self._keep_plans(uow, stored, True)
             uow.audit.append_many([
                 chain_entry(None, resource_kind="prospect", resource_id=p.id,
                             actor_id=self._actor.id, action="register", at=now, before=None,

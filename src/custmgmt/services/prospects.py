@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from attrs import frozen
@@ -40,6 +40,9 @@ from custmgmt.services.inputs import build, build_optional, money
 from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
 
 KIND = "prospect"
+
+KeepPlans = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
+"""Called with prospects just added (True) or changed (False), in their unit of work."""
 
 
 @frozen
@@ -89,9 +92,12 @@ def _cursor(cursor: str | None) -> tuple[datetime, str] | None:
 class ProspectService:
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
-    def __init__(self, context: Context, policy: GradingPolicy) -> None:
+    def __init__(
+        self, context: Context, policy: GradingPolicy, keep_plans: KeepPlans | None = None
+    ) -> None:
         self._ctx = context
         self._policy = policy
+        self._keep_plans: KeepPlans = keep_plans or (lambda uow, prospects, new: None)
 
     @property
     def grading_policy(self) -> GradingPolicy:
@@ -177,6 +183,7 @@ class ProspectService:
             owner_team=actor.team, policy=self._policy, at=now,
         )
         stored = uow.prospects.add(prospect)
+        self._keep_plans(uow, [stored], True)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
                         at=now, before=None, after=snapshot(stored))
         for event in events:
@@ -215,7 +222,7 @@ class ProspectService:
             value = _value(fields.pop("potential_value", None), currency)
             return self.profile(**fields), will, value  # type: ignore[arg-type]
 
-        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot)
+        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans)
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
@@ -250,6 +257,7 @@ class ProspectService:
             if changed == current:
                 return current
             stored = uow.prospects.update(changed)
+            self._keep_plans(uow, [stored], False)
             self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action=audit_action,
                             at=now, before=snapshot(current), after=snapshot(stored))
             self._ctx.finish(uow, events)

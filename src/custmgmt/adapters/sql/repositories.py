@@ -223,6 +223,8 @@ class SqlProspects:
 
     def _where(self, query: ProspectQuery) -> list[ColumnElement[bool]]:
         clauses = reach_clause(query.reach, ProspectRow.owner_id, ProspectRow.owner_team)
+        if query.registration_active is not None:
+            clauses.append(ProspectRow.registration_active.is_(query.registration_active))
         if query.registered_from is not None:
             clauses.append(ProspectRow.registered_at >= query.registered_from)
         if query.registered_before is not None:

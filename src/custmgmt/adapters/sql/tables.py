@@ -50,6 +50,7 @@ class ProspectRow(Base):
     registered_by: Mapped[str] = mapped_column(String(200))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     registration_active: Mapped[bool] = mapped_column(Boolean)
+    registration_from_pool: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_custmgmt_prospects_registered", "registered_at", "id"),)

@@ -68,6 +68,7 @@ def prospect_values(prospect: Prospect) -> dict[str, object]:
         "registered_by": prospect.registration.by,
         "registered_at": prospect.registration.at,
         "registration_active": prospect.registration_active,
+        "registration_from_pool": prospect.registration.from_pool,
         "version": prospect.version,
     }
 
@@ -104,7 +105,7 @@ def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Pros
         owner_id=row.owner_id,
         owner_team=row.owner_team,
         registration=Registration(id=RegistrationId(row.registration_id), by=row.registered_by,
-                                  at=row.registered_at),
+                                  at=row.registered_at, from_pool=row.registration_from_pool),
         registration_active=row.registration_active,
         history=tuple(
             HistoryEntry(kind=ChangeKind(h.kind), by=h.by, at=h.at, before=h.before,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:29:09.872660
+Create Date: 2026-11-29 04:46:14.862523
 """
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("registration_active", sa.Boolean(), nullable=False),
+        sa.Column("registration_from_pool", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_custmgmt_prospects")),
         sa.UniqueConstraint("registration_id", name=op.f("uq_custmgmt_prospects_registration_id")),
@@ -149,6 +150,79 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("principal_id", "name", name=op.f("pk_custmgmt_certifications")),
     )
+    op.create_table(
+        "custmgmt_followup_plans",
+        sa.Column("prospect_id", sa.String(length=100), nullable=False),
+        sa.Column("owner_id", sa.String(length=200), nullable=False),
+        sa.Column("owner_team", sa.String(length=100), nullable=True),
+        sa.Column("grade", sa.String(length=1), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("anchor", sa.Date(), nullable=False),
+        sa.Column("override", sa.Date(), nullable=True),
+        sa.Column("next_due", sa.Date(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["prospect_id"],
+            ["custmgmt_prospects.id"],
+            name=op.f("fk_custmgmt_followup_plans_prospect_id_custmgmt_prospects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("prospect_id", name=op.f("pk_custmgmt_followup_plans")),
+    )
+    with op.batch_alter_table("custmgmt_followup_plans", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_custmgmt_followup_plans_due", ["active", "next_due"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_custmgmt_followup_plans_owner_id"), ["owner_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_custmgmt_followup_plans_owner_team"), ["owner_team"], unique=False
+        )
+
+    op.create_table(
+        "custmgmt_followups",
+        sa.Column("id", sa.String(length=100), nullable=False),
+        sa.Column("prospect_id", sa.String(length=100), nullable=False),
+        sa.Column("owner_id", sa.String(length=200), nullable=False),
+        sa.Column("owner_team", sa.String(length=100), nullable=True),
+        sa.Column("by", sa.String(length=200), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column(
+            "at", custmgmt.adapters.sql.column_types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("needs", sa.Text(), nullable=True),
+        sa.Column("problems", sa.Text(), nullable=True),
+        sa.Column("outcome", sa.Text(), nullable=True),
+        sa.Column("next_step", sa.Text(), nullable=True),
+        sa.Column("next_due", sa.Date(), nullable=True),
+        sa.Column("due_on", sa.Date(), nullable=True),
+        sa.Column(
+            "recorded_at",
+            custmgmt.adapters.sql.column_types.UTCDateTime(timezone=True),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["prospect_id"],
+            ["custmgmt_prospects.id"],
+            name=op.f("fk_custmgmt_followups_prospect_id_custmgmt_prospects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_custmgmt_followups")),
+    )
+    with op.batch_alter_table("custmgmt_followups", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_custmgmt_followups_local_date"), ["local_date"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_custmgmt_followups_owner_id"), ["owner_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_custmgmt_followups_prospect_id"), ["prospect_id"], unique=False
+        )
+
     op.create_table(
         "custmgmt_principal_roles",
         sa.Column("principal_id", sa.String(length=200), nullable=False),
@@ -212,6 +286,18 @@ def downgrade() -> None:
     op.drop_table("custmgmt_prospect_keys")
     op.drop_table("custmgmt_prospect_history")
     op.drop_table("custmgmt_principal_roles")
+    with op.batch_alter_table("custmgmt_followups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_custmgmt_followups_prospect_id"))
+        batch_op.drop_index(batch_op.f("ix_custmgmt_followups_owner_id"))
+        batch_op.drop_index(batch_op.f("ix_custmgmt_followups_local_date"))
+
+    op.drop_table("custmgmt_followups")
+    with op.batch_alter_table("custmgmt_followup_plans", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_custmgmt_followup_plans_owner_team"))
+        batch_op.drop_index(batch_op.f("ix_custmgmt_followup_plans_owner_id"))
+        batch_op.drop_index("ix_custmgmt_followup_plans_due")
+
+    op.drop_table("custmgmt_followup_plans")
     op.drop_table("custmgmt_certifications")
     with op.batch_alter_table("custmgmt_prospects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_custmgmt_prospects_stage"))

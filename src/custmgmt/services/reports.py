@@ -1,0 +1,210 @@
+"""Reports, reached as ``app.reports``: visit points, the funnel, on-time follow-ups.
+
+Rates are exact ``fractions.Fraction`` values (None where there is nothing to
+divide by); format them as you like, e.g. ``f"{float(rate):.1%}"``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+
+import attrs
+from attrs import frozen
+
+from custmgmt.domain.followups import Channel, FollowUp
+from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage
+from custmgmt.domain.validation import require_enum
+from custmgmt.errors import ValidationError
+from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
+from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
+from custmgmt.services.context import Context
+from custmgmt.services.followups import require_date
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def month_bounds(month: object) -> tuple[str, date, date]:
+    """``"2026-03"`` (or any date in it) -> ("2026-03", first day, last day)."""
+    if isinstance(month, date) and not isinstance(month, datetime):
+        year, number = month.year, month.month
+    elif isinstance(month, str) and (found := _MONTH.match(month.strip())):
+        year, number = int(found[1]), int(found[2])
+    else:
+        raise ValidationError("month", "must be 'YYYY-MM' or a date")
+    if not 1 <= number <= 12 or year < 1:
+        raise ValidationError("month", "is not a month that exists")
+    last = calendar.monthrange(year, number)[1]
+    return f"{year:04d}-{number:02d}", date(year, number, 1), date(year, number, last)
+
+
+def rate(part: int, whole: int) -> Fraction | None:
+    return None if whole == 0 else Fraction(part, whole)
+
+
+@frozen
+class VisitPointsRow:
+    principal_id: str
+    points: int
+    shortfall: int
+    flagged: bool
+
+
+@frozen
+class VisitPointsReport:
+    """Visit points (业务积分) per salesperson for one month."""
+
+    month: str
+    minimum: int
+    flag_shortfall: int
+    rows: tuple[VisitPointsRow, ...]
+
+
+@frozen
+class FunnelStep:
+    stage: Stage
+    reached: int
+    conversion_to_next: Fraction | None
+    """Share of those who reached this stage that reached the next (None: last or none)."""
+
+
+@frozen
+class Funnel:
+    start: date
+    end: date
+    total: int
+    lost: int
+    steps: tuple[FunnelStep, ...]
+
+
+@frozen
+class ComplianceRow:
+    owner_id: str
+    follow_ups: int
+    on_time: int
+    rate: Fraction | None
+
+
+@frozen
+class Compliance:
+    """The share of follow-ups done by the date their plan said (on time)."""
+
+    start: date
+    end: date
+    follow_ups: int
+    on_time: int
+    rate: Fraction | None
+    by_owner: tuple[ComplianceRow, ...]
+
+
+def highest_stage(prospect: Prospect) -> Stage:
+    """The furthest pipeline stage the prospect ever reached."""
+    reached = [Stage(h.after) for h in prospect.history
+               if h.kind is ChangeKind.STAGE and Stage(h.after) in PIPELINE]
+    reached.append(prospect.stage if prospect.stage in PIPELINE else Stage.INITIAL_CONTACT)
+    return max(reached, key=lambda s: s.rank)
+
+
+class ReportService:
+    def __init__(self, context: Context) -> None:
+        self._ctx = context
+
+    def _reach(self, actor: Principal) -> Reach:
+        self._ctx.authorizer.check(actor, Action.REPORT_READ, None)
+        return self._ctx.authorizer.reach(actor, Action.REPORT_READ)
+
+    def _salespeople(self, uow: UnitOfWork, reach: Reach) -> set[str]:
+        if reach.scope is Scope.ANY:
+            return {p.id for p in uow.principals.find(role=Role.SALESPERSON)}
+        if reach.scope is Scope.TEAM and reach.team is not None:
+            return {p.id for p in uow.principals.find(role=Role.SALESPERSON, team=reach.team)}
+        return {reach.principal_id}
+
+    def visit_points(self, actor: Principal, *, month: str | date) -> VisitPointsReport:
+        """Each VISIT follow-up is one point to whoever made it; short of the monthly
+        minimum by ``Settings.visit_flag_shortfall`` or more is flagged."""
+        name, first, last = month_bounds(month)
+        reach = self._reach(actor)
+        settings = self._ctx.settings
+        with self._ctx.storage.unit_of_work() as uow:
+            people = self._salespeople(uow, reach)
+            visits = uow.follow_ups.find(FollowUpQuery(
+                reach=reach, channel=Channel.VISIT, date_from=first, date_to=last))
+        points = Counter(v.by for v in visits)
+        rows = []
+        for person in sorted(people | set(points)):
+            shortfall = max(0, settings.visit_minimum - points[person])
+            rows.append(VisitPointsRow(person, points[person], shortfall,
+                                       shortfall >= settings.visit_flag_shortfall))
+        return VisitPointsReport(month=name, minimum=settings.visit_minimum,
+                                 flag_shortfall=settings.visit_flag_shortfall, rows=tuple(rows))
+
+    def _instant(self, day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=self._ctx.settings.zone).astimezone(UTC)
+
+    def _cohort(self, uow: UnitOfWork, query: ProspectQuery) -> Iterator[Prospect]:
+        while True:
+            page = uow.prospects.find(query)
+            yield from page
+            if len(page) < query.limit:
+                return
+            last = page[-1]
+            query = attrs.evolve(query, after=(last.registration.at, last.id))
+
+    def funnel(
+        self, actor: Principal, *, start: date, end: date, owner: str | None = None,
+        grade: Grade | str | None = None,
+    ) -> Funnel:
+        """Of the prospects registered from ``start`` to ``end`` (local dates, inclusive),
+        how many reached each pipeline stage, and the conversion from each to the next."""
+        first, last = require_date("start", start), require_date("end", end)
+        if last < first:
+            raise ValidationError("end", "must not be before start")
+        query = ProspectQuery(
+            reach=self._reach(actor), owner=owner,
+            grade=None if grade is None else require_enum("grade", Grade, grade),
+            registered_from=self._instant(first),
+            registered_before=self._instant(last + timedelta(days=1)), limit=500)
+        highest: Counter[Stage] = Counter()
+        lost = 0
+        with self._ctx.storage.unit_of_work() as uow:
+            for prospect in self._cohort(uow, query):
+                highest[highest_stage(prospect)] += 1
+                lost += prospect.stage is Stage.LOST
+        reached = [sum(n for s, n in highest.items() if s.rank >= stage.rank)
+                   for stage in PIPELINE]
+        steps = tuple(
+            FunnelStep(stage, reached[i],
+                       rate(reached[i + 1], reached[i]) if i + 1 < len(PIPELINE) else None)
+            for i, stage in enumerate(PIPELINE)
+        )
+        return Funnel(start=first, end=last, total=reached[0], lost=lost, steps=steps)
+
+    def followup_compliance(
+        self, actor: Principal, *, start: date, end: date, owner: str | None = None
+    ) -> Compliance:
+        """Follow-ups recorded from ``start`` to ``end`` (local dates, inclusive) and the
+        share done by their due date, overall and per owner."""
+        first, last = require_date("start", start), require_date("end", end)
+        if last < first:
+            raise ValidationError("end", "must not be before start")
+        query = FollowUpQuery(reach=self._reach(actor), owner=owner, date_from=first,
+                              date_to=last)
+        with self._ctx.storage.unit_of_work() as uow:
+            records = uow.follow_ups.find(query)
+        per_owner: dict[str, list[FollowUp]] = {}
+        for record in records:
+            per_owner.setdefault(record.owner_id, []).append(record)
+        rows = tuple(
+            ComplianceRow(who, len(done), sum(f.on_time for f in done),
+                          rate(sum(f.on_time for f in done), len(done)))
+            for who, done in sorted(per_owner.items())
+        )
+        on_time = sum(f.on_time for f in records)
+        return Compliance(start=first, end=last, follow_ups=len(records), on_time=on_time,
+                          rate=rate(on_time, len(records)), by_owner=rows)
+
