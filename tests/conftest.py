@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -20,9 +21,21 @@ def clock() -> FixedClock:
     return FixedClock(START)
 
 
+@pytest.fixture(params=["memory", "sqlite",
+                        pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every service test runs on each back end."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
+
+
 @pytest.fixture
-def app(clock: FixedClock) -> Iterator[custmgmt.CustomerManagement]:
-    with custmgmt.open("memory://", clock=clock, ids=SequentialIds()) as opened:
+def app(clock: FixedClock, storage_url: str) -> Iterator[custmgmt.CustomerManagement]:
+    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(), migrate=True) as opened:
         yield opened
 
 

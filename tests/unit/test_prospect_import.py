@@ -5,13 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 import custmgmt
 from custmgmt import Grade
-from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.errors import PermissionDenied, ValidationError
 
 CSV = """name,phone,email,organization,willingness,potential_value
@@ -24,14 +22,6 @@ Negative,13700137000,,,clear,-5
 Bob's Customer,13600136000,,,clear,5
 Zhao Liu,13500135000,,Apex,none,0
 """
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def app(request: pytest.FixtureRequest, tmp_path: Path,
-        clock: FixedClock) -> Iterator[custmgmt.CustomerManagement]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'crm.db'}"
-    with custmgmt.open(url, clock=clock, ids=SequentialIds(), migrate=True) as opened:
-        yield opened
 
 
 def test_good_rows_are_imported_and_bad_rows_reported_by_line(
