@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.app import CustomerManagement, open
@@ -16,6 +16,7 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     app = open(url, clock=clock, ids=SequentialIds(), migrate=True)
     say(f"custmgmt demo on {url.split('://', maxsplit=1)[0]}")
     prospects_story(app, clock, say)
+    followups_story(app, clock, say)
     return app
 
 
@@ -43,3 +44,28 @@ def prospects_story(app: CustomerManagement, clock: FixedClock, say: Callable[[s
     acme = app.prospects.advance(alice, acme.id, to=Stage.NEGOTIATION)
     acme = app.prospects.mark_won(alice, acme.id)
     say(f"alice advances {acme.id} to {acme.stage.value} in {len(acme.history)} recorded steps")
+
+
+def followups_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str], None]) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east", supervisor_id="u-mia")
+    mia = app.principal("u-mia", roles={"sales_manager"}, team="east")
+    star = app.prospects.register(
+        alice, name="Zhang Min", phone="021-6000-1234", organization="上海星辰贸易有限公司",
+        willingness="interested", potential_value=400_000,
+    )
+    plan = app.followups.plan(alice, star.id)
+    due = plan.next_due if plan else None
+    say(f"{star.id} is grade {star.grade.value}: first follow-up due {due}")
+    for _ in range(3):
+        clock.advance(days=4)
+        app.followups.record(alice, star.id, channel="visit", summary="on-site visit")
+    clock.advance(days=30)
+    late = app.followups.overdue(mia)
+    say(f"a month later {len(late)} prospect(s) overdue; "
+        f"{app.followups.send_reminders(mia)} reminder(s) queued, "
+        f"{app.dispatch_notifications().sent} delivered")
+    month = clock.now().astimezone(app.settings.zone).date().replace(day=1)
+    report = app.reports.visit_points(mia, month=month - timedelta(days=1))
+    for row in report.rows:
+        say(f"visit points {report.month}: {row.principal_id} {row.points}/{report.minimum}"
+            + (" (flagged)" if row.flagged else ""))
