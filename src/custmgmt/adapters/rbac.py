@@ -35,6 +35,11 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
         A.POOL_CLAIM: Scope.ANY,
     },
     Role.PROSPECT_READER: {A.PROSPECT_READ: Scope.ANY},
+    Role.SAMPLE_RECEIVER: {A.SAMPLE_RECEIVE: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
+    Role.SAMPLE_REGISTRY: {A.SAMPLE_REGISTER: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
+    Role.SAMPLE_USER: {A.SAMPLE_APPLY: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
+    Role.SAFETY_OFFICER: {A.SAMPLE_HAZARD_APPROVE: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
+    Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY},
     Role.ADMIN: {action: Scope.ANY for action in Action},
 }
 

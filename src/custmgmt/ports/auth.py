@@ -18,6 +18,12 @@ class Role:
     SALESPERSON = "salesperson"
     SALES_MANAGER = "sales_manager"
     PROSPECT_READER = "prospect_reader"
+    SAMPLE_RECEIVER = "sample_receiver"
+    """Also needs a valid ``sample_receiver`` certification (持证上岗)."""
+    SAMPLE_REGISTRY = "sample_registry"
+    SAMPLE_USER = "sample_user"
+    SAFETY_OFFICER = "safety_officer"
+    QUALITY_MANAGER = "quality_manager"
     ADMIN = "admin"
 
 
@@ -34,6 +40,11 @@ class Action(enum.Enum):
     REPORT_READ = "report.read"
     POOL_RELEASE = "pool.release"
     POOL_CLAIM = "pool.claim"
+    SAMPLE_RECEIVE = "sample.receive"
+    SAMPLE_REGISTER = "sample.register"
+    SAMPLE_APPLY = "sample.apply"
+    SAMPLE_HAZARD_APPROVE = "sample.hazard_approve"
+    SAMPLE_READ = "sample.read"
     PRINCIPAL_MANAGE = "principal.manage"
     NOTIFICATION_DISPATCH = "notification.dispatch"
 

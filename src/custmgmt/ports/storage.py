@@ -23,6 +23,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
+from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.ports.auth import Principal, Reach, Resource
 from custmgmt.ports.notification import Outbox
 
@@ -178,6 +179,36 @@ class FollowUpRepository(Protocol):
         ...
 
 
+class SampleRepository(Protocol):
+    def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
+        """Store a new sample (version 1) with the first events of its chain."""
+        ...
+
+    def update(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
+        """Store the changed sample and append ``events`` to its chain, all or nothing;
+        ConcurrencyError if the sample changed since it was read."""
+        ...
+
+    def get(self, sample_id: str) -> Sample:
+        """The sample, or NotFound."""
+        ...
+
+    def chain(self, sample_id: str) -> Sequence[CustodyEvent]:
+        """The stored custody events, in the order of their sequence numbers."""
+        ...
+
+    def next_number(self, year: int) -> int:
+        """The next registry number of ``year`` (1, 2, ...), gap-free: it is taken only if
+        this unit of work commits, and concurrent units queue for it."""
+        ...
+
+    def find(
+        self, *, location: str | None = None, state: SampleState | None = None
+    ) -> Sequence[Sample]:
+        """Samples by location and/or state, ordered by number, then id."""
+        ...
+
+
 class AuditLog(Protocol):
     def append(self, entry: AuditEntry) -> None:
         """Add the next entry of a resource's trail; ConcurrencyError if its
@@ -215,6 +246,9 @@ class UnitOfWork(Protocol):
 
     @property
     def follow_ups(self) -> FollowUpRepository: ...
+
+    @property
+    def samples(self) -> SampleRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

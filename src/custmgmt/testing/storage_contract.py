@@ -26,11 +26,12 @@ from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.ports.storage import ProspectQuery, Storage
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
 from custmgmt.testing.followup_contract import FollowUpStorageContract
+from custmgmt.testing.sample_contract import SampleStorageContract
 
 EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
-class StorageContract(FollowUpStorageContract, ABC):
+class StorageContract(FollowUpStorageContract, SampleStorageContract, ABC):
     """Every storage back end behaves like a transactional database."""
 
     @abstractmethod

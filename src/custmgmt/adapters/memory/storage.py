@@ -20,6 +20,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.followups import FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
+from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
 from custmgmt.ports.auth import Principal, Reach, Resource
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
@@ -35,6 +36,9 @@ class MemoryState:
         self.key_index: dict[IdentityKey, str] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
+        self.samples: dict[str, Sample] = {}
+        self.custody: dict[str, list[CustodyEvent]] = {}
+        self.sample_counters: dict[int, int] = {}
         self.follow_ups: list[FollowUp] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
         self.events: list[DomainEvent] = []
@@ -209,6 +213,80 @@ class MemoryPlans:
                 raise ConcurrencyError(f"plan of {pid!r} changed since it was read")
 
 
+class MemorySamples:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: dict[str, tuple[int, Sample]] = {}
+        self.events: list[CustodyEvent] = []
+        self.counters: dict[int, tuple[int, int]] = {}
+
+    def get(self, sample_id: str) -> Sample:
+        if sample_id in self.staged:
+            return self.staged[sample_id][1]
+        found = self._state.samples.get(sample_id)
+        if found is None:
+            raise NotFound("sample", sample_id)
+        return found
+
+    def _exists(self, sample_id: str) -> bool:
+        return sample_id in self.staged or sample_id in self._state.samples
+
+    def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
+        if self._exists(sample.id):
+            raise ConcurrencyError(f"sample {sample.id!r} already exists")
+        stored = attrs.evolve(sample, version=1)
+        self.staged[sample.id] = (0, stored)
+        self.events.extend(events)
+        return stored
+
+    def update(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
+        current = self.get(sample.id)
+        if current.version != sample.version:
+            raise ConcurrencyError(f"sample {sample.id!r} changed since it was read")
+        expected = self.staged[sample.id][0] if sample.id in self.staged else sample.version
+        stored = attrs.evolve(sample, version=sample.version + 1)
+        self.staged[sample.id] = (expected, stored)
+        self.events.extend(events)
+        return stored
+
+    def chain(self, sample_id: str) -> Sequence[CustodyEvent]:
+        mine = [e for e in self.events if e.sample_id == sample_id]
+        return sorted([*self._state.custody.get(sample_id, []), *mine],
+                      key=lambda e: e.sequence)
+
+    def next_number(self, year: int) -> int:
+        seen, taken = self.counters.get(year, (self._state.sample_counters.get(year, 0), 0))
+        self.counters[year] = (seen, taken + 1)
+        return seen + taken + 1
+
+    def find(
+        self, *, location: str | None = None, state: SampleState | None = None
+    ) -> Sequence[Sample]:
+        merged = dict(self._state.samples)
+        merged.update({sid: s for sid, (_, s) in self.staged.items()})
+        found = [s for s in merged.values()
+                 if (location is None or s.location == location)
+                 and (state is None or s.state is state)]
+        return sorted(found, key=lambda s: (s.number or "", s.id))
+
+    def check(self) -> None:
+        for sid, (expected, _) in self.staged.items():
+            stored = self._state.samples.get(sid)
+            if (stored.version if stored else 0) != expected:
+                raise ConcurrencyError(f"sample {sid!r} changed since it was read")
+        for year, (seen, _) in self.counters.items():
+            if self._state.sample_counters.get(year, 0) != seen:
+                raise ConcurrencyError(f"sample numbers of {year} were taken meanwhile")
+
+    def apply(self) -> None:
+        state = self._state
+        state.samples.update({sid: s for sid, (_, s) in self.staged.items()})
+        for event in self.events:
+            state.custody.setdefault(event.sample_id, []).append(event)
+        for year, (seen, taken) in self.counters.items():
+            state.sample_counters[year] = seen + taken
+
+
 class MemoryFollowUps:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
@@ -336,6 +414,7 @@ class MemoryUnitOfWork:
         self.principals = MemoryPrincipals(self)
         self.plans = MemoryPlans(self)
         self.follow_ups = MemoryFollowUps(self)
+        self.samples = MemorySamples(self)
         self.audit = MemoryAudit(self)
         self.events = MemoryEvents(self)
         self.outbox = MemoryOutbox(self)
@@ -359,6 +438,7 @@ class MemoryUnitOfWork:
             self.prospects.check(index)
             self.audit.check()
             self.plans.check()
+            self.samples.check()
             self.outbox.check()
             self._apply(index)
         self._begin()
@@ -370,6 +450,7 @@ class MemoryUnitOfWork:
         state.principals.update(self.principals.staged)
         state.plans.update({pid: plan for pid, (_, plan) in self.plans.staged.items()})
         state.follow_ups.extend(self.follow_ups.staged)
+        self.samples.apply()
         for entry in self.audit.staged:
             state.audit.setdefault((entry.resource_kind, entry.resource_id), []).append(entry)
         state.events.extend(self.events.staged)

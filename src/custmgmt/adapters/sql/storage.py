@@ -23,6 +23,7 @@ from custmgmt.adapters.sql.repositories import (
     SqlPrincipals,
     SqlProspects,
 )
+from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
 from custmgmt.serialization import make_converter
 
@@ -83,6 +84,7 @@ class SqlUnitOfWork:
         self.principals: SqlPrincipals = _Guarded(SqlPrincipals(session))  # type: ignore[assignment]
         self.plans: SqlPlans = _Guarded(SqlPlans(session))  # type: ignore[assignment]
         self.follow_ups: SqlFollowUps = _Guarded(SqlFollowUps(session))  # type: ignore[assignment]
+        self.samples: SqlSamples = _Guarded(SqlSamples(session, converter))  # type: ignore[assignment]
         self.audit: SqlAudit = _Guarded(SqlAudit(session))  # type: ignore[assignment]
         self.events: SqlEvents = _Guarded(SqlEvents(session, converter))  # type: ignore[assignment]
         self.outbox: SqlOutbox = _Guarded(SqlOutbox(session))  # type: ignore[assignment]

@@ -191,3 +191,49 @@ class FollowUpRow(Base):
     next_due: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SampleRow(Base):
+    """The queryable parts as columns; the whole aggregate as a JSON document."""
+
+    __tablename__ = "custmgmt_samples"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(30), unique=True)
+    state: Mapped[str] = mapped_column(String(20))
+    custodian: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200), index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    chain_length: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+
+
+class CustodyEventRow(Base):
+    __tablename__ = "custmgmt_custody_events"
+
+    sample_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_samples.id", ondelete="CASCADE"), primary_key=True
+    )
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[str] = mapped_column(String(200))
+    custodian: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
+    in_storage: Mapped[Decimal] = mapped_column(ExactDecimal)
+    checked_out: Mapped[Decimal] = mapped_column(ExactDecimal)
+    consumed: Mapped[Decimal] = mapped_column(ExactDecimal)
+    disposed: Mapped[Decimal] = mapped_column(ExactDecimal)
+    details: Mapped[str] = mapped_column(Text)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SampleCounterRow(Base):
+    """The last registry number given out per year; its row lock keeps numbers gap-free."""
+
+    __tablename__ = "custmgmt_sample_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)

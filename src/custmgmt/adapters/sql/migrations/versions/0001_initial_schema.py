@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:46:14.862523
+Create Date: 2026-11-29 04:58:06.837405
 """
 
 from __future__ import annotations
@@ -138,6 +138,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_custmgmt_prospects_stage"), ["stage"], unique=False)
 
     op.create_table(
+        "custmgmt_sample_counters",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("year", name=op.f("pk_custmgmt_sample_counters")),
+    )
+    op.create_table(
+        "custmgmt_samples",
+        sa.Column("id", sa.String(length=100), nullable=False),
+        sa.Column("number", sa.String(length=30), nullable=True),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("custodian", sa.String(length=200), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=True),
+        sa.Column("head_hash", sa.String(length=64), nullable=False),
+        sa.Column("chain_length", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_custmgmt_samples")),
+        sa.UniqueConstraint("number", name=op.f("uq_custmgmt_samples_number")),
+    )
+    with op.batch_alter_table("custmgmt_samples", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_custmgmt_samples_location"), ["location"], unique=False
+        )
+
+    op.create_table(
         "custmgmt_certifications",
         sa.Column("principal_id", sa.String(length=200), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -149,6 +174,42 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("principal_id", "name", name=op.f("pk_custmgmt_certifications")),
+    )
+    op.create_table(
+        "custmgmt_custody_events",
+        sa.Column("sample_id", sa.String(length=100), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column(
+            "at", custmgmt.adapters.sql.column_types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("actor_id", sa.String(length=200), nullable=False),
+        sa.Column("custodian", sa.String(length=200), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=True),
+        sa.Column(
+            "in_storage", custmgmt.adapters.sql.column_types.ExactDecimal(length=64), nullable=False
+        ),
+        sa.Column(
+            "checked_out",
+            custmgmt.adapters.sql.column_types.ExactDecimal(length=64),
+            nullable=False,
+        ),
+        sa.Column(
+            "consumed", custmgmt.adapters.sql.column_types.ExactDecimal(length=64), nullable=False
+        ),
+        sa.Column(
+            "disposed", custmgmt.adapters.sql.column_types.ExactDecimal(length=64), nullable=False
+        ),
+        sa.Column("details", sa.Text(), nullable=False),
+        sa.Column("previous_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["sample_id"],
+            ["custmgmt_samples.id"],
+            name=op.f("fk_custmgmt_custody_events_sample_id_custmgmt_samples"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("sample_id", "sequence", name=op.f("pk_custmgmt_custody_events")),
     )
     op.create_table(
         "custmgmt_followup_plans",
@@ -298,7 +359,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_custmgmt_followup_plans_due")
 
     op.drop_table("custmgmt_followup_plans")
+    op.drop_table("custmgmt_custody_events")
     op.drop_table("custmgmt_certifications")
+    with op.batch_alter_table("custmgmt_samples", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_custmgmt_samples_location"))
+
+    op.drop_table("custmgmt_samples")
+    op.drop_table("custmgmt_sample_counters")
     with op.batch_alter_table("custmgmt_prospects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_custmgmt_prospects_stage"))
         batch_op.drop_index("ix_custmgmt_prospects_registered")

@@ -1,0 +1,136 @@
+"""SQL repository for samples and their chain of custody."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import cattrs
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from custmgmt.adapters.sql.tables import Base, CustodyEventRow, SampleCounterRow, SampleRow
+from custmgmt.domain.samples import CustodyEvent, CustodyKind, Sample, SampleState
+from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.serialization import structure
+
+
+def _table(row: type[Base]) -> Table:
+    return Base.metadata.tables[row.__tablename__]
+
+
+INSERT_SAMPLE = insert(_table(SampleRow))
+INSERT_EVENT = insert(_table(CustodyEventRow))
+INSERT_COUNTER = insert(_table(SampleCounterRow))
+
+
+def _event_values(event: CustodyEvent) -> dict[str, Any]:
+    values = {a.name: getattr(event, a.name) for a in attrs.fields(CustodyEvent)}
+    values["kind"] = event.kind.value
+    values["details"] = json.dumps([list(pair) for pair in event.details])
+    return values
+
+
+def _to_event(row: CustodyEventRow) -> CustodyEvent:
+    values = {a.name: getattr(row, a.name) for a in attrs.fields(CustodyEvent)}
+    values["kind"] = CustodyKind(row.kind)
+    values["details"] = tuple((str(k), str(v)) for k, v in json.loads(row.details))
+    return CustodyEvent(**values)
+
+
+class SqlSamples:
+    def __init__(self, session: Session, converter: cattrs.Converter) -> None:
+        self._s = session
+        self._c = converter
+
+    def _values(self, sample: Sample) -> dict[str, Any]:
+        return {
+            "id": sample.id, "number": sample.number, "state": sample.state.value,
+            "custodian": sample.custodian, "location": sample.location,
+            "head_hash": sample.head_hash, "chain_length": sample.chain_length,
+            "version": sample.version,
+            "document": json.dumps(self._c.unstructure(sample), sort_keys=True),
+        }
+
+    def _to_sample(self, row: SampleRow) -> Sample:
+        sample = structure(self._c, json.loads(row.document), Sample)
+        # The columns are authoritative for what the chain check relies on.
+        return attrs.evolve(sample, head_hash=row.head_hash, chain_length=row.chain_length,
+                            version=row.version)
+
+    def _append(self, events: Sequence[CustodyEvent]) -> None:
+        if events:
+            try:
+                with self._s.begin_nested():
+                    self._s.execute(INSERT_EVENT, [_event_values(e) for e in events])
+            except IntegrityError:
+                raise ConcurrencyError("a custody event with that sequence exists") from None
+
+    def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
+        stored = attrs.evolve(sample, version=1)
+        try:
+            with self._s.begin_nested():
+                self._s.execute(INSERT_SAMPLE, [self._values(stored)])
+        except IntegrityError:
+            raise ConcurrencyError(f"sample {sample.id!r} or its number exists") from None
+        self._append(events)
+        return stored
+
+    def update(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
+        stored = attrs.evolve(sample, version=sample.version + 1)
+        try:
+            with self._s.begin_nested():
+                result = self._s.execute(
+                    update(SampleRow)
+                    .where(SampleRow.id == sample.id, SampleRow.version == sample.version)
+                    .values(self._values(stored))
+                    .execution_options(synchronize_session=False))
+        except IntegrityError:
+            raise ConcurrencyError(f"sample number {sample.number!r} is taken") from None
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            self.get(sample.id)
+            raise ConcurrencyError(f"sample {sample.id!r} changed since it was read")
+        self._append(events)
+        return stored
+
+    def get(self, sample_id: str) -> Sample:
+        row = self._s.scalars(select(SampleRow).where(SampleRow.id == sample_id)
+                              .execution_options(populate_existing=True)).one_or_none()
+        if row is None:
+            raise NotFound("sample", sample_id)
+        return self._to_sample(row)
+
+    def chain(self, sample_id: str) -> Sequence[CustodyEvent]:
+        rows = self._s.scalars(
+            select(CustodyEventRow).where(CustodyEventRow.sample_id == sample_id)
+            .order_by(CustodyEventRow.sequence).execution_options(populate_existing=True)
+        ).all()
+        return [_to_event(r) for r in rows]
+
+    def next_number(self, year: int) -> int:
+        bump = (update(SampleCounterRow).where(SampleCounterRow.year == year)
+                .values(last=SampleCounterRow.last + 1).returning(SampleCounterRow.last)
+                .execution_options(synchronize_session=False))
+        taken = self._s.execute(bump).scalar_one_or_none()
+        if taken is not None:
+            return int(taken)
+        try:
+            with self._s.begin_nested():
+                self._s.execute(INSERT_COUNTER, [{"year": year, "last": 1}])
+        except IntegrityError:  # someone created the year's counter meanwhile
+            return int(self._s.execute(bump).scalar_one())
+        return 1
+
+    def find(
+        self, *, location: str | None = None, state: SampleState | None = None
+    ) -> Sequence[Sample]:
+        statement = select(SampleRow).order_by(SampleRow.number, SampleRow.id)
+        if location is not None:
+            statement = statement.where(SampleRow.location == location)
+        if state is not None:
+            statement = statement.where(SampleRow.state == state.value)
+        rows = self._s.scalars(statement.execution_options(populate_existing=True)).all()
+        return [self._to_sample(r) for r in rows]

@@ -1,0 +1,309 @@
+"""Customer samples (客户来样): receipt, registry, use, feedback, and a chain of custody.
+
+Every change of custody, location or quantity appends a ``CustodyEvent`` that
+carries the SHA-256 of the event before it. The sample itself keeps the head
+hash and the length of its chain, so editing, deleting, inserting, reordering
+or cutting off events is detected by ``verify_chain``. At every moment one
+custodian holds the sample, and quantities are conserved:
+received = in storage + checked out + consumed + disposed.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.validation import aware, non_negative_int, of_type, optional, text
+from custmgmt.errors import FieldError, IntegrityError, InvalidTransition, ValidationError
+
+GENESIS = "0" * 64
+
+
+def _quantity(value: object, field_name: str = "quantity") -> Decimal:
+    if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
+        raise ValidationError(field_name, "must be an exact number (Decimal, int or string)")
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        raise ValidationError(field_name, "is not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise ValidationError(field_name, "must be greater than zero")
+    return number
+
+
+def quantity(value: object, field_name: str = "quantity") -> Decimal:
+    """A positive exact quantity, or ValidationError naming ``field_name``."""
+    return _quantity(value, field_name)
+
+
+@frozen(kw_only=True)
+class SampleInfo:
+    """What the receiver checks at receipt (第七条): nothing may be missing."""
+
+    customer_id: str
+    sample_name: str
+    quantity: Decimal
+    unit: str
+    description: str
+    requested_work: str
+
+    @classmethod
+    def checked(cls, **given: object) -> SampleInfo:
+        """Build it, or raise ValidationError naming every missing or bad field."""
+        errors: list[FieldError] = []
+        values: dict[str, Any] = {}
+        for name in ("customer_id", "sample_name", "unit", "description", "requested_work"):
+            raw = given.get(name)
+            if not isinstance(raw, str) or not raw.strip():
+                errors.append(FieldError(name, "is missing"))
+            else:
+                values[name] = raw.strip()
+        try:
+            values["quantity"] = _quantity(given.get("quantity"))
+        except ValidationError as error:
+            errors.append(FieldError("quantity", "is missing" if given.get("quantity") is None
+                                     else error.message))
+        if errors:
+            raise ValidationError.of(errors)
+        return cls(**values)
+
+
+@frozen(kw_only=True)
+class Hazard:
+    """A hazardous chemical's class and the handling procedure it must follow (第九条)."""
+
+    hazard_class: str = field(validator=text(100))
+    handling_procedure: str = field(validator=text(200))
+
+
+class Light(enum.Enum):
+    ANY = "any"
+    DARK = "dark"
+
+
+@frozen(kw_only=True)
+class StorageCondition:
+    """Special storage conditions (第十三条) and the label that says so."""
+
+    min_celsius: Decimal | None = None
+    max_celsius: Decimal | None = None
+    light: Light = Light.ANY
+    max_humidity_percent: int | None = None
+    segregation: str | None = field(default=None, validator=optional(text(200)))
+
+    def __attrs_post_init__(self) -> None:
+        low, high = self.min_celsius, self.max_celsius
+        if low is not None and high is not None and low > high:
+            raise ValidationError("max_celsius", "must not be below min_celsius")
+        humidity = self.max_humidity_percent
+        if humidity is not None and not 0 <= humidity <= 100:
+            raise ValidationError("max_humidity_percent", "must be between 0 and 100")
+
+    @property
+    def label(self) -> str:
+        parts = []
+        if self.min_celsius is not None or self.max_celsius is not None:
+            low = "" if self.min_celsius is None else f"{self.min_celsius}"
+            high = "" if self.max_celsius is None else f"{self.max_celsius}"
+            parts.append(f"store at {low}..{high} °C")
+        if self.light is Light.DARK:
+            parts.append("keep dark")
+        if self.max_humidity_percent is not None:
+            parts.append(f"humidity <= {self.max_humidity_percent}%")
+        if self.segregation:
+            parts.append(f"segregate: {self.segregation}")
+        return "; ".join(parts) or "no special conditions"
+
+
+class SampleState(enum.Enum):
+    RECEIVED = "received"
+    REGISTERED = "registered"
+    DISPOSED = "disposed"
+    ARCHIVED = "archived"
+
+
+class ApplicationStatus(enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    CHECKED_OUT = "checked_out"
+    RETURNED = "returned"
+    CONSUMED = "consumed"
+
+
+@frozen(kw_only=True)
+class UseApplication:
+    """An application to use a sample (第十六条): who, why, how much, until when."""
+
+    id: str
+    applicant: str
+    purpose: str
+    quantity: Decimal
+    expected_return: date | None
+    status: ApplicationStatus = ApplicationStatus.PENDING
+    approved_by: str | None = None
+    hazard_approved_by: str | None = None
+    taken: Decimal = Decimal(0)
+    used: Decimal = Decimal(0)
+
+
+class CustodyKind(enum.Enum):
+    RECEIVED = "received"
+    ANOMALY = "anomaly"
+    REGISTERED = "registered"
+    DISTRIBUTED = "distributed"
+    APPLIED = "applied"
+    APPROVED = "approved"
+    HAZARD_APPROVED = "hazard_approved"
+    CHECKED_OUT = "checked_out"
+    USED = "used"
+    RETURNED = "returned"
+    DISPOSED = "disposed"
+    FEEDBACK = "feedback"
+    ARCHIVED = "archived"
+
+
+@frozen(kw_only=True)
+class CustodyEvent:
+    """One link of the chain. ``details`` holds no personal data."""
+
+    sample_id: str
+    sequence: int
+    kind: CustodyKind
+    at: datetime = field(validator=aware)
+    actor_id: str
+    custodian: str
+    location: str | None
+    in_storage: Decimal
+    checked_out: Decimal
+    consumed: Decimal
+    disposed: Decimal
+    details: tuple[tuple[str, str], ...] = ()
+    previous_hash: str = GENESIS
+    hash: str = ""
+
+
+Canonical = Callable[[CustodyEvent], bytes]
+
+
+def canonical_json(unstructure: Callable[[Any], Any]) -> Canonical:
+    """Canonical bytes of an event (without its own hash) via a converter's unstructure."""
+
+    def canonical(event: CustodyEvent) -> bytes:
+        data = unstructure(attrs.evolve(event, hash=""))
+        return json.dumps(data, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":")).encode()
+
+    return canonical
+
+
+def event_hash(event: CustodyEvent, canonical: Canonical) -> str:
+    return hashlib.sha256(canonical(event)).hexdigest()
+
+
+@frozen(kw_only=True)
+class SampleEvent(DomainEvent):
+    sample_id: str
+    kind: CustodyKind
+
+
+@frozen(kw_only=True)
+class Sample:
+    """A customer's sample and where it stands. Quantities are exact Decimals."""
+
+    id: str = field(validator=text(100))
+    number: str | None = None
+    info: SampleInfo = field(validator=of_type(SampleInfo))
+    hazard: Hazard | None = None
+    state: SampleState = SampleState.RECEIVED
+    custodian: str = field(validator=text(200))
+    location: str | None = None
+    classification: str | None = None
+    storage: StorageCondition | None = None
+    single_use: bool = False
+    received: Decimal
+    in_storage: Decimal
+    checked_out: Decimal = Decimal(0)
+    consumed: Decimal = Decimal(0)
+    disposed: Decimal = Decimal(0)
+    applications: tuple[UseApplication, ...] = ()
+    head_hash: str = GENESIS
+    chain_length: int = field(default=0, validator=non_negative_int)
+    version: int = field(default=0, validator=non_negative_int)
+
+    @property
+    def is_hazardous(self) -> bool:
+        return self.hazard is not None
+
+    def _conserved(self) -> None:
+        total = self.in_storage + self.checked_out + self.consumed + self.disposed
+        if total != self.received or min(self.in_storage, self.checked_out, self.consumed,
+                                         self.disposed) < 0:
+            raise InvalidTransition(self.state.value, "unbalanced", "quantities not conserved")
+
+    def application(self, application_id: str) -> UseApplication:
+        for app in self.applications:
+            if app.id == application_id:
+                return app
+        raise ValidationError("application_id", "no such application for this sample")
+
+    def with_application(self, app: UseApplication) -> Sample:
+        return attrs.evolve(self, applications=tuple(
+            app if a.id == app.id else a for a in self.applications))
+
+    def ensure_live(self, action: str) -> None:
+        if self.state in (SampleState.DISPOSED, SampleState.ARCHIVED):
+            raise InvalidTransition(self.state.value, action, "the sample is no longer in use")
+
+
+Changed = tuple[Sample, CustodyEvent]
+
+
+class Chain:
+    """Appends custody events to a sample, linking each to the one before."""
+
+    def __init__(self, canonical: Canonical) -> None:
+        self.canonical = canonical
+
+    def link(
+        self, before: Sample, after: Sample, kind: CustodyKind, *, actor: str, at: datetime,
+        details: Mapping[str, str] | None = None,
+    ) -> Changed:
+        after._conserved()
+        draft = CustodyEvent(
+            sample_id=after.id, sequence=before.chain_length, kind=kind,
+            at=at.astimezone(UTC),  # stored in UTC, so hashed in UTC
+            actor_id=actor,
+            custodian=after.custodian, location=after.location, in_storage=after.in_storage,
+            checked_out=after.checked_out, consumed=after.consumed, disposed=after.disposed,
+            details=tuple(sorted((details or {}).items())), previous_hash=before.head_hash,
+        )
+        event = attrs.evolve(draft, hash=event_hash(draft, self.canonical))
+        linked = attrs.evolve(after, head_hash=event.hash, chain_length=before.chain_length + 1)
+        return linked, event
+
+    def verify(self, sample: Sample, events: list[CustodyEvent]) -> None:
+        """Raise IntegrityError naming the first event that does not hold."""
+        previous = GENESIS
+        for index, event in enumerate(events):
+            if event.sample_id != sample.id or event.sequence != index:
+                raise IntegrityError(f"sample {sample.id}: event {index} is missing, "
+                                     "inserted or out of order")
+            if event.previous_hash != previous:
+                raise IntegrityError(f"sample {sample.id}: event {index} does not follow "
+                                     "the event before it")
+            if event_hash(event, self.canonical) != event.hash:
+                raise IntegrityError(f"sample {sample.id}: event {index} was edited")
+            previous = event.hash
+        if len(events) != sample.chain_length or previous != sample.head_hash:
+            raise IntegrityError(f"sample {sample.id}: the chain ends at event {len(events)}, "
+                                 f"the sample expects {sample.chain_length} events")
+

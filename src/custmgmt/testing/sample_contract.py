@@ -1,0 +1,125 @@
+"""Contract tests for the sample repository: aggregate, chain, numbering."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from custmgmt.domain import sample_moves as moves
+from custmgmt.domain.samples import (
+    Chain,
+    CustodyEvent,
+    Hazard,
+    Light,
+    Sample,
+    SampleInfo,
+    SampleState,
+    StorageCondition,
+    canonical_json,
+)
+from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.ports.storage import Storage
+from custmgmt.serialization import make_converter
+from custmgmt.testing.builders import T0
+
+CHAIN = Chain(canonical_json(make_converter().unstructure))
+
+
+def received(n: int, *, hazardous: bool = False) -> tuple[Sample, list[CustodyEvent]]:
+    info = SampleInfo.checked(customer_id=f"p-{n}", sample_name=f"Resin {n}",
+                              quantity="12.50", unit="kg", description="white granules",
+                              requested_work="tensile test")
+    hazard = Hazard(hazard_class="3 flammable liquid", handling_procedure="HSE-07") \
+        if hazardous else None
+    sample, event = moves.receive(CHAIN, sample_id=f"s-{n:06d}", info=info, hazard=hazard,
+                                  receiver="u-rita", at=T0)
+    return sample, [event]
+
+
+def registered(
+    sample: Sample, number: str, location: str = "shelf A"
+) -> tuple[Sample, CustodyEvent]:
+    storage = StorageCondition(min_celsius=Decimal("2"), max_celsius=Decimal("8"),
+                               light=Light.DARK, max_humidity_percent=60,
+                               segregation="away from oxidizers")
+    return moves.register(CHAIN, sample, number=number, classification="polymer",
+                          location=location, storage=storage, single_use=False,
+                          registrar="u-reg", at=T0)
+
+
+class SampleStorageContract:
+    """Mixed into StorageContract; uses its ``storage`` fixture."""
+
+    def test_a_sample_and_its_chain_read_back_equal(self, storage: Storage) -> None:
+        sample, events = received(1, hazardous=True)
+        with storage.unit_of_work() as uow:
+            stored = uow.samples.add(sample, events)
+            uow.commit()
+        moved, event = registered(stored, "S2026-000001")
+        moved, applied = moves.apply(CHAIN, moved, application_id="a-1", applicant="u-lab",
+                                     purpose="test", quantity=Decimal("2.5"),
+                                     expected_return=date(2026, 2, 1), at=T0)
+        with storage.unit_of_work() as uow:
+            updated = uow.samples.update(moved, [event, applied])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.samples.get(sample.id) == updated
+            assert list(uow.samples.chain(sample.id)) == [*events, event, applied]
+        assert stored.version == 1 and updated.version == 2
+        CHAIN.verify(updated, [*events, event, applied])
+
+    def test_a_missing_sample_is_not_found(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.samples.get("s-none")
+
+    def test_a_stale_sample_write_is_refused_and_appends_nothing(
+        self, storage: Storage
+    ) -> None:
+        sample, events = received(1)
+        with storage.unit_of_work() as uow:
+            stored = uow.samples.add(sample, events)
+            uow.commit()
+        first, e1 = registered(stored, "S2026-000001")
+        second, e2 = registered(stored, "S2026-000002")
+        with storage.unit_of_work() as uow:
+            uow.samples.update(first, [e1])
+            uow.commit()
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.samples.update(second, [e2])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert len(uow.samples.chain(sample.id)) == 2
+            assert uow.samples.get(sample.id).number == "S2026-000001"
+
+    def test_numbers_are_sequential_per_year_and_gap_free(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            assert [uow.samples.next_number(2026) for _ in range(3)] == [1, 2, 3]
+            assert uow.samples.next_number(2027) == 1
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.samples.next_number(2026) == 4
+            # not committed: the number goes back
+        with storage.unit_of_work() as uow:
+            assert uow.samples.next_number(2026) == 4
+            assert uow.samples.next_number(2027) == 2
+
+    def test_samples_are_found_by_location_and_state(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            for n in (1, 2, 3):
+                sample, events = received(n)
+                uow.samples.add(sample, events)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            for n, place in ((3, "shelf A"), (1, "shelf A")):
+                sample = uow.samples.get(f"s-{n:06d}")
+                moved, event = registered(sample, f"S2026-00000{n}", place)
+                uow.samples.update(moved, [event])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert [s.id for s in uow.samples.find(location="shelf A")] == [
+                "s-000001", "s-000003"]
+            assert [s.id for s in uow.samples.find(state=SampleState.RECEIVED)] == [
+                "s-000002"]
+            assert len(uow.samples.find()) == 3
