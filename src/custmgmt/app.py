@@ -11,6 +11,7 @@ from attrs import frozen
 
 from custmgmt.adapters.system import SystemClock, UuidIds
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.samples import Chain, canonical_json
 from custmgmt.errors import ValidationError
 from custmgmt.plugins import Plugins
 from custmgmt.ports.auth import Certification, Principal
@@ -18,11 +19,13 @@ from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
+from custmgmt.serialization import make_converter
 from custmgmt.services.context import Context
 from custmgmt.services.followups import FollowUpService, PlanKeeper
 from custmgmt.services.pool import PoolService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
+from custmgmt.services.samples import SampleService
 
 __all__ = ["CustomerManagement", "DispatchReport", "open"]
 
@@ -65,6 +68,8 @@ class CustomerManagement:
         self.followups = FollowUpService(self._context, keeper)
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)
+        self.samples = SampleService(
+            self._context, Chain(canonical_json(make_converter().unstructure)))
 
     def principal(
         self,

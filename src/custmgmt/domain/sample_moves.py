@@ -212,16 +212,16 @@ def dispose(
     chain: Chain, sample: Sample, *, method: str, witness: str, by: str, at: datetime
 ) -> Changed:
     """Disposal with a record (第二十条): what is left is destroyed, before a witness."""
-    sample.ensure_live("dispose")
-    _one_custodian(sample, "dispose")
     if require_text("witness", witness, 200) == by:
         raise ValidationError("witness", "must be someone other than who disposes")
+    how = require_text("method", method, 500)
+    sample.ensure_live("dispose")
+    _one_custodian(sample, "dispose")
     after = attrs.evolve(sample, state=SampleState.DISPOSED,
                          disposed=sample.disposed + sample.in_storage, in_storage=Decimal(0),
                          custodian=by)
     return chain.link(sample, after, CustodyKind.DISPOSED, actor=by, at=at,
-                      details={"method": require_text("method", method, 500),
-                               "witness": witness})
+                      details={"method": how, "witness": witness})
 
 
 def feedback(

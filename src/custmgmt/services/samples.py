@@ -1,0 +1,283 @@
+"""Sample use cases (客户来样), reached as ``app.samples``.
+
+Every call appends to the sample's chain of custody in the same unit of work
+as the change. Who may do what: a certified ``sample_receiver`` receives; the
+``sample_registry`` registers, distributes, approves, checks out, takes back,
+disposes and counts stock; a ``sample_user`` applies, records use and gives
+feedback; a ``safety_officer`` gives a hazardous sample's extra approval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from attrs import frozen
+
+from custmgmt.domain import sample_moves as moves
+from custmgmt.domain.samples import (
+    Chain,
+    Changed,
+    CustodyEvent,
+    Hazard,
+    Sample,
+    SampleEvent,
+    SampleInfo,
+    SampleState,
+    StorageCondition,
+    UseApplication,
+    quantity,
+)
+from custmgmt.domain.validation import require_text
+from custmgmt.errors import FieldError, PermissionDenied, ValidationError
+from custmgmt.ports.auth import Action, Principal, Resource
+from custmgmt.ports.notification import Notification
+from custmgmt.ports.storage import UnitOfWork
+from custmgmt.services.context import Context
+from custmgmt.services.followups import require_date
+
+RECEIVER_CERTIFICATE = "sample_receiver"
+
+
+@frozen
+class StockLine:
+    """What the chain says should be on the shelf, for a stocktake (盘点)."""
+
+    number: str
+    sample_id: str
+    location: str
+    expected: Decimal
+    unit: str
+    custodian: str
+
+
+def _hazard(hazardous: bool, hazard_class: str | None, procedure: str | None) -> Hazard | None:
+    if not (hazardous or hazard_class or procedure):
+        return None
+    missing = [FieldError(name, "is required for a hazardous chemical")
+               for name, value in (("hazard_class", hazard_class),
+                                   ("handling_procedure", procedure))
+               if not (isinstance(value, str) and value.strip())]
+    if missing:
+        raise ValidationError.of(missing)
+    return Hazard(hazard_class=str(hazard_class).strip(),
+                  handling_procedure=str(procedure).strip())
+
+
+class SampleService:
+    def __init__(self, context: Context, chain: Chain) -> None:
+        self._ctx = context
+        self._chain = chain
+
+    def _check(self, actor: Principal, action: Action, sample: Sample | None = None) -> None:
+        resource = None if sample is None else Resource(kind="sample", id=sample.id,
+                                                        owner_id=sample.custodian)
+        self._ctx.authorizer.check(actor, action, resource)
+
+    def _save(
+        self, uow: UnitOfWork, actor: Principal, before: Sample | None, changes: list[Changed],
+        notes: Iterable[Notification] = (),
+    ) -> Sample:
+        after = changes[-1][0]
+        events = [event for _, event in changes]
+        stored = (uow.samples.add(after, events) if before is None
+                  else uow.samples.update(after, events))
+        for note in notes:
+            uow.outbox.add(note)
+        self._ctx.finish(uow, [SampleEvent(actor_id=actor.id, occurred_at=e.at,
+                                           sample_id=e.sample_id, kind=e.kind) for e in events])
+        return stored
+
+    def _move(
+        self, actor: Principal, sample_id: str, action: Action,
+        move: Callable[[Sample, datetime], Changed],
+        notes: Callable[[Sample], Iterable[Notification]] = lambda _: (),
+    ) -> Sample:
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sample_id)
+            self._check(actor, action, sample)
+            changed = move(sample, now)
+            return self._save(uow, actor, sample, [changed], notes(changed[0]))
+
+    def receive(
+        self,
+        actor: Principal,
+        *,
+        customer_id: str,
+        sample_name: str,
+        quantity: object,
+        unit: str,
+        description: str,
+        requested_work: str,
+        hazardous: bool = False,
+        hazard_class: str | None = None,
+        handling_procedure: str | None = None,
+        anomalies: Iterable[str] = (),
+    ) -> Sample:
+        """Receive a sample (接收). Only a receiver with a valid certification may; the
+        information must be complete (every missing field is named); a hazardous
+        chemical needs its class and handling procedure; anomalies are recorded on
+        the chain and escalated to the receiver's supervisor."""
+        self._check(actor, Action.SAMPLE_RECEIVE)
+        if not actor.certified(RECEIVER_CERTIFICATE, self._ctx.today()):
+            raise PermissionDenied(actor.id, Action.SAMPLE_RECEIVE.value,
+                                   "no valid sample-receiver certification")
+        info = SampleInfo.checked(customer_id=customer_id, sample_name=sample_name,
+                                  quantity=quantity, unit=unit, description=description,
+                                  requested_work=requested_work)
+        hazard = _hazard(hazardous, hazard_class, handling_procedure)
+        notes_about = [require_text("anomalies", a, 1000) for a in anomalies]
+        if notes_about and not actor.supervisor_id:
+            raise ValidationError("anomalies", "the receiver has no supervisor to report to")
+        now = self._ctx.now()
+        changes = [moves.receive(self._chain, sample_id=self._ctx.ids.new_id("s"), info=info,
+                                 hazard=hazard, receiver=actor.id, at=now)]
+        for note in notes_about:
+            changes.append(moves.anomaly(self._chain, changes[-1][0], note=note, by=actor.id,
+                                         at=now))
+        escalations = [self._note(str(actor.supervisor_id), "sample.anomaly",
+                                  f"Anomaly at receipt of sample {changes[0][0].id}", note)
+                       for note in notes_about]
+        with self._ctx.storage.unit_of_work() as uow:
+            return self._save(uow, actor, None, changes, escalations)
+
+    def _note(self, recipient: str, kind: str, subject: str, body: str) -> Notification:
+        return Notification(id=self._ctx.ids.new_id("n"), recipient_id=recipient, kind=kind,
+                            subject=subject, body=body, created_at=self._ctx.now())
+
+    def register(
+        self,
+        actor: Principal,
+        sample_id: str,
+        *,
+        classification: str,
+        location: str,
+        storage: StorageCondition | None = None,
+        single_use: bool = False,
+    ) -> Sample:
+        """Register (登记): a gap-free number per year (``S2026-000123``), a class, a place,
+        and the storage condition whose label goes on the sample."""
+        if storage is not None and not isinstance(storage, StorageCondition):
+            raise ValidationError("storage", "must be a StorageCondition")
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sample_id)
+            self._check(actor, Action.SAMPLE_REGISTER, sample)
+            year = self._ctx.today().year
+            number = f"S{year}-{uow.samples.next_number(year):06d}"
+            changed = moves.register(self._chain, sample, number=number,
+                                     classification=classification, location=location,
+                                     storage=storage, single_use=bool(single_use),
+                                     registrar=actor.id, at=now)
+            return self._save(uow, actor, sample, [changed])
+
+    def distribute(
+        self, actor: Principal, sample_id: str, *, to: str, location: str | None = None
+    ) -> Sample:
+        """Hand the sample to a department or person (分发), who becomes its custodian."""
+        return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.distribute(
+            self._chain, s, to=to, location=location, by=actor.id, at=now))
+
+    def apply(
+        self, actor: Principal, sample_id: str, *, purpose: str, quantity: object,
+        expected_return: date | None = None,
+    ) -> UseApplication:
+        """Apply to use the sample (使用申请); returns the application to approve."""
+        amount = _amount(quantity)
+        back = None if expected_return is None else require_date("expected_return",
+                                                                 expected_return)
+        app_id = self._ctx.ids.new_id("a")
+        sample = self._move(actor, sample_id, Action.SAMPLE_APPLY, lambda s, now: moves.apply(
+            self._chain, s, application_id=app_id, applicant=actor.id, purpose=purpose,
+            quantity=amount, expected_return=back, at=now))
+        return sample.application(app_id)
+
+    def approve(self, actor: Principal, sample_id: str, application_id: str) -> Sample:
+        """The registry approves an application; never the applicant's own."""
+        return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.approve(
+            self._chain, s, application_id, approver=actor.id, at=now))
+
+    def approve_hazard(self, actor: Principal, sample_id: str, application_id: str) -> Sample:
+        """A safety officer's extra approval for a hazardous sample; never the applicant's."""
+        return self._move(actor, sample_id, Action.SAMPLE_HAZARD_APPROVE,
+                          lambda s, now: moves.approve_hazard(
+                              self._chain, s, application_id, approver=actor.id, at=now))
+
+    def check_out(self, actor: Principal, sample_id: str, application_id: str) -> Sample:
+        """The registry hands out an approved application's quantity to the applicant."""
+        return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.check_out(
+            self._chain, s, application_id, by=actor.id, at=now))
+
+    def record_use(
+        self, actor: Principal, sample_id: str, application_id: str, *, used: object, note: str
+    ) -> Sample:
+        """The custodian records what was used (使用记录)."""
+        amount = _amount(used, "used")
+        return self._move(actor, sample_id, Action.SAMPLE_APPLY, lambda s, now: moves.record_use(
+            self._chain, s, application_id, used=amount, note=note, by=actor.id, at=now))
+
+    def take_back(
+        self, actor: Principal, sample_id: str, application_id: str, *, quantity: object
+    ) -> Sample:
+        """The registry takes back the remaining quantity (归还) into its custody."""
+        amount = _amount(quantity)
+        return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.give_back(
+            self._chain, s, application_id, quantity=amount, to=actor.id, at=now))
+
+    def dispose(self, actor: Principal, sample_id: str, *, method: str, witness: str) -> Sample:
+        """Dispose of what is left (处理), with the method and a witness on record."""
+        return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.dispose(
+            self._chain, s, method=method, witness=witness, by=actor.id, at=now))
+
+    def feedback(
+        self, actor: Principal, sample_id: str, *, results: str, problems: str | None = None,
+        suggestions: str | None = None,
+    ) -> Sample:
+        """Feedback after use (反馈): archived on the chain and reported to the customer."""
+        def report(sample: Sample) -> list[Notification]:
+            return [self._note(f"customer:{sample.info.customer_id}", "sample.feedback",
+                               f"Results for your sample {sample.number or sample.id}",
+                               results)]
+
+        return self._move(actor, sample_id, Action.SAMPLE_APPLY, lambda s, now: moves.feedback(
+            self._chain, s, results=results, problems=problems, suggestions=suggestions,
+            by=actor.id, at=now), report)
+
+    def get(self, actor: Principal, sample_id: str) -> Sample:
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sample_id)
+        self._check(actor, Action.SAMPLE_READ, sample)
+        return sample
+
+    def chain(self, actor: Principal, sample_id: str) -> tuple[CustodyEvent, ...]:
+        """The custody events as stored, in sequence order (not verified: see verify_chain)."""
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sample_id)
+            self._check(actor, Action.SAMPLE_READ, sample)
+            return tuple(uow.samples.chain(sample_id))
+
+    def verify_chain(self, actor: Principal, sample_id: str) -> int:
+        """Recompute the chain; raise IntegrityError naming the first bad event if any
+        was edited, deleted, inserted or reordered. Returns the number of events."""
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sample_id)
+            self._check(actor, Action.SAMPLE_READ, sample)
+            events = list(uow.samples.chain(sample_id))
+        self._chain.verify(sample, events)
+        return len(events)
+
+    def stocktake(self, actor: Principal, *, location: str | None = None) -> tuple[StockLine, ...]:
+        """What should be where, by the chain, to compare with a physical count."""
+        self._check(actor, Action.SAMPLE_REGISTER)
+        with self._ctx.storage.unit_of_work() as uow:
+            samples = uow.samples.find(location=location, state=SampleState.REGISTERED)
+        return tuple(
+            StockLine(number=s.number or "", sample_id=s.id, location=s.location or "",
+                      expected=s.in_storage, unit=s.info.unit, custodian=s.custodian)
+            for s in samples if s.in_storage > 0)
+
+
+def _amount(value: object, field_name: str = "quantity") -> Decimal:
+    return quantity(value, field_name)
