@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
+import attrs
+from sqlalchemy import text
+
+from custmgmt.adapters.memory.storage import MemoryStorage
+from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.app import CustomerManagement, open
 from custmgmt.domain.prospects import Stage
-from custmgmt.errors import ClaimConflict
+from custmgmt.errors import ClaimConflict, IntegrityError
+from custmgmt.ports.auth import Certification
 
 
 def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
@@ -17,6 +24,7 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     say(f"custmgmt demo on {url.split('://', maxsplit=1)[0]}")
     prospects_story(app, clock, say)
     followups_story(app, clock, say)
+    samples_story(app, clock, say)
     return app
 
 
@@ -69,3 +77,40 @@ def followups_story(app: CustomerManagement, clock: FixedClock, say: Callable[[s
     for row in report.rows:
         say(f"visit points {report.month}: {row.principal_id} {row.points}/{report.minimum}"
             + (" (flagged)" if row.flagged else ""))
+
+
+def samples_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str], None]) -> None:
+    rita = app.principal("u-rita", roles={"sample_receiver"}, supervisor_id="u-qm",
+                         certifications={Certification("sample_receiver", date(2099, 12, 31))})
+    reg = app.principal("u-reg", roles={"sample_registry"})
+    lab = app.principal("u-lab", roles={"sample_user"})
+    qm = app.principal("u-qm", roles={"quality_manager"})
+    sample = app.samples.receive(
+        rita, customer_id="p-000003", sample_name="PP resin", quantity="10", unit="kg",
+        description="white granules", requested_work="melt-flow test")
+    sample = app.samples.register(reg, sample.id, classification="polymer", location="shelf A")
+    use = app.samples.apply(lab, sample.id, purpose="melt-flow test", quantity="3")
+    app.samples.approve(reg, sample.id, use.id)
+    app.samples.check_out(reg, sample.id, use.id)
+    app.samples.record_use(lab, sample.id, use.id, used="1", note="three runs")
+    sample = app.samples.take_back(reg, sample.id, use.id, quantity="2")
+    say(f"sample {sample.number}: 1 kg used, {sample.in_storage} kg back on {sample.location}; "
+        f"chain of {app.samples.verify_chain(qm, sample.id)} custody events verified")
+    _tamper(app, sample.id)
+    try:
+        app.samples.verify_chain(qm, sample.id)
+    except IntegrityError as error:
+        say(f"after a stored record was tampered with: IntegrityError: {error}")
+
+
+def _tamper(app: CustomerManagement, sample_id: str) -> None:
+    """Edit the stored check-out record behind custmgmt's back, as a fraudster would."""
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        events = storage.state.custody[sample_id]
+        events[4] = attrs.evolve(events[4], checked_out=Decimal("0.5"))
+    elif isinstance(storage, SqlStorage):
+        with storage.engine.begin() as connection:
+            connection.execute(text(
+                "UPDATE custmgmt_custody_events SET checked_out = '0.5' "
+                "WHERE sample_id = :s AND sequence = 4"), {"s": sample_id})

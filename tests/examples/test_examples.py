@@ -28,7 +28,8 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
 
 
 def test_there_is_an_example_per_area() -> None:
-    assert [p.name for p in EXAMPLES][:2] == ["01_prospects.py", "02_followups.py"]
+    assert [p.name for p in EXAMPLES][:3] == [
+        "01_prospects.py", "02_followups.py", "03_samples.py"]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
@@ -46,3 +47,4 @@ def test_the_demo_runs_from_the_command_line(tmp_path: Path) -> None:
     assert "first registration" in result.stdout
     assert "contract_signed" in result.stdout
     assert "visit points" in result.stdout
+    assert "tampered" in result.stdout and "IntegrityError" in result.stdout

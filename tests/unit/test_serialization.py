@@ -12,8 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custmgmt import Certification, Grade, Money, Principal, Stage, Willingness
+from custmgmt.domain import sample_moves as moves
 from custmgmt.domain.audit import AuditEntry, chain_entry
 from custmgmt.domain.common import CURRENCY_MINOR_UNITS, DomainEvent
+from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import (
     GradeChanged,
     OwnerChanged,
@@ -22,12 +24,24 @@ from custmgmt.domain.prospects import (
     ProspectRegistered,
     StageChanged,
 )
+from custmgmt.domain.samples import (
+    Chain,
+    CustodyEvent,
+    Hazard,
+    Light,
+    Sample,
+    SampleInfo,
+    StorageCondition,
+    canonical_json,
+    event_hash,
+)
 from custmgmt.errors import ValidationError
 from custmgmt.ports.notification import Notification
 from custmgmt.serialization import event_from_dict, event_to_dict, make_converter, structure
 from custmgmt.testing import make_prospect
 
 converter = make_converter()
+CHAIN = Chain(canonical_json(converter.unstructure))
 
 aware = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
                      timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)),
@@ -138,3 +152,35 @@ def test_the_global_converter_is_left_alone() -> None:
     before = cattrs.global_converter.unstructure(Decimal("1.5"))
     make_converter()
     assert cattrs.global_converter.unstructure(Decimal("1.5")) == before
+
+
+@given(aware, st.sampled_from(list(Channel)), st.booleans())
+def test_follow_ups_and_plans_round_trip(at: datetime, channel: Channel, override: bool) -> None:
+    day = at.date()
+    plan = FollowUpPlan(prospect_id="p-1", owner_id="u-a", owner_team="east",  # type: ignore[arg-type]
+                        grade=Grade.B, anchor=day, next_due=day,
+                        override=day if override else None)
+    record = FollowUp(id="f-1", prospect_id="p-1", owner_id="u-a", by="u-a",  # type: ignore[arg-type]
+                      channel=channel, at=at, local_date=day, summary="s", needs=None,
+                      next_due=day if override else None, due_on=day, recorded_at=at)
+    assert round_trip(plan, FollowUpPlan) == plan
+    assert round_trip(record, FollowUp) == record
+
+
+@given(st.decimals(min_value=Decimal("0.001"), max_value=Decimal(10**6), places=3), aware,
+       st.booleans())
+def test_samples_and_custody_events_round_trip(amount: Decimal, at: datetime,
+                                               hazardous: bool) -> None:
+    info = SampleInfo.checked(customer_id="p-1", sample_name="resin", quantity=amount,
+                              unit="kg", description="d", requested_work="w")
+    hazard = Hazard(hazard_class="3", handling_procedure="HSE-7") if hazardous else None
+    sample, event = moves.receive(CHAIN, sample_id="s-1", info=info, hazard=hazard,
+                                  receiver="u-r", at=at)
+    storage = StorageCondition(min_celsius=Decimal("-20"), light=Light.DARK)
+    sample, registered = moves.register(CHAIN, sample, number="S2026-000001",
+                                        classification="c", location="l", storage=storage,
+                                        single_use=True, registrar="u-reg", at=at)
+    assert round_trip(sample, Sample) == sample
+    for custody in (event, registered):
+        again = round_trip(custody, CustodyEvent)
+        assert again == custody and event_hash(again, CHAIN.canonical) == custody.hash
