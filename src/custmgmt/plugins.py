@@ -8,7 +8,7 @@ reached through a typed method here, never through ``pm.hook`` directly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pluggy
@@ -87,32 +87,30 @@ class Plugins:
             raise ValidationError("url", f"unknown scheme {scheme!r}; installed: {known}")
         return backends[scheme]
 
-    def notifier(self, settings: Settings) -> Notifier:
+    def _offered(self, kind: str, offers: list[Sequence[Any]], wanted: str) -> Any:
+        """The one backend named ``wanted`` among all plugins' offers of ``kind``."""
         offered: dict[str, Any] = {}
-        for backends in self._pm.hook.custmgmt_notifiers():
+        for backends in offers:
             for backend in backends:
-                _claim(offered, backend.name, "notifier")
+                if backend.name in offered:
+                    raise PluginConflict(kind, f"{kind} {backend.name!r} is offered by two "
+                                         "plugins")
                 offered[backend.name] = backend
-        if settings.notifier not in offered:
-            raise ValidationError(
-                "notifier", f"unknown notifier {settings.notifier!r}; installed: "
-                + ", ".join(sorted(offered))
-            )
-        notifier: Notifier = offered[settings.notifier].create(settings)
+        if wanted not in offered:
+            raise ValidationError(kind, f"unknown {kind} {wanted!r}; installed: "
+                                  + ", ".join(sorted(offered)))
+        return offered[wanted]
+
+    def notifier(self, settings: Settings) -> Notifier:
+        backend = self._offered("notifier", self._pm.hook.custmgmt_notifiers(),
+                                settings.notifier)
+        notifier: Notifier = backend.create(settings)
         return notifier
 
     def authorizer(self, settings: Settings) -> Authorizer:
-        offered: dict[str, Any] = {}
-        for backends in self._pm.hook.custmgmt_authorizers():
-            for backend in backends:
-                _claim(offered, backend.name, "authorizer")
-                offered[backend.name] = backend
-        if settings.authorizer not in offered:
-            raise ValidationError(
-                "authorizer", f"unknown authorizer {settings.authorizer!r}; installed: "
-                + ", ".join(sorted(offered))
-            )
-        authorizer: Authorizer = offered[settings.authorizer].create(settings)
+        backend = self._offered("authorizer", self._pm.hook.custmgmt_authorizers(),
+                                settings.authorizer)
+        authorizer: Authorizer = backend.create(settings)
         return authorizer
 
     def grading_policy(self, settings: Settings) -> GradingPolicy:
@@ -135,7 +133,3 @@ class Plugins:
             except Exception:
                 log.exception("observer %s failed on %s", impl.plugin_name, event.name)
 
-
-def _claim(offered: dict[str, object], name: str, kind: str) -> None:
-    if name in offered:
-        raise PluginConflict(kind, f"{kind} {name!r} is offered by two plugins")

@@ -12,6 +12,7 @@ from custmgmt import Grade
 from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.followups import Channel
 from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
+from tests.helpers import register_numbered
 
 App = custmgmt.CustomerManagement
 # 2026-03-02 09:30 in Shanghai.
@@ -30,11 +31,7 @@ def team(app: App) -> dict[str, custmgmt.Principal]:
     }
 
 
-def register(app: App, who: custmgmt.Principal, n: int, **fields: Any) -> Any:
-    values: dict[str, Any] = {"name": f"P{n}", "phone": f"1380000{n:04d}",
-                              "willingness": "clear", "potential_value": 2_000_000}
-    values.update(fields)
-    return app.prospects.register(who, **values)
+register = register_numbered
 
 
 def test_registration_starts_a_plan_by_grade(app: App, team: dict[str, Any]) -> None:

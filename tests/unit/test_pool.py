@@ -14,6 +14,7 @@ import custmgmt
 from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.prospects import ChangeKind
 from custmgmt.errors import ClaimConflict, PermissionDenied, ValidationError
+from tests.helpers import register_numbered
 
 App = custmgmt.CustomerManagement
 LAPSE = custmgmt.Settings(ownership_lapse=True,
@@ -37,11 +38,7 @@ def people(pool_app: App) -> dict[str, custmgmt.Principal]:
     }
 
 
-def register(app: App, who: custmgmt.Principal, n: int, **fields: Any) -> Any:
-    values: dict[str, Any] = {"name": f"P{n}", "phone": f"1380000{n:04d}",
-                              "willingness": "clear", "potential_value": 2_000_000}
-    values.update(fields)
-    return app.prospects.register(who, **values)
+register = register_numbered
 
 
 def test_the_pool_is_off_by_default(app: App) -> None:

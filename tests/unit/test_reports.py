@@ -12,6 +12,7 @@ import custmgmt
 from custmgmt import Stage
 from custmgmt.adapters.system import FixedClock
 from custmgmt.errors import PermissionDenied, ValidationError
+from tests.helpers import register_numbered
 
 App = custmgmt.CustomerManagement
 
@@ -27,11 +28,7 @@ def people(app: App) -> dict[str, custmgmt.Principal]:
     }
 
 
-def register(app: App, who: custmgmt.Principal, n: int, **fields: Any) -> Any:
-    values: dict[str, Any] = {"name": f"P{n}", "phone": f"1380000{n:04d}",
-                              "willingness": "clear", "potential_value": 2_000_000}
-    values.update(fields)
-    return app.prospects.register(who, **values)
+register = register_numbered
 
 
 def visit(app: App, who: custmgmt.Principal, pid: str, at: datetime) -> None:

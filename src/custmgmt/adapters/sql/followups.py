@@ -7,12 +7,12 @@ from datetime import date
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, Table, insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.reach import reach_clause
-from custmgmt.adapters.sql.tables import Base, FollowUpPlanRow, FollowUpRow
+from custmgmt.adapters.sql.tables import FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade
@@ -20,13 +20,8 @@ from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Reach
 from custmgmt.ports.storage import FollowUpQuery
 
-
-def _table(row: type[Base]) -> Table:
-    return Base.metadata.tables[row.__tablename__]
-
-
-INSERT_PLAN = insert(_table(FollowUpPlanRow))
-INSERT_FOLLOW_UP = insert(_table(FollowUpRow))
+INSERT_PLAN = insert(table_of(FollowUpPlanRow))
+INSERT_FOLLOW_UP = insert(table_of(FollowUpRow))
 
 
 def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import attrs
 import cattrs
 from sqlalchemy import (
     ColumnElement,
-    Table,
     and_,
     delete,
     func,
@@ -25,7 +24,6 @@ from sqlalchemy.orm import Session
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
     AuditRow,
-    Base,
     CertificationRow,
     EventRow,
     OutboxRow,
@@ -34,6 +32,7 @@ from custmgmt.adapters.sql.tables import (
     ProspectHistoryRow,
     ProspectKeyRow,
     ProspectRow,
+    table_of,
 )
 from custmgmt.adapters.sql.translate import (
     audit_values,
@@ -53,18 +52,13 @@ from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 from custmgmt.ports.storage import ProspectQuery
 from custmgmt.serialization import event_from_dict, event_to_dict
 
-
-def _table(row: type[Base]) -> Table:
-    return Base.metadata.tables[row.__tablename__]
-
-
 # Statements built once: per-call construction of ORM DML dominated bulk imports.
-INSERT_PROSPECT = insert(_table(ProspectRow))
-INSERT_KEY = insert(_table(ProspectKeyRow))
-INSERT_HISTORY = insert(_table(ProspectHistoryRow))
-INSERT_AUDIT = insert(_table(AuditRow))
-INSERT_EVENT = insert(_table(EventRow))
-INSERT_OUTBOX = insert(_table(OutboxRow))
+INSERT_PROSPECT = insert(table_of(ProspectRow))
+INSERT_KEY = insert(table_of(ProspectKeyRow))
+INSERT_HISTORY = insert(table_of(ProspectHistoryRow))
+INSERT_AUDIT = insert(table_of(AuditRow))
+INSERT_EVENT = insert(table_of(EventRow))
+INSERT_OUTBOX = insert(table_of(OutboxRow))
 
 
 class SqlProspects:

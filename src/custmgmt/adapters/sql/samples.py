@@ -8,23 +8,23 @@ from typing import Any
 
 import attrs
 import cattrs
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.tables import Base, CustodyEventRow, SampleCounterRow, SampleRow
+from custmgmt.adapters.sql.tables import (
+    CustodyEventRow,
+    SampleCounterRow,
+    SampleRow,
+    table_of,
+)
 from custmgmt.domain.samples import CustodyEvent, CustodyKind, Sample, SampleState
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.serialization import structure
 
-
-def _table(row: type[Base]) -> Table:
-    return Base.metadata.tables[row.__tablename__]
-
-
-INSERT_SAMPLE = insert(_table(SampleRow))
-INSERT_EVENT = insert(_table(CustodyEventRow))
-INSERT_COUNTER = insert(_table(SampleCounterRow))
+INSERT_SAMPLE = insert(table_of(SampleRow))
+INSERT_EVENT = insert(table_of(CustodyEventRow))
+INSERT_COUNTER = insert(table_of(SampleCounterRow))
 
 
 def _event_values(event: CustodyEvent) -> dict[str, Any]:

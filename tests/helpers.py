@@ -1,0 +1,17 @@
+"""Small helpers shared by service tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import custmgmt
+
+
+def register_numbered(
+    app: custmgmt.CustomerManagement, who: custmgmt.Principal, n: int, **fields: Any
+) -> Any:
+    """Prospect ``n`` with its own phone, grade A unless told otherwise."""
+    values: dict[str, Any] = {"name": f"P{n}", "phone": f"1380000{n:04d}",
+                              "willingness": "clear", "potential_value": 2_000_000}
+    values.update(fields)
+    return app.prospects.register(who, **values)
