@@ -20,7 +20,7 @@ from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
 from custmgmt.serialization import make_converter
-from custmgmt.services.context import Context
+from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.followups import FollowUpService, PlanKeeper
 from custmgmt.services.pool import PoolService
 from custmgmt.services.prospects import ProspectService
@@ -60,7 +60,8 @@ class CustomerManagement:
         self.notifier = notifier
         self._storage = storage
         self._context = Context(
-            storage=storage, authorizer=plugins.authorizer(settings), clock=clock, ids=ids,
+            storage=storage, authorizer=CheckedAuthorizer(plugins.authorizer(settings)),
+            clock=clock, ids=ids,
             settings=settings, publish=plugins.notify_event,
         )
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))

@@ -272,3 +272,36 @@ def test_an_observer_failure_does_not_undo_the_change(clock: FixedClock) -> None
         alice = app.principal("u-alice", roles={"salesperson"})
         p = register(app, alice)
         assert app.prospects.get(alice, p.id) == p
+
+
+def test_profile_updates_keep_identity_keys_unique(
+    app: App, alice: custmgmt.Principal, bob: custmgmt.Principal
+) -> None:
+    mine = register(app, alice, phone="13800138000")
+    register(app, bob, phone="13900139000", email="taken@example.com")
+    updated = app.prospects.update_profile(alice, mine.id, phone="13700137000",
+                                           industry="chemicals")
+    assert updated.profile.phone is not None and updated.profile.phone.key == "13700137000"
+    assert updated.history[-1].kind is ChangeKind.PROFILE
+    assert updated.history[-1].after == "phone,industry"
+    register(app, bob, phone="13800138000")  # alice's old number is free again
+    with pytest.raises(ClaimConflict) as raised:
+        app.prospects.update_profile(alice, mine.id, email="TAKEN@example.com")
+    assert raised.value.owner_id == "u-bob"
+    assert app.prospects.get(alice, mine.id) == updated
+    with pytest.raises(ValidationError) as bad:
+        app.prospects.update_profile(alice, mine.id, fax="123")
+    assert bad.value.field == "fax"
+    with pytest.raises(ValidationError) as no_contact:
+        app.prospects.update_profile(alice, mine.id, phone=None)
+    assert no_contact.value.field == "contacts"
+
+
+def test_an_actor_must_be_a_principal(app: App, alice: custmgmt.Principal) -> None:
+    p = register(app, alice)
+    for call in (lambda: app.prospects.get("u-alice", p.id),  # type: ignore[arg-type]
+                 lambda: app.prospects.list(None),  # type: ignore[arg-type]
+                 lambda: app.followups.due("u-alice")):  # type: ignore[arg-type]
+        with pytest.raises(ValidationError) as raised:
+            call()
+        assert raised.value.field == "actor"

@@ -9,10 +9,31 @@ from attrs import frozen
 
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import DomainEvent
-from custmgmt.ports.auth import Authorizer, Principal
+from custmgmt.errors import ValidationError
+from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource
 from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage, UnitOfWork
+
+
+class CheckedAuthorizer:
+    """Wraps the configured authorizer so a wrong ``actor`` is a ValidationError,
+    not an AttributeError from deep inside someone's plugin."""
+
+    def __init__(self, inner: Authorizer) -> None:
+        self._inner = inner
+
+    @staticmethod
+    def _principal(actor: object) -> Principal:
+        if not isinstance(actor, Principal):
+            raise ValidationError("actor", "must be a Principal (see app.principal())")
+        return actor
+
+    def check(self, principal: Principal, action: Action, resource: Resource | None) -> None:
+        self._inner.check(self._principal(principal), action, resource)
+
+    def reach(self, principal: Principal, action: Action) -> Reach:
+        return self._inner.reach(self._principal(principal), action)
 
 
 @frozen(kw_only=True)
