@@ -11,23 +11,28 @@ from custmgmt import errors
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.app import CustomerManagement, DispatchReport, open
 from custmgmt.domain.common import Money
+from custmgmt.domain.followups import Channel
 from custmgmt.domain.prospects import Grade, Stage, Willingness
+from custmgmt.domain.samples import Light, StorageCondition
 from custmgmt.ports.auth import Action, Certification, Principal, Role
 from custmgmt.ports.settings import Settings
 
 __all__ = [
     "Action",
     "Certification",
+    "Channel",
     "CustomerManagement",
     "DispatchReport",
     "FixedClock",
     "Grade",
+    "Light",
     "Money",
     "Principal",
     "Role",
     "SequentialIds",
     "Settings",
     "Stage",
+    "StorageCondition",
     "Willingness",
     "errors",
     "open",
