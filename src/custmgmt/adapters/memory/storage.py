@@ -85,12 +85,7 @@ class MemoryProspects:
             raise
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
-        wanted = set(keys)
-        found: dict[IdentityKey, Prospect] = {}
-        for prospect in self._all():
-            for key in wanted & prospect.active_keys:
-                found[key] = prospect
-        return found
+        return {key: prospect for prospect, key in self._holders(keys)}
 
     def get(self, prospect_id: ProspectId) -> Prospect:
         found = self._current(prospect_id)
@@ -112,12 +107,26 @@ class MemoryProspects:
         merged.update({pid: p for pid, (_, p) in self.staged.items()})
         return list(merged.values())
 
+    def _holders(self, keys: Iterable[IdentityKey]) -> list[tuple[Prospect, IdentityKey]]:
+        """Who holds each key, as this unit sees it: its own writes over the committed index."""
+        found: list[tuple[Prospect, IdentityKey]] = []
+        for key in set(keys):
+            staged = [p for _, p in self.staged.values() if key in p.active_keys]
+            if staged:
+                found.append((staged[0], key))
+                continue
+            holder_id = self._state.key_index.get(key)
+            holder = None if holder_id is None else self._current(holder_id)
+            if holder is not None and key in holder.active_keys:
+                found.append((holder, key))
+        return found
+
     def holder_of(self, keys: Iterable[IdentityKey]) -> tuple[Prospect, IdentityKey] | None:
-        wanted = set(keys)
-        for prospect in sorted(self._all(), key=lambda p: (_utc(p.registration.at), p.id)):
-            for key in sorted(wanted & prospect.active_keys, key=lambda k: k.kind.value):
-                return prospect, key
-        return None
+        found = self._holders(keys)
+        if not found:
+            return None
+        return min(found, key=lambda pair: (_utc(pair[0].registration.at), pair[0].id,
+                                            pair[1].kind.value))
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:
         rows = sorted(
