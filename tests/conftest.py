@@ -8,12 +8,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import custmgmt
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from tests.pg_server import Cluster, find_binaries
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+
+# CI must be reproducible: the same examples every run, no wall-clock deadlines on a
+# busy 2-core machine. Locally hypothesis keeps exploring new examples.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 @pytest.fixture
