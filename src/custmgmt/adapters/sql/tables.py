@@ -56,9 +56,11 @@ class ProspectRow(Base):
     willingness: Mapped[str] = mapped_column(String(20))
     potential_amount: Mapped[Decimal] = mapped_column(ExactDecimal)
     potential_currency: Mapped[str] = mapped_column(String(3))
-    grade: Mapped[str] = mapped_column(String(1), index=True)
+    # grade and stage are not indexed: four and six values select too little to pay
+    # for the index upkeep on every write (lists filter by owner or team first).
+    grade: Mapped[str] = mapped_column(String(1))
     grade_is_manual: Mapped[bool] = mapped_column(Boolean)
-    stage: Mapped[str] = mapped_column(String(30), index=True)
+    stage: Mapped[str] = mapped_column(String(30))
     owner_id: Mapped[str] = mapped_column(String(200), index=True)
     owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
     registration_id: Mapped[str] = mapped_column(String(100), unique=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:58:06.837405
+Create Date: 2026-11-29
 """
 
 from __future__ import annotations
@@ -125,7 +125,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("registration_id", name=op.f("uq_custmgmt_prospects_registration_id")),
     )
     with op.batch_alter_table("custmgmt_prospects", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_custmgmt_prospects_grade"), ["grade"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_custmgmt_prospects_owner_id"), ["owner_id"], unique=False
         )
@@ -135,7 +134,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_custmgmt_prospects_registered", ["registered_at", "id"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_custmgmt_prospects_stage"), ["stage"], unique=False)
 
     op.create_table(
         "custmgmt_sample_counters",
@@ -367,11 +365,9 @@ def downgrade() -> None:
     op.drop_table("custmgmt_samples")
     op.drop_table("custmgmt_sample_counters")
     with op.batch_alter_table("custmgmt_prospects", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_custmgmt_prospects_stage"))
         batch_op.drop_index("ix_custmgmt_prospects_registered")
         batch_op.drop_index(batch_op.f("ix_custmgmt_prospects_owner_team"))
         batch_op.drop_index(batch_op.f("ix_custmgmt_prospects_owner_id"))
-        batch_op.drop_index(batch_op.f("ix_custmgmt_prospects_grade"))
 
     op.drop_table("custmgmt_prospects")
     with op.batch_alter_table("custmgmt_principals", schema=None) as batch_op:
