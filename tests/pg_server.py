@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -37,8 +38,16 @@ class Cluster:
             shutil.chown(self.root, user="postgres", group="postgres")
 
     def _run(self, *command: str) -> None:
-        prefix = ["runuser", "-u", "postgres", "--"] if self._as_root else []
-        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
+        full = list(command)
+        if self._as_root:
+            full = (["runuser", "-u", "postgres", "--", *command] if shutil.which("runuser")
+                    else ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)])
+        result = subprocess.run(full, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            log = self.root / "server.log"
+            server = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{command[0]} failed ({result.returncode}): "
+                               f"{result.stderr[-2000:]}\n{server}")
 
     def start(self) -> None:
         self._run(self.initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres",
