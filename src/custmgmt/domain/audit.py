@@ -10,7 +10,6 @@ import hashlib
 import json
 from datetime import datetime
 
-import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.validation import aware, text
@@ -34,18 +33,8 @@ class AuditEntry:
     hash: str = ""
 
     def canonical(self) -> bytes:
-        body = {
-            "resource_kind": self.resource_kind,
-            "resource_id": self.resource_id,
-            "sequence": self.sequence,
-            "actor_id": self.actor_id,
-            "action": self.action,
-            "at": self.at.isoformat(),
-            "before": [list(p) for p in self.before],
-            "after": [list(p) for p in self.after],
-            "previous_hash": self.previous_hash,
-        }
-        return json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+        return _canonical(self.resource_kind, self.resource_id, self.sequence, self.actor_id,
+                          self.action, self.at, self.before, self.after, self.previous_hash)
 
     def computed_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
@@ -63,18 +52,36 @@ def chain_entry(
     after: dict[str, str] | None = None,
 ) -> AuditEntry:
     """The next entry of a resource's trail, linked to ``previous`` by its hash."""
-    draft = AuditEntry(
-        resource_kind=resource_kind,
-        resource_id=resource_id,
-        sequence=0 if previous is None else previous.sequence + 1,
-        actor_id=actor_id,
-        action=action,
-        at=at,
-        before=tuple(sorted((before or {}).items())),
-        after=tuple(sorted((after or {}).items())),
-        previous_hash=GENESIS if previous is None else previous.hash,
+    sequence = 0 if previous is None else previous.sequence + 1
+    previous_hash = GENESIS if previous is None else previous.hash
+    before_pairs = tuple(sorted((before or {}).items()))
+    after_pairs = tuple(sorted((after or {}).items()))
+    digest = hashlib.sha256(_canonical(resource_kind, resource_id, sequence, actor_id, action,
+                                       at, before_pairs, after_pairs, previous_hash))
+    return AuditEntry(
+        resource_kind=resource_kind, resource_id=resource_id, sequence=sequence,
+        actor_id=actor_id, action=action, at=at, before=before_pairs, after=after_pairs,
+        previous_hash=previous_hash, hash=digest.hexdigest(),
     )
-    return attrs.evolve(draft, hash=draft.computed_hash())
+
+
+def _canonical(
+    resource_kind: str, resource_id: str, sequence: int, actor_id: str, action: str,
+    at: datetime, before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+    previous_hash: str,
+) -> bytes:
+    body = {
+        "resource_kind": resource_kind,
+        "resource_id": resource_id,
+        "sequence": sequence,
+        "actor_id": actor_id,
+        "action": action,
+        "at": at.isoformat(),
+        "before": [list(p) for p in before],
+        "after": [list(p) for p in after],
+        "previous_hash": previous_hash,
+    }
+    return json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
 
 
 def broken_link(entries: list[AuditEntry]) -> int | None:

@@ -73,8 +73,7 @@ class SqlPlans:
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
         if plans:
-            self._s.execute(INSERT_PLAN, [
-                _plan_values(attrs.evolve(p, version=1)) for p in plans])
+            self._s.execute(INSERT_PLAN, [{**_plan_values(p), "version": 1} for p in plans])
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [
