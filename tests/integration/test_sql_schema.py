@@ -95,3 +95,24 @@ def test_a_missing_driver_is_a_validation_error() -> None:
     with pytest.raises(ValidationError) as raised:
         custmgmt.open("postgresql+nosuchdriver://x/y")
     assert raised.value.field == "url"
+
+
+def test_a_database_from_a_newer_custmgmt_is_refused_as_a_storage_error(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    custmgmt.open(url, migrate=True).close()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StorageError, match="9999"):
+        custmgmt.open(url)
+    with pytest.raises(StorageError):
+        custmgmt.open(url, migrate=True)
+
+
+def test_bad_url_options_are_a_validation_error(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as raised:
+        custmgmt.open("sqlite:///crm.db?timeout=soon")
+    assert raised.value.field == "url"

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
 
+from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -47,6 +48,9 @@ def translated() -> Iterator[None]:
         raise
     except SQLAlchemyError as error:
         raise storage_error(error) from None
+    except AlembicError as error:
+        # e.g. the database was migrated by a newer custmgmt than this one
+        raise StorageError(f"migration failed: {error}") from None
 
 
 class _Guarded:
@@ -162,6 +166,8 @@ def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:
             _sqlite_transactions(engine)
             return engine, threading.Lock() if in_memory else None
         return create_engine(parsed, pool_pre_ping=True), None
+    except (ArgumentError, ValueError, TypeError) as error:
+        raise ValidationError("url", f"has options the driver refuses ({error})") from None
     except NoSuchModuleError:
         raise ValidationError("url", f"no driver for {parsed.drivername!r}; for PostgreSQL "
                               "install the extra: pip install 'custmgmt[postgresql]'") from None
