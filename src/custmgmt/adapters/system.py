@@ -41,12 +41,14 @@ class UuidIds:
 
 
 class SequentialIds:
-    """``p-000001``, ``p-000002``... Predictable ids for examples and tests."""
+    """``p-000001``, ``p-000002``... one sequence per prefix: predictable ids for
+    examples and tests."""
 
     def __init__(self) -> None:
-        self._counter = itertools.count(1)
+        self._counters: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
 
     def new_id(self, prefix: str) -> str:
         with self._lock:
-            return f"{prefix}-{next(self._counter):06d}"
+            counter = self._counters.setdefault(prefix, itertools.count(1))
+            return f"{prefix}-{next(counter):06d}"
