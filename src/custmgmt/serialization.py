@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
+from custmgmt.domain import followups, prospect_events, samples
 from custmgmt.domain.common import (
     Address,
     CreditCode,
@@ -120,6 +121,10 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
         raise ValidationError(message.removeprefix("$.") or "$", field) from None
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ValidationError("$", f"cannot be read as {cls.__name__}: {error}") from None
+
+
+# Every built-in event type, so events read back from storage can be rebuilt.
+_BUILT_IN_EVENTS = (prospect_events, followups, samples)
 
 
 def _event_types() -> dict[str, type[DomainEvent]]:

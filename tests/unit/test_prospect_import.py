@@ -114,7 +114,7 @@ def test_a_claim_lost_between_check_and_write_costs_only_that_row(
     app.prospects.register(bob, name="Taken", phone="13600136000", willingness="clear",
                            potential_value=1)
     from custmgmt.adapters.memory.storage import MemoryProspects
-    from custmgmt.adapters.sql.repositories import SqlProspects
+    from custmgmt.adapters.sql.prospects import SqlProspects
 
     # The check sees nothing held, as if bob registered just after it looked.
     monkeypatch.setattr(MemoryProspects, "holders_of", lambda self, keys: {})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 from attrs import field, frozen
@@ -26,56 +26,27 @@ from custmgmt.domain.common import (
     ProspectId,
     RegistrationId,
 )
+from custmgmt.domain.grading import DefaultGradingPolicy, Grade, GradingPolicy, Willingness
+from custmgmt.domain.pipeline import PIPELINE, Stage
+from custmgmt.domain.prospect_events import (
+    GradeChanged,
+    OwnerChanged,
+    ProfileChanged,
+    ProspectClaimed,
+    ProspectRegistered,
+    ProspectReleased,
+    StageChanged,
+)
 from custmgmt.domain.validation import aware, non_negative_int, of_type, optional, text
 from custmgmt.errors import InvalidTransition, ValidationError
 
-
-class Grade(enum.Enum):
-    """A: clear intent, large potential. B: interested, medium. C: watching, small. D: none."""
-
-    A = "A"
-    B = "B"
-    C = "C"
-    D = "D"
-
-    def lower(self, other: Grade) -> Grade:
-        """The lower (less urgent) of two grades."""
-        return max(self, other, key=lambda g: g.value)
-
-
-class Willingness(enum.Enum):
-    CLEAR = "clear"
-    INTERESTED = "interested"
-    WATCHING = "watching"
-    NONE = "none"
-
-
-class Stage(enum.Enum):
-    INITIAL_CONTACT = "initial_contact"
-    NEEDS_IDENTIFIED = "needs_identified"
-    PROPOSAL = "proposal"
-    NEGOTIATION = "negotiation"
-    CONTRACT_SIGNED = "contract_signed"
-    LOST = "lost"
-
-    @property
-    def is_open(self) -> bool:
-        return self not in (Stage.CONTRACT_SIGNED, Stage.LOST)
-
-    @property
-    def rank(self) -> int:
-        """Position along the pipeline; LOST stands outside it."""
-        return _PIPELINE.index(self) if self in _PIPELINE else -1
-
-
-_PIPELINE = (
-    Stage.INITIAL_CONTACT,
-    Stage.NEEDS_IDENTIFIED,
-    Stage.PROPOSAL,
-    Stage.NEGOTIATION,
-    Stage.CONTRACT_SIGNED,
-)
-PIPELINE: tuple[Stage, ...] = _PIPELINE
+# Re-exported: they belong to the prospect's vocabulary.
+__all__ = [
+    "PIPELINE", "ChangeKind", "DefaultGradingPolicy", "Grade", "GradeChanged", "GradingPolicy",
+    "HistoryEntry", "IdentityKey", "KeyKind", "OwnerChanged", "Profile", "ProfileChanged",
+    "Prospect", "ProspectClaimed", "ProspectKind", "ProspectRegistered", "ProspectReleased",
+    "Registration", "Stage", "StageChanged", "Willingness",
+]
 
 
 class ProspectKind(enum.Enum):
@@ -144,60 +115,6 @@ class Profile:
         return frozenset(keys)
 
 
-class GradingPolicy(Protocol):
-    """Turns willingness and potential value into a grade. Replaceable through a plugin."""
-
-    def grade(self, willingness: Willingness, potential_value: Money) -> Grade: ...
-
-
-_BY_WILLINGNESS = {
-    Willingness.CLEAR: Grade.A,
-    Willingness.INTERESTED: Grade.B,
-    Willingness.WATCHING: Grade.C,
-    Willingness.NONE: Grade.D,
-}
-
-
-def _threshold(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    of_type(Money)(_inst, attribute, value)
-    if value.is_negative:
-        raise ValidationError(attribute.name, "must not be negative")
-
-
-@frozen
-class DefaultGradingPolicy:
-    """Willingness gives a grade, value gives a grade; the prospect gets the lower one.
-
-    Value at or above ``large`` grades A, at or above ``medium`` B, anything less C.
-    Willingness NONE is always D.
-    """
-
-    large: Money = field(default=Money("1000000", "CNY"), validator=_threshold)
-    medium: Money = field(default=Money("100000", "CNY"), validator=_threshold)
-
-    def __attrs_post_init__(self) -> None:
-        if self.large.currency != self.medium.currency:
-            raise ValidationError("medium", "thresholds must share one currency")
-        if self.medium > self.large:
-            raise ValidationError("medium", "must not exceed the large threshold")
-
-    def grade(self, willingness: Willingness, potential_value: Money) -> Grade:
-        if potential_value.currency != self.large.currency:
-            raise ValidationError(
-                "potential_value", f"must be in {self.large.currency}, the grading currency"
-            )
-        by_will = _BY_WILLINGNESS[willingness]
-        if by_will is Grade.D:
-            return Grade.D
-        if potential_value >= self.large:
-            by_value = Grade.A
-        elif potential_value >= self.medium:
-            by_value = Grade.B
-        else:
-            by_value = Grade.C
-        return by_will.lower(by_value)
-
-
 @frozen(kw_only=True)
 class Registration:
     """Who registered (报备) the prospect first, and when. The first registration stands."""
@@ -229,62 +146,6 @@ class HistoryEntry:
     before: str | None
     after: str
     reason: str | None = None
-
-
-@frozen(kw_only=True)
-class ProspectRegistered(DomainEvent):
-    prospect_id: ProspectId
-    owner_id: str
-    grade: Grade
-
-
-@frozen(kw_only=True)
-class GradeChanged(DomainEvent):
-    prospect_id: ProspectId
-    before: Grade
-    after: Grade
-    reason: str
-    manual: bool
-
-
-@frozen(kw_only=True)
-class StageChanged(DomainEvent):
-    prospect_id: ProspectId
-    before: Stage
-    after: Stage
-    reason: str | None
-
-
-@frozen(kw_only=True)
-class OwnerChanged(DomainEvent):
-    prospect_id: ProspectId
-    before: str
-    after: str
-    reason: str
-
-
-@frozen(kw_only=True)
-class ProfileChanged(DomainEvent):
-    prospect_id: ProspectId
-    fields: tuple[str, ...]
-
-
-@frozen(kw_only=True)
-class ProspectReleased(DomainEvent):
-    """Nobody followed the prospect up in time: it went back to the open pool."""
-
-    prospect_id: ProspectId
-    previous_owner: str
-    reason: str
-
-
-@frozen(kw_only=True)
-class ProspectClaimed(DomainEvent):
-    """A salesperson took the prospect from the open pool."""
-
-    prospect_id: ProspectId
-    owner_id: str
-    registration_id: str
 
 
 def _reason(value: str | None, field_name: str = "reason") -> str:

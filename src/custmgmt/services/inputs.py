@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -42,3 +43,42 @@ def money(field: str, raw: object, currency: str = "CNY") -> Money:
         return Money(raw, currency)
     except ValidationError as error:
         raise ValidationError(field, error.message) from None
+
+
+def page_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ValidationError("limit", "must be an integer from 1 to 1000")
+    return limit
+
+
+def page_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    try:
+        at, _, pid = cursor.partition("|")
+        parsed = datetime.fromisoformat(at)
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError("cursor", "is not a cursor this service returned") from None
+    if not pid or parsed.tzinfo is None:
+        raise ValidationError("cursor", "is not a cursor this service returned")
+    return parsed, pid
+
+
+def positive_value(raw: object, currency: str = "CNY") -> Money:
+    """A prospect's potential value: required, exact, not negative."""
+    if raw is None:
+        raise ValidationError("potential_value", "is required")
+    value = money("potential_value", raw, currency)
+    if value.is_negative:
+        raise ValidationError("potential_value", "must not be negative")
+    return value
+
+
+def optional_text(field: str, value: object) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be text, not {type(value).__name__}")
+    if len(value) > 2000:
+        raise ValidationError(field, "must be at most 2000 characters")
+    return value.strip()

@@ -36,7 +36,15 @@ from custmgmt.errors import ClaimConflict, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource, Scope
 from custmgmt.ports.storage import Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
-from custmgmt.services.inputs import build, build_optional, money
+from custmgmt.services.inputs import (
+    build,
+    build_optional,
+    money,
+    optional_text,
+    page_cursor,
+    page_limit,
+    positive_value,
+)
 from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
 
 KIND = "prospect"
@@ -68,25 +76,6 @@ def snapshot(prospect: Prospect) -> dict[str, str]:
         "willingness": prospect.willingness.value,
         "version": str(prospect.version),
     }
-
-
-def _limit(limit: object) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-        raise ValidationError("limit", "must be an integer from 1 to 1000")
-    return limit
-
-
-def _cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        at, _, pid = cursor.partition("|")
-        parsed = datetime.fromisoformat(at)
-    except (ValueError, TypeError, AttributeError):
-        raise ValidationError("cursor", "is not a cursor this service returned") from None
-    if not pid or parsed.tzinfo is None:
-        raise ValidationError("cursor", "is not a cursor this service returned")
-    return parsed, pid
 
 
 class ProspectService:
@@ -126,9 +115,9 @@ class ProspectService:
             address=build_optional("address", Address, address),
             organization=org,
             credit_code=build_optional("credit_code", CreditCode, credit_code),
-            industry=_optional_text("industry", industry),
-            source_channel=_optional_text("source_channel", source_channel),
-            needs=_optional_text("needs", needs),
+            industry=optional_text("industry", industry),
+            source_channel=optional_text("source_channel", source_channel),
+            needs=optional_text("needs", needs),
         )
 
     def register(
@@ -159,7 +148,7 @@ class ProspectService:
             needs=needs,
         )
         will = require_enum("willingness", Willingness, willingness)
-        value = _value(potential_value)
+        value = positive_value(potential_value)
         with self._ctx.storage.unit_of_work() as uow:
             stored, events = self._register(uow, actor, profile, will, value, None)
             self._ctx.commit_and_publish(uow, events)
@@ -219,7 +208,7 @@ class ProspectService:
             currency = fields.pop("currency", None) or "CNY"
             if not isinstance(currency, str):
                 raise ValidationError("currency", "must be an ISO 4217 code")
-            value = _value(fields.pop("potential_value", None), currency)
+            value = positive_value(fields.pop("potential_value", None), currency)
             return self.profile(**fields), will, value  # type: ignore[arg-type]
 
         run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans)
@@ -376,7 +365,7 @@ class ProspectService:
         Pass the returned ``next_cursor`` back as ``cursor`` for the next page.
         """
         query = self._query(actor, grade=grade, stage=stage, owner=owner, team=team,
-                            limit=_limit(limit) + 1, after=_cursor(cursor))
+                            limit=page_limit(limit) + 1, after=page_cursor(cursor))
         with self._ctx.storage.unit_of_work() as uow:
             rows = list(uow.prospects.find(query))
         page, more = rows[:limit], len(rows) > limit
@@ -403,25 +392,6 @@ class ProspectService:
             by_grade[grade] += n
             by_stage[stage] += n
         return ProspectCounts(by_grade=by_grade, by_stage=by_stage, total=sum(cells.values()))
-
-
-def _value(raw: object, currency: str = "CNY") -> Money:
-    if raw is None:
-        raise ValidationError("potential_value", "is required")
-    value = money("potential_value", raw, currency)
-    if value.is_negative:
-        raise ValidationError("potential_value", "must not be negative")
-    return value
-
-
-def _optional_text(field: str, value: object) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(field, f"must be text, not {type(value).__name__}")
-    if len(value) > 2000:
-        raise ValidationError(field, "must be at most 2000 characters")
-    return value.strip()
 
 
 _PROFILE_FIELDS = (

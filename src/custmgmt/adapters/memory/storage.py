@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
 import attrs
 
+from custmgmt.adapters.memory.records import (
+    MemoryAudit,
+    MemoryEvents,
+    MemoryFollowUps,
+    MemoryOutbox,
+    MemoryPlans,
+    MemorySamples,
+)
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.followups import FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
-from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
-from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
-from custmgmt.ports.auth import Principal, Reach, Resource
-from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
-from custmgmt.ports.storage import FollowUpQuery, ProspectQuery
+from custmgmt.domain.samples import CustodyEvent, Sample
+from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
+from custmgmt.ports.auth import Principal
+from custmgmt.ports.notification import OutboxItem
+from custmgmt.ports.storage import ProspectQuery
 
 
 class MemoryState:
@@ -177,240 +185,6 @@ class MemoryPrincipals:
         merged = {**self._state.principals, **self.staged}
         return [p for _, p in sorted(merged.items())
                 if (role is None or role in p.roles) and (team is None or p.team == team)]
-
-
-class MemoryPlans:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: dict[str, tuple[int, FollowUpPlan]] = {}
-
-    def get(self, prospect_id: str) -> FollowUpPlan | None:
-        if prospect_id in self.staged:
-            return self.staged[prospect_id][1]
-        return self._state.plans.get(prospect_id)
-
-    def save(self, plan: FollowUpPlan) -> FollowUpPlan:
-        current = self.get(plan.prospect_id)
-        if (current.version if current else 0) != plan.version:
-            raise ConcurrencyError(f"plan of {plan.prospect_id!r} changed since it was read")
-        expected = (self.staged[plan.prospect_id][0] if plan.prospect_id in self.staged
-                    else plan.version)
-        stored = attrs.evolve(plan, version=plan.version + 1)
-        self.staged[plan.prospect_id] = (expected, stored)
-        return stored
-
-    def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        for plan in plans:
-            self.save(plan)
-
-    def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
-        merged = dict(self._state.plans)
-        merged.update({pid: plan for pid, (_, plan) in self.staged.items()})
-        found = [
-            plan for plan in merged.values()
-            if plan.active and plan.next_due <= on
-            and (owner is None or plan.owner_id == owner)
-            and reach.covers(Resource(kind="prospect", id=plan.prospect_id,
-                                      owner_id=plan.owner_id, team=plan.owner_team))
-        ]
-        return sorted(found, key=lambda plan: (plan.next_due, plan.prospect_id))
-
-    def check(self) -> None:
-        for pid, (expected, _) in self.staged.items():
-            stored = self._state.plans.get(pid)
-            if (stored.version if stored else 0) != expected:
-                raise ConcurrencyError(f"plan of {pid!r} changed since it was read")
-
-
-class MemorySamples:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: dict[str, tuple[int, Sample]] = {}
-        self.events: list[CustodyEvent] = []
-        self.counters: dict[int, tuple[int, int]] = {}
-
-    def get(self, sample_id: str) -> Sample:
-        if sample_id in self.staged:
-            return self.staged[sample_id][1]
-        found = self._state.samples.get(sample_id)
-        if found is None:
-            raise NotFound("sample", sample_id)
-        return found
-
-    def _exists(self, sample_id: str) -> bool:
-        return sample_id in self.staged or sample_id in self._state.samples
-
-    def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
-        if self._exists(sample.id):
-            raise ConcurrencyError(f"sample {sample.id!r} already exists")
-        stored = attrs.evolve(sample, version=1)
-        self.staged[sample.id] = (0, stored)
-        self.events.extend(events)
-        return stored
-
-    def update(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
-        current = self.get(sample.id)
-        if current.version != sample.version:
-            raise ConcurrencyError(f"sample {sample.id!r} changed since it was read")
-        expected = self.staged[sample.id][0] if sample.id in self.staged else sample.version
-        stored = attrs.evolve(sample, version=sample.version + 1)
-        self.staged[sample.id] = (expected, stored)
-        self.events.extend(events)
-        return stored
-
-    def chain(self, sample_id: str) -> Sequence[CustodyEvent]:
-        mine = [e for e in self.events if e.sample_id == sample_id]
-        return sorted([*self._state.custody.get(sample_id, []), *mine],
-                      key=lambda e: e.sequence)
-
-    def next_number(self, year: int) -> int:
-        seen, taken = self.counters.get(year, (self._state.sample_counters.get(year, 0), 0))
-        self.counters[year] = (seen, taken + 1)
-        return seen + taken + 1
-
-    def find(
-        self, *, location: str | None = None, state: SampleState | None = None
-    ) -> Sequence[Sample]:
-        merged = dict(self._state.samples)
-        merged.update({sid: s for sid, (_, s) in self.staged.items()})
-        found = [s for s in merged.values()
-                 if (location is None or s.location == location)
-                 and (state is None or s.state is state)]
-        return sorted(found, key=lambda s: (s.number or "", s.id))
-
-    def check(self) -> None:
-        for sid, (expected, _) in self.staged.items():
-            stored = self._state.samples.get(sid)
-            if (stored.version if stored else 0) != expected:
-                raise ConcurrencyError(f"sample {sid!r} changed since it was read")
-        for year, (seen, _) in self.counters.items():
-            if self._state.sample_counters.get(year, 0) != seen:
-                raise ConcurrencyError(f"sample numbers of {year} were taken meanwhile")
-
-    def apply(self) -> None:
-        state = self._state
-        state.samples.update({sid: s for sid, (_, s) in self.staged.items()})
-        for event in self.events:
-            state.custody.setdefault(event.sample_id, []).append(event)
-        for year, (seen, taken) in self.counters.items():
-            state.sample_counters[year] = seen + taken
-
-
-class MemoryFollowUps:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: list[FollowUp] = []
-
-    def add(self, follow_up: FollowUp) -> None:
-        if any(f.id == follow_up.id for f in [*self._state.follow_ups, *self.staged]):
-            raise ConcurrencyError(f"follow-up {follow_up.id!r} already exists")
-        self.staged.append(follow_up)
-
-    def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
-        found = [f for f in [*self._state.follow_ups, *self.staged] if query.matches(f)]
-        return sorted(found, key=lambda f: (f.local_date, _utc(f.at), f.id))
-
-
-class MemoryAudit:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: list[AuditEntry] = []
-
-    def append(self, entry: AuditEntry) -> None:
-        trail = self.trail(entry.resource_kind, entry.resource_id)
-        if entry.sequence != len(trail):
-            raise ConcurrencyError(f"audit sequence {entry.sequence} of {entry.resource_id!r}")
-        self.staged.append(entry)
-
-    def append_many(self, entries: Sequence[AuditEntry]) -> None:
-        staged = list(self.staged)
-        try:
-            for entry in entries:
-                self.append(entry)
-        except BaseException:
-            self.staged = staged
-            raise
-
-    def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
-        committed = self._state.audit.get((resource_kind, resource_id), [])
-        mine = [e for e in self.staged if (e.resource_kind, e.resource_id) == (resource_kind,
-                                                                                 resource_id)]
-        return [*committed, *mine]
-
-    def check(self) -> None:
-        for entry in self.staged:
-            committed = self._state.audit.get((entry.resource_kind, entry.resource_id), [])
-            if entry.sequence < len(committed):
-                raise ConcurrencyError(f"audit trail of {entry.resource_id!r} moved on")
-
-
-class MemoryEvents:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: list[DomainEvent] = []
-
-    def append(self, event: DomainEvent) -> None:
-        self.staged.append(event)
-
-    def append_many(self, events: Sequence[DomainEvent]) -> None:
-        self.staged.extend(events)
-
-    def all(self) -> Sequence[DomainEvent]:
-        return [*self._state.events, *self.staged]
-
-
-class MemoryOutbox:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: dict[str, OutboxItem] = {}
-
-    def add(self, notification: Notification) -> bool:
-        key = notification.dedupe_key
-        if key is not None and (
-            key in self._state.dedupe_keys
-            or any(i.notification.dedupe_key == key for i in self.staged.values())
-        ):
-            return False
-        if notification.id in self._state.outbox or notification.id in self.staged:
-            raise StorageError(f"notification {notification.id!r} already queued")
-        self.staged[notification.id] = OutboxItem(notification=notification)
-        return True
-
-    def _item(self, notification_id: str) -> OutboxItem:
-        item = self.staged.get(notification_id) or self._state.outbox.get(notification_id)
-        if item is None:
-            raise NotFound("notification", notification_id)
-        return item
-
-    def all(self) -> Sequence[OutboxItem]:
-        merged = dict(self._state.outbox)
-        merged.update(self.staged)
-        return sorted(merged.values(), key=lambda i: (_utc(i.notification.created_at),
-                                                      i.notification.id))
-
-    def pending(self, limit: int, max_attempts: int) -> Sequence[OutboxItem]:
-        waiting = [i for i in self.all()
-                   if i.status is not DeliveryStatus.SENT and i.attempts < max_attempts]
-        return waiting[:limit]
-
-    def mark_sent(self, notification_id: str, at: datetime) -> None:
-        item = self._item(notification_id)
-        self.staged[notification_id] = attrs.evolve(
-            item, status=DeliveryStatus.SENT, attempts=item.attempts + 1, sent_at=at
-        )
-
-    def mark_failed(self, notification_id: str, error: str, at: datetime) -> None:
-        item = self._item(notification_id)
-        self.staged[notification_id] = attrs.evolve(
-            item, status=DeliveryStatus.FAILED, attempts=item.attempts + 1, last_error=error[:500]
-        )
-
-    def check(self) -> None:
-        for item in self.staged.values():
-            key = item.notification.dedupe_key
-            is_new = item.notification.id not in self._state.outbox
-            if is_new and key is not None and key in self._state.dedupe_keys:
-                raise ConcurrencyError(f"notification {key!r} was queued meanwhile")
 
 
 class MemoryUnitOfWork:

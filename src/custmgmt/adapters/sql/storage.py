@@ -17,12 +17,12 @@ from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
 from custmgmt.adapters.sql.followups import SqlFollowUps, SqlPlans
+from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
     SqlAudit,
     SqlEvents,
     SqlOutbox,
     SqlPrincipals,
-    SqlProspects,
 )
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError

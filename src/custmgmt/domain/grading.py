@@ -1,0 +1,87 @@
+"""Intent grades A-D (意向客户分级) and the policy that assigns them."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Protocol
+
+import attrs
+from attrs import field, frozen
+
+from custmgmt.domain.common import Money
+from custmgmt.domain.validation import of_type
+from custmgmt.errors import ValidationError
+
+
+class Grade(enum.Enum):
+    """A: clear intent, large potential. B: interested, medium. C: watching, small. D: none."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+    def lower(self, other: Grade) -> Grade:
+        """The lower (less urgent) of two grades."""
+        return max(self, other, key=lambda g: g.value)
+
+
+class Willingness(enum.Enum):
+    CLEAR = "clear"
+    INTERESTED = "interested"
+    WATCHING = "watching"
+    NONE = "none"
+
+
+class GradingPolicy(Protocol):
+    """Turns willingness and potential value into a grade. Replaceable through a plugin."""
+
+    def grade(self, willingness: Willingness, potential_value: Money) -> Grade: ...
+
+
+_BY_WILLINGNESS = {
+    Willingness.CLEAR: Grade.A,
+    Willingness.INTERESTED: Grade.B,
+    Willingness.WATCHING: Grade.C,
+    Willingness.NONE: Grade.D,
+}
+
+
+def _threshold(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    of_type(Money)(_inst, attribute, value)
+    if value.is_negative:
+        raise ValidationError(attribute.name, "must not be negative")
+
+
+@frozen
+class DefaultGradingPolicy:
+    """Willingness gives a grade, value gives a grade; the prospect gets the lower one.
+
+    Value at or above ``large`` grades A, at or above ``medium`` B, anything less C.
+    Willingness NONE is always D.
+    """
+
+    large: Money = field(default=Money("1000000", "CNY"), validator=_threshold)
+    medium: Money = field(default=Money("100000", "CNY"), validator=_threshold)
+
+    def __attrs_post_init__(self) -> None:
+        if self.large.currency != self.medium.currency:
+            raise ValidationError("medium", "thresholds must share one currency")
+        if self.medium > self.large:
+            raise ValidationError("medium", "must not exceed the large threshold")
+
+    def grade(self, willingness: Willingness, potential_value: Money) -> Grade:
+        if potential_value.currency != self.large.currency:
+            raise ValidationError(
+                "potential_value", f"must be in {self.large.currency}, the grading currency"
+            )
+        by_will = _BY_WILLINGNESS[willingness]
+        if by_will is Grade.D:
+            return Grade.D
+        if potential_value >= self.large:
+            by_value = Grade.A
+        elif potential_value >= self.medium:
+            by_value = Grade.B
+        else:
+            by_value = Grade.C
+        return by_will.lower(by_value)
