@@ -20,9 +20,6 @@ from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
-    AuditRow,
-    EventRow,
-    OutboxRow,
     ProspectHistoryRow,
     ProspectKeyRow,
     ProspectRow,
@@ -42,9 +39,6 @@ from custmgmt.ports.storage import ProspectQuery
 INSERT_PROSPECT = insert(table_of(ProspectRow))
 INSERT_KEY = insert(table_of(ProspectKeyRow))
 INSERT_HISTORY = insert(table_of(ProspectHistoryRow))
-INSERT_AUDIT = insert(table_of(AuditRow))
-INSERT_EVENT = insert(table_of(EventRow))
-INSERT_OUTBOX = insert(table_of(OutboxRow))
 
 
 class SqlProspects:

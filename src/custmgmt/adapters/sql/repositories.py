@@ -24,9 +24,6 @@ from custmgmt.adapters.sql.tables import (
     OutboxRow,
     PrincipalRoleRow,
     PrincipalRow,
-    ProspectHistoryRow,
-    ProspectKeyRow,
-    ProspectRow,
     table_of,
 )
 from custmgmt.adapters.sql.translate import (
@@ -42,10 +39,7 @@ from custmgmt.ports.auth import Certification, Principal
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 from custmgmt.serialization import event_from_dict, event_to_dict
 
-# Statements built once: per-call construction of ORM DML dominated bulk imports.
-INSERT_PROSPECT = insert(table_of(ProspectRow))
-INSERT_KEY = insert(table_of(ProspectKeyRow))
-INSERT_HISTORY = insert(table_of(ProspectHistoryRow))
+# Statements built once and reused (building DML per call was a hot spot).
 INSERT_AUDIT = insert(table_of(AuditRow))
 INSERT_EVENT = insert(table_of(EventRow))
 INSERT_OUTBOX = insert(table_of(OutboxRow))
