@@ -4,20 +4,29 @@
     custmgmt db upgrade URL                         create or upgrade custmgmt's tables
     custmgmt principal add ID --role R [--team T] --url URL
     custmgmt import prospects FILE.csv --as USER --url URL
+    custmgmt report visit-points --month YYYY-MM --as USER --url URL
+    custmgmt report funnel --from YYYY-MM-DD --to YYYY-MM-DD --as USER --url URL
+    custmgmt followups remind --as USER --url URL   queue overdue reminders
+    custmgmt notify dispatch --url URL [--notifier logging]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from custmgmt import demo
+from custmgmt.app import CustomerManagement
 from custmgmt.app import open as open_app
 from custmgmt.errors import CustmgmtError, NotFound
+from custmgmt.ports.auth import Principal
+from custmgmt.ports.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +60,81 @@ def _parser() -> argparse.ArgumentParser:
                            help="id of the principal who registers them")
     prospects.add_argument("--url", required=True, help="storage URL")
     prospects.add_argument("--batch-size", type=int, default=500)
+
+    report = commands.add_parser("report", help="reports as text tables")
+    reports = report.add_subparsers(dest="report", required=True)
+    points = reports.add_parser("visit-points", help="visit points of one month")
+    points.add_argument("--month", required=True, help="YYYY-MM")
+    funnel = reports.add_parser("funnel", help="the pipeline funnel of a period")
+    funnel.add_argument("--from", dest="start", required=True, type=_date, help="YYYY-MM-DD")
+    funnel.add_argument("--to", dest="end", required=True, type=_date, help="YYYY-MM-DD")
+    for sub in (points, funnel):
+        sub.add_argument("--as", dest="actor", required=True, help="whose view")
+        sub.add_argument("--url", required=True, help="storage URL")
+
+    followups = commands.add_parser("followups", help="follow-up housekeeping")
+    followup_commands = followups.add_subparsers(dest="followups", required=True)
+    remind = followup_commands.add_parser("remind", help="queue overdue reminders")
+    remind.add_argument("--as", dest="actor", required=True, help="a sales manager or admin")
+    remind.add_argument("--url", required=True, help="storage URL")
+
+    notify = commands.add_parser("notify", help="the notification outbox")
+    notify_commands = notify.add_subparsers(dest="notify", required=True)
+    dispatch = notify_commands.add_parser("dispatch", help="deliver pending notifications")
+    dispatch.add_argument("--url", required=True, help="storage URL")
+    dispatch.add_argument("--notifier", default="logging",
+                          help="notifier to deliver with (default: logging)")
     return parser
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (want YYYY-MM-DD)") from None
+
+
+def _actor(app: CustomerManagement, principal_id: str) -> Principal:
+    actor = app.get_principal(principal_id)
+    if actor is None:
+        raise NotFound("principal", principal_id)
+    return actor
+
+
+def _report(args: argparse.Namespace) -> int:
+    with open_app(args.url) as app:
+        actor = _actor(app, args.actor)
+        if args.report == "visit-points":
+            points = app.reports.visit_points(actor, month=args.month)
+            print(f"visit points {points.month} (minimum {points.minimum})")
+            print(f"{'salesperson':20} {'points':>6} {'short':>6}")
+            for row in points.rows:
+                flag = "  FLAGGED" if row.flagged else ""
+                print(f"{row.principal_id:20} {row.points:>6} {row.shortfall:>6}{flag}")
+        else:
+            funnel = app.reports.funnel(actor, start=args.start, end=args.end)
+            print(f"funnel {funnel.start} .. {funnel.end}: {funnel.total} prospects, "
+                  f"{funnel.lost} lost")
+            for step in funnel.steps:
+                rate = step.conversion_to_next
+                shown = "" if rate is None else f"{float(rate):.1%}"
+                print(f"{step.stage.value:18} {step.reached:>6}  {shown}")
+    return 0
+
+
+def _remind(args: argparse.Namespace) -> int:
+    with open_app(args.url) as app:
+        queued = app.followups.send_reminders(_actor(app, args.actor))
+    print(f"{queued} reminder(s) queued")
+    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    with open_app(args.url, settings=Settings(notifier=args.notifier)) as app:
+        result = app.dispatch_notifications()
+    print(f"sent {result.sent}, failed {result.failed}")
+    return 0 if result.failed == 0 else 2
 
 
 def _demo(url: str | None) -> None:
@@ -64,9 +147,7 @@ def _demo(url: str | None) -> None:
 
 def _import_prospects(args: argparse.Namespace) -> int:
     with open_app(args.url) as app:
-        actor = app.get_principal(args.actor)
-        if actor is None:
-            raise NotFound("principal", args.actor)
+        actor = _actor(app, args.actor)
 
         def progress(imported: int, rejected: int) -> None:
             print(f"\rimported {imported:>9,}  rejected {rejected:>7,}", end="", file=sys.stderr,
@@ -99,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"principal {args.id} saved")
         elif args.command == "import":
             return _import_prospects(args)
+        elif args.command == "report":
+            return _report(args)
+        elif args.command == "followups":
+            return _remind(args)
+        elif args.command == "notify":
+            return _dispatch(args)
     except CustmgmtError as error:
         print(f"custmgmt: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

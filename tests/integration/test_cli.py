@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,40 @@ def test_errors_are_one_line_and_a_nonzero_exit(
                  "--url", url]) == 1
     assert "No such file" in capsys.readouterr().err
     assert main(["db", "upgrade", "nosuch://db"]) == 1
+
+
+def test_reports_reminders_and_dispatch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    clock = custmgmt.FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    with custmgmt.open(url, migrate=True, clock=clock) as app:
+        app.principal("u-mia", roles={"sales_manager"}, team="east")
+        alice = app.principal("u-alice", roles={"salesperson"}, team="east",
+                              supervisor_id="u-mia")
+        p = app.prospects.register(alice, name="Wang", phone="13800138000",
+                                   willingness="clear", potential_value=2_000_000)
+        app.followups.record(alice, p.id, channel="visit", summary="visit")
+        app.prospects.advance(alice, p.id, to="proposal")
+    capsys.readouterr()
+    assert main(["report", "visit-points", "--month", "2026-03", "--as", "u-mia",
+                 "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert "visit points 2026-03 (minimum 30)" in out
+    assert "u-alice" in out and "FLAGGED" in out
+    assert main(["report", "funnel", "--from", "2026-03-01", "--to", "2026-03-31",
+                 "--as", "u-mia", "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert "1 prospects" in out and "initial_contact" in out and "100.0%" in out
+    assert main(["report", "visit-points", "--month", "2026-13", "--as", "u-mia",
+                 "--url", url]) == 1
+    assert "month" in capsys.readouterr().err
+    # Reminders use today's date: the March plan is long overdue by now.
+    assert main(["followups", "remind", "--as", "u-mia", "--url", url]) == 0
+    assert "2 reminder(s) queued" in capsys.readouterr().out
+    with caplog.at_level("INFO", logger="custmgmt.notifications"):
+        assert main(["notify", "dispatch", "--url", url]) == 0
+    assert "sent 2, failed 0" in capsys.readouterr().out
+    assert sum("followup.overdue" in r.getMessage() for r in caplog.records) == 2
+    assert main(["notify", "dispatch", "--url", url]) == 0
+    assert "sent 0, failed 0" in capsys.readouterr().out
