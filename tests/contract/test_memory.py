@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+
+import pytest
 
 from custmgmt.adapters.memory.notifier import RecordingNotifier
 from custmgmt.adapters.memory.storage import MemoryStorage
+from custmgmt.adapters.notify.logging import LoggingNotifier
 from custmgmt.adapters.rbac import RoleBasedAuthorizer
 from custmgmt.ports.auth import Authorizer, Principal
-from custmgmt.ports.notification import Notification, Notifier
+from custmgmt.ports.notification import Notifier
 from custmgmt.ports.storage import Storage
-from custmgmt.testing import AuthorizerContract, NotifierContract, StorageContract
+from custmgmt.testing import (
+    AuthorizerContract,
+    NotifierContract,
+    StorageContract,
+    sample_notification,
+)
 
 
 class TestMemoryStorage(StorageContract):
@@ -22,9 +31,9 @@ class TestRecordingNotifier(NotifierContract):
     def make_notifier(self) -> Notifier:
         return RecordingNotifier()
 
-    def delivered(self, notifier: Notifier) -> Sequence[Notification]:
+    def delivered(self, notifier: Notifier) -> Sequence[str]:
         assert isinstance(notifier, RecordingNotifier)
-        return notifier.sent
+        return [n.id for n in notifier.sent]
 
 
 class TestRoleBasedAuthorizer(AuthorizerContract):
@@ -33,3 +42,39 @@ class TestRoleBasedAuthorizer(AuthorizerContract):
 
     def salesperson(self) -> Principal:
         return Principal(id="u-alice", roles=frozenset({"salesperson"}), team="east")
+
+
+class _Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class TestLoggingNotifier(NotifierContract):
+    """The logging notifier delivers to a log line: the contract reads the log back."""
+
+    @pytest.fixture(autouse=True)
+    def _detach_handler(self) -> Iterator[None]:
+        yield
+        logging.getLogger("custmgmt.notifications").removeHandler(self.captured)
+
+    def make_notifier(self) -> Notifier:
+        self.captured = _Captured()
+        logger = logging.getLogger("custmgmt.notifications")
+        logger.addHandler(self.captured)
+        logger.setLevel(logging.INFO)
+        return LoggingNotifier()
+
+    def delivered(self, notifier: Notifier) -> Sequence[str]:
+        return [str(r.args[3]) for r in self.captured.records]  # type: ignore[index]
+
+    def test_the_log_line_names_recipient_kind_and_subject_only(self) -> None:
+        notifier = self.make_notifier()
+        note = sample_notification(7)
+        notifier.send(note)
+        (record,) = self.captured.records
+        assert record.getMessage() == "notify u-alice [test] Notification 7 (n-000007)"
+        assert note.body not in record.getMessage()

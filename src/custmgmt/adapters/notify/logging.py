@@ -13,6 +13,6 @@ class LoggingNotifier:
     def send(self, notification: Notification) -> None:
         # The subject and ids only: bodies may be long and are the recipient's business.
         log.info(
-            "notify %s [%s] %s", notification.recipient_id, notification.kind,
-            notification.subject,
+            "notify %s [%s] %s (%s)", notification.recipient_id, notification.kind,
+            notification.subject, notification.id,
         )
