@@ -92,6 +92,7 @@ class CustomerManagement:
         return principal
 
     def get_principal(self, principal_id: str) -> Principal | None:
+        """The principal with this id as stored, or None."""
         with self._storage.unit_of_work() as uow:
             return uow.principals.get(principal_id)
 
@@ -136,6 +137,7 @@ class CustomerManagement:
         self._storage.migrate()
 
     def close(self) -> None:
+        """Release the storage (connections, pools). Also done by leaving a ``with`` block."""
         self._storage.close()
 
     def __enter__(self) -> Self:

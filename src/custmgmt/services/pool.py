@@ -48,6 +48,7 @@ class PoolService:
             raise ValidationError("ownership_lapse", "is off; enable it in Settings")
 
     def lapses_on(self, plan: FollowUpPlan) -> date:
+        """The local date a plan's prospect returns to the pool without a follow-up."""
         return plan.anchor + timedelta(days=self._ctx.settings.protection_days[plan.grade])
 
     def release_lapsed(self, actor: Principal, *, on: date | None = None) -> LapseReport:

@@ -215,6 +215,7 @@ class ProspectService:
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
+        """The prospect, if the actor may read it (PermissionDenied otherwise)."""
         with self._ctx.storage.unit_of_work() as uow:
             prospect = uow.prospects.get(ProspectId(prospect_id))
         self._ctx.authorizer.check(actor, Action.PROSPECT_READ, resource_of(prospect))
@@ -298,15 +299,18 @@ class ProspectService:
     def step_back(
         self, actor: Principal, prospect_id: str, *, to: Stage | str, reason: str
     ) -> Prospect:
+        """Move back to an earlier open stage; ``reason`` is required."""
         stage = require_enum("to", Stage, to)
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "step_back",
                             lambda p, now: p.step_back(stage, reason=reason, by=actor.id, at=now))
 
     def mark_won(self, actor: Principal, prospect_id: str) -> Prospect:
+        """The contract is signed: advance to CONTRACT_SIGNED; the follow-up plan ends."""
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_won",
                             lambda p, now: p.mark_won(by=actor.id, at=now))
 
     def mark_lost(self, actor: Principal, prospect_id: str, *, reason: str) -> Prospect:
+        """Lost, from any open stage; ``reason`` is required; the follow-up plan ends."""
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_lost",
                             lambda p, now: p.mark_lost(reason=reason, by=actor.id, at=now))
 

@@ -246,6 +246,7 @@ class SampleService:
             by=actor.id, at=now), report)
 
     def get(self, actor: Principal, sample_id: str) -> Sample:
+        """The sample as it stands, for anyone with the right to read samples."""
         with self._ctx.storage.unit_of_work() as uow:
             sample = uow.samples.get(sample_id)
         self._check(actor, Action.SAMPLE_READ, sample)
