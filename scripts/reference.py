@@ -46,8 +46,8 @@ def render() -> str:
     for prefix, cls in AREAS:
         out += [f"## `{prefix}`", ""]
         for name, function in _methods(cls):
-            signature = str(inspect.signature(function)).replace("'", "").replace("(self, ", "(").replace(
-                "(self)", "()")
+            signature = str(inspect.signature(function)).replace("'", "")
+            signature = signature.replace("(self, ", "(").replace("(self)", "()")
             out.append(f"- `{prefix}.{name}{signature}`")
             summary = _summary(function)
             if summary:
