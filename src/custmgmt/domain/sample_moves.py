@@ -79,8 +79,8 @@ def distribute(
     """Handed to a department or person (第十四条), who becomes its custodian."""
     _registered(sample, "distribute")
     _one_custodian(sample, "distribute")
-    after = attrs.evolve(sample, custodian=require_text("to", to, 200),
-                         location=location or sample.location)
+    place = sample.location if location is None else require_text("location", location, 200)
+    after = attrs.evolve(sample, custodian=require_text("to", to, 200), location=place)
     return chain.link(sample, after, CustodyKind.DISTRIBUTED, actor=by, at=at,
                       details={"to": after.custodian})
 

@@ -107,3 +107,10 @@ def require_enum(field: str, enum_type: type[T], value: object) -> T:
     except (ValueError, TypeError):
         allowed = ", ".join(str(m.value) for m in enum_type)  # type: ignore[attr-defined]
         raise ValidationError(field, f"must be one of: {allowed}") from None
+
+
+def require_id(field: str, value: object) -> str:
+    """An id as services take it: a non-empty string of at most 200 characters."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise ValidationError(field, "must be an id (a non-empty string)")
+    return value

@@ -16,6 +16,12 @@ from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage, UnitOfWork
 
 
+def require_principal(actor: object) -> Principal:
+    if not isinstance(actor, Principal):
+        raise ValidationError("actor", "must be a Principal (see app.principal())")
+    return actor
+
+
 class CheckedAuthorizer:
     """Wraps the configured authorizer so a wrong ``actor`` is a ValidationError,
     not an AttributeError from deep inside someone's plugin."""
@@ -23,17 +29,11 @@ class CheckedAuthorizer:
     def __init__(self, inner: Authorizer) -> None:
         self._inner = inner
 
-    @staticmethod
-    def _principal(actor: object) -> Principal:
-        if not isinstance(actor, Principal):
-            raise ValidationError("actor", "must be a Principal (see app.principal())")
-        return actor
-
     def check(self, principal: Principal, action: Action, resource: Resource | None) -> None:
-        self._inner.check(self._principal(principal), action, resource)
+        self._inner.check(require_principal(principal), action, resource)
 
     def reach(self, principal: Principal, action: Action) -> Reach:
-        return self._inner.reach(self._principal(principal), action)
+        return self._inner.reach(require_principal(principal), action)
 
 
 @frozen(kw_only=True)

@@ -19,7 +19,7 @@ from custmgmt.domain.followups import (
     derive_plan,
 )
 from custmgmt.domain.prospects import Grade, Prospect
-from custmgmt.domain.validation import require_aware, require_enum, require_text
+from custmgmt.domain.validation import require_aware, require_enum, require_id, require_text
 from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.notification import Notification
@@ -111,8 +111,9 @@ class FollowUpService:
         details = {name: optional_text(name, value) for name, value in (
             ("needs", needs), ("problems", problems), ("outcome", outcome),
             ("next_step", next_step))}
+        pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work() as uow:
-            prospect = uow.prospects.get(ProspectId(prospect_id))
+            prospect = uow.prospects.get(pid)
             self._ctx.authorizer.check(actor, Action.FOLLOWUP_RECORD, resource_of(prospect))
             check_can_follow_up(prospect)
             plan = uow.plans.get(prospect.id) or derive_plan(
@@ -137,10 +138,11 @@ class FollowUpService:
 
     def plan(self, actor: Principal, prospect_id: str) -> FollowUpPlan | None:
         """The prospect's current plan (None if it never had one)."""
+        pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work() as uow:
-            prospect = uow.prospects.get(ProspectId(prospect_id))
+            prospect = uow.prospects.get(pid)
             self._ctx.authorizer.check(actor, Action.FOLLOWUP_READ, resource_of(prospect))
-            return uow.plans.get(prospect_id)
+            return uow.plans.get(pid)
 
     def history(
         self, actor: Principal, *, prospect_id: str | None = None, owner: str | None = None,

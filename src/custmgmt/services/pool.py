@@ -15,6 +15,7 @@ from attrs import frozen
 from custmgmt.domain.common import DomainEvent, ProspectId, RegistrationId
 from custmgmt.domain.followups import FollowUpPlan
 from custmgmt.domain.prospects import Prospect
+from custmgmt.domain.validation import require_id
 from custmgmt.errors import (
     ClaimConflict,
     ConcurrencyError,
@@ -27,6 +28,7 @@ from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
 from custmgmt.services.followups import PlanKeeper, require_date
+from custmgmt.services.inputs import page_limit
 from custmgmt.services.prospects import KIND, snapshot
 
 
@@ -47,8 +49,7 @@ class PoolService:
         if not self._ctx.settings.ownership_lapse:
             raise ValidationError("ownership_lapse", "is off; enable it in Settings")
 
-    def lapses_on(self, plan: FollowUpPlan) -> date:
-        """The local date a plan's prospect returns to the pool without a follow-up."""
+    def _lapses_on(self, plan: FollowUpPlan) -> date:
         return plan.anchor + timedelta(days=self._ctx.settings.protection_days[plan.grade])
 
     def release_lapsed(self, actor: Principal, *, on: date | None = None) -> LapseReport:
@@ -63,7 +64,7 @@ class PoolService:
         events: list[DomainEvent] = []
         with self._ctx.storage.unit_of_work() as uow:
             for plan in uow.plans.due(reach, date.max):
-                lapse = self.lapses_on(plan)
+                lapse = self._lapses_on(plan)
                 if day >= lapse:
                     events.extend(self._release(uow, actor, plan))
                     released.append(plan.prospect_id)
@@ -99,7 +100,7 @@ class PoolService:
         self._require_enabled()
         self._ctx.authorizer.check(actor, Action.POOL_CLAIM, None)
         query = ProspectQuery(reach=Reach(scope=Scope.ANY, principal_id=actor.id),
-                              registration_active=False, limit=limit)
+                              registration_active=False, limit=page_limit(limit))
         with self._ctx.storage.unit_of_work() as uow:
             return tuple(p for p in uow.prospects.find(query) if p.in_pool)
 
@@ -111,11 +112,12 @@ class PoolService:
         """
         self._require_enabled()
         self._ctx.authorizer.check(actor, Action.POOL_CLAIM, None)
+        pid = ProspectId(require_id("prospect_id", prospect_id))
         try:
-            return self._claim(actor, ProspectId(prospect_id))
+            return self._claim(actor, pid)
         except ConcurrencyError:
             with self._ctx.storage.unit_of_work() as uow:
-                now_held = uow.prospects.get(ProspectId(prospect_id))
+                now_held = uow.prospects.get(pid)
             if now_held.in_pool:
                 raise
             raise _taken(now_held) from None

@@ -31,11 +31,11 @@ from custmgmt.domain.prospects import (
     Stage,
     Willingness,
 )
-from custmgmt.domain.validation import require_enum
+from custmgmt.domain.validation import require_enum, require_id
 from custmgmt.errors import ClaimConflict, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource, Scope
 from custmgmt.ports.storage import Page, ProspectQuery, UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, require_principal
 from custmgmt.services.inputs import (
     build,
     build_optional,
@@ -198,6 +198,8 @@ class ProspectService:
         costs the good rows. ``on_progress(imported, rejected)`` runs after each batch.
         """
         self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
+        if rows is None or not isinstance(rows, Iterable):
+            raise ValidationError("rows", "must be an iterable of rows")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValidationError("batch_size", "must be a positive integer")
         if isinstance(rows, str | bytes | Mapping):
@@ -216,8 +218,9 @@ class ProspectService:
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
         """The prospect, if the actor may read it (PermissionDenied otherwise)."""
+        pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work() as uow:
-            prospect = uow.prospects.get(ProspectId(prospect_id))
+            prospect = uow.prospects.get(pid)
         self._ctx.authorizer.check(actor, Action.PROSPECT_READ, resource_of(prospect))
         return prospect
 
@@ -227,9 +230,9 @@ class ProspectService:
 
     def audit_trail(self, actor: Principal, prospect_id: str) -> tuple[AuditEntry, ...]:
         """The prospect's hash-chained audit entries (business facts only, no PII)."""
-        self.get(actor, prospect_id)
+        prospect = self.get(actor, prospect_id)
         with self._ctx.storage.unit_of_work() as uow:
-            return tuple(uow.audit.trail(KIND, prospect_id))
+            return tuple(uow.audit.trail(KIND, prospect.id))
 
     def _change(
         self,
@@ -239,9 +242,10 @@ class ProspectService:
         audit_action: str,
         change: Callable[[Prospect, datetime], Changed],
     ) -> Prospect:
+        pid = ProspectId(require_id("prospect_id", prospect_id))
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
-            current = uow.prospects.get(ProspectId(prospect_id))
+            current = uow.prospects.get(pid)
             self._ctx.authorizer.check(actor, action, resource_of(current))
             changed, events = change(current, now)
             if changed == current:
@@ -381,7 +385,7 @@ class ProspectService:
         self, actor: Principal, *, limit: int = 50, cursor: str | None = None
     ) -> Page[Prospect]:
         """The actor's own prospects."""
-        return self.list(actor, owner=actor.id, limit=limit, cursor=cursor)
+        return self.list(actor, owner=require_principal(actor).id, limit=limit, cursor=cursor)
 
     def counts(
         self, actor: Principal, *, owner: str | None = None, team: str | None = None

@@ -29,7 +29,7 @@ from custmgmt.domain.samples import (
     UseApplication,
     quantity,
 )
-from custmgmt.domain.validation import require_text
+from custmgmt.domain.validation import require_id, require_text
 from custmgmt.errors import FieldError, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.notification import Notification
@@ -94,9 +94,10 @@ class SampleService:
         move: Callable[[Sample, datetime], Changed],
         notes: Callable[[Sample], Iterable[Notification]] = lambda _: (),
     ) -> Sample:
+        sid = require_id("sample_id", sample_id)
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
-            sample = uow.samples.get(sample_id)
+            sample = uow.samples.get(sid)
             self._check(actor, action, sample)
             changed = move(sample, now)
             return self._save(uow, actor, sample, [changed], notes(changed[0]))
@@ -161,9 +162,10 @@ class SampleService:
         and the storage condition whose label goes on the sample."""
         if storage is not None and not isinstance(storage, StorageCondition):
             raise ValidationError("storage", "must be a StorageCondition")
+        sid = require_id("sample_id", sample_id)
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
-            sample = uow.samples.get(sample_id)
+            sample = uow.samples.get(sid)
             self._check(actor, Action.SAMPLE_REGISTER, sample)
             year = self._ctx.today().year
             number = f"S{year}-{uow.samples.next_number(year):06d}"
@@ -248,24 +250,24 @@ class SampleService:
     def get(self, actor: Principal, sample_id: str) -> Sample:
         """The sample as it stands, for anyone with the right to read samples."""
         with self._ctx.storage.unit_of_work() as uow:
-            sample = uow.samples.get(sample_id)
+            sample = uow.samples.get(require_id("sample_id", sample_id))
         self._check(actor, Action.SAMPLE_READ, sample)
         return sample
 
     def chain(self, actor: Principal, sample_id: str) -> tuple[CustodyEvent, ...]:
         """The custody events as stored, in sequence order (not verified: see verify_chain)."""
         with self._ctx.storage.unit_of_work() as uow:
-            sample = uow.samples.get(sample_id)
+            sample = uow.samples.get(require_id("sample_id", sample_id))
             self._check(actor, Action.SAMPLE_READ, sample)
-            return tuple(uow.samples.chain(sample_id))
+            return tuple(uow.samples.chain(sample.id))
 
     def verify_chain(self, actor: Principal, sample_id: str) -> int:
         """Recompute the chain; raise IntegrityError naming the first bad event if any
         was edited, deleted, inserted or reordered. Returns the number of events."""
         with self._ctx.storage.unit_of_work() as uow:
-            sample = uow.samples.get(sample_id)
+            sample = uow.samples.get(require_id("sample_id", sample_id))
             self._check(actor, Action.SAMPLE_READ, sample)
-            events = list(uow.samples.chain(sample_id))
+            events = list(uow.samples.chain(sample.id))
         self._chain.verify(sample, events)
         return len(events)
 

@@ -1,0 +1,67 @@
+"""Every service method, given nonsense in any one argument, raises only custmgmt errors."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import custmgmt
+from custmgmt.errors import CustmgmtError
+
+ROOT = Path(__file__).resolve().parents[2]
+NONSENSE: list[object] = [None, 123, 1.5, True, "", "x" * 5000, [], {}, object(),
+                          date(2026, 1, 1), datetime(2026, 1, 1)]
+
+
+def _reference() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("reference", ROOT / "scripts" / "reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _methods() -> Iterator[tuple[str, str]]:
+    for prefix, cls in _reference().AREAS:
+        if prefix != "app":
+            for name, _ in _reference()._methods(cls):
+                yield prefix.removeprefix("app."), name
+
+
+@pytest.mark.parametrize(("area", "method"), list(_methods()))
+def test_nonsense_arguments_raise_custmgmt_errors_only(
+    app: custmgmt.CustomerManagement, area: str, method: str
+) -> None:
+    root = app.principal("u-root", roles={"admin"},
+                         certifications={custmgmt.Certification("sample_receiver")})
+    prospect = app.prospects.register(root, name="A", phone="13800138000",
+                                      willingness="clear", potential_value=1)
+    sample = app.samples.receive(root, customer_id="c", sample_name="n", quantity=1, unit="kg",
+                                 description="d", requested_work="w")
+    function = getattr(getattr(app, area), method)
+    params = list(inspect.signature(function).parameters.values())
+    good: dict[str, Any] = {}
+    for param in params:
+        if param.name == "actor":
+            good[param.name] = root
+        elif param.name == "prospect_id":
+            good[param.name] = prospect.id
+        elif param.name == "sample_id":
+            good[param.name] = sample.id
+        elif param.default is inspect.Parameter.empty:
+            good[param.name] = "x"
+    for param in params:
+        for value in NONSENSE:
+            arguments = {**good, param.name: value}
+            positional = [arguments.pop(p.name) for p in params
+                          if p.kind is p.POSITIONAL_OR_KEYWORD and p.name in arguments]
+            with contextlib.suppress(CustmgmtError):  # anything else fails the test
+                function(*positional, **arguments)
