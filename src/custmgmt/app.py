@@ -12,6 +12,7 @@ from attrs import frozen
 from custmgmt.adapters.system import SystemClock, UuidIds
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.samples import Chain, canonical_json
+from custmgmt.domain.validation import require_id
 from custmgmt.errors import ValidationError
 from custmgmt.plugins import Plugins
 from custmgmt.ports.auth import Certification, Principal
@@ -22,6 +23,7 @@ from custmgmt.ports.storage import Storage
 from custmgmt.serialization import make_converter
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.followups import FollowUpService, PlanKeeper
+from custmgmt.services.inputs import page_limit
 from custmgmt.services.pool import PoolService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
@@ -83,8 +85,9 @@ class CustomerManagement:
     ) -> Principal:
         """Create or update a principal (roles, team, supervisor) and return it."""
         principal = Principal(
-            id=principal_id, roles=frozenset(roles), team=team, supervisor_id=supervisor_id,
-            certifications=frozenset(certifications),
+            id=principal_id, roles=roles,  # the converters check both
+            team=team, supervisor_id=supervisor_id,
+            certifications=certifications,
         )
         with self._storage.unit_of_work() as uow:
             uow.principals.save(principal)
@@ -93,8 +96,9 @@ class CustomerManagement:
 
     def get_principal(self, principal_id: str) -> Principal | None:
         """The principal with this id as stored, or None."""
+        pid = require_id("principal_id", principal_id)
         with self._storage.unit_of_work() as uow:
-            return uow.principals.get(principal_id)
+            return uow.principals.get(pid)
 
     def events(self) -> tuple[DomainEvent, ...]:
         """Every domain event recorded so far, oldest first."""
@@ -113,8 +117,9 @@ class CustomerManagement:
         it again next time. A failed send is retried on later runs up to
         ``settings.max_delivery_attempts``.
         """
+        batch = page_limit(limit)
         with self._storage.unit_of_work() as uow:
-            pending = list(uow.outbox.pending(limit, self.settings.max_delivery_attempts))
+            pending = list(uow.outbox.pending(batch, self.settings.max_delivery_attempts))
         sent = failed = 0
         for item in pending:
             try:
@@ -180,6 +185,11 @@ def open(
     settings = Settings() if settings is None else settings
     if not isinstance(settings, Settings):
         raise ValidationError("settings", "must be a custmgmt Settings")
+    if isinstance(plugins, str | bytes) or not isinstance(plugins, Iterable):
+        raise ValidationError("plugins", "must be a list of plugin objects or modules")
+    for name, port, method in (("clock", clock, "now"), ("ids", ids, "new_id")):
+        if port is not None and not callable(getattr(port, method, None)):
+            raise ValidationError(name, f"must have a {method}() method")
     manager = Plugins(plugins)
     backend = manager.storage_backend(scheme_of(url))
     notifier = manager.notifier(settings)

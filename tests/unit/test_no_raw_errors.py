@@ -65,3 +65,27 @@ def test_nonsense_arguments_raise_custmgmt_errors_only(
                           if p.kind is p.POSITIONAL_OR_KEYWORD and p.name in arguments]
             with contextlib.suppress(CustmgmtError):  # anything else fails the test
                 function(*positional, **arguments)
+
+
+@pytest.mark.parametrize("value", NONSENSE, ids=repr)
+def test_the_facade_and_settings_refuse_nonsense_with_custmgmt_errors(value: object) -> None:
+    app = custmgmt.open("memory://")
+    calls = [
+        lambda: app.principal(value, roles={"salesperson"}),  # type: ignore[arg-type]
+        lambda: app.principal("u-x", roles=value),  # type: ignore[arg-type]
+        lambda: app.principal("u-x", team=value),  # type: ignore[arg-type]
+        lambda: app.principal("u-x", certifications=value),  # type: ignore[arg-type]
+        lambda: app.get_principal(value),  # type: ignore[arg-type]
+        lambda: app.dispatch_notifications(limit=value),  # type: ignore[arg-type]
+        lambda: custmgmt.open(value),  # type: ignore[arg-type]
+        lambda: custmgmt.open("memory://", settings=value),  # type: ignore[arg-type]
+        lambda: custmgmt.open("memory://", clock=value),  # type: ignore[arg-type]
+        lambda: custmgmt.open("memory://", ids=value),  # type: ignore[arg-type]
+        lambda: custmgmt.open("memory://", plugins=value),  # type: ignore[arg-type]
+    ]
+    calls += [lambda name=name: custmgmt.Settings(**{name: value})  # type: ignore[misc]
+              for name in ("grading_large", "timezone", "notifier", "cadence_days",
+                           "visit_minimum", "protection_days", "pool_daily_cap")]
+    for call in calls:
+        with contextlib.suppress(CustmgmtError):
+            call()

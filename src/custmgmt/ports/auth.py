@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Protocol
 
@@ -70,7 +71,7 @@ class Certification:
 
 
 def _roles(value: object) -> frozenset[str]:
-    if isinstance(value, str) or not isinstance(value, set | frozenset | list | tuple):
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ValidationError("roles", "must be a set of role names")
     roles = frozenset(value)
     if not all(isinstance(r, str) and r.strip() for r in roles):
@@ -79,8 +80,9 @@ def _roles(value: object) -> frozenset[str]:
 
 
 def _certifications(value: object) -> frozenset[Certification]:
-    if not isinstance(value, set | frozenset | list | tuple):
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ValidationError("certifications", "must be a set of Certification")
+    value = tuple(value)
     if not all(isinstance(c, Certification) for c in value):
         raise ValidationError("certifications", "every item must be a Certification")
     return frozenset(value)
