@@ -43,6 +43,8 @@ _TEXT_VALUES: tuple[type, ...] = (Phone, Email, PersonName, Address, Organizatio
 
 
 def _aware_datetime(value: Any, _type: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 string")
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError("datetime must carry a UTC offset")
@@ -69,12 +71,11 @@ def _text_value(make: Callable[[str], T]) -> Callable[[Any, Any], T]:
 def configure_converter(converter: cattrs.Converter) -> None:
     """Teach ``converter`` custmgmt's types (call it on a converter you own)."""
     converter.register_unstructure_hook(Decimal, str)
-    converter.register_structure_hook(Decimal, lambda v, _t: Decimal(v) if isinstance(
-        v, str) else _fail("decimal must be a string"))
+    converter.register_structure_hook(Decimal, _text_value(Decimal))
     converter.register_unstructure_hook(datetime, datetime.isoformat)
     converter.register_structure_hook(datetime, _aware_datetime)
     converter.register_unstructure_hook(date, date.isoformat)
-    converter.register_structure_hook(date, lambda v, _t: date.fromisoformat(v))
+    converter.register_structure_hook(date, _text_value(date.fromisoformat))
     converter.register_unstructure_hook(
         Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
     )
@@ -96,10 +97,6 @@ def _sorted(items: list[Any]) -> list[Any]:
     return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
 
 
-def _fail(message: str) -> Any:
-    raise ValueError(message)
-
-
 def make_converter() -> cattrs.Converter:
     """A new converter configured for custmgmt that refuses unknown keys."""
     converter = cattrs.Converter(forbid_extra_keys=True)
@@ -119,7 +116,7 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
         messages = cattrs.transform_error(error)
         field, _, message = messages[0].partition(" @ ")
         raise ValidationError(message.removeprefix("$.") or "$", field) from None
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as error:
         raise ValidationError("$", f"cannot be read as {cls.__name__}: {error}") from None
 
 

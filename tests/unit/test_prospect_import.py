@@ -113,12 +113,10 @@ def test_a_claim_lost_between_check_and_write_costs_only_that_row(
     bob = app.principal("u-bob", roles={"salesperson"})
     app.prospects.register(bob, name="Taken", phone="13600136000", willingness="clear",
                            potential_value=1)
-    from custmgmt.adapters.memory.storage import MemoryProspects
-    from custmgmt.adapters.sql.prospects import SqlProspects
+    from custmgmt.services.prospect_import import ProspectImport
 
     # The check sees nothing held, as if bob registered just after it looked.
-    monkeypatch.setattr(MemoryProspects, "holders_of", lambda self, keys: {})
-    monkeypatch.setattr(SqlProspects, "holders_of", lambda self, keys: {})
+    monkeypatch.setattr(ProspectImport, "_unclaimed", lambda self, uow, candidates: candidates)
     rows = [{"name": f"P{n}", "phone": f"1370013700{n}", "willingness": "clear",
              "potential_value": "1"} for n in range(3)]
     rows[1]["phone"] = "13600136000"

@@ -224,3 +224,11 @@ def test_feedback_comes_after_use(app: App, staff: dict[str, Any]) -> None:
     s = app.samples.register(staff["reg"], s.id, classification="c", location="l")
     with pytest.raises(InvalidTransition):
         app.samples.feedback(staff["lab"], s.id, results="nothing yet")
+
+
+def test_storage_conditions_check_their_types() -> None:
+    for fields, name in (({"min_celsius": 2.5}, "min_celsius"), ({"light": "dark"}, "light"),
+                         ({"max_humidity_percent": "60"}, "max_humidity_percent")):
+        with pytest.raises(ValidationError) as raised:
+            StorageCondition(**fields)  # type: ignore[arg-type]
+        assert raised.value.field == name

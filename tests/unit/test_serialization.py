@@ -137,6 +137,10 @@ def test_unknown_keys_and_bad_values_are_validation_errors() -> None:
         structure(converter, {**data, "extra": 1}, Money)
     with pytest.raises(ValidationError):
         structure(converter, {"amount": 1.5, "currency": "CNY"}, Money)
+    with pytest.raises(ValidationError):
+        structure(converter, {"amount": "lots", "currency": "CNY"}, Money)
+    with pytest.raises(ValidationError):
+        structure(converter, "1,5", Decimal)
     prospect_data = converter.unstructure(make_prospect(1))
     prospect_data["registration"]["at"] = "2026-01-05T02:01:00"  # naive
     with pytest.raises(ValidationError):

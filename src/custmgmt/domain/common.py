@@ -109,6 +109,14 @@ class Money:
         return f"{self.amount} {self.currency}"
 
 
+def non_negative_money(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: a Money that is not below zero."""
+    if not isinstance(value, Money):
+        raise ValidationError(attribute.name, f"must be Money, not {type(value).__name__}")
+    if value.is_negative:
+        raise ValidationError(attribute.name, "must not be negative")
+
+
 def _fold(value: str) -> str:
     """NFKC turns full-width letters, digits and punctuation into their ASCII forms."""
     return unicodedata.normalize("NFKC", value)

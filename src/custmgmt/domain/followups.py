@@ -1,4 +1,4 @@
-"""Follow-up plans (跟进频率), follow-up records (跟进记录) and visit points (业务积分).
+"""Follow-up plans (跟进频率) and follow-up records (跟进记录).
 
 A plan says when a prospect is next due for a follow-up: its anchor (the
 last follow-up, or the registration) plus the cadence for its grade, unless a
@@ -176,21 +176,3 @@ class FollowUpRecorded(DomainEvent):
     follow_up_id: str
     channel: Channel
     next_due: date
-
-
-@frozen(kw_only=True)
-class VisitPoints:
-    """A salesperson's visit points (业务积分) for one month."""
-
-    principal_id: str
-    month: str
-    points: int
-    minimum: int
-
-    @property
-    def shortfall(self) -> int:
-        return max(0, self.minimum - self.points)
-
-    def flagged(self, threshold: int) -> bool:
-        """Short by ``threshold`` points or more (the policy says 3)."""
-        return self.shortfall >= threshold

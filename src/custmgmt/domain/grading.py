@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Protocol
+from typing import Protocol
 
-import attrs
 from attrs import field, frozen
 
-from custmgmt.domain.common import Money
-from custmgmt.domain.validation import of_type
+from custmgmt.domain.common import Money, non_negative_money
 from custmgmt.errors import ValidationError
 
 
@@ -47,11 +45,6 @@ _BY_WILLINGNESS = {
 }
 
 
-def _threshold(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    of_type(Money)(_inst, attribute, value)
-    if value.is_negative:
-        raise ValidationError(attribute.name, "must not be negative")
-
 
 @frozen
 class DefaultGradingPolicy:
@@ -61,8 +54,8 @@ class DefaultGradingPolicy:
     Willingness NONE is always D.
     """
 
-    large: Money = field(default=Money("1000000", "CNY"), validator=_threshold)
-    medium: Money = field(default=Money("100000", "CNY"), validator=_threshold)
+    large: Money = field(default=Money("1000000", "CNY"), validator=non_negative_money)
+    medium: Money = field(default=Money("100000", "CNY"), validator=non_negative_money)
 
     def __attrs_post_init__(self) -> None:
         if self.large.currency != self.medium.currency:

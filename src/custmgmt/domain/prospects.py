@@ -8,8 +8,8 @@ clock, so time and actor are always arguments.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import attrs
 from attrs import field, frozen
@@ -25,6 +25,7 @@ from custmgmt.domain.common import (
     Phone,
     ProspectId,
     RegistrationId,
+    non_negative_money,
 )
 from custmgmt.domain.grading import DefaultGradingPolicy, Grade, GradingPolicy, Willingness
 from custmgmt.domain.pipeline import PIPELINE, Stage
@@ -38,7 +39,7 @@ from custmgmt.domain.prospect_events import (
     StageChanged,
 )
 from custmgmt.domain.validation import aware, non_negative_int, of_type, optional, text
-from custmgmt.errors import InvalidTransition, ValidationError
+from custmgmt.errors import ClaimConflict, InvalidTransition, ValidationError
 
 # Re-exported: they belong to the prospect's vocabulary.
 __all__ = [
@@ -156,11 +157,6 @@ def _reason(value: str | None, field_name: str = "reason") -> str:
     return value.strip()
 
 
-def _value(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    of_type(Money)(_inst, attribute, value)
-    if value.is_negative:
-        raise ValidationError(attribute.name, "must not be negative")
-
 
 Changed = tuple["Prospect", tuple[DomainEvent, ...]]
 
@@ -172,7 +168,7 @@ class Prospect:
     id: ProspectId = field(validator=text(100))
     profile: Profile = field(validator=of_type(Profile))
     willingness: Willingness = field(validator=of_type(Willingness))
-    potential_value: Money = field(validator=_value)
+    potential_value: Money = field(validator=non_negative_money)
     grade: Grade = field(validator=of_type(Grade))
     grade_is_manual: bool = False
     stage: Stage = Stage.INITIAL_CONTACT
@@ -182,6 +178,11 @@ class Prospect:
     registration_active: bool = True
     history: tuple[HistoryEntry, ...] = ()
     version: int = field(default=0, validator=non_negative_int)
+
+    def claim_conflict(self, key: IdentityKey | None = None) -> ClaimConflict:
+        """The error for someone trying to register what this prospect holds."""
+        reg = self.registration
+        return ClaimConflict(self.owner_id, reg.id, reg.at, "" if key is None else key.kind.value)
 
     @property
     def active_keys(self) -> frozenset[IdentityKey]:
@@ -369,3 +370,14 @@ class Prospect:
             return None
         released = [h.at for h in self.history if h.kind is ChangeKind.RELEASED]
         return released[-1] if released else None
+
+
+def earliest_claim(
+    holders: Mapping[IdentityKey, Prospect],
+) -> tuple[Prospect, IdentityKey] | None:
+    """Of the prospects holding some keys, the first registered (and the key it holds)."""
+    if not holders:
+        return None
+    key, holder = min(holders.items(), key=lambda pair: (
+        pair[1].registration.at, pair[1].id, pair[0].kind.value, pair[0].value))
+    return holder, key

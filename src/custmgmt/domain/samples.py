@@ -28,7 +28,8 @@ from custmgmt.errors import FieldError, IntegrityError, InvalidTransition, Valid
 GENESIS = "0" * 64
 
 
-def _quantity(value: object, field_name: str = "quantity") -> Decimal:
+def quantity(value: object, field_name: str = "quantity") -> Decimal:
+    """A positive exact quantity, or ValidationError naming ``field_name``."""
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
         raise ValidationError(field_name, "must be an exact number (Decimal, int or string)")
     try:
@@ -38,11 +39,6 @@ def _quantity(value: object, field_name: str = "quantity") -> Decimal:
     if not number.is_finite() or number <= 0:
         raise ValidationError(field_name, "must be greater than zero")
     return number
-
-
-def quantity(value: object, field_name: str = "quantity") -> Decimal:
-    """A positive exact quantity, or ValidationError naming ``field_name``."""
-    return _quantity(value, field_name)
 
 
 @frozen(kw_only=True)
@@ -68,7 +64,7 @@ class SampleInfo:
             else:
                 values[name] = raw.strip()
         try:
-            values["quantity"] = _quantity(given.get("quantity"))
+            values["quantity"] = quantity(given.get("quantity"))
         except ValidationError as error:
             errors.append(FieldError("quantity", "is missing" if given.get("quantity") is None
                                      else error.message))
@@ -94,10 +90,10 @@ class Light(enum.Enum):
 class StorageCondition:
     """Special storage conditions (第十三条) and the label that says so."""
 
-    min_celsius: Decimal | None = None
-    max_celsius: Decimal | None = None
-    light: Light = Light.ANY
-    max_humidity_percent: int | None = None
+    min_celsius: Decimal | None = field(default=None, validator=optional(of_type(Decimal)))
+    max_celsius: Decimal | None = field(default=None, validator=optional(of_type(Decimal)))
+    light: Light = field(default=Light.ANY, validator=of_type(Light))
+    max_humidity_percent: int | None = field(default=None, validator=optional(of_type(int)))
     segregation: str | None = field(default=None, validator=optional(text(200)))
 
     def __attrs_post_init__(self) -> None:
@@ -128,7 +124,6 @@ class SampleState(enum.Enum):
     RECEIVED = "received"
     REGISTERED = "registered"
     DISPOSED = "disposed"
-    ARCHIVED = "archived"
 
 
 class ApplicationStatus(enum.Enum):
@@ -168,7 +163,7 @@ class CustodyKind(enum.Enum):
     RETURNED = "returned"
     DISPOSED = "disposed"
     FEEDBACK = "feedback"
-    ARCHIVED = "archived"
+    """Results, problems and suggestions after use, archived on the chain itself."""
 
 
 @frozen(kw_only=True)
@@ -243,7 +238,8 @@ class Sample:
     def is_hazardous(self) -> bool:
         return self.hazard is not None
 
-    def _conserved(self) -> None:
+    def ensure_conserved(self) -> None:
+        """received = in storage + checked out + consumed + disposed, none negative."""
         total = self.in_storage + self.checked_out + self.consumed + self.disposed
         if total != self.received or min(self.in_storage, self.checked_out, self.consumed,
                                          self.disposed) < 0:
@@ -260,7 +256,7 @@ class Sample:
             app if a.id == app.id else a for a in self.applications))
 
     def ensure_live(self, action: str) -> None:
-        if self.state in (SampleState.DISPOSED, SampleState.ARCHIVED):
+        if self.state is SampleState.DISPOSED:
             raise InvalidTransition(self.state.value, action, "the sample is no longer in use")
 
 
@@ -277,7 +273,7 @@ class Chain:
         self, before: Sample, after: Sample, kind: CustodyKind, *, actor: str, at: datetime,
         details: Mapping[str, str] | None = None,
     ) -> Changed:
-        after._conserved()
+        after.ensure_conserved()
         draft = CustodyEvent(
             sample_id=after.id, sequence=before.chain_length, kind=kind,
             at=at.astimezone(UTC),  # stored in UTC, so hashed in UTC

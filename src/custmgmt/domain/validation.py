@@ -98,6 +98,13 @@ def require_aware(field: str, value: object) -> datetime:
     return value
 
 
+def require_date(field: str, value: object) -> date:
+    """A calendar date (not a datetime)."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValidationError(field, "must be a date")
+    return value
+
+
 def require_enum(field: str, enum_type: type[T], value: object) -> T:
     """Accept a member or its value; name the allowed values otherwise."""
     if isinstance(value, enum_type):

@@ -93,7 +93,8 @@ class ProspectRepository(Protocol):
         ...
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Prospect]:
-        """For each of ``keys`` actively held, the prospect holding it."""
+        """For each of ``keys`` actively held, the prospect holding it (as this unit of
+        work sees it). ``domain.prospects.earliest_claim`` picks the one that stands."""
         ...
 
     def get(self, prospect_id: ProspectId) -> Prospect:
@@ -103,10 +104,6 @@ class ProspectRepository(Protocol):
     def update(self, prospect: Prospect) -> Prospect:
         """Store a changed prospect; ConcurrencyError if it is stale, ClaimConflict
         if it now holds a key someone else holds."""
-        ...
-
-    def holder_of(self, keys: Iterable[IdentityKey]) -> tuple[Prospect, IdentityKey] | None:
-        """The prospect actively holding any of ``keys``, with the key it holds."""
         ...
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:

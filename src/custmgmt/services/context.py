@@ -73,12 +73,12 @@ class Context:
     def finish(self, uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
         """Record the events with the change, commit, then tell the observers."""
         recorded = tuple(events)
-        for event in recorded:
-            uow.events.append(event)
-        self.commit_and_publish(uow, recorded)
-
-    def commit_and_publish(self, uow: UnitOfWork, recorded: Iterable[DomainEvent]) -> None:
-        """Commit events already appended to ``uow.events``, then tell the observers."""
+        uow.events.append_many(recorded)
         uow.commit()
         for event in recorded:
             self.publish(event)
+
+    def reach(self, actor: Principal, action: Action) -> Reach:
+        """How far ``actor``'s right to ``action`` reaches; PermissionDenied if nowhere."""
+        self.authorizer.check(actor, action, None)
+        return self.authorizer.reach(actor, action)

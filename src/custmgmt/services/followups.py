@@ -19,12 +19,19 @@ from custmgmt.domain.followups import (
     derive_plan,
 )
 from custmgmt.domain.prospects import Grade, Prospect
-from custmgmt.domain.validation import require_aware, require_enum, require_id, require_text
+from custmgmt.domain.validation import (
+    require_aware,
+    require_date,
+    require_enum,
+    require_id,
+    require_text,
+)
 from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
 from custmgmt.services.context import Context
+from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
 
 
@@ -37,18 +44,6 @@ class DueItem:
     grade: Grade
     next_due: date
     days_late: int
-
-
-def optional_text(field: str, value: object, max_length: int = 4000) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return require_text(field, value, max_length)
-
-
-def require_date(field: str, value: object) -> date:
-    if isinstance(value, datetime) or not isinstance(value, date):
-        raise ValidationError(field, "must be a date")
-    return value
 
 
 class PlanKeeper:
@@ -106,9 +101,7 @@ class FollowUpService:
             raise ValidationError("at", "is in the future")
         local = self._local(when)
         override = None if next_due is None else require_date("next_due", next_due)
-        if override is not None and override < local:
-            raise ValidationError("next_due", "must not be before the follow-up")
-        details = {name: optional_text(name, value) for name, value in (
+        details = {name: optional_text(name, value, 4000) for name, value in (
             ("needs", needs), ("problems", problems), ("outcome", outcome),
             ("next_step", next_step))}
         pid = ProspectId(require_id("prospect_id", prospect_id))
@@ -149,8 +142,7 @@ class FollowUpService:
         date_from: date | None = None, date_to: date | None = None,
     ) -> tuple[FollowUp, ...]:
         """Follow-up records the actor may read, oldest first."""
-        reach = self._ctx.authorizer.reach(actor, Action.FOLLOWUP_READ)
-        self._ctx.authorizer.check(actor, Action.FOLLOWUP_READ, None)
+        reach = self._ctx.reach(actor, Action.FOLLOWUP_READ)
         query = FollowUpQuery(reach=reach, owner=owner, prospect_id=prospect_id,
                               date_from=date_from, date_to=date_to)
         with self._ctx.storage.unit_of_work() as uow:
@@ -162,8 +154,7 @@ class FollowUpService:
         """Prospects due for a follow-up on or before ``on`` (default: local today), for
         the actor (a manager: the team), by priority: grade, then how late."""
         day = self._ctx.today() if on is None else require_date("on", on)
-        self._ctx.authorizer.check(actor, Action.FOLLOWUP_READ, None)
-        reach = self._ctx.authorizer.reach(actor, Action.FOLLOWUP_READ)
+        reach = self._ctx.reach(actor, Action.FOLLOWUP_READ)
         with self._ctx.storage.unit_of_work() as uow:
             plans = uow.plans.due(reach, day, owner)
         items = [DueItem(prospect_id=p.prospect_id, owner_id=p.owner_id, grade=p.grade,
@@ -179,9 +170,8 @@ class FollowUpService:
     def send_reminders(self, actor: Principal, *, on: date | None = None) -> int:
         """Queue overdue reminders: to the owner, and after the grace period to the
         owner's supervisor. Each (prospect, due date, recipient) is queued once."""
-        self._ctx.authorizer.check(actor, Action.FOLLOWUP_REMIND, None)
+        reach = self._ctx.reach(actor, Action.FOLLOWUP_REMIND)
         day = self._ctx.today() if on is None else require_date("on", on)
-        reach = self._ctx.authorizer.reach(actor, Action.FOLLOWUP_REMIND)
         grace = self._ctx.settings.manager_reminder_grace_days
         queued = 0
         with self._ctx.storage.unit_of_work() as uow:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import TypeVar
 
 from custmgmt.domain.common import Money
+from custmgmt.domain.validation import require_text
 from custmgmt.errors import ValidationError
 
 T = TypeVar("T")
@@ -32,13 +32,10 @@ def build_optional(field: str, make: Callable[[str], T], raw: object) -> T | Non
 
 
 def money(field: str, raw: object, currency: str = "CNY") -> Money:
-    """A Money as given, or a Decimal / int / numeric string in ``currency``."""
+    """A Money as given, or a Decimal / int / numeric string in ``currency``
+    (Money itself refuses floats and anything inexact)."""
     if isinstance(raw, Money):
         return raw
-    if isinstance(raw, float):
-        raise ValidationError(field, "must be exact (Money, Decimal, int or string), not float")
-    if not isinstance(raw, Decimal | int | str) or isinstance(raw, bool):
-        raise ValidationError(field, f"must be Money, not {type(raw).__name__}")
     try:
         return Money(raw, currency)
     except ValidationError as error:
@@ -64,7 +61,7 @@ def page_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     return parsed, pid
 
 
-def positive_value(raw: object, currency: str = "CNY") -> Money:
+def non_negative_value(raw: object, currency: str = "CNY") -> Money:
     """A prospect's potential value: required, exact, not negative."""
     if raw is None:
         raise ValidationError("potential_value", "is required")
@@ -74,11 +71,8 @@ def positive_value(raw: object, currency: str = "CNY") -> Money:
     return value
 
 
-def optional_text(field: str, value: object) -> str | None:
+def optional_text(field: str, value: object, max_length: int = 2000) -> str | None:
+    """Free text that may be left out: None and blank both mean "not given"."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if not isinstance(value, str):
-        raise ValidationError(field, f"must be text, not {type(value).__name__}")
-    if len(value) > 2000:
-        raise ValidationError(field, "must be at most 2000 characters")
-    return value.strip()
+    return require_text(field, value, max_length)

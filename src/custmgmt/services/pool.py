@@ -15,9 +15,8 @@ from attrs import frozen
 from custmgmt.domain.common import DomainEvent, ProspectId, RegistrationId
 from custmgmt.domain.followups import FollowUpPlan
 from custmgmt.domain.prospects import Prospect
-from custmgmt.domain.validation import require_id
+from custmgmt.domain.validation import require_date, require_id
 from custmgmt.errors import (
-    ClaimConflict,
     ConcurrencyError,
     InvalidTransition,
     PermissionDenied,
@@ -27,7 +26,7 @@ from custmgmt.ports.auth import Action, Principal, Reach, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
-from custmgmt.services.followups import PlanKeeper, require_date
+from custmgmt.services.followups import PlanKeeper
 from custmgmt.services.inputs import page_limit
 from custmgmt.services.prospects import KIND, snapshot
 
@@ -55,9 +54,8 @@ class PoolService:
     def release_lapsed(self, actor: Principal, *, on: date | None = None) -> LapseReport:
         """Warn owners of prospects about to lapse; release those that have."""
         self._require_enabled()
-        self._ctx.authorizer.check(actor, Action.POOL_RELEASE, None)
+        reach = self._ctx.reach(actor, Action.POOL_RELEASE)
         day = self._ctx.today() if on is None else require_date("on", on)
-        reach = self._ctx.authorizer.reach(actor, Action.POOL_RELEASE)
         warn_days = self._ctx.settings.lapse_warning_days
         warned: list[str] = []
         released: list[str] = []
@@ -120,14 +118,14 @@ class PoolService:
                 now_held = uow.prospects.get(pid)
             if now_held.in_pool:
                 raise
-            raise _taken(now_held) from None
+            raise now_held.claim_conflict() from None
 
     def _claim(self, actor: Principal, prospect_id: ProspectId) -> Prospect:
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
             prospect = uow.prospects.get(prospect_id)
             if prospect.registration_active:
-                raise _taken(prospect)
+                raise prospect.claim_conflict()
             if not prospect.in_pool:
                 raise InvalidTransition(prospect.stage.value, "claimed", "closed prospects "
                                         "are not in the pool")
@@ -164,7 +162,3 @@ class PoolService:
             raise PermissionDenied(actor.id, Action.POOL_CLAIM.value,
                                    f"daily cap of {cap} prospects from the pool reached")
 
-
-def _taken(prospect: Prospect) -> ClaimConflict:
-    reg = prospect.registration
-    return ClaimConflict(prospect.owner_id, reg.id, reg.at)

@@ -114,12 +114,13 @@ class ProspectImport:
         for event in events:
             self._ctx.publish(event)
 
-    def _conflict_reason(self, holder: Prospect) -> str:
-        reg = holder.registration
+    def _conflict_reason(self, conflict: ClaimConflict) -> str:
         prefix = f"{self._import_id}:"
-        if reg.id.startswith(prefix):
-            return f"duplicate of line {reg.id.removeprefix(prefix)} in this import"
-        return f"already registered by {holder.owner_id} ({reg.id}, {reg.at.isoformat()})"
+        if conflict.registration_id.startswith(prefix):
+            line = conflict.registration_id.removeprefix(prefix)
+            return f"duplicate of line {line} in this import"
+        return (f"already registered by {conflict.owner_id} ({conflict.registration_id}, "
+                f"{conflict.registered_at.isoformat()})")
 
     def _unclaimed(self, uow: UnitOfWork, candidates: list[Candidate]) -> list[Candidate]:
         """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
@@ -131,7 +132,7 @@ class ProspectImport:
             holder = next((held[k] for k in keys if k in held), None)
             earlier = next((seen[k] for k in keys if k in seen), None)
             if holder is not None:
-                self._reject(c.line, None, self._conflict_reason(holder))
+                self._reject(c.line, None, self._conflict_reason(holder.claim_conflict()))
             elif earlier is not None:
                 self._reject(c.line, None, f"duplicate of line {earlier} in this import")
             else:
@@ -174,7 +175,6 @@ class ProspectImport:
         try:
             return self._write([candidate])
         except ClaimConflict as conflict:
-            self._reject(candidate.line, None, f"already registered by {conflict.owner_id} "
-                         f"({conflict.registration_id}, {conflict.registered_at.isoformat()})")
+            self._reject(candidate.line, None, self._conflict_reason(conflict))
             return ()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
+import attrs
 from attrs import frozen
 
 from custmgmt.domain.audit import AuditEntry
@@ -30,20 +31,20 @@ from custmgmt.domain.prospects import (
     ProspectKind,
     Stage,
     Willingness,
+    earliest_claim,
 )
 from custmgmt.domain.validation import require_enum, require_id
-from custmgmt.errors import ClaimConflict, NotFound, ValidationError
-from custmgmt.ports.auth import Action, Principal, Resource, Scope
+from custmgmt.errors import NotFound, ValidationError
+from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, require_principal
 from custmgmt.services.inputs import (
     build,
     build_optional,
-    money,
+    non_negative_value,
     optional_text,
     page_cursor,
     page_limit,
-    positive_value,
 )
 from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
 
@@ -148,26 +149,24 @@ class ProspectService:
             needs=needs,
         )
         will = require_enum("willingness", Willingness, willingness)
-        value = positive_value(potential_value)
+        value = non_negative_value(potential_value)
         with self._ctx.storage.unit_of_work() as uow:
-            stored, events = self._register(uow, actor, profile, will, value, None)
-            self._ctx.commit_and_publish(uow, events)
+            stored, events = self._register(uow, actor, profile, will, value)
+            self._ctx.finish(uow, events)
         return stored
 
     def _register(
         self, uow: UnitOfWork, actor: Principal, profile: Profile, will: Willingness,
-        value: Money, registration_id: str | None,
+        value: Money,
     ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
         now = self._ctx.now()
-        held = uow.prospects.holder_of(profile.identity_keys)
+        held = earliest_claim(uow.prospects.holders_of(profile.identity_keys))
         if held is not None:
-            holder, key = held
-            reg = holder.registration
-            raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
+            raise held[0].claim_conflict(held[1])
         prospect_id = ProspectId(self._ctx.ids.new_id("p"))
         prospect, events = Prospect.register(
             id=prospect_id,
-            registration_id=RegistrationId(registration_id or self._ctx.ids.new_id("r")),
+            registration_id=RegistrationId(self._ctx.ids.new_id("r")),
             profile=profile, willingness=will, potential_value=value, owner_id=actor.id,
             owner_team=actor.team, policy=self._policy, at=now,
         )
@@ -175,8 +174,6 @@ class ProspectService:
         self._keep_plans(uow, [stored], True)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
                         at=now, before=None, after=snapshot(stored))
-        for event in events:
-            uow.events.append(event)
         return stored, events
 
     def import_many(
@@ -198,19 +195,18 @@ class ProspectService:
         costs the good rows. ``on_progress(imported, rejected)`` runs after each batch.
         """
         self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
-        if rows is None or not isinstance(rows, Iterable):
+        if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
             raise ValidationError("rows", "must be an iterable of rows")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValidationError("batch_size", "must be a positive integer")
-        if isinstance(rows, str | bytes | Mapping):
-            raise ValidationError("rows", "must be an iterable of rows, not a single value")
+
         def parse(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
             fields = dict(row)
             will = require_enum("willingness", Willingness, fields.pop("willingness", None))
             currency = fields.pop("currency", None) or "CNY"
             if not isinstance(currency, str):
                 raise ValidationError("currency", "must be an ISO 4217 code")
-            value = positive_value(fields.pop("potential_value", None), currency)
+            value = non_negative_value(fields.pop("potential_value", None), currency)
             return self.profile(**fields), will, value  # type: ignore[arg-type]
 
         run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans)
@@ -268,9 +264,7 @@ class ProspectService:
         """New willingness and/or potential value; the grading policy grades again."""
         will = None if willingness is None else require_enum("willingness", Willingness,
                                                              willingness)
-        value = None if potential_value is None else money("potential_value", potential_value)
-        if value is not None and value.is_negative:
-            raise ValidationError("potential_value", "must not be negative")
+        value = None if potential_value is None else non_negative_value(potential_value)
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "reassess",
                             lambda p, now: p.reassess(willingness=will, potential_value=value,
                                                       policy=self._policy, by=actor.id, at=now))
@@ -345,16 +339,16 @@ class ProspectService:
                                       by=actor.id, at=now),
         )
 
-    def _query(self, actor: Principal, **filters: object) -> ProspectQuery:
-        reach = self._ctx.authorizer.reach(actor, Action.PROSPECT_READ)
-        if reach.scope is Scope.NONE:
-            self._ctx.authorizer.check(actor, Action.PROSPECT_READ, None)
-        grade, stage = filters.pop("grade", None), filters.pop("stage", None)
+    def _query(
+        self, actor: Principal, *, grade: object = None, stage: object = None,
+        owner: str | None = None, team: str | None = None, limit: int = 50,
+        after: tuple[datetime, str] | None = None,
+    ) -> ProspectQuery:
         return ProspectQuery(
-            reach=reach,
+            reach=self._ctx.reach(actor, Action.PROSPECT_READ), owner=owner, team=team,
             grade=None if grade is None else require_enum("grade", Grade, grade),
             stage=None if stage is None else require_enum("stage", Stage, stage),
-            **filters,  # type: ignore[arg-type]
+            limit=limit, after=after,
         )
 
     def list(
@@ -402,10 +396,8 @@ class ProspectService:
         return ProspectCounts(by_grade=by_grade, by_stage=by_stage, total=sum(cells.values()))
 
 
-_PROFILE_FIELDS = (
-    "name", "phone", "email", "address", "organization", "credit_code", "industry",
-    "source_channel", "needs",
-)
+# The profile's fields a caller sets; its kind follows from the organization.
+_PROFILE_FIELDS = tuple(a.name for a in attrs.fields(Profile) if a.name != "kind")
 
 
 def _profile_fields(profile: Profile) -> dict[str, str | None]:

@@ -18,12 +18,11 @@ from attrs import frozen
 
 from custmgmt.domain.followups import Channel, FollowUp
 from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage
-from custmgmt.domain.validation import require_enum
+from custmgmt.domain.validation import require_date, require_enum
 from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
-from custmgmt.services.followups import require_date
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -40,6 +39,13 @@ def month_bounds(month: object) -> tuple[str, date, date]:
         raise ValidationError("month", "is not a month that exists")
     last = calendar.monthrange(year, number)[1]
     return f"{year:04d}-{number:02d}", date(year, number, 1), date(year, number, last)
+
+
+def _period(start: object, end: object) -> tuple[date, date]:
+    first, last = require_date("start", start), require_date("end", end)
+    if last < first:
+        raise ValidationError("end", "must not be before start")
+    return first, last
 
 
 def rate(part: int, whole: int) -> Fraction | None:
@@ -114,8 +120,7 @@ class ReportService:
         self._ctx = context
 
     def _reach(self, actor: Principal) -> Reach:
-        self._ctx.authorizer.check(actor, Action.REPORT_READ, None)
-        return self._ctx.authorizer.reach(actor, Action.REPORT_READ)
+        return self._ctx.reach(actor, Action.REPORT_READ)
 
     def _salespeople(self, uow: UnitOfWork, reach: Reach) -> set[str]:
         if reach.scope is Scope.ANY:
@@ -161,9 +166,7 @@ class ReportService:
     ) -> Funnel:
         """Of the prospects registered from ``start`` to ``end`` (local dates, inclusive),
         how many reached each pipeline stage, and the conversion from each to the next."""
-        first, last = require_date("start", start), require_date("end", end)
-        if last < first:
-            raise ValidationError("end", "must not be before start")
+        first, last = _period(start, end)
         query = ProspectQuery(
             reach=self._reach(actor), owner=owner,
             grade=None if grade is None else require_enum("grade", Grade, grade),
@@ -189,9 +192,7 @@ class ReportService:
     ) -> Compliance:
         """Follow-ups recorded from ``start`` to ``end`` (local dates, inclusive) and the
         share done by their due date, overall and per owner."""
-        first, last = require_date("start", start), require_date("end", end)
-        if last < first:
-            raise ValidationError("end", "must not be before start")
+        first, last = _period(start, end)
         query = FollowUpQuery(reach=self._reach(actor), owner=owner, date_from=first,
                               date_to=last)
         with self._ctx.storage.unit_of_work() as uow:

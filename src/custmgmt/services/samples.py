@@ -27,15 +27,16 @@ from custmgmt.domain.samples import (
     SampleState,
     StorageCondition,
     UseApplication,
-    quantity,
 )
-from custmgmt.domain.validation import require_id, require_text
+from custmgmt.domain.samples import (
+    quantity as as_quantity,
+)
+from custmgmt.domain.validation import require_date, require_id, require_text
 from custmgmt.errors import FieldError, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context
-from custmgmt.services.followups import require_date
 
 RECEIVER_CERTIFICATE = "sample_receiver"
 
@@ -187,7 +188,7 @@ class SampleService:
         expected_return: date | None = None,
     ) -> UseApplication:
         """Apply to use the sample (使用申请); returns the application to approve."""
-        amount = _amount(quantity)
+        amount = as_quantity(quantity)
         back = None if expected_return is None else require_date("expected_return",
                                                                  expected_return)
         app_id = self._ctx.ids.new_id("a")
@@ -216,7 +217,7 @@ class SampleService:
         self, actor: Principal, sample_id: str, application_id: str, *, used: object, note: str
     ) -> Sample:
         """The custodian records what was used (使用记录)."""
-        amount = _amount(used, "used")
+        amount = as_quantity(used, "used")
         return self._move(actor, sample_id, Action.SAMPLE_APPLY, lambda s, now: moves.record_use(
             self._chain, s, application_id, used=amount, note=note, by=actor.id, at=now))
 
@@ -224,7 +225,7 @@ class SampleService:
         self, actor: Principal, sample_id: str, application_id: str, *, quantity: object
     ) -> Sample:
         """The registry takes back the remaining quantity (归还) into its custody."""
-        amount = _amount(quantity)
+        amount = as_quantity(quantity)
         return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.give_back(
             self._chain, s, application_id, quantity=amount, to=actor.id, at=now))
 
@@ -281,6 +282,3 @@ class SampleService:
                       expected=s.in_storage, unit=s.info.unit, custodian=s.custodian)
             for s in samples if s.in_storage > 0)
 
-
-def _amount(value: object, field_name: str = "quantity") -> Decimal:
-    return quantity(value, field_name)

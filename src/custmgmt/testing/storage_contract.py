@@ -19,6 +19,7 @@ from custmgmt.domain.prospects import (
     Prospect,
     Stage,
     Willingness,
+    earliest_claim,
 )
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
@@ -193,16 +194,42 @@ class StorageContract(FollowUpStorageContract, SampleStorageContract, ABC):
             assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
                 winner.id]
 
-    def test_holder_of_finds_each_kind_of_key(self, storage: Storage) -> None:
+    def test_holders_of_finds_each_kind_of_key(self, storage: Storage) -> None:
         prospect = make_prospect(1, organization="Acme Co., Ltd.")
         with storage.unit_of_work() as uow:
             uow.prospects.add(prospect)
             uow.commit()
         with storage.unit_of_work() as uow:
             for key in prospect.active_keys:
-                held = uow.prospects.holder_of([key])
+                held = earliest_claim(uow.prospects.holders_of([key]))
                 assert held is not None and held[0].id == prospect.id and held[1] == key
-            assert uow.prospects.holder_of(make_prospect(2).active_keys) is None
+            assert earliest_claim(uow.prospects.holders_of(make_prospect(2).active_keys)) is None
+            everything = uow.prospects.holders_of([*prospect.active_keys,
+                                                   *make_prospect(2).active_keys])
+            assert set(everything) == set(prospect.active_keys)
+            assert {p.id for p in everything.values()} == {prospect.id}
+
+    def test_add_many_is_all_or_nothing_on_a_held_or_repeated_key(
+        self, storage: Storage
+    ) -> None:
+        held = make_prospect(1, owner="u-bob")
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(held)
+            uow.commit()
+        repeated = [make_prospect(2), same_person_as(make_prospect(2), 3)]
+        clashing = [make_prospect(4), same_person_as(held, 5)]
+        for batch, owner in ((repeated, "u-alice"), (clashing, "u-bob")):
+            with storage.unit_of_work() as uow:
+                with pytest.raises(ClaimConflict) as raised:
+                    uow.prospects.add_many(batch)
+                assert raised.value.owner_id == owner
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
+                held.id]
+            stored = uow.prospects.add_many([make_prospect(6), make_prospect(7)])
+            uow.commit()
+        assert [p.version for p in stored] == [1, 1]
 
     def test_a_released_registration_frees_its_keys(self, storage: Storage) -> None:
         first = make_prospect(1)
@@ -213,7 +240,7 @@ class StorageContract(FollowUpStorageContract, SampleStorageContract, ABC):
             uow.prospects.update(attrs.evolve(stored, registration_active=False))
             uow.commit()
         with storage.unit_of_work() as uow:
-            assert uow.prospects.holder_of(first.profile.identity_keys) is None
+            assert uow.prospects.holders_of(first.profile.identity_keys) == {}
             uow.prospects.add(same_person_as(first, 2))
             uow.commit()
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from custmgmt.adapters.memory.storage import MemoryUnitOfWork
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
@@ -154,7 +154,7 @@ class MemoryFollowUps:
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
         found = [f for f in [*self._state.follow_ups, *self.staged] if query.matches(f)]
-        return sorted(found, key=lambda f: (f.local_date, _utc(f.at), f.id))
+        return sorted(found, key=lambda f: (f.local_date, as_utc(f.at), f.id))
 
 
 class MemoryAudit:
@@ -231,7 +231,7 @@ class MemoryOutbox:
     def all(self) -> Sequence[OutboxItem]:
         merged = dict(self._state.outbox)
         merged.update(self.staged)
-        return sorted(merged.values(), key=lambda i: (_utc(i.notification.created_at),
+        return sorted(merged.values(), key=lambda i: (as_utc(i.notification.created_at),
                                                       i.notification.id))
 
     def pending(self, limit: int, max_attempts: int) -> Sequence[OutboxItem]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -23,13 +22,14 @@ from custmgmt.adapters.memory.records import (
     MemoryOutbox,
     MemoryPlans,
     MemorySamples,
+    as_utc,
 )
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.followups import FollowUp, FollowUpPlan
-from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
+from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
-from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
+from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.notification import OutboxItem
 from custmgmt.ports.storage import ProspectQuery
@@ -54,15 +54,6 @@ class MemoryState:
         self.dedupe_keys: set[str] = set()
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-def _conflict(holder: Prospect, key: IdentityKey) -> ClaimConflict:
-    reg = holder.registration
-    return ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
-
-
 class MemoryProspects:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
@@ -77,9 +68,9 @@ class MemoryProspects:
     def add(self, prospect: Prospect) -> Prospect:
         if self._current(prospect.id) is not None:
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
-        held = self.holder_of(prospect.active_keys)
+        held = earliest_claim(self.holders_of(prospect.active_keys))
         if held is not None:
-            raise _conflict(*held)
+            raise held[0].claim_conflict(held[1])
         stored = attrs.evolve(prospect, version=1)
         self.staged[prospect.id] = (0, stored)
         return stored
@@ -91,9 +82,6 @@ class MemoryProspects:
         except BaseException:
             self.staged = staged
             raise
-
-    def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
-        return {key: prospect for prospect, key in self._holders(keys)}
 
     def get(self, prospect_id: ProspectId) -> Prospect:
         found = self._current(prospect_id)
@@ -115,35 +103,26 @@ class MemoryProspects:
         merged.update({pid: p for pid, (_, p) in self.staged.items()})
         return list(merged.values())
 
-    def _holders(self, keys: Iterable[IdentityKey]) -> list[tuple[Prospect, IdentityKey]]:
+    def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
         """Who holds each key, as this unit sees it: its own writes over the committed index."""
-        found: list[tuple[Prospect, IdentityKey]] = []
+        found: dict[IdentityKey, Prospect] = {}
         for key in set(keys):
             staged = [p for _, p in self.staged.values() if key in p.active_keys]
-            if staged:
-                found.append((staged[0], key))
-                continue
             holder_id = self._state.key_index.get(key)
-            holder = None if holder_id is None else self._current(holder_id)
+            holder = staged[0] if staged else None if holder_id is None else self._current(
+                holder_id)
             if holder is not None and key in holder.active_keys:
-                found.append((holder, key))
+                found[key] = holder
         return found
-
-    def holder_of(self, keys: Iterable[IdentityKey]) -> tuple[Prospect, IdentityKey] | None:
-        found = self._holders(keys)
-        if not found:
-            return None
-        return min(found, key=lambda pair: (_utc(pair[0].registration.at), pair[0].id,
-                                            pair[1].kind.value))
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:
         rows = sorted(
             (p for p in self._all() if query.matches(p)),
-            key=lambda p: (_utc(p.registration.at), p.id),
+            key=lambda p: (as_utc(p.registration.at), p.id),
         )
         if query.after is not None:
-            after = (_utc(query.after[0]), query.after[1])
-            rows = [p for p in rows if (_utc(p.registration.at), p.id) > after]
+            after = (as_utc(query.after[0]), query.after[1])
+            rows = [p for p in rows if (as_utc(p.registration.at), p.id) > after]
         return rows[: query.limit]
 
     def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
@@ -166,7 +145,7 @@ class MemoryProspects:
                 holder_id = index.get(key)
                 if holder_id is not None and holder_id != pid:
                     holder = self._current(holder_id) or self._state.prospects[holder_id]
-                    raise _conflict(holder, key)
+                    raise holder.claim_conflict(key)
                 index[key] = pid
 
 

@@ -31,8 +31,15 @@ from custmgmt.adapters.sql.translate import (
     to_prospect,
 )
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.prospects import Grade, IdentityKey, KeyKind, Prospect, Stage
-from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
+from custmgmt.domain.prospects import (
+    Grade,
+    IdentityKey,
+    KeyKind,
+    Prospect,
+    Stage,
+    earliest_claim,
+)
+from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
 
 # Statements built once: per-call construction of ORM DML dominated bulk imports.
@@ -122,10 +129,8 @@ class SqlProspects:
                 self._s.execute(INSERT_PROSPECT, [prospect_values(p) for p in stored])
                 self._insert_keys(stored)
         except IntegrityError:
-            for prospect in stored:
-                self._raise_conflict(prospect)
-            raise ConcurrencyError("a prospect in the batch already exists or repeats a key") \
-                from None
+            self._raise_batch_conflict(stored)
+            raise ConcurrencyError("a prospect in the batch already exists") from None
         self._s.execute(INSERT_HISTORY, [
             history_values(p.id, i, entry) for p in stored for i, entry in enumerate(p.history)
         ])
@@ -153,13 +158,23 @@ class SqlProspects:
         by_id: dict[str, Prospect] = {p.id: p for p in self._load(rows)}
         return {key: by_id[pid] for key, pid in found.items()}
 
+    def _raise_batch_conflict(self, batch: Sequence[Prospect]) -> None:
+        """The batch was refused: name a key held outside it, or repeated inside it."""
+        first_with: dict[IdentityKey, Prospect] = {}
+        for prospect in batch:
+            self._raise_conflict(prospect)
+            for key in prospect.active_keys:
+                if key in first_with:
+                    raise first_with[key].claim_conflict(key)
+                first_with[key] = prospect
+
     def _raise_conflict(self, prospect: Prospect) -> None:
         """If another prospect holds one of ``prospect``'s keys, raise ClaimConflict."""
-        held = self.holder_of(prospect.active_keys)
-        if held is not None and held[0].id != prospect.id:
-            holder, key = held
-            reg = holder.registration
-            raise ClaimConflict(holder.owner_id, reg.id, reg.at, key.kind.value)
+        others = {key: holder for key, holder in self.holders_of(prospect.active_keys).items()
+                  if holder.id != prospect.id}
+        held = earliest_claim(others)
+        if held is not None:
+            raise held[0].claim_conflict(held[1])
 
     def _claim(self, prospect: Prospect) -> None:
         """Insert the active keys; the primary key refuses one someone else holds."""
@@ -176,24 +191,6 @@ class SqlProspects:
             self._s.execute(INSERT_HISTORY, [
                 history_values(prospect.id, known + i, entry) for i, entry in enumerate(new)
             ])
-
-    def holder_of(self, keys: Iterable[IdentityKey]) -> tuple[Prospect, IdentityKey] | None:
-        wanted = list(keys)
-        if not wanted:
-            return None
-        matches = or_(*(and_(ProspectKeyRow.kind == k.kind.value, ProspectKeyRow.value == k.value)
-                        for k in wanted))
-        found = self._s.execute(
-            select(ProspectKeyRow.kind, ProspectKeyRow.value, ProspectKeyRow.prospect_id)
-            .where(matches)
-            .join(ProspectRow, ProspectRow.id == ProspectKeyRow.prospect_id)
-            .order_by(ProspectRow.registered_at, ProspectRow.id, ProspectKeyRow.kind)
-            .limit(1)
-        ).first()
-        if found is None:
-            return None
-        kind, value, prospect_id = found
-        return self.get(ProspectId(prospect_id)), IdentityKey(KeyKind(kind), value)
 
     def _where(self, query: ProspectQuery) -> list[ColumnElement[bool]]:
         clauses = reach_clause(query.reach, ProspectRow.owner_id, ProspectRow.owner_team)

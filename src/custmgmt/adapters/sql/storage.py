@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, ParamSpec, Self, TypeVar
+from typing import Any, Self
 
 from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, create_engine, event
@@ -27,9 +27,6 @@ from custmgmt.adapters.sql.repositories import (
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
 from custmgmt.serialization import make_converter
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def storage_error(error: SQLAlchemyError) -> StorageError:
@@ -203,10 +200,3 @@ class SqlStorage:
     def close(self) -> None:
         self.engine.dispose()
 
-
-def guarded(function: Callable[P, R]) -> Callable[P, R]:
-    def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        with translated():
-            return function(*args, **kwargs)
-
-    return call
