@@ -24,7 +24,7 @@ from custmgmt.domain.prospects import (
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.notification import DeliveryStatus
-from custmgmt.ports.storage import ProspectQuery, Storage
+from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
 from custmgmt.testing.followup_contract import FollowUpStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
@@ -88,18 +88,18 @@ class StorageContract(FollowUpStorageContract, SampleStorageContract, ABC):
             assert uow.prospects.get(ProspectId("p-000001")).version == 1
             assert len(uow.outbox.all()) == 1
 
-    def _write_everything(self, uow: object, n: int) -> None:
+    def _write_everything(self, uow: UnitOfWork, n: int) -> None:
         prospect = make_prospect(n)
-        uow.prospects.add(prospect)  # type: ignore[attr-defined]
-        uow.audit.append(chain_entry(  # type: ignore[attr-defined]
+        uow.prospects.add(prospect)
+        uow.audit.append(chain_entry(
             None, resource_kind="prospect", resource_id=prospect.id, actor_id="u-alice",
             action="register", at=T0, after={"grade": prospect.grade.value},
         ))
-        uow.events.append(GradeChanged(  # type: ignore[attr-defined]
+        uow.events.append(GradeChanged(
             actor_id="u-alice", occurred_at=T0, prospect_id=prospect.id, before=Grade.B,
             after=Grade.A, reason="test", manual=True,
         ))
-        uow.outbox.add(sample_notification(n))  # type: ignore[attr-defined]
+        uow.outbox.add(sample_notification(n))
 
     def _assert_empty(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
@@ -424,6 +424,8 @@ class StorageContract(FollowUpStorageContract, SampleStorageContract, ABC):
             assert uow.outbox.add(sample_notification(1, dedupe_key="due:p-1:2026-01-05"))
             assert not uow.outbox.add(sample_notification(2, dedupe_key="due:p-1:2026-01-05"))
             assert uow.outbox.add(sample_notification(3))
+            with pytest.raises(ConcurrencyError):
+                uow.outbox.add(sample_notification(3))
             uow.commit()
         with storage.unit_of_work() as uow:
             assert not uow.outbox.add(sample_notification(4, dedupe_key="due:p-1:2026-01-05"))

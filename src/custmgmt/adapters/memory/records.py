@@ -12,7 +12,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.followups import FollowUp, FollowUpPlan
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
-from custmgmt.errors import ConcurrencyError, NotFound, StorageError
+from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Reach, Resource
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 from custmgmt.ports.storage import FollowUpQuery
@@ -218,7 +218,7 @@ class MemoryOutbox:
         ):
             return False
         if notification.id in self._state.outbox or notification.id in self.staged:
-            raise StorageError(f"notification {notification.id!r} already queued")
+            raise ConcurrencyError(f"notification {notification.id!r} already queued")
         self.staged[notification.id] = OutboxItem(notification=notification)
         return True
 

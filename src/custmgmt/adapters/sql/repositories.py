@@ -145,17 +145,18 @@ class SqlOutbox:
     def __init__(self, session: Session) -> None:
         self._s = session
 
+    def _seen(self, key: str | None) -> bool:
+        return key is not None and bool(self._s.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.dedupe_key == key)))
+
     def add(self, notification: Notification) -> bool:
-        key = notification.dedupe_key
-        if key is not None and self._s.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.dedupe_key == key)
-        ):
+        if self._seen(notification.dedupe_key):
             return False
         try:
             with self._s.begin_nested():
                 self._s.execute(INSERT_OUTBOX, [outbox_values(notification)])
         except IntegrityError:
-            if key is not None:
+            if self._seen(notification.dedupe_key):  # queued by someone else meanwhile
                 return False
             raise ConcurrencyError(f"notification {notification.id!r} already queued") from None
         return True

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
 
 from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, create_engine, event
@@ -27,6 +27,8 @@ from custmgmt.adapters.sql.repositories import (
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
 from custmgmt.serialization import make_converter
+
+T = TypeVar("T")
 
 
 def storage_error(error: SQLAlchemyError) -> StorageError:
@@ -68,6 +70,11 @@ class _Guarded:
         return call
 
 
+def _guard(repository: T) -> T:
+    """``repository``, with every method translating database errors (same interface)."""
+    return cast(T, _Guarded(repository))
+
+
 class SqlUnitOfWork:
     """One database transaction; repositories share its session."""
 
@@ -81,14 +88,14 @@ class SqlUnitOfWork:
             _one_at_a_time(session, self._storage.serial)
         self._session = session
         converter = self._storage.converter
-        self.prospects: SqlProspects = _Guarded(SqlProspects(session))  # type: ignore[assignment]
-        self.principals: SqlPrincipals = _Guarded(SqlPrincipals(session))  # type: ignore[assignment]
-        self.plans: SqlPlans = _Guarded(SqlPlans(session))  # type: ignore[assignment]
-        self.follow_ups: SqlFollowUps = _Guarded(SqlFollowUps(session))  # type: ignore[assignment]
-        self.samples: SqlSamples = _Guarded(SqlSamples(session, converter))  # type: ignore[assignment]
-        self.audit: SqlAudit = _Guarded(SqlAudit(session))  # type: ignore[assignment]
-        self.events: SqlEvents = _Guarded(SqlEvents(session, converter))  # type: ignore[assignment]
-        self.outbox: SqlOutbox = _Guarded(SqlOutbox(session))  # type: ignore[assignment]
+        self.prospects = _guard(SqlProspects(session))
+        self.principals = _guard(SqlPrincipals(session))
+        self.plans = _guard(SqlPlans(session))
+        self.follow_ups = _guard(SqlFollowUps(session))
+        self.samples = _guard(SqlSamples(session, converter))
+        self.audit = _guard(SqlAudit(session))
+        self.events = _guard(SqlEvents(session, converter))
+        self.outbox = _guard(SqlOutbox(session))
         return self
 
     def __exit__(

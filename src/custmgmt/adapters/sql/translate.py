@@ -37,8 +37,8 @@ from custmgmt.domain.prospects import (
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else value.value  # type: ignore[attr-defined]
+def _text(value: Phone | Email | Address | OrganizationName | CreditCode | None) -> str | None:
+    return None if value is None else value.value
 
 
 def prospect_values(prospect: Prospect) -> dict[str, object]:
