@@ -43,11 +43,14 @@ def main() -> None:
                                   potential_value=1_200_000)
     print(f"alice learns they are committed and bigger -> grade {star.grade.value}")
 
+    # Every stage is followed up before the prospect moves on (确保每个环节的有效跟进).
     for stage in (Stage.NEEDS_IDENTIFIED, Stage.PROPOSAL, Stage.NEGOTIATION):
         clock.advance(days=3)
+        app.followups.record(alice, star.id, channel="visit", summary=f"towards {stage.value}")
         star = app.prospects.advance(alice, star.id, to=stage)
         print(f"  {clock.now().astimezone(local):%m-%d} {stage.value}")
     clock.advance(days=5)
+    app.followups.record(alice, star.id, channel="phone", summary="terms agreed")
     star = app.prospects.mark_won(alice, star.id)
     print(f"  {clock.now().astimezone(local):%m-%d} {star.stage.value}: won")
 

@@ -40,9 +40,11 @@ def main() -> None:
             for _ in range(int(rate) + (rng.random() < rate % 1)):
                 pid = rng.choice(prospects[seller.id])
                 prospect = app.prospects.get(seller, pid)
-                if prospect.stage.is_open:
+                if prospect.stage is not Stage.LOST:   # won ones are customers: visited too
                     app.followups.record(seller, pid, channel="visit",
                                          summary="On-site visit", outcome="interested")
+                    if not prospect.stage.is_open:
+                        continue
                     if rng.random() < 0.25 and prospect.stage is not Stage.NEGOTIATION:
                         app.prospects.advance(seller, pid, to=Stage(
                             ["initial_contact", "needs_identified", "proposal",
@@ -59,10 +61,12 @@ def main() -> None:
 
     report = app.reports.visit_points(mia, month="2026-03")
     print(f"\nVisit points, {report.month} (minimum {report.minimum}):")
-    print(f"  {'salesperson':12} {'points':>6} {'short':>6}  flag")
+    print(f"  {'salesperson':12} {'points':>6} {'short':>6} {'no-visit days':>13}  flag")
     for row in report.rows:
-        print(f"  {row.principal_id:12} {row.points:>6} {row.shortfall:>6}  "
-              f"{'FLAGGED' if row.flagged else ''}")
+        print(f"  {row.principal_id:12} {row.points:>6} {row.shortfall:>6} "
+              f"{len(row.days_without_visit):>13}  {'FLAGGED' if row.flagged else ''}")
+    closed = app.reports.close_month(mia, "2026-03")
+    print(f"  {closed.month} closed for team {closed.team}: no more records for March")
 
     funnel = app.reports.funnel(mia, start=date(2026, 3, 1), end=date(2026, 3, 31))
     print(f"\nFunnel of the {funnel.total} prospects registered in March:")

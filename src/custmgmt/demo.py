@@ -14,26 +14,60 @@ from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.app import CustomerManagement, open
 from custmgmt.domain.prospects import Stage
-from custmgmt.errors import ClaimConflict, IntegrityError
+from custmgmt.errors import ClaimConflict, IntegrityError, InvalidTransition, ValidationError
 from custmgmt.ports.auth import Certification
+
+PROSPECTS_PER_RUN = 4
+"""How many prospects one run registers: a store that has some already gets a new run."""
+
+
+class RunIds:
+    """``p-000001``-style ids, numbered on from the runs before on the same store."""
+
+    def __init__(self, run: int) -> None:
+        self._run = run
+        self._ids = SequentialIds()
+
+    def new_id(self, prefix: str) -> str:
+        return self._ids.new_id(prefix if self._run == 0 else f"{prefix}{self._run}")
+
+
+def _run_number(url: str) -> int:
+    """0 for a fresh store; otherwise how many runs it has seen (the demo may run again
+    on the same file: each run is a new year with its own prospects)."""
+    with open(url, migrate=True) as peek:
+        root = peek.principal("u-demo-root", roles={"admin"})
+        return peek.prospects.counts(root).total // PROSPECTS_PER_RUN
 
 
 def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
-    clock = FixedClock(datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
-    app = open(url, clock=clock, ids=SequentialIds(), migrate=True)
-    say(f"custmgmt demo on {url.split('://', maxsplit=1)[0]}")
-    prospects_story(app, clock, say)
-    followups_story(app, clock, say)
+    number = _run_number(url)
+    start = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+    clock = FixedClock(start.replace(year=start.year + number))
+    app = open(url, clock=clock, ids=RunIds(number), migrate=True)
+    say(f"custmgmt demo on {url.split('://', maxsplit=1)[0]}"
+        + (f" (run {number + 1} on this store)" if number else ""))
+    prospects_story(app, clock, say, number)
+    followups_story(app, clock, say, number)
     samples_story(app, clock, say)
     return app
 
 
-def prospects_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str], None]) -> None:
+def _phone(base: str, run: int) -> str:
+    """The story's phone numbers, distinct in each run on one store."""
+    return base if run == 0 else f"{base[:-2]}{run % 100:02d}"
+
+
+def prospects_story(
+    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
+) -> None:
     alice = app.principal("u-alice", roles={"salesperson"}, team="east")
     bob = app.principal("u-bob", roles={"salesperson"}, team="east")
     app.principal("u-mia", roles={"sales_manager"}, team="east")
+    branch = "" if run == 0 else f" branch {run}"
     acme = app.prospects.register(
-        alice, name="Wang Wei", phone="+86 138-0013-8000", organization="Acme Trading Co., Ltd.",
+        alice, name="Wang Wei", phone=_phone("+86 138-0013-8000", run),
+        organization=f"Acme Trading Co., Ltd.{branch}",
         willingness="clear", potential_value=2_500_000, source_channel="trade fair",
     )
     say(f"alice registers {acme.profile.organization.value if acme.profile.organization else ''}"
@@ -41,24 +75,47 @@ def prospects_story(app: CustomerManagement, clock: FixedClock, say: Callable[[s
     clock.advance(minutes=5)
     try:
         app.prospects.register(
-            bob, name="Wang W.", phone="138 0013 8000", organization="ＡＣＭＥ　Trading",
-            willingness="interested", potential_value=300_000,
+            bob, name="Wang W.", phone=_phone("138 0013 8000", run),
+            organization=f"ＡＣＭＥ　Trading{branch}", willingness="interested",
+            potential_value=300_000,
         )
     except ClaimConflict as conflict:
         say(f"bob registers the same company written differently: refused, "
             f"first registration {conflict.registration_id} by {conflict.owner_id} stands")
-    clock.advance(days=3)
-    acme = app.prospects.advance(alice, acme.id, to=Stage.NEEDS_IDENTIFIED)
-    acme = app.prospects.advance(alice, acme.id, to=Stage.NEGOTIATION)
-    acme = app.prospects.mark_won(alice, acme.id)
-    say(f"alice advances {acme.id} to {acme.stage.value} in {len(acme.history)} recorded steps")
+    clock.advance(days=1)
+    try:
+        app.prospects.advance(alice, acme.id, to=Stage.NEEDS_IDENTIFIED)
+    except InvalidTransition as refused:
+        say(f"alice tries to move on without a follow-up: refused ({refused.reason})")
+    for stage, how in ((Stage.NEEDS_IDENTIFIED, "phone"), (Stage.NEGOTIATION, "visit"),
+                       (Stage.CONTRACT_SIGNED, "visit")):
+        app.followups.record(alice, acme.id, channel=how, summary=f"{how} before {stage.value}")
+        clock.advance(days=1)
+        acme = app.prospects.advance(alice, acme.id, to=stage)
+    say(f"alice follows up at every step and wins {acme.id}: {acme.stage.value}, "
+        f"{len(acme.history)} recorded steps")
+    plan = app.followups.plan(alice, acme.id)
+    say(f"the customer is still served: next maintenance visit due "
+        f"{plan.next_due if plan else None}")
+    lost = app.prospects.register(
+        bob, name="Li Lei", phone=_phone("139-1111-2222", run), willingness="watching",
+        potential_value=50_000)
+    app.prospects.mark_lost(bob, lost.id, reason="bought elsewhere")
+    again = app.prospects.register(
+        alice, name="Li Lei", phone=_phone("139-1111-2222", run), willingness="interested",
+        potential_value=80_000)
+    say(f"bob loses {lost.id}; its registration goes back to the pool and alice "
+        f"registers the same person as {again.id}")
 
 
-def followups_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str], None]) -> None:
+def followups_story(
+    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
+) -> None:
     alice = app.principal("u-alice", roles={"salesperson"}, team="east", supervisor_id="u-mia")
     mia = app.principal("u-mia", roles={"sales_manager"}, team="east")
     star = app.prospects.register(
-        alice, name="Zhang Min", phone="021-6000-1234", organization="上海星辰贸易有限公司",
+        alice, name="Zhang Min", phone=_phone("021-6000-1234", run),
+        organization="上海星辰贸易有限公司" + ("" if run == 0 else f"{run}分公司"),
         willingness="interested", potential_value=400_000,
     )
     plan = app.followups.plan(alice, star.id)
@@ -67,6 +124,12 @@ def followups_story(app: CustomerManagement, clock: FixedClock, say: Callable[[s
     for _ in range(3):
         clock.advance(days=4)
         app.followups.record(alice, star.id, channel="visit", summary="on-site visit")
+        app.followups.record(alice, star.id, channel="visit", summary="back after lunch")
+    try:
+        app.followups.record(alice, star.id, channel="visit", summary="from memory",
+                             at=clock.now() - timedelta(days=6))
+    except ValidationError as refused:
+        say(f"a visit dated six days back: refused ({refused.message})")
     clock.advance(days=30)
     late = app.followups.overdue(mia)
     say(f"a month later {len(late)} prospect(s) overdue; "
@@ -76,7 +139,10 @@ def followups_story(app: CustomerManagement, clock: FixedClock, say: Callable[[s
     report = app.reports.visit_points(mia, month=month - timedelta(days=1))
     for row in report.rows:
         say(f"visit points {report.month}: {row.principal_id} {row.points}/{report.minimum}"
+            f", {len(row.days_without_visit)} working day(s) without a visit"
             + (" (flagged)" if row.flagged else ""))
+    closed = app.reports.close_month(mia, report.month)
+    say(f"mia closes {closed.month} for team {closed.team}: it takes no more records")
 
 
 def samples_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str], None]) -> None:

@@ -48,3 +48,13 @@ def test_the_demo_runs_from_the_command_line(tmp_path: Path) -> None:
     assert "contract_signed" in result.stdout
     assert "visit points" in result.stdout
     assert "tampered" in result.stdout and "IntegrityError" in result.stdout
+
+
+def test_the_demo_runs_twice_on_one_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    first = run("-m", "custmgmt", "demo", "--url", url, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = run("-m", "custmgmt", "demo", "--url", url, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "run 2 on this store" in second.stdout
+    assert "contract_signed" in second.stdout and "IntegrityError" in second.stdout

@@ -76,6 +76,9 @@ def test_access_table(role: str, action: str, whose: str, app: App) -> None:
     if action == "reopen":
         root = app.principal("u-root", roles={"admin"})
         app.prospects.mark_lost(root, prospect.id, reason="setup")
+    if action == "update":  # leaving a stage needs a follow-up recorded in it
+        root = app.principal("u-root", roles={"admin"})
+        app.followups.record(root, prospect.id, channel="phone", summary="setup")
 
     if whose in ALLOWED[(role, action)]:
         ACTIONS[action](app, actor, prospect.id)

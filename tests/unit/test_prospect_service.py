@@ -175,6 +175,7 @@ def test_the_pipeline_through_the_service(
     app: App, alice: custmgmt.Principal, mia: custmgmt.Principal
 ) -> None:
     p = register(app, alice)
+    app.followups.record(alice, p.id, channel="phone", summary="first call")
     p = app.prospects.advance(alice, p.id, to="proposal")
     p = app.prospects.step_back(alice, p.id, to=Stage.NEEDS_IDENTIFIED, reason="new scope")
     p = app.prospects.mark_lost(alice, p.id, reason="budget cut")
@@ -183,6 +184,7 @@ def test_the_pipeline_through_the_service(
     with pytest.raises(PermissionDenied):
         app.prospects.reopen(alice, p.id, reason="they called back")
     p = app.prospects.reopen(mia, p.id, reason="they called back", to=Stage.PROPOSAL)
+    app.followups.record(alice, p.id, channel="visit", summary="proposal talk")
     p = app.prospects.mark_won(alice, p.id)
     assert p.stage is Stage.CONTRACT_SIGNED
     with pytest.raises(ValidationError) as raised:

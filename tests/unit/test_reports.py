@@ -38,18 +38,21 @@ def visit(app: App, who: custmgmt.Principal, pid: str, at: datetime) -> None:
 def test_visit_points_count_by_local_month_and_flag_shortfalls(
     app: App, people: dict[str, Any], clock: FixedClock
 ) -> None:
+    clock.set(datetime(2026, 3, 30, 1, 0, tzinfo=UTC))
+    pa = [register(app, people["alice"], n) for n in (1, 2)]
+    pb = [register(app, people["bob"], n) for n in (3, 4, 5)]
+    clock.set(datetime(2026, 3, 31, 10, 0, tzinfo=UTC))          # 18:00 March 31st locally
+    visit(app, people["alice"], pa[0].id, clock.now())
+    for day in range(14):                                        # 14 days x 2 prospects
+        clock.set(datetime(2026, 3, 31, 17, 0, tzinfo=UTC) + timedelta(days=day))
+        for p in pa:
+            visit(app, people["alice"], p.id, clock.now())
+    for day in range(9):                                         # 9 days x 3 prospects
+        clock.set(datetime(2026, 4, 15, 2, 0, tzinfo=UTC) + timedelta(days=day))
+        for p in pb:
+            visit(app, people["bob"], p.id, clock.now())
+    app.followups.record(people["bob"], pb[0].id, channel="phone", summary="not a visit")
     clock.set(datetime(2026, 4, 30, 10, 0, tzinfo=UTC))
-    pa = register(app, people["alice"], 1)
-    pb = register(app, people["bob"], 2)
-    march_end = datetime(2026, 3, 31, 10, 0, tzinfo=UTC)      # 18:00 March 31st locally
-    april_start = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)    # 01:00 April 1st locally
-    for i in range(28):
-        visit(app, people["alice"], pa.id, april_start + timedelta(hours=i))
-    visit(app, people["alice"], pa.id, march_end)
-    for i in range(27):
-        visit(app, people["bob"], pb.id, april_start + timedelta(days=1, hours=i))
-    app.followups.record(people["bob"], pb.id, channel="phone", summary="not a visit",
-                         at=april_start)
     report = app.reports.visit_points(people["mia"], month="2026-04")
     assert report.minimum == 30 and report.month == "2026-04"
     rows = {r.principal_id: (r.points, r.shortfall, r.flagged) for r in report.rows}
@@ -85,15 +88,19 @@ def test_funnel_counts_stages_reached_and_exact_conversion(
     ps = [register(app, alice if n < 4 else bob, n) for n in range(6)]
     # p0 stays at initial contact; p1 reaches proposal then is lost; p2 and p3 are won
     # (p3 jumps straight from needs to signed); p4 is at negotiation; p5 steps back.
-    app.prospects.advance(alice, ps[1].id, to=Stage.PROPOSAL)
+    def advance(who: custmgmt.Principal, pid: str, to: Stage) -> None:
+        app.followups.record(who, pid, channel="phone", summary="before moving on")
+        app.prospects.advance(who, pid, to=to)
+
+    advance(alice, ps[1].id, Stage.PROPOSAL)
     app.prospects.mark_lost(alice, ps[1].id, reason="price")
-    for stage in (Stage.NEEDS_IDENTIFIED, Stage.PROPOSAL, Stage.NEGOTIATION):
-        app.prospects.advance(alice, ps[2].id, to=stage)
-    app.prospects.mark_won(alice, ps[2].id)
-    app.prospects.advance(alice, ps[3].id, to=Stage.NEEDS_IDENTIFIED)
-    app.prospects.mark_won(alice, ps[3].id)
-    app.prospects.advance(bob, ps[4].id, to=Stage.NEGOTIATION)
-    app.prospects.advance(bob, ps[5].id, to=Stage.PROPOSAL)
+    for stage in (Stage.NEEDS_IDENTIFIED, Stage.PROPOSAL, Stage.NEGOTIATION,
+                  Stage.CONTRACT_SIGNED):
+        advance(alice, ps[2].id, stage)
+    advance(alice, ps[3].id, Stage.NEEDS_IDENTIFIED)
+    advance(alice, ps[3].id, Stage.CONTRACT_SIGNED)
+    advance(bob, ps[4].id, Stage.NEGOTIATION)
+    advance(bob, ps[5].id, Stage.PROPOSAL)
     app.prospects.step_back(bob, ps[5].id, to=Stage.INITIAL_CONTACT, reason="restart")
     clock.advance(days=40)
     register(app, alice, 99)  # registered outside the period

@@ -50,4 +50,5 @@ def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
 
 @hookimpl(trylast=True)
 def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
-    return DefaultCadencePolicy(days=settings.cadence_days)
+    return DefaultCadencePolicy(days=settings.cadence_days,
+                                maintenance_days=settings.maintenance_days)

@@ -1,24 +1,27 @@
 """Follow-up plans (跟进频率) and follow-up records (跟进记录).
 
 A plan says when a prospect is next due for a follow-up: its anchor (the
-last follow-up, or the registration) plus the cadence for its grade, unless a
-follow-up set the next date by hand. Plans are derived from the prospect, so
-regrading, winning, losing or transferring a prospect re-derives its plan.
-Dates here are local dates in the configured zone; nothing reads a clock.
+last follow-up, or the registration) plus the cadence for its grade and stage,
+unless a follow-up set the next date by hand. Plans are derived from the
+prospect, so regrading, advancing, winning, losing or transferring a prospect
+re-derives its plan. A won prospect is a customer: it keeps a plan, on the
+maintenance cadence ("认真为新老客户服务"). Dates here are local dates in the
+configured zone; nothing reads a clock.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Protocol
 
 import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent, ProspectId
-from custmgmt.domain.prospects import Grade, Prospect
+from custmgmt.domain.prospects import Grade, Prospect, Stage
 from custmgmt.domain.validation import a_date, aware, non_negative_int, of_type, optional, text
 from custmgmt.errors import InvalidTransition, ValidationError
 
@@ -33,12 +36,39 @@ class Channel(enum.Enum):
 
 
 class CadencePolicy(Protocol):
-    """Days between follow-ups for a grade. Replaceable through a plugin."""
+    """Days between follow-ups for a prospect's grade and pipeline stage (跟进计划:
+    "根据不同的意向客户类别和业务进展情况"). Replaceable through a plugin.
 
-    def interval(self, grade: Grade) -> int: ...
+    ``stage`` is CONTRACT_SIGNED for a won prospect (a customer being maintained).
+    """
+
+    def interval(self, grade: Grade, stage: Stage) -> int: ...
 
 
 DEFAULT_CADENCE: Mapping[Grade, int] = {Grade.A: 7, Grade.B: 14, Grade.C: 30, Grade.D: 90}
+DEFAULT_MAINTENANCE_DAYS = 30
+"""Days between follow-ups of a won prospect (a customer), by default."""
+
+
+def followed_up(stage: Stage) -> bool:
+    """Whether a prospect in ``stage`` has a follow-up plan: open stages and won ones."""
+    return stage is not Stage.LOST
+
+
+def ordered_cadence(days: Mapping[Grade, int], field_name: str = "cadence_days") -> None:
+    """A higher grade is never followed up less often than a lower one (高优先级更密集)."""
+    for higher, lower in pairwise(Grade):
+        if days[higher] > days[lower]:
+            raise ValidationError(
+                f"{field_name}.{higher.value}",
+                f"grade {higher.value} ({days[higher]} days) would be followed up less often "
+                f"than grade {lower.value} ({days[lower]} days)")
+
+
+def ordered_cadence_days(value: object) -> dict[Grade, int]:
+    days = cadence_days(value)
+    ordered_cadence(days)
+    return days
 
 
 def cadence_days(value: object, field_name: str = "cadence_days") -> dict[Grade, int]:
@@ -57,14 +87,24 @@ def cadence_days(value: object, field_name: str = "cadence_days") -> dict[Grade,
     return days
 
 
+def _positive_days(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(attribute.name, "must be a whole number of days >= 1")
+
+
 @frozen
 class DefaultCadencePolicy:
-    """A every 7 days, B 14, C 30, D 90 unless configured otherwise."""
+    """A every 7 days, B 14, C 30, D 90 unless configured otherwise; a won prospect
+    (a customer) every ``maintenance_days`` (30). The open stages share their grade's
+    cadence."""
 
     days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
-                                   converter=cadence_days)
+                                   converter=ordered_cadence_days)
+    maintenance_days: int = field(default=DEFAULT_MAINTENANCE_DAYS, validator=_positive_days)
 
-    def interval(self, grade: Grade) -> int:
+    def interval(self, grade: Grade, stage: Stage) -> int:
+        if stage is Stage.CONTRACT_SIGNED:
+            return self.maintenance_days
         return self.days[grade]
 
 
@@ -76,6 +116,8 @@ class FollowUpPlan:
     owner_id: str = field(validator=text(200))
     owner_team: str | None = None
     grade: Grade = field(validator=of_type(Grade))
+    stage: Stage = field(default=Stage.INITIAL_CONTACT, validator=of_type(Stage))
+    """The prospect's stage; CONTRACT_SIGNED: a customer on the maintenance cadence."""
     active: bool = True
     anchor: date = field(validator=a_date)
     """The last follow-up's local date, or the registration's."""
@@ -87,6 +129,10 @@ class FollowUpPlan:
     def days_late(self, on: date) -> int:
         return max(0, (on - self.next_due).days)
 
+    def by_cadence(self, policy: CadencePolicy, after: date) -> date:
+        """When the cadence alone would have the next follow-up after ``after``."""
+        return after + timedelta(days=policy.interval(self.grade, self.stage))
+
 
 def derive_plan(
     prospect: Prospect,
@@ -96,18 +142,23 @@ def derive_plan(
 ) -> FollowUpPlan:
     """The plan a prospect should have now, keeping what follow-ups already set.
 
-    A new plan, or one coming back to life (a reopened prospect), starts today.
+    A new plan, or one coming back to life (a reopened prospect), starts today. A
+    regrade drops a date set by hand; a change of stage keeps it only while it is not
+    later than the new cadence.
     """
-    active = prospect.stage.is_open and prospect.registration_active
+    active = followed_up(prospect.stage) and prospect.registration_active
     restart = previous is None or (active and not previous.active)
     anchor = today if restart or previous is None else previous.anchor
     regraded = previous is not None and previous.grade is not prospect.grade
     override = None if restart or regraded or previous is None else previous.override
-    next_due = override or anchor + timedelta(days=policy.interval(prospect.grade))
+    by_cadence = anchor + timedelta(days=policy.interval(prospect.grade, prospect.stage))
+    if override is not None and override > by_cadence:
+        override = None
+    next_due = override or by_cadence
     fields: dict[str, Any] = {
         "prospect_id": prospect.id, "owner_id": prospect.owner_id,
         "owner_team": prospect.owner_team, "grade": prospect.grade,
-        "active": active,
+        "stage": prospect.stage, "active": active,
         "anchor": anchor, "override": override, "next_due": next_due,
     }
     if previous is None:
@@ -122,7 +173,7 @@ def after_follow_up(
     if override is not None and override < done_on:
         raise ValidationError("next_due", "must not be before the follow-up")
     anchor = max(plan.anchor, done_on)
-    next_due = override or anchor + timedelta(days=policy.interval(plan.grade))
+    next_due = override or plan.by_cadence(policy, anchor)
     return attrs.evolve(plan, anchor=anchor, override=override, next_due=next_due)
 
 
@@ -154,6 +205,10 @@ class FollowUp:
     due_on: date | None = field(default=None, validator=optional(a_date))
     """The date the plan said this follow-up was due by, when it was recorded."""
     recorded_at: datetime = field(validator=aware)
+    stage: Stage | None = field(default=None, validator=optional(of_type(Stage)))
+    """The prospect's pipeline stage when this follow-up was recorded."""
+    reason: str | None = field(default=None, validator=optional(text(2000)))
+    """Why a sales manager recorded it late or pushed the next one past the cadence."""
 
     @property
     def on_time(self) -> bool:
@@ -165,9 +220,37 @@ class FollowUp:
 
 
 def check_can_follow_up(prospect: Prospect) -> None:
-    if not prospect.stage.is_open:
+    """Open and won prospects are followed up (a won one is a customer); lost ones not."""
+    if not followed_up(prospect.stage):
         raise InvalidTransition(prospect.stage.value, "follow_up",
-                                "won and lost prospects are not followed up")
+                                "lost prospects are not followed up")
+
+
+def visit_points(visits: Iterable[FollowUp]) -> dict[str, set[tuple[str, date]]]:
+    """Visit points (业务积分) per person: one per prospect visited per local day
+    ("每拜访一个客户积一分"), however many visit records that day has."""
+    points: dict[str, set[tuple[str, date]]] = {}
+    for visit in visits:
+        if visit.is_visit:
+            points.setdefault(visit.by, set()).add((visit.prospect_id, visit.local_date))
+    return points
+
+
+@frozen(kw_only=True)
+class ClosedMonth:
+    """A month whose report was closed (月结): it takes no more follow-up records.
+
+    ``team`` None closes the month for everyone; otherwise for that team only.
+    """
+
+    month: str = field(validator=text(7))
+    """``YYYY-MM``."""
+    team: str | None = field(default=None, validator=optional(text(100)))
+    closed_by: str = field(validator=text(200))
+    closed_at: datetime = field(validator=aware)
+
+    def covers(self, month: str, team: str | None) -> bool:
+        return self.month == month and (self.team is None or self.team == team)
 
 
 @frozen(kw_only=True)

@@ -312,7 +312,12 @@ class Prospect:
         """Bring a won or lost prospect back to an open stage (a manager's decision)."""
         if self.stage.is_open or not to.is_open:
             raise InvalidTransition(self.stage.value, to.value, "reopen a closed prospect only")
-        return self._move(to, by=by, at=at, reason=_reason(reason))
+        moved, events = self._move(to, by=by, at=at, reason=_reason(reason))
+        if self.stage is Stage.LOST and not self.registration_active:
+            # Its registration went to the pool when it was lost: the owner holds it
+            # again (ClaimConflict on saving if someone registered it meanwhile).
+            moved = attrs.evolve(moved, registration_active=True)
+        return moved, events
 
     def transfer(
         self, to_owner: str, *, to_team: str | None, reason: str | None, by: str, at: datetime
@@ -363,6 +368,29 @@ class Prospect:
             history=(*self.history, entry),
         )
         return changed, (event,)
+
+    @property
+    def first_registered_at(self) -> datetime:
+        """When the prospect was first registered (a later claim from the pool aside)."""
+        registered = [h.at for h in self.history if h.kind is ChangeKind.REGISTERED]
+        return registered[0] if registered else self.registration.at
+
+    def entered_stage_at(self) -> datetime:
+        """When the prospect last moved into its current stage (or was registered)."""
+        moves = [h.at for h in self.history if h.kind is ChangeKind.STAGE]
+        return moves[-1] if moves else self.first_registered_at
+
+    def lost_at(self) -> datetime | None:
+        """When the prospect was marked lost, if it is lost now."""
+        if self.stage is not Stage.LOST:
+            return None
+        return self.entered_stage_at()
+
+    def release_lost(self, *, by: str, at: datetime) -> Changed:
+        """A lost prospect's registration goes to the open pool: anyone may register it."""
+        if self.stage is not Stage.LOST:
+            raise InvalidTransition(self.stage.value, "released", "only a lost prospect")
+        return self.release(reason="lost: registration released", by=by, at=at)
 
     def released_at(self) -> datetime | None:
         """When the prospect last went to the pool, if it is there."""

@@ -96,8 +96,10 @@ def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
 def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
     """Return the follow-up cadence policy to use, or None to leave the choice to others.
 
-    One answer: the first plugin returning a policy wins; the built-in default
-    (``Settings.cadence_days``: A 7, B 14, C 30, D 90 days) answers last.
+    The policy's ``interval(grade, stage)`` gets the prospect's grade and pipeline stage
+    (CONTRACT_SIGNED: a won prospect, a customer on maintenance). One answer: the first
+    plugin returning a policy wins; the built-in default (``Settings.cadence_days``:
+    A 7, B 14, C 30, D 90 days; ``Settings.maintenance_days``: 30) answers last.
     """
 
 

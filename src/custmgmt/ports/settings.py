@@ -9,8 +9,9 @@ import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import Money
-from custmgmt.domain.followups import DEFAULT_CADENCE
+from custmgmt.domain.followups import DEFAULT_CADENCE, DEFAULT_MAINTENANCE_DAYS
 from custmgmt.domain.followups import cadence_days as _cadence
+from custmgmt.domain.followups import ordered_cadence_days as _ordered_cadence
 from custmgmt.domain.prospects import Grade
 from custmgmt.domain.validation import of_type, text
 from custmgmt.errors import ValidationError
@@ -26,6 +27,16 @@ def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 def _protection_days(value: object) -> dict[Grade, int]:
     return _cadence(value, "protection_days")
+
+
+def _weekdays(value: object) -> tuple[int, ...]:
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise ValidationError("working_weekdays", "must be a set of weekday numbers 0..6")
+    days = tuple(sorted(set(value)))
+    if not days or not all(type(d) is int and 0 <= d <= 6 for d in days):
+        raise ValidationError("working_weekdays",
+                              "must be weekday numbers 0 (Monday) .. 6 (Sunday), at least one")
+    return days
 
 
 def positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -55,8 +66,21 @@ class Settings:
     authorizer: str = field(default="rbac", validator=text(100))
     max_delivery_attempts: int = field(default=5, validator=positive)
     cadence_days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
-                                           converter=_cadence)
-    """Days between follow-ups per grade, for the default cadence policy."""
+                                           converter=_ordered_cadence)
+    """Days between follow-ups per grade, for the default cadence policy. A higher grade
+    may not be followed up less often than a lower one."""
+    maintenance_days: int = field(default=DEFAULT_MAINTENANCE_DAYS, validator=positive)
+    """Days between follow-ups of a won prospect (a customer), for the default policy."""
+    record_window_days: int = field(default=2, validator=not_negative)
+    """How many days back a follow-up may be dated; older ones need a sales manager
+    and a reason (the record keeps it)."""
+    require_follow_up_per_stage: bool = field(default=True, validator=of_type(bool))
+    """Leaving a pipeline stage (advance, win) needs a follow-up recorded in it."""
+    lost_release_days: int = field(default=0, validator=not_negative)
+    """Days after a prospect is marked lost until its registration is released to the
+    open pool (0: at once), so anyone may register it again."""
+    working_weekdays: tuple[int, ...] = field(default=(0, 1, 2, 3, 4), converter=_weekdays)
+    """The weekdays (0 Monday .. 6 Sunday) the visit-points report expects a visit on."""
     visit_minimum: int = field(default=30, validator=positive)
     """Visit points (VISIT follow-ups) a salesperson must earn each month."""
     visit_flag_shortfall: int = field(default=3, validator=positive)

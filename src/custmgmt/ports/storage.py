@@ -21,7 +21,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
-from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.ports.auth import Principal, Reach, Resource
@@ -137,6 +137,10 @@ class FollowUpQuery:
     channel: Channel | None = None
     date_from: date | None = None
     date_to: date | None = None
+    stage: Stage | None = None
+    """Only follow-ups recorded while the prospect was in this stage."""
+    recorded_from: datetime | None = None
+    """Only follow-ups recorded at or after this instant."""
 
     def matches(self, follow_up: FollowUp) -> bool:
         resource = Resource(kind="prospect", id=follow_up.prospect_id,
@@ -148,6 +152,8 @@ class FollowUpQuery:
             and (self.channel is None or follow_up.channel is self.channel)
             and (self.date_from is None or follow_up.local_date >= self.date_from)
             and (self.date_to is None or follow_up.local_date <= self.date_to)
+            and (self.stage is None or follow_up.stage is self.stage)
+            and (self.recorded_from is None or follow_up.recorded_at >= self.recorded_from)
         )
 
 
@@ -173,6 +179,21 @@ class FollowUpRepository(Protocol):
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
         """Matching follow-ups ordered by local date, time, then id."""
+        ...
+
+    def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
+        """Every follow-up of the prospect now belongs to its new owner and team
+        (records follow ownership: who may read them is decided by these fields)."""
+        ...
+
+
+class ClosedMonthRepository(Protocol):
+    def add(self, closed: ClosedMonth) -> None:
+        """Record a closed month; ConcurrencyError if that month and team is already closed."""
+        ...
+
+    def find(self, month: str) -> Sequence[ClosedMonth]:
+        """Every closure of ``month`` (``YYYY-MM``), for everyone or per team, by team."""
         ...
 
 
@@ -243,6 +264,9 @@ class UnitOfWork(Protocol):
 
     @property
     def follow_ups(self) -> FollowUpRepository: ...
+
+    @property
+    def closed_months(self) -> ClosedMonthRepository: ...
 
     @property
     def samples(self) -> SampleRepository: ...

@@ -11,6 +11,7 @@ from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import (
     CadencePolicy,
     Channel,
+    ClosedMonth,
     FollowUp,
     FollowUpPlan,
     FollowUpRecorded,
@@ -26,8 +27,8 @@ from custmgmt.domain.validation import (
     require_id,
     require_text,
 )
-from custmgmt.errors import ValidationError
-from custmgmt.ports.auth import Action, Principal
+from custmgmt.errors import PermissionDenied, ValidationError
+from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
 from custmgmt.services.context import Context
@@ -64,6 +65,15 @@ class PlanKeeper:
             plan = derive_plan(prospect, previous, self.policy, today)
             if plan != previous:
                 uow.plans.save(plan)
+            if previous is not None and (previous.owner_id, previous.owner_team) != (
+                    prospect.owner_id, prospect.owner_team):
+                # Records follow ownership: the new owner (and manager) read the whole
+                # history, the former ones none of it.
+                uow.follow_ups.reassign(prospect.id, prospect.owner_id, prospect.owner_team)
+
+
+def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) -> bool:
+    return any(c.covers(month, team) for c in closures)
 
 
 class FollowUpService:
@@ -87,11 +97,17 @@ class FollowUpService:
         outcome: str | None = None,
         next_step: str | None = None,
         next_due: date | None = None,
+        reason: str | None = None,
     ) -> FollowUp:
         """Record a follow-up (跟进记录) and move the prospect's plan forward.
 
-        ``at`` defaults to now and may not be in the future; ``next_due`` sets the
-        next follow-up date by hand (not before this one).
+        Open and won prospects (customers) are followed up; lost ones are not.
+        Only genuine records count ("以真实的拜访记录为准"): ``at`` defaults to now,
+        may not be in the future, before the prospect's registration, in a closed
+        month, or more than ``Settings.record_window_days`` local days back — a
+        sales manager may record an older one with a ``reason``, kept on the record.
+        ``next_due`` sets the next follow-up by hand: earlier than the cadence
+        freely; later only by a sales manager with a ``reason``.
         """
         now = self._ctx.now()
         kind = require_enum("channel", Channel, channel)
@@ -101,22 +117,30 @@ class FollowUpService:
             raise ValidationError("at", "is in the future")
         local = self._local(when)
         override = None if next_due is None else require_date("next_due", next_due)
+        why = optional_text("reason", reason, 2000)
         details = {name: optional_text(name, value, 4000) for name, value in (
             ("needs", needs), ("problems", problems), ("outcome", outcome),
             ("next_step", next_step))}
         pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work() as uow:
             prospect = uow.prospects.get(pid)
-            self._ctx.authorizer.check(actor, Action.FOLLOWUP_RECORD, resource_of(prospect))
+            resource = resource_of(prospect)
+            self._ctx.authorizer.check(actor, Action.FOLLOWUP_RECORD, resource)
             check_can_follow_up(prospect)
+            self._check_genuine(uow, actor, prospect, resource, when, local, why)
             plan = uow.plans.get(prospect.id) or derive_plan(
                 prospect, None, self._keeper.policy, local)
+            if override is not None and override > plan.by_cadence(
+                    self._keeper.policy, max(plan.anchor, local)):
+                self._exception(actor, resource, why, "next_due",
+                                "is later than the cadence allows")
             moved = uow.plans.save(after_follow_up(plan, local, override, self._keeper.policy))
             record = FollowUp(
                 id=self._ctx.ids.new_id("f"), prospect_id=prospect.id,
                 owner_id=prospect.owner_id, owner_team=prospect.owner_team, by=actor.id,
                 channel=kind, at=when, local_date=local, summary=text, next_due=override,
-                due_on=plan.next_due, recorded_at=now, **details,
+                due_on=plan.next_due, recorded_at=now, stage=prospect.stage, reason=why,
+                **details,
             )
             uow.follow_ups.add(record)
             self._ctx.audit(uow, actor, kind=KIND, resource_id=prospect.id,
@@ -128,6 +152,34 @@ class FollowUpService:
                 actor_id=actor.id, occurred_at=now, prospect_id=prospect.id,
                 follow_up_id=record.id, channel=kind, next_due=moved.next_due)])
         return record
+
+    def _exception(
+        self, actor: Principal, resource: Resource, reason: str | None, field: str, what: str
+    ) -> None:
+        """An exception to the follow-up rules: a sales manager's, with a reason."""
+        if reason is None:
+            raise ValidationError(field, f"{what}; a sales manager may allow it with a reason")
+        try:
+            self._ctx.authorizer.check(actor, Action.FOLLOWUP_OVERRIDE, resource)
+        except PermissionDenied:
+            raise PermissionDenied(actor.id, Action.FOLLOWUP_OVERRIDE.value,
+                                   f"{field} {what}: only a sales manager may allow it") from None
+
+    def _check_genuine(
+        self, uow: UnitOfWork, actor: Principal, prospect: Prospect, resource: Resource,
+        when: datetime, local: date, reason: str | None,
+    ) -> None:
+        """Only genuine records: not before registration, not in a closed month, not
+        older than the record window unless a manager records it late with a reason."""
+        if when < prospect.first_registered_at:
+            raise ValidationError("at", "is before the prospect was registered")
+        month = f"{local.year:04d}-{local.month:02d}"
+        if closed_for(uow.closed_months.find(month), month, prospect.owner_team):
+            raise ValidationError("at", f"falls in {month}, a month whose report is closed")
+        window = self._ctx.settings.record_window_days
+        if (self._ctx.today() - local).days > window:
+            self._exception(actor, resource, reason, "at",
+                            f"is more than {window} day(s) in the past")
 
     def plan(self, actor: Principal, prospect_id: str) -> FollowUpPlan | None:
         """The prospect's current plan (None if it never had one)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 from attrs import frozen
@@ -34,9 +34,9 @@ from custmgmt.domain.prospects import (
     earliest_claim,
 )
 from custmgmt.domain.validation import require_enum, require_id
-from custmgmt.errors import NotFound, ValidationError
-from custmgmt.ports.auth import Action, Principal, Resource
-from custmgmt.ports.storage import Page, ProspectQuery, UnitOfWork
+from custmgmt.errors import InvalidTransition, NotFound, ValidationError
+from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
+from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, require_principal
 from custmgmt.services.inputs import (
     build,
@@ -160,7 +160,10 @@ class ProspectService:
         value: Money,
     ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
         now = self._ctx.now()
-        held = earliest_claim(uow.prospects.holders_of(profile.identity_keys))
+        holders = uow.prospects.holders_of(profile.identity_keys)
+        if self._release_lost(uow, actor, holders.values()):
+            holders = uow.prospects.holders_of(profile.identity_keys)
+        held = earliest_claim(holders)
         if held is not None:
             raise held[0].claim_conflict(held[1])
         prospect_id = ProspectId(self._ctx.ids.new_id("p"))
@@ -175,6 +178,29 @@ class ProspectService:
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
                         at=now, before=None, after=snapshot(stored))
         return stored, events
+
+    def _release_lost(
+        self, uow: UnitOfWork, actor: Principal, holders: Iterable[Prospect]
+    ) -> bool:
+        """Lost prospects whose release is due (``Settings.lost_release_days`` after they
+        were lost) give their registration back to the open pool now."""
+        days = self._ctx.settings.lost_release_days
+        released = False
+        for holder in {h.id: h for h in holders}.values():
+            lost = holder.lost_at()
+            if lost is None or not holder.registration_active:
+                continue
+            if lost.astimezone(self._ctx.settings.zone).date() + timedelta(days=days) > \
+                    self._ctx.today():
+                continue
+            now = self._ctx.now()
+            changed, _ = holder.release_lost(by=actor.id, at=now)
+            stored = uow.prospects.update(changed)
+            self._keep_plans(uow, [stored], False)
+            self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="release",
+                            at=now, before=snapshot(holder), after=snapshot(stored))
+            released = True
+        return released
 
     def import_many(
         self,
@@ -237,6 +263,7 @@ class ProspectService:
         action: Action,
         audit_action: str,
         change: Callable[[Prospect, datetime], Changed],
+        guard: Callable[[UnitOfWork, Prospect], None] | None = None,
     ) -> Prospect:
         pid = ProspectId(require_id("prospect_id", prospect_id))
         now = self._ctx.now()
@@ -244,6 +271,8 @@ class ProspectService:
             current = uow.prospects.get(pid)
             self._ctx.authorizer.check(actor, action, resource_of(current))
             changed, events = change(current, now)
+            if guard is not None:
+                guard(uow, current)
             if changed == current:
                 return current
             stored = uow.prospects.update(changed)
@@ -288,11 +317,29 @@ class ProspectService:
         return self._change(actor, prospect_id, Action.PROSPECT_OVERRIDE_GRADE, "override_grade",
                             lambda p, now: p.override_grade(to, reason=reason, by=actor.id, at=now))
 
+    def _followed_up_in_stage(self, to: Stage) -> Callable[[UnitOfWork, Prospect], None]:
+        """Leaving a stage needs a follow-up recorded in it ("确保每个环节的有效跟进")."""
+        def guard(uow: UnitOfWork, prospect: Prospect) -> None:
+            if not self._ctx.settings.require_follow_up_per_stage:
+                return
+            found = uow.follow_ups.find(FollowUpQuery(
+                reach=Reach(scope=Scope.ANY, principal_id=prospect.owner_id),
+                prospect_id=prospect.id, stage=prospect.stage,
+                recorded_from=prospect.entered_stage_at()))
+            if not found:
+                stage = prospect.stage.value
+                raise InvalidTransition(stage, to.value, f"no follow-up was recorded in stage "
+                                        f"{stage}: record one before leaving it")
+        return guard
+
     def advance(self, actor: Principal, prospect_id: str, *, to: Stage | str) -> Prospect:
-        """Move forward one or more stages (CONTRACT_SIGNED means won)."""
+        """Move forward one or more stages (CONTRACT_SIGNED means won). Unless
+        ``Settings.require_follow_up_per_stage`` is off, a follow-up must have been
+        recorded in the current stage (InvalidTransition naming the stage)."""
         stage = require_enum("to", Stage, to)
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "advance",
-                            lambda p, now: p.advance(stage, by=actor.id, at=now))
+                            lambda p, now: p.advance(stage, by=actor.id, at=now),
+                            self._followed_up_in_stage(stage))
 
     def step_back(
         self, actor: Principal, prospect_id: str, *, to: Stage | str, reason: str
@@ -303,14 +350,25 @@ class ProspectService:
                             lambda p, now: p.step_back(stage, reason=reason, by=actor.id, at=now))
 
     def mark_won(self, actor: Principal, prospect_id: str) -> Prospect:
-        """The contract is signed: advance to CONTRACT_SIGNED; the follow-up plan ends."""
+        """The contract is signed: advance to CONTRACT_SIGNED (same rule as ``advance``).
+        The prospect is now a customer: its plan goes on at the maintenance cadence."""
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_won",
-                            lambda p, now: p.mark_won(by=actor.id, at=now))
+                            lambda p, now: p.mark_won(by=actor.id, at=now),
+                            self._followed_up_in_stage(Stage.CONTRACT_SIGNED))
 
     def mark_lost(self, actor: Principal, prospect_id: str, *, reason: str) -> Prospect:
-        """Lost, from any open stage; ``reason`` is required; the follow-up plan ends."""
-        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_lost",
-                            lambda p, now: p.mark_lost(reason=reason, by=actor.id, at=now))
+        """Lost, from any open stage; ``reason`` is required; the follow-up plan ends.
+
+        The registration goes to the open pool ``Settings.lost_release_days`` later
+        (0, the default: at once); from then on anyone may register the prospect."""
+        def change(p: Prospect, now: datetime) -> Changed:
+            lost, events = p.mark_lost(reason=reason, by=actor.id, at=now)
+            if self._ctx.settings.lost_release_days > 0:
+                return lost, events
+            released, more = lost.release_lost(by=actor.id, at=now)
+            return released, (*events, *more)
+
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_lost", change)
 
     def reopen(
         self,

@@ -16,10 +16,10 @@ from fractions import Fraction
 import attrs
 from attrs import frozen
 
-from custmgmt.domain.followups import Channel, FollowUp
+from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, visit_points
 from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage
 from custmgmt.domain.validation import require_date, require_enum
-from custmgmt.errors import ValidationError
+from custmgmt.errors import ConcurrencyError, InvalidTransition, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
@@ -56,8 +56,11 @@ def rate(part: int, whole: int) -> Fraction | None:
 class VisitPointsRow:
     principal_id: str
     points: int
+    """One per prospect visited per local day."""
     shortfall: int
     flagged: bool
+    days_without_visit: tuple[date, ...] = ()
+    """Working days of the month (up to today) with no visit at all ("平均每天…最少一个")."""
 
 
 @frozen
@@ -68,6 +71,8 @@ class VisitPointsReport:
     minimum: int
     flag_shortfall: int
     rows: tuple[VisitPointsRow, ...]
+    closed: bool = False
+    """Whether the month's report is closed (for the caller's team, or for everyone)."""
 
 
 @frozen
@@ -122,31 +127,79 @@ class ReportService:
     def _reach(self, actor: Principal) -> Reach:
         return self._ctx.reach(actor, Action.REPORT_READ)
 
-    def _salespeople(self, uow: UnitOfWork, reach: Reach) -> set[str]:
+    def _people(self, uow: UnitOfWork, reach: Reach, visitors: set[str]) -> set[str]:
+        """Whose rows the caller may see: a salesperson their own, a manager their team
+        (its salespeople and anyone of it who visited), ANY everyone."""
         if reach.scope is Scope.ANY:
-            return {p.id for p in uow.principals.find(role=Role.SALESPERSON)}
+            return {p.id for p in uow.principals.find(role=Role.SALESPERSON)} | visitors
         if reach.scope is Scope.TEAM and reach.team is not None:
-            return {p.id for p in uow.principals.find(role=Role.SALESPERSON, team=reach.team)}
+            members = uow.principals.find(team=reach.team)
+            return ({p.id for p in members if p.has_role(Role.SALESPERSON)}
+                    | ({p.id for p in members} & visitors))
         return {reach.principal_id}
 
     def visit_points(self, actor: Principal, *, month: str | date) -> VisitPointsReport:
-        """Each VISIT follow-up is one point to whoever made it; short of the monthly
-        minimum by ``Settings.visit_flag_shortfall`` or more is flagged."""
+        """Visit points (业务积分) per salesperson: one point per prospect (or customer)
+        visited per local day, to whoever visited; short of the monthly minimum by
+        ``Settings.visit_flag_shortfall`` or more is flagged. Each row also lists the
+        working days (``Settings.working_weekdays``) of the month, up to today, with
+        no visit. A salesperson sees their own row, a manager their team's."""
         name, first, last = month_bounds(month)
         reach = self._reach(actor)
         settings = self._ctx.settings
+        anyone = Reach(scope=Scope.ANY, principal_id=reach.principal_id)
         with self._ctx.storage.unit_of_work() as uow:
-            people = self._salespeople(uow, reach)
             visits = uow.follow_ups.find(FollowUpQuery(
-                reach=reach, channel=Channel.VISIT, date_from=first, date_to=last))
-        points = Counter(v.by for v in visits)
+                reach=anyone, channel=Channel.VISIT, date_from=first, date_to=last))
+            points = visit_points(visits)
+            people = self._people(uow, reach, set(points))
+            closures = uow.closed_months.find(name)
+        until = min(last, self._ctx.today())
+        working = [first + timedelta(days=n) for n in range((until - first).days + 1)
+                   if (first + timedelta(days=n)).weekday() in settings.working_weekdays]
         rows = []
-        for person in sorted(people | set(points)):
-            shortfall = max(0, settings.visit_minimum - points[person])
-            rows.append(VisitPointsRow(person, points[person], shortfall,
-                                       shortfall >= settings.visit_flag_shortfall))
+        for person in sorted(people):
+            earned = points.get(person, set())
+            visited = {day for _, day in earned}
+            shortfall = max(0, settings.visit_minimum - len(earned))
+            rows.append(VisitPointsRow(
+                person, len(earned), shortfall, shortfall >= settings.visit_flag_shortfall,
+                tuple(day for day in working if day not in visited)))
+        closed = any(c.covers(name, None if reach.scope is Scope.ANY else reach.team)
+                     for c in closures)
         return VisitPointsReport(month=name, minimum=settings.visit_minimum,
-                                 flag_shortfall=settings.visit_flag_shortfall, rows=tuple(rows))
+                                 flag_shortfall=settings.visit_flag_shortfall, rows=tuple(rows),
+                                 closed=closed)
+
+    def close_month(self, actor: Principal, month: str | date) -> ClosedMonth:
+        """Close a month's report (sales managers: their team; a right over everyone
+        closes it for all). The month then takes no more follow-up records. A month
+        that has not begun cannot be closed; closing one twice is InvalidTransition."""
+        name, first, _ = month_bounds(month)
+        reach = self._ctx.reach(actor, Action.REPORT_CLOSE)
+        if first > self._ctx.today():
+            raise ValidationError("month", "has not begun yet")
+        if reach.scope is Scope.ANY:
+            team = None
+        elif reach.scope is Scope.TEAM and reach.team is not None:
+            team = reach.team
+        else:
+            raise PermissionDenied(actor.id, Action.REPORT_CLOSE.value,
+                                   "closing a month needs a team or a right over everyone")
+        closed = ClosedMonth(month=name, team=team, closed_by=actor.id,
+                             closed_at=self._ctx.now())
+        with self._ctx.storage.unit_of_work() as uow:
+            if any(c.covers(name, team) for c in uow.closed_months.find(name)):
+                raise InvalidTransition("closed", "close", f"{name} is already closed")
+            try:
+                uow.closed_months.add(closed)
+                self._ctx.audit(uow, actor, kind="report", resource_id=name,
+                                action="close_month", at=closed.closed_at, before=None,
+                                after={"month": name, "team": team or "*"})
+                uow.commit()
+            except ConcurrencyError:
+                raise InvalidTransition("closed", "close", f"{name} is already closed") from None
+        return closed
 
     def _instant(self, day: date) -> datetime:
         return datetime.combine(day, time(), tzinfo=self._ctx.settings.zone).astimezone(UTC)

@@ -8,8 +8,8 @@ import attrs
 import pytest
 
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
-from custmgmt.domain.prospects import Grade
+from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Principal, Reach, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, Storage
@@ -27,14 +27,16 @@ def plan(n: int, *, owner: str = "u-alice", team: str | None = "east", due: int 
 
 
 def follow_up(n: int, *, prospect: int = 1, owner: str = "u-alice", team: str | None = "east",
-              channel: Channel = Channel.VISIT, day: int = 0) -> FollowUp:
+              channel: Channel = Channel.VISIT, day: int = 0,
+              stage: Stage | None = Stage.INITIAL_CONTACT) -> FollowUp:
     return FollowUp(
         id=f"f-{n:06d}", prospect_id=ProspectId(f"p-{prospect:06d}"), owner_id=owner,
         owner_team=team, by=owner, channel=channel, at=T0 + timedelta(days=day),
         local_date=DAY + timedelta(days=day), summary="Talked about the spring order.",
         needs="solvents", problems=None, outcome="sample requested", next_step="send sample",
         next_due=DAY + timedelta(days=day + 3), due_on=DAY + timedelta(days=day + 1),
-        recorded_at=T0 + timedelta(days=day, minutes=5),
+        recorded_at=T0 + timedelta(days=day, minutes=5), stage=stage,
+        reason="entered late: the visit sheet came in by post" if day else None,
     )
 
 
@@ -114,6 +116,74 @@ class FollowUpStorageContract:
         with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
             uow.follow_ups.add(records[0])
             uow.commit()
+
+    def test_follow_ups_filter_by_stage_and_recording_time(self, storage: Storage) -> None:
+        self._prospects(storage, ("u-alice", "east"))
+        records = [follow_up(1, day=0), follow_up(2, day=2, stage=Stage.PROPOSAL),
+                   follow_up(3, day=4, stage=None)]
+        with storage.unit_of_work() as uow:
+            for record in records:
+                uow.follow_ups.add(record)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            def ids(**filters: object) -> list[str]:
+                query = FollowUpQuery(**{"reach": EVERYONE, **filters})  # type: ignore[arg-type]
+                return [f.id for f in uow.follow_ups.find(query)]
+
+            assert [f.stage for f in uow.follow_ups.find(FollowUpQuery(reach=EVERYONE))] == [
+                Stage.INITIAL_CONTACT, Stage.PROPOSAL, None]
+            assert ids(stage=Stage.PROPOSAL) == ["f-000002"]
+            assert ids(recorded_from=T0 + timedelta(days=2, minutes=5)) == [
+                "f-000002", "f-000003"]
+            assert ids(stage=Stage.INITIAL_CONTACT,
+                       recorded_from=T0 + timedelta(days=1)) == []
+
+    def test_follow_ups_follow_their_prospect_to_a_new_owner(self, storage: Storage) -> None:
+        self._prospects(storage, ("u-alice", "east"), ("u-alice", "east"))
+        with storage.unit_of_work() as uow:
+            uow.follow_ups.add(follow_up(1))
+            uow.follow_ups.add(follow_up(2, prospect=2))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.follow_ups.reassign("p-000001", "u-nora", "north")
+            uow.follow_ups.add(follow_up(3, day=1))
+            uow.rollback()
+        with storage.unit_of_work() as uow:
+            assert {f.owner_id for f in uow.follow_ups.find(FollowUpQuery(reach=EVERYONE))} == {
+                "u-alice"}
+            uow.follow_ups.reassign("p-000001", "u-nora", "north")
+            assert [f.id for f in uow.follow_ups.find(FollowUpQuery(
+                reach=EVERYONE, owner="u-nora"))] == ["f-000001"]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            north = Reach(scope=Scope.TEAM, principal_id="u-ned", team="north")
+            found = uow.follow_ups.find(FollowUpQuery(reach=north))
+            assert [(f.id, f.owner_id, f.owner_team, f.by) for f in found] == [
+                ("f-000001", "u-nora", "north", "u-alice")]
+            east = Reach(scope=Scope.TEAM, principal_id="u-mia", team="east")
+            assert [f.id for f in uow.follow_ups.find(FollowUpQuery(reach=east))] == [
+                "f-000002"]
+
+    def test_closed_months_are_kept_once_per_month_and_team(self, storage: Storage) -> None:
+        east = ClosedMonth(month="2026-03", team="east", closed_by="u-mia", closed_at=T0)
+        everyone = ClosedMonth(month="2026-03", team=None, closed_by="u-root",
+                               closed_at=T0 + timedelta(hours=1))
+        with storage.unit_of_work() as uow:
+            uow.closed_months.add(east)
+            assert list(uow.closed_months.find("2026-03")) == [east]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.closed_months.add(everyone)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.closed_months.find("2026-03")) == [everyone, east]
+            assert list(uow.closed_months.find("2026-04")) == []
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.closed_months.add(attrs.evolve(east, closed_by="u-other"))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert [c.closed_by for c in uow.closed_months.find("2026-03")] == [
+                "u-root", "u-mia"]
 
     def test_principals_are_found_by_role_and_team(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:

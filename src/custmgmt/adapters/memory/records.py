@@ -10,7 +10,7 @@ import attrs
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.followups import FollowUp, FollowUpPlan
+from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Reach, Resource
@@ -146,15 +146,50 @@ class MemoryFollowUps:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
         self.staged: list[FollowUp] = []
+        self.owners: dict[str, tuple[str, str | None]] = {}
 
     def add(self, follow_up: FollowUp) -> None:
         if any(f.id == follow_up.id for f in [*self._state.follow_ups, *self.staged]):
             raise ConcurrencyError(f"follow-up {follow_up.id!r} already exists")
         self.staged.append(follow_up)
 
+    def _owned(self, follow_up: FollowUp) -> FollowUp:
+        owner = self.owners.get(follow_up.prospect_id)
+        if owner is None or owner == (follow_up.owner_id, follow_up.owner_team):
+            return follow_up
+        return attrs.evolve(follow_up, owner_id=owner[0], owner_team=owner[1])
+
+    def merged(self) -> list[FollowUp]:
+        return [self._owned(f) for f in [*self._state.follow_ups, *self.staged]]
+
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
-        found = [f for f in [*self._state.follow_ups, *self.staged] if query.matches(f)]
+        found = [f for f in self.merged() if query.matches(f)]
         return sorted(found, key=lambda f: (f.local_date, as_utc(f.at), f.id))
+
+    def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
+        self.owners[prospect_id] = (owner_id, owner_team)
+
+
+class MemoryClosedMonths:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: list[ClosedMonth] = []
+
+    def add(self, closed: ClosedMonth) -> None:
+        if any((c.month, c.team) == (closed.month, closed.team)
+               for c in [*self._state.closed_months, *self.staged]):
+            raise ConcurrencyError(f"month {closed.month} is already closed")
+        self.staged.append(closed)
+
+    def find(self, month: str) -> Sequence[ClosedMonth]:
+        found = [c for c in [*self._state.closed_months, *self.staged] if c.month == month]
+        return sorted(found, key=lambda c: c.team or "")
+
+    def check(self) -> None:
+        committed = {(c.month, c.team) for c in self._state.closed_months}
+        for closed in self.staged:
+            if (closed.month, closed.team) in committed:
+                raise ConcurrencyError(f"month {closed.month} was closed meanwhile")
 
 
 class MemoryAudit:

@@ -17,6 +17,7 @@ import attrs
 
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
+    MemoryClosedMonths,
     MemoryEvents,
     MemoryFollowUps,
     MemoryOutbox,
@@ -26,7 +27,7 @@ from custmgmt.adapters.memory.records import (
 )
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
-from custmgmt.domain.followups import FollowUp, FollowUpPlan
+from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.errors import ConcurrencyError, NotFound
@@ -48,6 +49,7 @@ class MemoryState:
         self.custody: dict[str, list[CustodyEvent]] = {}
         self.sample_counters: dict[int, int] = {}
         self.follow_ups: list[FollowUp] = []
+        self.closed_months: list[ClosedMonth] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
         self.events: list[DomainEvent] = []
         self.outbox: dict[str, OutboxItem] = {}
@@ -176,6 +178,7 @@ class MemoryUnitOfWork:
         self.principals = MemoryPrincipals(self)
         self.plans = MemoryPlans(self)
         self.follow_ups = MemoryFollowUps(self)
+        self.closed_months = MemoryClosedMonths(self)
         self.samples = MemorySamples(self)
         self.audit = MemoryAudit(self)
         self.events = MemoryEvents(self)
@@ -201,6 +204,7 @@ class MemoryUnitOfWork:
             self.audit.check()
             self.plans.check()
             self.samples.check()
+            self.closed_months.check()
             self.outbox.check()
             self._apply(index)
         self._begin()
@@ -211,7 +215,8 @@ class MemoryUnitOfWork:
         state.key_index = index
         state.principals.update(self.principals.staged)
         state.plans.update({pid: plan for pid, (_, plan) in self.plans.staged.items()})
-        state.follow_ups.extend(self.follow_ups.staged)
+        state.follow_ups[:] = self.follow_ups.merged()
+        state.closed_months.extend(self.closed_months.staged)
         self.samples.apply()
         for entry in self.audit.staged:
             state.audit.setdefault((entry.resource_kind, entry.resource_id), []).append(entry)

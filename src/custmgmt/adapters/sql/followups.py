@@ -12,22 +12,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.reach import reach_clause
-from custmgmt.adapters.sql.tables import FollowUpPlanRow, FollowUpRow, table_of
+from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
-from custmgmt.domain.prospects import Grade
+from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Reach
 from custmgmt.ports.storage import FollowUpQuery
 
 INSERT_PLAN = insert(table_of(FollowUpPlanRow))
 INSERT_FOLLOW_UP = insert(table_of(FollowUpRow))
+INSERT_CLOSED = insert(table_of(ClosedMonthRow))
 
 
 def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
     return {
         "prospect_id": plan.prospect_id, "owner_id": plan.owner_id,
-        "owner_team": plan.owner_team, "grade": plan.grade.value, "active": plan.active,
+        "owner_team": plan.owner_team, "grade": plan.grade.value, "stage": plan.stage.value,
+        "active": plan.active,
         "anchor": plan.anchor, "override": plan.override, "next_due": plan.next_due,
         "version": plan.version,
     }
@@ -36,7 +38,8 @@ def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
 def _to_plan(row: FollowUpPlanRow) -> FollowUpPlan:
     return FollowUpPlan(
         prospect_id=ProspectId(row.prospect_id), owner_id=row.owner_id,
-        owner_team=row.owner_team, grade=Grade(row.grade), active=row.active,
+        owner_team=row.owner_team, grade=Grade(row.grade), stage=Stage(row.stage),
+        active=row.active,
         anchor=row.anchor, override=row.override, next_due=row.next_due, version=row.version,
     )
 
@@ -93,12 +96,14 @@ class SqlPlans:
 def _follow_up_values(f: FollowUp) -> dict[str, Any]:
     values = {a.name: getattr(f, a.name) for a in attrs.fields(FollowUp)}
     values["channel"] = f.channel.value
+    values["stage"] = None if f.stage is None else f.stage.value
     return values
 
 
 def _to_follow_up(row: FollowUpRow) -> FollowUp:
     values = {a.name: getattr(row, a.name) for a in attrs.fields(FollowUp)}
     values["channel"] = Channel(row.channel)
+    values["stage"] = None if row.stage is None else Stage(row.stage)
     return FollowUp(**values)
 
 
@@ -125,9 +130,40 @@ class SqlFollowUps:
             clauses.append(FollowUpRow.local_date >= query.date_from)
         if query.date_to is not None:
             clauses.append(FollowUpRow.local_date <= query.date_to)
+        if query.stage is not None:
+            clauses.append(FollowUpRow.stage == query.stage.value)
+        if query.recorded_from is not None:
+            clauses.append(FollowUpRow.recorded_at >= query.recorded_from)
         rows = self._s.scalars(
             select(FollowUpRow).where(*clauses)
             .order_by(FollowUpRow.local_date, FollowUpRow.at, FollowUpRow.id)
             .execution_options(populate_existing=True)
         ).all()
         return [_to_follow_up(r) for r in rows]
+
+    def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
+        self._s.execute(
+            update(FollowUpRow).where(FollowUpRow.prospect_id == prospect_id)
+            .values(owner_id=owner_id, owner_team=owner_team)
+            .execution_options(synchronize_session=False))
+
+
+class SqlClosedMonths:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, closed: ClosedMonth) -> None:
+        try:
+            with self._s.begin_nested():
+                self._s.execute(INSERT_CLOSED, [{
+                    "month": closed.month, "team": closed.team or "",
+                    "closed_by": closed.closed_by, "closed_at": closed.closed_at}])
+        except IntegrityError:
+            raise ConcurrencyError(f"month {closed.month} is already closed") from None
+
+    def find(self, month: str) -> Sequence[ClosedMonth]:
+        rows = self._s.scalars(
+            select(ClosedMonthRow).where(ClosedMonthRow.month == month)
+            .order_by(ClosedMonthRow.team).execution_options(populate_existing=True)).all()
+        return [ClosedMonth(month=r.month, team=r.team or None, closed_by=r.closed_by,
+                            closed_at=r.closed_at) for r in rows]

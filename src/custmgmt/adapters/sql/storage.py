@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
-from custmgmt.adapters.sql.followups import SqlFollowUps, SqlPlans
+from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
     SqlAudit,
@@ -92,6 +92,7 @@ class SqlUnitOfWork:
         self.principals = _guard(SqlPrincipals(session))
         self.plans = _guard(SqlPlans(session))
         self.follow_ups = _guard(SqlFollowUps(session))
+        self.closed_months = _guard(SqlClosedMonths(session))
         self.samples = _guard(SqlSamples(session, converter))
         self.audit = _guard(SqlAudit(session))
         self.events = _guard(SqlEvents(session, converter))

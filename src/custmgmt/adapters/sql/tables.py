@@ -178,6 +178,7 @@ class FollowUpPlanRow(Base):
     owner_id: Mapped[str] = mapped_column(String(200), index=True)
     owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
     grade: Mapped[str] = mapped_column(String(1))
+    stage: Mapped[str] = mapped_column(String(30), server_default="initial_contact")
     active: Mapped[bool] = mapped_column(Boolean)
     anchor: Mapped[date] = mapped_column(Date)
     override: Mapped[date | None] = mapped_column(Date)
@@ -208,6 +209,19 @@ class FollowUpRow(Base):
     next_due: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stage: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ClosedMonthRow(Base):
+    """A closed month (``team`` "" means everyone): no follow-up may be recorded in it."""
+
+    __tablename__ = "custmgmt_closed_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    team: Mapped[str] = mapped_column(String(100), primary_key=True)
+    closed_by: Mapped[str] = mapped_column(String(200))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SampleRow(Base):
