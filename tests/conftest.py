@@ -23,6 +23,17 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
+_STARTED: list[Cluster] = []
+
+
+@pytest.fixture(autouse=True)
+def _reuse_postgres_databases() -> Iterator[None]:
+    """After each test, the PostgreSQL databases it leased go back to the pool, emptied."""
+    yield
+    for cluster in _STARTED:
+        cluster.release_all()
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START)
@@ -57,7 +68,9 @@ def postgres() -> Iterator[Cluster]:
         pytest.skip(reason)
     cluster = Cluster(*binaries)
     cluster.start()
+    _STARTED.append(cluster)
     try:
         yield cluster
     finally:
+        _STARTED.remove(cluster)
         cluster.stop()

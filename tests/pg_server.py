@@ -1,6 +1,15 @@
 """A throwaway PostgreSQL cluster for the test session, on a unix socket in a temp folder.
 
 initdb refuses to run as root, so as root the cluster runs as the ``postgres`` user.
+
+Creating and migrating a database costs about half a second (``CREATE DATABASE`` copies
+the template's files; the migration is another ~0.2 s), which made the PostgreSQL tests
+most of the suite's time. So the schema is migrated once per session into a template
+database, and tests lease migrated databases from a pool: a database is created from
+the template the first time, and after each test emptied with ``DELETE`` (a few
+milliseconds; ``TRUNCATE`` is ~0.2 s for the dozen small tables) and its sequences
+restarted, so the next test sees exactly what a freshly migrated database holds.
+A database whose schema a test changed, or that cannot be emptied, is never reused.
 """
 
 from __future__ import annotations
@@ -15,6 +24,10 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+
+import custmgmt
+
+TEMPLATE = "custmgmt_template"
 
 
 def find_binaries() -> tuple[str, str] | None:
@@ -33,6 +46,9 @@ class Cluster:
         self.data = self.root / "data"
         self.socket_dir = self.root
         self._names = itertools.count(1)
+        self._free: list[str] = []
+        self._leased: list[str] = []
+        self._schema: tuple[tuple[str, ...], str] | None = None
         self._as_root = os.geteuid() == 0
         if self._as_root:
             shutil.chown(self.root, user="postgres", group="postgres")
@@ -65,10 +81,66 @@ class Cluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
 
-    def new_database(self) -> str:
-        """A fresh empty database; returns its SQLAlchemy URL."""
+    def _connect(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(f"host={self.socket_dir} user=postgres dbname={database}",
+                               autocommit=True)
+
+    def new_empty_database(self) -> str:
+        """A fresh database with no schema at all; returns its SQLAlchemy URL."""
         name = f"custmgmt_test_{next(self._names)}"
-        with psycopg.connect(f"host={self.socket_dir} user=postgres dbname=postgres",
-                             autocommit=True) as connection:
+        with self._connect() as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def new_database(self) -> str:
+        """A migrated database holding no rows, leased until :meth:`release_all`."""
+        if self._schema is None:
+            with self._connect() as connection:
+                connection.execute(f'CREATE DATABASE "{TEMPLATE}"')
+            custmgmt.open(self.url(TEMPLATE), migrate=True).close()
+            self._schema = self._schema_of(TEMPLATE)
+        if self._free:
+            name = self._free.pop()
+        else:
+            name = f"custmgmt_test_{next(self._names)}"
+            with self._connect() as connection:
+                connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+        self._leased.append(name)
+        return self.url(name)
+
+    def _schema_of(self, database: str) -> tuple[tuple[str, ...], str]:
+        """The tables and the migration revision of ``database``."""
+        with self._connect(database) as connection:
+            tables = tuple(row[0] for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "ORDER BY tablename"))
+            revision = connection.execute(
+                "SELECT string_agg(version_num, ',') FROM custmgmt_alembic_version"
+            ).fetchone()
+        return tables, str(revision[0] if revision else None)
+
+    def release_all(self) -> None:
+        """Empty the databases leased since the last call and put them back in the pool."""
+        leased, self._leased = self._leased, []
+        for name in leased:
+            try:
+                if self._schema_of(name) == self._schema:
+                    self._empty(name)
+                    self._free.append(name)
+            except psycopg.Error:
+                pass  # a schema the test changed, or rows still locked: never reused
+
+    def _empty(self, database: str) -> None:
+        assert self._schema is not None
+        tables = [t for t in self._schema[0] if t != "custmgmt_alembic_version"]
+        with self._connect(database) as connection:
+            connection.execute("SET lock_timeout = '2s'")
+            # no foreign-key triggers while emptying: every table is emptied anyway
+            connection.execute("SET session_replication_role = replica")
+            with connection.transaction():
+                for table in tables:
+                    connection.execute(f'DELETE FROM "{table}"')
+                sequences = [row[0] for row in connection.execute(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
+                for sequence in sequences:
+                    connection.execute(f'ALTER SEQUENCE "{sequence}" RESTART')

@@ -23,7 +23,7 @@ def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]
         counter = iter(range(1000))
         return lambda: f"sqlite:///{tmp_path / f'db{next(counter)}.sqlite'}"
     cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database
+    return cluster.new_empty_database
 
 
 def test_the_migrated_schema_matches_the_metadata(new_url: Callable[[], str]) -> None:

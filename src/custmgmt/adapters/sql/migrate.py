@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -23,7 +24,9 @@ def config(engine: Engine) -> Config:
     return cfg
 
 
+@cache
 def head() -> str | None:
+    """The newest revision shipped (read once: the scripts do not change while running)."""
     return ScriptDirectory(str(SCRIPTS)).get_current_head()
 
 
@@ -35,6 +38,8 @@ def current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    if revision == "head" and current(engine) == head():
+        return  # already current: skip loading alembic's environment (most opens)
     command.upgrade(config(engine), revision)
 
 
