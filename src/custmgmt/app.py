@@ -97,17 +97,17 @@ class CustomerManagement:
     def get_principal(self, principal_id: str) -> Principal | None:
         """The principal with this id as stored, or None."""
         pid = require_id("principal_id", principal_id)
-        with self._storage.unit_of_work() as uow:
+        with self._storage.unit_of_work(read_only=True) as uow:
             return uow.principals.get(pid)
 
     def events(self) -> tuple[DomainEvent, ...]:
         """Every domain event recorded so far, oldest first."""
-        with self._storage.unit_of_work() as uow:
+        with self._storage.unit_of_work(read_only=True) as uow:
             return tuple(uow.events.all())
 
     def outbox(self) -> tuple[OutboxItem, ...]:
         """Every queued notification and its delivery status, oldest first."""
-        with self._storage.unit_of_work() as uow:
+        with self._storage.unit_of_work(read_only=True) as uow:
             return tuple(uow.outbox.all())
 
     def dispatch_notifications(self, *, limit: int = 100) -> DispatchReport:
@@ -118,7 +118,7 @@ class CustomerManagement:
         ``settings.max_delivery_attempts``.
         """
         batch = page_limit(limit)
-        with self._storage.unit_of_work() as uow:
+        with self._storage.unit_of_work(read_only=True) as uow:
             pending = list(uow.outbox.pending(batch, self.settings.max_delivery_attempts))
         sent = failed = 0
         for item in pending:

@@ -290,7 +290,8 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None:
-        """Make every change of this unit visible at once, or raise and keep none."""
+        """Make every change of this unit visible at once, or raise and keep none
+        (StorageError in a read-only unit)."""
         ...
 
     def rollback(self) -> None: ...
@@ -299,7 +300,11 @@ class UnitOfWork(Protocol):
 class Storage(Protocol):
     """A storage back end opened from a URL: hands out units of work."""
 
-    def unit_of_work(self) -> UnitOfWork: ...
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. ``read_only=True`` promises it only reads: it must not
+        take a write lock (readers never wait for a writer, nor block one), it sees
+        committed data, and its ``commit()`` raises StorageError."""
+        ...
 
     def migrate(self) -> None:
         """Bring the schema up to date (a no-op where there is none)."""

@@ -184,7 +184,7 @@ class FollowUpService:
     def plan(self, actor: Principal, prospect_id: str) -> FollowUpPlan | None:
         """The prospect's current plan (None if it never had one)."""
         pid = ProspectId(require_id("prospect_id", prospect_id))
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             prospect = uow.prospects.get(pid)
             self._ctx.authorizer.check(actor, Action.FOLLOWUP_READ, resource_of(prospect))
             return uow.plans.get(pid)
@@ -197,7 +197,7 @@ class FollowUpService:
         reach = self._ctx.reach(actor, Action.FOLLOWUP_READ)
         query = FollowUpQuery(reach=reach, owner=owner, prospect_id=prospect_id,
                               date_from=date_from, date_to=date_to)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             return tuple(uow.follow_ups.find(query))
 
     def due(
@@ -207,7 +207,7 @@ class FollowUpService:
         the actor (a manager: the team), by priority: grade, then how late."""
         day = self._ctx.today() if on is None else require_date("on", on)
         reach = self._ctx.reach(actor, Action.FOLLOWUP_READ)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             plans = uow.plans.due(reach, day, owner)
         items = [DueItem(prospect_id=p.prospect_id, owner_id=p.owner_id, grade=p.grade,
                          next_due=p.next_due, days_late=p.days_late(day)) for p in plans]

@@ -99,7 +99,7 @@ class PoolService:
         self._ctx.authorizer.check(actor, Action.POOL_CLAIM, None)
         query = ProspectQuery(reach=Reach(scope=Scope.ANY, principal_id=actor.id),
                               registration_active=False, limit=page_limit(limit))
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             return tuple(p for p in uow.prospects.find(query) if p.in_pool)
 
     def claim(self, actor: Principal, prospect_id: str) -> Prospect:

@@ -241,7 +241,7 @@ class ProspectService:
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
         """The prospect, if the actor may read it (PermissionDenied otherwise)."""
         pid = ProspectId(require_id("prospect_id", prospect_id))
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             prospect = uow.prospects.get(pid)
         self._ctx.authorizer.check(actor, Action.PROSPECT_READ, resource_of(prospect))
         return prospect
@@ -253,7 +253,7 @@ class ProspectService:
     def audit_trail(self, actor: Principal, prospect_id: str) -> tuple[AuditEntry, ...]:
         """The prospect's hash-chained audit entries (business facts only, no PII)."""
         prospect = self.get(actor, prospect_id)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             return tuple(uow.audit.trail(KIND, prospect.id))
 
     def _change(
@@ -426,7 +426,7 @@ class ProspectService:
         """
         query = self._query(actor, grade=grade, stage=stage, owner=owner, team=team,
                             limit=page_limit(limit) + 1, after=page_cursor(cursor))
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             rows = list(uow.prospects.find(query))
         page, more = rows[:limit], len(rows) > limit
         last = page[-1] if page else None
@@ -444,7 +444,7 @@ class ProspectService:
     ) -> ProspectCounts:
         """Counts per grade and per stage of the prospects the actor may read."""
         query = self._query(actor, owner=owner, team=team)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             cells = uow.prospects.count_by_grade_and_stage(query)
         by_grade = dict.fromkeys(Grade, 0)
         by_stage = dict.fromkeys(Stage, 0)

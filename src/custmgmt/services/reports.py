@@ -148,7 +148,7 @@ class ReportService:
         reach = self._reach(actor)
         settings = self._ctx.settings
         anyone = Reach(scope=Scope.ANY, principal_id=reach.principal_id)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             visits = uow.follow_ups.find(FollowUpQuery(
                 reach=anyone, channel=Channel.VISIT, date_from=first, date_to=last))
             points = visit_points(visits)
@@ -227,7 +227,7 @@ class ReportService:
             registered_before=self._instant(last + timedelta(days=1)), limit=500)
         highest: Counter[Stage] = Counter()
         lost = 0
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             for prospect in self._cohort(uow, query):
                 highest[highest_stage(prospect)] += 1
                 lost += prospect.stage is Stage.LOST
@@ -248,7 +248,7 @@ class ReportService:
         first, last = _period(start, end)
         query = FollowUpQuery(reach=self._reach(actor), owner=owner, date_from=first,
                               date_to=last)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             records = uow.follow_ups.find(query)
         per_owner: dict[str, list[FollowUp]] = {}
         for record in records:

@@ -250,14 +250,14 @@ class SampleService:
 
     def get(self, actor: Principal, sample_id: str) -> Sample:
         """The sample as it stands, for anyone with the right to read samples."""
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             sample = uow.samples.get(require_id("sample_id", sample_id))
         self._check(actor, Action.SAMPLE_READ, sample)
         return sample
 
     def chain(self, actor: Principal, sample_id: str) -> tuple[CustodyEvent, ...]:
         """The custody events as stored, in sequence order (not verified: see verify_chain)."""
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             sample = uow.samples.get(require_id("sample_id", sample_id))
             self._check(actor, Action.SAMPLE_READ, sample)
             return tuple(uow.samples.chain(sample.id))
@@ -265,7 +265,7 @@ class SampleService:
     def verify_chain(self, actor: Principal, sample_id: str) -> int:
         """Recompute the chain; raise IntegrityError naming the first bad event if any
         was edited, deleted, inserted or reordered. Returns the number of events."""
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             sample = uow.samples.get(require_id("sample_id", sample_id))
             self._check(actor, Action.SAMPLE_READ, sample)
             events = list(uow.samples.chain(sample.id))
@@ -275,7 +275,7 @@ class SampleService:
     def stocktake(self, actor: Principal, *, location: str | None = None) -> tuple[StockLine, ...]:
         """What should be where, by the chain, to compare with a physical count."""
         self._check(actor, Action.SAMPLE_REGISTER)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             samples = uow.samples.find(location=location, state=SampleState.REGISTERED)
         return tuple(
             StockLine(number=s.number or "", sample_id=s.id, location=s.location or "",

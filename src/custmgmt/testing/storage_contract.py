@@ -21,7 +21,7 @@ from custmgmt.domain.prospects import (
     Willingness,
     earliest_claim,
 )
-from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
+from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
@@ -87,6 +87,21 @@ class StorageContract(FollowUpStorageContract, SampleStorageContract, ABC):
             self._write_everything(uow, 1)
             assert uow.prospects.get(ProspectId("p-000001")).version == 1
             assert len(uow.outbox.all()) == 1
+
+    def test_a_read_only_unit_reads_committed_data_and_cannot_commit(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            self._write_everything(uow, 1)
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.prospects.get(ProspectId("p-000001")).version == 1
+            assert len(uow.outbox.all()) == 1
+            uow.outbox.add(sample_notification(2))
+            with pytest.raises(StorageError):
+                uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert [item.notification.id for item in uow.outbox.all()] == ["n-000001"]
 
     def _write_everything(self, uow: UnitOfWork, n: int) -> None:
         prospect = make_prospect(n)

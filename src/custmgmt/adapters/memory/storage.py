@@ -30,7 +30,7 @@ from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
-from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.errors import ConcurrencyError, NotFound, StorageError
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.notification import OutboxItem
 from custmgmt.ports.storage import ProspectQuery
@@ -169,8 +169,9 @@ class MemoryPrincipals:
 
 
 class MemoryUnitOfWork:
-    def __init__(self, state: MemoryState) -> None:
+    def __init__(self, state: MemoryState, read_only: bool = False) -> None:
         self.state = state
+        self.read_only = read_only
         self._begin()
 
     def _begin(self) -> None:
@@ -197,6 +198,8 @@ class MemoryUnitOfWork:
         self.rollback()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise StorageError("a read-only unit of work cannot commit")
         state = self.state
         with state.lock:
             index = dict(state.key_index)
@@ -236,8 +239,8 @@ class MemoryStorage:
     def __init__(self) -> None:
         self.state = MemoryState()
 
-    def unit_of_work(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self.state)
+    def unit_of_work(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.state, read_only)
 
     def migrate(self) -> None:
         """Nothing to migrate in memory."""

@@ -76,14 +76,17 @@ def _guard(repository: T) -> T:
 
 
 class SqlUnitOfWork:
-    """One database transaction; repositories share its session."""
+    """One database transaction; repositories share its session. A read-only unit
+    begins a plain (deferred) transaction on SQLite, which takes no write lock."""
 
-    def __init__(self, storage: SqlStorage) -> None:
+    def __init__(self, storage: SqlStorage, read_only: bool = False) -> None:
         self._storage = storage
         self._session: Session | None = None
+        self.read_only = read_only
 
     def __enter__(self) -> Self:
-        session = Session(self._storage.engine, expire_on_commit=False, autoflush=False)
+        bind = self._storage.reader if self.read_only else self._storage.engine
+        session = Session(bind, expire_on_commit=False, autoflush=False)
         if self._storage.serial is not None:
             _one_at_a_time(session, self._storage.serial)
         self._session = session
@@ -118,6 +121,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._session is None:
             raise StorageError("commit() outside the unit of work's with-block")
+        if self.read_only:
+            raise StorageError("a read-only unit of work cannot commit")
         with translated():
             self._session.commit()
 
@@ -141,19 +146,29 @@ def _one_at_a_time(session: Session, serial: threading.Lock) -> None:
             serial.release()
 
 
-def _sqlite_transactions(engine: Engine) -> None:
-    """Real transactions on SQLite: BEGIN IMMEDIATE makes writers queue, never deadlock."""
+READ_ONLY = "custmgmt_read_only"
+"""Execution option marking the connections of read-only units of work."""
+
+
+def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
+    """Real transactions on SQLite. A file database is in WAL mode, so readers read a
+    snapshot while one writer writes. Writers BEGIN IMMEDIATE, so they queue for the
+    write lock instead of deadlocking on a lock upgrade; read-only units BEGIN a
+    deferred transaction, which never asks for the write lock."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:
@@ -168,7 +183,7 @@ def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:
                 parsed, connect_args={"timeout": 30, "check_same_thread": False},
                 poolclass=StaticPool if in_memory else None,
             )
-            _sqlite_transactions(engine)
+            _sqlite_transactions(engine, in_memory)
             return engine, threading.Lock() if in_memory else None
         return create_engine(parsed, pool_pre_ping=True), None
     except (ArgumentError, ValueError, TypeError) as error:
@@ -187,6 +202,7 @@ class SqlStorage:
 
     def __init__(self, url: str, *, migrate: bool = False) -> None:
         self.engine, self.serial = make_engine(url)
+        self.reader = self.engine.execution_options(**{READ_ONLY: True})
         self.converter = make_converter()
         try:
             with translated():
@@ -198,8 +214,8 @@ class SqlStorage:
             self.engine.dispose()
             raise
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self, read_only)
 
     def migrate(self) -> None:
         with translated():

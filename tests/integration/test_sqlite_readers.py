@@ -1,0 +1,127 @@
+"""SQLite file: WAL mode, read-only calls take no write lock, readers run beside a writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import custmgmt
+from custmgmt.adapters.system import FixedClock
+from tests.conftest import START
+from tests.helpers import register_numbered
+
+App = custmgmt.CustomerManagement
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    path = tmp_path / "crm.db"
+    url = f"sqlite:///{path}"
+    with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as app:
+        alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+        app.principal("u-mia", roles={"sales_manager"}, team="east")
+        app.principal("u-reg", roles={"sample_registry"})
+        for n in range(1, 6):
+            register_numbered(app, alice, n)
+    yield url, path
+
+
+def test_a_file_database_is_in_wal_mode(database: tuple[str, Path]) -> None:
+    _, path = database
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def _held_write_lock(path: Path) -> sqlite3.Connection:
+    """Another writer in the middle of a transaction: it holds the write lock."""
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0.1)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE custmgmt_prospects SET name = 'uncommitted'")
+    return writer
+
+
+def _reads(app: App) -> list[Callable[[], Any]]:
+    alice, mia = app.get_principal("u-alice"), app.get_principal("u-mia")
+    registry = app.get_principal("u-reg")
+    assert alice is not None and mia is not None and registry is not None
+    first = app.prospects.mine(alice).items[0]
+    return [
+        lambda: app.prospects.get(alice, first.id),
+        lambda: app.prospects.list(mia),
+        lambda: app.prospects.counts(mia),
+        lambda: app.prospects.history(alice, first.id),
+        lambda: app.prospects.audit_trail(alice, first.id),
+        lambda: app.followups.due(mia, on=date(2026, 12, 31)),
+        lambda: app.followups.history(mia),
+        lambda: app.followups.plan(alice, first.id),
+        lambda: app.reports.funnel(mia, start=date(2026, 3, 1), end=date(2026, 3, 31)),
+        lambda: app.samples.stocktake(registry),
+        app.events,
+        app.outbox,
+    ]
+
+
+def test_read_only_calls_run_while_another_writer_holds_the_lock(
+    database: tuple[str, Path],
+) -> None:
+    url, path = database
+    with custmgmt.open(url, clock=FixedClock(START)) as app:
+        reads = _reads(app)
+        writer = _held_write_lock(path)
+        try:
+            results: list[Any] = []
+            errors: list[BaseException] = []
+
+            def read_all() -> None:
+                try:
+                    results.extend(read() for read in reads)
+                except BaseException as error:  # reported below
+                    errors.append(error)
+
+            # Eight readers at once, all while the writer holds the write lock.
+            readers = [threading.Thread(target=read_all) for _ in range(8)]
+            for reader in readers:
+                reader.start()
+            for reader in readers:
+                reader.join(timeout=20)
+            assert not any(reader.is_alive() for reader in readers), "readers waited"
+            assert errors == []
+            assert len(results) == 8 * len(reads)
+            # Readers see the last committed state, not the writer's uncommitted change.
+            alice = app.get_principal("u-alice")
+            assert alice is not None
+            assert all(p.profile.name.value != "uncommitted"
+                       for p in app.prospects.mine(alice).items)
+        finally:
+            writer.rollback()
+            writer.close()
+
+
+def test_a_writer_still_waits_for_the_write_lock_and_then_writes(
+    database: tuple[str, Path],
+) -> None:
+    url, path = database
+    with custmgmt.open(url, clock=FixedClock(START)) as app:
+        alice = app.get_principal("u-alice")
+        assert alice is not None
+        writer = _held_write_lock(path)
+        done = threading.Event()
+
+        def register() -> None:
+            register_numbered(app, alice, 6)
+            done.set()
+
+        thread = threading.Thread(target=register)
+        thread.start()
+        assert not done.wait(0.5), "a second writer went ahead of the lock holder"
+        writer.rollback()
+        writer.close()
+        thread.join(timeout=20)
+        assert done.is_set()
+        assert len(app.prospects.mine(alice).items) == 6
