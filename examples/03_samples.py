@@ -45,23 +45,42 @@ def main() -> None:
           if solvent.storage else "")
 
     clock.advance(days=1)
-    use = app.samples.apply(lab, resin.id, purpose="MFI at 230 °C", quantity="3")
+    use = app.samples.apply(lab, resin.id, purpose="MFI at 230 °C", quantity="3",
+                            expected_return=date(2026, 3, 4))
     app.samples.approve(reg, resin.id, use.id)
     app.samples.check_out(reg, resin.id, use.id)
     app.samples.record_use(lab, resin.id, use.id, used="1", note="three runs")
+    clock.advance(days=2)
+    late = app.samples.overdue_returns(reg)
+    print(f"{resin.number}: {late[0].quantity} kg overdue since "
+          f"{late[0].expected_return}; reminders queued: {app.samples.send_return_reminders(reg)}")
     resin = app.samples.take_back(reg, resin.id, use.id, quantity="2")
-    app.samples.feedback(lab, resin.id, results="MFI 12 g/10 min", problems="none")
     print(f"{resin.number}: used 1 kg, {resin.in_storage} kg back with {resin.custodian}")
+    # The user gives feedback; the registry archives it; only then the customer hears.
+    fb = app.samples.feedback(lab, resin.id, effect="MFI 12 g/10 min", problems="none",
+                              suggestions="dry before use")
+    app.samples.archive_feedback(reg, resin.id, fb.id, note="matches the run log")
 
-    gc = app.samples.apply(lab, solvent.id, purpose="GC purity", quantity="2")
+    gc = app.samples.apply(lab, solvent.id, purpose="GC purity", quantity="1.5")
     app.samples.approve(reg, solvent.id, gc.id)
     app.samples.approve_hazard(safety, solvent.id, gc.id)
     app.samples.check_out(reg, solvent.id, gc.id)
-    app.samples.record_use(lab, solvent.id, gc.id, used="2", note="consumed by the runs")
-    solvent = app.samples.dispose(reg, solvent.id, method="licensed waste contractor",
-                                  witness="u-qm")
-    app.samples.feedback(lab, solvent.id, results="purity 99.2 %")
-    print(f"{solvent.number}: consumed and disposed of ({solvent.state.value})")
+    app.samples.record_use(lab, solvent.id, gc.id, used="1", note="two injections")
+    # Single-use: what is left after use is disposed of, never taken back into stock.
+    solvent = app.samples.dispose(reg, solvent.id, application_id=gc.id,
+                                  method="licensed waste contractor", witness="u-qm")
+    print(f"{solvent.number}: 1 L used, 0.5 L disposed of, {solvent.in_storage} L in stock")
+    app.samples.feedback(reg, solvent.id, effect="purity 99.2 %", problems="none",
+                         suggestions="none", on_behalf_of="u-lab")
+    # A hazardous sample is distributed only with the safety officer's approval.
+    app.samples.add_department(reg, "dept-qc", name="Quality control lab")
+    app.samples.approve_distribution(safety, solvent.id, to="dept-qc")
+    solvent = app.samples.distribute(reg, solvent.id, to="dept-qc", location="QC cabinet")
+    print(f"{solvent.number}: distributed to {solvent.custodian} at {solvent.location}")
+
+    found = app.samples.record_count(reg, "shelf A", {resin.number or "": "8.5"})
+    print("count of shelf A: " + "; ".join(
+        f"{d.number} expected {d.expected}, counted {d.counted}" for d in found))
 
     for sample in (resin, solvent):
         print(f"{sample.number}: chain of {app.samples.verify_chain(qm, sample.id)} events "

@@ -49,7 +49,7 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
         + (f" (run {number + 1} on this store)" if number else ""))
     prospects_story(app, clock, say, number)
     followups_story(app, clock, say, number)
-    samples_story(app, clock, say)
+    samples_story(app, clock, say, number)
     return app
 
 
@@ -145,7 +145,10 @@ def followups_story(
     say(f"mia closes {closed.month} for team {closed.team}: it takes no more records")
 
 
-def samples_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str], None]) -> None:
+def samples_story(
+    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
+) -> None:
+    shelf = "shelf A" if run == 0 else f"shelf A{run}"
     rita = app.principal("u-rita", roles={"sample_receiver"}, supervisor_id="u-qm",
                          certifications={Certification("sample_receiver", date(2099, 12, 31))})
     reg = app.principal("u-reg", roles={"sample_registry"})
@@ -154,14 +157,21 @@ def samples_story(app: CustomerManagement, clock: FixedClock, say: Callable[[str
     sample = app.samples.receive(
         rita, customer_id="p-000003", sample_name="PP resin", quantity="10", unit="kg",
         description="white granules", requested_work="melt-flow test")
-    sample = app.samples.register(reg, sample.id, classification="polymer", location="shelf A")
+    sample = app.samples.register(reg, sample.id, classification="polymer", location=shelf)
     use = app.samples.apply(lab, sample.id, purpose="melt-flow test", quantity="3")
     app.samples.approve(reg, sample.id, use.id)
     app.samples.check_out(reg, sample.id, use.id)
     app.samples.record_use(lab, sample.id, use.id, used="1", note="three runs")
     sample = app.samples.take_back(reg, sample.id, use.id, quantity="2")
+    feedback = app.samples.feedback(lab, sample.id, effect="MFR 12 g/10 min", problems="none",
+                                    suggestions="dry before use")
+    sample = app.samples.archive_feedback(reg, sample.id, feedback.id)
     say(f"sample {sample.number}: 1 kg used, {sample.in_storage} kg back on {sample.location}; "
+        "feedback archived and reported to the customer; "
         f"chain of {app.samples.verify_chain(qm, sample.id)} custody events verified")
+    found = app.samples.record_count(reg, shelf, {sample.number or "": "8.5"})
+    say(f"stock count of {shelf}: {len(found)} discrepancy(ies), escalated to quality: "
+        + "; ".join(f"{d.number} expected {d.expected}, counted {d.counted}" for d in found))
     _tamper(app, sample.id)
     try:
         app.samples.verify_chain(qm, sample.id)

@@ -75,13 +75,14 @@ def test_an_ordinary_sample_from_receipt_to_feedback(
     assert (s.custodian, s.in_storage, s.checked_out, s.consumed) == (
         "u-reg", Decimal("8.5"), Decimal(0), Decimal("1.5"))
     assert s.application(application.id).status is ApplicationStatus.RETURNED
-    s = app.samples.feedback(staff["lab"], s.id, results="MFR 12 g/10min",
-                             problems="slight yellowing", suggestions="dry before use")
+    fb = app.samples.feedback(staff["lab"], s.id, effect="MFR 12 g/10min",
+                              problems="slight yellowing", suggestions="dry before use")
+    s = app.samples.archive_feedback(staff["reg"], s.id, fb.id)
     kinds = [e.kind for e in app.samples.chain(staff["qm"], s.id)]
     assert kinds == [CustodyKind.RECEIVED, CustodyKind.REGISTERED, CustodyKind.APPLIED,
                      CustodyKind.APPROVED, CustodyKind.CHECKED_OUT, CustodyKind.USED,
-                     CustodyKind.RETURNED, CustodyKind.FEEDBACK]
-    assert app.samples.verify_chain(staff["qm"], s.id) == 8
+                     CustodyKind.RETURNED, CustodyKind.FEEDBACK, CustodyKind.FEEDBACK_ARCHIVED]
+    assert app.samples.verify_chain(staff["qm"], s.id) == 9
     report = [i.notification for i in app.outbox() if i.notification.kind == "sample.feedback"]
     assert [n.recipient_id for n in report] == ["customer:p-000001"]
     assert all(conserved(e) for e in [s])
@@ -201,6 +202,7 @@ def test_distribution_and_stocktake(app: App, staff: dict[str, Any], clock: Fixe
     app.samples.register(staff["reg"], first.id, classification="c", location="shelf A")
     clock.advance(days=1)
     app.samples.register(staff["reg"], second.id, classification="c", location="fridge 2")
+    app.samples.add_department(staff["reg"], "dept:analytics", name="Analytics lab")
     s = app.samples.distribute(staff["reg"], second.id, to="dept:analytics",
                                location="lab 3 fridge")
     assert s.custodian == "dept:analytics"
@@ -223,7 +225,8 @@ def test_feedback_comes_after_use(app: App, staff: dict[str, Any]) -> None:
     s = receive(app, staff["rita"])
     s = app.samples.register(staff["reg"], s.id, classification="c", location="l")
     with pytest.raises(InvalidTransition):
-        app.samples.feedback(staff["lab"], s.id, results="nothing yet")
+        app.samples.feedback(staff["lab"], s.id, effect="nothing yet", problems="none",
+                             suggestions="none")
 
 
 def test_storage_conditions_check_their_types() -> None:

@@ -10,10 +10,13 @@ from decimal import Decimal
 import attrs
 
 from custmgmt.domain.samples import (
+    NONE_GIVEN,
     ApplicationStatus,
     Chain,
     Changed,
     CustodyKind,
+    Feedback,
+    FeedbackStatus,
     Hazard,
     Sample,
     SampleInfo,
@@ -22,7 +25,7 @@ from custmgmt.domain.samples import (
     UseApplication,
 )
 from custmgmt.domain.validation import require_text
-from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
+from custmgmt.errors import FieldError, InvalidTransition, PermissionDenied, ValidationError
 
 
 def receive(
@@ -73,14 +76,37 @@ def _one_custodian(sample: Sample, action: str) -> None:
                                 "the sample is checked out; one custodian at a time")
 
 
+def approve_distribution(
+    chain: Chain, sample: Sample, *, to: str, approver: str, at: datetime
+) -> Changed:
+    """A safety officer approves handing a hazardous sample to ``to`` (第九、十四条)."""
+    _registered(sample, "approve_distribution")
+    if not sample.is_hazardous:
+        raise InvalidTransition("ordinary", "distribution_approved", "the sample is not hazardous")
+    recipient = require_text("to", to, 200)
+    after = attrs.evolve(sample, distribution_approval=(recipient, approver))
+    return chain.link(sample, after, CustodyKind.DISTRIBUTION_APPROVED, actor=approver, at=at,
+                      details={"to": recipient})
+
+
 def distribute(
     chain: Chain, sample: Sample, *, to: str, location: str | None, by: str, at: datetime
 ) -> Changed:
-    """Handed to a department or person (第十四条), who becomes its custodian."""
+    """Handed to a department or person (第十四条), who becomes its custodian. A hazardous
+    sample needs a safety officer's approval for that recipient, given by someone else."""
     _registered(sample, "distribute")
     _one_custodian(sample, "distribute")
+    recipient = require_text("to", to, 200)
+    if sample.is_hazardous:
+        approval = sample.distribution_approval
+        if approval is None or approval[0] != recipient:
+            raise InvalidTransition(sample.state.value, "distributed", "a hazardous sample "
+                                    "needs the safety officer's approval for this recipient")
+        if approval[1] == by:
+            raise PermissionDenied(by, "sample.distribute", "whoever approves never hands out")
     place = sample.location if location is None else require_text("location", location, 200)
-    after = attrs.evolve(sample, custodian=require_text("to", to, 200), location=place)
+    after = attrs.evolve(sample, custodian=recipient, location=place,
+                         distribution_approval=None)
     return chain.link(sample, after, CustodyKind.DISTRIBUTED, actor=by, at=at,
                       details={"to": after.custodian})
 
@@ -152,7 +178,7 @@ def check_out(
     if app.quantity > sample.in_storage:
         raise InvalidTransition(app.status.value, "checked_out", "not enough in storage")
     after = sample.with_application(attrs.evolve(
-        app, status=ApplicationStatus.CHECKED_OUT, taken=app.quantity))
+        app, status=ApplicationStatus.CHECKED_OUT, taken=app.quantity, issued_by=by))
     after = attrs.evolve(after, custodian=app.applicant,
                          in_storage=sample.in_storage - app.quantity,
                          checked_out=sample.checked_out + app.quantity)
@@ -182,8 +208,12 @@ def record_use(
     done = remaining == 0
     status = ApplicationStatus.CONSUMED if done else app.status
     after = sample.with_application(attrs.evolve(app, used=app.used + used, status=status))
-    after = attrs.evolve(after, checked_out=sample.checked_out - used,
-                         consumed=sample.consumed + used)
+    out = sample.checked_out - used
+    # All taken was used: what is left on the shelf is the registry's again.
+    custodian = sample.custodian if out > 0 else (app.issued_by or app.approved_by
+                                                  or sample.custodian)
+    after = attrs.evolve(after, checked_out=out, consumed=sample.consumed + used,
+                         custodian=custodian)
     return chain.link(sample, after, CustodyKind.USED, actor=by, at=at,
                       details={"application": application_id, "used": str(used),
                                "note": require_text("note", note, 1000)})
@@ -193,8 +223,12 @@ def give_back(
     chain: Chain, sample: Sample, application_id: str, *, quantity: Decimal, to: str,
     at: datetime,
 ) -> Changed:
-    """The remaining quantity comes back (第十九条) into ``to``'s custody."""
+    """The remaining quantity comes back (第十九条) into ``to``'s custody; ``to`` acts.
+    A single-use sample never goes back into stock (第二十条): dispose of the rest."""
     app = _checked_out(sample, application_id, "return")
+    if sample.single_use:
+        raise InvalidTransition(app.status.value, "returned", "a single-use sample does not "
+                                "go back into stock: dispose of what is left")
     remaining = app.taken - app.used
     if quantity > remaining:
         raise InvalidTransition(app.status.value, "returned", "more than was taken")
@@ -204,7 +238,7 @@ def give_back(
     after = sample.with_application(attrs.evolve(app, status=ApplicationStatus.RETURNED))
     after = attrs.evolve(after, custodian=to, in_storage=sample.in_storage + quantity,
                          checked_out=sample.checked_out - quantity)
-    return chain.link(sample, after, CustodyKind.RETURNED, actor=app.applicant, at=at,
+    return chain.link(sample, after, CustodyKind.RETURNED, actor=to, at=at,
                       details={"application": application_id, "quantity": str(quantity)})
 
 
@@ -224,17 +258,79 @@ def dispose(
                       details={"method": how, "witness": witness})
 
 
-def feedback(
-    chain: Chain, sample: Sample, *, results: str, problems: str | None,
-    suggestions: str | None, by: str, at: datetime,
+def dispose_remainder(
+    chain: Chain, sample: Sample, application_id: str, *, method: str, witness: str, by: str,
+    at: datetime,
 ) -> Changed:
-    """Feedback after use (第二十一、二十二条): results, problems, suggestions."""
-    if not any(a.status in (ApplicationStatus.RETURNED, ApplicationStatus.CONSUMED)
-               for a in sample.applications):
-        raise InvalidTransition(sample.state.value, "feedback", "the sample was not used yet")
-    details = {"results": require_text("results", results, 4000)}
-    if problems:
-        details["problems"] = require_text("problems", problems, 4000)
-    if suggestions:
-        details["suggestions"] = require_text("suggestions", suggestions, 4000)
-    return chain.link(sample, sample, CustodyKind.FEEDBACK, actor=by, at=at, details=details)
+    """What is left of a checked-out quantity after use is destroyed (第二十条: 一次性使用的
+    样品), before a witness; ``by`` (the registry) takes custody of what stays in stock."""
+    if require_text("witness", witness, 200) == by:
+        raise ValidationError("witness", "must be someone other than who disposes")
+    how = require_text("method", method, 500)
+    app = _checked_out(sample, application_id, "dispose")
+    left = app.taken - app.used
+    after = sample.with_application(attrs.evolve(app, status=ApplicationStatus.DISPOSED))
+    out = sample.checked_out - left
+    gone = out == 0 and sample.in_storage == 0
+    after = attrs.evolve(after, checked_out=out, disposed=sample.disposed + left,
+                         custodian=by if out == 0 else sample.custodian,
+                         state=SampleState.DISPOSED if gone else sample.state)
+    return chain.link(sample, after, CustodyKind.DISPOSED, actor=by, at=at,
+                      details={"application": application_id, "quantity": str(left),
+                               "method": how, "witness": witness})
+
+
+def feedback_text(values: dict[str, object]) -> dict[str, str]:
+    """Effect, problems and suggestions: each given, or explicitly "none" (also "无")."""
+    out: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for name, value in values.items():
+        if not isinstance(value, str) or not value.strip():
+            errors.append(FieldError(name, f'give it, or "{NONE_GIVEN}" if there is nothing'))
+            continue
+        text = value.strip()
+        if text.casefold() in (NONE_GIVEN, "无"):
+            out[name] = NONE_GIVEN
+        elif len(text) > 4000:
+            errors.append(FieldError(name, "must be at most 4000 characters"))
+        else:
+            out[name] = text
+    if errors:
+        raise ValidationError.of(errors)
+    return out
+
+
+def feedback(
+    chain: Chain, sample: Sample, *, feedback_id: str, user: str, filed_by: str,
+    effect: object, problems: object, suggestions: object, at: datetime,
+) -> Changed:
+    """Feedback after use (第二十一、二十二条) by ``user``, who used the sample; the
+    registry may file it on the user's behalf (``filed_by``)."""
+    texts = feedback_text({"effect": effect, "problems": problems,
+                           "suggestions": suggestions})
+    if not any(a.applicant == user and a.status.used for a in sample.applications):
+        raise InvalidTransition(sample.state.value, "feedback",
+                                f"{user} has not used the sample (yet)")
+    entry = Feedback(id=feedback_id, user=user, filed_by=filed_by, submitted_at=at,
+                     effect=texts["effect"], problems=texts["problems"],
+                     suggestions=texts["suggestions"])
+    after = attrs.evolve(sample, feedback=(*sample.feedback, entry))
+    return chain.link(sample, after, CustodyKind.FEEDBACK, actor=filed_by, at=at,
+                      details={"feedback": feedback_id, "user": user, **texts})
+
+
+def archive_feedback(
+    chain: Chain, sample: Sample, feedback_id: str, *, by: str, note: str | None,
+    at: datetime,
+) -> Changed:
+    """The registry reviews, collates and archives the feedback (第二十三条)."""
+    entry = sample.feedback_entry(feedback_id)
+    if entry.status is not FeedbackStatus.SUBMITTED:
+        raise InvalidTransition(entry.status.value, FeedbackStatus.ARCHIVED.value,
+                                "the feedback is archived already")
+    review = None if note is None else require_text("note", note, 2000)
+    after = sample.with_feedback(attrs.evolve(
+        entry, status=FeedbackStatus.ARCHIVED, archived_by=by, archived_at=at,
+        review_note=review))
+    return chain.link(sample, after, CustodyKind.FEEDBACK_ARCHIVED, actor=by, at=at,
+                      details={"feedback": feedback_id})

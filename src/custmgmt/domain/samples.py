@@ -132,6 +132,14 @@ class ApplicationStatus(enum.Enum):
     CHECKED_OUT = "checked_out"
     RETURNED = "returned"
     CONSUMED = "consumed"
+    DISPOSED = "disposed"
+    """A single-use sample's remainder after use went to disposal, not back to stock."""
+
+    @property
+    def used(self) -> bool:
+        """The applicant is done with it: feedback may follow."""
+        return self in (ApplicationStatus.RETURNED, ApplicationStatus.CONSUMED,
+                        ApplicationStatus.DISPOSED)
 
 
 @frozen(kw_only=True)
@@ -148,6 +156,38 @@ class UseApplication:
     hazard_approved_by: str | None = None
     taken: Decimal = Decimal(0)
     used: Decimal = Decimal(0)
+    issued_by: str | None = None
+    """The registry member who checked it out: custodian again of what is left."""
+
+
+class FeedbackStatus(enum.Enum):
+    SUBMITTED = "submitted"
+    ARCHIVED = "archived"
+    """Reviewed and archived by the registry; the report to the customer is queued."""
+
+
+NONE_GIVEN = "none"
+"""Feedback text meaning "nothing to say" for problems or suggestions, given explicitly."""
+
+
+@frozen(kw_only=True)
+class Feedback:
+    """A user's feedback after use (第二十一、二十二条): effect, problems, suggestions,
+    each given or explicitly "none"; the registry archives it (第二十三条)."""
+
+    id: str
+    user: str
+    """Who used the sample and whose feedback this is."""
+    filed_by: str
+    """The user, or the registry member who filed it on the user's behalf."""
+    effect: str
+    problems: str
+    suggestions: str
+    submitted_at: datetime = field(validator=aware)
+    status: FeedbackStatus = FeedbackStatus.SUBMITTED
+    archived_by: str | None = None
+    archived_at: datetime | None = None
+    review_note: str | None = None
 
 
 class CustodyKind(enum.Enum):
@@ -163,7 +203,11 @@ class CustodyKind(enum.Enum):
     RETURNED = "returned"
     DISPOSED = "disposed"
     FEEDBACK = "feedback"
-    """Results, problems and suggestions after use, archived on the chain itself."""
+    """Effect, problems and suggestions after use, as the user submitted them."""
+    FEEDBACK_ARCHIVED = "feedback_archived"
+    """The registry reviewed and archived the feedback; the report goes to the customer."""
+    DISTRIBUTION_APPROVED = "distribution_approved"
+    """A safety officer's approval to distribute a hazardous sample to a recipient."""
 
 
 @frozen(kw_only=True)
@@ -230,6 +274,9 @@ class Sample:
     consumed: Decimal = Decimal(0)
     disposed: Decimal = Decimal(0)
     applications: tuple[UseApplication, ...] = ()
+    feedback: tuple[Feedback, ...] = ()
+    distribution_approval: tuple[str, str] | None = None
+    """(recipient, safety officer) of a hazardous sample's pending distribution."""
     head_hash: str = GENESIS
     chain_length: int = field(default=0, validator=non_negative_int)
     version: int = field(default=0, validator=non_negative_int)
@@ -250,6 +297,16 @@ class Sample:
             if app.id == application_id:
                 return app
         raise ValidationError("application_id", "no such application for this sample")
+
+    def feedback_entry(self, feedback_id: str) -> Feedback:
+        for entry in self.feedback:
+            if entry.id == feedback_id:
+                return entry
+        raise ValidationError("feedback_id", "no such feedback for this sample")
+
+    def with_feedback(self, entry: Feedback) -> Sample:
+        return attrs.evolve(self, feedback=tuple(
+            entry if f.id == entry.id else f for f in self.feedback))
 
     def with_application(self, app: UseApplication) -> Sample:
         return attrs.evolve(self, applications=tuple(

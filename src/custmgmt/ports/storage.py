@@ -24,6 +24,7 @@ from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
+from custmgmt.domain.stock import Department, StockCount
 from custmgmt.ports.auth import Principal, Reach, Resource
 from custmgmt.ports.notification import Outbox
 
@@ -227,6 +228,28 @@ class SampleRepository(Protocol):
         ...
 
 
+class DepartmentRepository(Protocol):
+    def add(self, department: Department) -> None:
+        """Register a department; ConcurrencyError if its id is registered already."""
+        ...
+
+    def get(self, department_id: str) -> Department | None: ...
+
+    def all(self) -> Sequence[Department]:
+        """Every registered department, by id."""
+        ...
+
+
+class StockCountRepository(Protocol):
+    def add(self, count: StockCount) -> None:
+        """Keep a physical count as counted; ConcurrencyError if its id exists."""
+        ...
+
+    def find(self, location: str | None = None) -> Sequence[StockCount]:
+        """Counts (of one location, or all), oldest first, then by id."""
+        ...
+
+
 class AuditLog(Protocol):
     def append(self, entry: AuditEntry) -> None:
         """Add the next entry of a resource's trail; ConcurrencyError if its
@@ -270,6 +293,12 @@ class UnitOfWork(Protocol):
 
     @property
     def samples(self) -> SampleRepository: ...
+
+    @property
+    def departments(self) -> DepartmentRepository: ...
+
+    @property
+    def stock_counts(self) -> StockCountRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

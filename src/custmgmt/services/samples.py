@@ -11,20 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from decimal import Decimal
-
-from attrs import frozen
 
 from custmgmt.domain import sample_moves as moves
 from custmgmt.domain.samples import (
     Chain,
     Changed,
     CustodyEvent,
+    Feedback,
     Hazard,
     Sample,
     SampleEvent,
     SampleInfo,
-    SampleState,
     StorageCondition,
     UseApplication,
 )
@@ -33,24 +30,15 @@ from custmgmt.domain.samples import (
 )
 from custmgmt.domain.validation import require_date, require_id, require_text
 from custmgmt.errors import FieldError, PermissionDenied, ValidationError
-from custmgmt.ports.auth import Action, Principal, Resource
+from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, require_principal
+from custmgmt.services.sample_registry import OverdueReturn, SampleRegistry, StockLine
+
+__all__ = ["RECEIVER_CERTIFICATE", "OverdueReturn", "SampleService", "StockLine"]
 
 RECEIVER_CERTIFICATE = "sample_receiver"
-
-
-@frozen
-class StockLine:
-    """What the chain says should be on the shelf, for a stocktake (盘点)."""
-
-    number: str
-    sample_id: str
-    location: str
-    expected: Decimal
-    unit: str
-    custodian: str
 
 
 def _hazard(hazardous: bool, hazard_class: str | None, procedure: str | None) -> Hazard | None:
@@ -66,15 +54,10 @@ def _hazard(hazardous: bool, hazard_class: str | None, procedure: str | None) ->
                   handling_procedure=str(procedure).strip())
 
 
-class SampleService:
+class SampleService(SampleRegistry):
     def __init__(self, context: Context, chain: Chain) -> None:
-        self._ctx = context
+        super().__init__(context)
         self._chain = chain
-
-    def _check(self, actor: Principal, action: Action, sample: Sample | None = None) -> None:
-        resource = None if sample is None else Resource(kind="sample", id=sample.id,
-                                                        owner_id=sample.custodian)
-        self._ctx.authorizer.check(actor, action, resource)
 
     def _save(
         self, uow: UnitOfWork, actor: Principal, before: Sample | None, changes: list[Changed],
@@ -130,24 +113,24 @@ class SampleService:
                                   quantity=quantity, unit=unit, description=description,
                                   requested_work=requested_work)
         hazard = _hazard(hazardous, hazard_class, handling_procedure)
+        if isinstance(anomalies, str | bytes) or not isinstance(anomalies, Iterable):
+            raise ValidationError("anomalies", "must be a list of notes")
         notes_about = [require_text("anomalies", a, 1000) for a in anomalies]
-        if notes_about and not actor.supervisor_id:
-            raise ValidationError("anomalies", "the receiver has no supervisor to report to")
         now = self._ctx.now()
         changes = [moves.receive(self._chain, sample_id=self._ctx.ids.new_id("s"), info=info,
                                  hazard=hazard, receiver=actor.id, at=now)]
         for note in notes_about:
             changes.append(moves.anomaly(self._chain, changes[-1][0], note=note, by=actor.id,
                                          at=now))
-        escalations = [self._note(str(actor.supervisor_id), "sample.anomaly",
-                                  f"Anomaly at receipt of sample {changes[0][0].id}", note)
-                       for note in notes_about]
         with self._ctx.storage.unit_of_work() as uow:
+            # To the receiver's supervisor (第十条); without one, to the quality role
+            # that oversees sample management (第五条).
+            recipients = ([actor.supervisor_id] if actor.supervisor_id
+                          else self._quality(uow))
+            escalations = [self._note(recipient, "sample.anomaly",
+                                      f"Anomaly at receipt of sample {changes[0][0].id}", note)
+                           for note in notes_about for recipient in recipients]
             return self._save(uow, actor, None, changes, escalations)
-
-    def _note(self, recipient: str, kind: str, subject: str, body: str) -> Notification:
-        return Notification(id=self._ctx.ids.new_id("n"), recipient_id=recipient, kind=kind,
-                            subject=subject, body=body, created_at=self._ctx.now())
 
     def register(
         self,
@@ -179,9 +162,33 @@ class SampleService:
     def distribute(
         self, actor: Principal, sample_id: str, *, to: str, location: str | None = None
     ) -> Sample:
-        """Hand the sample to a department or person (分发), who becomes its custodian."""
-        return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.distribute(
-            self._chain, s, to=to, location=location, by=actor.id, at=now))
+        """Hand the sample to a known principal or a registered department (分发), who
+        becomes its custodian. A hazardous sample needs ``approve_distribution`` by a
+        safety officer for that recipient first."""
+        recipient = require_id("to", to)
+        sid = require_id("sample_id", sample_id)
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sid)
+            self._check(actor, Action.SAMPLE_REGISTER, sample)
+            self._known_recipient(uow, recipient)
+            changed = moves.distribute(self._chain, sample, to=recipient, location=location,
+                                       by=actor.id, at=now)
+            return self._save(uow, actor, sample, [changed])
+
+    def approve_distribution(self, actor: Principal, sample_id: str, *, to: str) -> Sample:
+        """A safety officer approves distributing a hazardous sample to ``to`` (a known
+        principal or registered department); someone else then distributes it."""
+        recipient = require_id("to", to)
+        sid = require_id("sample_id", sample_id)
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sid)
+            self._check(actor, Action.SAMPLE_HAZARD_APPROVE, sample)
+            self._known_recipient(uow, recipient)
+            changed = moves.approve_distribution(self._chain, sample, to=recipient,
+                                                 approver=actor.id, at=now)
+            return self._save(uow, actor, sample, [changed])
 
     def apply(
         self, actor: Principal, sample_id: str, *, purpose: str, quantity: object,
@@ -229,24 +236,69 @@ class SampleService:
         return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.give_back(
             self._chain, s, application_id, quantity=amount, to=actor.id, at=now))
 
-    def dispose(self, actor: Principal, sample_id: str, *, method: str, witness: str) -> Sample:
-        """Dispose of what is left (处理), with the method and a witness on record."""
-        return self._move(actor, sample_id, Action.SAMPLE_REGISTER, lambda s, now: moves.dispose(
-            self._chain, s, method=method, witness=witness, by=actor.id, at=now))
+    def dispose(
+        self, actor: Principal, sample_id: str, *, method: str, witness: str,
+        application_id: str | None = None,
+    ) -> Sample:
+        """Dispose of what is left (处理), with the method and a witness on record.
+
+        With ``application_id``: what is left of that checked-out quantity after use
+        (the way a single-use sample ends; it never goes back into stock). Without:
+        everything still in storage, and the sample is no longer in use."""
+        if application_id is None:
+            return self._move(actor, sample_id, Action.SAMPLE_REGISTER,
+                              lambda s, now: moves.dispose(self._chain, s, method=method,
+                                                           witness=witness, by=actor.id,
+                                                           at=now))
+        app_id = require_id("application_id", application_id)
+        return self._move(actor, sample_id, Action.SAMPLE_REGISTER,
+                          lambda s, now: moves.dispose_remainder(
+                              self._chain, s, app_id, method=method, witness=witness,
+                              by=actor.id, at=now))
 
     def feedback(
-        self, actor: Principal, sample_id: str, *, results: str, problems: str | None = None,
-        suggestions: str | None = None,
-    ) -> Sample:
-        """Feedback after use (反馈): archived on the chain and reported to the customer."""
-        def report(sample: Sample) -> list[Notification]:
-            return [self._note(f"customer:{sample.info.customer_id}", "sample.feedback",
-                               f"Results for your sample {sample.number or sample.id}",
-                               results)]
+        self, actor: Principal, sample_id: str, *, effect: str | None = None,
+        problems: str | None = None, suggestions: str | None = None,
+        on_behalf_of: str | None = None,
+    ) -> Feedback:
+        """Feedback after use (反馈) by who used the sample: the effect, problems and
+        suggestions, each given or explicitly ``"none"``. The registry may file it
+        ``on_behalf_of`` a user. Nothing goes to the customer until the registry
+        archives it (``archive_feedback``)."""
+        sid = require_id("sample_id", sample_id)
+        if on_behalf_of is None:
+            action, user = Action.SAMPLE_APPLY, require_principal(actor).id
+        else:
+            action, user = Action.SAMPLE_REGISTER, require_id("on_behalf_of", on_behalf_of)
+        feedback_id = self._ctx.ids.new_id("fb")
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            sample = uow.samples.get(sid)
+            self._check(actor, action, sample)
+            changed = moves.feedback(self._chain, sample, feedback_id=feedback_id, user=user,
+                                     filed_by=actor.id, effect=effect, problems=problems,
+                                     suggestions=suggestions, at=now)
+            stored = self._save(uow, actor, sample, [changed])
+        return stored.feedback_entry(feedback_id)
 
-        return self._move(actor, sample_id, Action.SAMPLE_APPLY, lambda s, now: moves.feedback(
-            self._chain, s, results=results, problems=problems, suggestions=suggestions,
-            by=actor.id, at=now), report)
+    def archive_feedback(
+        self, actor: Principal, sample_id: str, feedback_id: str, *, note: str | None = None
+    ) -> Sample:
+        """The registry reviews and archives a feedback (整理、归档); only then is the report
+        queued to the customer (及时向客户反馈)."""
+        fid = require_id("feedback_id", feedback_id)
+        review = None if note is None else require_text("note", note, 2000)
+
+        def report(sample: Sample) -> list[Notification]:
+            entry = sample.feedback_entry(fid)
+            body = (f"Effect: {entry.effect}\nProblems: {entry.problems}\n"
+                    f"Suggestions: {entry.suggestions}")
+            return [self._note(f"customer:{sample.info.customer_id}", "sample.feedback",
+                               f"Results for your sample {sample.number or sample.id}", body)]
+
+        return self._move(actor, sample_id, Action.SAMPLE_REGISTER,
+                          lambda s, now: moves.archive_feedback(
+                              self._chain, s, fid, by=actor.id, note=review, at=now), report)
 
     def get(self, actor: Principal, sample_id: str) -> Sample:
         """The sample as it stands, for anyone with the right to read samples."""
@@ -271,14 +323,3 @@ class SampleService:
             events = list(uow.samples.chain(sample.id))
         self._chain.verify(sample, events)
         return len(events)
-
-    def stocktake(self, actor: Principal, *, location: str | None = None) -> tuple[StockLine, ...]:
-        """What should be where, by the chain, to compare with a physical count."""
-        self._check(actor, Action.SAMPLE_REGISTER)
-        with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            samples = uow.samples.find(location=location, state=SampleState.REGISTERED)
-        return tuple(
-            StockLine(number=s.number or "", sample_id=s.id, location=s.location or "",
-                      expected=s.in_storage, unit=s.info.unit, custodian=s.custodian)
-            for s in samples if s.in_storage > 0)
-

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from custmgmt.domain import sample_moves as moves
@@ -19,6 +20,7 @@ from custmgmt.domain.samples import (
     StorageCondition,
     canonical_json,
 )
+from custmgmt.domain.stock import CountLine, Department, StockCount
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import Storage
 from custmgmt.serialization import make_converter
@@ -69,6 +71,78 @@ class SampleStorageContract:
             assert list(uow.samples.chain(sample.id)) == [*events, event, applied]
         assert stored.version == 1 and updated.version == 2
         CHAIN.verify(updated, [*events, event, applied])
+
+    def test_feedback_and_approvals_read_back_equal(self, storage: Storage) -> None:
+        sample, events = received(2, hazardous=True)
+        moved, event = registered(sample, "S2026-000002")
+        moved, applied = moves.apply(CHAIN, moved, application_id="a-1", applicant="u-lab",
+                                     purpose="test", quantity=Decimal("2"),
+                                     expected_return=None, at=T0)
+        moved = moves.approve(CHAIN, moved, "a-1", approver="u-reg", at=T0)[0]
+        moved = moves.approve_hazard(CHAIN, moved, "a-1", approver="u-safe", at=T0)[0]
+        moved = moves.check_out(CHAIN, moved, "a-1", by="u-reg", at=T0)[0]
+        moved = moves.record_use(CHAIN, moved, "a-1", used=Decimal("2"), note="all",
+                                 by="u-lab", at=T0)[0]
+        moved = moves.feedback(CHAIN, moved, feedback_id="fb-1", user="u-lab",
+                               filed_by="u-reg", effect="fine", problems="none",
+                               suggestions="dry it", at=T0)[0]
+        moved = moves.archive_feedback(CHAIN, moved, "fb-1", by="u-reg", note="ok", at=T0)[0]
+        moved = moves.approve_distribution(CHAIN, moved, to="dept-qc", approver="u-safe",
+                                           at=T0)[0]
+        assert moved.feedback and moved.distribution_approval == ("dept-qc", "u-safe")
+        with storage.unit_of_work() as uow:
+            uow.samples.add(sample, events)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            current = uow.samples.get(sample.id)
+            stored = uow.samples.update(attrs.evolve(moved, version=current.version),
+                                        [event, applied])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.samples.get(sample.id) == stored
+            assert uow.samples.get(sample.id).application("a-1").issued_by == "u-reg"
+
+    def test_departments_are_registered_once(self, storage: Storage) -> None:
+        qc = Department(id="dept-qc", name="Quality control", registered_by="u-reg",
+                        registered_at=T0)
+        lab = Department(id="dept-lab", name="Analytics lab", registered_by="u-reg",
+                         registered_at=T0 + timedelta(minutes=1))
+        with storage.unit_of_work() as uow:
+            uow.departments.add(qc)
+            assert uow.departments.get("dept-qc") == qc
+            uow.rollback()
+        with storage.unit_of_work() as uow:
+            assert uow.departments.get("dept-qc") is None
+            uow.departments.add(qc)
+            uow.departments.add(lab)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.departments.all()) == [lab, qc]
+            assert uow.departments.get("dept-x") is None
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+            uow.departments.add(attrs.evolve(qc, name="again"))
+            uow.commit()
+
+    def test_stock_counts_read_back_as_counted(self, storage: Storage) -> None:
+        lines = (CountLine(number="S2026-000001", sample_id="s-000001",
+                           expected=Decimal("12.50"), counted=Decimal("12.5")),
+                 CountLine(number="S2026-000009", sample_id=None, expected=Decimal(0),
+                           counted=Decimal("1E+1")))
+        first = StockCount(id="sc-2", location="shelf A", counted_by="u-reg", at=T0,
+                           lines=lines)
+        later = StockCount(id="sc-1", location="shelf B", counted_by="u-reg2",
+                           at=T0 + timedelta(days=1))
+        with storage.unit_of_work() as uow:
+            uow.stock_counts.add(later)
+            uow.stock_counts.add(first)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.stock_counts.find()) == [first, later]
+            assert list(uow.stock_counts.find("shelf A")) == [first]
+            assert list(uow.stock_counts.find("shelf C")) == []
+            stored = uow.stock_counts.find("shelf A")[0]
+            assert [str(line.counted) for line in stored.lines] == ["12.5", "1E+1"]
+            assert stored.discrepancies == (lines[1],)
 
     def test_a_missing_sample_is_not_found(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow, pytest.raises(NotFound):

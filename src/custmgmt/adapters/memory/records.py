@@ -12,6 +12,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
+from custmgmt.domain.stock import Department, StockCount
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Reach, Resource
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
@@ -292,3 +293,42 @@ class MemoryOutbox:
             is_new = item.notification.id not in self._state.outbox
             if is_new and key is not None and key in self._state.dedupe_keys:
                 raise ConcurrencyError(f"notification {key!r} was queued meanwhile")
+
+
+class MemoryDepartments:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: dict[str, Department] = {}
+
+    def add(self, department: Department) -> None:
+        if self.get(department.id) is not None:
+            raise ConcurrencyError(f"department {department.id!r} is registered already")
+        self.staged[department.id] = department
+
+    def get(self, department_id: str) -> Department | None:
+        return self.staged.get(department_id) or self._state.departments.get(department_id)
+
+    def all(self) -> Sequence[Department]:
+        merged = {**self._state.departments, **self.staged}
+        return [d for _, d in sorted(merged.items())]
+
+    def check(self) -> None:
+        for department_id in self.staged:
+            if department_id in self._state.departments:
+                raise ConcurrencyError(f"department {department_id!r} was registered meanwhile")
+
+
+class MemoryStockCounts:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: list[StockCount] = []
+
+    def add(self, count: StockCount) -> None:
+        if any(c.id == count.id for c in [*self._state.stock_counts, *self.staged]):
+            raise ConcurrencyError(f"stock count {count.id!r} already exists")
+        self.staged.append(count)
+
+    def find(self, location: str | None = None) -> Sequence[StockCount]:
+        found = [c for c in [*self._state.stock_counts, *self.staged]
+                 if location is None or c.location == location]
+        return sorted(found, key=lambda c: (as_utc(c.at), c.id))

@@ -18,11 +18,13 @@ import attrs
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
     MemoryClosedMonths,
+    MemoryDepartments,
     MemoryEvents,
     MemoryFollowUps,
     MemoryOutbox,
     MemoryPlans,
     MemorySamples,
+    MemoryStockCounts,
     as_utc,
 )
 from custmgmt.domain.audit import AuditEntry
@@ -30,6 +32,7 @@ from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
+from custmgmt.domain.stock import Department, StockCount
 from custmgmt.errors import ConcurrencyError, NotFound, StorageError
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.notification import OutboxItem
@@ -50,6 +53,8 @@ class MemoryState:
         self.sample_counters: dict[int, int] = {}
         self.follow_ups: list[FollowUp] = []
         self.closed_months: list[ClosedMonth] = []
+        self.departments: dict[str, Department] = {}
+        self.stock_counts: list[StockCount] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
         self.events: list[DomainEvent] = []
         self.outbox: dict[str, OutboxItem] = {}
@@ -180,6 +185,8 @@ class MemoryUnitOfWork:
         self.plans = MemoryPlans(self)
         self.follow_ups = MemoryFollowUps(self)
         self.closed_months = MemoryClosedMonths(self)
+        self.departments = MemoryDepartments(self)
+        self.stock_counts = MemoryStockCounts(self)
         self.samples = MemorySamples(self)
         self.audit = MemoryAudit(self)
         self.events = MemoryEvents(self)
@@ -208,6 +215,7 @@ class MemoryUnitOfWork:
             self.plans.check()
             self.samples.check()
             self.closed_months.check()
+            self.departments.check()
             self.outbox.check()
             self._apply(index)
         self._begin()
@@ -220,6 +228,8 @@ class MemoryUnitOfWork:
         state.plans.update({pid: plan for pid, (_, plan) in self.plans.staged.items()})
         state.follow_ups[:] = self.follow_ups.merged()
         state.closed_months.extend(self.closed_months.staged)
+        state.departments.update(self.departments.staged)
+        state.stock_counts.extend(self.stock_counts.staged)
         self.samples.apply()
         for entry in self.audit.staged:
             state.audit.setdefault((entry.resource_kind, entry.resource_id), []).append(entry)

@@ -25,6 +25,7 @@ from custmgmt.adapters.sql.repositories import (
     SqlPrincipals,
 )
 from custmgmt.adapters.sql.samples import SqlSamples
+from custmgmt.adapters.sql.stock import SqlDepartments, SqlStockCounts
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
 from custmgmt.serialization import make_converter
 
@@ -97,6 +98,8 @@ class SqlUnitOfWork:
         self.follow_ups = _guard(SqlFollowUps(session))
         self.closed_months = _guard(SqlClosedMonths(session))
         self.samples = _guard(SqlSamples(session, converter))
+        self.departments = _guard(SqlDepartments(session))
+        self.stock_counts = _guard(SqlStockCounts(session))
         self.audit = _guard(SqlAudit(session))
         self.events = _guard(SqlEvents(session, converter))
         self.outbox = _guard(SqlOutbox(session))

@@ -268,3 +268,26 @@ class SampleCounterRow(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class DepartmentRow(Base):
+    """Departments the sample registry distributes to."""
+
+    __tablename__ = "custmgmt_departments"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    registered_by: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StockCountRow(Base):
+    """A physical stock count of one location; its lines as a JSON document."""
+
+    __tablename__ = "custmgmt_stock_counts"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    location: Mapped[str] = mapped_column(String(200), index=True)
+    counted_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lines: Mapped[str] = mapped_column(Text)
