@@ -138,6 +138,28 @@ def test_older_records_need_a_manager_and_a_reason_kept_on_the_record(
     assert len(app.followups.history(team["alice"], prospect_id=p.id)) == 2
 
 
+def test_a_manager_records_a_late_visit_for_the_salesperson_who_made_it(
+    app: App, team: dict[str, Any], clock: FixedClock
+) -> None:
+    p = register(app, team["alice"], 1)
+    clock.advance(days=5)                                     # today: 03-07
+    with pytest.raises(PermissionDenied):
+        visit(app, team["bob"], p.id, on_behalf_of="u-alice")
+    with pytest.raises(PermissionDenied):
+        visit(app, team["alice"], p.id, on_behalf_of="u-bob")
+    with pytest.raises(ValidationError) as raised:
+        visit(app, team["mia"], p.id, on_behalf_of="u-nobody")
+    assert raised.value.field == "on_behalf_of"
+    late = visit(app, team["mia"], p.id, at=START + timedelta(days=1), on_behalf_of="u-alice",
+                 reason="alice's visit sheet came in by post")
+    assert (late.by, late.recorded_by, late.reason) == (
+        "u-alice", "u-mia", "alice's visit sheet came in by post")
+    (stored,) = app.followups.history(team["alice"], prospect_id=p.id)
+    assert (stored.by, stored.recorded_by) == ("u-alice", "u-mia")
+    rows = app.reports.visit_points(team["mia"], month="2026-03").rows
+    assert [(r.principal_id, r.points) for r in rows] == [("u-alice", 1), ("u-bob", 0)]
+
+
 def test_the_record_window_is_configurable(clock: FixedClock) -> None:
     with custmgmt.open("memory://", clock=clock,
                        settings=custmgmt.Settings(record_window_days=0)) as app:
@@ -233,6 +255,38 @@ def test_a_lost_prospect_is_released_after_the_configured_days(
         again = register(app, bob, 1)
         assert again.owner_id == "u-bob"
         assert not app.prospects.get(alice, p.id).registration_active
+
+
+def test_a_lost_prospect_due_for_release_can_be_imported_again(
+    clock: FixedClock, storage_url: str
+) -> None:
+    settings = custmgmt.Settings(lost_release_days=3)
+    with custmgmt.open(storage_url, clock=clock, settings=settings, migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        bob = app.principal("u-bob", roles={"salesperson"})
+        p = register(app, alice, 1)
+        app.prospects.mark_lost(alice, p.id, reason="no budget this year")
+        row = {"name": "P1", "phone": "13800000001", "willingness": "clear",
+               "potential_value": "2000000"}
+        early = app.prospects.import_many(bob, [row])
+        assert early.imported == 0 and "u-alice" in early.rejected[0].reason
+        clock.advance(days=3)
+        assert app.prospects.import_many(bob, [row]).imported == 1
+        assert not app.prospects.get(alice, p.id).registration_active
+
+
+def test_a_won_customer_never_lapses_to_the_pool(clock: FixedClock, storage_url: str) -> None:
+    settings = custmgmt.Settings(ownership_lapse=True,
+                                 protection_days={"A": 10, "B": 20, "C": 30, "D": 60})
+    with custmgmt.open(storage_url, clock=clock, settings=settings, migrate=True) as app:
+        root = app.principal("u-root", roles={"admin"})
+        alice = app.principal("u-alice", roles={"salesperson"})
+        won = register(app, alice, 1)
+        win(app, alice, won.id)
+        open_one = register(app, alice, 2)
+        clock.advance(days=45)
+        assert app.pool.release_lapsed(root).released == (open_one.id,)
+        assert app.prospects.get(alice, won.id).registration_active
 
 
 # -- Plan by category and progress -----------------------------------------------------

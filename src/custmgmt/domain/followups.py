@@ -209,6 +209,8 @@ class FollowUp:
     """The prospect's pipeline stage when this follow-up was recorded."""
     reason: str | None = field(default=None, validator=optional(text(2000)))
     """Why a sales manager recorded it late or pushed the next one past the cadence."""
+    recorded_by: str | None = field(default=None, validator=optional(text(200)))
+    """Who entered it, when that is not ``by`` (a manager recording a salesperson's visit)."""
 
     @property
     def on_time(self) -> bool:

@@ -98,6 +98,7 @@ class FollowUpService:
         next_step: str | None = None,
         next_due: date | None = None,
         reason: str | None = None,
+        on_behalf_of: str | None = None,
     ) -> FollowUp:
         """Record a follow-up (跟进记录) and move the prospect's plan forward.
 
@@ -107,7 +108,9 @@ class FollowUpService:
         month, or more than ``Settings.record_window_days`` local days back — a
         sales manager may record an older one with a ``reason``, kept on the record.
         ``next_due`` sets the next follow-up by hand: earlier than the cadence
-        freely; later only by a sales manager with a ``reason``.
+        freely; later only by a sales manager with a ``reason``. A sales manager may
+        record the contact ``on_behalf_of`` the salesperson who made it (the visit
+        point is theirs; the record keeps who entered it).
         """
         now = self._ctx.now()
         kind = require_enum("channel", Channel, channel)
@@ -118,6 +121,7 @@ class FollowUpService:
         local = self._local(when)
         override = None if next_due is None else require_date("next_due", next_due)
         why = optional_text("reason", reason, 2000)
+        made_by = None if on_behalf_of is None else require_id("on_behalf_of", on_behalf_of)
         details = {name: optional_text(name, value, 4000) for name, value in (
             ("needs", needs), ("problems", problems), ("outcome", outcome),
             ("next_step", next_step))}
@@ -127,6 +131,8 @@ class FollowUpService:
             resource = resource_of(prospect)
             self._ctx.authorizer.check(actor, Action.FOLLOWUP_RECORD, resource)
             check_can_follow_up(prospect)
+            if made_by is not None:
+                self._for_someone_else(uow, actor, resource, made_by)
             self._check_genuine(uow, actor, prospect, resource, when, local, why)
             plan = uow.plans.get(prospect.id) or derive_plan(
                 prospect, None, self._keeper.policy, local)
@@ -137,7 +143,8 @@ class FollowUpService:
             moved = uow.plans.save(after_follow_up(plan, local, override, self._keeper.policy))
             record = FollowUp(
                 id=self._ctx.ids.new_id("f"), prospect_id=prospect.id,
-                owner_id=prospect.owner_id, owner_team=prospect.owner_team, by=actor.id,
+                owner_id=prospect.owner_id, owner_team=prospect.owner_team,
+                by=made_by or actor.id, recorded_by=None if made_by is None else actor.id,
                 channel=kind, at=when, local_date=local, summary=text, next_due=override,
                 due_on=plan.next_due, recorded_at=now, stage=prospect.stage, reason=why,
                 **details,
@@ -152,6 +159,18 @@ class FollowUpService:
                 actor_id=actor.id, occurred_at=now, prospect_id=prospect.id,
                 follow_up_id=record.id, channel=kind, next_due=moved.next_due)])
         return record
+
+    def _for_someone_else(
+        self, uow: UnitOfWork, actor: Principal, resource: Resource, made_by: str
+    ) -> None:
+        """Only a sales manager enters a contact someone else made, and only a known one's."""
+        try:
+            self._ctx.authorizer.check(actor, Action.FOLLOWUP_OVERRIDE, resource)
+        except PermissionDenied:
+            raise PermissionDenied(actor.id, Action.FOLLOWUP_OVERRIDE.value, "only a sales "
+                                   "manager records a contact someone else made") from None
+        if uow.principals.get(made_by) is None:
+            raise ValidationError("on_behalf_of", "is not a known principal")
 
     def _exception(
         self, actor: Principal, resource: Resource, reason: str | None, field: str, what: str

@@ -62,6 +62,8 @@ class PoolService:
         events: list[DomainEvent] = []
         with self._ctx.storage.unit_of_work() as uow:
             for plan in uow.plans.due(reach, date.max):
+                if not plan.stage.is_open:   # a won prospect is a customer: it stays
+                    continue
                 lapse = self._lapses_on(plan)
                 if day >= lapse:
                     events.extend(self._release(uow, actor, plan))

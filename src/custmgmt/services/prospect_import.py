@@ -59,6 +59,8 @@ class Candidate:
 Progress = Callable[[int, int], None]
 Parse = Callable[[Mapping[str, object]], tuple[Profile, Willingness, Money]]
 Snapshot = Callable[[Prospect], dict[str, str]]
+ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
+"""Releases lost prospects among the holders whose release is due; True if any was."""
 
 
 def clean(row: object) -> dict[str, object]:
@@ -78,9 +80,11 @@ class ProspectImport:
         self, ctx: Context, policy: GradingPolicy, actor: Principal, parse: Parse,
         snapshot: Snapshot,
         keep_plans: Callable[[UnitOfWork, Sequence[Prospect], bool], None],
+        release_lost: ReleaseLost | None = None,
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
         self._parse, self._snapshot, self._keep_plans = parse, snapshot, keep_plans
+        self._release_lost = release_lost
         self._import_id = ctx.ids.new_id("imp")
         self.imported = 0
         self.rejected: list[RejectedRow] = []
@@ -124,7 +128,11 @@ class ProspectImport:
 
     def _unclaimed(self, uow: UnitOfWork, candidates: list[Candidate]) -> list[Candidate]:
         """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
-        held = uow.prospects.holders_of(k for c in candidates for k in c.profile.identity_keys)
+        keys = [k for c in candidates for k in c.profile.identity_keys]
+        held = uow.prospects.holders_of(keys)
+        if self._release_lost is not None and self._release_lost(uow, self._actor,
+                                                                 held.values()):
+            held = uow.prospects.holders_of(keys)
         seen: dict[IdentityKey, int] = {}
         free: list[Candidate] = []
         for c in candidates:

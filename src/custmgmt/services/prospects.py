@@ -235,7 +235,8 @@ class ProspectService:
             value = non_negative_value(fields.pop("potential_value", None), currency)
             return self.profile(**fields), will, value  # type: ignore[arg-type]
 
-        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans)
+        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans,
+                             self._release_lost)
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:

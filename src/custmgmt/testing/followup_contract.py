@@ -37,6 +37,7 @@ def follow_up(n: int, *, prospect: int = 1, owner: str = "u-alice", team: str | 
         next_due=DAY + timedelta(days=day + 3), due_on=DAY + timedelta(days=day + 1),
         recorded_at=T0 + timedelta(days=day, minutes=5), stage=stage,
         reason="entered late: the visit sheet came in by post" if day else None,
+        recorded_by="u-mia" if day else None,
     )
 
 

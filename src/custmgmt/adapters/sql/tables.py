@@ -211,6 +211,7 @@ class FollowUpRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stage: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class ClosedMonthRow(Base):
