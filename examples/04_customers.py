@@ -27,6 +27,7 @@ def main() -> None:
     star = app.prospects.register(alice, name="Zhang Min", phone="138 0013 8000",
                                   organization="上海星辰贸易有限公司", willingness="clear",
                                   potential_value=800_000)
+    app.followups.record(alice, star.id, channel="visit", summary="contract signed on site")
     star = app.prospects.mark_won(alice, star.id)
     print(f"alice wins {star.id}: it becomes customer {star.customer_id}")
 
@@ -41,6 +42,7 @@ def main() -> None:
 
     again = app.prospects.register(bob, name="Wang", phone="+86 139-1234-5678",
                                    willingness="interested", potential_value=50_000)
+    app.followups.record(bob, again.id, channel="phone", summary="order confirmed")
     again = app.prospects.mark_won(bob, again.id)
     print(f"bob wins a prospect with Acme's phone: linked to {again.customer_id}, no new customer")
 

@@ -9,8 +9,8 @@ import pytest
 
 import custmgmt
 from custmgmt import Certification, Stage
-from custmgmt.domain.customers import CustomerChange, CustomerKind, CustomerStatus
-from custmgmt.domain.prospects import ChangeKind, KeyKind
+from custmgmt.domain.customers import Customer, CustomerChange, CustomerKind, CustomerStatus
+from custmgmt.domain.prospects import ChangeKind, KeyKind, Prospect
 from custmgmt.errors import (
     ClaimConflict,
     CustomerRefused,
@@ -39,7 +39,13 @@ def who(app: App) -> Who:
     }
 
 
-def acme(app: App, who: Who) -> custmgmt.CustomerManagement:
+def win(app: App, actor: custmgmt.Principal, prospect_id: str) -> Prospect:
+    """Follow the prospect up in its stage (the rule for leaving one), then win it."""
+    app.followups.record(actor, prospect_id, channel="phone", summary="closing call")
+    return app.prospects.mark_won(actor, prospect_id)
+
+
+def acme(app: App, who: Who) -> Customer:
     return app.customers.create(who["anna"], name="Wang Wei", organization="Acme Co., Ltd.",
                                 phone="13912345678", credit_code="91350100M000100Y43")
 
@@ -74,7 +80,7 @@ def test_a_salesperson_may_not_create_customers(app: App, who: Who) -> None:
 
 def test_winning_a_prospect_creates_its_customer(app: App, who: Who) -> None:
     p = register_numbered(app, who["alice"], 1, organization="Star Trading")
-    won = app.prospects.mark_won(who["alice"], p.id)
+    won = win(app, who["alice"], p.id)
     assert won.stage is Stage.CONTRACT_SIGNED and won.customer_id is not None
     assert won.history[-1].kind is ChangeKind.CUSTOMER
     c = app.customers.get(who["alice"], won.customer_id)
@@ -84,11 +90,19 @@ def test_winning_a_prospect_creates_its_customer(app: App, who: Who) -> None:
     assert names == ["StageChanged", "CustomerCreated", "ProspectCustomerNamed"]
 
 
+def test_advancing_to_contract_signed_is_winning_too(app: App, who: Who) -> None:
+    p = register_numbered(app, who["alice"], 1)
+    app.followups.record(who["alice"], p.id, channel="visit", summary="signing")
+    won = app.prospects.advance(who["alice"], p.id, to=Stage.CONTRACT_SIGNED)
+    assert won.customer_id is not None
+    assert app.customers.get(who["alice"], won.customer_id).profile == p.profile
+
+
 def test_winning_links_to_the_customer_with_the_same_keys(app: App, who: Who) -> None:
     c = acme(app, who)
     p = app.prospects.register(who["alice"], name="Wang", phone="139 1234 5678",
                                willingness="clear", potential_value=1000)
-    won = app.prospects.mark_won(who["alice"], p.id)
+    won = win(app, who["alice"], p.id)
     assert won.customer_id == c.id
     assert len(app.customers.list(who["admin"]).items) == 1
     linked = app.customers.get(who["anna"], c.id)
@@ -103,7 +117,7 @@ def test_a_prospect_may_name_its_customer(app: App, who: Who) -> None:
     q = register_numbered(app, who["alice"], 2)
     q = app.prospects.name_customer(who["alice"], q.id, other.id)
     assert (q.customer_id, q.history[-1].kind) == (other.id, ChangeKind.CUSTOMER)
-    assert app.prospects.mark_won(who["alice"], q.id).customer_id == other.id
+    assert win(app, who["alice"], q.id).customer_id == other.id
     with pytest.raises(NotFound):
         register_numbered(app, who["alice"], 3, customer_id="c-nobody")
     with pytest.raises(NotFound):
@@ -139,17 +153,17 @@ def test_a_sealed_customer_is_refused_everywhere_naming_its_status(app: App, who
     with pytest.raises(CustomerRefused, match="sealed"):
         register_numbered(app, who["bob"], 7, customer_id=c.id)
     with pytest.raises(CustomerRefused, match="sealed"):
-        app.prospects.mark_won(who["alice"], named.id)
+        win(app, who["alice"], named.id)
     assert app.prospects.get(who["alice"], named.id).stage is Stage.INITIAL_CONTACT
     with pytest.raises(PermissionDenied):
         app.customers.set_status(who["anna"], c.id, "active", reason="mine")
     app.customers.set_status(who["admin"], c.id, "active", reason="objection upheld")
-    assert app.prospects.mark_won(who["alice"], named.id).customer_id == c.id
+    assert win(app, who["alice"], named.id).customer_id == c.id
 
 
 def test_access_follows_the_prospect_rule(app: App, who: Who) -> None:
     p = register_numbered(app, who["alice"], 1)
-    cid = app.prospects.mark_won(who["alice"], p.id).customer_id
+    cid = win(app, who["alice"], p.id).customer_id
     assert cid is not None
     assert app.customers.get(who["alice"], cid).id == cid           # owner
     assert app.customers.get(who["mia"], cid).id == cid             # owner's manager
@@ -186,7 +200,7 @@ def test_find_says_who_holds_a_key_without_leaking(app: App, who: Who) -> None:
 
 def test_transfer_profile_and_review(app: App, who: Who) -> None:
     p = register_numbered(app, who["alice"], 1)
-    cid = app.prospects.mark_won(who["alice"], p.id).customer_id
+    cid = win(app, who["alice"], p.id).customer_id
     assert cid is not None
     with pytest.raises(PermissionDenied):
         app.customers.transfer(who["alice"], cid, to_owner="u-bob", reason="leaving")
