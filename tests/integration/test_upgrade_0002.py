@@ -35,7 +35,7 @@ def _sqlite_copy(tmp_path: Path) -> str:
 
 
 def _postgresql_copy(cluster: Cluster) -> str:
-    url = cluster.new_database()
+    url = cluster.new_empty_database()
     engine = create_engine(url)
     migrate.upgrade(engine, "0001")
     source = create_engine(f"sqlite:///{RELEASE}")

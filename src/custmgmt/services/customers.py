@@ -144,7 +144,7 @@ class CustomerService:
     def get(self, actor: Principal, customer_id: str) -> Customer:
         """The customer, if the actor may read it (PermissionDenied otherwise)."""
         cid = require_id("customer_id", customer_id)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             customer = uow.customers.get(cid)
         self._ctx.authorizer.check(actor, Action.CUSTOMER_READ, resource_of(customer))
         return customer
@@ -156,7 +156,7 @@ class CustomerService:
     def audit_trail(self, actor: Principal, customer_id: str) -> tuple[AuditEntry, ...]:
         """The customer's hash-chained audit entries (business facts only, no PII)."""
         customer = self.get(actor, customer_id)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             return tuple(uow.audit.trail(KIND, customer.id))
 
     def list(
@@ -181,7 +181,7 @@ class CustomerService:
             reach=self._ctx.reach(actor, Action.CUSTOMER_READ), owner=owner, team=team,
             status=None if status is None else require_enum("status", CustomerStatus, status),
             needs_review=needs_review, limit=page_limit(limit) + 1, after=page_cursor(cursor))
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             rows = list(uow.customers.find(query))
         page, more = rows[:limit], len(rows) > limit
         last = page[-1] if page else None
@@ -203,7 +203,7 @@ class CustomerService:
         keys = lookup_keys(phone=phone, email=email, organization=organization,
                            credit_code=credit_code)
         reach = self._ctx.reach(actor, Action.CUSTOMER_READ)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             held = uow.customers.holders_of(keys)
         matches = []
         for key, customer in sorted(held.items(), key=lambda pair: pair[0].kind.value):
@@ -247,7 +247,7 @@ class CustomerService:
     ) -> Customer:
         """Hand a customer to another account manager (managers), with a reason."""
         owner_id = require_id("to_owner", to_owner)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             new_owner = uow.principals.get(owner_id)
         if new_owner is None:
             raise NotFound("principal", owner_id)

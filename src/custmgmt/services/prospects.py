@@ -483,7 +483,7 @@ class ProspectService:
         keys = lookup_keys(phone=phone, email=email, organization=organization,
                            credit_code=credit_code)
         reach = self._ctx.reach(actor, Action.PROSPECT_READ)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             held = uow.prospects.holders_of(keys)
         return tuple(
             Match(key=key.kind, holder_id=p.id if reach.covers(resource_of(p)) else None,
