@@ -12,8 +12,19 @@ from sqlalchemy import text
 
 import custmgmt
 from custmgmt import Certification
+from custmgmt.domain.customers import Customer
 from custmgmt.domain.samples import Light, StorageCondition
 from custmgmt.errors import IntegrityError
+
+
+def customers(app: custmgmt.CustomerManagement) -> tuple[Customer, Customer]:
+    """Every sample names a customer that exists (app.customers; see 04_customers.py)."""
+    anna = app.principal("u-anna", roles={"account_manager"})
+    polymers = app.customers.create(anna, name="Zhao Lei", organization="Polymer Works Ltd",
+                                    phone="021-5555-0101")
+    paints = app.customers.create(anna, name="Qian Yu", organization="Bright Paints Ltd",
+                                  email="lab@brightpaints.example")
+    return polymers, paints
 
 
 def main() -> None:
@@ -25,12 +36,7 @@ def main() -> None:
     lab = app.principal("u-lab", roles={"sample_user"})
     safety = app.principal("u-safe", roles={"safety_officer"})
     qm = app.principal("u-qm", roles={"quality_manager"})
-    anna = app.principal("u-anna", roles={"account_manager"})
-    # Every sample names a customer that exists (app.customers; see 04_customers.py).
-    polymers = app.customers.create(anna, name="Zhao Lei", organization="Polymer Works Ltd",
-                                    phone="021-5555-0101")
-    paints = app.customers.create(anna, name="Qian Yu", organization="Bright Paints Ltd",
-                                  email="lab@brightpaints.example")
+    polymers, paints = customers(app)
 
     resin = app.samples.receive(
         rita, customer_id=polymers.id, sample_name="PP resin", quantity="10", unit="kg",
