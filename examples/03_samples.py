@@ -12,8 +12,19 @@ from sqlalchemy import text
 
 import custmgmt
 from custmgmt import Certification
+from custmgmt.domain.customers import Customer
 from custmgmt.domain.samples import Light, StorageCondition
 from custmgmt.errors import IntegrityError
+
+
+def customers(app: custmgmt.CustomerManagement) -> tuple[Customer, Customer]:
+    """Every sample names a customer that exists (app.customers; see 04_customers.py)."""
+    anna = app.principal("u-anna", roles={"account_manager"})
+    polymers = app.customers.create(anna, name="Zhao Lei", organization="Polymer Works Ltd",
+                                    phone="021-5555-0101")
+    paints = app.customers.create(anna, name="Qian Yu", organization="Bright Paints Ltd",
+                                  email="lab@brightpaints.example")
+    return polymers, paints
 
 
 def main() -> None:
@@ -25,15 +36,16 @@ def main() -> None:
     lab = app.principal("u-lab", roles={"sample_user"})
     safety = app.principal("u-safe", roles={"safety_officer"})
     qm = app.principal("u-qm", roles={"quality_manager"})
+    polymers, paints = customers(app)
 
     resin = app.samples.receive(
-        rita, customer_id="p-000001", sample_name="PP resin", quantity="10", unit="kg",
+        rita, customer_id=polymers.id, sample_name="PP resin", quantity="10", unit="kg",
         description="white granules", requested_work="melt-flow index")
     resin = app.samples.register(reg, resin.id, classification="polymer", location="shelf A")
     print(f"{resin.number}: PP resin, {resin.in_storage} kg on {resin.location}")
 
     solvent = app.samples.receive(
-        rita, customer_id="p-000002", sample_name="solvent blend", quantity="2", unit="L",
+        rita, customer_id=paints.id, sample_name="solvent blend", quantity="2", unit="L",
         description="amber bottle", requested_work="GC purity",
         hazard_class="3 flammable liquid", handling_procedure="HSE-07",
         anomalies=["cap seal broken"])

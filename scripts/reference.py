@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Iterator
 
 from custmgmt.app import CustomerManagement
+from custmgmt.services.customers import CustomerService
 from custmgmt.services.followups import FollowUpService
 from custmgmt.services.pool import PoolService
 from custmgmt.services.prospects import ProspectService
@@ -20,6 +21,7 @@ from custmgmt.services.samples import SampleService
 AREAS: list[tuple[str, type]] = [
     ("app", CustomerManagement),
     ("app.prospects", ProspectService),
+    ("app.customers", CustomerService),
     ("app.followups", FollowUpService),
     ("app.reports", ReportService),
     ("app.pool", PoolService),

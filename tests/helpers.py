@@ -7,6 +7,13 @@ from typing import Any
 import custmgmt
 
 
+def a_customer(app: custmgmt.CustomerManagement, n: int = 1) -> str:
+    """Customer ``n`` (an existing client created by an account manager): its id."""
+    manager = app.principal("u-am", roles={"account_manager"}, team="accounts")
+    return app.customers.create(manager, name=f"Client {n}", organization=f"Client {n} Ltd",
+                                phone=f"1390000{n:04d}").id
+
+
 def register_numbered(
     app: custmgmt.CustomerManagement, who: custmgmt.Principal, n: int, **fields: Any
 ) -> Any:

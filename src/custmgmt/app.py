@@ -22,6 +22,7 @@ from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
 from custmgmt.serialization import make_converter
 from custmgmt.services.context import CheckedAuthorizer, Context
+from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.followups import FollowUpService, PlanKeeper
 from custmgmt.services.inputs import page_limit
 from custmgmt.services.pool import PoolService
@@ -67,7 +68,9 @@ class CustomerManagement:
             settings=settings, publish=plugins.notify_event,
         )
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
-        self.prospects = ProspectService(self._context, plugins.grading_policy(settings), keeper)
+        self.customers = CustomerService(self._context)
+        self.prospects = ProspectService(self._context, plugins.grading_policy(settings), keeper,
+                                         customer_for_won(self._context))
         self.followups = FollowUpService(self._context, keeper)
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)

@@ -47,9 +47,9 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     app = open(url, clock=clock, ids=RunIds(number), migrate=True)
     say(f"custmgmt demo on {url.split('://', maxsplit=1)[0]}"
         + (f" (run {number + 1} on this store)" if number else ""))
-    prospects_story(app, clock, say, number)
+    customer_id = prospects_story(app, clock, say, number)
     followups_story(app, clock, say, number)
-    samples_story(app, clock, say, number)
+    samples_story(app, clock, say, customer_id, number)
     return app
 
 
@@ -60,7 +60,8 @@ def _phone(base: str, run: int) -> str:
 
 def prospects_story(
     app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
-) -> None:
+) -> str:
+    """Returns the id of the customer the won prospect became."""
     alice = app.principal("u-alice", roles={"salesperson"}, team="east")
     bob = app.principal("u-bob", roles={"salesperson"}, team="east")
     app.principal("u-mia", roles={"sales_manager"}, team="east")
@@ -93,7 +94,7 @@ def prospects_story(
         clock.advance(days=1)
         acme = app.prospects.advance(alice, acme.id, to=stage)
     say(f"alice follows up at every step and wins {acme.id}: {acme.stage.value}, "
-        f"{len(acme.history)} recorded steps")
+        f"{len(acme.history)} recorded steps; it is now customer {acme.customer_id}")
     plan = app.followups.plan(alice, acme.id)
     say(f"the customer is still served: next maintenance visit due "
         f"{plan.next_due if plan else None}")
@@ -106,6 +107,7 @@ def prospects_story(
         potential_value=80_000)
     say(f"bob loses {lost.id}; its registration goes back to the pool and alice "
         f"registers the same person as {again.id}")
+    return acme.customer_id or ""
 
 
 def followups_story(
@@ -146,7 +148,8 @@ def followups_story(
 
 
 def samples_story(
-    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
+    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], customer_id: str,
+    run: int = 0,
 ) -> None:
     shelf = "shelf A" if run == 0 else f"shelf A{run}"
     rita = app.principal("u-rita", roles={"sample_receiver"}, supervisor_id="u-qm",
@@ -155,7 +158,7 @@ def samples_story(
     lab = app.principal("u-lab", roles={"sample_user"})
     qm = app.principal("u-qm", roles={"quality_manager"})
     sample = app.samples.receive(
-        rita, customer_id="p-000003", sample_name="PP resin", quantity="10", unit="kg",
+        rita, customer_id=customer_id, sample_name="PP resin", quantity="10", unit="kg",
         description="white granules", requested_work="melt-flow test")
     sample = app.samples.register(reg, sample.id, classification="polymer", location=shelf)
     use = app.samples.apply(lab, sample.id, purpose="melt-flow test", quantity="3")

@@ -11,6 +11,7 @@ __all__ = [
     "ClaimConflict",
     "ConcurrencyError",
     "CustmgmtError",
+    "CustomerRefused",
     "FieldError",
     "IntegrityError",
     "InvalidTransition",
@@ -102,6 +103,18 @@ class ClaimConflict(CustmgmtError):
             f"already registered{on} by {owner_id!r} as {registration_id!r} "
             f"at {registered_at.isoformat()}"
         )
+
+
+class CustomerRefused(CustmgmtError):
+    """The customer may not be acted on for this purpose: its status (or a rule) says no."""
+
+    def __init__(self, customer_id: str, purpose: str, status: str, reason: str = "") -> None:
+        self.customer_id = customer_id
+        self.purpose = purpose
+        self.status = status
+        self.reason = reason
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"customer {customer_id!r} ({status}) refused for {purpose}{detail}")
 
 
 class ConcurrencyError(CustmgmtError):

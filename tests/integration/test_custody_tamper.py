@@ -16,6 +16,7 @@ from custmgmt import Certification
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.errors import IntegrityError
+from tests.helpers import a_customer
 
 App = custmgmt.CustomerManagement
 Tamper = Callable[[App, str], None]
@@ -27,7 +28,7 @@ def a_used_sample(app: App) -> tuple[custmgmt.Principal, str]:
     reg = app.principal("u-reg", roles={"sample_registry"})
     lab = app.principal("u-lab", roles={"sample_user"})
     qm = app.principal("u-qm", roles={"quality_manager"})
-    s = app.samples.receive(rita, customer_id="p-1", sample_name="resin", quantity="10",
+    s = app.samples.receive(rita, customer_id=a_customer(app), sample_name="resin", quantity="10",
                             unit="kg", description="bag", requested_work="test")
     app.samples.register(reg, s.id, classification="c", location="shelf A")
     a = app.samples.apply(lab, s.id, purpose="test", quantity=4)

@@ -12,6 +12,7 @@ import custmgmt
 from custmgmt import Certification
 from custmgmt.adapters.system import FixedClock
 from custmgmt.errors import CustmgmtError
+from tests.helpers import a_customer
 from tests.pg_server import Cluster
 
 COUNT = 12
@@ -23,7 +24,8 @@ def register_all_at_once(url: str) -> list[str]:
         rita = app.principal("u-rita", roles={"sample_receiver"},
                              certifications={Certification("sample_receiver", date(2026, 12, 31))})
         clerks = [app.principal(f"u-reg{n}", roles={"sample_registry"}) for n in range(COUNT)]
-        ids = [app.samples.receive(rita, customer_id="p-1", sample_name=f"s{n}", quantity=1,
+        client = a_customer(app)
+        ids = [app.samples.receive(rita, customer_id=client, sample_name=f"s{n}", quantity=1,
                                    unit="pc", description="d", requested_work="w").id
                for n in range(COUNT)]
         start = threading.Barrier(COUNT)

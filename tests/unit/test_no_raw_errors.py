@@ -44,8 +44,9 @@ def test_nonsense_arguments_raise_custmgmt_errors_only(
                          certifications={custmgmt.Certification("sample_receiver")})
     prospect = app.prospects.register(root, name="A", phone="13800138000",
                                       willingness="clear", potential_value=1)
-    sample = app.samples.receive(root, customer_id="c", sample_name="n", quantity=1, unit="kg",
-                                 description="d", requested_work="w")
+    customer = app.customers.create(root, name="C", organization="C Ltd", phone="13900139000")
+    sample = app.samples.receive(root, customer_id=customer.id, sample_name="n", quantity=1,
+                                 unit="kg", description="d", requested_work="w")
     function = getattr(getattr(app, area), method)
     params = list(inspect.signature(function).parameters.values())
     good: dict[str, Any] = {}
@@ -54,6 +55,8 @@ def test_nonsense_arguments_raise_custmgmt_errors_only(
             good[param.name] = root
         elif param.name == "prospect_id":
             good[param.name] = prospect.id
+        elif param.name == "customer_id":
+            good[param.name] = customer.id
         elif param.name == "sample_id":
             good[param.name] = sample.id
         elif param.default is inspect.Parameter.empty:

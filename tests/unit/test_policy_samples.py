@@ -20,6 +20,7 @@ from custmgmt.domain.samples import (
     StorageCondition,
 )
 from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
+from tests.helpers import a_customer
 
 App = custmgmt.CustomerManagement
 CABINET = StorageCondition(segregation="flammables cabinet")
@@ -28,6 +29,7 @@ CABINET = StorageCondition(segregation="flammables cabinet")
 @pytest.fixture
 def staff(app: App) -> dict[str, custmgmt.Principal]:
     valid = {Certification("sample_receiver", date(2026, 12, 31))}
+    assert a_customer(app) == "c-000001"  # every sample names a customer that exists
     return {
         "rita": app.principal("u-rita", roles={"sample_receiver"}, supervisor_id="u-boss",
                               certifications=valid),
@@ -48,7 +50,7 @@ def registered(app: App, staff: dict[str, Any], *, single_use: bool = False,
                quantity: str = "10") -> Sample:
     hazard: dict[str, Any] = {"hazard_class": "3 flammable liquid",
                               "handling_procedure": "HSE-07"} if hazardous else {}
-    s = app.samples.receive(staff["rita"], customer_id="p-000001", sample_name="solvent",
+    s = app.samples.receive(staff["rita"], customer_id="c-000001", sample_name="solvent",
                             quantity=quantity, unit="L", description="sealed drum",
                             requested_work="GC purity", **hazard)
     return app.samples.register(staff["reg"], s.id, classification="c", location=location,
@@ -170,7 +172,7 @@ def test_feedback_is_submitted_then_archived_and_only_then_reported(
     assert (entry.status, entry.archived_by, entry.review_note) == (
         FeedbackStatus.ARCHIVED, "u-reg", "checked against run log")
     [(recipient, body)] = outbox(app, "sample.feedback")
-    assert recipient == "customer:p-000001" and "purity 99.2 %" in body
+    assert recipient == "customer:c-000001" and "purity 99.2 %" in body
     with pytest.raises(InvalidTransition):
         app.samples.archive_feedback(staff["reg"], s.id, fb.id)
     assert len(outbox(app, "sample.feedback")) == 1
@@ -226,13 +228,13 @@ def test_overdue_returns_are_listed_and_reminded(
 def test_anomalies_of_a_receiver_without_supervisor_go_to_the_quality_role(
     app: App, staff: dict[str, Any]
 ) -> None:
-    s = app.samples.receive(staff["solo"], customer_id="p-000001", sample_name="resin",
+    s = app.samples.receive(staff["solo"], customer_id="c-000001", sample_name="resin",
                             quantity="1", unit="kg", description="bag",
                             requested_work="MFR", anomalies=["seal broken"])
     assert [e.kind for e in app.samples.chain(staff["qm"], s.id)] == [
         CustodyKind.RECEIVED, CustodyKind.ANOMALY]
     assert outbox(app, "sample.anomaly") == [("u-qm", "seal broken"), ("u-qm2", "seal broken")]
-    app.samples.receive(staff["rita"], customer_id="p-000001", sample_name="resin",
+    app.samples.receive(staff["rita"], customer_id="c-000001", sample_name="resin",
                         quantity="1", unit="kg", description="bag", requested_work="MFR",
                         anomalies=["wet label"])
     assert outbox(app, "sample.anomaly")[-1] == ("u-boss", "wet label")

@@ -20,6 +20,7 @@ from custmgmt.domain.samples import (
     StorageCondition,
 )
 from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
+from tests.helpers import a_customer
 
 App = custmgmt.CustomerManagement
 COLD = StorageCondition(min_celsius=Decimal("2"), max_celsius=Decimal("8"), light=Light.DARK,
@@ -29,6 +30,7 @@ COLD = StorageCondition(min_celsius=Decimal("2"), max_celsius=Decimal("8"), ligh
 @pytest.fixture
 def staff(app: App) -> dict[str, custmgmt.Principal]:
     valid = Certification("sample_receiver", date(2026, 12, 31))
+    assert a_customer(app) == "c-000001"
     return {
         "rita": app.principal("u-rita", roles={"sample_receiver"}, supervisor_id="u-qm",
                               certifications={valid}),
@@ -45,7 +47,7 @@ def staff(app: App) -> dict[str, custmgmt.Principal]:
 
 def receive(app: App, who: custmgmt.Principal, **overrides: Any) -> Sample:
     fields: dict[str, Any] = {
-        "customer_id": "p-000001", "sample_name": "PP resin", "quantity": "10", "unit": "kg",
+        "customer_id": "c-000001", "sample_name": "PP resin", "quantity": "10", "unit": "kg",
         "description": "white granules, sealed bag", "requested_work": "melt-flow test"}
     fields.update(overrides)
     return app.samples.receive(who, **fields)
@@ -84,7 +86,7 @@ def test_an_ordinary_sample_from_receipt_to_feedback(
                      CustodyKind.RETURNED, CustodyKind.FEEDBACK, CustodyKind.FEEDBACK_ARCHIVED]
     assert app.samples.verify_chain(staff["qm"], s.id) == 9
     report = [i.notification for i in app.outbox() if i.notification.kind == "sample.feedback"]
-    assert [n.recipient_id for n in report] == ["customer:p-000001"]
+    assert [n.recipient_id for n in report] == ["customer:c-000001"]
     assert all(conserved(e) for e in [s])
 
 

@@ -63,3 +63,11 @@ class ProspectClaimed(DomainEvent):
     prospect_id: ProspectId
     owner_id: str
     registration_id: str
+
+
+@frozen(kw_only=True)
+class ProspectCustomerNamed(DomainEvent):
+    """The prospect belongs to a customer (named by a person, or linked when won)."""
+
+    prospect_id: ProspectId
+    customer_id: str

@@ -34,6 +34,7 @@ from custmgmt.domain.prospect_events import (
     OwnerChanged,
     ProfileChanged,
     ProspectClaimed,
+    ProspectCustomerNamed,
     ProspectRegistered,
     ProspectReleased,
     StageChanged,
@@ -45,7 +46,8 @@ from custmgmt.errors import ClaimConflict, InvalidTransition, ValidationError
 __all__ = [
     "PIPELINE", "ChangeKind", "DefaultGradingPolicy", "Grade", "GradeChanged", "GradingPolicy",
     "HistoryEntry", "IdentityKey", "KeyKind", "OwnerChanged", "Profile", "ProfileChanged",
-    "Prospect", "ProspectClaimed", "ProspectKind", "ProspectRegistered", "ProspectReleased",
+    "Prospect", "ProspectClaimed", "ProspectCustomerNamed", "ProspectKind", "ProspectRegistered",
+    "ProspectReleased",
     "Registration", "Stage", "StageChanged", "Willingness",
 ]
 
@@ -135,6 +137,7 @@ class ChangeKind(enum.Enum):
     PROFILE = "profile"
     RELEASED = "released"
     CLAIMED = "claimed"
+    CUSTOMER = "customer"
 
 
 @frozen(kw_only=True)
@@ -178,6 +181,8 @@ class Prospect:
     registration_active: bool = True
     history: tuple[HistoryEntry, ...] = ()
     version: int = field(default=0, validator=non_negative_int)
+    customer_id: str | None = field(default=None, validator=optional(text(100)))
+    """The customer this prospect belongs to (named, or linked when it was won)."""
 
     def claim_conflict(self, key: IdentityKey | None = None) -> ClaimConflict:
         """The error for someone trying to register what this prospect holds."""
@@ -299,6 +304,17 @@ class Prospect:
         if not self.stage.is_open or not to.is_open or to.rank >= self.stage.rank:
             raise InvalidTransition(self.stage.value, to.value, "step back to an earlier stage")
         return self._move(to, by=by, at=at, reason=_reason(reason))
+
+    def name_customer(self, customer_id: str, *, by: str, at: datetime) -> Changed:
+        """This prospect is (business with) that customer; kept in history."""
+        if customer_id == self.customer_id:
+            return self, ()
+        entry = HistoryEntry(kind=ChangeKind.CUSTOMER, by=by, at=at, before=self.customer_id,
+                             after=customer_id)
+        event = ProspectCustomerNamed(actor_id=by, occurred_at=at, prospect_id=self.id,
+                                      customer_id=customer_id)
+        changed = attrs.evolve(self, customer_id=customer_id, history=(*self.history, entry))
+        return changed, (event,)
 
     def mark_won(self, *, by: str, at: datetime) -> Changed:
         return self.advance(Stage.CONTRACT_SIGNED, by=by, at=at)

@@ -21,6 +21,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.customers import Customer, CustomerStatus
 from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
@@ -113,6 +114,56 @@ class ProspectRepository(Protocol):
 
     def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
         """How many prospects match ``query`` (ignoring limit and cursor) per cell."""
+        ...
+
+
+@frozen(kw_only=True)
+class CustomerQuery:
+    """Filters for listing customers; ``None`` means "any". Order: creation time, id."""
+
+    reach: Reach
+    owner: str | None = None
+    team: str | None = None
+    status: CustomerStatus | None = None
+    needs_review: bool | None = None
+    limit: int = 50
+    after: tuple[datetime, str] | None = field(default=None)
+    """Keyset cursor: (creation time, customer id) of the last row already seen."""
+
+    def matches(self, customer: Customer) -> bool:
+        """The filter in plain Python: adapters must select exactly these rows."""
+        resource = Resource(kind="customer", id=customer.id, owner_id=customer.owner_id,
+                            team=customer.owner_team)
+        return (
+            self.reach.covers(resource)
+            and (self.owner is None or customer.owner_id == self.owner)
+            and (self.team is None or customer.owner_team == self.team)
+            and (self.status is None or customer.status is self.status)
+            and (self.needs_review is None or customer.needs_review is self.needs_review)
+        )
+
+
+class CustomerRepository(Protocol):
+    def add(self, customer: Customer) -> Customer:
+        """Store a new customer (version 1). Raises ClaimConflict naming the customer that
+        already holds one of its identity keys: one company is never two customers."""
+        ...
+
+    def get(self, customer_id: str) -> Customer:
+        """The customer, or NotFound."""
+        ...
+
+    def update(self, customer: Customer) -> Customer:
+        """Store a changed customer; ConcurrencyError if it is stale, ClaimConflict if it
+        now holds a key another customer holds."""
+        ...
+
+    def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Customer]:
+        """For each of ``keys`` some customer holds, that customer."""
+        ...
+
+    def find(self, query: CustomerQuery) -> Sequence[Customer]:
+        """Up to ``query.limit`` customers in (creation time, id) order."""
         ...
 
 
@@ -278,6 +329,9 @@ class EventLog(Protocol):
 class UnitOfWork(Protocol):
     @property
     def prospects(self) -> ProspectRepository: ...
+
+    @property
+    def customers(self) -> CustomerRepository: ...
 
     @property
     def principals(self) -> PrincipalRepository: ...

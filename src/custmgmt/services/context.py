@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
-from attrs import frozen
+from attrs import field, frozen
 
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.customers import Customer, Purpose
 from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource
 from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage, UnitOfWork
+from custmgmt.services.guard import CustomerGuard
 
 
 def require_principal(actor: object) -> Principal:
@@ -44,6 +46,7 @@ class Context:
     ids: IdGenerator
     settings: Settings
     publish: Callable[[DomainEvent], None]
+    guard: CustomerGuard = field(factory=CustomerGuard)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -77,6 +80,11 @@ class Context:
         uow.commit()
         for event in recorded:
             self.publish(event)
+
+    def customer_for(self, uow: UnitOfWork, customer_id: str, purpose: Purpose) -> Customer:
+        """The customer, if it exists (NotFound) and may be acted on for ``purpose``
+        (CustomerRefused naming its status): the one question every area asks."""
+        return self.guard.require(uow, customer_id, purpose, self.now())
 
     def reach(self, actor: Principal, action: Action) -> Reach:
         """How far ``actor``'s right to ``action`` reaches; PermissionDenied if nowhere."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 import attrs
 from attrs import frozen
@@ -21,11 +22,14 @@ from custmgmt.domain.common import (
     ProspectId,
     RegistrationId,
 )
+from custmgmt.domain.customers import Purpose
 from custmgmt.domain.prospects import (
     Changed,
     Grade,
     GradingPolicy,
     HistoryEntry,
+    IdentityKey,
+    KeyKind,
     Profile,
     Prospect,
     ProspectKind,
@@ -49,6 +53,7 @@ from custmgmt.services.inputs import (
 from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
 
 KIND = "prospect"
+T = TypeVar("T")
 
 KeepPlans = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
 """Called with prospects just added (True) or changed (False), in their unit of work."""
@@ -79,15 +84,82 @@ def snapshot(prospect: Prospect) -> dict[str, str]:
     }
 
 
+def build_profile(
+    *,
+    name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    address: str | None = None,
+    organization: str | None = None,
+    credit_code: str | None = None,
+    industry: str | None = None,
+    source_channel: str | None = None,
+    needs: str | None = None,
+) -> Profile:
+    """A prospect's or customer's profile from loose arguments (ValidationError naming
+    the bad field); its identity keys are normalized the one way both share."""
+    org = build_optional("organization", OrganizationName, organization)
+    return Profile(
+        kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
+        name=build("name", PersonName, name),
+        phone=build_optional("phone", Phone, phone),
+        email=build_optional("email", Email, email),
+        address=build_optional("address", Address, address),
+        organization=org,
+        credit_code=build_optional("credit_code", CreditCode, credit_code),
+        industry=optional_text("industry", industry),
+        source_channel=optional_text("source_channel", source_channel),
+        needs=optional_text("needs", needs),
+    )
+
+
+def lookup_keys(
+    *, phone: object = None, email: object = None, organization: object = None,
+    credit_code: object = None,
+) -> frozenset[IdentityKey]:
+    """The identity keys to look up "who holds this?" by; at least one is required."""
+    given = {"phone": phone, "email": email, "organization": organization,
+             "credit_code": credit_code}
+    if all(v is None for v in given.values()):
+        raise ValidationError("phone", "give a phone, email, organization or credit_code")
+    makers: dict[str, Callable[[str], Phone | Email | OrganizationName | CreditCode]] = {
+        "phone": Phone, "email": Email, "organization": OrganizationName,
+        "credit_code": CreditCode}
+    keys = set()
+    for name, raw in given.items():
+        if raw is not None:
+            keys.add(IdentityKey(KeyKind(name), build(name, makers[name], raw).key))
+    return frozenset(keys)
+
+
+@frozen
+class Match(Generic[T]):
+    """Who holds an identity key. ``record`` only when the actor may read it; otherwise
+    just the owner, as a refused registration would name them."""
+
+    key: KeyKind
+    holder_id: str | None
+    owner_id: str
+    record: T | None
+
+
+WinCustomer = Callable[[UnitOfWork, Principal, Prospect, datetime],
+                       tuple[str, tuple[DomainEvent, ...]]]
+"""Called when a prospect is won, in its unit of work: the id of the customer it becomes
+(created, or the one already holding its identity keys) and the events that says."""
+
+
 class ProspectService:
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
     def __init__(
-        self, context: Context, policy: GradingPolicy, keep_plans: KeepPlans | None = None
+        self, context: Context, policy: GradingPolicy, keep_plans: KeepPlans | None = None,
+        win_customer: WinCustomer | None = None,
     ) -> None:
         self._ctx = context
         self._policy = policy
         self._keep_plans: KeepPlans = keep_plans or (lambda uow, prospects, new: None)
+        self._win_customer = win_customer
 
     @property
     def grading_policy(self) -> GradingPolicy:
@@ -107,18 +179,10 @@ class ProspectService:
         needs: str | None = None,
     ) -> Profile:
         """Check and assemble a profile; a bad field raises ValidationError naming it."""
-        org = build_optional("organization", OrganizationName, organization)
-        return Profile(
-            kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
-            name=build("name", PersonName, name),
-            phone=build_optional("phone", Phone, phone),
-            email=build_optional("email", Email, email),
-            address=build_optional("address", Address, address),
-            organization=org,
-            credit_code=build_optional("credit_code", CreditCode, credit_code),
-            industry=optional_text("industry", industry),
-            source_channel=optional_text("source_channel", source_channel),
-            needs=optional_text("needs", needs),
+        return build_profile(
+            name=name, phone=phone, email=email, address=address, organization=organization,
+            credit_code=credit_code, industry=industry, source_channel=source_channel,
+            needs=needs,
         )
 
     def register(
@@ -136,11 +200,14 @@ class ProspectService:
         industry: str | None = None,
         source_channel: str | None = None,
         needs: str | None = None,
+        customer_id: str | None = None,
     ) -> Prospect:
         """Register (报备) a prospect; ``actor`` becomes its owner.
 
         Raises ClaimConflict naming the first registration if any identity key
-        (phone, e-mail, organization name, credit code) is already held.
+        (phone, e-mail, organization name, credit code) is already held, and
+        CustomerRefused if a customer holding one may not be sold to (e.g. sealed).
+        ``customer_id`` names the existing customer the prospect is business with.
         """
         self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
         profile = self.profile(
@@ -150,14 +217,15 @@ class ProspectService:
         )
         will = require_enum("willingness", Willingness, willingness)
         value = non_negative_value(potential_value)
+        named = None if customer_id is None else require_id("customer_id", customer_id)
         with self._ctx.storage.unit_of_work() as uow:
-            stored, events = self._register(uow, actor, profile, will, value)
+            stored, events = self._register(uow, actor, profile, will, value, named)
             self._ctx.finish(uow, events)
         return stored
 
     def _register(
         self, uow: UnitOfWork, actor: Principal, profile: Profile, will: Willingness,
-        value: Money,
+        value: Money, customer_id: str | None = None,
     ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
         now = self._ctx.now()
         holders = uow.prospects.holders_of(profile.identity_keys)
@@ -166,6 +234,11 @@ class ProspectService:
         held = earliest_claim(holders)
         if held is not None:
             raise held[0].claim_conflict(held[1])
+        customers = {c.id: c for c in uow.customers.holders_of(profile.identity_keys).values()}
+        for customer in sorted(customers.values(), key=lambda c: c.id):
+            self._ctx.guard.check(uow, customer, Purpose.SALES, now)
+        if customer_id is not None:
+            self._ctx.customer_for(uow, customer_id, Purpose.SALES)
         prospect_id = ProspectId(self._ctx.ids.new_id("p"))
         prospect, events = Prospect.register(
             id=prospect_id,
@@ -173,6 +246,9 @@ class ProspectService:
             profile=profile, willingness=will, potential_value=value, owner_id=actor.id,
             owner_team=actor.team, policy=self._policy, at=now,
         )
+        if customer_id is not None:
+            prospect, named = prospect.name_customer(customer_id, by=actor.id, at=now)
+            events = (*events, *named)
         stored = uow.prospects.add(prospect)
         self._keep_plans(uow, [stored], True)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
@@ -265,6 +341,7 @@ class ProspectService:
         audit_action: str,
         change: Callable[[Prospect, datetime], Changed],
         guard: Callable[[UnitOfWork, Prospect], None] | None = None,
+        then: Callable[[UnitOfWork, Prospect, datetime], Changed] | None = None,
     ) -> Prospect:
         pid = ProspectId(require_id("prospect_id", prospect_id))
         now = self._ctx.now()
@@ -274,6 +351,12 @@ class ProspectService:
             changed, events = change(current, now)
             if guard is not None:
                 guard(uow, current)
+            if then is not None and changed != current:
+                changed, more = then(uow, changed, now)
+                events = (*events, *more)
+            if changed.stage is Stage.CONTRACT_SIGNED and current.stage is not changed.stage:
+                changed, more = self._become_customer(uow, actor, changed, now)
+                events = (*events, *more)
             if changed == current:
                 return current
             stored = uow.prospects.update(changed)
@@ -352,10 +435,61 @@ class ProspectService:
 
     def mark_won(self, actor: Principal, prospect_id: str) -> Prospect:
         """The contract is signed: advance to CONTRACT_SIGNED (same rule as ``advance``).
-        The prospect is now a customer: its plan goes on at the maintenance cadence."""
+        The prospect is now a customer: its plan goes on at the maintenance cadence.
+
+        Reaching CONTRACT_SIGNED (here or by ``advance``) makes the prospect a customer:
+        the one it names, else the customer already holding one of its identity keys
+        (linked), else a new customer owned by the prospect's owner.
+        """
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_won",
                             lambda p, now: p.mark_won(by=actor.id, at=now),
                             self._followed_up_in_stage(Stage.CONTRACT_SIGNED))
+
+    def _become_customer(
+        self, uow: UnitOfWork, actor: Principal, won: Prospect, now: datetime
+    ) -> Changed:
+        """A won prospect is a customer: the one it names, else the customer already
+        holding one of its identity keys, else a new one owned by the prospect's owner."""
+        if self._win_customer is None:
+            return won, ()
+        customer_id, events = self._win_customer(uow, actor, won, now)
+        named, more = won.name_customer(customer_id, by=actor.id, at=now)
+        return named, (*events, *more)
+
+    def name_customer(self, actor: Principal, prospect_id: str, customer_id: str) -> Prospect:
+        """Say which existing customer this prospect is business with (kept in history).
+        NotFound if there is no such customer; CustomerRefused if it may not be sold to."""
+        cid = require_id("customer_id", customer_id)
+
+        def check(uow: UnitOfWork, named: Prospect, now: datetime) -> Changed:
+            self._ctx.customer_for(uow, cid, Purpose.SALES)
+            return named, ()
+
+        return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "name_customer",
+                            lambda p, now: p.name_customer(cid, by=actor.id, at=now),
+                            then=check)
+
+    def find(
+        self,
+        actor: Principal,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        organization: str | None = None,
+        credit_code: str | None = None,
+    ) -> tuple[Match[Prospect], ...]:
+        """Who holds these identity keys? One match per key held, normalized as at
+        registration. The prospect itself only if the actor may read it; otherwise
+        just its owner, as a refused registration would name them."""
+        keys = lookup_keys(phone=phone, email=email, organization=organization,
+                           credit_code=credit_code)
+        reach = self._ctx.reach(actor, Action.PROSPECT_READ)
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            held = uow.prospects.holders_of(keys)
+        return tuple(
+            Match(key=key.kind, holder_id=p.id if reach.covers(resource_of(p)) else None,
+                  owner_id=p.owner_id, record=p if reach.covers(resource_of(p)) else None)
+            for key, p in sorted(held.items(), key=lambda pair: pair[0].kind.value))
 
     def mark_lost(self, actor: Principal, prospect_id: str, *, reason: str) -> Prospect:
         """Lost, from any open stage; ``reason`` is required; the follow-up plan ends.

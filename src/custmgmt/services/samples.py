@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
 from custmgmt.domain import sample_moves as moves
+from custmgmt.domain.customers import Purpose
 from custmgmt.domain.samples import (
     Chain,
     Changed,
@@ -102,9 +103,10 @@ class SampleService(SampleRegistry):
         anomalies: Iterable[str] = (),
     ) -> Sample:
         """Receive a sample (接收). Only a receiver with a valid certification may; the
-        information must be complete (every missing field is named); a hazardous
-        chemical needs its class and handling procedure; anomalies are recorded on
-        the chain and escalated to the receiver's supervisor."""
+        information must be complete (every missing field is named); the customer
+        must exist (NotFound) and be open for sample receipt (CustomerRefused); a
+        hazardous chemical needs its class and handling procedure; anomalies are
+        recorded on the chain and escalated to the receiver's supervisor."""
         self._check(actor, Action.SAMPLE_RECEIVE)
         if not actor.certified(RECEIVER_CERTIFICATE, self._ctx.today()):
             raise PermissionDenied(actor.id, Action.SAMPLE_RECEIVE.value,
@@ -123,6 +125,8 @@ class SampleService(SampleRegistry):
             changes.append(moves.anomaly(self._chain, changes[-1][0], note=note, by=actor.id,
                                          at=now))
         with self._ctx.storage.unit_of_work() as uow:
+            self._ctx.customer_for(uow, require_id("customer_id", info.customer_id),
+                                   Purpose.SAMPLE_RECEIPT)
             # To the receiver's supervisor (第十条); without one, to the quality role
             # that oversees sample management (第五条).
             recipients = ([actor.supervisor_id] if actor.supervisor_id

@@ -11,7 +11,7 @@ factory method; pytest then runs every contract test against your adapter::
 """
 
 from custmgmt.testing.auth_contract import AuthorizerContract
-from custmgmt.testing.builders import make_prospect, sample_notification
+from custmgmt.testing.builders import make_customer, make_prospect, sample_notification
 from custmgmt.testing.notifier_contract import NotifierContract
 from custmgmt.testing.storage_contract import StorageContract
 
@@ -19,6 +19,7 @@ __all__ = [
     "AuthorizerContract",
     "NotifierContract",
     "StorageContract",
+    "make_customer",
     "make_prospect",
     "sample_notification",
 ]

@@ -15,6 +15,7 @@ from custmgmt.domain.common import (
     ProspectId,
     RegistrationId,
 )
+from custmgmt.domain.customers import Customer
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
     Profile,
@@ -52,6 +53,30 @@ def make_prospect(
         owner_id=owner, owner_team=team, policy=DefaultGradingPolicy(), at=when,
     )
     return prospect
+
+
+def make_customer(
+    n: int,
+    *,
+    owner: str = "u-anna",
+    team: str | None = "accounts",
+    organization: str | None = None,
+    phone: str | None = None,
+    at: datetime | None = None,
+) -> Customer:
+    """Customer number ``n`` (id ``c-00000n``) with its own phone and e-mail, created
+    ``n`` minutes after T0; an organization customer when ``organization`` is given."""
+    profile = Profile(
+        kind=ProspectKind.ORGANIZATION if organization else ProspectKind.INDIVIDUAL,
+        name=PersonName(f"Client {n}"),
+        phone=Phone(phone or f"137{n:08d}"),
+        email=Email(f"client{n}@example.com"),
+        organization=OrganizationName(organization) if organization else None,
+    )
+    customer, _ = Customer.create(
+        id=f"c-{n:06d}", profile=profile, owner_id=owner, owner_team=team, by=owner,
+        at=T0 + timedelta(minutes=n) if at is None else at)
+    return customer
 
 
 def same_person_as(prospect: Prospect, n: int) -> Prospect:

@@ -26,13 +26,16 @@ from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
+from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
 
 EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
-class StorageContract(FollowUpStorageContract, SampleStorageContract, ABC):
+class StorageContract(
+    CustomerStorageContract, FollowUpStorageContract, SampleStorageContract, ABC
+):
     """Every storage back end behaves like a transactional database."""
 
     @abstractmethod

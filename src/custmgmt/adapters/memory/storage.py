@@ -15,6 +15,7 @@ from typing import Self
 
 import attrs
 
+from custmgmt.adapters.memory.customers import MemoryCustomers
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
     MemoryClosedMonths,
@@ -29,6 +30,7 @@ from custmgmt.adapters.memory.records import (
 )
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.customers import Customer
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
@@ -46,6 +48,8 @@ class MemoryState:
         self.lock = threading.RLock()
         self.prospects: dict[str, Prospect] = {}
         self.key_index: dict[IdentityKey, str] = {}
+        self.customers: dict[str, Customer] = {}
+        self.customer_keys: dict[IdentityKey, str] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.samples: dict[str, Sample] = {}
@@ -181,6 +185,7 @@ class MemoryUnitOfWork:
 
     def _begin(self) -> None:
         self.prospects = MemoryProspects(self)
+        self.customers = MemoryCustomers(self)
         self.principals = MemoryPrincipals(self)
         self.plans = MemoryPlans(self)
         self.follow_ups = MemoryFollowUps(self)
@@ -211,6 +216,7 @@ class MemoryUnitOfWork:
         with state.lock:
             index = dict(state.key_index)
             self.prospects.check(index)
+            self.customers.check()
             self.audit.check()
             self.plans.check()
             self.samples.check()
@@ -224,6 +230,7 @@ class MemoryUnitOfWork:
         state = self.state
         state.prospects.update({pid: p for pid, (_, p) in self.prospects.staged.items()})
         state.key_index = index
+        self.customers.apply()
         state.principals.update(self.principals.staged)
         state.plans.update({pid: plan for pid, (_, plan) in self.plans.staged.items()})
         state.follow_ups[:] = self.follow_ups.merged()

@@ -48,7 +48,8 @@ class SqlSamples:
 
     def _values(self, sample: Sample) -> dict[str, Any]:
         return {
-            "id": sample.id, "number": sample.number, "state": sample.state.value,
+            "id": sample.id, "customer_id": sample.info.customer_id, "number": sample.number,
+            "state": sample.state.value,
             "custodian": sample.custodian, "location": sample.location,
             "head_hash": sample.head_hash, "chain_length": sample.chain_length,
             "version": sample.version,

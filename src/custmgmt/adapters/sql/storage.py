@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
+from custmgmt.adapters.sql.customers import SqlCustomers
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
@@ -93,6 +94,7 @@ class SqlUnitOfWork:
         self._session = session
         converter = self._storage.converter
         self.prospects = _guard(SqlProspects(session))
+        self.customers = _guard(SqlCustomers(session))
         self.principals = _guard(SqlPrincipals(session))
         self.plans = _guard(SqlPlans(session))
         self.follow_ups = _guard(SqlFollowUps(session))

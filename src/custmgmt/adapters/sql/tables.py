@@ -69,6 +69,7 @@ class ProspectRow(Base):
     registration_active: Mapped[bool] = mapped_column(Boolean)
     registration_from_pool: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
 
     __table_args__ = (Index("ix_custmgmt_prospects_registered", "registered_at", "id"),)
 
@@ -97,6 +98,59 @@ class ProspectKeyRow(Base):
     value: Mapped[str] = mapped_column(String(300), primary_key=True)
     prospect_id: Mapped[str] = mapped_column(
         ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), index=True
+    )
+
+
+class CustomerRow(Base):
+    __tablename__ = "custmgmt_customers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(500))
+    organization: Mapped[str | None] = mapped_column(String(300))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    source_channel: Mapped[str | None] = mapped_column(String(100))
+    needs: Mapped[str | None] = mapped_column(Text)
+    owner_id: Mapped[str] = mapped_column(String(200), index=True)
+    owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
+    # status is not indexed (two values); lists filter by owner or team first.
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    needs_review: Mapped[bool] = mapped_column(Boolean)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_custmgmt_customers_created", "created_at", "id"),)
+
+
+class CustomerHistoryRow(Base):
+    __tablename__ = "custmgmt_customer_history"
+
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    before: Mapped[str | None] = mapped_column(String(200))
+    after: Mapped[str] = mapped_column(String(2000))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CustomerKeyRow(Base):
+    """Every customer's identity keys: the primary key keeps one company one customer."""
+
+    __tablename__ = "custmgmt_customer_keys"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(300), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_customers.id", ondelete="CASCADE"), index=True
     )
 
 
@@ -231,6 +285,7 @@ class SampleRow(Base):
     __tablename__ = "custmgmt_samples"
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
     number: Mapped[str | None] = mapped_column(String(30), unique=True)
     state: Mapped[str] = mapped_column(String(20))
     custodian: Mapped[str] = mapped_column(String(200))

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from custmgmt.adapters.sql.tables import (
     AuditRow,
+    CustomerHistoryRow,
+    CustomerRow,
     OutboxRow,
     ProspectHistoryRow,
     ProspectRow,
@@ -22,6 +24,12 @@ from custmgmt.domain.common import (
     Phone,
     ProspectId,
     RegistrationId,
+)
+from custmgmt.domain.customers import (
+    Customer,
+    CustomerChange,
+    CustomerHistoryEntry,
+    CustomerStatus,
 )
 from custmgmt.domain.prospects import (
     ChangeKind,
@@ -41,11 +49,9 @@ def _text(value: Phone | Email | Address | OrganizationName | CreditCode | None)
     return None if value is None else value.value
 
 
-def prospect_values(prospect: Prospect) -> dict[str, object]:
-    """Column values of a prospect's main row (not its history or keys)."""
-    profile = prospect.profile
+def profile_values(profile: Profile) -> dict[str, object]:
+    """The profile's columns, shared by the prospect and customer rows."""
     return {
-        "id": prospect.id,
         "kind": profile.kind.value,
         "name": profile.name.value,
         "phone": _text(profile.phone),
@@ -56,6 +62,29 @@ def prospect_values(prospect: Prospect) -> dict[str, object]:
         "industry": profile.industry,
         "source_channel": profile.source_channel,
         "needs": profile.needs,
+    }
+
+
+def to_profile(row: ProspectRow | CustomerRow) -> Profile:
+    return Profile(
+        kind=ProspectKind(row.kind),
+        name=PersonName(row.name),
+        phone=None if row.phone is None else Phone(row.phone),
+        email=None if row.email is None else Email(row.email),
+        address=None if row.address is None else Address(row.address),
+        organization=None if row.organization is None else OrganizationName(row.organization),
+        credit_code=None if row.credit_code is None else CreditCode(row.credit_code),
+        industry=row.industry,
+        source_channel=row.source_channel,
+        needs=row.needs,
+    )
+
+
+def prospect_values(prospect: Prospect) -> dict[str, object]:
+    """Column values of a prospect's main row (not its history or keys)."""
+    return {
+        "id": prospect.id,
+        **profile_values(prospect.profile),
         "willingness": prospect.willingness.value,
         "potential_amount": prospect.potential_value.amount,
         "potential_currency": prospect.potential_value.currency,
@@ -70,6 +99,7 @@ def prospect_values(prospect: Prospect) -> dict[str, object]:
         "registration_active": prospect.registration_active,
         "registration_from_pool": prospect.registration.from_pool,
         "version": prospect.version,
+        "customer_id": prospect.customer_id,
     }
 
 
@@ -82,21 +112,9 @@ def history_values(prospect_id: str, position: int, entry: HistoryEntry) -> dict
 
 
 def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Prospect:
-    profile = Profile(
-        kind=ProspectKind(row.kind),
-        name=PersonName(row.name),
-        phone=None if row.phone is None else Phone(row.phone),
-        email=None if row.email is None else Email(row.email),
-        address=None if row.address is None else Address(row.address),
-        organization=None if row.organization is None else OrganizationName(row.organization),
-        credit_code=None if row.credit_code is None else CreditCode(row.credit_code),
-        industry=row.industry,
-        source_channel=row.source_channel,
-        needs=row.needs,
-    )
     return Prospect(
         id=ProspectId(row.id),
-        profile=profile,
+        profile=to_profile(row),
         willingness=Willingness(row.willingness),
         potential_value=Money(row.potential_amount, row.potential_currency),
         grade=Grade(row.grade),
@@ -110,6 +128,46 @@ def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Pros
         history=tuple(
             HistoryEntry(kind=ChangeKind(h.kind), by=h.by, at=h.at, before=h.before,
                          after=h.after, reason=h.reason)
+            for h in sorted(history, key=lambda h: h.position)
+        ),
+        version=row.version,
+        customer_id=row.customer_id,
+    )
+
+
+def customer_values(customer: Customer) -> dict[str, object]:
+    """Column values of a customer's main row (not its history or keys)."""
+    return {
+        "id": customer.id,
+        **profile_values(customer.profile),
+        "owner_id": customer.owner_id,
+        "owner_team": customer.owner_team,
+        "status": customer.status.value,
+        "created_at": customer.created_at,
+        "needs_review": customer.needs_review,
+        "review_note": customer.review_note,
+        "version": customer.version,
+    }
+
+
+def customer_history_values(
+    customer_id: str, position: int, entry: CustomerHistoryEntry
+) -> dict[str, object]:
+    return {
+        "customer_id": customer_id, "position": position, "kind": entry.kind.value,
+        "by": entry.by, "at": entry.at, "before": entry.before, "after": entry.after,
+        "reason": entry.reason,
+    }
+
+
+def to_customer(row: CustomerRow, history: Sequence[CustomerHistoryRow]) -> Customer:
+    return Customer(
+        id=row.id, profile=to_profile(row), owner_id=row.owner_id, owner_team=row.owner_team,
+        status=CustomerStatus(row.status), created_at=row.created_at,
+        needs_review=row.needs_review, review_note=row.review_note,
+        history=tuple(
+            CustomerHistoryEntry(kind=CustomerChange(h.kind), by=h.by, at=h.at,
+                                 before=h.before, after=h.after, reason=h.reason)
             for h in sorted(history, key=lambda h: h.position)
         ),
         version=row.version,

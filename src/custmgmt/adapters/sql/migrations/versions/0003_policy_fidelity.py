@@ -1,7 +1,7 @@
 """follow-ups keep their stage and reason; plans their stage; closed months
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-29
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import custmgmt.adapters.sql.column_types
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

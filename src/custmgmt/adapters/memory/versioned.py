@@ -1,0 +1,87 @@
+"""The one versioned-update helper of the memory storage.
+
+Every versioned aggregate stages its writes here: ``add`` stores version 1,
+``update`` stores version n + 1 of an aggregate read at version n, and
+``check`` (under the store's lock, at commit) refuses the whole unit if a
+committed version moved since this unit first wrote it.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, Protocol, TypeVar
+
+import attrs
+
+from custmgmt.errors import ConcurrencyError, NotFound
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+A = TypeVar("A", bound=Versioned)
+
+
+class VersionedStage(Generic[A]):
+    """Writes of one aggregate kind (``kind`` names it in errors), keyed by ``key_of``."""
+
+    def __init__(self, kind: str, committed: dict[str, A]) -> None:
+        self.kind = kind
+        self.committed = committed
+        self.staged: dict[str, tuple[int, A]] = {}
+
+    def current(self, key: str) -> A | None:
+        if key in self.staged:
+            return self.staged[key][1]
+        return self.committed.get(key)
+
+    def get(self, key: str) -> A:
+        found = self.current(key)
+        if found is None:
+            raise NotFound(self.kind, key)
+        return found
+
+    def add(self, key: str, aggregate: A) -> A:
+        if self.current(key) is not None:
+            raise ConcurrencyError(f"{self.kind} {key!r} already exists")
+        stored = attrs.evolve(aggregate, version=1)  # type: ignore[misc]
+        self.staged[key] = (0, stored)
+        return stored
+
+    def update(self, key: str, aggregate: A) -> A:
+        current = self.get(key)
+        if current.version != aggregate.version:
+            raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
+        expected = self.staged[key][0] if key in self.staged else current.version
+        stored = attrs.evolve(aggregate, version=aggregate.version + 1)  # type: ignore[misc]
+        self.staged[key] = (expected, stored)
+        return stored
+
+    def save(self, key: str, aggregate: A) -> A:
+        """Insert (version 0) or update (version n): the upsert some repositories offer."""
+        current = self.current(key)
+        if (current.version if current is not None else 0) != aggregate.version:
+            raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
+        if current is None:
+            return self.add(key, aggregate)
+        return self.update(key, aggregate)
+
+    def merged(self) -> dict[str, A]:
+        """The committed aggregates with this unit's writes over them."""
+        merged = dict(self.committed)
+        merged.update({key: aggregate for key, (_, aggregate) in self.staged.items()})
+        return merged
+
+    def written(self) -> dict[str, A]:
+        return {key: aggregate for key, (_, aggregate) in self.staged.items()}
+
+    def check(self) -> None:
+        """Under the store's lock: refuse if anything written moved since it was read."""
+        for key, (expected, _) in self.staged.items():
+            stored = self.committed.get(key)
+            if (stored.version if stored is not None else 0) != expected:
+                raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
+
+    def apply(self) -> None:
+        self.committed.update(self.written())

@@ -1,0 +1,155 @@
+"""The SQL customer repository: rows, identity keys (unique by primary key), history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from custmgmt.adapters.sql.reach import reach_clause
+from custmgmt.adapters.sql.tables import (
+    CustomerHistoryRow,
+    CustomerKeyRow,
+    CustomerRow,
+    table_of,
+)
+from custmgmt.adapters.sql.translate import (
+    customer_history_values,
+    customer_values,
+    to_customer,
+)
+from custmgmt.domain.customers import Customer, earliest_customer
+from custmgmt.domain.prospects import IdentityKey, KeyKind
+from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.ports.storage import CustomerQuery
+
+INSERT_CUSTOMER = insert(table_of(CustomerRow))
+INSERT_KEY = insert(table_of(CustomerKeyRow))
+INSERT_HISTORY = insert(table_of(CustomerHistoryRow))
+
+
+class SqlCustomers:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def _load(self, rows: Sequence[CustomerRow]) -> list[Customer]:
+        if not rows:
+            return []
+        history: dict[str, list[CustomerHistoryRow]] = {r.id: [] for r in rows}
+        for h in self._s.scalars(
+            select(CustomerHistoryRow).where(CustomerHistoryRow.customer_id.in_(list(history)))
+            .execution_options(populate_existing=True)
+        ):
+            history[h.customer_id].append(h)
+        return [to_customer(r, history[r.id]) for r in rows]
+
+    def _row(self, customer_id: str) -> CustomerRow | None:
+        return self._s.scalars(
+            select(CustomerRow).where(CustomerRow.id == customer_id)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+
+    def get(self, customer_id: str) -> Customer:
+        row = self._row(customer_id)
+        if row is None:
+            raise NotFound("customer", customer_id)
+        return self._load([row])[0]
+
+    def add(self, customer: Customer) -> Customer:
+        stored = attrs.evolve(customer, version=1)
+        try:
+            with self._s.begin_nested():
+                self._s.execute(INSERT_CUSTOMER, [customer_values(stored)])
+                self._insert_keys(stored)
+        except IntegrityError:
+            self._raise_conflict(stored)
+            raise ConcurrencyError(f"customer {customer.id!r} already exists") from None
+        self._append_history(stored, 0)
+        return stored
+
+    def update(self, customer: Customer) -> Customer:
+        stored = attrs.evolve(customer, version=customer.version + 1)
+        result = self._s.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer.id, CustomerRow.version == customer.version)
+            .values(customer_values(stored))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            if self._row(customer.id) is None:
+                raise NotFound("customer", customer.id)
+            raise ConcurrencyError(f"customer {customer.id!r} changed since it was read")
+        self._s.execute(delete(CustomerKeyRow).where(CustomerKeyRow.customer_id == customer.id))
+        try:
+            with self._s.begin_nested():
+                self._insert_keys(stored)
+        except IntegrityError:
+            self._raise_conflict(stored)
+            raise ConcurrencyError("identity keys changed meanwhile") from None
+        known = self._s.scalar(select(func.count()).select_from(CustomerHistoryRow).where(
+            CustomerHistoryRow.customer_id == customer.id)) or 0
+        self._append_history(stored, known)
+        return stored
+
+    def _insert_keys(self, customer: Customer) -> None:
+        keys = [{"kind": k.kind.value, "value": k.value, "customer_id": customer.id}
+                for k in sorted(customer.identity_keys, key=lambda k: (k.kind.value, k.value))]
+        if keys:
+            self._s.execute(INSERT_KEY, keys)
+
+    def _raise_conflict(self, customer: Customer) -> None:
+        others = {key: holder for key, holder in self.holders_of(customer.identity_keys).items()
+                  if holder.id != customer.id}
+        held = earliest_customer(others)
+        if held is not None:
+            raise held[0].key_conflict(held[1])
+
+    def _append_history(self, customer: Customer, known: int) -> None:
+        new = customer.history[known:]
+        if new:
+            self._s.execute(INSERT_HISTORY, [
+                customer_history_values(customer.id, known + i, entry)
+                for i, entry in enumerate(new)
+            ])
+
+    def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Customer]:
+        by_kind: dict[KeyKind, list[str]] = {}
+        for key in set(keys):
+            by_kind.setdefault(key.kind, []).append(key.value)
+        found: dict[IdentityKey, str] = {}
+        for kind, values in by_kind.items():
+            for value, customer_id in self._s.execute(
+                select(CustomerKeyRow.value, CustomerKeyRow.customer_id).where(
+                    CustomerKeyRow.kind == kind.value, CustomerKeyRow.value.in_(sorted(values)))
+            ):
+                found[IdentityKey(kind, value)] = customer_id
+        if not found:
+            return {}
+        rows = self._s.scalars(select(CustomerRow).where(CustomerRow.id.in_(set(found.values())))
+                               .execution_options(populate_existing=True)).all()
+        by_id = {c.id: c for c in self._load(rows)}
+        return {key: by_id[cid] for key, cid in found.items()}
+
+    def find(self, query: CustomerQuery) -> Sequence[Customer]:
+        clauses = reach_clause(query.reach, CustomerRow.owner_id, CustomerRow.owner_team)
+        if query.owner is not None:
+            clauses.append(CustomerRow.owner_id == query.owner)
+        if query.team is not None:
+            clauses.append(CustomerRow.owner_team == query.team)
+        if query.status is not None:
+            clauses.append(CustomerRow.status == query.status.value)
+        if query.needs_review is not None:
+            clauses.append(CustomerRow.needs_review.is_(query.needs_review))
+        if query.after is not None:
+            at, cid = query.after
+            clauses.append(or_(CustomerRow.created_at > at,
+                               and_(CustomerRow.created_at == at, CustomerRow.id > cid)))
+        rows = self._s.scalars(
+            select(CustomerRow).where(*clauses)
+            .order_by(CustomerRow.created_at, CustomerRow.id).limit(query.limit)
+            .execution_options(populate_existing=True)
+        ).all()
+        return self._load(rows)

@@ -1,0 +1,271 @@
+"""Customer use cases, reached as ``app.customers``.
+
+Customers are read and changed under the same rule as prospects: their owner
+(the account manager), the owner's manager (team scope), and roles granted
+the right. Other areas never read this module: they ask the context's guard
+(``Context.customer_for``) whether a customer may be acted on for a purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import attrs
+
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.customers import (
+    Changed,
+    Customer,
+    CustomerHistoryEntry,
+    CustomerStatus,
+    Purpose,
+    earliest_customer,
+)
+from custmgmt.domain.prospects import Profile, Prospect
+from custmgmt.domain.validation import require_enum, require_id
+from custmgmt.errors import NotFound, ValidationError
+from custmgmt.ports.auth import Action, Principal, Resource
+from custmgmt.ports.storage import CustomerQuery, Page, UnitOfWork
+from custmgmt.services.context import Context
+from custmgmt.services.inputs import page_cursor, page_limit
+from custmgmt.services.prospects import Match, WinCustomer, build_profile, lookup_keys
+
+KIND = "customer"
+_PROFILE_FIELDS = tuple(a.name for a in attrs.fields(Profile) if a.name != "kind")
+
+
+def resource_of(customer: Customer) -> Resource:
+    return Resource(kind=KIND, id=customer.id, owner_id=customer.owner_id,
+                    team=customer.owner_team)
+
+
+def snapshot(customer: Customer) -> dict[str, str]:
+    """The audit view of a customer: business facts only, no personal data."""
+    return {"status": customer.status.value, "owner": customer.owner_id,
+            "kind": customer.kind.value, "needs_review": str(customer.needs_review).lower(),
+            "version": str(customer.version)}
+
+
+def _profile_fields(profile: Profile) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in _PROFILE_FIELDS:
+        value = getattr(profile, name)
+        out[name] = value if value is None or isinstance(value, str) else value.value
+    return out
+
+
+def _audit(context: Context, uow: UnitOfWork, actor: Principal, action: str,
+           before: Customer | None, after: Customer, at: datetime) -> None:
+    context.audit(uow, actor, kind=KIND, resource_id=after.id, action=action, at=at,
+                  before=None if before is None else snapshot(before), after=snapshot(after))
+
+
+def customer_for_won(context: Context) -> WinCustomer:
+    """What ``ProspectService`` calls when a prospect is won (see ``WinCustomer``)."""
+
+    def for_won_prospect(
+        uow: UnitOfWork, actor: Principal, prospect: Prospect, now: datetime
+    ) -> tuple[str, tuple[DomainEvent, ...]]:
+        """Inside the unit of work that wins ``prospect``: the customer it names, else the
+        customer holding one of its identity keys (linked), else a new customer owned by
+        the prospect's owner. A customer that may not be sold to refuses the win."""
+        if prospect.customer_id is not None:
+            customer: Customer | None = uow.customers.get(prospect.customer_id)
+        else:
+            held = earliest_customer(uow.customers.holders_of(prospect.profile.identity_keys))
+            customer = None if held is None else held[0]
+        if customer is not None:
+            context.guard.check(uow, customer, Purpose.SALES, now)
+            linked, events = customer.link(prospect.id, by=actor.id, at=now)
+            stored = uow.customers.update(linked)
+            _audit(context, uow, actor, "link", customer, stored, now)
+            return stored.id, events
+        created, events = Customer.create(
+            id=context.ids.new_id("c"), profile=prospect.profile, owner_id=prospect.owner_id,
+            owner_team=prospect.owner_team, by=actor.id, at=now, prospect_id=prospect.id)
+        stored = uow.customers.add(created)
+        _audit(context, uow, actor, "create", None, stored, now)
+        return stored.id, events
+
+    return for_won_prospect
+
+
+class CustomerService:
+    """Create existing clients, read, find, transfer, change status, review customers."""
+
+    def __init__(self, context: Context) -> None:
+        self._ctx = context
+
+    def _audit(self, uow: UnitOfWork, actor: Principal, action: str, before: Customer | None,
+               after: Customer, at: datetime) -> None:
+        _audit(self._ctx, uow, actor, action, before, after, at)
+
+    def create(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        phone: str | None = None,
+        email: str | None = None,
+        address: str | None = None,
+        organization: str | None = None,
+        credit_code: str | None = None,
+        industry: str | None = None,
+        source_channel: str | None = None,
+        needs: str | None = None,
+    ) -> Customer:
+        """An existing client, created directly by an account manager (its owner).
+
+        ``organization`` makes it an organization customer, else a person. Raises
+        ClaimConflict naming the customer that already holds one of its identity
+        keys (phone, e-mail, organization name, credit code): one company is never
+        two customers.
+        """
+        self._ctx.authorizer.check(actor, Action.CUSTOMER_CREATE, None)
+        profile = build_profile(
+            name=name, phone=phone, email=email, address=address, organization=organization,
+            credit_code=credit_code, industry=industry, source_channel=source_channel,
+            needs=needs)
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            held = earliest_customer(uow.customers.holders_of(profile.identity_keys))
+            if held is not None:
+                raise held[0].key_conflict(held[1])
+            customer, events = Customer.create(
+                id=self._ctx.ids.new_id("c"), profile=profile, owner_id=actor.id,
+                owner_team=actor.team, by=actor.id, at=now)
+            stored = uow.customers.add(customer)
+            self._audit(uow, actor, "create", None, stored, now)
+            self._ctx.finish(uow, events)
+        return stored
+
+    def get(self, actor: Principal, customer_id: str) -> Customer:
+        """The customer, if the actor may read it (PermissionDenied otherwise)."""
+        cid = require_id("customer_id", customer_id)
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            customer = uow.customers.get(cid)
+        self._ctx.authorizer.check(actor, Action.CUSTOMER_READ, resource_of(customer))
+        return customer
+
+    def history(self, actor: Principal, customer_id: str) -> tuple[CustomerHistoryEntry, ...]:
+        """Every creation, link, owner, profile, status and review change: who, when, why."""
+        return self.get(actor, customer_id).history
+
+    def audit_trail(self, actor: Principal, customer_id: str) -> tuple[AuditEntry, ...]:
+        """The customer's hash-chained audit entries (business facts only, no PII)."""
+        customer = self.get(actor, customer_id)
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            return tuple(uow.audit.trail(KIND, customer.id))
+
+    def list(
+        self,
+        actor: Principal,
+        *,
+        owner: str | None = None,
+        team: str | None = None,
+        status: CustomerStatus | str | None = None,
+        needs_review: bool | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Customer]:
+        """Customers the actor may read, oldest first, a page at a time
+        (``needs_review=True``: the ones flagged for someone to check)."""
+        if needs_review is not None and not isinstance(needs_review, bool):
+            raise ValidationError("needs_review", "must be True, False or None")
+        for name, value in (("owner", owner), ("team", team)):
+            if value is not None:
+                require_id(name, value)
+        query = CustomerQuery(
+            reach=self._ctx.reach(actor, Action.CUSTOMER_READ), owner=owner, team=team,
+            status=None if status is None else require_enum("status", CustomerStatus, status),
+            needs_review=needs_review, limit=page_limit(limit) + 1, after=page_cursor(cursor))
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            rows = list(uow.customers.find(query))
+        page, more = rows[:limit], len(rows) > limit
+        last = page[-1] if page else None
+        next_cursor = f"{last.created_at.isoformat()}|{last.id}" if more and last else None
+        return Page(items=tuple(page), next_cursor=next_cursor)
+
+    def find(
+        self,
+        actor: Principal,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        organization: str | None = None,
+        credit_code: str | None = None,
+    ) -> tuple[Match[Customer], ...]:
+        """Who holds these identity keys? One match per key a customer holds, normalized
+        as everywhere. The customer itself only if the actor may read it; otherwise
+        just its owner."""
+        keys = lookup_keys(phone=phone, email=email, organization=organization,
+                           credit_code=credit_code)
+        reach = self._ctx.reach(actor, Action.CUSTOMER_READ)
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            held = uow.customers.holders_of(keys)
+        matches = []
+        for key, customer in sorted(held.items(), key=lambda pair: pair[0].kind.value):
+            readable = reach.covers(resource_of(customer))
+            matches.append(Match(key=key.kind, holder_id=customer.id if readable else None,
+                                 owner_id=customer.owner_id,
+                                 record=customer if readable else None))
+        return tuple(matches)
+
+    def _change(
+        self, actor: Principal, customer_id: str, action: Action, audit_action: str,
+        change: Callable[[Customer, datetime], Changed],
+    ) -> Customer:
+        cid = require_id("customer_id", customer_id)
+        now = self._ctx.now()
+        with self._ctx.storage.unit_of_work() as uow:
+            current = uow.customers.get(cid)
+            self._ctx.authorizer.check(actor, action, resource_of(current))
+            changed, events = change(current, now)
+            if changed == current:
+                return current
+            stored = uow.customers.update(changed)
+            self._audit(uow, actor, audit_action, current, stored, now)
+            self._ctx.finish(uow, events)
+            return stored
+
+    def update_profile(self, actor: Principal, customer_id: str, **fields: str | None) -> Customer:
+        """Replace profile fields (same names as ``create``); identity keys stay unique."""
+        unknown = set(fields) - set(_PROFILE_FIELDS)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], "is not a profile field")
+
+        def change(c: Customer, now: datetime) -> Changed:
+            merged = {**_profile_fields(c.profile), **fields}
+            return c.update_profile(build_profile(**merged), by=actor.id, at=now)  # type: ignore[arg-type]
+
+        return self._change(actor, customer_id, Action.CUSTOMER_UPDATE, "update_profile", change)
+
+    def transfer(
+        self, actor: Principal, customer_id: str, *, to_owner: str, reason: str
+    ) -> Customer:
+        """Hand a customer to another account manager (managers), with a reason."""
+        owner_id = require_id("to_owner", to_owner)
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            new_owner = uow.principals.get(owner_id)
+        if new_owner is None:
+            raise NotFound("principal", owner_id)
+        return self._change(
+            actor, customer_id, Action.CUSTOMER_TRANSFER, "transfer",
+            lambda c, now: c.transfer(new_owner.id, to_team=new_owner.team, reason=reason,
+                                      by=actor.id, at=now))
+
+    def set_status(
+        self, actor: Principal, customer_id: str, status: CustomerStatus | str, *, reason: str
+    ) -> Customer:
+        """Move a customer to another status with a reason (the delisting area seals;
+        an upheld objection reopens). Every other area only ever asks the guard."""
+        to = require_enum("status", CustomerStatus, status)
+        return self._change(actor, customer_id, Action.CUSTOMER_STATUS, "set_status",
+                            lambda c, now: c.set_status(to, reason=reason, by=actor.id, at=now))
+
+    def review(self, actor: Principal, customer_id: str, *, note: str) -> Customer:
+        """Clear the review flag of a customer created for an unmatched reference."""
+        return self._change(actor, customer_id, Action.CUSTOMER_REVIEW, "review",
+                            lambda c, now: c.reviewed(note=note, by=actor.id, at=now))

@@ -1,0 +1,140 @@
+"""Upgrading a database filled by the release at schema 0001 to 0002 (customers).
+
+tests/data/release-0001.sqlite was written by that release (see
+tests/data/fill_release_0001.py): two prospects, and four samples whose customer
+references name a prospect ("p-000001"), an id nothing knows twice ("ACME-001")
+and once ("walk-in"). PostgreSQL gets the same rows copied into a 0001 schema.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import DateTime, MetaData, Numeric, create_engine, insert, select, text
+
+import custmgmt
+from custmgmt import Certification
+from custmgmt.adapters.sql import migrate
+from custmgmt.adapters.sql.tables import Base
+from custmgmt.domain.customers import CustomerStatus
+from tests.pg_server import Cluster
+
+RELEASE = Path(__file__).resolve().parents[1] / "data" / "release-0001.sqlite"
+
+
+def _sqlite_copy(tmp_path: Path) -> str:
+    target = tmp_path / "crm.db"
+    shutil.copy(RELEASE, target)
+    return f"sqlite:///{target}"
+
+
+def _postgresql_copy(cluster: Cluster) -> str:
+    url = cluster.new_empty_database()
+    engine = create_engine(url)
+    migrate.upgrade(engine, "0001")
+    source = create_engine(f"sqlite:///{RELEASE}")
+    released, target = MetaData(), MetaData()
+    released.reflect(source)
+    target.reflect(engine)
+    with source.connect() as read, engine.begin() as write:
+        for table in target.sorted_tables:
+            if not table.name.startswith("custmgmt_") or table.name == migrate.VERSION_TABLE:
+                continue
+            rows = [dict(r._mapping) for r in read.execute(select(released.tables[table.name]))]
+            for row in rows:
+                for column in table.columns:
+                    value = row[column.name]
+                    if isinstance(column.type, DateTime) and isinstance(value, datetime):
+                        row[column.name] = value.replace(tzinfo=UTC)
+                    elif isinstance(column.type, Numeric) and isinstance(value, str):
+                        row[column.name] = Decimal(value)
+            if rows:
+                write.execute(insert(table), rows)
+        write.execute(text("SELECT setval(pg_get_serial_sequence('custmgmt_events', "
+                           "'position'), (SELECT max(position) FROM custmgmt_events))"))
+    source.dispose()
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def released_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return _sqlite_copy(tmp_path)
+    return _postgresql_copy(request.getfixturevalue("postgres"))
+
+
+def test_the_release_database_is_at_0001(released_url: str) -> None:
+    engine = create_engine(released_url)
+    assert migrate.current(engine) == "0001"
+    engine.dispose()
+    with pytest.raises(custmgmt.errors.StorageError, match="migrate"):
+        custmgmt.open(released_url)
+
+
+def test_upgrading_links_every_sample_to_a_customer(released_url: str) -> None:
+    clock = custmgmt.FixedClock(datetime(2026, 4, 1, 2, 0, tzinfo=UTC))
+    with custmgmt.open(released_url, migrate=True, clock=clock) as app:
+        admin = app.principal("u-admin", roles={"admin"})
+        alice = app.get_principal("u-alice")
+        assert alice is not None
+        flagged = app.customers.list(admin, needs_review=True).items
+        assert sorted(c.id for c in flagged) == ["ACME-001", "p-000001", "walk-in"]
+        assert app.customers.list(admin, needs_review=False).items == ()
+
+        # The reference that named a prospect: a customer built from its profile.
+        built = app.customers.get(alice, "p-000001")
+        prospect = app.prospects.get(alice, "p-000001")
+        assert (built.profile, built.owner_id, built.owner_team) == (
+            prospect.profile, "u-alice", "east")
+        assert prospect.customer_id == "p-000001"
+        (match,) = app.customers.find(alice, phone="138 0013 8000")
+        assert match.holder_id == "p-000001"
+        assert built.created_at == datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+
+        # References nothing matched: a customer each, nobody's yet, saying why.
+        orphan = app.customers.get(admin, "ACME-001")
+        assert (orphan.owner_id, orphan.status, orphan.needs_review) == (
+            "unassigned", CustomerStatus.ACTIVE, True)
+        assert "s-000002, s-000003" in (orphan.review_note or "")
+        assert orphan.history[0].by == "custmgmt-migration-0002"
+
+        # Samples keep their chains and now reference customers that exist.
+        qm = app.principal("u-qm", roles={"quality_manager"})
+        for n, customer in enumerate(["p-000001", "ACME-001", "ACME-001", "walk-in"], 1):
+            sample = app.samples.get(qm, f"s-{n:06d}")
+            assert sample.info.customer_id == customer
+            assert app.samples.verify_chain(qm, sample.id) == 1
+        rita = app.principal("u-rita", roles={"sample_receiver"}, certifications={
+            Certification("sample_receiver", date(2026, 12, 31))})
+        app.samples.receive(rita, customer_id="walk-in", sample_name="more water", quantity=1,
+                            unit="L", description="bottle", requested_work="pH")
+
+        reviewed = app.customers.review(admin, "walk-in", note="a walk-in lab client, fine")
+        assert not reviewed.needs_review
+        assert [e.name for e in app.events()][:2] == ["ProspectRegistered", "ProspectRegistered"]
+
+    with custmgmt.open(released_url) as app:  # at the head now: opens without migrating
+        assert app.customers.get(app.principal("u-admin", roles={"admin"}),
+                                 "walk-in").needs_review is False
+
+
+def test_the_upgraded_schema_matches_a_fresh_one(released_url: str) -> None:
+    custmgmt.open(released_url, migrate=True).close()
+    engine = create_engine(released_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={
+            "version_table": migrate.VERSION_TABLE,
+            "include_name": lambda name, type_, parent: type_ != "table"
+            or name.startswith("custmgmt_"),
+        })
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
