@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Iterator
 
 from custmgmt.app import CustomerManagement
+from custmgmt.ports.roster import ROSTER
 from custmgmt.services.customers import CustomerService
 from custmgmt.services.followups import FollowUpService
 from custmgmt.services.pool import PoolService
@@ -55,6 +56,19 @@ def render() -> str:
             if summary:
                 out.append(f"  {summary}")
         out.append("")
+    out += ["## Storage roster (`custmgmt.ports.roster`)", "",
+            "Every repository a unit of work offers, in commit order: `uow.<name>`, the port",
+            "a storage adapter implements, what it keeps, and the events its area records.", ""]
+    for entry in ROSTER:
+        kept = f"`{entry.stores.__name__}`" + (" (versioned)" if entry.versioned else "")
+        out.append(f"- `uow.{entry.name}`: `{entry.port.__name__}`, keeps {kept}")
+        if entry.events:
+            out.append("  events: " + ", ".join(f"`{e.__name__}`" for e in entry.events))
+        for name, function in _methods(entry.port):
+            signature = str(inspect.signature(function)).replace("'", "")
+            signature = signature.replace("(self, ", "(").replace("(self)", "()")
+            out.append(f"  - `{name}{signature}`")
+    out.append("")
     return "\n".join(out)
 
 

@@ -16,12 +16,12 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+from cattrs.strategies import configure_tagged_union
 
-from custmgmt.domain import followups, prospect_events, samples
 from custmgmt.domain.common import (
     Address,
     CreditCode,
@@ -33,6 +33,7 @@ from custmgmt.domain.common import (
     Phone,
 )
 from custmgmt.errors import CustmgmtError, ValidationError
+from custmgmt.ports.roster import event_types
 
 __all__ = ["configure_converter", "event_from_dict", "event_to_dict", "make_converter",
            "structure"]
@@ -86,6 +87,7 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook_func(
         _is_set, lambda items: _sorted([converter.unstructure(x) for x in items])
     )
+    _configure_events(converter)
 
 
 def _is_set(cls: Any) -> bool:
@@ -117,33 +119,36 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[T]) -> T:
         field, _, message = messages[0].partition(" @ ")
         raise ValidationError(message.removeprefix("$.") or "$", field) from None
     except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as error:
-        raise ValidationError("$", f"cannot be read as {cls.__name__}: {error}") from None
+        name = getattr(cls, "__name__", "a domain event")
+        raise ValidationError("$", f"cannot be read as {name}: {error}") from None
 
 
-# Every built-in event type, so events read back from storage can be rebuilt.
-_BUILT_IN_EVENTS = (prospect_events, followups, samples)
+def _tag(cls: type) -> str:
+    return cls.__name__
 
 
-def _event_types() -> dict[str, type[DomainEvent]]:
-    found: dict[str, type[DomainEvent]] = {}
-    pending = list(DomainEvent.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found[cls.__name__] = cls
-        pending.extend(cls.__subclasses__())
-    return found
+EVENTS: Any = Union[event_types()]  # noqa: UP007 -- a Union built from the roster's tuple
+"""Every domain event the roster names, as one tagged union: ``{"type": <class name>, ...}``."""
+
+
+def _configure_events(converter: cattrs.Converter) -> None:
+    """Domain events as a tagged union over the roster's event types (never looked up by
+    walking subclasses): the tag is the class name, under ``"type"``."""
+    configure_tagged_union(EVENTS, converter, tag_name="type", tag_generator=_tag)
 
 
 def event_to_dict(converter: cattrs.Converter, event: DomainEvent) -> dict[str, Any]:
     """An event as JSON-safe data, with its type name under ``"type"``."""
-    data: dict[str, Any] = converter.unstructure(event)
-    return {"type": event.name, **data}
+    if type(event) not in event_types():
+        raise ValidationError("type", f"{type(event).__name__} is not an event the roster names")
+    data: dict[str, Any] = converter.unstructure(event, unstructure_as=EVENTS)
+    return data
 
 
 def event_from_dict(converter: cattrs.Converter, data: dict[str, Any]) -> DomainEvent:
-    body = dict(data)
-    name = body.pop("type", None)
-    cls = _event_types().get(name) if isinstance(name, str) else None
-    if cls is None:
+    """The event ``event_to_dict`` wrote (ValidationError for an unknown type or field)."""
+    name = data.get("type") if isinstance(data, dict) else None
+    if name not in {_tag(cls) for cls in event_types()}:
         raise ValidationError("type", "is not a known event type")
-    return structure(converter, body, cls)
+    event: DomainEvent = structure(converter, data, EVENTS)
+    return event

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import attrs
 import pytest
 
@@ -17,6 +19,8 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 class CustomerStorageContract:
     """Customers: one company is never two customers, versions refuse stale writes."""
+
+    covers: ClassVar[tuple[str, ...]] = ("customers",)
 
     def test_an_added_customer_reads_back_equal_at_version_1(self, storage: Storage) -> None:
         customer = make_customer(1, organization="Acme Co., Ltd.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import ClassVar
 
 import attrs
 import pytest
@@ -43,6 +44,8 @@ def follow_up(n: int, *, prospect: int = 1, owner: str = "u-alice", team: str | 
 
 class FollowUpStorageContract:
     """Mixed into StorageContract; uses its ``storage`` fixture."""
+
+    covers: ClassVar[tuple[str, ...]] = ("plans", "follow_ups", "closed_months")
 
     def _prospects(self, storage: Storage, *owners: tuple[str, str | None]) -> None:
         with storage.unit_of_work() as uow:

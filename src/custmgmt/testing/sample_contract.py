@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 import attrs
 import pytest
@@ -53,6 +54,8 @@ def registered(
 
 class SampleStorageContract:
     """Mixed into StorageContract; uses its ``storage`` fixture."""
+
+    covers: ClassVar[tuple[str, ...]] = ("samples", "departments", "stock_counts")
 
     def test_a_sample_and_its_chain_read_back_equal(self, storage: Storage) -> None:
         sample, events = received(1, hazardous=True)

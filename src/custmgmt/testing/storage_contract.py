@@ -6,6 +6,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import ClassVar
 
 import attrs
 import pytest
@@ -24,6 +25,7 @@ from custmgmt.domain.prospects import (
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.notification import DeliveryStatus
+from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
 from custmgmt.testing.customer_contract import CustomerStorageContract
@@ -38,6 +40,8 @@ class StorageContract(
 ):
     """Every storage back end behaves like a transactional database."""
 
+    covers: ClassVar[tuple[str, ...]] = ("prospects", "principals", "audit", "events", "outbox")
+
     @abstractmethod
     def make_storage(self) -> Storage:
         """A fresh, empty, migrated storage under test."""
@@ -47,6 +51,18 @@ class StorageContract(
         storage = self.make_storage()
         yield storage
         storage.close()
+
+    # -- the roster -----------------------------------------------------------------
+
+    def test_the_unit_of_work_offers_every_repository_of_the_roster(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            for entry in ROSTER:
+                repository = getattr(uow, entry.name)
+                for name, member in vars(entry.port).items():
+                    if callable(member) and not name.startswith("_"):
+                        assert callable(getattr(repository, name)), f"{entry.name}.{name}"
 
     # -- unit of work ---------------------------------------------------------------
 

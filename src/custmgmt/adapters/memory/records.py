@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
@@ -28,33 +29,21 @@ def as_utc(moment: datetime) -> datetime:
 
 class MemoryPlans:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: dict[str, tuple[int, FollowUpPlan]] = {}
+        self.rows: VersionedStage[FollowUpPlan] = VersionedStage("plan", uow.state.plans)
 
     def get(self, prospect_id: str) -> FollowUpPlan | None:
-        if prospect_id in self.staged:
-            return self.staged[prospect_id][1]
-        return self._state.plans.get(prospect_id)
+        return self.rows.current(prospect_id)
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
-        current = self.get(plan.prospect_id)
-        if (current.version if current else 0) != plan.version:
-            raise ConcurrencyError(f"plan of {plan.prospect_id!r} changed since it was read")
-        expected = (self.staged[plan.prospect_id][0] if plan.prospect_id in self.staged
-                    else plan.version)
-        stored = attrs.evolve(plan, version=plan.version + 1)
-        self.staged[plan.prospect_id] = (expected, stored)
-        return stored
+        return self.rows.save(plan.prospect_id, plan)
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
         for plan in plans:
             self.save(plan)
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
-        merged = dict(self._state.plans)
-        merged.update({pid: plan for pid, (_, plan) in self.staged.items()})
         found = [
-            plan for plan in merged.values()
+            plan for plan in self.rows.merged().values()
             if plan.active and plan.next_due <= on
             and (owner is None or plan.owner_id == owner)
             and reach.covers(Resource(kind="prospect", id=plan.prospect_id,
@@ -63,45 +52,29 @@ class MemoryPlans:
         return sorted(found, key=lambda plan: (plan.next_due, plan.prospect_id))
 
     def check(self) -> None:
-        for pid, (expected, _) in self.staged.items():
-            stored = self._state.plans.get(pid)
-            if (stored.version if stored else 0) != expected:
-                raise ConcurrencyError(f"plan of {pid!r} changed since it was read")
+        self.rows.check()
+
+    def apply(self) -> None:
+        self.rows.apply()
 
 
 class MemorySamples:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
-        self.staged: dict[str, tuple[int, Sample]] = {}
+        self.rows: VersionedStage[Sample] = VersionedStage("sample", uow.state.samples)
         self.events: list[CustodyEvent] = []
         self.counters: dict[int, tuple[int, int]] = {}
 
     def get(self, sample_id: str) -> Sample:
-        if sample_id in self.staged:
-            return self.staged[sample_id][1]
-        found = self._state.samples.get(sample_id)
-        if found is None:
-            raise NotFound("sample", sample_id)
-        return found
-
-    def _exists(self, sample_id: str) -> bool:
-        return sample_id in self.staged or sample_id in self._state.samples
+        return self.rows.get(sample_id)
 
     def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
-        if self._exists(sample.id):
-            raise ConcurrencyError(f"sample {sample.id!r} already exists")
-        stored = attrs.evolve(sample, version=1)
-        self.staged[sample.id] = (0, stored)
+        stored = self.rows.add(sample.id, sample)
         self.events.extend(events)
         return stored
 
     def update(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
-        current = self.get(sample.id)
-        if current.version != sample.version:
-            raise ConcurrencyError(f"sample {sample.id!r} changed since it was read")
-        expected = self.staged[sample.id][0] if sample.id in self.staged else sample.version
-        stored = attrs.evolve(sample, version=sample.version + 1)
-        self.staged[sample.id] = (expected, stored)
+        stored = self.rows.update(sample.id, sample)
         self.events.extend(events)
         return stored
 
@@ -118,25 +91,20 @@ class MemorySamples:
     def find(
         self, *, location: str | None = None, state: SampleState | None = None
     ) -> Sequence[Sample]:
-        merged = dict(self._state.samples)
-        merged.update({sid: s for sid, (_, s) in self.staged.items()})
-        found = [s for s in merged.values()
+        found = [s for s in self.rows.merged().values()
                  if (location is None or s.location == location)
                  and (state is None or s.state is state)]
         return sorted(found, key=lambda s: (s.number or "", s.id))
 
     def check(self) -> None:
-        for sid, (expected, _) in self.staged.items():
-            stored = self._state.samples.get(sid)
-            if (stored.version if stored else 0) != expected:
-                raise ConcurrencyError(f"sample {sid!r} changed since it was read")
+        self.rows.check()
         for year, (seen, _) in self.counters.items():
             if self._state.sample_counters.get(year, 0) != seen:
                 raise ConcurrencyError(f"sample numbers of {year} were taken meanwhile")
 
     def apply(self) -> None:
         state = self._state
-        state.samples.update({sid: s for sid, (_, s) in self.staged.items()})
+        self.rows.apply()
         for event in self.events:
             state.custody.setdefault(event.sample_id, []).append(event)
         for year, (seen, taken) in self.counters.items():
@@ -170,6 +138,12 @@ class MemoryFollowUps:
     def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
         self.owners[prospect_id] = (owner_id, owner_team)
 
+    def check(self) -> None:
+        """Nothing a concurrent unit could have taken."""
+
+    def apply(self) -> None:
+        self._state.follow_ups[:] = self.merged()
+
 
 class MemoryClosedMonths:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -191,6 +165,9 @@ class MemoryClosedMonths:
         for closed in self.staged:
             if (closed.month, closed.team) in committed:
                 raise ConcurrencyError(f"month {closed.month} was closed meanwhile")
+
+    def apply(self) -> None:
+        self._state.closed_months.extend(self.staged)
 
 
 class MemoryAudit:
@@ -225,6 +202,11 @@ class MemoryAudit:
             if entry.sequence < len(committed):
                 raise ConcurrencyError(f"audit trail of {entry.resource_id!r} moved on")
 
+    def apply(self) -> None:
+        for entry in self.staged:
+            self._state.audit.setdefault((entry.resource_kind, entry.resource_id),
+                                         []).append(entry)
+
 
 class MemoryEvents:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -239,6 +221,12 @@ class MemoryEvents:
 
     def all(self) -> Sequence[DomainEvent]:
         return [*self._state.events, *self.staged]
+
+    def check(self) -> None:
+        """An append-only log: nothing to check."""
+
+    def apply(self) -> None:
+        self._state.events.extend(self.staged)
 
 
 class MemoryOutbox:
@@ -294,6 +282,12 @@ class MemoryOutbox:
             if is_new and key is not None and key in self._state.dedupe_keys:
                 raise ConcurrencyError(f"notification {key!r} was queued meanwhile")
 
+    def apply(self) -> None:
+        for nid, item in self.staged.items():
+            self._state.outbox[nid] = item
+            if item.notification.dedupe_key is not None:
+                self._state.dedupe_keys.add(item.notification.dedupe_key)
+
 
 class MemoryDepartments:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -317,6 +311,9 @@ class MemoryDepartments:
             if department_id in self._state.departments:
                 raise ConcurrencyError(f"department {department_id!r} was registered meanwhile")
 
+    def apply(self) -> None:
+        self._state.departments.update(self.staged)
+
 
 class MemoryStockCounts:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -332,3 +329,9 @@ class MemoryStockCounts:
         found = [c for c in [*self._state.stock_counts, *self.staged]
                  if location is None or c.location == location]
         return sorted(found, key=lambda c: (as_utc(c.at), c.id))
+
+    def check(self) -> None:
+        """Ids are new ones: nothing a concurrent unit could have taken."""
+
+    def apply(self) -> None:
+        self._state.stock_counts.extend(self.staged)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import attrs
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from custmgmt.adapters.sql.translate import (
     customer_values,
     to_customer,
 )
+from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.customers import Customer, earliest_customer
 from custmgmt.domain.prospects import IdentityKey, KeyKind
 from custmgmt.errors import ConcurrencyError, NotFound
@@ -72,16 +73,8 @@ class SqlCustomers:
 
     def update(self, customer: Customer) -> Customer:
         stored = attrs.evolve(customer, version=customer.version + 1)
-        result = self._s.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id == customer.id, CustomerRow.version == customer.version)
-            .values(customer_values(stored))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            if self._row(customer.id) is None:
-                raise NotFound("customer", customer.id)
-            raise ConcurrencyError(f"customer {customer.id!r} changed since it was read")
+        versioned_update(self._s, CustomerRow, {"id": customer.id}, customer.version,
+                         customer_values(stored), "customer")
         self._s.execute(delete(CustomerKeyRow).where(CustomerKeyRow.customer_id == customer.id))
         try:
             with self._s.begin_nested():

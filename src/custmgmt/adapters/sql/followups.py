@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
+from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, Stage
@@ -63,15 +64,8 @@ class SqlPlans:
             except IntegrityError:
                 raise ConcurrencyError(f"plan of {plan.prospect_id!r} already exists") from None
             return stored
-        result = self._s.execute(
-            update(FollowUpPlanRow)
-            .where(FollowUpPlanRow.prospect_id == plan.prospect_id,
-                   FollowUpPlanRow.version == plan.version)
-            .values(_plan_values(stored))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConcurrencyError(f"plan of {plan.prospect_id!r} changed since it was read")
+        versioned_update(self._s, FollowUpPlanRow, {"prospect_id": plan.prospect_id},
+                         plan.version, _plan_values(stored), "plan")
         return stored
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
@@ -94,17 +88,27 @@ class SqlPlans:
 
 
 def _follow_up_values(f: FollowUp) -> dict[str, Any]:
-    values = {a.name: getattr(f, a.name) for a in attrs.fields(FollowUp)}
-    values["channel"] = f.channel.value
-    values["stage"] = None if f.stage is None else f.stage.value
-    return values
+    return {
+        "id": f.id, "prospect_id": f.prospect_id, "owner_id": f.owner_id,
+        "owner_team": f.owner_team, "by": f.by, "channel": f.channel.value, "at": f.at,
+        "local_date": f.local_date, "summary": f.summary, "needs": f.needs,
+        "problems": f.problems, "outcome": f.outcome, "next_step": f.next_step,
+        "next_due": f.next_due, "due_on": f.due_on, "recorded_at": f.recorded_at,
+        "stage": None if f.stage is None else f.stage.value, "reason": f.reason,
+        "recorded_by": f.recorded_by,
+    }
 
 
 def _to_follow_up(row: FollowUpRow) -> FollowUp:
-    values = {a.name: getattr(row, a.name) for a in attrs.fields(FollowUp)}
-    values["channel"] = Channel(row.channel)
-    values["stage"] = None if row.stage is None else Stage(row.stage)
-    return FollowUp(**values)
+    return FollowUp(
+        id=row.id, prospect_id=ProspectId(row.prospect_id), owner_id=row.owner_id,
+        owner_team=row.owner_team, by=row.by, channel=Channel(row.channel), at=row.at,
+        local_date=row.local_date, summary=row.summary, needs=row.needs,
+        problems=row.problems, outcome=row.outcome, next_step=row.next_step,
+        next_due=row.next_due, due_on=row.due_on, recorded_at=row.recorded_at,
+        stage=None if row.stage is None else Stage(row.stage), reason=row.reason,
+        recorded_by=row.recorded_by,
+    )
 
 
 class SqlFollowUps:

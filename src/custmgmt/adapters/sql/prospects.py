@@ -13,7 +13,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,6 +29,7 @@ from custmgmt.adapters.sql.translate import (
     prospect_values,
     to_prospect,
 )
+from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.prospects import (
     Grade,
@@ -92,17 +92,8 @@ class SqlProspects:
 
     def update(self, prospect: Prospect) -> Prospect:
         stored = attrs.evolve(prospect, version=prospect.version + 1)
-        values = prospect_values(stored)
-        result = self._s.execute(
-            update(ProspectRow)
-            .where(ProspectRow.id == prospect.id, ProspectRow.version == prospect.version)
-            .values(values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            if self._row(prospect.id) is None:
-                raise NotFound("prospect", prospect.id)
-            raise ConcurrencyError(f"prospect {prospect.id!r} changed since it was read")
+        versioned_update(self._s, ProspectRow, {"id": prospect.id}, prospect.version,
+                         prospect_values(stored), "prospect")
         self._s.execute(delete(ProspectKeyRow).where(ProspectKeyRow.prospect_id == prospect.id))
         self._claim(stored)
         known = self._s.scalar(select(func.count()).select_from(ProspectHistoryRow).where(

@@ -18,6 +18,7 @@ from custmgmt.adapters.sql.tables import (
     SampleRow,
     table_of,
 )
+from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.samples import CustodyEvent, CustodyKind, Sample, SampleState
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.serialization import structure
@@ -27,18 +28,25 @@ INSERT_EVENT = insert(table_of(CustodyEventRow))
 INSERT_COUNTER = insert(table_of(SampleCounterRow))
 
 
-def _event_values(event: CustodyEvent) -> dict[str, Any]:
-    values = {a.name: getattr(event, a.name) for a in attrs.fields(CustodyEvent)}
-    values["kind"] = event.kind.value
-    values["details"] = json.dumps([list(pair) for pair in event.details])
-    return values
+def _event_values(e: CustodyEvent) -> dict[str, Any]:
+    return {
+        "sample_id": e.sample_id, "sequence": e.sequence, "kind": e.kind.value, "at": e.at,
+        "actor_id": e.actor_id, "custodian": e.custodian, "location": e.location,
+        "in_storage": e.in_storage, "checked_out": e.checked_out, "consumed": e.consumed,
+        "disposed": e.disposed, "details": json.dumps([list(pair) for pair in e.details]),
+        "previous_hash": e.previous_hash, "hash": e.hash,
+    }
 
 
 def _to_event(row: CustodyEventRow) -> CustodyEvent:
-    values = {a.name: getattr(row, a.name) for a in attrs.fields(CustodyEvent)}
-    values["kind"] = CustodyKind(row.kind)
-    values["details"] = tuple((str(k), str(v)) for k, v in json.loads(row.details))
-    return CustodyEvent(**values)
+    return CustodyEvent(
+        sample_id=row.sample_id, sequence=row.sequence, kind=CustodyKind(row.kind),
+        at=row.at, actor_id=row.actor_id, custodian=row.custodian, location=row.location,
+        in_storage=row.in_storage, checked_out=row.checked_out, consumed=row.consumed,
+        disposed=row.disposed,
+        details=tuple((str(k), str(v)) for k, v in json.loads(row.details)),
+        previous_hash=row.previous_hash, hash=row.hash,
+    )
 
 
 class SqlSamples:
@@ -84,16 +92,10 @@ class SqlSamples:
         stored = attrs.evolve(sample, version=sample.version + 1)
         try:
             with self._s.begin_nested():
-                result = self._s.execute(
-                    update(SampleRow)
-                    .where(SampleRow.id == sample.id, SampleRow.version == sample.version)
-                    .values(self._values(stored))
-                    .execution_options(synchronize_session=False))
+                versioned_update(self._s, SampleRow, {"id": sample.id}, sample.version,
+                                 self._values(stored), "sample")
         except IntegrityError:
             raise ConcurrencyError(f"sample number {sample.number!r} is taken") from None
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            self.get(sample.id)
-            raise ConcurrencyError(f"sample {sample.id!r} changed since it was read")
         self._append(events)
         return stored
 

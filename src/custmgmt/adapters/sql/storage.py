@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
+import cattrs
 from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -28,6 +29,8 @@ from custmgmt.adapters.sql.repositories import (
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.adapters.sql.stock import SqlDepartments, SqlStockCounts
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
+from custmgmt.ports.roster import ROSTER
+from custmgmt.ports.storage import UnitOfWork
 from custmgmt.serialization import make_converter
 
 T = TypeVar("T")
@@ -77,6 +80,23 @@ def _guard(repository: T) -> T:
     return cast(T, _Guarded(repository))
 
 
+REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
+    "prospects": lambda s, _: SqlProspects(s),
+    "customers": lambda s, _: SqlCustomers(s),
+    "principals": lambda s, _: SqlPrincipals(s),
+    "plans": lambda s, _: SqlPlans(s),
+    "follow_ups": lambda s, _: SqlFollowUps(s),
+    "closed_months": lambda s, _: SqlClosedMonths(s),
+    "samples": SqlSamples,
+    "departments": lambda s, _: SqlDepartments(s),
+    "stock_counts": lambda s, _: SqlStockCounts(s),
+    "audit": lambda s, _: SqlAudit(s),
+    "events": SqlEvents,
+    "outbox": lambda s, _: SqlOutbox(s),
+}
+"""The SQL implementation of each roster entry (a test holds it to the roster)."""
+
+
 class SqlUnitOfWork:
     """One database transaction; repositories share its session. A read-only unit
     begins a plain (deferred) transaction on SQLite, which takes no write lock."""
@@ -92,19 +112,9 @@ class SqlUnitOfWork:
         if self._storage.serial is not None:
             _one_at_a_time(session, self._storage.serial)
         self._session = session
-        converter = self._storage.converter
-        self.prospects = _guard(SqlProspects(session))
-        self.customers = _guard(SqlCustomers(session))
-        self.principals = _guard(SqlPrincipals(session))
-        self.plans = _guard(SqlPlans(session))
-        self.follow_ups = _guard(SqlFollowUps(session))
-        self.closed_months = _guard(SqlClosedMonths(session))
-        self.samples = _guard(SqlSamples(session, converter))
-        self.departments = _guard(SqlDepartments(session))
-        self.stock_counts = _guard(SqlStockCounts(session))
-        self.audit = _guard(SqlAudit(session))
-        self.events = _guard(SqlEvents(session, converter))
-        self.outbox = _guard(SqlOutbox(session))
+        for entry in ROSTER:
+            repository = REPOSITORIES[entry.name](session, self._storage.converter)
+            setattr(self, entry.name, _guard(repository))
         return self
 
     def __exit__(
@@ -219,8 +229,9 @@ class SqlStorage:
             self.engine.dispose()
             raise
 
-    def unit_of_work(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self, read_only)
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        # Its repositories come from the roster; the storage contract checks the port.
+        return cast(UnitOfWork, SqlUnitOfWork(self, read_only))
 
     def migrate(self) -> None:
         with translated():

@@ -1,0 +1,80 @@
+"""The roster: every repository a unit of work holds, declared once.
+
+Each entry names the unit-of-work attribute, the repository port adapters
+implement, what it stores, whether that is a versioned aggregate, and the
+domain events its area records. The memory and SQL units of work build their
+repositories from it, the storage contract checks every adapter against it,
+serialization builds the tagged union of events from it, and the reference
+page lists it; a test fails if a repository exists that it does not name.
+
+Adding an aggregate is: a domain module, a service module, an entry here (and
+its property on ``UnitOfWork``, for type checkers), a migration, a contract
+test class, a docs page -- see docs/plugins.md, "Adding an aggregate".
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from custmgmt.domain import customers, prospect_events
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.customers import Customer
+from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
+from custmgmt.domain.prospects import Prospect
+from custmgmt.domain.samples import Sample, SampleEvent
+from custmgmt.domain.stock import Department, StockCount
+from custmgmt.ports import storage as ports
+from custmgmt.ports.auth import Principal
+from custmgmt.ports.notification import Outbox, OutboxItem
+
+__all__ = ["ROSTER", "Entry", "event_types", "names"]
+
+
+@frozen
+class Entry:
+    name: str
+    """The unit-of-work attribute: ``uow.<name>``."""
+    port: type
+    """The repository protocol every storage adapter implements."""
+    stores: type
+    """What it keeps: the aggregate, or the record type of a log."""
+    versioned: bool = False
+    """An aggregate with a ``version``: a stale write raises ConcurrencyError."""
+    events: tuple[type[DomainEvent], ...] = ()
+    """The domain events its area records in the event log."""
+
+
+def _events_of(module: object) -> tuple[type[DomainEvent], ...]:
+    found = [v for v in vars(module).values()
+             if isinstance(v, type) and issubclass(v, DomainEvent) and v is not DomainEvent
+             and v.__module__ == getattr(module, "__name__", None)]
+    return tuple(sorted(found, key=lambda cls: cls.__name__))
+
+
+ROSTER: tuple[Entry, ...] = (
+    Entry("prospects", ports.ProspectRepository, Prospect, versioned=True,
+          events=_events_of(prospect_events)),
+    Entry("customers", ports.CustomerRepository, Customer, versioned=True,
+          events=_events_of(customers)),
+    Entry("principals", ports.PrincipalRepository, Principal),
+    Entry("plans", ports.FollowUpPlanRepository, FollowUpPlan, versioned=True),
+    Entry("follow_ups", ports.FollowUpRepository, FollowUp, events=(FollowUpRecorded,)),
+    Entry("closed_months", ports.ClosedMonthRepository, ClosedMonth),
+    Entry("samples", ports.SampleRepository, Sample, versioned=True, events=(SampleEvent,)),
+    Entry("departments", ports.DepartmentRepository, Department),
+    Entry("stock_counts", ports.StockCountRepository, StockCount),
+    Entry("audit", ports.AuditLog, AuditEntry),
+    Entry("events", ports.EventLog, DomainEvent),
+    Entry("outbox", Outbox, OutboxItem),
+)
+"""In the order units of work check and apply them at commit."""
+
+
+def names() -> tuple[str, ...]:
+    return tuple(entry.name for entry in ROSTER)
+
+
+def event_types() -> tuple[type[DomainEvent], ...]:
+    """Every domain event the areas record, each named once."""
+    return tuple(cls for entry in ROSTER for cls in entry.events)
