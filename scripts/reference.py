@@ -36,9 +36,15 @@ def _summary(function: object) -> str:
 
 
 def _methods(cls: type) -> Iterator[tuple[str, object]]:
-    for name, member in cls.__dict__.items():
-        if not name.startswith("_") and inspect.isfunction(member):
-            yield name, member
+    """Public methods, the class's own first, then those it inherits from custmgmt."""
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("custmgmt"):
+            continue
+        for name, member in klass.__dict__.items():
+            if not name.startswith("_") and inspect.isfunction(member) and name not in seen:
+                seen.add(name)
+                yield name, member
 
 
 def render() -> str:
