@@ -14,6 +14,7 @@ from custmgmt.app import CustomerManagement
 from custmgmt.ports.roster import ROSTER
 from custmgmt.services.customers import CustomerService
 from custmgmt.services.followups import FollowUpService
+from custmgmt.services.notifications import NotificationService
 from custmgmt.services.pool import PoolService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
@@ -27,6 +28,7 @@ AREAS: list[tuple[str, type]] = [
     ("app.reports", ReportService),
     ("app.pool", PoolService),
     ("app.samples", SampleService),
+    ("app.notifications", NotificationService),
 ]
 
 

@@ -53,7 +53,10 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(clock: FixedClock, storage_url: str) -> Iterator[custmgmt.CustomerManagement]:
-    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(), migrate=True) as opened:
+    """The app on each back end, delivering to the memory notifier (``app.notifier.sent``)."""
+    settings = custmgmt.Settings(notifier="memory")
+    with custmgmt.open(storage_url, settings=settings, clock=clock, ids=SequentialIds(),
+                       migrate=True) as opened:
         yield opened
 
 

@@ -9,25 +9,30 @@
 
 from custmgmt import errors
 from custmgmt.adapters.system import FixedClock, SequentialIds
-from custmgmt.app import CustomerManagement, DispatchReport, open
+from custmgmt.app import CustomerManagement, open
 from custmgmt.domain.common import Money
 from custmgmt.domain.followups import Channel
 from custmgmt.domain.prospects import Grade, Stage, Willingness
 from custmgmt.domain.samples import Light, StorageCondition
 from custmgmt.ports.auth import Action, Certification, Principal, Role
+from custmgmt.ports.notification import DeliveryStatus, Notification, Purpose
 from custmgmt.ports.settings import Settings
+from custmgmt.services.notifications import DispatchReport
 
 __all__ = [
     "Action",
     "Certification",
     "Channel",
     "CustomerManagement",
+    "DeliveryStatus",
     "DispatchReport",
     "FixedClock",
     "Grade",
     "Light",
     "Money",
+    "Notification",
     "Principal",
+    "Purpose",
     "Role",
     "SequentialIds",
     "Settings",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
-
-from attrs import frozen
 
 from custmgmt.adapters.system import SystemClock, UuidIds
 from custmgmt.domain.common import DomainEvent
@@ -24,7 +25,8 @@ from custmgmt.serialization import make_converter
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.followups import FollowUpService, PlanKeeper
-from custmgmt.services.inputs import page_limit
+from custmgmt.services.notifications import DispatchReport, NotificationService
+from custmgmt.services.observers import ObserverFeed
 from custmgmt.services.pool import PoolService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
@@ -33,12 +35,9 @@ from custmgmt.services.samples import SampleService
 __all__ = ["CustomerManagement", "DispatchReport", "open"]
 
 
-@frozen
-class DispatchReport:
-    """What one ``dispatch_notifications()`` run did."""
-
-    sent: int
-    failed: int
+def worker_name() -> str:
+    """This process's name on the leases it takes: host, process id, a random part."""
+    return f"{socket.gethostname()[:100]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class CustomerManagement:
@@ -62,11 +61,14 @@ class CustomerManagement:
         self.plugins = plugins
         self.notifier = notifier
         self._storage = storage
+        worker = worker_name()
         self._context = Context(
             storage=storage, authorizer=CheckedAuthorizer(plugins.authorizer(settings)),
             clock=clock, ids=ids,
-            settings=settings, publish=plugins.notify_event,
+            settings=settings, observe=self.feed_observers,
         )
+        self._observers = ObserverFeed(self._context, plugins.observers(), worker=worker)
+        self.notifications = NotificationService(self._context, notifier, worker=worker)
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
         self.customers = CustomerService(self._context)
         self.prospects = ProspectService(self._context, plugins.grading_policy(settings), keeper,
@@ -76,6 +78,7 @@ class CustomerManagement:
         self.reports = ReportService(self._context)
         self.samples = SampleService(
             self._context, Chain(canonical_json(make_converter().unstructure)))
+        self._observers.start()
 
     def principal(
         self,
@@ -113,32 +116,10 @@ class CustomerManagement:
         with self._storage.unit_of_work(read_only=True) as uow:
             return tuple(uow.outbox.all())
 
-    def dispatch_notifications(self, *, limit: int = 100) -> DispatchReport:
-        """Deliver pending outbox notifications; each is marked sent once delivered.
-
-        Delivery is at-least-once: a crash between sending and marking sends
-        it again next time. A failed send is retried on later runs up to
-        ``settings.max_delivery_attempts``.
-        """
-        batch = page_limit(limit)
-        with self._storage.unit_of_work(read_only=True) as uow:
-            pending = list(uow.outbox.pending(batch, self.settings.max_delivery_attempts))
-        sent = failed = 0
-        for item in pending:
-            try:
-                self.notifier.send(item.notification)
-            except Exception as error:  # any notifier failure: record it, try later
-                failed += 1
-                with self._storage.unit_of_work() as uow:
-                    uow.outbox.mark_failed(item.notification.id, type(error).__name__,
-                                           self._context.now())
-                    uow.commit()
-                continue
-            sent += 1
-            with self._storage.unit_of_work() as uow:
-                uow.outbox.mark_sent(item.notification.id, self._context.now())
-                uow.commit()
-        return DispatchReport(sent=sent, failed=failed)
+    def feed_observers(self) -> int:
+        """Hand every event observer the stored events past its cursor (done after each
+        change and by ``custmgmt notify run``); return how many events were handed."""
+        return self._observers.feed()
 
     def migrate(self) -> None:
         """Bring the storage schema up to date."""

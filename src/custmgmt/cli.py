@@ -7,26 +7,39 @@
     custmgmt report visit-points --month YYYY-MM --as USER --url URL
     custmgmt report funnel --from YYYY-MM-DD --to YYYY-MM-DD --as USER --url URL
     custmgmt followups remind --as USER --url URL   queue overdue reminders
-    custmgmt notify dispatch --url URL [--notifier logging]
+    custmgmt notify dispatch --as USER --url URL    deliver one batch of the outbox
+    custmgmt notify run --as USER --url URL [--until-idle]   the delivery worker
+    custmgmt notify dead --as USER --url URL        list dead letters
+    custmgmt notify retry ID --as USER --url URL    send a dead letter again
+
+Every ``notify`` command takes ``--notifier NAME`` (default: logging),
+``--option ADAPTER.KEY=VALUE`` (repeatable: ``--option smtp.host=mail.local``)
+and ``--plugin MODULE`` (repeatable: register an importable module as a plugin).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import logging
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from custmgmt import demo
 from custmgmt.app import CustomerManagement
 from custmgmt.app import open as open_app
-from custmgmt.errors import CustmgmtError, NotFound
+from custmgmt.errors import CustmgmtError, NotFound, ValidationError
 from custmgmt.ports.auth import Principal
+from custmgmt.ports.options import OptionValue
 from custmgmt.ports.settings import Settings
+from custmgmt.services.notifications import DispatchReport
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,13 +91,38 @@ def _parser() -> argparse.ArgumentParser:
     remind.add_argument("--as", dest="actor", required=True, help="a sales manager or admin")
     remind.add_argument("--url", required=True, help="storage URL")
 
+    _notify_parser(commands)
+    return parser
+
+
+def _notify_parser(commands: Any) -> None:
     notify = commands.add_parser("notify", help="the notification outbox")
     notify_commands = notify.add_subparsers(dest="notify", required=True)
-    dispatch = notify_commands.add_parser("dispatch", help="deliver pending notifications")
-    dispatch.add_argument("--url", required=True, help="storage URL")
-    dispatch.add_argument("--notifier", default="logging",
-                          help="notifier to deliver with (default: logging)")
-    return parser
+    dispatch = notify_commands.add_parser("dispatch", help="deliver one batch of due "
+                                          "notifications")
+    dispatch.add_argument("--limit", type=int, default=100, help="batch size (default 100)")
+    run = notify_commands.add_parser("run", help="the delivery worker: deliver due "
+                                     "notifications and feed event observers until stopped")
+    run.add_argument("--batch", type=int, default=100, help="items per claim (default 100)")
+    run.add_argument("--poll", type=float, default=2.0,
+                     help="seconds to wait when nothing is due (default 2)")
+    run.add_argument("--until-idle", action="store_true",
+                     help="stop once a round finds nothing due")
+    dead = notify_commands.add_parser("dead", help="list dead letters")
+    retry = notify_commands.add_parser("retry", help="send a dead letter again")
+    retry.add_argument("id", help="the notification id")
+    for sub in (dispatch, run, dead, retry):
+        sub.add_argument("--as", dest="actor", required=True,
+                         help="a principal with the notification.dispatch right")
+        sub.add_argument("--url", required=True, help="storage URL")
+        sub.add_argument("--notifier", default="logging",
+                         help="notifier to deliver with (default: logging)")
+        sub.add_argument("--option", action="append", default=[], metavar="ADAPTER.KEY=VALUE",
+                         help="an adapter option, e.g. smtp.host=mail.local (repeatable)")
+        sub.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                         help="import MODULE and register it as a plugin (repeatable)")
+        sub.add_argument("--lease-seconds", type=int, default=None,
+                         help="how long a claim holds its items (default: 300)")
 
 
 def _date(text: str) -> date:
@@ -129,12 +167,78 @@ def _remind(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _options(pairs: list[str]) -> dict[str, dict[str, OptionValue]]:
+    options: dict[str, dict[str, OptionValue]] = {}
+    for pair in pairs:
+        name, dot, rest = pair.partition(".")
+        key, equals, value = rest.partition("=")
+        if not (dot and equals and name and key):
+            raise ValidationError("option", f"{pair!r} is not ADAPTER.KEY=VALUE")
+        options.setdefault(name, {})[key] = value
+    return options
+
+
+def _plugins(names: list[str]) -> list[object]:
+    plugins: list[object] = []
+    for name in names:
+        try:
+            plugins.append(importlib.import_module(name))
+        except ImportError:
+            raise ValidationError("plugin", f"cannot import {name!r}") from None
+    return plugins
+
+
+def _notify_app(args: argparse.Namespace) -> CustomerManagement:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    with open_app(args.url, settings=Settings(notifier=args.notifier)) as app:
-        result = app.dispatch_notifications()
-    print(f"sent {result.sent}, failed {result.failed}")
-    return 0 if result.failed == 0 else 2
+    lease = {} if args.lease_seconds is None else {"notify_lease_seconds": args.lease_seconds}
+    settings = Settings(notifier=args.notifier, plugins=_options(args.option), **lease)
+    return open_app(args.url, settings=settings, plugins=_plugins(args.plugin))
+
+
+def _summary(report: DispatchReport) -> str:
+    return (f"sent {report.sent}, failed {report.failed}, dead {report.dead}, "
+            f"refused {report.refused}")
+
+
+def _add(total: DispatchReport, report: DispatchReport) -> DispatchReport:
+    return DispatchReport(sent=total.sent + report.sent, failed=total.failed + report.failed,
+                          dead=total.dead + report.dead, refused=total.refused + report.refused)
+
+
+def _run_worker(app: CustomerManagement, actor: Principal, args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    total = DispatchReport()
+    while not stop.is_set():
+        report = app.notifications.dispatch(actor, limit=args.batch)
+        app.feed_observers()
+        total = _add(total, report)
+        if report.claimed == 0:
+            if args.until_idle:
+                break
+            stop.wait(args.poll)
+    print(_summary(total))
+    return 0
+
+
+def _notify(args: argparse.Namespace) -> int:
+    with _notify_app(args) as app:
+        actor = _actor(app, args.actor)
+        if args.notify == "run":
+            return _run_worker(app, actor, args)
+        if args.notify == "dead":
+            for item in app.notifications.dead(actor):
+                print(f"{item.notification.id}  {item.notification.kind}  "
+                      f"attempts {item.attempts}  {item.last_error}")
+            return 0
+        if args.notify == "retry":
+            item = app.notifications.retry(actor, args.id)
+            print(f"{item.notification.id}: {item.status.value}")
+            return 0
+        result = app.notifications.dispatch(actor, limit=args.limit)
+    print(_summary(result))
+    return 0 if result.failed == result.dead == 0 else 2
 
 
 def _demo(url: str | None) -> None:
@@ -185,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "followups":
             return _remind(args)
         elif args.command == "notify":
-            return _dispatch(args)
+            return _notify(args)
     except CustmgmtError as error:
         print(f"custmgmt: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -134,9 +134,10 @@ def followups_story(
         say(f"a visit dated six days back: refused ({refused.message})")
     clock.advance(days=30)
     late = app.followups.overdue(mia)
+    ops = app.principal("u-ops", roles={"admin"})
     say(f"a month later {len(late)} prospect(s) overdue; "
         f"{app.followups.send_reminders(mia)} reminder(s) queued, "
-        f"{app.dispatch_notifications().sent} delivered")
+        f"{app.notifications.dispatch(ops).sent} delivered")
     month = clock.now().astimezone(app.settings.zone).date().replace(day=1)
     report = app.reports.visit_points(mia, month=month - timedelta(days=1))
     for row in report.rows:

@@ -12,6 +12,7 @@ __all__ = [
     "ConcurrencyError",
     "CustmgmtError",
     "CustomerRefused",
+    "DeliveryFailed",
     "FieldError",
     "IntegrityError",
     "InvalidTransition",
@@ -142,3 +143,17 @@ class IntegrityError(CustmgmtError):
 
 class StorageError(CustmgmtError):
     """The storage back end failed; nothing of the failed unit of work was saved."""
+
+
+class DeliveryFailed(CustmgmtError):
+    """A notifier could not deliver. The message is stored with the outbox item, so
+    it must be safe to keep (no addresses, no personal data).
+
+    ``permanent=True`` says retrying cannot help (the far side refused this
+    message for good): the item goes straight to the dead letters.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        self.reason = reason
+        self.permanent = permanent
+        super().__init__(reason)

@@ -7,8 +7,7 @@ reached through a typed method here, never through ``pm.hook`` directly.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pluggy
@@ -17,7 +16,7 @@ from custmgmt.adapters import builtin
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.followups import CadencePolicy
 from custmgmt.domain.prospects import GradingPolicy
-from custmgmt.errors import ValidationError
+from custmgmt.errors import CustmgmtError, ValidationError
 from custmgmt.ports import hookspecs
 from custmgmt.ports.auth import Authorizer
 from custmgmt.ports.hookspecs import PROJECT_NAME, StorageBackend, hookimpl
@@ -27,7 +26,17 @@ from custmgmt.ports.settings import Settings
 __all__ = ["ENTRY_POINT_GROUP", "PluginConflict", "Plugins", "hookimpl"]
 
 ENTRY_POINT_GROUP = "custmgmt"
-log = logging.getLogger(__name__)
+
+
+def plugin_name(plugin: object) -> str:
+    """The name a plugin is registered under, stable across processes (an observer's
+    cursor is stored under it): a module's or class's ``__name__``, an instance's
+    ``module.Class``."""
+    name = getattr(plugin, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    kind = type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 class PluginConflict(ValidationError):
@@ -53,9 +62,11 @@ class Plugins:
             self.register(plugin)
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        """Add a plugin; a hook implementation no spec knows (a typo) is refused."""
+        """Add a plugin under ``name`` (default: ``plugin_name(plugin)``); a hook
+        implementation no spec knows (a typo) is refused, and so is a second plugin
+        of the same name (give one a name: ``Plugins.register(p, name=...)``)."""
         try:
-            self._pm.register(plugin, name=name)
+            self._pm.register(plugin, name=name or plugin_name(plugin))
             self._pm.check_pending()
         except (pluggy.PluginValidationError, ValueError) as error:
             if self._pm.is_registered(plugin):
@@ -101,16 +112,28 @@ class Plugins:
                                   + ", ".join(sorted(offered)))
         return offered[wanted]
 
+    @staticmethod
+    def _create(kind: str, backend: Any, settings: Settings) -> Any:
+        """``backend.create(settings)``; a plugin refusing its options with anything but a
+        custmgmt error still surfaces as a ValidationError naming the adapter."""
+        try:
+            return backend.create(settings)
+        except CustmgmtError:
+            raise
+        except (ValueError, TypeError, KeyError, LookupError, OSError) as error:
+            raise ValidationError(f"plugins.{backend.name}",
+                                  f"the {kind} refused its options: {error}") from None
+
     def notifier(self, settings: Settings) -> Notifier:
         backend = self._offered("notifier", self._pm.hook.custmgmt_notifiers(),
                                 settings.notifier)
-        notifier: Notifier = backend.create(settings)
+        notifier: Notifier = self._create("notifier", backend, settings)
         return notifier
 
     def authorizer(self, settings: Settings) -> Authorizer:
         backend = self._offered("authorizer", self._pm.hook.custmgmt_authorizers(),
                                 settings.authorizer)
-        authorizer: Authorizer = backend.create(settings)
+        authorizer: Authorizer = self._create("authorizer", backend, settings)
         return authorizer
 
     def grading_policy(self, settings: Settings) -> GradingPolicy:
@@ -125,11 +148,14 @@ class Plugins:
             raise ValidationError("cadence_policy", "no plugin offers a cadence policy")
         return policy
 
-    def notify_event(self, event: DomainEvent) -> None:
-        """Tell every observer; an observer's failure is logged, never raised."""
+    def observers(self) -> dict[str, Callable[[DomainEvent], None]]:
+        """Every ``custmgmt_on_event`` implementation by its plugin's name, in call order."""
+        found: dict[str, Callable[[DomainEvent], None]] = {}
         for impl in reversed(self._pm.hook.custmgmt_on_event.get_hookimpls()):
-            try:
-                impl.function(event=event)
-            except Exception:
-                log.exception("observer %s failed on %s", impl.plugin_name, event.name)
+            function = impl.function
 
+            def observe(event: DomainEvent, function: Callable[..., object] = function) -> None:
+                function(event=event)
+
+            found[impl.plugin_name] = observe
+        return found

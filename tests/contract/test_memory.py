@@ -16,6 +16,7 @@ from custmgmt.ports.notification import Notifier
 from custmgmt.ports.storage import Storage
 from custmgmt.testing import (
     AuthorizerContract,
+    Delivered,
     NotifierContract,
     StorageContract,
     sample_notification,
@@ -28,12 +29,15 @@ class TestMemoryStorage(StorageContract):
 
 
 class TestRecordingNotifier(NotifierContract):
+    honours_idempotency_key = True
+
     def make_notifier(self) -> Notifier:
         return RecordingNotifier()
 
-    def delivered(self, notifier: Notifier) -> Sequence[str]:
+    def delivered(self, notifier: Notifier) -> Sequence[Delivered]:
         assert isinstance(notifier, RecordingNotifier)
-        return [n.id for n in notifier.sent]
+        return [Delivered(n.id, key) for n, key in zip(notifier.sent, notifier.keys,
+                                                      strict=True)]
 
 
 class TestRoleBasedAuthorizer(AuthorizerContract):
@@ -68,13 +72,14 @@ class TestLoggingNotifier(NotifierContract):
         logger.setLevel(logging.INFO)
         return LoggingNotifier()
 
-    def delivered(self, notifier: Notifier) -> Sequence[str]:
-        return [str(r.args[3]) for r in self.captured.records]  # type: ignore[index]
+    def delivered(self, notifier: Notifier) -> Sequence[Delivered]:
+        return [Delivered(str(r.args[3]), r.idempotency_key)  # type: ignore[index,attr-defined]
+                for r in self.captured.records]
 
     def test_the_log_line_names_recipient_kind_and_subject_only(self) -> None:
         notifier = self.make_notifier()
         note = sample_notification(7)
-        notifier.send(note)
+        notifier.send(note, idempotency_key=note.idempotency_key)
         (record,) = self.captured.records
         assert record.getMessage() == "notify u-alice [test] Notification 7 (n-000007)"
         assert note.body not in record.getMessage()

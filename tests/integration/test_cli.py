@@ -79,9 +79,12 @@ def test_reports_reminders_and_dispatch(
     # Reminders use today's date: the March plan is long overdue by now.
     assert main(["followups", "remind", "--as", "u-mia", "--url", url]) == 0
     assert "2 reminder(s) queued" in capsys.readouterr().out
+    assert main(["principal", "add", "u-ops", "--role", "admin", "--url", url]) == 0
     with caplog.at_level("INFO", logger="custmgmt.notifications"):
-        assert main(["notify", "dispatch", "--url", url]) == 0
-    assert "sent 2, failed 0" in capsys.readouterr().out
+        assert main(["notify", "dispatch", "--as", "u-ops", "--url", url]) == 0
+    assert "sent 2, failed 0, dead 0" in capsys.readouterr().out
     assert sum("followup.overdue" in r.getMessage() for r in caplog.records) == 2
-    assert main(["notify", "dispatch", "--url", url]) == 0
+    assert main(["notify", "dispatch", "--as", "u-ops", "--url", url]) == 0
     assert "sent 0, failed 0" in capsys.readouterr().out
+    assert main(["notify", "dispatch", "--as", "u-mia", "--url", url]) == 1
+    assert "PermissionDenied" in capsys.readouterr().err

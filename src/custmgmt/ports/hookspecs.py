@@ -51,7 +51,11 @@ class StorageBackend:
 
 @frozen(kw_only=True)
 class NotifierBackend:
-    """A notifier a plugin offers, chosen by ``Settings.notifier == name``."""
+    """A notifier a plugin offers, chosen by ``Settings.notifier == name``.
+
+    ``create(settings)`` builds it; it reads its options with
+    ``settings.options(name)`` and refuses bad ones with ``ValidationError``.
+    """
 
     name: str = field(validator=text(100))
     create: Callable[[Settings], Notifier]
@@ -107,6 +111,9 @@ def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
 def custmgmt_on_event(event: DomainEvent) -> None:
     """Observe a domain event after the change that raised it was committed.
 
-    Called for every event, in order. An observer's exception is logged, never
-    propagated: the change is already saved.
+    Fed from the stored event log with a cursor per observer (stored under the
+    plugin's name): every event, in order, at least once, also those committed
+    while the observer was down. An observer's exception is logged, never
+    propagated (the change is already saved), and the observer is handed that
+    event again after ``Settings.notify_backoff_seconds``.
     """

@@ -67,6 +67,8 @@ ROSTER: tuple[Entry, ...] = (
     Entry("audit", ports.AuditLog, AuditEntry),
     Entry("events", ports.EventLog, DomainEvent),
     Entry("outbox", Outbox, OutboxItem),
+    Entry("observer_cursors", ports.ObserverCursors, int),
+    # ^ the last event position each observer has seen, with its lease
 )
 """In the order units of work check and apply them at commit."""
 

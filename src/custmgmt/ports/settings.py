@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,7 @@ from custmgmt.domain.followups import ordered_cadence_days as _ordered_cadence
 from custmgmt.domain.prospects import Grade
 from custmgmt.domain.validation import of_type, text
 from custmgmt.errors import ValidationError
+from custmgmt.ports.options import OptionValue, PluginOptions, option_values
 
 
 def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -49,6 +51,18 @@ def not_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ValidationError(attribute.name, "must be a whole number >= 0")
 
 
+def _plugin_options(value: object) -> dict[str, dict[str, OptionValue]]:
+    if not isinstance(value, Mapping):
+        raise ValidationError("plugins", "must map adapter names to their options, e.g. "
+                              "{'smtp': {'host': 'mail.example.com'}}")
+    options: dict[str, dict[str, OptionValue]] = {}
+    for name, values in value.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("plugins", "adapter names must be non-empty text")
+        options[name] = option_values(values, f"plugins.{name}")
+    return options
+
+
 @frozen(kw_only=True)
 class Settings:
     """Everything configurable, with the policy's defaults.
@@ -57,14 +71,29 @@ class Settings:
     policy (at or above large: A, at or above medium: B, below: C).
     ``timezone``: the IANA zone for local dates (due dates, months).
     ``notifier`` / ``authorizer``: names of the adapters to use, as plugins offer them.
+    ``plugins``: options per adapter name, read by the plugin (``options(name)``).
     """
 
     grading_large: Money = field(default=Money("1000000", "CNY"), validator=of_type(Money))
     grading_medium: Money = field(default=Money("100000", "CNY"), validator=of_type(Money))
     timezone: str = field(default="Asia/Shanghai", validator=_zone)
-    notifier: str = field(default="memory", validator=text(100))
+    notifier: str = field(default="logging", validator=text(100))
+    """The notifier that delivers: ``logging`` (the default: one log line per
+    notification on the ``custmgmt.notifications`` logger), ``smtp``, ``webhook``,
+    ``memory`` (keeps them in the process, for tests) or a plugin's."""
     authorizer: str = field(default="rbac", validator=text(100))
-    max_delivery_attempts: int = field(default=5, validator=positive)
+    plugins: dict[str, dict[str, OptionValue]] = field(factory=dict,
+                                                       converter=_plugin_options)
+    """Options per adapter name: ``{"smtp": {"host": "mail.example.com", "port": 587}}``."""
+    notify_max_attempts: int = field(default=5, validator=positive)
+    """Attempts per notification before it becomes a dead letter."""
+    notify_backoff_seconds: int = field(default=30, validator=positive)
+    """Wait after the first failed attempt; doubled after each further failure."""
+    notify_backoff_max_seconds: int = field(default=3600, validator=positive)
+    """The longest wait between two attempts."""
+    notify_lease_seconds: int = field(default=300, validator=positive)
+    """How long a worker holds the notifications it claimed; after that another
+    worker may take them (the first one is presumed dead)."""
     cadence_days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
                                            converter=_ordered_cadence)
     """Days between follow-ups per grade, for the default cadence policy. A higher grade
@@ -102,3 +131,7 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def options(self, name: str) -> PluginOptions:
+        """The options given for adapter ``name`` (empty if none), to read and check."""
+        return PluginOptions(name, self.plugins.get(name, {}))

@@ -316,13 +316,58 @@ class AuditLog(Protocol):
         ...
 
 
+@frozen
+class StoredEvent:
+    """A domain event and its position in the log (1, 2, ...: commit order)."""
+
+    position: int
+    event: DomainEvent
+
+
 class EventLog(Protocol):
+    """Every domain event, in the order the changes that raised them were committed."""
+
     def append(self, event: DomainEvent) -> None: ...
 
     def append_many(self, events: Sequence[DomainEvent]) -> None: ...
 
     def all(self) -> Sequence[DomainEvent]:
         """Every recorded event in the order recorded."""
+        ...
+
+    def after(self, position: int, limit: int) -> Sequence[StoredEvent]:
+        """Up to ``limit`` committed events past ``position``, in order. Positions grow
+        in commit order: a reader that has seen position n never later finds a
+        committed event at or below n that it has not seen."""
+        ...
+
+    def last_position(self) -> int:
+        """The position of the last committed event (0: none yet)."""
+        ...
+
+
+class ObserverCursors(Protocol):
+    """How far each event observer has read the event log, and who is feeding it now."""
+
+    def start(self, observer: str, position: int) -> None:
+        """Create ``observer``'s cursor at ``position`` unless it already has one."""
+        ...
+
+    def position(self, observer: str) -> int | None:
+        """The last position ``observer`` has seen, or None if it has no cursor."""
+        ...
+
+    def lease(self, observer: str, *, worker: str, now: datetime, until: datetime) -> int | None:
+        """Lease the cursor to ``worker`` until ``until`` and return its position; None if
+        there is no cursor or another worker holds an unexpired lease (skipped, never
+        waited for)."""
+        ...
+
+    def settle(self, observer: str, *, worker: str, position: int,
+               until: datetime | None) -> None:
+        """Move the cursor to ``position``; ``until`` None releases the lease, a time keeps
+        it held until then (back-off after the observer failed). A worker whose lease
+        was taken over changes nothing."""
         ...
 
 
@@ -362,6 +407,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def observer_cursors(self) -> ObserverCursors: ...
 
     def __enter__(self) -> Self: ...
 

@@ -45,7 +45,8 @@ class Context:
     clock: Clock
     ids: IdGenerator
     settings: Settings
-    publish: Callable[[DomainEvent], None]
+    observe: Callable[[], object]
+    """Feed the event observers from the stored log (after a commit that recorded events)."""
     guard: CustomerGuard = field(factory=CustomerGuard)
 
     def now(self) -> datetime:
@@ -74,12 +75,12 @@ class Context:
         ))
 
     def finish(self, uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
-        """Record the events with the change, commit, then tell the observers."""
+        """Record the events with the change, commit, then feed the observers."""
         recorded = tuple(events)
         uow.events.append_many(recorded)
         uow.commit()
-        for event in recorded:
-            self.publish(event)
+        if recorded:
+            self.observe()
 
     def customer_for(self, uow: UnitOfWork, customer_id: str, purpose: Purpose) -> Customer:
         """The customer, if it exists (NotFound) and may be acted on for ``purpose``

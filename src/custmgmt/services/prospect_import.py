@@ -115,8 +115,8 @@ class ProspectImport:
         except ClaimConflict:
             # Someone registered one of these between our check and our write.
             events = [e for c in candidates for e in self._write_one(c)]
-        for event in events:
-            self._ctx.publish(event)
+        if events:
+            self._ctx.observe()
 
     def _conflict_reason(self, conflict: ClaimConflict) -> str:
         prefix = f"{self._import_id}:"

@@ -12,11 +12,12 @@ factory method; pytest then runs every contract test against your adapter::
 
 from custmgmt.testing.auth_contract import AuthorizerContract
 from custmgmt.testing.builders import make_customer, make_prospect, sample_notification
-from custmgmt.testing.notifier_contract import NotifierContract
+from custmgmt.testing.notifier_contract import Delivered, NotifierContract
 from custmgmt.testing.storage_contract import StorageContract
 
 __all__ = [
     "AuthorizerContract",
+    "Delivered",
     "NotifierContract",
     "StorageContract",
     "make_customer",

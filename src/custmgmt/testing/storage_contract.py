@@ -24,11 +24,11 @@ from custmgmt.domain.prospects import (
 )
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
-from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
 from custmgmt.testing.customer_contract import CustomerStorageContract
+from custmgmt.testing.delivery_contract import DeliveryStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
 
@@ -36,7 +36,8 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
 class StorageContract(
-    CustomerStorageContract, FollowUpStorageContract, SampleStorageContract, ABC
+    CustomerStorageContract, FollowUpStorageContract, SampleStorageContract,
+    DeliveryStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 
@@ -452,29 +453,3 @@ class StorageContract(
             uow.commit()
         with storage.unit_of_work() as uow:
             assert list(uow.events.all()) == events
-
-    def test_outbox_dedupes_and_tracks_delivery(self, storage: Storage) -> None:
-        with storage.unit_of_work() as uow:
-            assert uow.outbox.add(sample_notification(1, dedupe_key="due:p-1:2026-01-05"))
-            assert not uow.outbox.add(sample_notification(2, dedupe_key="due:p-1:2026-01-05"))
-            assert uow.outbox.add(sample_notification(3))
-            with pytest.raises(ConcurrencyError):
-                uow.outbox.add(sample_notification(3))
-            uow.commit()
-        with storage.unit_of_work() as uow:
-            assert not uow.outbox.add(sample_notification(4, dedupe_key="due:p-1:2026-01-05"))
-            pending = uow.outbox.pending(10, 3)
-            assert [i.notification.id for i in pending] == ["n-000001", "n-000003"]
-            uow.outbox.mark_sent("n-000001", T0)
-            uow.outbox.mark_failed("n-000003", "ConnectionError", T0)
-            uow.commit()
-        with storage.unit_of_work() as uow:
-            items = {i.notification.id: i for i in uow.outbox.all()}
-            assert items["n-000001"].status is DeliveryStatus.SENT
-            assert items["n-000001"].sent_at == T0
-            assert items["n-000003"].status is DeliveryStatus.FAILED
-            assert items["n-000003"].attempts == 1
-            assert [i.notification.id for i in uow.outbox.pending(10, 3)] == ["n-000003"]
-            assert list(uow.outbox.pending(10, 1)) == []
-            assert items["n-000001"].notification == sample_notification(
-                1, dedupe_key="due:p-1:2026-01-05")

@@ -1,4 +1,4 @@
-"""Memory repositories beside prospects: plans, follow-ups, samples, audit, events, outbox."""
+"""Memory repositories beside prospects: plans, follow-ups, samples, audit."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ import attrs
 
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
-from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
-from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Reach, Resource
-from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 from custmgmt.ports.storage import FollowUpQuery
 
 if TYPE_CHECKING:
@@ -206,87 +204,6 @@ class MemoryAudit:
         for entry in self.staged:
             self._state.audit.setdefault((entry.resource_kind, entry.resource_id),
                                          []).append(entry)
-
-
-class MemoryEvents:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: list[DomainEvent] = []
-
-    def append(self, event: DomainEvent) -> None:
-        self.staged.append(event)
-
-    def append_many(self, events: Sequence[DomainEvent]) -> None:
-        self.staged.extend(events)
-
-    def all(self) -> Sequence[DomainEvent]:
-        return [*self._state.events, *self.staged]
-
-    def check(self) -> None:
-        """An append-only log: nothing to check."""
-
-    def apply(self) -> None:
-        self._state.events.extend(self.staged)
-
-
-class MemoryOutbox:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self._state = uow.state
-        self.staged: dict[str, OutboxItem] = {}
-
-    def add(self, notification: Notification) -> bool:
-        key = notification.dedupe_key
-        if key is not None and (
-            key in self._state.dedupe_keys
-            or any(i.notification.dedupe_key == key for i in self.staged.values())
-        ):
-            return False
-        if notification.id in self._state.outbox or notification.id in self.staged:
-            raise ConcurrencyError(f"notification {notification.id!r} already queued")
-        self.staged[notification.id] = OutboxItem(notification=notification)
-        return True
-
-    def _item(self, notification_id: str) -> OutboxItem:
-        item = self.staged.get(notification_id) or self._state.outbox.get(notification_id)
-        if item is None:
-            raise NotFound("notification", notification_id)
-        return item
-
-    def all(self) -> Sequence[OutboxItem]:
-        merged = dict(self._state.outbox)
-        merged.update(self.staged)
-        return sorted(merged.values(), key=lambda i: (as_utc(i.notification.created_at),
-                                                      i.notification.id))
-
-    def pending(self, limit: int, max_attempts: int) -> Sequence[OutboxItem]:
-        waiting = [i for i in self.all()
-                   if i.status is not DeliveryStatus.SENT and i.attempts < max_attempts]
-        return waiting[:limit]
-
-    def mark_sent(self, notification_id: str, at: datetime) -> None:
-        item = self._item(notification_id)
-        self.staged[notification_id] = attrs.evolve(
-            item, status=DeliveryStatus.SENT, attempts=item.attempts + 1, sent_at=at
-        )
-
-    def mark_failed(self, notification_id: str, error: str, at: datetime) -> None:
-        item = self._item(notification_id)
-        self.staged[notification_id] = attrs.evolve(
-            item, status=DeliveryStatus.FAILED, attempts=item.attempts + 1, last_error=error[:500]
-        )
-
-    def check(self) -> None:
-        for item in self.staged.values():
-            key = item.notification.dedupe_key
-            is_new = item.notification.id not in self._state.outbox
-            if is_new and key is not None and key in self._state.dedupe_keys:
-                raise ConcurrencyError(f"notification {key!r} was queued meanwhile")
-
-    def apply(self) -> None:
-        for nid, item in self.staged.items():
-            self._state.outbox[nid] = item
-            if item.notification.dedupe_key is not None:
-                self._state.dedupe_keys.add(item.notification.dedupe_key)
 
 
 class MemoryDepartments:

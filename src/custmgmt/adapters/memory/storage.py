@@ -14,13 +14,17 @@ from types import TracebackType
 from typing import Protocol, Self, cast
 
 from custmgmt.adapters.memory.customers import MemoryCustomers
+from custmgmt.adapters.memory.delivery import (
+    Cursor,
+    MemoryEvents,
+    MemoryObserverCursors,
+    MemoryOutbox,
+)
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
     MemoryClosedMonths,
     MemoryDepartments,
-    MemoryEvents,
     MemoryFollowUps,
-    MemoryOutbox,
     MemoryPlans,
     MemorySamples,
     MemoryStockCounts,
@@ -63,6 +67,7 @@ class MemoryState:
         self.dedupe_keys: set[str] = set()
         self.departments: dict[str, Department] = {}
         self.stock_counts: list[StockCount] = []
+        self.cursors: dict[str, Cursor] = {}
 
 
 class MemoryProspects:
@@ -185,7 +190,7 @@ REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts, "audit": MemoryAudit,
-    "events": MemoryEvents, "outbox": MemoryOutbox,
+    "events": MemoryEvents, "outbox": MemoryOutbox, "observer_cursors": MemoryObserverCursors,
 }
 """The memory implementation of each roster entry (a test holds it to the roster)."""
 

@@ -1,18 +1,13 @@
-"""SQL repositories for principals, the audit trail, the event log and the outbox."""
+"""SQL repositories for principals and the audit trail."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import datetime
 
-import cattrs
 from sqlalchemy import (
     delete,
-    func,
     insert,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,29 +15,20 @@ from sqlalchemy.orm import Session
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CertificationRow,
-    EventRow,
-    OutboxRow,
     PrincipalRoleRow,
     PrincipalRow,
     table_of,
 )
 from custmgmt.adapters.sql.translate import (
     audit_values,
-    outbox_values,
     to_audit,
-    to_outbox_item,
 )
 from custmgmt.domain.audit import AuditEntry
-from custmgmt.domain.common import DomainEvent
-from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Certification, Principal
-from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
-from custmgmt.serialization import event_from_dict, event_to_dict
 
 # Statements built once and reused (building DML per call was a hot spot).
 INSERT_AUDIT = insert(table_of(AuditRow))
-INSERT_EVENT = insert(table_of(EventRow))
-INSERT_OUTBOX = insert(table_of(OutboxRow))
 
 
 class SqlPrincipals:
@@ -118,79 +104,3 @@ class SqlAudit:
             .execution_options(populate_existing=True)
         ).all()
         return [to_audit(r) for r in rows]
-
-
-class SqlEvents:
-    def __init__(self, session: Session, converter: cattrs.Converter) -> None:
-        self._s = session
-        self._c = converter
-
-    def _values(self, event: DomainEvent) -> dict[str, object]:
-        return {"type": event.name, "occurred_at": event.occurred_at,
-                "payload": json.dumps(event_to_dict(self._c, event), sort_keys=True)}
-
-    def append(self, event: DomainEvent) -> None:
-        self._s.execute(INSERT_EVENT, [self._values(event)])
-
-    def append_many(self, events: Sequence[DomainEvent]) -> None:
-        if events:
-            self._s.execute(INSERT_EVENT, [self._values(e) for e in events])
-
-    def all(self) -> Sequence[DomainEvent]:
-        payloads = self._s.scalars(select(EventRow.payload).order_by(EventRow.position)).all()
-        return [event_from_dict(self._c, json.loads(p)) for p in payloads]
-
-
-class SqlOutbox:
-    def __init__(self, session: Session) -> None:
-        self._s = session
-
-    def _seen(self, key: str | None) -> bool:
-        return key is not None and bool(self._s.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.dedupe_key == key)))
-
-    def add(self, notification: Notification) -> bool:
-        if self._seen(notification.dedupe_key):
-            return False
-        try:
-            with self._s.begin_nested():
-                self._s.execute(INSERT_OUTBOX, [outbox_values(notification)])
-        except IntegrityError:
-            if self._seen(notification.dedupe_key):  # queued by someone else meanwhile
-                return False
-            raise ConcurrencyError(f"notification {notification.id!r} already queued") from None
-        return True
-
-    def _select(self) -> list[OutboxItem]:
-        rows = self._s.scalars(select(OutboxRow).order_by(OutboxRow.created_at, OutboxRow.id)
-                               .execution_options(populate_existing=True)).all()
-        return [to_outbox_item(r) for r in rows]
-
-    def all(self) -> Sequence[OutboxItem]:
-        return self._select()
-
-    def pending(self, limit: int, max_attempts: int) -> Sequence[OutboxItem]:
-        rows = self._s.scalars(
-            select(OutboxRow)
-            .where(OutboxRow.status != DeliveryStatus.SENT.value,
-                   OutboxRow.attempts < max_attempts)
-            .order_by(OutboxRow.created_at, OutboxRow.id)
-            .limit(limit)
-            .execution_options(populate_existing=True)
-        ).all()
-        return [to_outbox_item(r) for r in rows]
-
-    def _mark(self, notification_id: str, **values: object) -> None:
-        result = self._s.execute(
-            update(OutboxRow).where(OutboxRow.id == notification_id)
-            .values(attempts=OutboxRow.attempts + 1, **values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise NotFound("notification", notification_id)
-
-    def mark_sent(self, notification_id: str, at: datetime) -> None:
-        self._mark(notification_id, status=DeliveryStatus.SENT.value, sent_at=at)
-
-    def mark_failed(self, notification_id: str, error: str, at: datetime) -> None:
-        self._mark(notification_id, status=DeliveryStatus.FAILED.value, last_error=error[:500])

@@ -18,14 +18,10 @@ from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
 from custmgmt.adapters.sql.customers import SqlCustomers
+from custmgmt.adapters.sql.delivery import SqlEvents, SqlObserverCursors, SqlOutbox
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.prospects import SqlProspects
-from custmgmt.adapters.sql.repositories import (
-    SqlAudit,
-    SqlEvents,
-    SqlOutbox,
-    SqlPrincipals,
-)
+from custmgmt.adapters.sql.repositories import SqlAudit, SqlPrincipals
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.adapters.sql.stock import SqlDepartments, SqlStockCounts
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
@@ -93,6 +89,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "audit": lambda s, _: SqlAudit(s),
     "events": SqlEvents,
     "outbox": lambda s, _: SqlOutbox(s),
+    "observer_cursors": lambda s, _: SqlObserverCursors(s),
 }
 """The SQL implementation of each roster entry (a test holds it to the roster)."""
 
@@ -114,6 +111,8 @@ class SqlUnitOfWork:
         self._session = session
         for entry in ROSTER:
             repository = REPOSITORIES[entry.name](session, self._storage.converter)
+            if isinstance(repository, SqlEvents):
+                self._events = repository  # flushed last, at commit
             setattr(self, entry.name, _guard(repository))
         return self
 
@@ -139,10 +138,12 @@ class SqlUnitOfWork:
         if self.read_only:
             raise StorageError("a read-only unit of work cannot commit")
         with translated():
+            self._events.flush()  # last: positions in commit order (see adapters.sql.delivery)
             self._session.commit()
 
     def rollback(self) -> None:
         if self._session is not None:
+            self._events.discard()
             with translated():
                 self._session.rollback()
 

@@ -219,8 +219,28 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[str] = mapped_column(String(50))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    leased_by: Mapped[str | None] = mapped_column(String(200))
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_custmgmt_outbox_created", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_custmgmt_outbox_created", "created_at", "id"),
+        # Workers claim the oldest due items: status first, then the claim order.
+        Index("ix_custmgmt_outbox_due", "status", "created_at", "id"),
+    )
+
+
+class ObserverCursorRow(Base):
+    """How far each event observer has read the event log, and who feeds it now."""
+
+    __tablename__ = "custmgmt_observer_cursors"
+
+    observer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    leased_by: Mapped[str | None] = mapped_column(String(200))
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FollowUpPlanRow(Base):

@@ -200,8 +200,9 @@ def outbox_values(notification: Notification) -> dict[str, object]:
         "id": notification.id, "recipient_id": notification.recipient_id,
         "kind": notification.kind, "subject": notification.subject, "body": notification.body,
         "created_at": notification.created_at, "dedupe_key": notification.dedupe_key,
+        "purpose": notification.purpose, "channel": notification.channel,
         "status": DeliveryStatus.PENDING.value, "attempts": 0, "last_error": None,
-        "sent_at": None,
+        "sent_at": None, "next_attempt_at": None, "leased_by": None, "leased_until": None,
     }
 
 
@@ -210,7 +211,9 @@ def to_outbox_item(row: OutboxRow) -> OutboxItem:
         notification=Notification(
             id=row.id, recipient_id=row.recipient_id, kind=row.kind, subject=row.subject,
             body=row.body, created_at=row.created_at, dedupe_key=row.dedupe_key,
+            purpose=row.purpose, channel=row.channel,
         ),
         status=DeliveryStatus(row.status), attempts=row.attempts, last_error=row.last_error,
-        sent_at=row.sent_at,
+        sent_at=row.sent_at, next_attempt_at=row.next_attempt_at, leased_by=row.leased_by,
+        leased_until=row.leased_until,
     )
