@@ -139,3 +139,22 @@ def test_every_hook_has_a_docstring_and_full_annotations() -> None:
         function = getattr(hookspecs, name)
         assert function.__doc__, name
         assert "return" in inspect.get_annotations(function), name
+
+
+def test_every_field_of_every_type_a_plugin_touches_is_on_the_plugins_page() -> None:
+    import attrs
+
+    from custmgmt.ports.auth import Principal, Reach, Resource
+    from custmgmt.ports.hookspecs import AuthorizerBackend, NotifierBackend
+    from custmgmt.ports.notification import Notification, OutboxItem
+
+    page = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    types = [Principal, Resource, Reach, Notification, OutboxItem, custmgmt.Settings,
+             StorageBackend, NotifierBackend, AuthorizerBackend]
+    missing = [f"{t.__name__}.{a.name}" for t in types for a in attrs.fields(t)
+               if f"`{a.name}`" not in page]
+    assert missing == []
+    for enum in (custmgmt.Action, custmgmt.DeliveryStatus):
+        assert f"`{enum.__name__}`" in page
+    for scope in ("NONE", "OWN", "TEAM", "ANY"):
+        assert f"`{scope}`" in page

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from custmgmt.adapters.memory.notifier import RecordingNotifier
 from custmgmt.adapters.memory.storage import MemoryStorage
+from custmgmt.adapters.notify import smtp, webhook
 from custmgmt.adapters.notify.logging import LoggingNotifier
 from custmgmt.adapters.rbac import RoleBasedAuthorizer
 from custmgmt.adapters.sql.backend import SQL_BACKENDS
@@ -35,6 +36,8 @@ def custmgmt_notifiers() -> Sequence[NotifierBackend]:
     return (
         NotifierBackend(name="memory", create=lambda _settings: RecordingNotifier()),
         NotifierBackend(name="logging", create=lambda _settings: LoggingNotifier()),
+        NotifierBackend(name="smtp", create=smtp.create),
+        NotifierBackend(name="webhook", create=webhook.create),
     )
 
 
