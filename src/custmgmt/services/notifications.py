@@ -107,7 +107,7 @@ class NotificationService:
         themselves (``last_error`` says why)."""
         self._ctx.reach(actor, Action.NOTIFICATION_DISPATCH)
         batch = page_limit(limit)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             return tuple(uow.outbox.dead(batch))
 
     def retry(self, actor: Principal, notification_id: str) -> OutboxItem:
@@ -123,14 +123,14 @@ class NotificationService:
             uow.outbox.requeue(nid, self._ctx.now())
             uow.commit()
         self._deliver_all(self._claim(1, nid))
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             return uow.outbox.get(nid)
 
     def get(self, actor: Principal, notification_id: str) -> OutboxItem:
         """One queued notification and its delivery state."""
         self._ctx.reach(actor, Action.NOTIFICATION_DISPATCH)
         nid = require_id("notification_id", notification_id)
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             return uow.outbox.get(nid)
 
     # -- the delivery loop ------------------------------------------------------------
@@ -161,7 +161,7 @@ class NotificationService:
     def _refusal(self, notification: Notification) -> str | None:
         if not self._checks:
             return None
-        with self._ctx.storage.unit_of_work() as uow:
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
             for check in self._checks:
                 reason = check(uow, notification)
                 if reason:

@@ -71,7 +71,7 @@ class ObserverFeed:
         hold_until = None
         try:
             while hold_until is None:
-                with storage.unit_of_work() as uow:
+                with storage.unit_of_work(read_only=True) as uow:
                     batch = uow.events.after(position, BATCH)
                 if not batch:
                     break
