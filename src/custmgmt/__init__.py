@@ -15,7 +15,7 @@ from custmgmt.domain.followups import Channel
 from custmgmt.domain.prospects import Grade, Stage, Willingness
 from custmgmt.domain.samples import Light, StorageCondition
 from custmgmt.ports.auth import Action, Certification, Principal, Role
-from custmgmt.ports.notification import DeliveryStatus, Notification, Purpose
+from custmgmt.ports.notification import DeliveryStatus, Notification, NotificationPurpose
 from custmgmt.ports.settings import Settings
 from custmgmt.services.notifications import DispatchReport
 
@@ -31,8 +31,8 @@ __all__ = [
     "Light",
     "Money",
     "Notification",
+    "NotificationPurpose",
     "Principal",
-    "Purpose",
     "Role",
     "SequentialIds",
     "Settings",

@@ -18,10 +18,12 @@ from attrs import field, frozen
 from custmgmt.domain.validation import aware, optional, text
 
 
-class Purpose:
+class NotificationPurpose:
     """Why a notification is sent. Consent is given per purpose and channel, and a
-    send-time check may refuse a notification for its purpose. Any other short
-    string is a purpose too."""
+    send-time check may refuse a notification for its purpose. ``MARKETING`` and
+    ``CARE`` are the values of ``custmgmt.domain.customers.Purpose`` of the same
+    name, so a check can ask the customer guard about them; any other short string
+    is a purpose too."""
 
     OPERATIONS = "operations"
     """Work messages to staff: reminders, escalations, warnings (the default)."""
@@ -47,7 +49,7 @@ class Notification:
 
     ``dedupe_key`` makes the outbox keep only the first notification with that key,
     so a reminder for one due date is never queued twice. ``purpose`` and
-    ``channel`` say why and how it is sent (see ``Purpose``, ``NotifyChannel``).
+    ``channel`` say why and how it is sent (see ``NotificationPurpose``, ``NotifyChannel``).
     """
 
     id: str = field(validator=text(100))
@@ -57,7 +59,7 @@ class Notification:
     body: str = ""
     created_at: datetime = field(validator=aware)
     dedupe_key: str | None = field(default=None, validator=optional(text(300)))
-    purpose: str = field(default=Purpose.OPERATIONS, validator=text(50))
+    purpose: str = field(default=NotificationPurpose.OPERATIONS, validator=text(50))
     channel: str = field(default=NotifyChannel.INTERNAL, validator=text(50))
 
     @property
