@@ -67,7 +67,7 @@ ROSTER: tuple[Entry, ...] = (
     Entry("audit", ports.AuditLog, AuditEntry),
     Entry("events", ports.EventLog, DomainEvent),
     Entry("outbox", Outbox, OutboxItem),
-    Entry("observer_cursors", ports.ObserverCursors, int),
+    Entry("observer_cursors", ports.ObserverCursorRepository, int),
     # ^ the last event position each observer has seen, with its lease
 )
 """In the order units of work check and apply them at commit."""

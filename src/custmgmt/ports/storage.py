@@ -346,7 +346,7 @@ class EventLog(Protocol):
         ...
 
 
-class ObserverCursors(Protocol):
+class ObserverCursorRepository(Protocol):
     """How far each event observer has read the event log, and who is feeding it now."""
 
     def start(self, observer: str, position: int) -> None:
@@ -409,7 +409,7 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
 
     @property
-    def observer_cursors(self) -> ObserverCursors: ...
+    def observer_cursors(self) -> ObserverCursorRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -77,33 +77,36 @@ class MemoryObserverCursors:
             return self.staged[observer]
         return self._state.cursors.get(observer)
 
-    def _stage(self, observer: str, cursor: Cursor) -> None:
-        if observer not in self.seen:
-            self.seen[observer] = self._state.cursors.get(observer)
+    def _stage(self, observer: str, cursor: Cursor, committed: Cursor | None) -> None:
+        self.seen.setdefault(observer, committed)
         self.staged[observer] = cursor
 
     def start(self, observer: str, position: int) -> None:
-        if self._current(observer) is None:
-            self._stage(observer, Cursor(position))
+        committed = self._state.cursors.get(observer)
+        if self.staged.get(observer, committed) is None:
+            self._stage(observer, Cursor(position), committed)
 
     def position(self, observer: str) -> int | None:
         cursor = self._current(observer)
         return None if cursor is None else cursor.position
 
     def lease(self, observer: str, *, worker: str, now: datetime, until: datetime) -> int | None:
-        cursor = self._current(observer)
+        committed = self._state.cursors.get(observer)  # read once: see claim()
+        cursor = self.staged.get(observer, committed)
         if cursor is None or (cursor.leased_until is not None
                               and _utc(cursor.leased_until) > _utc(now)):
             return None
-        self._stage(observer, attrs.evolve(cursor, leased_by=worker, leased_until=until))
+        self._stage(observer, attrs.evolve(cursor, leased_by=worker, leased_until=until),
+                    committed)
         return cursor.position
 
     def settle(self, observer: str, *, worker: str, position: int,
                until: datetime | None) -> None:
-        cursor = self._current(observer)
+        committed = self._state.cursors.get(observer)
+        cursor = self.staged.get(observer, committed)
         if cursor is None or cursor.leased_by != worker:
             return
-        self._stage(observer, Cursor(position, worker if until else None, until))
+        self._stage(observer, Cursor(position, worker if until else None, until), committed)
 
     def check(self) -> None:
         for observer, seen in self.seen.items():
@@ -159,13 +162,17 @@ class MemoryOutbox:
         candidates = ([self.get(notification_id)] if notification_id is not None
                       else self.all())
         claimed: list[OutboxItem] = []
-        for item in candidates:
+        for candidate in candidates:
             if len(claimed) >= limit:
                 break
-            if not due(item):
+            nid = candidate.notification.id
+            # Read the committed item once: the claim is checked at commit against
+            # exactly the version it was decided on.
+            committed = self._state.outbox.get(nid)
+            item = self.staged.get(nid, committed)
+            if item is None or not due(item):
                 continue
-            nid = item.notification.id
-            self.claimed.setdefault(nid, self._state.outbox.get(nid))
+            self.claimed.setdefault(nid, committed)
             leased = attrs.evolve(item, attempts=item.attempts + 1, leased_by=worker,
                                   leased_until=until)
             self.staged[nid] = leased
