@@ -11,7 +11,7 @@ from attrs import frozen
 
 from custmgmt.adapters.system import SystemClock, UuidIds
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.samples import Chain, canonical_json
+from custmgmt.domain.samples import Chain
 from custmgmt.domain.validation import require_id
 from custmgmt.errors import ValidationError
 from custmgmt.plugins import Plugins
@@ -20,7 +20,6 @@ from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
-from custmgmt.serialization import make_converter
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.followups import FollowUpService, PlanKeeper
@@ -75,7 +74,7 @@ class CustomerManagement:
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)
         self.samples = SampleService(
-            self._context, Chain(canonical_json(make_converter().unstructure)))
+            self._context, Chain())
 
     def principal(
         self,

@@ -14,6 +14,8 @@ from datetime import date, datetime
 
 from custmgmt.domain import sample_moves as moves
 from custmgmt.domain.customers import Purpose
+from custmgmt.domain.quantities import exact
+from custmgmt.domain.quantities import quantity as as_quantity
 from custmgmt.domain.samples import (
     Chain,
     Changed,
@@ -25,9 +27,6 @@ from custmgmt.domain.samples import (
     SampleInfo,
     StorageCondition,
     UseApplication,
-)
-from custmgmt.domain.samples import (
-    quantity as as_quantity,
 )
 from custmgmt.domain.validation import require_date, require_id, require_text
 from custmgmt.errors import FieldError, PermissionDenied, ValidationError
@@ -84,7 +83,8 @@ class SampleService(SampleRegistry):
         with self._ctx.storage.unit_of_work() as uow:
             sample = uow.samples.get(sid)
             self._check(actor, action, sample)
-            changed = move(sample, now)
+            with exact():
+                changed = move(sample, now)
             return self._save(uow, actor, sample, [changed], notes(changed[0]))
 
     def receive(
@@ -119,11 +119,12 @@ class SampleService(SampleRegistry):
             raise ValidationError("anomalies", "must be a list of notes")
         notes_about = [require_text("anomalies", a, 1000) for a in anomalies]
         now = self._ctx.now()
-        changes = [moves.receive(self._chain, sample_id=self._ctx.ids.new_id("s"), info=info,
-                                 hazard=hazard, receiver=actor.id, at=now)]
-        for note in notes_about:
-            changes.append(moves.anomaly(self._chain, changes[-1][0], note=note, by=actor.id,
-                                         at=now))
+        with exact():
+            changes = [moves.receive(self._chain, sample_id=self._ctx.ids.new_id("s"),
+                                     info=info, hazard=hazard, receiver=actor.id, at=now)]
+            for note in notes_about:
+                changes.append(moves.anomaly(self._chain, changes[-1][0], note=note,
+                                             by=actor.id, at=now))
         with self._ctx.storage.unit_of_work() as uow:
             self._ctx.customer_for(uow, require_id("customer_id", info.customer_id),
                                    Purpose.SAMPLE_RECEIPT)
@@ -157,10 +158,11 @@ class SampleService(SampleRegistry):
             self._check(actor, Action.SAMPLE_REGISTER, sample)
             year = self._ctx.today().year
             number = f"S{year}-{uow.samples.next_number(year):06d}"
-            changed = moves.register(self._chain, sample, number=number,
-                                     classification=classification, location=location,
-                                     storage=storage, single_use=bool(single_use),
-                                     registrar=actor.id, at=now)
+            with exact():
+                changed = moves.register(self._chain, sample, number=number,
+                                         classification=classification, location=location,
+                                         storage=storage, single_use=bool(single_use),
+                                         registrar=actor.id, at=now)
             return self._save(uow, actor, sample, [changed])
 
     def distribute(
@@ -176,8 +178,9 @@ class SampleService(SampleRegistry):
             sample = uow.samples.get(sid)
             self._check(actor, Action.SAMPLE_REGISTER, sample)
             self._known_recipient(uow, recipient)
-            changed = moves.distribute(self._chain, sample, to=recipient, location=location,
-                                       by=actor.id, at=now)
+            with exact():
+                changed = moves.distribute(self._chain, sample, to=recipient, location=location,
+                                           by=actor.id, at=now)
             return self._save(uow, actor, sample, [changed])
 
     def approve_distribution(self, actor: Principal, sample_id: str, *, to: str) -> Sample:
@@ -190,8 +193,9 @@ class SampleService(SampleRegistry):
             sample = uow.samples.get(sid)
             self._check(actor, Action.SAMPLE_HAZARD_APPROVE, sample)
             self._known_recipient(uow, recipient)
-            changed = moves.approve_distribution(self._chain, sample, to=recipient,
-                                                 approver=actor.id, at=now)
+            with exact():
+                changed = moves.approve_distribution(self._chain, sample, to=recipient,
+                                                     approver=actor.id, at=now)
             return self._save(uow, actor, sample, [changed])
 
     def apply(
@@ -279,9 +283,10 @@ class SampleService(SampleRegistry):
         with self._ctx.storage.unit_of_work() as uow:
             sample = uow.samples.get(sid)
             self._check(actor, action, sample)
-            changed = moves.feedback(self._chain, sample, feedback_id=feedback_id, user=user,
-                                     filed_by=actor.id, effect=effect, problems=problems,
-                                     suggestions=suggestions, at=now)
+            with exact():
+                changed = moves.feedback(self._chain, sample, feedback_id=feedback_id, user=user,
+                                         filed_by=actor.id, effect=effect, problems=problems,
+                                         suggestions=suggestions, at=now)
             stored = self._save(uow, actor, sample, [changed])
         return stored.feedback_entry(feedback_id)
 

@@ -66,8 +66,11 @@ class SqlSamples:
 
     def _to_sample(self, row: SampleRow) -> Sample:
         sample = structure(self._c, json.loads(row.document), Sample)
-        # The columns are authoritative for what the chain check relies on.
-        return attrs.evolve(sample, head_hash=row.head_hash, chain_length=row.chain_length,
+        # The columns are authoritative where they exist: queries select by them, and
+        # verify_chain compares them (and the document) with the chain.
+        return attrs.evolve(sample, number=row.number, state=SampleState(row.state),
+                            custodian=row.custodian, location=row.location,
+                            head_hash=row.head_hash, chain_length=row.chain_length,
                             version=row.version)
 
     def _append(self, events: Sequence[CustodyEvent]) -> None:

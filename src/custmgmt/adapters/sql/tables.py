@@ -313,6 +313,7 @@ class CustodyEventRow(Base):
     consumed: Mapped[Decimal] = mapped_column(ExactDecimal)
     disposed: Mapped[Decimal] = mapped_column(ExactDecimal)
     details: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(String(64), server_default="")
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
