@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from custmgmt.app import CustomerManagement
 from custmgmt.ports.roster import ROSTER
+from custmgmt.services.audit import AuditService
 from custmgmt.services.customers import CustomerService
 from custmgmt.services.followups import FollowUpService
 from custmgmt.services.pool import PoolService
@@ -27,6 +28,7 @@ AREAS: list[tuple[str, type]] = [
     ("app.reports", ReportService),
     ("app.pool", PoolService),
     ("app.samples", SampleService),
+    ("app.audit", AuditService),
 ]
 
 

@@ -20,6 +20,7 @@ from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
+from custmgmt.services.audit import AuditService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.followups import FollowUpService, PlanKeeper
@@ -65,6 +66,7 @@ class CustomerManagement:
             storage=storage, authorizer=CheckedAuthorizer(plugins.authorizer(settings)),
             clock=clock, ids=ids,
             settings=settings, publish=plugins.notify_event,
+            sealer=plugins.chain_sealer(settings),
         )
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
         self.customers = CustomerService(self._context)
@@ -73,6 +75,7 @@ class CustomerManagement:
         self.followups = FollowUpService(self._context, keeper)
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)
+        self.audit = AuditService(self._context)
         self.samples = SampleService(
             self._context, Chain())
 

@@ -59,6 +59,10 @@ def test_nonsense_arguments_raise_custmgmt_errors_only(
             good[param.name] = customer.id
         elif param.name == "sample_id":
             good[param.name] = sample.id
+        elif param.name == "kind":
+            good[param.name] = "prospect"
+        elif param.name == "resource_id":
+            good[param.name] = prospect.id
         elif param.default is inspect.Parameter.empty:
             good[param.name] = "x"
     for param in params:
@@ -88,7 +92,8 @@ def test_the_facade_and_settings_refuse_nonsense_with_custmgmt_errors(value: obj
     ]
     calls += [lambda name=name: custmgmt.Settings(**{name: value})  # type: ignore[misc]
               for name in ("grading_large", "timezone", "notifier", "cadence_days",
-                           "visit_minimum", "protection_days", "pool_daily_cap")]
+                           "visit_minimum", "protection_days", "pool_daily_cap",
+                           "chain_key")]
     for call in calls:
         with contextlib.suppress(CustmgmtError):
             call()

@@ -54,7 +54,8 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
     Role.SAMPLE_REGISTRY: {A.SAMPLE_REGISTER: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
     Role.SAMPLE_USER: {A.SAMPLE_APPLY: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
     Role.SAFETY_OFFICER: {A.SAMPLE_HAZARD_APPROVE: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
-    Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY},
+    Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY, A.AUDIT_VERIFY: Scope.ANY},
+    Role.AUDITOR: {A.AUDIT_VERIFY: Scope.ANY},
     Role.ADMIN: {action: Scope.ANY for action in Action},
 }
 

@@ -21,12 +21,15 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal
 from typing import Any
 
 import attrs
+from attrs import frozen
+
+from custmgmt.errors import IntegrityError
 
 GENESIS = "0" * 64
 """The ``previous_hash`` of the first record of every chain and trail."""
@@ -117,3 +120,50 @@ def head_message(chain: str, chain_id: str, length: int, head_hash: str) -> byte
     """What a seal covers: which chain, how long it is, and the hash it ends with."""
     return _json({"form": FORM, "tag": "chain-head", "chain": chain, "id": chain_id,
                   "length": length, "head": head_hash}).encode("utf-8")
+
+
+CUSTODY_CHAIN = "custody"
+"""The chain name of a sample's custody events (its id is the sample id)."""
+
+
+def audit_chain(resource_kind: str) -> str:
+    """The chain name of the audit trails of one kind of resource."""
+    return f"audit:{resource_kind}"
+
+
+@frozen(kw_only=True)
+class ChainHead:
+    """A chain's head as last written: how long it is, its last hash, and the seal.
+
+    ``seal`` is a keyed MAC (or a notary's token) over ``message()``, made with a
+    secret the database does not hold; ``None`` when no key is configured.
+    """
+
+    chain: str
+    chain_id: str
+    length: int
+    head_hash: str
+    seal: str | None = None
+
+    def message(self) -> bytes:
+        return head_message(self.chain, self.chain_id, self.length, self.head_hash)
+
+
+Verify = Callable[[bytes, str], bool]
+
+
+def check_head(
+    head: ChainHead | None, *, length: int, head_hash: str, verify: Verify | None, what: str
+) -> None:
+    """Raise IntegrityError unless the stored chain (``length`` records ending with
+    ``head_hash``) is the one its head records, and, with ``verify`` (a key is
+    configured), unless that head carries a valid seal."""
+    if verify is not None:
+        if head is None or head.seal is None:
+            raise IntegrityError(f"{what}: its head is not sealed")
+        if not verify(head.message(), head.seal):
+            raise IntegrityError(f"{what}: the seal on its head does not match; the head "
+                                 "was rewritten")
+    if head is not None and (head.length, head.head_hash) != (length, head_hash):
+        raise IntegrityError(f"{what}: its head records {head.length} entries, "
+                             f"{length} are stored")

@@ -28,6 +28,8 @@ class Role:
     SAMPLE_USER = "sample_user"
     SAFETY_OFFICER = "safety_officer"
     QUALITY_MANAGER = "quality_manager"
+    AUDITOR = "auditor"
+    """Verifies audit trails (``app.audit.verify``)."""
     ADMIN = "admin"
 
 
@@ -61,6 +63,7 @@ class Action(enum.Enum):
     SAMPLE_READ = "sample.read"
     PRINCIPAL_MANAGE = "principal.manage"
     NOTIFICATION_DISPATCH = "notification.dispatch"
+    AUDIT_VERIFY = "audit.verify"
 
 
 class Scope(enum.IntEnum):

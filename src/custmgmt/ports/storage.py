@@ -23,6 +23,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer, CustomerStatus
 from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
@@ -316,6 +317,18 @@ class AuditLog(Protocol):
         ...
 
 
+class ChainHeads(Protocol):
+    """The head of every custody chain and audit trail, with its seal if a key is set."""
+
+    def get(self, chain: str, chain_id: str) -> ChainHead | None:
+        """The head of one chain as this unit of work sees it, or None."""
+        ...
+
+    def save(self, head: ChainHead) -> None:
+        """Create or replace the head of ``head.chain`` / ``head.chain_id``."""
+        ...
+
+
 class EventLog(Protocol):
     def append(self, event: DomainEvent) -> None: ...
 
@@ -356,6 +369,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def heads(self) -> ChainHeads: ...
 
     @property
     def events(self) -> EventLog: ...

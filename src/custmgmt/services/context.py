@@ -7,12 +7,14 @@ from datetime import date, datetime
 
 from attrs import field, frozen
 
-from custmgmt.domain.audit import chain_entry
+from custmgmt.domain.audit import AuditEntry, chain_entry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer, Purpose
-from custmgmt.errors import ValidationError
+from custmgmt.domain.integrity import ChainHead, audit_chain, check_head
+from custmgmt.errors import CustmgmtError, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource
 from custmgmt.ports.clock import Clock, IdGenerator
+from custmgmt.ports.sealing import Sealer
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage, UnitOfWork
 from custmgmt.services.guard import CustomerGuard
@@ -47,6 +49,8 @@ class Context:
     settings: Settings
     publish: Callable[[DomainEvent], None]
     guard: CustomerGuard = field(factory=CustomerGuard)
+    sealer: Sealer | None = None
+    """Seals chain heads; None when no ``chain_key`` (and no plugin) offers one."""
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -68,10 +72,54 @@ class Context:
         after: dict[str, str] | None,
     ) -> None:
         trail = uow.audit.trail(kind, resource_id)
-        uow.audit.append(chain_entry(
+        entry = chain_entry(
             trail[-1] if trail else None, resource_kind=kind, resource_id=resource_id,
             actor_id=actor.id, action=action, at=at, before=before, after=after,
-        ))
+        )
+        uow.audit.append(entry)
+        self.seal_audit(uow, entry)
+
+    def seal_audit(self, uow: UnitOfWork, newest: AuditEntry) -> None:
+        """Record (and seal) the head of the trail that ``newest`` now ends."""
+        self.seal_head(uow, audit_chain(newest.resource_kind), newest.resource_id,
+                       newest.sequence + 1, newest.hash)
+
+    def seal_head(
+        self, uow: UnitOfWork, chain: str, chain_id: str, length: int, head_hash: str
+    ) -> None:
+        """Record the head of a chain that just grew, sealed if a sealer is configured."""
+        head = ChainHead(chain=chain, chain_id=chain_id, length=length, head_hash=head_hash)
+        if self.sealer is not None:
+            try:
+                seal = self.sealer.seal(head.message())
+            except CustmgmtError:
+                raise
+            except Exception as error:  # a KMS or notary plugin failed: nothing is saved
+                raise StorageError(f"the chain sealer failed ({type(error).__name__})") \
+                    from None
+            if not isinstance(seal, str) or not 0 < len(seal) <= 200:
+                raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
+            head = ChainHead(chain=chain, chain_id=chain_id, length=length,
+                             head_hash=head_hash, seal=seal)
+        uow.heads.save(head)
+
+    def check_head(
+        self, uow: UnitOfWork, chain: str, chain_id: str, *, length: int, head_hash: str,
+        what: str,
+    ) -> None:
+        """IntegrityError unless the stored chain is the one its (sealed) head records."""
+        verify = None if self.sealer is None else self._verify
+        check_head(uow.heads.get(chain, chain_id), length=length, head_hash=head_hash,
+                   verify=verify, what=what)
+
+    def _verify(self, message: bytes, seal: str) -> bool:
+        assert self.sealer is not None
+        try:
+            return bool(self.sealer.verify(message, seal))
+        except CustmgmtError:
+            raise
+        except Exception as error:
+            raise StorageError(f"the chain sealer failed ({type(error).__name__})") from None
 
     def finish(self, uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
         """Record the events with the change, commit, then tell the observers."""

@@ -167,12 +167,15 @@ class ProspectImport:
                 del self.rejected[rejected_before:]
                 raise
             self._keep_plans(uow, stored, True)
-            uow.audit.append_many([
+            entries = [
                 chain_entry(None, resource_kind="prospect", resource_id=p.id,
                             actor_id=self._actor.id, action="register", at=now, before=None,
                             after=self._snapshot(p))
                 for p in stored
-            ])
+            ]
+            uow.audit.append_many(entries)
+            for entry in entries:
+                self._ctx.seal_audit(uow, entry)
             events = [e for _, evs in made for e in evs]
             uow.events.append_many(events)
             uow.commit()

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from custmgmt.domain import sample_moves as moves
 from custmgmt.domain.customers import Purpose
+from custmgmt.domain.integrity import CUSTODY_CHAIN, GENESIS
 from custmgmt.domain.quantities import exact
 from custmgmt.domain.quantities import quantity as as_quantity
 from custmgmt.domain.samples import (
@@ -67,6 +68,8 @@ class SampleService(SampleRegistry):
         events = [event for _, event in changes]
         stored = (uow.samples.add(after, events) if before is None
                   else uow.samples.update(after, events))
+        self._ctx.seal_head(uow, CUSTODY_CHAIN, stored.id, stored.chain_length,
+                            stored.head_hash)
         for note in notes:
             uow.outbox.add(note)
         self._ctx.finish(uow, [SampleEvent(actor_id=actor.id, occurred_at=e.at,
@@ -324,11 +327,17 @@ class SampleService(SampleRegistry):
             return tuple(uow.samples.chain(sample.id))
 
     def verify_chain(self, actor: Principal, sample_id: str) -> int:
-        """Recompute the chain; raise IntegrityError naming the first bad event if any
-        was edited, deleted, inserted or reordered. Returns the number of events."""
+        """Recompute the chain and replay it; raise IntegrityError naming what does not
+        hold: an event edited, deleted, inserted or reordered, a sample record that is
+        not what its events give, or (with a chain key) a head whose seal fails.
+        Returns the number of events. What is and is not detected: docs/integrity.md."""
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             sample = uow.samples.get(require_id("sample_id", sample_id))
             self._check(actor, Action.SAMPLE_READ, sample)
             events = list(uow.samples.chain(sample.id))
-        self._chain.verify(sample, events)
+            with exact():
+                self._chain.verify(sample, events)
+            self._ctx.check_head(uow, CUSTODY_CHAIN, sample.id, length=len(events),
+                                 head_hash=events[-1].hash if events else GENESIS,
+                                 what=f"sample {sample.id}")
         return len(events)

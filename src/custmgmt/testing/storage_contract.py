@@ -13,6 +13,7 @@ import pytest
 
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import ProspectId
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
     Grade,
@@ -438,6 +439,30 @@ class StorageContract(
         with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
             uow.audit.append(second)
             uow.commit()
+
+    def test_chain_heads_are_replaced_and_kept_only_on_commit(self, storage: Storage) -> None:
+        head = ChainHead(chain="audit:prospect", chain_id="p-1", length=1, head_hash="a" * 64,
+                         seal="s" * 64)
+        other = ChainHead(chain="custody", chain_id="p-1", length=3, head_hash="b" * 64)
+        with storage.unit_of_work() as uow:
+            uow.heads.save(head)
+            uow.heads.save(other)
+            assert uow.heads.get("audit:prospect", "p-1") == head
+            uow.commit()
+        moved = attrs.evolve(head, length=2, head_hash="c" * 64, seal="t" * 200)
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("audit:prospect", "p-1") == head
+            assert uow.heads.get("custody", "p-1") == other
+            assert uow.heads.get("custody", "p-2") is None
+            uow.heads.save(moved)
+            uow.heads.save(attrs.evolve(other, length=9))
+            uow.rollback()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("custody", "p-1") == other
+            uow.heads.save(moved)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("audit:prospect", "p-1") == moved
 
     def test_events_read_back_equal_in_order(self, storage: Storage) -> None:
         events = [

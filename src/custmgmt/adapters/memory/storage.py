@@ -20,6 +20,7 @@ from custmgmt.adapters.memory.records import (
     MemoryDepartments,
     MemoryEvents,
     MemoryFollowUps,
+    MemoryHeads,
     MemoryOutbox,
     MemoryPlans,
     MemorySamples,
@@ -31,6 +32,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.domain.stock import Department, StockCount
@@ -58,6 +60,7 @@ class MemoryState:
         self.follow_ups: list[FollowUp] = []
         self.closed_months: list[ClosedMonth] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
+        self.heads: dict[tuple[str, str], ChainHead] = {}
         self.events: list[DomainEvent] = []
         self.outbox: dict[str, OutboxItem] = {}
         self.dedupe_keys: set[str] = set()
@@ -185,7 +188,7 @@ REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts, "audit": MemoryAudit,
-    "events": MemoryEvents, "outbox": MemoryOutbox,
+    "heads": MemoryHeads, "events": MemoryEvents, "outbox": MemoryOutbox,
 }
 """The memory implementation of each roster entry (a test holds it to the roster)."""
 

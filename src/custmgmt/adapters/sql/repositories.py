@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CertificationRow,
+    ChainHeadRow,
     EventRow,
     OutboxRow,
     PrincipalRoleRow,
@@ -34,6 +35,7 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Certification, Principal
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
@@ -118,6 +120,36 @@ class SqlAudit:
             .execution_options(populate_existing=True)
         ).all()
         return [to_audit(r) for r in rows]
+
+
+class SqlHeads:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, chain: str, chain_id: str) -> ChainHead | None:
+        row = self._s.scalars(
+            select(ChainHeadRow).where(ChainHeadRow.chain == chain,
+                                       ChainHeadRow.chain_id == chain_id)
+            .execution_options(populate_existing=True)).one_or_none()
+        if row is None:
+            return None
+        return ChainHead(chain=row.chain, chain_id=row.chain_id, length=row.length,
+                         head_hash=row.head_hash, seal=row.seal)
+
+    def save(self, head: ChainHead) -> None:
+        values = {"length": head.length, "head_hash": head.head_hash, "seal": head.seal}
+        changed = self._s.execute(
+            update(ChainHeadRow).where(ChainHeadRow.chain == head.chain,
+                                       ChainHeadRow.chain_id == head.chain_id)
+            .values(values).execution_options(synchronize_session=False))
+        if changed.rowcount == 0:  # type: ignore[attr-defined]
+            try:
+                with self._s.begin_nested():
+                    self._s.execute(insert(ChainHeadRow).values(
+                        chain=head.chain, chain_id=head.chain_id, **values))
+            except IntegrityError:
+                raise ConcurrencyError(f"the head of {head.chain} {head.chain_id!r} was "
+                                       "written meanwhile") from None
 
 
 class SqlEvents:

@@ -23,6 +23,7 @@ from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
     SqlAudit,
     SqlEvents,
+    SqlHeads,
     SqlOutbox,
     SqlPrincipals,
 )
@@ -91,6 +92,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "departments": lambda s, _: SqlDepartments(s),
     "stock_counts": lambda s, _: SqlStockCounts(s),
     "audit": lambda s, _: SqlAudit(s),
+    "heads": lambda s, _: SqlHeads(s),
     "events": SqlEvents,
     "outbox": lambda s, _: SqlOutbox(s),
 }

@@ -196,6 +196,18 @@ class AuditRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class ChainHeadRow(Base):
+    """The head of each custody chain and audit trail, sealed when a key is configured."""
+
+    __tablename__ = "custmgmt_chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(60), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[str | None] = mapped_column(String(200))
+
+
 class EventRow(Base):
     __tablename__ = "custmgmt_events"
 
