@@ -186,8 +186,8 @@ def a_prospect_with_a_trail(app: App) -> tuple[custmgmt.Principal, str]:
     auditor = app.principal("u-audit", roles={"auditor"})
     p = app.prospects.register(alice, name="Acme", phone="13800000001", willingness="clear",
                                potential_value=2_000_000)
+    app.followups.record(alice, p.id, channel=custmgmt.Channel.PHONE, summary="first call")
     app.prospects.advance(alice, p.id, to="needs_identified")
-    app.prospects.advance(alice, p.id, to="proposal")
     return auditor, p.id
 
 
