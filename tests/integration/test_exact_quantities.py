@@ -93,3 +93,23 @@ def test_trailing_zeros_do_not_count_as_places(app: App) -> None:
     s = staff(app)
     sid = receive(app, s["rita"], "2.500000000000000000")
     assert app.samples.get(s["qm"], sid).received == Decimal("2.5")
+
+
+def test_a_count_is_exact_too_and_its_audit_trail_verifies(app: App) -> None:
+    s = staff(app)
+    auditor = app.principal("u-audit", roles={"auditor"})
+    sid = receive(app, s["rita"], "123456789012345.123456789")
+    number = app.samples.register(s["reg"], sid, classification="c", location="shelf A").number
+    assert number is not None
+    for bad in ("0.0000000001", "1E+1000000", "-1"):
+        with pytest.raises(ValidationError) as raised:
+            app.samples.record_count(s["reg"], "shelf A", {number: bad})
+        assert raised.value.field == f"counts.{number}"
+    with decimal.localcontext() as ctx:
+        ctx.prec = 3
+        found = app.samples.record_count(s["reg"], "shelf A",
+                                         {number: "123456789012345.123456788"})
+        differences = [line.difference for line in found]
+    assert differences == [Decimal("-0.000000001")]
+    (count,) = app.samples.stock_counts(s["qm"])
+    assert app.audit.verify(auditor, "stock_count", count.id) == 1

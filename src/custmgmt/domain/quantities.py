@@ -47,14 +47,24 @@ def integer_digits(number: Decimal) -> int:
 
 def quantity(value: object, field_name: str = "quantity") -> Decimal:
     """A positive exact quantity, or ValidationError naming ``field_name``."""
+    return _exact(value, field_name, zero=False)
+
+
+def counted(value: object, field_name: str = "count") -> Decimal:
+    """A counted quantity: exact, zero (nothing found) or more."""
+    return _exact(value, field_name, zero=True)
+
+
+def _exact(value: object, field_name: str, *, zero: bool) -> Decimal:
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
         raise ValidationError(field_name, "must be an exact number (Decimal, int or string)")
     try:
         number = value if isinstance(value, Decimal) else Decimal(value)
     except (ArithmeticError, ValueError):
         raise ValidationError(field_name, "is not a number") from None
-    if not number.is_finite() or number <= 0:
-        raise ValidationError(field_name, "must be greater than zero")
+    if not number.is_finite() or number < 0 or (number == 0 and not zero):
+        raise ValidationError(field_name, "must be zero or more" if zero
+                              else "must be greater than zero")
     if integer_digits(number) > MAX_INTEGER_DIGITS:
         raise ValidationError(field_name, f"has more than {MAX_INTEGER_DIGITS} digits before "
                               "the decimal point: it cannot be kept exactly")

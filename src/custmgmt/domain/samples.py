@@ -309,9 +309,14 @@ def record_digest(sample: Sample) -> str:
     return sha256_hex(canonical_bytes(SAMPLE_RECORD, sample, without=NOT_IN_RECORD))
 
 
-STATE_AFTER = {CustodyKind.REGISTERED: SampleState.REGISTERED,
-               CustodyKind.DISPOSED: SampleState.DISPOSED}
-"""The custody events that move a sample to another state."""
+def state_after(state: SampleState, event: CustodyEvent) -> SampleState:
+    """The state a sample is in after ``event``: registered by its registration, disposed
+    of once a disposal leaves nothing in storage and nothing out."""
+    if event.kind is CustodyKind.REGISTERED:
+        return SampleState.REGISTERED
+    if event.kind is CustodyKind.DISPOSED and event.in_storage == 0 and event.checked_out == 0:
+        return SampleState.DISPOSED
+    return state
 
 
 @frozen(kw_only=True)
@@ -333,7 +338,7 @@ class Replayed:
         first, last = events[0], events[-1]
         state, number = SampleState.RECEIVED, None
         for event in events:
-            state = STATE_AFTER.get(event.kind, state)
+            state = state_after(state, event)
             if event.kind is CustodyKind.REGISTERED:
                 number = dict(event.details).get("number")
         with exact():

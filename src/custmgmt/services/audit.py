@@ -27,9 +27,18 @@ def _prospect(uow: UnitOfWork, resource_id: str) -> Resource:
     return resource_of(uow.prospects.get(ProspectId(resource_id)))
 
 
-AUDITED: Mapping[str, Lookup] = {PROSPECT: _prospect}
-"""Each kind of resource with an audit trail, and how to find one (NotFound if absent).
-Every such resource gets its first entry when it is created."""
+def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
+    for count in uow.stock_counts.find():
+        if count.id == resource_id:
+            return Resource(kind="stock_count", id=count.id, owner_id=count.counted_by)
+    raise NotFound("stock_count", resource_id)
+
+
+AUDITED: Mapping[str, Lookup | None] = {
+    PROSPECT: _prospect, "stock_count": _stock_count, "report": None}
+"""Each kind of resource with an audit trail, and how to find one (NotFound if absent;
+None: the trail is the only record). Such a resource gets its first entry when it is
+created, so one that exists without a trail lost it."""
 
 
 class AuditService:
@@ -40,15 +49,18 @@ class AuditService:
         """Recompute the audit trail of one resource and check its head; raise
         IntegrityError naming the first entry edited, deleted, inserted or reordered,
         newest entries cut off, a whole trail deleted, or (with a chain key) a head
-        whose seal fails. Returns the number of entries. Needs ``audit.verify``."""
+        whose seal fails. ``kind``: ``"prospect"``, ``"stock_count"`` or ``"report"``
+        (a closed month, by its name). Returns the number of entries. Needs the
+        ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))
         rid = require_id("resource_id", resource_id)
         self._ctx.authorizer.check(actor, Action.AUDIT_VERIFY, None)
         what = f"{kind} {rid}"
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            lookup = AUDITED[kind]
             try:
-                resource: Resource | None = AUDITED[kind](uow, rid)
+                resource = None if lookup is None else lookup(uow, rid)
             except NotFound:
                 resource = None
             if resource is not None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from attrs import frozen
 
+from custmgmt.domain.quantities import counted
 from custmgmt.domain.samples import ApplicationStatus, Sample, SampleState
 from custmgmt.domain.stock import CountLine, Department, StockCount, compare
 from custmgmt.domain.validation import require_date, require_id, require_text
@@ -52,15 +53,7 @@ class OverdueReturn:
 
 def _counted(value: object, field: str) -> Decimal:
     """A counted quantity: exact and not negative (nothing found is 0)."""
-    if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
-        raise ValidationError(field, "must be an exact number (Decimal, int or string)")
-    try:
-        number = Decimal(value)
-    except ArithmeticError:
-        raise ValidationError(field, "is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise ValidationError(field, "must be zero or more")
-    return number
+    return counted(value, field)
 
 
 class SampleRegistry:
