@@ -12,6 +12,7 @@ import pytest
 import custmgmt
 from custmgmt import Certification
 from custmgmt.errors import ValidationError
+from tests.helpers import a_customer
 
 App = custmgmt.CustomerManagement
 
@@ -27,9 +28,15 @@ def staff(app: App) -> dict[str, custmgmt.Principal]:
     }
 
 
+CUSTOMERS: dict[int, str] = {}
+
+
 def receive(app: App, who: custmgmt.Principal, quantity: object) -> str:
-    return app.samples.receive(who, customer_id="p-1", sample_name="resin", quantity=quantity,
-                               unit="kg", description="bag", requested_work="test").id
+    if id(app) not in CUSTOMERS:
+        CUSTOMERS[id(app)] = a_customer(app)
+    return app.samples.receive(who, customer_id=CUSTOMERS[id(app)], sample_name="resin",
+                               quantity=quantity, unit="kg", description="bag",
+                               requested_work="test").id
 
 
 @pytest.mark.parametrize("form", [Decimal("1E+1"), Decimal("10.000"), "1.0E+1",

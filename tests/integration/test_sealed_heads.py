@@ -33,6 +33,7 @@ from custmgmt.errors import (
 from custmgmt.plugins import hookimpl
 from custmgmt.ports.settings import Settings
 from custmgmt.serialization import make_converter
+from tests.helpers import a_customer
 
 App = custmgmt.CustomerManagement
 KEY = b"a secret kept outside the database"
@@ -106,7 +107,7 @@ def history(app: App) -> tuple[custmgmt.Principal, Sample, str]:
     reg = app.principal("u-reg", roles={"sample_registry"})
     lab = app.principal("u-lab", roles={"sample_user"})
     qm = app.principal("u-qm", roles={"quality_manager"})
-    s = app.samples.receive(rita, customer_id="p-1", sample_name="resin", quantity="10",
+    s = app.samples.receive(rita, customer_id=a_customer(app), sample_name="resin", quantity="10",
                             unit="kg", description="bag", requested_work="test")
     app.samples.register(reg, s.id, classification="c", location="shelf A")
     a = app.samples.apply(lab, s.id, purpose="test", quantity=4)
@@ -428,3 +429,18 @@ def test_heads_are_recorded_unsealed_without_a_key(storage_url: str, clock: Fixe
         if storage_url != "memory://":  # the same data, now opened with a key
             with pytest.raises(IntegrityError, match="its head is not sealed"):
                 keyed_app.audit.verify(auditor, "prospect", pid)
+
+
+def test_a_customers_trail_verifies_and_its_loss_is_caught(app: App) -> None:
+    auditor = app.principal("u-audit", roles={"auditor"})
+    cid = a_customer(app)
+    assert app.audit.verify(auditor, "customer", cid) == 1
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        del storage.state.audit[("customer", cid)]
+        del storage.state.heads[(audit_chain("customer"), cid)]
+    else:
+        _sql(app, "DELETE FROM custmgmt_audit WHERE resource_id = :c", {"c": cid})
+        _sql(app, "DELETE FROM custmgmt_chain_heads WHERE chain_id = :c", {"c": cid})
+    with pytest.raises(IntegrityError, match="its audit trail is missing"):
+        app.audit.verify(auditor, "customer", cid)

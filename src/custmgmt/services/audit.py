@@ -17,6 +17,8 @@ from custmgmt.errors import IntegrityError, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context
+from custmgmt.services.customers import KIND as CUSTOMER
+from custmgmt.services.customers import resource_of as customer_resource
 from custmgmt.services.prospects import KIND as PROSPECT
 from custmgmt.services.prospects import resource_of
 
@@ -27,6 +29,10 @@ def _prospect(uow: UnitOfWork, resource_id: str) -> Resource:
     return resource_of(uow.prospects.get(ProspectId(resource_id)))
 
 
+def _customer(uow: UnitOfWork, resource_id: str) -> Resource:
+    return customer_resource(uow.customers.get(resource_id))
+
+
 def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
     for count in uow.stock_counts.find():
         if count.id == resource_id:
@@ -35,7 +41,8 @@ def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
 
 
 AUDITED: Mapping[str, Lookup | None] = {
-    PROSPECT: _prospect, "stock_count": _stock_count, "report": None}
+    PROSPECT: _prospect, CUSTOMER: _customer, "stock_count": _stock_count,
+    "report": None}
 """Each kind of resource with an audit trail, and how to find one (NotFound if absent;
 None: the trail is the only record). Such a resource gets its first entry when it is
 created, so one that exists without a trail lost it."""
@@ -49,9 +56,9 @@ class AuditService:
         """Recompute the audit trail of one resource and check its head; raise
         IntegrityError naming the first entry edited, deleted, inserted or reordered,
         newest entries cut off, a whole trail deleted, or (with a chain key) a head
-        whose seal fails. ``kind``: ``"prospect"``, ``"stock_count"`` or ``"report"``
-        (a closed month, by its name). Returns the number of entries. Needs the
-        ``audit.verify`` right."""
+        whose seal fails. ``kind``: ``"prospect"``, ``"customer"``, ``"stock_count"``
+        or ``"report"`` (a closed month, by its name). Returns the number of entries.
+        Needs the ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))
         rid = require_id("resource_id", resource_id)
