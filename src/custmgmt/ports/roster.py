@@ -66,7 +66,7 @@ ROSTER: tuple[Entry, ...] = (
     Entry("departments", ports.DepartmentRepository, Department),
     Entry("stock_counts", ports.StockCountRepository, StockCount),
     Entry("audit", ports.AuditLog, AuditEntry),
-    Entry("heads", ports.ChainHeads, ChainHead),
+    Entry("heads", ports.ChainHeadRepository, ChainHead),
     Entry("events", ports.EventLog, DomainEvent),
     Entry("outbox", Outbox, OutboxItem),
 )

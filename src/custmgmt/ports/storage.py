@@ -317,7 +317,7 @@ class AuditLog(Protocol):
         ...
 
 
-class ChainHeads(Protocol):
+class ChainHeadRepository(Protocol):
     """The head of every custody chain and audit trail, with its seal if a key is set."""
 
     def get(self, chain: str, chain_id: str) -> ChainHead | None:
@@ -371,7 +371,7 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
 
     @property
-    def heads(self) -> ChainHeads: ...
+    def heads(self) -> ChainHeadRepository: ...
 
     @property
     def events(self) -> EventLog: ...

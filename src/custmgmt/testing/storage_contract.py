@@ -41,7 +41,8 @@ class StorageContract(
 ):
     """Every storage back end behaves like a transactional database."""
 
-    covers: ClassVar[tuple[str, ...]] = ("prospects", "principals", "audit", "events", "outbox")
+    covers: ClassVar[tuple[str, ...]] = ("prospects", "principals", "audit", "heads", "events",
+                                         "outbox")
 
     @abstractmethod
     def make_storage(self) -> Storage:
