@@ -22,7 +22,7 @@ from attrs import field, frozen
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer, CustomerStatus
-from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
@@ -224,6 +224,12 @@ class FollowUpPlanRepository(Protocol):
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         """Active plans within ``reach`` whose next due date is on or before ``on``,
         ordered by next due date, then prospect id."""
+        ...
+
+    def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
+        """The plans ``due`` selects as due-list items (``domain.followups.due_item``),
+        ordered by ``domain.followups.by_priority``: the due list a person reads, built
+        without loading whole plans (it is the most frequent query)."""
         ...
 
 

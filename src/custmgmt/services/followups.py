@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from attrs import frozen
-
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import (
     CadencePolicy,
     Channel,
     ClosedMonth,
+    DueItem,
     FollowUp,
     FollowUpPlan,
     FollowUpRecorded,
@@ -19,7 +18,7 @@ from custmgmt.domain.followups import (
     check_can_follow_up,
     derive_plan,
 )
-from custmgmt.domain.prospects import Grade, Prospect
+from custmgmt.domain.prospects import Prospect
 from custmgmt.domain.validation import (
     require_aware,
     require_date,
@@ -34,17 +33,6 @@ from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
 from custmgmt.services.context import Context
 from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
-
-
-@frozen
-class DueItem:
-    """One prospect waiting for a follow-up. No personal data: look the prospect up."""
-
-    prospect_id: str
-    owner_id: str
-    grade: Grade
-    next_due: date
-    days_late: int
 
 
 class PlanKeeper:
@@ -227,10 +215,7 @@ class FollowUpService:
         day = self._ctx.today() if on is None else require_date("on", on)
         reach = self._ctx.reach(actor, Action.FOLLOWUP_READ)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            plans = uow.plans.due(reach, day, owner)
-        items = [DueItem(prospect_id=p.prospect_id, owner_id=p.owner_id, grade=p.grade,
-                         next_due=p.next_due, days_late=p.days_late(day)) for p in plans]
-        return tuple(sorted(items, key=lambda i: (i.grade.value, -i.days_late, i.prospect_id)))
+            return tuple(uow.plans.due_items(reach, day, owner))
 
     def overdue(
         self, actor: Principal, *, on: date | None = None, owner: str | None = None

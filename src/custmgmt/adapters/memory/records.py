@@ -11,7 +11,14 @@ import attrs
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import (
+    ClosedMonth,
+    DueItem,
+    FollowUp,
+    FollowUpPlan,
+    by_priority,
+    due_item,
+)
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
@@ -51,6 +58,9 @@ class MemoryPlans:
                                       owner_id=plan.owner_id, team=plan.owner_team))
         ]
         return sorted(found, key=lambda plan: (plan.next_due, plan.prospect_id))
+
+    def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
+        return by_priority(due_item(plan, on) for plan in self.due(reach, on, owner))
 
     def check(self) -> None:
         self.rows.check()

@@ -241,8 +241,8 @@ class FollowUpPlanRow(Base):
     prospect_id: Mapped[str] = mapped_column(
         ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), primary_key=True
     )
-    owner_id: Mapped[str] = mapped_column(String(200), index=True)
-    owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
+    owner_id: Mapped[str] = mapped_column(String(200))
+    owner_team: Mapped[str | None] = mapped_column(String(100))
     grade: Mapped[str] = mapped_column(String(1))
     stage: Mapped[str] = mapped_column(String(30), server_default="initial_contact")
     active: Mapped[bool] = mapped_column(Boolean)
@@ -251,7 +251,15 @@ class FollowUpPlanRow(Base):
     next_due: Mapped[date] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_custmgmt_followup_plans_due", "active", "next_due"),)
+    # The due lists (per owner, per team, everyone's) read one index range each, already
+    # in (next_due, prospect_id) order: no sort, no scan of plans not due.
+    __table_args__ = (
+        Index("ix_custmgmt_followup_plans_owner_due",
+              "owner_id", "active", "next_due", "prospect_id"),
+        Index("ix_custmgmt_followup_plans_team_due",
+              "owner_team", "active", "next_due", "prospect_id"),
+        Index("ix_custmgmt_followup_plans_due_order", "active", "next_due", "prospect_id"),
+    )
 
 
 class FollowUpRow(Base):
