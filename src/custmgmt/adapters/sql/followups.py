@@ -152,15 +152,12 @@ class SqlPlans:
         rows.sort(key=_GRADE)
         # A due list holds few distinct dates: parse each (SQLite keeps ISO text) once.
         days: dict[Any, tuple[date, int]] = {}
-        items: list[DueItem] = []
-        append, make = items.append, tuple.__new__
-        for pid, who, grade, due in rows:
-            day = days.get(due)
-            if day is None:
-                parsed = date.fromisoformat(due) if isinstance(due, str) else due
-                day = days[due] = (parsed, (on - parsed).days)
-            append(make(DueItem, (pid, who, GRADES[grade], day[0], day[1])))
-        return items
+        for due in {row[3] for row in rows}:
+            parsed = date.fromisoformat(due) if isinstance(due, str) else due
+            days[due] = (parsed, (on - parsed).days)
+        make, grades = tuple.__new__, GRADES
+        return [make(DueItem, (pid, who, grades[grade], *days[due]))
+                for pid, who, grade, due in rows]
 
 
 _GRADE = itemgetter(2)
