@@ -223,9 +223,10 @@ def postgresql_case(url: str, plans: int, rounds: int) -> None:
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     connection = psycopg.connect(dsn, autocommit=True)
-    built = connection.execute("SELECT to_regclass('custmgmt_followup_plans') IS NOT NULL AND "
-                               "(SELECT count(*) FROM custmgmt_followup_plans) = %s",
-                               (plans,)).fetchone()
+    exists = connection.execute(
+        "SELECT to_regclass('custmgmt_followup_plans') IS NOT NULL").fetchone()
+    built = exists and exists[0] and connection.execute(
+        "SELECT count(*) = %s FROM custmgmt_followup_plans", (plans,)).fetchone()
     if not (built and built[0]):
         started = time.perf_counter()
         for table in ("custmgmt_followup_plans", "custmgmt_prospect_keys",
