@@ -16,6 +16,7 @@ from custmgmt.services.audit import AuditService
 from custmgmt.services.customers import CustomerService
 from custmgmt.services.followups import FollowUpService
 from custmgmt.services.pool import PoolService
+from custmgmt.services.principals import PrincipalService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
 from custmgmt.services.samples import SampleService
@@ -29,6 +30,7 @@ AREAS: list[tuple[str, type]] = [
     ("app.pool", PoolService),
     ("app.samples", SampleService),
     ("app.audit", AuditService),
+    ("app.principals", PrincipalService),
 ]
 
 

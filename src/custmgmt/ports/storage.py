@@ -175,8 +175,11 @@ class PrincipalRepository(Protocol):
         """Principals holding ``role`` and/or in ``team``, ordered by id."""
         ...
 
-    def save(self, principal: Principal) -> None:
-        """Create or replace the principal's roles, team, supervisor and certifications."""
+    def save(self, principal: Principal) -> Principal:
+        """Create (version 0 -> 1) or replace (version n -> n + 1) the principal's roles,
+        team, supervisor, certifications and ``active`` flag, and return it as stored.
+        ConcurrencyError if the stored version is not the one given: grants changed
+        since they were read (a revoke is never lost to a concurrent grant)."""
         ...
 
 

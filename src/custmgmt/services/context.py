@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from typing import TypeVar
 
 from attrs import field, frozen
 
@@ -11,8 +12,8 @@ from custmgmt.domain.audit import AuditEntry, chain_entry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer, Purpose
 from custmgmt.domain.integrity import ChainHead, audit_chain, check_head
-from custmgmt.errors import CustmgmtError, StorageError, ValidationError
-from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource
+from custmgmt.errors import CustmgmtError, NotFound, PermissionDenied, StorageError, ValidationError
+from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource, Scope
 from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.sealing import Sealer
 from custmgmt.ports.settings import Settings
@@ -26,12 +27,24 @@ def require_principal(actor: object) -> Principal:
     return actor
 
 
+T = TypeVar("T")
+
+
 class CheckedAuthorizer:
     """Wraps the configured authorizer so a wrong ``actor`` is a ValidationError,
     not an AttributeError from deep inside someone's plugin."""
 
     def __init__(self, inner: Authorizer) -> None:
         self._inner = inner
+
+    def resolve(self, principal_id: str, stored: Principal | None) -> Principal | None:
+        resolved = self._inner.resolve(principal_id, stored)
+        if resolved is not None and not isinstance(resolved, Principal):
+            raise ValidationError("authorizer", "resolve() must return a Principal or None")
+        return resolved
+
+    def known_roles(self) -> frozenset[str]:
+        return frozenset(self._inner.known_roles())
 
     def check(self, principal: Principal, action: Action, resource: Resource | None) -> None:
         self._inner.check(require_principal(principal), action, resource)
@@ -134,7 +147,76 @@ class Context:
         (CustomerRefused naming its status): the one question every area asks."""
         return self.guard.require(uow, customer_id, purpose, self.now())
 
-    def reach(self, actor: Principal, action: Action) -> Reach:
-        """How far ``actor``'s right to ``action`` reaches; PermissionDenied if nowhere."""
-        self.authorizer.check(actor, action, None)
-        return self.authorizer.reach(actor, action)
+    # -- who is acting ---------------------------------------------------------------
+    # The Principal a caller hands in identifies the actor and nothing more: its
+    # grants are read here, inside the unit of work of the call, every time.
+
+    def known(self, uow: UnitOfWork, principal_id: str) -> Principal | None:
+        """The grants of ``principal_id`` as stored (or as the auth adapter resolves
+        them), or None if the id is unknown or deactivated."""
+        stored = uow.principals.get(principal_id)
+        if stored is not None and not stored.active:
+            return None
+        grants = self.authorizer.resolve(principal_id, stored)
+        if grants is None or grants.id != principal_id or not grants.active:
+            return None
+        return grants
+
+    def acting(self, uow: UnitOfWork, actor: object, action: Action) -> Principal:
+        """The actor's grants as of now; PermissionDenied if the id is unknown."""
+        claimed = require_principal(actor)
+        grants = self.known(uow, claimed.id)
+        if grants is None:
+            raise PermissionDenied(claimed.id, action.value, "not a known, active principal")
+        return grants
+
+    def authorize(
+        self, uow: UnitOfWork, actor: object, action: Action, resource: Resource | None = None
+    ) -> Principal:
+        """Check ``action`` against the stored grants; returns them for the rest of the call."""
+        grants = self.acting(uow, actor, action)
+        self.authorizer.check(grants, action, resource)
+        return grants
+
+    def reach(self, uow: UnitOfWork, actor: object, action: Action) -> tuple[Principal, Reach]:
+        """The actor's grants and how far their right to ``action`` reaches, for
+        filtering lists; PermissionDenied if it reaches nowhere."""
+        grants = self.authorize(uow, actor, action)
+        return grants, self.authorizer.reach(grants, action)
+
+    def may(self, grants: Principal, action: Action) -> bool:
+        """Whether ``grants`` (already resolved) give any right to ``action``."""
+        return self.authorizer.reach(grants, action).scope is not Scope.NONE
+
+    def load(
+        self,
+        uow: UnitOfWork,
+        actor: object,
+        action: Action,
+        kind: str,
+        item_id: str,
+        get: Callable[[str], T],
+        resource: Callable[[T], Resource],
+    ) -> tuple[Principal, T]:
+        """Load one record for ``action`` and check the actor may do it.
+
+        No existence oracle: unless the actor's right reaches every record of the
+        kind, a record that does not exist and one they may not touch get the same
+        PermissionDenied, with the same message.
+        """
+        grants = self.acting(uow, actor, action)
+        scope = self.authorizer.reach(grants, action).scope
+        denied = PermissionDenied(grants.id, action.value, f"no access to {kind} {item_id!r}")
+        if scope is Scope.NONE:
+            raise denied
+        try:
+            item = get(item_id)
+        except NotFound:
+            if scope is Scope.ANY:
+                raise
+            raise denied from None
+        try:
+            self.authorizer.check(grants, action, resource(item))
+        except PermissionDenied:
+            raise denied from None
+        return grants, item

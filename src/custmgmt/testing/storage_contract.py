@@ -412,16 +412,42 @@ class StorageContract(
             certifications=frozenset({Certification("sample_receiver", T0.date())}),
         )
         with storage.unit_of_work() as uow:
-            uow.principals.save(alice)
+            stored = uow.principals.save(alice)
             uow.commit()
+        assert stored == attrs.evolve(alice, version=1)
         with storage.unit_of_work() as uow:
-            assert uow.principals.get("u-alice") == alice
+            assert uow.principals.get("u-alice") == stored
             assert uow.principals.get("u-nobody") is None
-            uow.principals.save(attrs.evolve(alice, roles=frozenset({"sales_manager"})))
+            again = uow.principals.save(attrs.evolve(
+                stored, roles=frozenset({"sales_manager"}), certifications=frozenset(),
+                active=False))
             uow.commit()
         with storage.unit_of_work() as uow:
             loaded = uow.principals.get("u-alice")
+        assert loaded == again
         assert loaded is not None and loaded.roles == frozenset({"sales_manager"})
+        assert not loaded.active and loaded.version == 2 and not loaded.certifications
+
+    def test_a_stale_principal_is_not_saved(self, storage: Storage) -> None:
+        """Grants are compare-and-set: a revoke is never lost to a concurrent grant."""
+        with storage.unit_of_work() as uow:
+            first = uow.principals.save(Principal(id="u-alice", roles=frozenset({"admin"})))
+            uow.commit()
+        with storage.unit_of_work() as granting:
+            seen = granting.principals.get("u-alice")
+        assert seen == first
+        with storage.unit_of_work() as revoking:
+            revoking.principals.save(attrs.evolve(first, roles=frozenset()))
+            revoking.commit()
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as granting:
+            granting.principals.save(attrs.evolve(seen, team="east"))
+            granting.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.principals.get("u-alice") == attrs.evolve(first, roles=frozenset(),
+                                                                  version=2)
+            with pytest.raises(ConcurrencyError):
+                uow.principals.save(Principal(id="u-alice"))  # version 0: a new one
+                uow.commit()
 
     def test_audit_trail_is_kept_in_sequence_and_refuses_a_taken_slot(
         self, storage: Storage

@@ -15,6 +15,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -160,6 +162,8 @@ class PrincipalRow(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     team: Mapped[str | None] = mapped_column(String(100), index=True)
     supervisor_id: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class PrincipalRoleRow(Base):
