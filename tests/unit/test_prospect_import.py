@@ -117,7 +117,7 @@ def test_a_claim_lost_between_check_and_write_costs_only_that_row(
     from custmgmt.services.prospect_import import ProspectImport
 
     # The check sees nothing held, as if bob registered just after it looked.
-    monkeypatch.setattr(ProspectImport, "_unclaimed", lambda self, uow, candidates: candidates)
+    monkeypatch.setattr(ProspectImport, "_unclaimed", lambda self, uow, who, candidates: candidates)
     rows = [{"name": f"P{n}", "phone": f"1370013700{n}", "willingness": "clear",
              "potential_value": "1"} for n in range(3)]
     rows[1]["phone"] = "13600136000"
