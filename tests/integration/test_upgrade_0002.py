@@ -118,7 +118,8 @@ def test_upgrading_links_every_sample_to_a_customer(released_url: str) -> None:
 
         reviewed = app.customers.review(admin, "walk-in", note="a walk-in lab client, fine")
         assert not reviewed.needs_review
-        assert [e.name for e in app.events(admin)][:2] == ["ProspectRegistered", "ProspectRegistered"]
+        names = [e.name for e in app.events(admin)][:2]
+        assert names == ["ProspectRegistered", "ProspectRegistered"]
 
     with custmgmt.open(released_url) as app:  # at the head now: opens without migrating
         assert app.customers.get(app.principal("u-admin", roles={"admin"}),
