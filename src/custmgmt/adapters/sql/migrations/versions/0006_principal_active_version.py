@@ -17,16 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("custmgmt_principals", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
-        )
+    # Plain ADD COLUMN, never a batch table rebuild: on SQLite a rebuild drops the old
+    # principals table, and ON DELETE CASCADE would take every role and certification.
+    op.add_column("custmgmt_principals",
+                  sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False))
+    op.add_column("custmgmt_principals",
+                  sa.Column("version", sa.Integer(), server_default=sa.text("1"),
+                            nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("custmgmt_principals", schema=None) as batch_op:
-        batch_op.drop_column("version")
-        batch_op.drop_column("active")
+    op.drop_column("custmgmt_principals", "version")
+    op.drop_column("custmgmt_principals", "active")
