@@ -11,7 +11,7 @@ import pytest
 import custmgmt
 from custmgmt import Certification, Principal
 from custmgmt.errors import NotFound, PermissionDenied, ValidationError
-from tests.helpers import register_numbered
+from tests.helpers import a_customer, register_numbered
 
 App = custmgmt.CustomerManagement
 VALID = Certification("sample_receiver", date(2026, 12, 31))
@@ -143,7 +143,8 @@ def test_a_forged_certification_or_supervisor_is_ignored(app: App, root: Princip
     app.principal("u-rita", roles={"sample_receiver"}, supervisor_id="u-qm")  # no certificate
     forged = Principal(id="u-rita", roles={"sample_receiver"}, supervisor_id="u-accomplice",
                        certifications={VALID})
-    fields: dict[str, Any] = {"customer_id": "c-1", "sample_name": "resin", "quantity": "1",
+    fields: dict[str, Any] = {"customer_id": a_customer(app), "sample_name": "resin",
+                              "quantity": "1",
                               "unit": "kg", "description": "d", "requested_work": "w"}
     with pytest.raises(PermissionDenied, match="certification"):
         app.samples.receive(forged, **fields)
@@ -220,7 +221,7 @@ def lab(app: App) -> dict[str, Principal]:
 
 
 def _hazardous(app: App, lab: dict[str, Principal]) -> str:
-    s = app.samples.receive(lab["rita"], customer_id="c-1", sample_name="solvent",
+    s = app.samples.receive(lab["rita"], customer_id=a_customer(app), sample_name="solvent",
                             quantity="2", unit="L", description="d", requested_work="w",
                             hazard_class="3", handling_procedure="HSE-07")
     storage = custmgmt.StorageCondition(segregation="flammables cabinet")
@@ -247,7 +248,8 @@ def test_registry_and_hazard_approval_are_two_people(
 def test_an_applicant_with_the_registry_role_cannot_check_out_their_own(
     app: App, lab: dict[str, Principal]
 ) -> None:
-    s = app.samples.receive(lab["rita"], customer_id="c-1", sample_name="resin", quantity="5",
+    s = app.samples.receive(lab["rita"], customer_id=a_customer(app), sample_name="resin",
+                            quantity="5",
                             unit="kg", description="d", requested_work="w")
     app.samples.register(lab["reg"], s.id, classification="polymer", location="A")
     mine = app.samples.apply(lab["reguser"], s.id, purpose="test", quantity="1")
@@ -260,7 +262,8 @@ def test_an_applicant_with_the_registry_role_cannot_check_out_their_own(
 def test_a_disposal_witness_is_a_known_principal_other_than_the_disposer(
     app: App, lab: dict[str, Principal], root: Principal
 ) -> None:
-    s = app.samples.receive(lab["rita"], customer_id="c-1", sample_name="resin", quantity="5",
+    s = app.samples.receive(lab["rita"], customer_id=a_customer(app), sample_name="resin",
+                            quantity="5",
                             unit="kg", description="d", requested_work="w")
     app.samples.register(lab["reg"], s.id, classification="polymer", location="A")
     for witness, reason in (("u-reg", "someone other"), ("u-imaginary", "known"),
@@ -318,7 +321,8 @@ def test_reading_anothers_prospect_answers_as_if_it_did_not_exist(
 def test_samples_answer_the_same_whether_or_not_they_exist(
     app: App, alice: Principal, lab: dict[str, Principal]
 ) -> None:
-    s = app.samples.receive(lab["rita"], customer_id="c-1", sample_name="resin", quantity="5",
+    s = app.samples.receive(lab["rita"], customer_id=a_customer(app), sample_name="resin",
+                            quantity="5",
                             unit="kg", description="d", requested_work="w")
     for sid in (s.id, "s-missing"):
         with pytest.raises(PermissionDenied) as caught:
