@@ -62,16 +62,16 @@ class AuditService:
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))
         rid = require_id("resource_id", resource_id)
-        self._ctx.authorizer.check(actor, Action.AUDIT_VERIFY, None)
         what = f"{kind} {rid}"
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            who = self._ctx.authorize(uow, actor, Action.AUDIT_VERIFY)
             lookup = AUDITED[kind]
             try:
                 resource = None if lookup is None else lookup(uow, rid)
             except NotFound:
                 resource = None
             if resource is not None:
-                self._ctx.authorizer.check(actor, Action.AUDIT_VERIFY, resource)
+                self._ctx.authorizer.check(who, Action.AUDIT_VERIFY, resource)
             trail = list(uow.audit.trail(kind, rid))
             head = uow.heads.get(audit_chain(kind), rid)
             if not trail and head is None:
