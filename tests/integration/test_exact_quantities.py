@@ -4,6 +4,7 @@ back in another form, no silent rounding, and what cannot be kept exactly is ref
 from __future__ import annotations
 
 import decimal
+import weakref
 from datetime import date
 from decimal import Decimal
 
@@ -28,13 +29,14 @@ def staff(app: App) -> dict[str, custmgmt.Principal]:
     }
 
 
-CUSTOMERS: dict[int, str] = {}
+# Keyed by the app object itself: an id() is reused once an earlier app is collected.
+CUSTOMERS: weakref.WeakKeyDictionary[App, str] = weakref.WeakKeyDictionary()
 
 
 def receive(app: App, who: custmgmt.Principal, quantity: object) -> str:
-    if id(app) not in CUSTOMERS:
-        CUSTOMERS[id(app)] = a_customer(app)
-    return app.samples.receive(who, customer_id=CUSTOMERS[id(app)], sample_name="resin",
+    if app not in CUSTOMERS:
+        CUSTOMERS[app] = a_customer(app)
+    return app.samples.receive(who, customer_id=CUSTOMERS[app], sample_name="resin",
                                quantity=quantity, unit="kg", description="bag",
                                requested_work="test").id
 
