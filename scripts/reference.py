@@ -12,10 +12,12 @@ from collections.abc import Iterator
 
 from custmgmt.app import CustomerManagement
 from custmgmt.ports.roster import ROSTER
+from custmgmt.services.audit import AuditService
 from custmgmt.services.customers import CustomerService
 from custmgmt.services.followups import FollowUpService
 from custmgmt.services.notifications import NotificationService
 from custmgmt.services.pool import PoolService
+from custmgmt.services.principals import PrincipalService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
 from custmgmt.services.samples import SampleService
@@ -29,6 +31,8 @@ AREAS: list[tuple[str, type]] = [
     ("app.pool", PoolService),
     ("app.samples", SampleService),
     ("app.notifications", NotificationService),
+    ("app.audit", AuditService),
+    ("app.principals", PrincipalService),
 ]
 
 

@@ -115,6 +115,7 @@ def followups_story(
 ) -> None:
     alice = app.principal("u-alice", roles={"salesperson"}, team="east", supervisor_id="u-mia")
     mia = app.principal("u-mia", roles={"sales_manager"}, team="east")
+    worker = app.principal("u-notifier", roles={"dispatcher"})
     star = app.prospects.register(
         alice, name="Zhang Min", phone=_phone("021-6000-1234", run),
         organization="上海星辰贸易有限公司" + ("" if run == 0 else f"{run}分公司"),
@@ -134,10 +135,9 @@ def followups_story(
         say(f"a visit dated six days back: refused ({refused.message})")
     clock.advance(days=30)
     late = app.followups.overdue(mia)
-    ops = app.principal("u-ops", roles={"admin"})
     say(f"a month later {len(late)} prospect(s) overdue; "
         f"{app.followups.send_reminders(mia)} reminder(s) queued, "
-        f"{app.notifications.dispatch(ops).sent} delivered")
+        f"{app.notifications.dispatch(worker).sent} delivered")
     month = clock.now().astimezone(app.settings.zone).date().replace(day=1)
     report = app.reports.visit_points(mia, month=month - timedelta(days=1))
     for row in report.rows:

@@ -19,11 +19,12 @@ from tests.integration.file_notifier import read
 from tests.pg_server import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
+OPS = custmgmt.Principal(id="u-ops")
 
 
 def prepare(url: str, count: int) -> None:
     with custmgmt.open(url, migrate=True) as app:
-        app.principal("u-ops", roles={"admin"})
+        app.principal("u-ops", roles={"dispatcher"})  # the worker's own role, not admin
         with app._storage.unit_of_work() as uow:
             for n in range(1, count + 1):
                 uow.outbox.add(attrs.evolve(sample_notification(n), id=f"n-{n:06d}"))
@@ -45,7 +46,7 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 def statuses(url: str) -> Counter[DeliveryStatus]:
     with custmgmt.open(url) as app:
-        return Counter(i.status for i in app.outbox())
+        return Counter(i.status for i in app.outbox(OPS))
 
 
 @pytest.mark.postgresql
@@ -90,7 +91,7 @@ def test_a_worker_killed_between_send_and_mark_sent_is_redelivered_with_the_same
     assert code == -9  # SIGKILL, right after the far side got n-000002
     assert [line["id"] for line in read(log)] == ["n-000001", "n-000002"]
     with custmgmt.open(durable_url) as app:
-        stuck = {i.notification.id: i for i in app.outbox()}["n-000002"]
+        stuck = {i.notification.id: i for i in app.outbox(OPS)}["n-000002"]
     assert stuck.status is DeliveryStatus.PENDING and stuck.leased_until is not None
     code, out, err = finish(worker(durable_url, log))
     assert code == 0 and "sent 1," in out, err  # the lease has not expired: only n-3

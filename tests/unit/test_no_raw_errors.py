@@ -59,6 +59,10 @@ def test_nonsense_arguments_raise_custmgmt_errors_only(
             good[param.name] = customer.id
         elif param.name == "sample_id":
             good[param.name] = sample.id
+        elif param.name == "kind":
+            good[param.name] = "prospect"
+        elif param.name == "resource_id":
+            good[param.name] = prospect.id
         elif param.default is inspect.Parameter.empty:
             good[param.name] = "x"
     for param in params:
@@ -82,6 +86,8 @@ def test_the_facade_and_settings_refuse_nonsense_with_custmgmt_errors(value: obj
         lambda: app.get_principal(value),  # type: ignore[arg-type]
         lambda: app.notifications.dispatch(root, limit=value),  # type: ignore[arg-type]
         lambda: app.notifications.dispatch(value),  # type: ignore[arg-type]
+        lambda: app.outbox(value),  # type: ignore[arg-type]
+        lambda: app.events(value),  # type: ignore[arg-type]
         lambda: custmgmt.open(value),  # type: ignore[arg-type]
         lambda: custmgmt.open("memory://", settings=value),  # type: ignore[arg-type]
         lambda: custmgmt.open("memory://", clock=value),  # type: ignore[arg-type]
@@ -92,7 +98,7 @@ def test_the_facade_and_settings_refuse_nonsense_with_custmgmt_errors(value: obj
               for name in ("grading_large", "timezone", "notifier", "cadence_days",
                            "visit_minimum", "protection_days", "pool_daily_cap", "plugins",
                            "notify_max_attempts", "notify_backoff_seconds",
-                           "notify_lease_seconds")]
+                           "notify_lease_seconds", "chain_key")]
     for call in calls:
         with contextlib.suppress(CustmgmtError):
             call()

@@ -143,6 +143,23 @@ def test_delivery_needs_the_dispatch_right(app: App) -> None:
     assert recorder(app).sent == []
 
 
+def test_the_stored_grants_decide_each_call_not_the_principal_passed_in(app: App) -> None:
+    admin = app.principal("u-root", roles={"admin"})
+    worker = app.principal("u-worker", roles={"dispatcher"})
+    queue(app, 1)
+    forged = custmgmt.Principal(id="u-alice", roles=frozenset({"admin"}))
+    app.principal("u-alice", roles={"salesperson"})
+    with pytest.raises(PermissionDenied):
+        app.notifications.dispatch(forged)  # claims admin; stored as a salesperson
+    assert app.notifications.dispatch(worker) == DispatchReport(sent=1)
+    assert app.notifications.dead(worker) == ()  # notification.read, from the same role
+    app.principals.revoke(admin, "u-worker", {"dispatcher"})
+    queue(app, 2)
+    with pytest.raises(PermissionDenied):
+        app.notifications.dispatch(worker)  # revoked: refused at the next call
+    assert [n.id for n in recorder(app).sent] == ["n-000001"]
+
+
 class Refuser:
     def __init__(self) -> None:
         self.asked: list[str] = []

@@ -97,25 +97,29 @@ class NotificationService:
         and no other worker holds an unexpired lease on it. A failed send is
         retried after ``notify_backoff_seconds`` x 2^(attempts-1) (at most
         ``notify_backoff_max_seconds``); after ``notify_max_attempts`` it is a
-        dead letter. Needs the ``notification.dispatch`` right.
+        dead letter. Needs the ``notification.dispatch`` right, decided from the
+        actor's stored grants.
         """
-        self._ctx.reach(actor, Action.NOTIFICATION_DISPATCH)
-        return self._deliver_all(self._claim(page_limit(limit)))
+        batch = page_limit(limit)
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self._ctx.authorize(uow, actor, Action.NOTIFICATION_DISPATCH)
+        return self._deliver_all(self._claim(batch))
 
     def dead(self, actor: Principal, *, limit: int = 100) -> tuple[OutboxItem, ...]:
         """Dead letters, oldest first: notifications that will not be tried again by
-        themselves (``last_error`` says why)."""
-        self._ctx.reach(actor, Action.NOTIFICATION_DISPATCH)
+        themselves (``last_error`` says why). Needs ``notification.read``."""
         batch = page_limit(limit)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self._ctx.authorize(uow, actor, Action.NOTIFICATION_READ)
             return tuple(uow.outbox.dead(batch))
 
     def retry(self, actor: Principal, notification_id: str) -> OutboxItem:
         """Send a dead letter again now, with its attempts counted from zero, and return
-        it as it ended up (SENT, or FAILED and due again after a back-off)."""
-        self._ctx.reach(actor, Action.NOTIFICATION_DISPATCH)
+        it as it ended up (SENT, or FAILED and due again after a back-off). Needs
+        ``notification.dispatch``."""
         nid = require_id("notification_id", notification_id)
         with self._ctx.storage.unit_of_work() as uow:
+            self._ctx.authorize(uow, actor, Action.NOTIFICATION_DISPATCH)
             item = uow.outbox.get(nid)
             if item.status is not DeliveryStatus.DEAD:
                 raise InvalidTransition(item.status.value, DeliveryStatus.PENDING.value,
@@ -127,10 +131,10 @@ class NotificationService:
             return uow.outbox.get(nid)
 
     def get(self, actor: Principal, notification_id: str) -> OutboxItem:
-        """One queued notification and its delivery state."""
-        self._ctx.reach(actor, Action.NOTIFICATION_DISPATCH)
+        """One queued notification and its delivery state (needs ``notification.read``)."""
         nid = require_id("notification_id", notification_id)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self._ctx.authorize(uow, actor, Action.NOTIFICATION_READ)
             return uow.outbox.get(nid)
 
     # -- the delivery loop ------------------------------------------------------------

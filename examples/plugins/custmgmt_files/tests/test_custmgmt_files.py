@@ -64,7 +64,14 @@ class TestTomlRolesAuthorizer(AuthorizerContract):
         return TomlRolesAuthorizer.from_file(self.path)
 
     def salesperson(self) -> Principal:
-        return Principal(id="u-alice", team="east")
+        return Principal(id="u-alice", roles=frozenset({"salesperson"}), team="east")
+
+    def test_the_file_gives_the_grants_custmgmt_decides_with(self) -> None:
+        authorizer = self.make_authorizer()
+        resolved = authorizer.resolve("u-ops", None)
+        assert resolved is not None and resolved.roles == {"ops"} and resolved.team is None
+        assert authorizer.resolve("u-mallory", Principal(id="u-mallory")) is None
+        assert authorizer.known_roles() == {"salesperson", "ops"}
 
     def test_the_file_decides_not_the_roles_a_principal_claims(self) -> None:
         claims_admin = Principal(id="u-mallory", roles=frozenset({"admin"}))

@@ -8,8 +8,10 @@
     roles = ["salesperson"]
     team = "east"
 
-The file decides: the roles a ``Principal`` object carries are ignored, and a
-principal the file does not list may do nothing.
+The file decides: custmgmt asks ``resolve`` for the grants of the acting id at
+every call and gets the file's roles and team (a principal the file does not
+list resolves to None: custmgmt refuses it). ``check`` and ``reach`` look the id
+up in the file again, so the roles a ``Principal`` object carries are ignored.
 """
 
 from __future__ import annotations
@@ -68,6 +70,19 @@ class TomlRolesAuthorizer:
                                       f"{unknown[0]!r}")
             holders[principal_id] = Holder(frozenset(roles), entry.get("team"))
         return cls(grants, holders)
+
+    def resolve(self, principal_id: str, stored: Principal | None) -> Principal | None:
+        """The file's grants for ``principal_id`` (custmgmt's stored record, if any, only
+        lends its supervisor), or None if the file does not list it."""
+        holder = self._holders.get(principal_id)
+        if holder is None:
+            return None
+        return Principal(id=principal_id, roles=holder.roles, team=holder.team,
+                         supervisor_id=None if stored is None else stored.supervisor_id)
+
+    def known_roles(self) -> frozenset[str]:
+        """The roles the file defines: granting any other name in custmgmt is refused."""
+        return frozenset(self._grants)
 
     def reach(self, principal: Principal, action: Action) -> Reach:
         holder = self._holders.get(principal.id, Holder(frozenset(), None))
