@@ -22,7 +22,14 @@ import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.validation import aware, non_negative_int, of_type, optional, text
+from custmgmt.domain.validation import (
+    aware,
+    exact_decimal,
+    non_negative_int,
+    of_type,
+    optional,
+    text,
+)
 from custmgmt.errors import FieldError, IntegrityError, InvalidTransition, ValidationError
 
 GENESIS = "0" * 64
@@ -32,11 +39,8 @@ def quantity(value: object, field_name: str = "quantity") -> Decimal:
     """A positive exact quantity, or ValidationError naming ``field_name``."""
     if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
         raise ValidationError(field_name, "must be an exact number (Decimal, int or string)")
-    try:
-        number = Decimal(value)
-    except ArithmeticError:
-        raise ValidationError(field_name, "is not a number") from None
-    if not number.is_finite() or number <= 0:
+    number = exact_decimal(field_name, value)
+    if number <= 0:
         raise ValidationError(field_name, "must be greater than zero")
     return number
 

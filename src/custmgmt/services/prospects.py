@@ -42,7 +42,9 @@ from custmgmt.errors import InvalidTransition, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, require_principal
+from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import (
+    Problems,
     build,
     build_optional,
     non_negative_value,
@@ -96,20 +98,24 @@ def build_profile(
     source_channel: str | None = None,
     needs: str | None = None,
 ) -> Profile:
-    """A prospect's or customer's profile from loose arguments (ValidationError naming
-    the bad field); its identity keys are normalized the one way both share."""
-    org = build_optional("organization", OrganizationName, organization)
+    """A prospect's or customer's profile from loose arguments (one ValidationError
+    naming every bad field); its identity keys are normalized the one way both share."""
+    problems = Problems()
+    org = problems.take(lambda: build_optional("organization", OrganizationName,
+                                               organization))
+    person = problems.take(lambda: build("name", PersonName, name))
+    phone_ = problems.take(lambda: build_optional("phone", Phone, phone))
+    email_ = problems.take(lambda: build_optional("email", Email, email))
+    address_ = problems.take(lambda: build_optional("address", Address, address))
+    code = problems.take(lambda: build_optional("credit_code", CreditCode, credit_code))
+    industry_ = problems.take(lambda: optional_text("industry", industry))
+    source = problems.take(lambda: optional_text("source_channel", source_channel))
+    needs_ = problems.take(lambda: optional_text("needs", needs))
+    problems.check()
     return Profile(
         kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
-        name=build("name", PersonName, name),
-        phone=build_optional("phone", Phone, phone),
-        email=build_optional("email", Email, email),
-        address=build_optional("address", Address, address),
-        organization=org,
-        credit_code=build_optional("credit_code", CreditCode, credit_code),
-        industry=optional_text("industry", industry),
-        source_channel=optional_text("source_channel", source_channel),
-        needs=optional_text("needs", needs),
+        name=person, phone=phone_, email=email_, address=address_, organization=org,
+        credit_code=code, industry=industry_, source_channel=source, needs=needs_,
     )
 
 
@@ -149,6 +155,7 @@ WinCustomer = Callable[[UnitOfWork, Principal, Prospect, datetime],
 (created, or the one already holding its identity keys) and the events that says."""
 
 
+@guarded
 class ProspectService:
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
@@ -178,7 +185,7 @@ class ProspectService:
         source_channel: str | None = None,
         needs: str | None = None,
     ) -> Profile:
-        """Check and assemble a profile; a bad field raises ValidationError naming it."""
+        """Check and assemble a profile; a ValidationError names every bad field."""
         return build_profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
             credit_code=credit_code, industry=industry, source_channel=source_channel,
@@ -210,14 +217,17 @@ class ProspectService:
         ``customer_id`` names the existing customer the prospect is business with.
         """
         self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
-        profile = self.profile(
+        problems = Problems()
+        profile = problems.take(lambda: self.profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
             credit_code=credit_code, industry=industry, source_channel=source_channel,
             needs=needs,
-        )
-        will = require_enum("willingness", Willingness, willingness)
-        value = non_negative_value(potential_value)
-        named = None if customer_id is None else require_id("customer_id", customer_id)
+        ))
+        will = problems.take(lambda: require_enum("willingness", Willingness, willingness))
+        value = problems.take(lambda: non_negative_value(potential_value))
+        named = problems.take(lambda: None if customer_id is None
+                              else require_id("customer_id", customer_id))
+        problems.check()
         with self._ctx.storage.unit_of_work() as uow:
             stored, events = self._register(uow, actor, profile, will, value, named)
             self._ctx.finish(uow, events)

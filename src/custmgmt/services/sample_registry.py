@@ -18,6 +18,7 @@ from custmgmt.ports.auth import Action, Principal, Resource, Role, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context, require_principal
+from custmgmt.services.edge import guarded
 
 QUALITY_ROLE_ADDRESS = f"role:{Role.QUALITY_MANAGER}"
 """Where escalations go when nobody holds the quality role yet."""
@@ -63,6 +64,7 @@ def _counted(value: object, field: str) -> Decimal:
     return number
 
 
+@guarded
 class SampleRegistry:
     """The registry's side of ``app.samples``; SampleService builds on it."""
 
