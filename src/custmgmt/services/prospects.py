@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -11,6 +12,7 @@ from attrs import frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import (
+    CURRENCY_MINOR_UNITS,
     Address,
     CreditCode,
     DomainEvent,
@@ -56,6 +58,7 @@ from custmgmt.services.prospect_import import ImportReport, Progress, ProspectIm
 
 KIND = "prospect"
 T = TypeVar("T")
+_IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 KeepPlans = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
 """Called with prospects just added (True) or changed (False), in their unit of work."""
@@ -296,6 +299,7 @@ class ProspectService:
         batch_size: int = 500,
         first_line: int = 1,
         on_progress: Progress | None = None,
+        import_id: str | None = None,
     ) -> ImportReport:
         """Register many prospects from any iterable of rows (a csv.DictReader, a generator).
 
@@ -305,24 +309,39 @@ class ProspectService:
         else's registration) is reported with its line number (``first_line`` is
         the number of the first row: 2 for a CSV file with a header) and never
         costs the good rows. ``on_progress(imported, rejected)`` runs after each batch.
+
+        ``import_id`` names the input (the command line uses a hash of the file): run
+        again with the same id after an interruption, rows the first run stored are
+        counted as ``already_imported``, not reported as conflicts.
         """
         self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
         if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
             raise ValidationError("rows", "must be an iterable of rows")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValidationError("batch_size", "must be a positive integer")
+        if not 1 <= batch_size <= 100_000:
+            raise ValidationError("batch_size", "must be from 1 to 100000")
+        if not 1 <= first_line <= 10**12:
+            raise ValidationError("first_line", "must be from 1 to 10^12")
+        if import_id is not None and not _IMPORT_ID.match(import_id):
+            raise ValidationError("import_id", "must be 1 to 64 letters, digits, '-' or '_'")
 
         def parse(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
             fields = dict(row)
-            will = require_enum("willingness", Willingness, fields.pop("willingness", None))
+            problems = Problems()
+            will = problems.take(lambda: require_enum("willingness", Willingness,
+                                                      fields.pop("willingness", None)))
             currency = fields.pop("currency", None) or "CNY"
-            if not isinstance(currency, str):
-                raise ValidationError("currency", "must be an ISO 4217 code")
-            value = non_negative_value(fields.pop("potential_value", None), currency)
-            return self.profile(**fields), will, value  # type: ignore[arg-type]
+            raw_value = fields.pop("potential_value", None)
+            if currency in CURRENCY_MINOR_UNITS:
+                value = problems.take(lambda: non_negative_value(raw_value, str(currency)))
+            else:
+                problems.take(lambda: _raise(ValidationError(
+                    "currency", "must be a known ISO 4217 code such as CNY")))
+            profile = problems.take(lambda: self.profile(**fields))  # type: ignore[arg-type]
+            problems.check()
+            return profile, will, value
 
         run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans,
-                             self._release_lost)
+                             self._release_lost, import_id)
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
@@ -597,6 +616,10 @@ class ProspectService:
             by_grade[grade] += n
             by_stage[stage] += n
         return ProspectCounts(by_grade=by_grade, by_stage=by_stage, total=sum(cells.values()))
+
+
+def _raise(error: ValidationError) -> None:
+    raise error
 
 
 # The profile's fields a caller sets; its kind follows from the organization.
