@@ -12,9 +12,11 @@ from collections.abc import Iterator
 
 from custmgmt.app import CustomerManagement
 from custmgmt.ports.roster import ROSTER
+from custmgmt.services.audit import AuditService
 from custmgmt.services.customers import CustomerService
 from custmgmt.services.followups import FollowUpService
 from custmgmt.services.pool import PoolService
+from custmgmt.services.principals import PrincipalService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
 from custmgmt.services.samples import SampleService
@@ -27,6 +29,8 @@ AREAS: list[tuple[str, type]] = [
     ("app.reports", ReportService),
     ("app.pool", PoolService),
     ("app.samples", SampleService),
+    ("app.audit", AuditService),
+    ("app.principals", PrincipalService),
 ]
 
 
