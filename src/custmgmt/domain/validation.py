@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from custmgmt.domain.quantities import MAX_INTEGER_DIGITS
 from custmgmt.errors import ValidationError
 
 T = TypeVar("T")
@@ -21,8 +22,10 @@ LATEST_DATE = date(2999, 12, 31)
 """Dates and instants outside these are refused: nothing custmgmt records is older,
 and date arithmetic (due dates, windows) near ``date.min``/``date.max`` would overflow."""
 
-MAX_MAGNITUDE = 10**15
+MAX_MAGNITUDE = 10**MAX_INTEGER_DIGITS
 """Numbers (amounts, quantities, counts) must be smaller than this in absolute value."""
+TOO_BIG = (f"has more than {MAX_INTEGER_DIGITS} digits before the decimal point: it cannot "
+           "be kept exactly")
 MAX_DECIMAL_PLACES = 12
 MAX_ITEMS = 100
 """Collections passed to a service (roles, anomalies, certifications) hold at most this many."""
@@ -79,7 +82,7 @@ def exact_decimal(field: str, value: object) -> Decimal:
                               + type(value).__name__)
     if isinstance(value, int):
         if not -MAX_MAGNITUDE < value < MAX_MAGNITUDE:
-            raise ValidationError(field, f"must be below {MAX_MAGNITUDE:.0e} in size")
+            raise ValidationError(field, TOO_BIG)
         return Decimal(value)
     if isinstance(value, str):
         if len(value) > 100:
@@ -98,8 +101,8 @@ def exact_decimal(field: str, value: object) -> Decimal:
 def _bounded(field: str, number: Decimal) -> Decimal:
     if not number.is_finite():
         raise ValidationError(field, "must be finite")
-    if number and number.adjusted() >= 15:
-        raise ValidationError(field, f"must be below {MAX_MAGNITUDE:.0e} in size")
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValidationError(field, TOO_BIG)
     _sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)  # finite
     significant = list(digits)

@@ -34,9 +34,11 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, TypeVar
 
+from custmgmt.domain.quantities import MAX_INTEGER_DIGITS
 from custmgmt.domain.validation import (
     MAX_ITEMS,
     MAX_MAGNITUDE,
+    TOO_BIG,
     date_problem,
     text_problem,
 )
@@ -64,9 +66,10 @@ def _text(value: str) -> None:
 
 def _number(value: int | Decimal) -> None:
     if isinstance(value, int) and not -MAX_MAGNITUDE < value < MAX_MAGNITUDE:
-        raise _Bad(f"must be below {MAX_MAGNITUDE:.0e} in size")
-    if isinstance(value, Decimal) and value.is_finite() and value and value.adjusted() >= 15:
-        raise _Bad(f"must be below {MAX_MAGNITUDE:.0e} in size")
+        raise _Bad(TOO_BIG)
+    if (isinstance(value, Decimal) and value.is_finite() and value
+            and value.adjusted() >= MAX_INTEGER_DIGITS):
+        raise _Bad(TOO_BIG)
 
 
 def _day(value: date) -> None:
