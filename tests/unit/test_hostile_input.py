@@ -157,7 +157,7 @@ def test_arguments_of_the_wrong_kind_are_refused_before_anything_is_written(
         app.prospects.get(root, "p", "extra")  # type: ignore[call-arg]
     assert app.prospects.list(root).items == ()
     assert app.samples.stocktake(root) == ()
-    assert [type(e).__name__ for e in app.events()] == ["CustomerCreated"]
+    assert [type(e).__name__ for e in app.events(root)] == ["CustomerCreated"]
 
 
 def test_a_validation_error_lists_every_bad_field_of_the_call(
