@@ -97,3 +97,17 @@ def test_a_plugin_that_refuses_options_its_own_way_still_surfaces_a_validation_e
     with pytest.raises(ValidationError) as raised:
         custmgmt.open("memory://", settings=settings, plugins=[Careless()])
     assert raised.value.field == "plugins.careless"
+
+
+def test_plugin_options_in_settings_are_frozen_hashable_and_kept_out_of_repr() -> None:
+    settings = custmgmt.Settings(plugins={"webhook": {"url": "https://hooks.local/x",
+                                                      "secret": "s3cret-signing-key"}})
+    same = custmgmt.Settings(plugins={"webhook": {"secret": "s3cret-signing-key",
+                                                  "url": "https://hooks.local/x"}})
+    assert settings == same and hash(settings) == hash(same)
+    assert settings.options("webhook").text("secret") == "s3cret-signing-key"
+    with pytest.raises(TypeError):
+        settings.plugins["webhook"]["secret"] = "other"  # type: ignore[index]
+    shown = repr(settings)
+    assert "s3cret" not in shown and "hooks.local" not in shown
+    assert "'webhook': ['secret', 'url']" in shown

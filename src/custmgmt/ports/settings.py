@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from attrs import field, frozen
 
-from custmgmt.domain.common import Money
-from custmgmt.domain.followups import DEFAULT_CADENCE, DEFAULT_MAINTENANCE_DAYS
+from custmgmt.domain.common import FrozenMap, Money
+from custmgmt.domain.followups import DEFAULT_CADENCE, DEFAULT_MAINTENANCE_DAYS, MAX_DAYS
 from custmgmt.domain.followups import cadence_days as _cadence
 from custmgmt.domain.followups import ordered_cadence_days as _ordered_cadence
 from custmgmt.domain.prospects import Grade
@@ -27,7 +27,7 @@ def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError(attribute.name, "is not an IANA time zone") from None
 
 
-def _protection_days(value: object) -> dict[Grade, int]:
+def _protection_days(value: object) -> FrozenMap[Grade, int]:
     return _cadence(value, "protection_days")
 
 
@@ -41,26 +41,50 @@ def _weekdays(value: object) -> tuple[int, ...]:
     return days
 
 
-def positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(attribute.name, "must be a whole number >= 1")
+MAX_COUNT = 1_000_000
+"""No count setting (visits, attempts, daily takes) is larger than this."""
 
 
-def not_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, "must be a whole number >= 0")
+def _whole(low: int, high: int) -> Any:
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValidationError(attribute.name, f"must be a whole number from {low} to {high}")
+
+    return check
 
 
-def _plugin_options(value: object) -> dict[str, dict[str, OptionValue]]:
+positive = _whole(1, MAX_COUNT)
+"""attrs validator: a count from 1 to ``MAX_COUNT``."""
+not_negative = _whole(0, MAX_COUNT)
+days = _whole(0, MAX_DAYS)
+"""attrs validator: 0 to ``MAX_DAYS`` days (more would overflow date arithmetic)."""
+
+
+def _money(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    of_type(Money)(_inst, attribute, value)
+    if value.is_negative:
+        raise ValidationError(attribute.name, "must not be negative")
+
+
+PluginOptionMap = FrozenMap[str, FrozenMap[str, OptionValue]]
+
+
+def _plugin_options(value: object) -> PluginOptionMap:
     if not isinstance(value, Mapping):
         raise ValidationError("plugins", "must map adapter names to their options, e.g. "
                               "{'smtp': {'host': 'mail.example.com'}}")
-    options: dict[str, dict[str, OptionValue]] = {}
+    options: dict[str, FrozenMap[str, OptionValue]] = {}
     for name, values in value.items():
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationError("plugins", "adapter names must be non-empty text")
-        options[name] = option_values(values, f"plugins.{name}")
-    return options
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise ValidationError("plugins", "adapter names must be non-empty text "
+                                  "(at most 100 characters)")
+        options[name] = FrozenMap(option_values(values, f"plugins.{name}"))
+    return FrozenMap(options)
+
+
+def _option_names(value: PluginOptionMap) -> str:
+    """Adapter and option names only: values may be passwords or signing secrets."""
+    return repr({name: sorted(values) for name, values in value.items()})
 
 
 def _chain_key(value: object) -> bytes | None:
@@ -90,17 +114,18 @@ class Settings:
     ``plugins``: options per adapter name, read by the plugin (``options(name)``).
     """
 
-    grading_large: Money = field(default=Money("1000000", "CNY"), validator=of_type(Money))
-    grading_medium: Money = field(default=Money("100000", "CNY"), validator=of_type(Money))
+    grading_large: Money = field(default=Money("1000000", "CNY"), validator=_money)
+    grading_medium: Money = field(default=Money("100000", "CNY"), validator=_money)
     timezone: str = field(default="Asia/Shanghai", validator=_zone)
     notifier: str = field(default="logging", validator=text(100))
     """The notifier that delivers: ``logging`` (the default: one log line per
     notification on the ``custmgmt.notifications`` logger), ``smtp``, ``webhook``,
     ``memory`` (keeps them in the process, for tests) or a plugin's."""
     authorizer: str = field(default="rbac", validator=text(100))
-    plugins: dict[str, dict[str, OptionValue]] = field(factory=dict,
-                                                       converter=_plugin_options)
-    """Options per adapter name: ``{"smtp": {"host": "mail.example.com", "port": 587}}``."""
+    plugins: PluginOptionMap = field(factory=FrozenMap, converter=_plugin_options,
+                                     repr=_option_names)
+    """Options per adapter name: ``{"smtp": {"host": "mail.example.com", "port": 587}}``
+    (immutable once given; ``repr`` shows the option names, never their values)."""
     notify_max_attempts: int = field(default=5, validator=positive)
     """Attempts per notification before it becomes a dead letter."""
     notify_backoff_seconds: int = field(default=30, validator=positive)
@@ -110,18 +135,18 @@ class Settings:
     notify_lease_seconds: int = field(default=300, validator=positive)
     """How long a worker holds the notifications it claimed; after that another
     worker may take them (the first one is presumed dead)."""
-    cadence_days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
-                                           converter=_ordered_cadence)
+    cadence_days: FrozenMap[Grade, int] = field(factory=lambda: FrozenMap(DEFAULT_CADENCE),
+                                                converter=_ordered_cadence)
     """Days between follow-ups per grade, for the default cadence policy. A higher grade
     may not be followed up less often than a lower one."""
-    maintenance_days: int = field(default=DEFAULT_MAINTENANCE_DAYS, validator=positive)
+    maintenance_days: int = field(default=DEFAULT_MAINTENANCE_DAYS, validator=_whole(1, MAX_DAYS))
     """Days between follow-ups of a won prospect (a customer), for the default policy."""
-    record_window_days: int = field(default=2, validator=not_negative)
+    record_window_days: int = field(default=2, validator=days)
     """How many days back a follow-up may be dated; older ones need a sales manager
     and a reason (the record keeps it)."""
     require_follow_up_per_stage: bool = field(default=True, validator=of_type(bool))
     """Leaving a pipeline stage (advance, win) needs a follow-up recorded in it."""
-    lost_release_days: int = field(default=0, validator=not_negative)
+    lost_release_days: int = field(default=0, validator=days)
     """Days after a prospect is marked lost until its registration is released to the
     open pool (0: at once), so anyone may register it again."""
     working_weekdays: tuple[int, ...] = field(default=(0, 1, 2, 3, 4), converter=_weekdays)
@@ -130,16 +155,16 @@ class Settings:
     """Visit points (VISIT follow-ups) a salesperson must earn each month."""
     visit_flag_shortfall: int = field(default=3, validator=positive)
     """Flag a salesperson this many points or more short of the minimum."""
-    manager_reminder_grace_days: int = field(default=3, validator=not_negative)
+    manager_reminder_grace_days: int = field(default=3, validator=days)
     """Days overdue before the owner's supervisor is reminded too."""
-    ownership_lapse: bool = False
+    ownership_lapse: bool = field(default=False, validator=of_type(bool))
     """Release prospects nobody followed up within their protection window to the pool."""
-    protection_days: dict[Grade, int] = field(
-        factory=lambda: {Grade.A: 30, Grade.B: 45, Grade.C: 60, Grade.D: 90},
+    protection_days: FrozenMap[Grade, int] = field(
+        factory=lambda: FrozenMap({Grade.A: 30, Grade.B: 45, Grade.C: 60, Grade.D: 90}),
         converter=_protection_days)
-    lapse_warning_days: int = field(default=3, validator=not_negative)
+    lapse_warning_days: int = field(default=3, validator=days)
     """Warn the owner this many days before a prospect lapses."""
-    pool_cooldown_days: int = field(default=30, validator=not_negative)
+    pool_cooldown_days: int = field(default=30, validator=days)
     """Days before a previous owner may take back a prospect they let lapse."""
     pool_daily_cap: int = field(default=5, validator=positive)
     """How many prospects one salesperson may take from the pool per local day."""

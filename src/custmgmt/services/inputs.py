@@ -8,9 +8,31 @@ from typing import TypeVar
 
 from custmgmt.domain.common import Money
 from custmgmt.domain.validation import require_text
-from custmgmt.errors import ValidationError
+from custmgmt.errors import FieldError, ValidationError
 
 T = TypeVar("T")
+
+
+class Problems:
+    """Collects the ValidationErrors of several fields so that one error names them all."""
+
+    def __init__(self) -> None:
+        self.found: list[FieldError] = []
+
+    def take(self, make: Callable[[], T]) -> T:
+        """``make()``; on ValidationError note its fields and return None (typed as T:
+        ``check()`` raises before any such None is used)."""
+        try:
+            return make()
+        except ValidationError as error:
+            self.found.extend(error.errors)
+            return None  # type: ignore[return-value]
+
+    def check(self, *more: ValidationError) -> None:
+        """Raise one ValidationError naming every field noted so far (and in ``more``)."""
+        found = [*self.found, *(e for error in more for e in error.errors)]
+        if found:
+            raise ValidationError.of(found)
 
 
 def build(field: str, make: Callable[[str], T], raw: object) -> T:

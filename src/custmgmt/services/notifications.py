@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
@@ -28,6 +28,7 @@ from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.notification import DeliveryStatus, Notification, Notifier, OutboxItem
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context
+from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_limit
 
 log = logging.getLogger("custmgmt.dispatch")
@@ -52,6 +53,7 @@ class DispatchReport:
         return self.sent + self.failed + self.dead + self.refused
 
 
+@runtime_checkable
 class SendCheck(Protocol):
     """A rule asked right before a notification is sent (consent, opt-outs...).
 
@@ -68,6 +70,7 @@ def backoff(settings_base: int, settings_cap: int, attempts: int) -> timedelta:
     return timedelta(seconds=min(settings_base * 2 ** exponent, settings_cap))
 
 
+@guarded
 class NotificationService:
     """``app.notifications``: deliver the outbox, list dead letters, send one again."""
 

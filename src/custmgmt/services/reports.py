@@ -23,6 +23,7 @@ from custmgmt.errors import ConcurrencyError, InvalidTransition, PermissionDenie
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context
+from custmgmt.services.edge import guarded
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -120,6 +121,7 @@ def highest_stage(prospect: Prospect) -> Stage:
     return max(reached, key=lambda s: s.rank)
 
 
+@guarded
 class ReportService:
     def __init__(self, context: Context) -> None:
         self._ctx = context
