@@ -1,5 +1,6 @@
 """``custmgmt`` on the command line (also ``python -m custmgmt``).
 
+    custmgmt --version                              the installed version
     custmgmt demo [--url URL]                       tell the demo story (SQLite by default)
     custmgmt db upgrade URL                         create or upgrade custmgmt's tables
     custmgmt principal add ID --role R [--team T] --url URL
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from custmgmt import demo
+from custmgmt import __version__, demo
 from custmgmt.app import CustomerManagement
 from custmgmt.app import open as open_app
 from custmgmt.errors import CustmgmtError, NotFound
@@ -31,6 +32,7 @@ from custmgmt.ports.settings import Settings
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custmgmt", description="custmgmt command line")
+    parser.add_argument("--version", action="version", version=f"custmgmt {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run_demo = commands.add_parser("demo", help="tell a short story against a fresh store")

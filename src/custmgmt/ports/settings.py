@@ -40,11 +40,13 @@ def _weekdays(value: object) -> tuple[int, ...]:
 
 
 def positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: a whole number >= 1, else ValidationError naming the setting."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValidationError(attribute.name, "must be a whole number >= 1")
 
 
 def not_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator: a whole number >= 0, else ValidationError naming the setting."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(attribute.name, "must be a whole number >= 0")
 

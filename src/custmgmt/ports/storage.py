@@ -84,6 +84,8 @@ class Page(Generic[T]):
 
 
 class ProspectRepository(Protocol):
+    """Prospects, their identity-key claims (first registration stands) and queries."""
+
     def add(self, prospect: Prospect) -> Prospect:
         """Store a new prospect (version 1). Raises ClaimConflict if an active
         identity key is already held by another prospect: the first stands."""
@@ -168,6 +170,8 @@ class CustomerRepository(Protocol):
 
 
 class PrincipalRepository(Protocol):
+    """Principals and their grants: roles, team, supervisor, certifications."""
+
     def get(self, principal_id: str) -> Principal | None: ...
 
     def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
@@ -210,6 +214,8 @@ class FollowUpQuery:
 
 
 class FollowUpPlanRepository(Protocol):
+    """One follow-up plan per prospect: its cadence and next due date."""
+
     def get(self, prospect_id: str) -> FollowUpPlan | None: ...
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
@@ -227,6 +233,8 @@ class FollowUpPlanRepository(Protocol):
 
 
 class FollowUpRepository(Protocol):
+    """Follow-up records (append-only)."""
+
     def add(self, follow_up: FollowUp) -> None: ...
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
@@ -250,6 +258,8 @@ class ClosedMonthRepository(Protocol):
 
 
 class SampleRepository(Protocol):
+    """Samples and their append-only chain of custody events."""
+
     def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
         """Store a new sample (version 1) with the first events of its chain."""
         ...
@@ -302,6 +312,8 @@ class StockCountRepository(Protocol):
 
 
 class AuditLog(Protocol):
+    """The append-only, hash-chained audit trail of each resource."""
+
     def append(self, entry: AuditEntry) -> None:
         """Add the next entry of a resource's trail; ConcurrencyError if its
         sequence number is already taken."""
@@ -317,6 +329,8 @@ class AuditLog(Protocol):
 
 
 class EventLog(Protocol):
+    """Domain events, saved in the same transaction as the change that raised them."""
+
     def append(self, event: DomainEvent) -> None: ...
 
     def append_many(self, events: Sequence[DomainEvent]) -> None: ...
@@ -327,6 +341,8 @@ class EventLog(Protocol):
 
 
 class UnitOfWork(Protocol):
+    """One transaction: the repositories as attributes, ``commit()`` keeps everything."""
+
     @property
     def prospects(self) -> ProspectRepository: ...
 

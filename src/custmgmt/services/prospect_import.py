@@ -38,11 +38,14 @@ class RejectedRow:
 
 @frozen
 class ImportReport:
+    """What a bulk import did: how many rows were imported, and each rejected row."""
+
     imported: int
     rejected: tuple[RejectedRow, ...]
 
     @property
     def total(self) -> int:
+        """Rows read: imported plus rejected."""
         return self.imported + len(self.rejected)
 
 
@@ -64,6 +67,7 @@ ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 
 
 def clean(row: object) -> dict[str, object]:
+    """Check that ``row`` is a mapping of known columns; empty cells become None."""
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
     unknown = sorted(str(k) for k in row if k not in COLUMNS)
@@ -91,6 +95,7 @@ class ProspectImport:
 
     def run(self, rows: Iterable[object], batch_size: int, first_line: int,
             on_progress: Progress | None) -> ImportReport:
+        """Import ``rows`` in batches of ``batch_size``, numbering lines from ``first_line``."""
         numbered = enumerate(rows, start=first_line)
         while batch := list(islice(numbered, batch_size)):
             self._batch(batch)

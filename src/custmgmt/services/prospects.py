@@ -41,7 +41,7 @@ from custmgmt.domain.validation import require_enum, require_id
 from custmgmt.errors import InvalidTransition, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
-from custmgmt.services.context import Context, require_principal
+from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.inputs import (
     build,
     build_optional,
@@ -69,6 +69,7 @@ class ProspectCounts:
 
 
 def resource_of(prospect: Prospect) -> Resource:
+    """The prospect as the authorizer sees it: kind, id, owner and team."""
     return Resource(kind=KIND, id=prospect.id, owner_id=prospect.owner_id,
                     team=prospect.owner_team)
 
@@ -149,7 +150,7 @@ WinCustomer = Callable[[UnitOfWork, Principal, Prospect, datetime],
 (created, or the one already holding its identity keys) and the events that says."""
 
 
-class ProspectService:
+class ProspectService(Described):
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
     def __init__(
@@ -163,6 +164,7 @@ class ProspectService:
 
     @property
     def grading_policy(self) -> GradingPolicy:
+        """The grading policy in use (the default, or a plugin's)."""
         return self._policy
 
     def profile(

@@ -17,7 +17,7 @@ from custmgmt.errors import ConcurrencyError, InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource, Role, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
-from custmgmt.services.context import Context, require_principal
+from custmgmt.services.context import Context, Described, require_principal
 
 QUALITY_ROLE_ADDRESS = f"role:{Role.QUALITY_MANAGER}"
 """Where escalations go when nobody holds the quality role yet."""
@@ -63,7 +63,7 @@ def _counted(value: object, field: str) -> Decimal:
     return number
 
 
-class SampleRegistry:
+class SampleRegistry(Described):
     """The registry's side of ``app.samples``; SampleService builds on it."""
 
     def __init__(self, context: Context) -> None:
