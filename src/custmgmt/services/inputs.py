@@ -8,9 +8,35 @@ from typing import TypeVar
 
 from custmgmt.domain.common import Money
 from custmgmt.domain.validation import require_text
-from custmgmt.errors import ValidationError
+from custmgmt.errors import FieldError, ValidationError
 
 T = TypeVar("T")
+
+
+class Checks:
+    """Check several fields and report every bad one at once.
+
+        check = Checks()
+        name = check(build, "name", PersonName, raw_name)
+        ...
+        check.done()      # ValidationError listing every problem, or nothing
+
+    A failed check returns None; call ``done()`` before using any result.
+    """
+
+    def __init__(self) -> None:
+        self._errors: list[FieldError] = []
+
+    def __call__(self, check: Callable[..., T], *args: object) -> T:
+        try:
+            return check(*args)
+        except ValidationError as error:
+            self._errors.extend(error.errors)
+            return None  # type: ignore[return-value]  # done() raises before it is used
+
+    def done(self) -> None:
+        if self._errors:
+            raise ValidationError.of(self._errors)
 
 
 def build(field: str, make: Callable[[str], T], raw: object) -> T:

@@ -43,6 +43,7 @@ from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.inputs import (
+    Checks,
     build,
     build_optional,
     non_negative_value,
@@ -98,19 +99,23 @@ def build_profile(
     needs: str | None = None,
 ) -> Profile:
     """A prospect's or customer's profile from loose arguments (ValidationError naming
-    the bad field); its identity keys are normalized the one way both share."""
-    org = build_optional("organization", OrganizationName, organization)
+    every bad field); its identity keys are normalized the one way both share."""
+    check = Checks()
+    org = check(build_optional, "organization", OrganizationName, organization)
+    fields = dict(
+        name=check(build, "name", PersonName, name),
+        phone=check(build_optional, "phone", Phone, phone),
+        email=check(build_optional, "email", Email, email),
+        address=check(build_optional, "address", Address, address),
+        credit_code=check(build_optional, "credit_code", CreditCode, credit_code),
+        industry=check(optional_text, "industry", industry),
+        source_channel=check(optional_text, "source_channel", source_channel),
+        needs=check(optional_text, "needs", needs),
+    )
+    check.done()
     return Profile(
         kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
-        name=build("name", PersonName, name),
-        phone=build_optional("phone", Phone, phone),
-        email=build_optional("email", Email, email),
-        address=build_optional("address", Address, address),
-        organization=org,
-        credit_code=build_optional("credit_code", CreditCode, credit_code),
-        industry=optional_text("industry", industry),
-        source_channel=optional_text("source_channel", source_channel),
-        needs=optional_text("needs", needs),
+        organization=org, **fields,
     )
 
 
@@ -212,14 +217,16 @@ class ProspectService(Described):
         ``customer_id`` names the existing customer the prospect is business with.
         """
         self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
-        profile = self.profile(
+        check = Checks()
+        profile = check(lambda: self.profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
             credit_code=credit_code, industry=industry, source_channel=source_channel,
             needs=needs,
-        )
-        will = require_enum("willingness", Willingness, willingness)
-        value = non_negative_value(potential_value)
-        named = None if customer_id is None else require_id("customer_id", customer_id)
+        ))
+        will = check(require_enum, "willingness", Willingness, willingness)
+        value = check(non_negative_value, potential_value)
+        named = None if customer_id is None else check(require_id, "customer_id", customer_id)
+        check.done()
         with self._ctx.storage.unit_of_work() as uow:
             stored, events = self._register(uow, actor, profile, will, value, named)
             self._ctx.finish(uow, events)
