@@ -9,20 +9,24 @@
     custmgmt report funnel --from YYYY-MM-DD --to YYYY-MM-DD --as USER --url URL
     custmgmt followups remind --as USER --url URL   queue overdue reminders
     custmgmt notify dispatch --url URL [--notifier logging]
+    custmgmt worker --as USER --url URL [--settings MOD:NAME] [--every SECONDS] [--once]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import logging
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from custmgmt import __version__, demo
+from custmgmt import __version__, demo, worker
 from custmgmt.app import CustomerManagement
 from custmgmt.app import open as open_app
 from custmgmt.errors import CustmgmtError, NotFound
@@ -86,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--url", required=True, help="storage URL")
     dispatch.add_argument("--notifier", default="logging",
                           help="notifier to deliver with (default: logging)")
+
+    run_worker = commands.add_parser(
+        "worker", help="reminders, pool releases and notification dispatch on a schedule")
+    run_worker.add_argument("--as", dest="actor", required=True,
+                            help="a sales manager (their team) or an admin (everyone)")
+    run_worker.add_argument("--url", required=True, help="storage URL")
+    run_worker.add_argument("--settings", help="the application's settings, as "
+                            "package.module:NAME (default: custmgmt's defaults)")
+    run_worker.add_argument("--every", type=float, default=300.0,
+                            help="seconds between rounds (default 300)")
+    run_worker.add_argument("--once", action="store_true", help="one round, then exit (cron)")
     return parser
 
 
@@ -139,6 +154,27 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 0 if result.failed == 0 else 2
 
 
+def _worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    settings = Settings() if args.settings is None else worker.load_settings(args.settings)
+    stop = threading.Event()
+    if not args.once:
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    failed = False
+
+    def report(done: worker.Round) -> None:
+        nonlocal failed
+        failed = failed or done.failed > 0 or done.error is not None
+        print(done, flush=True)
+
+    with open_app(args.url, settings=settings) as app:
+        actor = _actor(app, args.actor)
+        with contextlib.suppress(KeyboardInterrupt):   # Ctrl-C ends a running worker
+            worker.run(app, actor, every=args.every, rounds=1 if args.once else None,
+                       stop=stop, report=report)
+    return 2 if args.once and failed else 0
+
+
 def _demo(url: str | None) -> None:
     if url is not None:
         demo.run(url).close()
@@ -188,6 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _remind(args)
         elif args.command == "notify":
             return _dispatch(args)
+        elif args.command == "worker":
+            return _worker(args)
     except CustmgmtError as error:
         print(f"custmgmt: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -134,20 +134,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def advice(name: str, rendered: set[str], documented: set[str]) -> str:
-    module = next((m for m in sorted(documented, key=len, reverse=True)
-                   if name == m or name.startswith(m + ".")), None)
-    if module is None:
-        owner = name
-        while "." in owner and not _is_module(owner):
-            owner = owner.rsplit(".", 1)[0]
+def advice(name: str, documented: set[str]) -> str:
+    owner = name
+    while "." in owner and not _is_module(owner):
+        owner = owner.rsplit(".", 1)[0]
+    if owner not in documented:
         page = next((p for prefix, p in PAGE_FOR.items() if owner.startswith(prefix)),
-                    "a page in docs/reference/ (listed under Reference in mkdocs.yml's nav)")
-        return (f"{name}: module {owner} is on no reference page. Add the line "
-                f"`::: {owner}` to {page}, or, if it is internal, add it to INTERNAL in "
-                f"{Path(__file__).relative_to(ROOT)} with the reason")
-    return (f"{name}: public but not rendered. Give it a docstring (the reference leaves "
-            f"out undocumented names), or an underscore if it is private")
+                    "a page in docs/reference/ (and list that page under Reference in "
+                    "mkdocs.yml's nav)")
+        return (f"module {owner} is on no reference page. Add the line "
+                f"`::: {owner}` to {page}; or, if the module is internal, add it to "
+                f"INTERNAL in {Path(__file__).relative_to(ROOT)} with the reason")
+    return (f"{name}: `::: {owner}` does not render it. Define it in the module's source "
+            "(mkdocstrings reads the source, not runtime attributes) or export it in "
+            "__all__; an underscore makes it private")
 
 
 def _is_module(name: str) -> bool:
@@ -161,9 +161,9 @@ def _is_module(name: str) -> bool:
 def test_the_reference_renders_every_public_name(site: Path) -> None:
     rendered = inventory(site)
     documented = directives()
-    missing = [advice(name, rendered, documented)
-               for name, paths in sorted(public_names().items())
-               if not any(path in rendered for path in paths)]
+    missing = sorted({advice(name, documented)
+                      for name, paths in public_names().items()
+                      if not any(path in rendered for path in paths)})
     assert not missing, "the API reference misses public names:\n  " + "\n  ".join(missing)
 
 
@@ -219,3 +219,11 @@ def test_what_applications_and_plugins_call_has_a_docstring() -> None:
                 missing += [f"{path}.{member}" for member in _members(value)
                             if not inspect.getdoc(getattr(value, member))]
     assert not missing, "add a docstring to: " + ", ".join(sorted(set(missing)))
+
+
+def test_the_advice_says_what_to_add() -> None:
+    assert "add the line `::: custmgmt.worker` to a page" in advice(
+        "custmgmt.worker.Round", {"custmgmt"}).lower()
+    assert "docs/reference/services.md" in advice("custmgmt.services.pool.PoolService", set())
+    assert "does not render it" in advice("custmgmt.services.pool.PoolService",
+                                          {"custmgmt.services.pool"})
