@@ -248,6 +248,8 @@ class FollowUpRepository(Protocol):
 
 
 class ClosedMonthRepository(Protocol):
+    """Closed months (月结): a closed month takes no more follow-up records."""
+
     def add(self, closed: ClosedMonth) -> None:
         """Record a closed month; ConcurrencyError if that month and team is already closed."""
         ...

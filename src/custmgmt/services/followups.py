@@ -73,6 +73,7 @@ class PlanKeeper:
 
 
 def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) -> bool:
+    """Whether ``month`` is closed for ``team`` (or for everyone) by one of ``closures``."""
     return any(c.covers(month, team) for c in closures)
 
 
