@@ -24,9 +24,13 @@ def _methods() -> Iterator[tuple[str, str]]:
             if area.startswith("_") or not type(service).__module__.startswith(
                     "custmgmt.services."):
                 continue
-            for name, member in vars(type(service)).items():
-                if not name.startswith("_") and inspect.isfunction(member):
-                    yield area, name
+            own = [cls for cls in type(service).__mro__
+                   if cls.__module__.startswith("custmgmt.services.")
+                   and cls.__module__ != "custmgmt.services.context"]
+            names = {name for cls in own for name, member in vars(cls).items()
+                     if not name.startswith("_") and inspect.isfunction(member)}
+            for name in sorted(names):
+                yield area, name
 
 
 @pytest.mark.parametrize(("area", "method"), list(_methods()))

@@ -292,6 +292,8 @@ class SampleRepository(Protocol):
 
 
 class DepartmentRepository(Protocol):
+    """The departments samples are distributed to (分发): who may hold them."""
+
     def add(self, department: Department) -> None:
         """Register a department; ConcurrencyError if its id is registered already."""
         ...
@@ -304,6 +306,8 @@ class DepartmentRepository(Protocol):
 
 
 class StockCountRepository(Protocol):
+    """Physical stock counts (盘点) of samples, kept as counted."""
+
     def add(self, count: StockCount) -> None:
         """Keep a physical count as counted; ConcurrencyError if its id exists."""
         ...
