@@ -66,6 +66,8 @@ class CustomerManagement:
     """Visit points, the funnel, on-time follow-ups."""
     samples: SampleService
     """Customer samples: receipt, registry, use, feedback, chain of custody."""
+    customers: CustomerService
+    """Customers: existing clients, won prospects, status, and the one customer guard."""
 
     def __init__(
         self,

@@ -146,6 +146,8 @@ class CustomerQuery:
 
 
 class CustomerRepository(Protocol):
+    """Customers and the identity keys they hold (one company, one customer)."""
+
     def add(self, customer: Customer) -> Customer:
         """Store a new customer (version 1). Raises ClaimConflict naming the customer that
         already holds one of its identity keys: one company is never two customers."""

@@ -28,7 +28,7 @@ from custmgmt.domain.validation import require_enum, require_id
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import CustomerQuery, Page, UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.inputs import page_cursor, page_limit
 from custmgmt.services.prospects import Match, WinCustomer, build_profile, lookup_keys
 
@@ -37,6 +37,7 @@ _PROFILE_FIELDS = tuple(a.name for a in attrs.fields(Profile) if a.name != "kind
 
 
 def resource_of(customer: Customer) -> Resource:
+    """The customer as the authorizer sees it: kind, id, owner and team."""
     return Resource(kind=KIND, id=customer.id, owner_id=customer.owner_id,
                     team=customer.owner_team)
 
@@ -92,7 +93,7 @@ def customer_for_won(context: Context) -> WinCustomer:
     return for_won_prospect
 
 
-class CustomerService:
+class CustomerService(Described):
     """Create existing clients, read, find, transfer, change status, review customers."""
 
     def __init__(self, context: Context) -> None:
