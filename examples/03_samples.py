@@ -37,6 +37,7 @@ def main() -> None:
     safety = app.principal("u-safe", roles={"safety_officer"})
     qm = app.principal("u-qm", roles={"quality_manager"})
     polymers, paints = customers(app)
+    worker = app.principal("u-worker", roles={"dispatcher"})
 
     resin = app.samples.receive(
         rita, customer_id=polymers.id, sample_name="PP resin", quantity="10", unit="kg",
@@ -97,7 +98,7 @@ def main() -> None:
     for sample in (resin, solvent):
         print(f"{sample.number}: chain of {app.samples.verify_chain(qm, sample.id)} events "
               "verified")
-    print(f"notifications queued: {[i.notification.kind for i in app.outbox()]}")
+    print(f"notifications queued: {[i.notification.kind for i in app.outbox(worker)]}")
 
     # Someone edits the stored record of the check-out to hide how much was taken.
     with app._storage.engine.begin() as connection:  # type: ignore[attr-defined]

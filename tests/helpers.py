@@ -22,3 +22,13 @@ def register_numbered(
                               "willingness": "clear", "potential_value": 2_000_000}
     values.update(fields)
     return app.prospects.register(who, **values)
+
+
+def dispatcher(app: custmgmt.CustomerManagement) -> custmgmt.Principal:
+    """A principal who may read the outbox and deliver it."""
+    return app.principal("u-dispatcher", roles={"dispatcher"})
+
+
+def admin(app: custmgmt.CustomerManagement) -> custmgmt.Principal:
+    """A principal who may do anything, e.g. read the event log."""
+    return app.principal("u-admin", roles={"admin"})

@@ -49,6 +49,7 @@ class Cluster:
         self._free: list[str] = []
         self._leased: list[str] = []
         self._schema: tuple[tuple[str, ...], str] | None = None
+        self._keepers: dict[str, psycopg.Connection[tuple[object, ...]]] = {}
         self._as_root = os.geteuid() == 0
         if self._as_root:
             shutil.chown(self.root, user="postgres", group="postgres")
@@ -73,6 +74,8 @@ class Cluster:
                   str(self.root / "server.log"), "-w", "start")
 
     def stop(self) -> None:
+        for connection in self._keepers.values():
+            connection.close()
         try:
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
@@ -98,7 +101,8 @@ class Cluster:
             with self._connect() as connection:
                 connection.execute(f'CREATE DATABASE "{TEMPLATE}"')
             custmgmt.open(self.url(TEMPLATE), migrate=True).close()
-            self._schema = self._schema_of(TEMPLATE)
+            with self._connect(TEMPLATE) as connection:
+                self._schema = self._schema_of(connection)
         if self._free:
             name = self._free.pop()
         else:
@@ -108,15 +112,13 @@ class Cluster:
         self._leased.append(name)
         return self.url(name)
 
-    def _schema_of(self, database: str) -> tuple[tuple[str, ...], str]:
-        """The tables and the migration revision of ``database``."""
-        with self._connect(database) as connection:
-            tables = tuple(row[0] for row in connection.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "ORDER BY tablename"))
-            revision = connection.execute(
-                "SELECT string_agg(version_num, ',') FROM custmgmt_alembic_version"
-            ).fetchone()
+    def _schema_of(self, connection: psycopg.Connection[tuple[object, ...]]
+                   ) -> tuple[tuple[str, ...], str]:
+        """The tables and the migration revision of the connected database."""
+        tables = tuple(row[0] for row in connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"))
+        revision = connection.execute(
+            "SELECT string_agg(version_num, ',') FROM custmgmt_alembic_version").fetchone()
         return tables, str(revision[0] if revision else None)
 
     def release_all(self) -> None:
@@ -124,23 +126,26 @@ class Cluster:
         leased, self._leased = self._leased, []
         for name in leased:
             try:
-                if self._schema_of(name) == self._schema:
-                    self._empty(name)
+                connection = self._keepers.get(name)
+                if connection is None or connection.closed:
+                    # one connection per pooled database, kept open: a new one costs a fork
+                    connection = self._keepers[name] = self._connect(name)
+                    connection.execute("SET lock_timeout = '2s'")
+                    # no foreign-key triggers while emptying: every table is emptied anyway
+                    connection.execute("SET session_replication_role = replica")
+                if self._schema_of(connection) == self._schema:
+                    self._empty(connection)
                     self._free.append(name)
             except psycopg.Error:
                 pass  # a schema the test changed, or rows still locked: never reused
 
-    def _empty(self, database: str) -> None:
+    def _empty(self, connection: psycopg.Connection[tuple[object, ...]]) -> None:
         assert self._schema is not None
         tables = [t for t in self._schema[0] if t != "custmgmt_alembic_version"]
-        with self._connect(database) as connection:
-            connection.execute("SET lock_timeout = '2s'")
-            # no foreign-key triggers while emptying: every table is emptied anyway
-            connection.execute("SET session_replication_role = replica")
-            with connection.transaction():
-                for table in tables:
-                    connection.execute(f'DELETE FROM "{table}"')
-                sequences = [row[0] for row in connection.execute(
-                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
-                for sequence in sequences:
-                    connection.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+        with connection.transaction():
+            for table in tables:
+                connection.execute(f'DELETE FROM "{table}"')
+            sequences = [row[0] for row in connection.execute(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
+            for sequence in sequences:
+                connection.execute(f'ALTER SEQUENCE "{sequence}" RESTART')

@@ -7,25 +7,27 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
+import attrs
 from attrs import frozen
 
 from custmgmt.adapters.system import SystemClock, UuidIds
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.samples import Chain, canonical_json
+from custmgmt.domain.samples import Chain
 from custmgmt.domain.validation import require_id
 from custmgmt.errors import ValidationError
 from custmgmt.plugins import Plugins
-from custmgmt.ports.auth import Certification, Principal
+from custmgmt.ports.auth import Action, Certification, Principal
 from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
-from custmgmt.serialization import make_converter
+from custmgmt.services.audit import AuditService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.followups import FollowUpService, PlanKeeper
 from custmgmt.services.inputs import page_limit
 from custmgmt.services.pool import PoolService
+from custmgmt.services.principals import PrincipalService, role_names
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
 from custmgmt.services.samples import SampleService
@@ -48,6 +50,12 @@ class CustomerManagement:
     ``close()``, to release the storage. One object serves every thread of a
     process (see the threads-and-processes guide); ``repr()`` names the storage
     and notifier in use, never a password.
+
+    Whoever holds this object is trusted as the host application: ``principal()``
+    and ``get_principal()`` bypass authorization (bootstrap and tests). Every
+    service method takes the acting principal first and decides from that
+    principal's grants as stored, read again at each call; the object passed in
+    only says who is acting.
     """
 
     settings: Settings
@@ -68,6 +76,10 @@ class CustomerManagement:
     """Customer samples: receipt, registry, use, feedback, chain of custody."""
     customers: CustomerService
     """Customers: existing clients, won prospects, status, and the one customer guard."""
+    audit: AuditService
+    """Verify the audit trails and their sealed heads (tamper evidence)."""
+    principals: PrincipalService
+    """Who may act: grant, revoke and read principals' stored grants (authorized)."""
 
     def __init__(
         self,
@@ -90,6 +102,7 @@ class CustomerManagement:
             storage=storage, authorizer=CheckedAuthorizer(plugins.authorizer(settings)),
             clock=clock, ids=ids,
             settings=settings, publish=plugins.notify_event,
+            sealer=plugins.chain_sealer(settings),
             description=self._description,
         )
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
@@ -99,8 +112,10 @@ class CustomerManagement:
         self.followups = FollowUpService(self._context, keeper)
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)
+        self.audit = AuditService(self._context)
+        self.principals = PrincipalService(self._context)
         self.samples = SampleService(
-            self._context, Chain(canonical_json(make_converter().unstructure)))
+            self._context, Chain())
 
     def principal(
         self,
@@ -111,42 +126,57 @@ class CustomerManagement:
         supervisor_id: str | None = None,
         certifications: Iterable[Certification] = (),
     ) -> Principal:
-        """Create or update a principal (roles, team, supervisor) and return it."""
+        """Bootstrap: create or replace a principal's grants without authorization.
+
+        For a fresh store (the first admin) and for tests. Whoever holds ``app`` is
+        trusted as the host application; grants made on behalf of a user go
+        through ``app.principals``, which checks the principal-management right.
+        Unknown role names are refused. Returns the principal as stored (active).
+        """
         principal = Principal(
             id=principal_id, roles=roles,  # the converters check both
             team=team, supervisor_id=supervisor_id,
             certifications=certifications,
         )
+        role_names(principal.roles, self._context.authorizer.known_roles())
         with self._storage.unit_of_work() as uow:
-            uow.principals.save(principal)
+            current = uow.principals.get(principal.id)
+            stored = uow.principals.save(attrs.evolve(
+                principal, version=0 if current is None else current.version))
             uow.commit()
-        return principal
+        return stored
 
     def get_principal(self, principal_id: str) -> Principal | None:
-        """The principal with this id as stored, or None."""
+        """The principal with this id as stored, or None (host application only: see
+        ``app.principals.get`` for the authorized call)."""
         pid = require_id("principal_id", principal_id)
         with self._storage.unit_of_work(read_only=True) as uow:
             return uow.principals.get(pid)
 
-    def events(self) -> tuple[DomainEvent, ...]:
-        """Every domain event recorded so far, oldest first."""
+    def events(self, actor: Principal) -> tuple[DomainEvent, ...]:
+        """Every domain event recorded so far, oldest first (needs ``event.read``)."""
         with self._storage.unit_of_work(read_only=True) as uow:
+            self._context.authorize(uow, actor, Action.EVENT_READ)
             return tuple(uow.events.all())
 
-    def outbox(self) -> tuple[OutboxItem, ...]:
-        """Every queued notification and its delivery status, oldest first."""
+    def outbox(self, actor: Principal) -> tuple[OutboxItem, ...]:
+        """Every queued notification and its delivery status, oldest first (needs
+        ``notification.read``)."""
         with self._storage.unit_of_work(read_only=True) as uow:
+            self._context.authorize(uow, actor, Action.NOTIFICATION_READ)
             return tuple(uow.outbox.all())
 
-    def dispatch_notifications(self, *, limit: int = 100) -> DispatchReport:
+    def dispatch_notifications(self, actor: Principal, *, limit: int = 100) -> DispatchReport:
         """Deliver pending outbox notifications; each is marked sent once delivered.
 
-        Delivery is at-least-once: a crash between sending and marking sends
-        it again next time. A failed send is retried on later runs up to
+        Needs ``notification.dispatch`` (the ``dispatcher`` role). Delivery is
+        at-least-once: a crash between sending and marking sends it again next
+        time. A failed send is retried on later runs up to
         ``settings.max_delivery_attempts``.
         """
         batch = page_limit(limit)
         with self._storage.unit_of_work(read_only=True) as uow:
+            self._context.authorize(uow, actor, Action.NOTIFICATION_DISPATCH)
             pending = list(uow.outbox.pending(batch, self.settings.max_delivery_attempts))
         sent = failed = 0
         for item in pending:

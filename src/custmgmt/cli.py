@@ -3,13 +3,18 @@
     custmgmt --version                              the installed version
     custmgmt demo [--url URL]                       tell the demo story (SQLite by default)
     custmgmt db upgrade URL                         create or upgrade custmgmt's tables
-    custmgmt principal add ID --role R [--team T] --url URL
+    custmgmt principal add ID --role R [--team T] --url URL   (bootstrap: see below)
     custmgmt import prospects FILE.csv --as USER --url URL
     custmgmt report visit-points --month YYYY-MM --as USER --url URL
     custmgmt report funnel --from YYYY-MM-DD --to YYYY-MM-DD --as USER --url URL
     custmgmt followups remind --as USER --url URL   queue overdue reminders
-    custmgmt notify dispatch --url URL [--notifier logging]
+    custmgmt notify dispatch --as USER --url URL [--notifier logging]
     custmgmt worker --as USER --url URL [--settings MOD:NAME] [--every SECONDS] [--once]
+
+Whoever can run these commands against a database URL holds its credentials and
+is trusted as the host application: ``principal add`` writes grants directly (the
+bootstrap for a fresh store). Unknown role names are refused. The other commands
+act as the principal named by ``--as``, with that principal's stored grants.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 from custmgmt import __version__, demo, worker
 from custmgmt.app import CustomerManagement
 from custmgmt.app import open as open_app
-from custmgmt.errors import CustmgmtError, NotFound
+from custmgmt.errors import CustmgmtError, PermissionDenied
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.settings import Settings
 
@@ -52,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     principal_commands = principal.add_subparsers(dest="principal_command", required=True)
     add = principal_commands.add_parser("add", help="create or replace a principal")
     add.add_argument("id")
-    add.add_argument("--role", action="append", default=[], help="a role (repeatable)")
+    add.add_argument("--role", action="append", default=[],
+                     help="a role the authorizer knows, e.g. salesperson (repeatable)")
     add.add_argument("--team")
     add.add_argument("--supervisor")
     add.add_argument("--url", required=True, help="storage URL")
@@ -87,14 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     notify = commands.add_parser("notify", help="the notification outbox")
     notify_commands = notify.add_subparsers(dest="notify", required=True)
     dispatch = notify_commands.add_parser("dispatch", help="deliver pending notifications")
+    dispatch.add_argument("--as", dest="actor", required=True,
+                          help="a principal with the dispatcher (or admin) role")
     dispatch.add_argument("--url", required=True, help="storage URL")
     dispatch.add_argument("--notifier", default="logging",
                           help="notifier to deliver with (default: logging)")
 
     run_worker = commands.add_parser(
         "worker", help="reminders, pool releases and notification dispatch on a schedule")
-    run_worker.add_argument("--as", dest="actor", required=True,
-                            help="a sales manager (their team) or an admin (everyone)")
+    run_worker.add_argument("--as", dest="actor", required=True, metavar="PRINCIPAL_ID",
+                            help="who the jobs run as: an admin, or a sales manager (their "
+                            "team) who also holds the dispatcher role")
     run_worker.add_argument("--url", required=True, help="storage URL")
     run_worker.add_argument("--settings", help="the application's settings, as "
                             "package.module:NAME (default: custmgmt's defaults)")
@@ -112,10 +121,9 @@ def _date(text: str) -> date:
 
 
 def _actor(app: CustomerManagement, principal_id: str) -> Principal:
-    actor = app.get_principal(principal_id)
-    if actor is None:
-        raise NotFound("principal", principal_id)
-    return actor
+    """Only the id counts: every call reads that principal's grants from storage, and
+    an unknown id is PermissionDenied."""
+    return Principal(id=principal_id)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -149,7 +157,7 @@ def _remind(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     with open_app(args.url, settings=Settings(notifier=args.notifier)) as app:
-        result = app.dispatch_notifications()
+        result = app.dispatch_notifications(_actor(app, args.actor))
     print(f"sent {result.sent}, failed {result.failed}")
     return 0 if result.failed == 0 else 2
 
@@ -168,6 +176,9 @@ def _worker(args: argparse.Namespace) -> int:
         print(done, flush=True)
 
     with open_app(args.url, settings=settings) as app:
+        known = app.get_principal(args.actor)   # refuse to start, rather than fail each round
+        if known is None or not known.active:
+            raise PermissionDenied(args.actor, "worker", "not a known, active principal")
         actor = _actor(app, args.actor)
         with contextlib.suppress(KeyboardInterrupt):   # Ctrl-C ends a running worker
             worker.run(app, actor, every=args.every, rounds=1 if args.once else None,

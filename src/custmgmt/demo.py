@@ -115,6 +115,7 @@ def followups_story(
 ) -> None:
     alice = app.principal("u-alice", roles={"salesperson"}, team="east", supervisor_id="u-mia")
     mia = app.principal("u-mia", roles={"sales_manager"}, team="east")
+    worker = app.principal("u-notifier", roles={"dispatcher"})
     star = app.prospects.register(
         alice, name="Zhang Min", phone=_phone("021-6000-1234", run),
         organization="上海星辰贸易有限公司" + ("" if run == 0 else f"{run}分公司"),
@@ -136,7 +137,7 @@ def followups_story(
     late = app.followups.overdue(mia)
     say(f"a month later {len(late)} prospect(s) overdue; "
         f"{app.followups.send_reminders(mia)} reminder(s) queued, "
-        f"{app.dispatch_notifications().sent} delivered")
+        f"{app.dispatch_notifications(worker).sent} delivered")
     month = clock.now().astimezone(app.settings.zone).date().replace(day=1)
     report = app.reports.visit_points(mia, month=month - timedelta(days=1))
     for row in report.rows:

@@ -22,6 +22,7 @@ from custmgmt.ports import hookspecs
 from custmgmt.ports.auth import Authorizer
 from custmgmt.ports.hookspecs import PROJECT_NAME, StorageBackend, hookimpl
 from custmgmt.ports.notification import Notifier
+from custmgmt.ports.sealing import Sealer
 from custmgmt.ports.settings import Settings
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginConflict", "Plugins", "hookimpl"]
@@ -124,6 +125,14 @@ class Plugins:
         if policy is None:
             raise ValidationError("cadence_policy", "no plugin offers a cadence policy")
         return policy
+
+    def chain_sealer(self, settings: Settings) -> Sealer | None:
+        """The sealer for chain heads, or None when no key (and no plugin) offers one."""
+        sealer: Sealer | None = self._pm.hook.custmgmt_chain_sealer(settings=settings)
+        if sealer is not None and not all(callable(getattr(sealer, name, None))
+                                          for name in ("seal", "verify")):
+            raise ValidationError("chain_sealer", "must have seal() and verify() methods")
+        return sealer
 
     def notify_event(self, event: DomainEvent) -> None:
         """Tell every observer; an observer's failure is logged, never raised."""

@@ -47,7 +47,9 @@ class Round:
 
 
 def run_round(app: CustomerManagement, actor: Principal) -> Round:
-    """One round of every job, as ``actor`` (a sales manager for a team, an admin for all).
+    """One round of every job, as ``actor``: reminders and releases reach the actor's
+    team (``sales_manager``) or everyone (``admin``); dispatch needs
+    ``notification.dispatch`` (the ``dispatcher`` role, or ``admin``).
 
     A custmgmt error (the database is down, the actor lost a right) ends the round
     and is reported in ``Round.error``; the next round tries again.
@@ -58,7 +60,7 @@ def run_round(app: CustomerManagement, actor: Principal) -> Round:
         if app.settings.ownership_lapse:
             lapsed = app.pool.release_lapsed(actor)
             done = attrs.evolve(done, warned=len(lapsed.warned), released=len(lapsed.released))
-        dispatched = app.dispatch_notifications()
+        dispatched = app.dispatch_notifications(actor)
         done = attrs.evolve(done, sent=dispatched.sent, failed=dispatched.failed)
     except CustmgmtError as error:
         log.warning("worker round stopped: %s", type(error).__name__)

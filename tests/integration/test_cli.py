@@ -40,9 +40,15 @@ def test_errors_are_one_line_and_a_nonzero_exit(
     assert main(["import", "prospects", "nope.csv", "--as", "u-x", "--url", url]) == 1
     assert "StorageError" in capsys.readouterr().err  # not migrated yet
     assert main(["db", "upgrade", url]) == 0
-    assert main(["import", "prospects", str(tmp_path / "nope.csv"), "--as", "u-x",
-                 "--url", url]) == 1
-    assert "NotFound: principal 'u-x'" in capsys.readouterr().err
+    rows = tmp_path / "rows.csv"
+    rows.write_text("name,phone,willingness,potential_value\nWang,13800138000,clear,1\n",
+                    encoding="utf-8")
+    assert main(["import", "prospects", str(rows), "--as", "u-x", "--url", url]) == 1
+    assert "PermissionDenied: 'u-x' may not prospect.register" in capsys.readouterr().err
+    assert main(["principal", "add", "u-x", "--role", "salesman", "--url", url]) == 1
+    assert "unknown role 'salesman'" in capsys.readouterr().err
+    with custmgmt.open(url) as app:
+        assert app.get_principal("u-x") is None
     main(["principal", "add", "u-x", "--role", "salesperson", "--url", url])
     assert main(["import", "prospects", str(tmp_path / "nope.csv"), "--as", "u-x",
                  "--url", url]) == 1
@@ -79,9 +85,12 @@ def test_reports_reminders_and_dispatch(
     # Reminders use today's date: the March plan is long overdue by now.
     assert main(["followups", "remind", "--as", "u-mia", "--url", url]) == 0
     assert "2 reminder(s) queued" in capsys.readouterr().out
+    assert main(["notify", "dispatch", "--as", "u-mia", "--url", url]) == 1
+    assert "PermissionDenied: 'u-mia' may not notification.dispatch" in capsys.readouterr().err
+    assert main(["principal", "add", "u-worker", "--role", "dispatcher", "--url", url]) == 0
     with caplog.at_level("INFO", logger="custmgmt.notifications"):
-        assert main(["notify", "dispatch", "--url", url]) == 0
+        assert main(["notify", "dispatch", "--as", "u-worker", "--url", url]) == 0
     assert "sent 2, failed 0" in capsys.readouterr().out
     assert sum("followup.overdue" in r.getMessage() for r in caplog.records) == 2
-    assert main(["notify", "dispatch", "--url", url]) == 0
+    assert main(["notify", "dispatch", "--as", "u-worker", "--url", url]) == 0
     assert "sent 0, failed 0" in capsys.readouterr().out

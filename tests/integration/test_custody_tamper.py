@@ -1,11 +1,13 @@
-"""verify_chain catches an edited, deleted, inserted or reordered custody record, and a
-chain cut short, when the stored rows are changed behind custmgmt's back."""
+"""verify_chain catches an edited, deleted, inserted or reordered custody record, a
+chain cut short, and a sample record that is not what its chain says, when the
+stored rows are changed behind custmgmt's back."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -15,6 +17,17 @@ import custmgmt
 from custmgmt import Certification
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.sql.storage import SqlStorage
+from custmgmt.domain.samples import (
+    NOT_IN_RECORD,
+    Hazard,
+    Light,
+    Sample,
+    SampleInfo,
+    SampleState,
+    StorageCondition,
+    UseApplication,
+    record_digest,
+)
 from custmgmt.errors import IntegrityError
 from tests.helpers import a_customer
 
@@ -105,9 +118,10 @@ def sql_insert(app: App, sample_id: str) -> None:
               "AND sequence >= 4", s=sample_id)
     _sql(app, f"UPDATE {TABLE} SET sequence = sequence - 99 WHERE sample_id = :s "
               "AND sequence >= 100", s=sample_id)
-    _sql(app, f"INSERT INTO {TABLE} SELECT sample_id, 4, kind, at, actor_id, custodian, "
-              "location, in_storage, checked_out, consumed, disposed, details, previous_hash, "
-              f"hash FROM {TABLE} WHERE sample_id = :s AND sequence = 3", s=sample_id)
+    columns = ("kind, at, actor_id, custodian, location, in_storage, checked_out, consumed, "
+               "disposed, details, record, previous_hash, hash")
+    _sql(app, f"INSERT INTO {TABLE} (sample_id, sequence, {columns}) SELECT sample_id, 4, "
+              f"{columns} FROM {TABLE} WHERE sample_id = :s AND sequence = 3", s=sample_id)
 
 
 def sql_reorder(app: App, sample_id: str) -> None:
@@ -123,6 +137,120 @@ TAMPERING: dict[str, tuple[Tamper, Tamper, str]] = {
     "insert": (memory_insert, sql_insert, "event 4"),
     "reorder": (memory_reorder, sql_reorder, "event 4"),
 }
+
+
+# --- tampering with the sample record itself ---------------------------------------
+
+def _memory_sample_edit(**changes: object) -> Tamper:
+    def edit(app: App, sample_id: str) -> None:
+        storage = app._storage
+        assert isinstance(storage, MemoryStorage)
+        sample = storage.state.samples[sample_id]
+        storage.state.samples[sample_id] = attrs.evolve(sample, **changes)  # type: ignore[arg-type]
+
+    return edit
+
+
+def _sql_sample_column(column: str, value: str) -> Tamper:
+    def edit(app: App, sample_id: str) -> None:
+        _sql(app, f"UPDATE custmgmt_samples SET {column} = :v WHERE id = :s", v=value,
+             s=sample_id)
+
+    return edit
+
+
+def _sql_sample_document(path: tuple[str, ...], value: object) -> Tamper:
+    def edit(app: App, sample_id: str) -> None:
+        storage = app._storage
+        assert isinstance(storage, SqlStorage)
+        with storage.engine.begin() as connection:
+            raw = connection.execute(text("SELECT document FROM custmgmt_samples WHERE id = :s"),
+                                     {"s": sample_id}).scalar_one()
+            document = json.loads(raw)
+            inner = document
+            for key in path[:-1]:
+                inner = inner[key]
+            inner[path[-1]] = value
+            connection.execute(text("UPDATE custmgmt_samples SET document = :d WHERE id = :s"),
+                               {"d": json.dumps(document), "s": sample_id})
+
+    return edit
+
+
+RECORD_TAMPERING: dict[str, tuple[Tamper, Tamper, str]] = {
+    "custodian": (_memory_sample_edit(custodian="u-mallory"),
+                  _sql_sample_column("custodian", "u-mallory"), "the stored custodian differ"),
+    "location": (_memory_sample_edit(location="car boot"),
+                 _sql_sample_column("location", "car boot"), "the stored location differ"),
+    "state": (_memory_sample_edit(state=SampleState.DISPOSED),
+              _sql_sample_column("state", "disposed"), "the stored state differ"),
+    "number": (_memory_sample_edit(number="S2026-000999"),
+               _sql_sample_column("number", "S2026-000999"), "the stored number differ"),
+    "quantities": (_memory_sample_edit(in_storage=Decimal("5"), consumed=Decimal("5")),
+                   _sql_sample_document(("in_storage",), "5"), "the stored in_storage"),
+    "received": (_memory_sample_edit(received=Decimal("100"), in_storage=Decimal("99")),
+                 _sql_sample_document(("received",), "100"), "the stored received"),
+    "hazard and other fields": (
+        _memory_sample_edit(classification="harmless"),
+        _sql_sample_document(("classification",), "harmless"),
+        "the stored record differs from the one event 6 was written for"),
+    "sample information": (
+        _memory_sample_edit(single_use=True),
+        _sql_sample_document(("info", "description"), "something else"),
+        "the stored record differs"),
+}
+
+
+@pytest.mark.parametrize("how", list(RECORD_TAMPERING))
+def test_an_edited_sample_record_is_caught(app: App, storage_url: str, how: str) -> None:
+    qm, sample_id = a_used_sample(app)
+    on_memory, on_sql, named = RECORD_TAMPERING[how]
+    (on_memory if storage_url == "memory://" else on_sql)(app, sample_id)
+    with pytest.raises(IntegrityError) as raised:
+        app.samples.verify_chain(qm, sample_id)
+    assert named in str(raised.value)
+    assert "u-mallory" not in str(raised.value)
+
+
+def test_every_field_of_the_sample_is_covered_by_the_record_digest() -> None:
+    covered = {a.name for a in attrs.fields(Sample)} - set(NOT_IN_RECORD)
+    sample = a_sample_record()
+    for name in covered:
+        value = getattr(sample, name)
+        changed = attrs.evolve(sample, **{name: _other(value)})
+        assert record_digest(changed) != record_digest(sample), name
+
+
+def a_sample_record() -> Sample:
+    info = SampleInfo.checked(customer_id="p-1", sample_name="resin", quantity="10",
+                              unit="kg", description="bag", requested_work="test")
+    return Sample(id="s-1", number="S2026-000001", info=info, custodian="u-reg",
+                  received=Decimal(10), in_storage=Decimal(10), location="shelf A",
+                  classification="c", hazard=Hazard(hazard_class="3", handling_procedure="H"),
+                  storage=StorageCondition(light=Light.DARK))
+
+
+def _other(value: object) -> object:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, Decimal):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, SampleState):
+        return SampleState.DISPOSED
+    if isinstance(value, tuple):
+        return (*value, UseApplication(id="a-1", applicant="u", purpose="p",
+                                       quantity=Decimal(1), expected_return=None))
+    if value is None:
+        return "something"
+    if isinstance(value, SampleInfo):
+        return attrs.evolve(value, unit="g")
+    if isinstance(value, Hazard):
+        return attrs.evolve(value, hazard_class="8")
+    if isinstance(value, StorageCondition):
+        return attrs.evolve(value, light=Light.ANY)
+    raise AssertionError(f"no other value for {value!r}")
 
 
 @pytest.mark.parametrize("how", list(TAMPERING))

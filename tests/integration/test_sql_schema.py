@@ -14,6 +14,7 @@ import custmgmt
 from custmgmt.adapters.sql import migrate
 from custmgmt.adapters.sql.tables import Base
 from custmgmt.errors import StorageError, ValidationError
+from tests.helpers import admin
 from tests.pg_server import Cluster
 
 
@@ -82,7 +83,7 @@ def test_data_survives_reopening(new_url: Callable[[], str]) -> None:
         alice_again = app.get_principal("u-alice")
         assert alice_again == alice
         assert app.prospects.get(alice, p.id) == p
-        assert [e.name for e in app.events()] == ["ProspectRegistered"]
+        assert [e.name for e in app.events(admin(app))] == ["ProspectRegistered"]
 
 
 def test_driver_failures_surface_as_storage_errors(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         alice = app.principal("u-alice", roles={"salesperson"}, team="east")
         app.principal("u-mia", roles={"sales_manager"}, team="east")
         app.principal("u-reg", roles={"sample_registry"})
+        app.principal("u-root", roles={"admin"})
         for n in range(1, 6):
             register_numbered(app, alice, n)
     yield url, path
@@ -48,8 +49,9 @@ def _held_write_lock(path: Path) -> sqlite3.Connection:
 
 def _reads(app: App) -> list[Callable[[], Any]]:
     alice, mia = app.get_principal("u-alice"), app.get_principal("u-mia")
-    registry = app.get_principal("u-reg")
+    registry, root = app.get_principal("u-reg"), app.get_principal("u-root")
     assert alice is not None and mia is not None and registry is not None
+    assert root is not None
     first = app.prospects.mine(alice).items[0]
     return [
         lambda: app.prospects.get(alice, first.id),
@@ -62,8 +64,8 @@ def _reads(app: App) -> list[Callable[[], Any]]:
         lambda: app.followups.plan(alice, first.id),
         lambda: app.reports.funnel(mia, start=date(2026, 3, 1), end=date(2026, 3, 31)),
         lambda: app.samples.stocktake(registry),
-        app.events,
-        app.outbox,
+        lambda: app.events(root),
+        lambda: app.outbox(root),
     ]
 
 

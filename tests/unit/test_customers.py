@@ -18,7 +18,7 @@ from custmgmt.errors import (
     PermissionDenied,
     ValidationError,
 )
-from tests.helpers import register_numbered
+from tests.helpers import admin, register_numbered
 
 App = custmgmt.CustomerManagement
 Who = dict[str, custmgmt.Principal]
@@ -86,7 +86,7 @@ def test_winning_a_prospect_creates_its_customer(app: App, who: Who) -> None:
     c = app.customers.get(who["alice"], won.customer_id)
     assert (c.profile, c.owner_id, c.owner_team) == (p.profile, "u-alice", "east")
     assert "won prospect" in (c.history[0].reason or "")
-    names = [e.name for e in app.events()][-3:]
+    names = [e.name for e in app.events(admin(app))][-3:]
     assert names == ["StageChanged", "CustomerCreated", "ProspectCustomerNamed"]
 
 

@@ -12,7 +12,7 @@ from custmgmt import Grade
 from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.followups import Channel
 from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
-from tests.helpers import register_numbered
+from tests.helpers import dispatcher, register_numbered
 
 App = custmgmt.CustomerManagement
 # 2026-03-02 09:30 in Shanghai.
@@ -185,13 +185,13 @@ def test_reminders_go_once_per_due_date_and_to_the_manager_after_grace(
     assert app.followups.send_reminders(team["mia"], on=date(2026, 3, 11)) == 0
     assert app.followups.send_reminders(team["mia"], on=date(2026, 3, 12)) == 1   # manager
     assert app.followups.send_reminders(team["mia"], on=date(2026, 3, 13)) == 0
-    recipients = [i.notification.recipient_id for i in app.outbox()]
+    recipients = [i.notification.recipient_id for i in app.outbox(dispatcher(app))]
     assert recipients == ["u-alice", "u-mia"]
     clock.set(datetime(2026, 3, 13, 2, 0, tzinfo=UTC))
     app.followups.record(team["alice"], p.id, channel="phone", summary="finally")  # due 03-20
     assert app.followups.send_reminders(team["mia"], on=date(2026, 3, 21)) == 1
-    assert app.dispatch_notifications().sent == 3
-    for item in app.outbox():
+    assert app.dispatch_notifications(dispatcher(app)).sent == 3
+    for item in app.outbox(dispatcher(app)):
         assert "P1" not in item.notification.subject + item.notification.body
 
 

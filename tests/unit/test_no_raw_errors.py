@@ -56,6 +56,10 @@ def test_nonsense_arguments_raise_custmgmt_errors_only(
             good[param.name] = customer.id
         elif param.name == "sample_id":
             good[param.name] = sample.id
+        elif param.name == "kind":
+            good[param.name] = "prospect"
+        elif param.name == "resource_id":
+            good[param.name] = prospect.id
         elif param.default is inspect.Parameter.empty:
             good[param.name] = "x"
     for param in params:
@@ -70,13 +74,17 @@ def test_nonsense_arguments_raise_custmgmt_errors_only(
 @pytest.mark.parametrize("value", NONSENSE, ids=repr)
 def test_the_facade_and_settings_refuse_nonsense_with_custmgmt_errors(value: object) -> None:
     app = custmgmt.open("memory://")
+    root = app.principal("u-root", roles={"admin"})
     calls = [
         lambda: app.principal(value, roles={"salesperson"}),  # type: ignore[arg-type]
         lambda: app.principal("u-x", roles=value),  # type: ignore[arg-type]
         lambda: app.principal("u-x", team=value),  # type: ignore[arg-type]
         lambda: app.principal("u-x", certifications=value),  # type: ignore[arg-type]
         lambda: app.get_principal(value),  # type: ignore[arg-type]
-        lambda: app.dispatch_notifications(limit=value),  # type: ignore[arg-type]
+        lambda: app.dispatch_notifications(root, limit=value),  # type: ignore[arg-type]
+        lambda: app.dispatch_notifications(value),  # type: ignore[arg-type]
+        lambda: app.outbox(value),  # type: ignore[arg-type]
+        lambda: app.events(value),  # type: ignore[arg-type]
         lambda: custmgmt.open(value),  # type: ignore[arg-type]
         lambda: custmgmt.open("memory://", settings=value),  # type: ignore[arg-type]
         lambda: custmgmt.open("memory://", clock=value),  # type: ignore[arg-type]
@@ -85,7 +93,8 @@ def test_the_facade_and_settings_refuse_nonsense_with_custmgmt_errors(value: obj
     ]
     calls += [lambda name=name: custmgmt.Settings(**{name: value})  # type: ignore[misc]
               for name in ("grading_large", "timezone", "notifier", "cadence_days",
-                           "visit_minimum", "protection_days", "pool_daily_cap")]
+                           "visit_minimum", "protection_days", "pool_daily_cap",
+                           "chain_key")]
     for call in calls:
         with contextlib.suppress(CustmgmtError):
             call()

@@ -6,6 +6,7 @@ import custmgmt
 from custmgmt.adapters.memory.notifier import RecordingNotifier
 from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.testing import sample_notification
+from tests.helpers import dispatcher
 
 
 def queue(app: custmgmt.CustomerManagement, *numbers: int) -> None:
@@ -19,12 +20,12 @@ def test_pending_notifications_are_delivered_once_and_marked_sent(
     app: custmgmt.CustomerManagement,
 ) -> None:
     queue(app, 1, 2)
-    assert app.dispatch_notifications() == custmgmt.DispatchReport(sent=2, failed=0)
-    assert app.dispatch_notifications() == custmgmt.DispatchReport(sent=0, failed=0)
+    assert app.dispatch_notifications(dispatcher(app)) == custmgmt.DispatchReport(sent=2, failed=0)
+    assert app.dispatch_notifications(dispatcher(app)) == custmgmt.DispatchReport(sent=0, failed=0)
     notifier = app.notifier
     assert isinstance(notifier, RecordingNotifier)
     assert [n.id for n in notifier.sent] == ["n-000001", "n-000002"]
-    assert {i.status for i in app.outbox()} == {DeliveryStatus.SENT}
+    assert {i.status for i in app.outbox(dispatcher(app))} == {DeliveryStatus.SENT}
 
 
 def test_a_failed_delivery_is_retried_until_the_limit(clock: custmgmt.FixedClock) -> None:
@@ -34,10 +35,11 @@ def test_a_failed_delivery_is_retried_until_the_limit(clock: custmgmt.FixedClock
         notifier = app.notifier
         assert isinstance(notifier, RecordingNotifier)
         notifier.fail_next = 5
-        assert app.dispatch_notifications().failed == 1
-        assert app.dispatch_notifications().failed == 1
-        assert app.dispatch_notifications() == custmgmt.DispatchReport(sent=0, failed=0)
-        (item,) = app.outbox()
+        worker = dispatcher(app)
+        assert app.dispatch_notifications(worker).failed == 1
+        assert app.dispatch_notifications(worker).failed == 1
+        assert app.dispatch_notifications(worker) == custmgmt.DispatchReport(sent=0, failed=0)
+        (item,) = app.outbox(worker)
         assert item.status is DeliveryStatus.FAILED and item.attempts == 2
         assert item.last_error == "ConnectionError"
 
@@ -47,6 +49,6 @@ def test_a_failure_then_success_delivers(app: custmgmt.CustomerManagement) -> No
     notifier = app.notifier
     assert isinstance(notifier, RecordingNotifier)
     notifier.fail_next = 1
-    assert app.dispatch_notifications().failed == 1
-    assert app.dispatch_notifications().sent == 1
+    assert app.dispatch_notifications(dispatcher(app)).failed == 1
+    assert app.dispatch_notifications(dispatcher(app)).sent == 1
     assert [n.id for n in notifier.sent] == ["n-000001"]

@@ -20,7 +20,7 @@ from custmgmt.domain.samples import (
     StorageCondition,
 )
 from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
-from tests.helpers import a_customer
+from tests.helpers import a_customer, dispatcher
 
 App = custmgmt.CustomerManagement
 CABINET = StorageCondition(segregation="flammables cabinet")
@@ -69,7 +69,7 @@ def checked_out(app: App, staff: dict[str, Any], s: Sample, quantity: str = "4",
 
 
 def outbox(app: App, kind: str) -> list[tuple[str, str]]:
-    return [(i.notification.recipient_id, i.notification.body) for i in app.outbox()
+    return [(i.notification.recipient_id, i.notification.body) for i in app.outbox(dispatcher(app))
             if i.notification.kind == kind]
 
 

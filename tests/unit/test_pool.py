@@ -14,7 +14,7 @@ import custmgmt
 from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.prospects import ChangeKind
 from custmgmt.errors import ClaimConflict, PermissionDenied, ValidationError
-from tests.helpers import register_numbered
+from tests.helpers import dispatcher, register_numbered
 
 App = custmgmt.CustomerManagement
 LAPSE = custmgmt.Settings(ownership_lapse=True,
@@ -64,7 +64,7 @@ def test_warned_before_then_released_and_keys_freed(
     assert released.in_pool and released.history[-1].kind is ChangeKind.RELEASED
     assert [x.id for x in pool_app.pool.available(people["bob"])] == [p.id]
     assert pool_app.followups.due(people["alice"], on=date(2026, 6, 1))[0].prospect_id == kept.id
-    warnings = [i.notification for i in pool_app.outbox()]
+    warnings = [i.notification for i in pool_app.outbox(dispatcher(pool_app))]
     assert [(n.recipient_id, n.kind) for n in warnings] == [("u-alice", "pool.lapse_warning")]
     # Its keys are free: the same person may be registered fresh.
     register(pool_app, people["bob"], 1)

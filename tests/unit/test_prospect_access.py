@@ -71,8 +71,11 @@ def test_access_table(role: str, action: str, whose: str, app: App) -> None:
     prospect = app.prospects.register(registrar, name="Li Na", phone="13700137000",
                                       willingness="interested", potential_value=500_000)
     if whose == "own" and prospect.owner_id != actor.id:
+        # Only a principal who may own prospects receives one: lend the role for the move.
         root = app.principal("u-root", roles={"admin"})
+        app.principal("u-actor", roles={role, "salesperson"}, team="east")
         prospect = app.prospects.transfer(root, prospect.id, to_owner=actor.id, reason="setup")
+        app.principal("u-actor", roles={role}, team="east")
     if action == "reopen":
         root = app.principal("u-root", roles={"admin"})
         app.prospects.mark_lost(root, prospect.id, reason="setup")

@@ -11,6 +11,7 @@ import pytest
 import custmgmt
 from custmgmt import Grade
 from custmgmt.errors import PermissionDenied, ValidationError
+from tests.helpers import admin
 
 CSV = """name,phone,email,organization,willingness,potential_value
 Wang Wei,13800138000,,Acme Co. Ltd,clear,2000000
@@ -49,7 +50,7 @@ def test_good_rows_are_imported_and_bad_rows_reported_by_line(
     mine = app.prospects.mine(alice).items
     assert [(p.profile.name.value, p.grade) for p in mine] == [
         ("Wang Wei", Grade.A), ("Li Na", Grade.B), ("Zhao Liu", Grade.D)]
-    registered = [e for e in app.events() if e.name == "ProspectRegistered"]
+    registered = [e for e in app.events(admin(app)) if e.name == "ProspectRegistered"]
     assert len(registered) == 4
 
 
@@ -116,7 +117,7 @@ def test_a_claim_lost_between_check_and_write_costs_only_that_row(
     from custmgmt.services.prospect_import import ProspectImport
 
     # The check sees nothing held, as if bob registered just after it looked.
-    monkeypatch.setattr(ProspectImport, "_unclaimed", lambda self, uow, candidates: candidates)
+    monkeypatch.setattr(ProspectImport, "_unclaimed", lambda self, uow, who, candidates: candidates)
     rows = [{"name": f"P{n}", "phone": f"1370013700{n}", "willingness": "clear",
              "potential_value": "1"} for n in range(3)]
     rows[1]["phone"] = "13600136000"

@@ -20,7 +20,7 @@ from custmgmt.domain.samples import (
     StorageCondition,
 )
 from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
-from tests.helpers import a_customer
+from tests.helpers import a_customer, dispatcher
 
 App = custmgmt.CustomerManagement
 COLD = StorageCondition(min_celsius=Decimal("2"), max_celsius=Decimal("8"), light=Light.DARK,
@@ -85,7 +85,8 @@ def test_an_ordinary_sample_from_receipt_to_feedback(
                      CustodyKind.APPROVED, CustodyKind.CHECKED_OUT, CustodyKind.USED,
                      CustodyKind.RETURNED, CustodyKind.FEEDBACK, CustodyKind.FEEDBACK_ARCHIVED]
     assert app.samples.verify_chain(staff["qm"], s.id) == 9
-    report = [i.notification for i in app.outbox() if i.notification.kind == "sample.feedback"]
+    report = [i.notification for i in app.outbox(dispatcher(app))
+              if i.notification.kind == "sample.feedback"]
     assert [n.recipient_id for n in report] == ["customer:c-000001"]
     assert all(conserved(e) for e in [s])
 
@@ -157,7 +158,7 @@ def test_anomalies_are_recorded_and_escalated(app: App, staff: dict[str, Any]) -
     s = receive(app, staff["rita"], anomalies=["outer bag torn", "label says 12 kg"])
     kinds = [e.kind for e in app.samples.chain(staff["qm"], s.id)]
     assert kinds == [CustodyKind.RECEIVED, CustodyKind.ANOMALY, CustodyKind.ANOMALY]
-    notes = [i.notification for i in app.outbox()]
+    notes = [i.notification for i in app.outbox(dispatcher(app))]
     assert [(n.recipient_id, n.kind) for n in notes] == [("u-qm", "sample.anomaly")] * 2
     assert "outer bag torn" in notes[0].body
 

@@ -8,6 +8,7 @@ from custmgmt.adapters.memory.notifier import RecordingNotifier
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.notify.logging import LoggingNotifier
 from custmgmt.adapters.rbac import RoleBasedAuthorizer
+from custmgmt.adapters.sealing import HmacSealer
 from custmgmt.adapters.sql.backend import SQL_BACKENDS
 from custmgmt.domain.followups import CadencePolicy, DefaultCadencePolicy
 from custmgmt.domain.prospects import DefaultGradingPolicy, GradingPolicy
@@ -17,6 +18,7 @@ from custmgmt.ports.hookspecs import (
     StorageBackend,
     hookimpl,
 )
+from custmgmt.ports.sealing import Sealer
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
 
@@ -52,3 +54,8 @@ def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
 def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
     return DefaultCadencePolicy(days=settings.cadence_days,
                                 maintenance_days=settings.maintenance_days)
+
+
+@hookimpl(trylast=True)
+def custmgmt_chain_sealer(settings: Settings) -> Sealer | None:
+    return None if settings.chain_key is None else HmacSealer(settings.chain_key)

@@ -54,16 +54,28 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
     Role.SAMPLE_REGISTRY: {A.SAMPLE_REGISTER: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
     Role.SAMPLE_USER: {A.SAMPLE_APPLY: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
     Role.SAFETY_OFFICER: {A.SAMPLE_HAZARD_APPROVE: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
-    Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY},
+    Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY, A.AUDIT_VERIFY: Scope.ANY},
+    Role.AUDITOR: {A.AUDIT_VERIFY: Scope.ANY},
+    Role.DISPATCHER: {A.NOTIFICATION_DISPATCH: Scope.ANY, A.NOTIFICATION_READ: Scope.ANY},
     Role.ADMIN: {action: Scope.ANY for action in Action},
 }
 
 
 class RoleBasedAuthorizer:
-    """Grants by role. A principal gets the widest scope any of its roles grants."""
+    """Grants by role. A principal gets the widest scope any of its roles grants.
+
+    The grants are custmgmt's stored ones: ``resolve`` returns the stored
+    principal as it is, and the role names it knows are the table's.
+    """
 
     def __init__(self, table: Mapping[str, Mapping[Action, Scope]] = DEFAULT_TABLE) -> None:
         self._table = table
+
+    def resolve(self, principal_id: str, stored: Principal | None) -> Principal | None:
+        return stored if stored is not None and stored.id == principal_id else None
+
+    def known_roles(self) -> frozenset[str]:
+        return frozenset(self._table)
 
     def _scope(self, principal: Principal, action: Action) -> Scope:
         scopes = (self._table.get(role, {}).get(action, Scope.NONE) for role in principal.roles)

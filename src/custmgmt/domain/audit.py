@@ -6,15 +6,15 @@ business facts (grade, stage, owner id, version), never names or contacts.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 
+import attrs
 from attrs import field, frozen
 
+from custmgmt.domain.integrity import AUDIT_ENTRY, GENESIS, record_hash
 from custmgmt.domain.validation import aware, text
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "AuditEntry", "broken_link", "chain_entry"]
 
 
 @frozen(kw_only=True)
@@ -32,12 +32,9 @@ class AuditEntry:
     previous_hash: str = GENESIS
     hash: str = ""
 
-    def canonical(self) -> bytes:
-        return _canonical(self.resource_kind, self.resource_id, self.sequence, self.actor_id,
-                          self.action, self.at, self.before, self.after, self.previous_hash)
-
     def computed_hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+        """SHA-256 of the entry's canonical bytes (``domain.integrity``), its hash aside."""
+        return record_hash(AUDIT_ENTRY, self)
 
 
 def chain_entry(
@@ -52,36 +49,15 @@ def chain_entry(
     after: dict[str, str] | None = None,
 ) -> AuditEntry:
     """The next entry of a resource's trail, linked to ``previous`` by its hash."""
-    sequence = 0 if previous is None else previous.sequence + 1
-    previous_hash = GENESIS if previous is None else previous.hash
-    before_pairs = tuple(sorted((before or {}).items()))
-    after_pairs = tuple(sorted((after or {}).items()))
-    digest = hashlib.sha256(_canonical(resource_kind, resource_id, sequence, actor_id, action,
-                                       at, before_pairs, after_pairs, previous_hash))
-    return AuditEntry(
-        resource_kind=resource_kind, resource_id=resource_id, sequence=sequence,
-        actor_id=actor_id, action=action, at=at, before=before_pairs, after=after_pairs,
-        previous_hash=previous_hash, hash=digest.hexdigest(),
+    draft = AuditEntry(
+        resource_kind=resource_kind, resource_id=resource_id,
+        sequence=0 if previous is None else previous.sequence + 1,
+        actor_id=actor_id, action=action, at=at,
+        before=tuple(sorted((before or {}).items())),
+        after=tuple(sorted((after or {}).items())),
+        previous_hash=GENESIS if previous is None else previous.hash,
     )
-
-
-def _canonical(
-    resource_kind: str, resource_id: str, sequence: int, actor_id: str, action: str,
-    at: datetime, before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
-    previous_hash: str,
-) -> bytes:
-    body = {
-        "resource_kind": resource_kind,
-        "resource_id": resource_id,
-        "sequence": sequence,
-        "actor_id": actor_id,
-        "action": action,
-        "at": at.isoformat(),
-        "before": [list(p) for p in before],
-        "after": [list(p) for p in after],
-        "previous_hash": previous_hash,
-    }
-    return json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+    return attrs.evolve(draft, hash=draft.computed_hash())
 
 
 def broken_link(entries: list[AuditEntry]) -> int | None:

@@ -15,7 +15,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 from attrs import field, frozen
@@ -132,6 +132,29 @@ class FollowUpPlan:
     def by_cadence(self, policy: CadencePolicy, after: date) -> date:
         """When the cadence alone would have the next follow-up after ``after``."""
         return after + timedelta(days=policy.interval(self.grade, self.stage))
+
+
+class DueItem(NamedTuple):
+    """One prospect waiting for a follow-up. No personal data: look the prospect up.
+
+    A named tuple rather than an attrs class: a due list can hold thousands of rows,
+    and building a frozen attrs instance costs about as much as reading the row."""
+
+    prospect_id: str
+    owner_id: str
+    grade: Grade
+    next_due: date
+    days_late: int
+
+
+def due_item(plan: FollowUpPlan, on: date) -> DueItem:
+    return DueItem(plan.prospect_id, plan.owner_id, plan.grade, plan.next_due,
+                   plan.days_late(on))
+
+
+def by_priority(items: Iterable[DueItem]) -> list[DueItem]:
+    """Grade first (A before D), then the most days late, then prospect id."""
+    return sorted(items, key=lambda i: (i.grade.value, -i.days_late, i.prospect_id))
 
 
 def derive_plan(

@@ -128,9 +128,14 @@ def apply(
                       details={"application": application_id, "quantity": str(quantity)})
 
 
-def _four_eyes(app: UseApplication, approver: str) -> None:
+def _four_eyes(app: UseApplication, approver: str, action: str) -> None:
+    """Whoever asks never approves, and a hazardous sample's two approvals (the
+    registry's and the safety officer's) are given by two different people."""
     if approver == app.applicant:
-        raise PermissionDenied(approver, "sample.approve", "whoever asks never approves")
+        raise PermissionDenied(approver, action, "whoever asks never approves")
+    if approver in (app.approved_by, app.hazard_approved_by):
+        raise PermissionDenied(approver, action, "the registry and hazard approvals need "
+                               "two different people")
 
 
 def approve(
@@ -140,7 +145,7 @@ def approve(
     app = sample.application(application_id)
     if app.status is not ApplicationStatus.PENDING or app.approved_by is not None:
         raise InvalidTransition(app.status.value, "approved")
-    _four_eyes(app, approver)
+    _four_eyes(app, approver, "sample.approve")
     after = sample.with_application(attrs.evolve(
         app, status=ApplicationStatus.APPROVED, approved_by=approver))
     return chain.link(sample, after, CustodyKind.APPROVED, actor=approver, at=at,
@@ -158,7 +163,7 @@ def approve_hazard(
     if app.hazard_approved_by is not None or app.status not in (
             ApplicationStatus.PENDING, ApplicationStatus.APPROVED):
         raise InvalidTransition(app.status.value, "hazard_approved")
-    _four_eyes(app, approver)
+    _four_eyes(app, approver, "sample.hazard_approve")
     after = sample.with_application(attrs.evolve(app, hazard_approved_by=approver))
     return chain.link(sample, after, CustodyKind.HAZARD_APPROVED, actor=approver, at=at,
                       details={"application": application_id})
@@ -169,6 +174,9 @@ def check_out(
 ) -> Changed:
     _registered(sample, "check_out")
     app = sample.application(application_id)
+    if by == app.applicant:
+        raise PermissionDenied(by, "sample.check_out", "an applicant never hands out their "
+                               "own application")
     if app.status is not ApplicationStatus.APPROVED:
         raise InvalidTransition(app.status.value, "checked_out", "the application is not approved")
     if sample.is_hazardous and app.hazard_approved_by is None:

@@ -11,9 +11,7 @@ received = in storage + checked out + consumed + disposed.
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,23 +20,17 @@ import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.integrity import (
+    CUSTODY_EVENT,
+    GENESIS,
+    SAMPLE_RECORD,
+    canonical_bytes,
+    record_hash,
+    sha256_hex,
+)
+from custmgmt.domain.quantities import exact, quantity
 from custmgmt.domain.validation import aware, non_negative_int, of_type, optional, text
 from custmgmt.errors import FieldError, IntegrityError, InvalidTransition, ValidationError
-
-GENESIS = "0" * 64
-
-
-def quantity(value: object, field_name: str = "quantity") -> Decimal:
-    """A positive exact quantity, or ValidationError naming ``field_name``."""
-    if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
-        raise ValidationError(field_name, "must be an exact number (Decimal, int or string)")
-    try:
-        number = Decimal(value)
-    except ArithmeticError:
-        raise ValidationError(field_name, "is not a number") from None
-    if not number.is_finite() or number <= 0:
-        raise ValidationError(field_name, "must be greater than zero")
-    return number
 
 
 @frozen(kw_only=True)
@@ -226,26 +218,15 @@ class CustodyEvent:
     consumed: Decimal
     disposed: Decimal
     details: tuple[tuple[str, str], ...] = ()
+    record: str = ""
+    """The digest of the whole sample record as this event left it (``record_digest``)."""
     previous_hash: str = GENESIS
     hash: str = ""
 
 
-Canonical = Callable[[CustodyEvent], bytes]
-
-
-def canonical_json(unstructure: Callable[[Any], Any]) -> Canonical:
-    """Canonical bytes of an event (without its own hash) via a converter's unstructure."""
-
-    def canonical(event: CustodyEvent) -> bytes:
-        data = unstructure(attrs.evolve(event, hash=""))
-        return json.dumps(data, sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":")).encode()
-
-    return canonical
-
-
-def event_hash(event: CustodyEvent, canonical: Canonical) -> str:
-    return hashlib.sha256(canonical(event)).hexdigest()
+def event_hash(event: CustodyEvent) -> str:
+    """SHA-256 of the event's canonical bytes (``domain.integrity``), its own hash aside."""
+    return record_hash(CUSTODY_EVENT, event)
 
 
 @frozen(kw_only=True)
@@ -319,32 +300,88 @@ class Sample:
 
 Changed = tuple[Sample, CustodyEvent]
 
+NOT_IN_RECORD = ("head_hash", "chain_length", "version")
+"""Sample fields the record digest leaves out: the chain and the storage keep them."""
+
+
+def record_digest(sample: Sample) -> str:
+    """SHA-256 of the sample's canonical bytes, chain head and version aside."""
+    return sha256_hex(canonical_bytes(SAMPLE_RECORD, sample, without=NOT_IN_RECORD))
+
+
+def state_after(state: SampleState, event: CustodyEvent) -> SampleState:
+    """The state a sample is in after ``event``: registered by its registration, disposed
+    of once a disposal leaves nothing in storage and nothing out."""
+    if event.kind is CustodyKind.REGISTERED:
+        return SampleState.REGISTERED
+    if event.kind is CustodyKind.DISPOSED and event.in_storage == 0 and event.checked_out == 0:
+        return SampleState.DISPOSED
+    return state
+
+
+@frozen(kw_only=True)
+class Replayed:
+    """What a sample must look like, by its custody events alone."""
+
+    state: SampleState
+    number: str | None
+    custodian: str
+    location: str | None
+    received: Decimal
+    in_storage: Decimal
+    checked_out: Decimal
+    consumed: Decimal
+    disposed: Decimal
+
+    @classmethod
+    def of(cls, events: Sequence[CustodyEvent]) -> Replayed:
+        first, last = events[0], events[-1]
+        state, number = SampleState.RECEIVED, None
+        for event in events:
+            state = state_after(state, event)
+            if event.kind is CustodyKind.REGISTERED:
+                number = dict(event.details).get("number")
+        with exact():
+            received = first.in_storage + first.checked_out + first.consumed + first.disposed
+        return cls(state=state, number=number, custodian=last.custodian,
+                   location=last.location, received=received, in_storage=last.in_storage,
+                   checked_out=last.checked_out, consumed=last.consumed,
+                   disposed=last.disposed)
+
+    def differences(self, sample: Sample) -> list[str]:
+        """The names of the fields where ``sample`` is not what the events say."""
+        return [a.name for a in attrs.fields(Replayed)
+                if getattr(sample, a.name) != getattr(self, a.name)]
+
 
 class Chain:
-    """Appends custody events to a sample, linking each to the one before."""
+    """Appends custody events to a sample, linking each to the one before; checks a chain.
 
-    def __init__(self, canonical: Canonical) -> None:
-        self.canonical = canonical
+    The bytes hashed are fixed by ``custmgmt.domain.integrity``, not by any converter.
+    """
 
     def link(
         self, before: Sample, after: Sample, kind: CustodyKind, *, actor: str, at: datetime,
         details: Mapping[str, str] | None = None,
     ) -> Changed:
-        after.ensure_conserved()
+        with exact():
+            after.ensure_conserved()
         draft = CustodyEvent(
             sample_id=after.id, sequence=before.chain_length, kind=kind,
             at=at.astimezone(UTC),  # stored in UTC, so hashed in UTC
             actor_id=actor,
             custodian=after.custodian, location=after.location, in_storage=after.in_storage,
             checked_out=after.checked_out, consumed=after.consumed, disposed=after.disposed,
-            details=tuple(sorted((details or {}).items())), previous_hash=before.head_hash,
+            details=tuple(sorted((details or {}).items())), record=record_digest(after),
+            previous_hash=before.head_hash,
         )
-        event = attrs.evolve(draft, hash=event_hash(draft, self.canonical))
+        event = attrs.evolve(draft, hash=event_hash(draft))
         linked = attrs.evolve(after, head_hash=event.hash, chain_length=before.chain_length + 1)
         return linked, event
 
-    def verify(self, sample: Sample, events: list[CustodyEvent]) -> None:
-        """Raise IntegrityError naming the first event that does not hold."""
+    def verify(self, sample: Sample, events: Sequence[CustodyEvent]) -> None:
+        """Raise IntegrityError naming the first event that does not hold, or the part
+        of the stored sample that is not what its events say."""
         previous = GENESIS
         for index, event in enumerate(events):
             if event.sample_id != sample.id or event.sequence != index:
@@ -353,10 +390,23 @@ class Chain:
             if event.previous_hash != previous:
                 raise IntegrityError(f"sample {sample.id}: event {index} does not follow "
                                      "the event before it")
-            if event_hash(event, self.canonical) != event.hash:
+            if event_hash(event) != event.hash:
                 raise IntegrityError(f"sample {sample.id}: event {index} was edited")
             previous = event.hash
         if len(events) != sample.chain_length or previous != sample.head_hash:
             raise IntegrityError(f"sample {sample.id}: the chain ends at event {len(events)}, "
                                  f"the sample expects {sample.chain_length} events")
+        self.verify_record(sample, events)
 
+    def verify_record(self, sample: Sample, events: Sequence[CustodyEvent]) -> None:
+        """The stored sample must be what its (already checked) events give when replayed,
+        and exactly the record the newest event was written for."""
+        if not events:
+            raise IntegrityError(f"sample {sample.id}: it has no custody events")
+        differing = Replayed.of(events).differences(sample)
+        if differing:
+            raise IntegrityError(f"sample {sample.id}: the stored {', '.join(differing)} "
+                                 "differ from what its custody events give")
+        if events[-1].record != record_digest(sample):
+            raise IntegrityError(f"sample {sample.id}: the stored record differs from the "
+                                 f"one event {len(events) - 1} was written for")

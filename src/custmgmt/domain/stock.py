@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from attrs import field, frozen
 
+from custmgmt.domain.quantities import exact
 from custmgmt.domain.validation import aware, of_type, optional, text
 
 
@@ -34,7 +35,8 @@ class CountLine:
     @property
     def difference(self) -> Decimal:
         """Counted minus expected: negative is missing stock, positive is surplus."""
-        return self.counted - self.expected
+        with exact():
+            return self.counted - self.expected
 
     @property
     def matches(self) -> bool:

@@ -28,6 +28,10 @@ class Role:
     SAMPLE_USER = "sample_user"
     SAFETY_OFFICER = "safety_officer"
     QUALITY_MANAGER = "quality_manager"
+    AUDITOR = "auditor"
+    """Verifies audit trails (``app.audit.verify``)."""
+    DISPATCHER = "dispatcher"
+    """Runs the notification worker: reads the outbox and delivers it."""
     ADMIN = "admin"
 
 
@@ -63,6 +67,9 @@ class Action(enum.Enum):
     SAMPLE_READ = "sample.read"
     PRINCIPAL_MANAGE = "principal.manage"
     NOTIFICATION_DISPATCH = "notification.dispatch"
+    AUDIT_VERIFY = "audit.verify"
+    NOTIFICATION_READ = "notification.read"
+    EVENT_READ = "event.read"
 
 
 class Scope(enum.IntEnum):
@@ -103,9 +110,27 @@ def _certifications(value: object) -> frozenset[Certification]:
     return frozenset(value)
 
 
+def _active(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("active", "must be True or False")
+    return value
+
+
+def _version(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError("version", "must be a non-negative integer")
+    return value
+
+
 @frozen(kw_only=True)
 class Principal:
-    """Someone acting through custmgmt: an id, roles, a team, and a supervisor."""
+    """Someone acting through custmgmt, with the grants on record: roles, a team, a
+    supervisor and certifications; ``active`` is False once deactivated.
+
+    When a caller hands a principal to a service, only its ``id`` counts: the
+    grants are read again from storage (or the auth adapter) at every call.
+    ``version`` counts stored changes (0: never stored).
+    """
 
     id: str = field(validator=text(200))
     roles: frozenset[str] = field(default=frozenset(), converter=_roles)
@@ -114,6 +139,8 @@ class Principal:
     certifications: frozenset[Certification] = field(
         default=frozenset(), converter=_certifications
     )
+    active: bool = field(default=True, converter=_active)
+    version: int = field(default=0, converter=_version)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -149,7 +176,27 @@ class Reach:
 
 
 class Authorizer(Protocol):
-    """Decides whether a principal may act. Raises PermissionDenied, returns None."""
+    """Decides whether a principal may act. Raises PermissionDenied, returns None.
+
+    The services never trust the ``Principal`` a caller hands in: at each call,
+    inside its unit of work, they ask ``resolve`` for the grants of that id and
+    pass what it returns to ``check`` and ``reach``.
+    """
+
+    def resolve(self, principal_id: str, stored: Principal | None) -> Principal | None:
+        """The grants to decide with for ``principal_id``, or None if it is unknown.
+
+        ``stored`` is the principal as custmgmt's storage has it right now (None if
+        it has no record; a deactivated one never gets here). The default adapter
+        returns it unchanged; an SSO or directory adapter may look the id up in
+        its own directory instead. Never build grants from what a caller claims.
+        """
+        ...
+
+    def known_roles(self) -> frozenset[str]:
+        """Every role name this authorizer gives a meaning to. Granting any other
+        name is refused: a typo must not be stored silently."""
+        ...
 
     def check(self, principal: Principal, action: Action, resource: Resource | None) -> None:
         """Raise ``PermissionDenied`` unless ``principal`` may do ``action`` to ``resource``."""

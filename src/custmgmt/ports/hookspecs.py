@@ -19,6 +19,7 @@ from custmgmt.domain.prospects import GradingPolicy
 from custmgmt.domain.validation import text
 from custmgmt.ports.auth import Authorizer
 from custmgmt.ports.notification import Notifier
+from custmgmt.ports.sealing import Sealer
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
 
@@ -100,6 +101,17 @@ def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
     (CONTRACT_SIGNED: a won prospect, a customer on maintenance). One answer: the first
     plugin returning a policy wins; the built-in default (``Settings.cadence_days``:
     A 7, B 14, C 30, D 90 days; ``Settings.maintenance_days``: 30) answers last.
+    """
+
+
+@hookspec(firstresult=True)
+def custmgmt_chain_sealer(settings: Settings) -> Sealer | None:
+    """Return the sealer for chain heads (a KMS, an HSM, a notary), or None to leave the
+    choice to others.
+
+    One answer: the first plugin returning a sealer wins. The built-in answer,
+    last, is an HMAC-SHA256 sealer keyed with ``Settings.chain_key`` when one is
+    set, else None: chain heads are then recorded but not sealed.
     """
 
 

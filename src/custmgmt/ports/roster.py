@@ -21,6 +21,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Prospect
 from custmgmt.domain.samples import Sample, SampleEvent
 from custmgmt.domain.stock import Department, StockCount
@@ -67,6 +68,7 @@ ROSTER: tuple[Entry, ...] = (
     Entry("departments", ports.DepartmentRepository, Department),
     Entry("stock_counts", ports.StockCountRepository, StockCount),
     Entry("audit", ports.AuditLog, AuditEntry),
+    Entry("heads", ports.ChainHeadRepository, ChainHead),
     Entry("events", ports.EventLog, DomainEvent),
     Entry("outbox", Outbox, OutboxItem),
 )

@@ -51,6 +51,22 @@ def not_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise ValidationError(attribute.name, "must be a whole number >= 0")
 
 
+def _chain_key(value: object) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if not isinstance(value, bytes):
+        raise ValidationError("chain_key", "must be bytes (or text), at least 16 bytes long")
+    if len(value) < MIN_CHAIN_KEY:
+        raise ValidationError("chain_key", f"must be at least {MIN_CHAIN_KEY} bytes long "
+                              "(32 random bytes recommended)")
+    return value
+
+
+MIN_CHAIN_KEY = 16
+
+
 @frozen(kw_only=True)
 class Settings:
     """Everything configurable, with the policy's defaults.
@@ -100,6 +116,9 @@ class Settings:
     """Days before a previous owner may take back a prospect they let lapse."""
     pool_daily_cap: int = field(default=5, validator=positive)
     """How many prospects one salesperson may take from the pool per local day."""
+    chain_key: bytes | None = field(default=None, converter=_chain_key, repr=False)
+    """The secret that seals the heads of custody chains and audit trails (HMAC-SHA256).
+    Keep it outside the database; see docs/integrity.md for what it adds."""
 
     @property
     def zone(self) -> ZoneInfo:

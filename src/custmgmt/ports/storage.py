@@ -22,7 +22,8 @@ from attrs import field, frozen
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer, CustomerStatus
-from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
@@ -180,8 +181,11 @@ class PrincipalRepository(Protocol):
         """Principals holding ``role`` and/or in ``team``, ordered by id."""
         ...
 
-    def save(self, principal: Principal) -> None:
-        """Create or replace the principal's roles, team, supervisor and certifications."""
+    def save(self, principal: Principal) -> Principal:
+        """Create (version 0 -> 1) or replace (version n -> n + 1) the principal's roles,
+        team, supervisor, certifications and ``active`` flag, and return it as stored.
+        ConcurrencyError if the stored version is not the one given: grants changed
+        since they were read (a revoke is never lost to a concurrent grant)."""
         ...
 
 
@@ -231,6 +235,12 @@ class FollowUpPlanRepository(Protocol):
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         """Active plans within ``reach`` whose next due date is on or before ``on``,
         ordered by next due date, then prospect id."""
+        ...
+
+    def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
+        """The plans ``due`` selects as due-list items (``domain.followups.due_item``),
+        ordered by ``domain.followups.by_priority``: the due list a person reads, built
+        without loading whole plans (it is the most frequent query)."""
         ...
 
 
@@ -336,6 +346,18 @@ class AuditLog(Protocol):
         ...
 
 
+class ChainHeadRepository(Protocol):
+    """The head of every custody chain and audit trail, with its seal if a key is set."""
+
+    def get(self, chain: str, chain_id: str) -> ChainHead | None:
+        """The head of one chain as this unit of work sees it, or None."""
+        ...
+
+    def save(self, head: ChainHead) -> None:
+        """Create or replace the head of ``head.chain`` / ``head.chain_id``."""
+        ...
+
+
 class EventLog(Protocol):
     """Domain events, saved in the same transaction as the change that raised them."""
 
@@ -380,6 +402,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def heads(self) -> ChainHeadRepository: ...
 
     @property
     def events(self) -> EventLog: ...

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from typing import TypeVar
 
 from attrs import field, frozen
 
-from custmgmt.domain.audit import chain_entry
+from custmgmt.domain.audit import AuditEntry, chain_entry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer, Purpose
-from custmgmt.errors import ValidationError
-from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource
+from custmgmt.domain.integrity import ChainHead, audit_chain, check_head
+from custmgmt.errors import CustmgmtError, NotFound, PermissionDenied, StorageError, ValidationError
+from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource, Scope
 from custmgmt.ports.clock import Clock, IdGenerator
+from custmgmt.ports.sealing import Sealer
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage, UnitOfWork
 from custmgmt.services.guard import CustomerGuard
@@ -22,6 +25,9 @@ def require_principal(actor: object) -> Principal:
     if not isinstance(actor, Principal):
         raise ValidationError("actor", "must be a Principal (see app.principal())")
     return actor
+
+
+T = TypeVar("T")
 
 
 class Described:
@@ -40,6 +46,15 @@ class CheckedAuthorizer:
     def __init__(self, inner: Authorizer) -> None:
         self._inner = inner
 
+    def resolve(self, principal_id: str, stored: Principal | None) -> Principal | None:
+        resolved = self._inner.resolve(principal_id, stored)
+        if resolved is not None and not isinstance(resolved, Principal):
+            raise ValidationError("authorizer", "resolve() must return a Principal or None")
+        return resolved
+
+    def known_roles(self) -> frozenset[str]:
+        return frozenset(self._inner.known_roles())
+
     def check(self, principal: Principal, action: Action, resource: Resource | None) -> None:
         self._inner.check(require_principal(principal), action, resource)
 
@@ -56,6 +71,8 @@ class Context:
     settings: Settings
     publish: Callable[[DomainEvent], None]
     guard: CustomerGuard = field(factory=CustomerGuard)
+    sealer: Sealer | None = None
+    """Seals chain heads; None when no ``chain_key`` (and no plugin) offers one."""
     description: str = ""
     """What repr() shows: the storage URL without secrets and the notifier in use."""
 
@@ -79,10 +96,54 @@ class Context:
         after: dict[str, str] | None,
     ) -> None:
         trail = uow.audit.trail(kind, resource_id)
-        uow.audit.append(chain_entry(
+        entry = chain_entry(
             trail[-1] if trail else None, resource_kind=kind, resource_id=resource_id,
             actor_id=actor.id, action=action, at=at, before=before, after=after,
-        ))
+        )
+        uow.audit.append(entry)
+        self.seal_audit(uow, entry)
+
+    def seal_audit(self, uow: UnitOfWork, newest: AuditEntry) -> None:
+        """Record (and seal) the head of the trail that ``newest`` now ends."""
+        self.seal_head(uow, audit_chain(newest.resource_kind), newest.resource_id,
+                       newest.sequence + 1, newest.hash)
+
+    def seal_head(
+        self, uow: UnitOfWork, chain: str, chain_id: str, length: int, head_hash: str
+    ) -> None:
+        """Record the head of a chain that just grew, sealed if a sealer is configured."""
+        head = ChainHead(chain=chain, chain_id=chain_id, length=length, head_hash=head_hash)
+        if self.sealer is not None:
+            try:
+                seal = self.sealer.seal(head.message())
+            except CustmgmtError:
+                raise
+            except Exception as error:  # a KMS or notary plugin failed: nothing is saved
+                raise StorageError(f"the chain sealer failed ({type(error).__name__})") \
+                    from None
+            if not isinstance(seal, str) or not 0 < len(seal) <= 200:
+                raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
+            head = ChainHead(chain=chain, chain_id=chain_id, length=length,
+                             head_hash=head_hash, seal=seal)
+        uow.heads.save(head)
+
+    def check_head(
+        self, uow: UnitOfWork, chain: str, chain_id: str, *, length: int, head_hash: str,
+        what: str,
+    ) -> None:
+        """IntegrityError unless the stored chain is the one its (sealed) head records."""
+        verify = None if self.sealer is None else self._verify
+        check_head(uow.heads.get(chain, chain_id), length=length, head_hash=head_hash,
+                   verify=verify, what=what)
+
+    def _verify(self, message: bytes, seal: str) -> bool:
+        assert self.sealer is not None
+        try:
+            return bool(self.sealer.verify(message, seal))
+        except CustmgmtError:
+            raise
+        except Exception as error:
+            raise StorageError(f"the chain sealer failed ({type(error).__name__})") from None
 
     def finish(self, uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
         """Record the events with the change, commit, then tell the observers."""
@@ -97,7 +158,76 @@ class Context:
         (CustomerRefused naming its status): the one question every area asks."""
         return self.guard.require(uow, customer_id, purpose, self.now())
 
-    def reach(self, actor: Principal, action: Action) -> Reach:
-        """How far ``actor``'s right to ``action`` reaches; PermissionDenied if nowhere."""
-        self.authorizer.check(actor, action, None)
-        return self.authorizer.reach(actor, action)
+    # -- who is acting ---------------------------------------------------------------
+    # The Principal a caller hands in identifies the actor and nothing more: its
+    # grants are read here, inside the unit of work of the call, every time.
+
+    def known(self, uow: UnitOfWork, principal_id: str) -> Principal | None:
+        """The grants of ``principal_id`` as stored (or as the auth adapter resolves
+        them), or None if the id is unknown or deactivated."""
+        stored = uow.principals.get(principal_id)
+        if stored is not None and not stored.active:
+            return None
+        grants = self.authorizer.resolve(principal_id, stored)
+        if grants is None or grants.id != principal_id or not grants.active:
+            return None
+        return grants
+
+    def acting(self, uow: UnitOfWork, actor: object, action: Action) -> Principal:
+        """The actor's grants as of now; PermissionDenied if the id is unknown."""
+        claimed = require_principal(actor)
+        grants = self.known(uow, claimed.id)
+        if grants is None:
+            raise PermissionDenied(claimed.id, action.value, "not a known, active principal")
+        return grants
+
+    def authorize(
+        self, uow: UnitOfWork, actor: object, action: Action, resource: Resource | None = None
+    ) -> Principal:
+        """Check ``action`` against the stored grants; returns them for the rest of the call."""
+        grants = self.acting(uow, actor, action)
+        self.authorizer.check(grants, action, resource)
+        return grants
+
+    def reach(self, uow: UnitOfWork, actor: object, action: Action) -> tuple[Principal, Reach]:
+        """The actor's grants and how far their right to ``action`` reaches, for
+        filtering lists; PermissionDenied if it reaches nowhere."""
+        grants = self.authorize(uow, actor, action)
+        return grants, self.authorizer.reach(grants, action)
+
+    def may(self, grants: Principal, action: Action) -> bool:
+        """Whether ``grants`` (already resolved) give any right to ``action``."""
+        return self.authorizer.reach(grants, action).scope is not Scope.NONE
+
+    def load(
+        self,
+        uow: UnitOfWork,
+        actor: object,
+        action: Action,
+        kind: str,
+        item_id: str,
+        get: Callable[[str], T],
+        resource: Callable[[T], Resource],
+    ) -> tuple[Principal, T]:
+        """Load one record for ``action`` and check the actor may do it.
+
+        No existence oracle: unless the actor's right reaches every record of the
+        kind, a record that does not exist and one they may not touch get the same
+        PermissionDenied, with the same message.
+        """
+        grants = self.acting(uow, actor, action)
+        scope = self.authorizer.reach(grants, action).scope
+        denied = PermissionDenied(grants.id, action.value, f"no access to {kind} {item_id!r}")
+        if scope is Scope.NONE:
+            raise denied
+        try:
+            item = get(item_id)
+        except NotFound:
+            if scope is Scope.ANY:
+                raise
+            raise denied from None
+        try:
+            self.authorizer.check(grants, action, resource(item))
+        except PermissionDenied:
+            raise denied from None
+        return grants, item

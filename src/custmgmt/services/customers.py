@@ -25,7 +25,7 @@ from custmgmt.domain.customers import (
 )
 from custmgmt.domain.prospects import Profile, Prospect
 from custmgmt.domain.validation import require_enum, require_id
-from custmgmt.errors import NotFound, ValidationError
+from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import CustomerQuery, Page, UnitOfWork
 from custmgmt.services.context import Context, Described
@@ -124,21 +124,21 @@ class CustomerService(Described):
         keys (phone, e-mail, organization name, credit code): one company is never
         two customers.
         """
-        self._ctx.authorizer.check(actor, Action.CUSTOMER_CREATE, None)
         profile = build_profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
             credit_code=credit_code, industry=industry, source_channel=source_channel,
             needs=needs)
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
+            who = self._ctx.authorize(uow, actor, Action.CUSTOMER_CREATE)
             held = earliest_customer(uow.customers.holders_of(profile.identity_keys))
             if held is not None:
                 raise held[0].key_conflict(held[1])
             customer, events = Customer.create(
-                id=self._ctx.ids.new_id("c"), profile=profile, owner_id=actor.id,
-                owner_team=actor.team, by=actor.id, at=now)
+                id=self._ctx.ids.new_id("c"), profile=profile, owner_id=who.id,
+                owner_team=who.team, by=who.id, at=now)
             stored = uow.customers.add(customer)
-            self._audit(uow, actor, "create", None, stored, now)
+            self._audit(uow, who, "create", None, stored, now)
             self._ctx.finish(uow, events)
         return stored
 
@@ -146,9 +146,13 @@ class CustomerService(Described):
         """The customer, if the actor may read it (PermissionDenied otherwise)."""
         cid = require_id("customer_id", customer_id)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            customer = uow.customers.get(cid)
-        self._ctx.authorizer.check(actor, Action.CUSTOMER_READ, resource_of(customer))
-        return customer
+            return self._load(uow, actor, Action.CUSTOMER_READ, cid)[1]
+
+    def _load(
+        self, uow: UnitOfWork, actor: Principal, action: Action, customer_id: str
+    ) -> tuple[Principal, Customer]:
+        return self._ctx.load(uow, actor, action, KIND, customer_id, uow.customers.get,
+                              resource_of)
 
     def history(self, actor: Principal, customer_id: str) -> tuple[CustomerHistoryEntry, ...]:
         """Every creation, link, owner, profile, status and review change: who, when, why."""
@@ -156,8 +160,9 @@ class CustomerService(Described):
 
     def audit_trail(self, actor: Principal, customer_id: str) -> tuple[AuditEntry, ...]:
         """The customer's hash-chained audit entries (business facts only, no PII)."""
-        customer = self.get(actor, customer_id)
+        cid = require_id("customer_id", customer_id)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            customer = self._load(uow, actor, Action.CUSTOMER_READ, cid)[1]
             return tuple(uow.audit.trail(KIND, customer.id))
 
     def list(
@@ -178,11 +183,12 @@ class CustomerService(Described):
         for name, value in (("owner", owner), ("team", team)):
             if value is not None:
                 require_id(name, value)
-        query = CustomerQuery(
-            reach=self._ctx.reach(actor, Action.CUSTOMER_READ), owner=owner, team=team,
-            status=None if status is None else require_enum("status", CustomerStatus, status),
-            needs_review=needs_review, limit=page_limit(limit) + 1, after=page_cursor(cursor))
+        wanted = None if status is None else require_enum("status", CustomerStatus, status)
+        size, after = page_limit(limit) + 1, page_cursor(cursor)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            query = CustomerQuery(
+                reach=self._ctx.reach(uow, actor, Action.CUSTOMER_READ)[1], owner=owner,
+                team=team, status=wanted, needs_review=needs_review, limit=size, after=after)
             rows = list(uow.customers.find(query))
         page, more = rows[:limit], len(rows) > limit
         last = page[-1] if page else None
@@ -203,8 +209,8 @@ class CustomerService(Described):
         just its owner."""
         keys = lookup_keys(phone=phone, email=email, organization=organization,
                            credit_code=credit_code)
-        reach = self._ctx.reach(actor, Action.CUSTOMER_READ)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            reach = self._ctx.reach(uow, actor, Action.CUSTOMER_READ)[1]
             held = uow.customers.holders_of(keys)
         matches = []
         for key, customer in sorted(held.items(), key=lambda pair: pair[0].kind.value):
@@ -216,18 +222,17 @@ class CustomerService(Described):
 
     def _change(
         self, actor: Principal, customer_id: str, action: Action, audit_action: str,
-        change: Callable[[Customer, datetime], Changed],
+        change: Callable[[UnitOfWork, Principal, Customer, datetime], Changed],
     ) -> Customer:
         cid = require_id("customer_id", customer_id)
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
-            current = uow.customers.get(cid)
-            self._ctx.authorizer.check(actor, action, resource_of(current))
-            changed, events = change(current, now)
+            who, current = self._load(uow, actor, action, cid)
+            changed, events = change(uow, who, current, now)
             if changed == current:
                 return current
             stored = uow.customers.update(changed)
-            self._audit(uow, actor, audit_action, current, stored, now)
+            self._audit(uow, who, audit_action, current, stored, now)
             self._ctx.finish(uow, events)
             return stored
 
@@ -237,25 +242,28 @@ class CustomerService(Described):
         if unknown:
             raise ValidationError(sorted(unknown)[0], "is not a profile field")
 
-        def change(c: Customer, now: datetime) -> Changed:
+        def change(_: UnitOfWork, who: Principal, c: Customer, now: datetime) -> Changed:
             merged = {**_profile_fields(c.profile), **fields}
-            return c.update_profile(build_profile(**merged), by=actor.id, at=now)  # type: ignore[arg-type]
+            return c.update_profile(build_profile(**merged), by=who.id, at=now)  # type: ignore[arg-type]
 
         return self._change(actor, customer_id, Action.CUSTOMER_UPDATE, "update_profile", change)
 
     def transfer(
         self, actor: Principal, customer_id: str, *, to_owner: str, reason: str
     ) -> Customer:
-        """Hand a customer to another account manager (managers), with a reason."""
+        """Hand a customer to another account manager (managers), with a reason. The
+        right is checked before ``to_owner`` is looked up; a new owner is a known,
+        active principal."""
         owner_id = require_id("to_owner", to_owner)
-        with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            new_owner = uow.principals.get(owner_id)
-        if new_owner is None:
-            raise NotFound("principal", owner_id)
-        return self._change(
-            actor, customer_id, Action.CUSTOMER_TRANSFER, "transfer",
-            lambda c, now: c.transfer(new_owner.id, to_team=new_owner.team, reason=reason,
-                                      by=actor.id, at=now))
+
+        def change(uow: UnitOfWork, who: Principal, c: Customer, now: datetime) -> Changed:
+            new_owner = self._ctx.known(uow, owner_id)
+            if new_owner is None:
+                raise ValidationError("to_owner", "is not a known, active principal")
+            return c.transfer(new_owner.id, to_team=new_owner.team, reason=reason, by=who.id,
+                              at=now)
+
+        return self._change(actor, customer_id, Action.CUSTOMER_TRANSFER, "transfer", change)
 
     def set_status(
         self, actor: Principal, customer_id: str, status: CustomerStatus | str, *, reason: str
@@ -264,9 +272,10 @@ class CustomerService(Described):
         an upheld objection reopens). Every other area only ever asks the guard."""
         to = require_enum("status", CustomerStatus, status)
         return self._change(actor, customer_id, Action.CUSTOMER_STATUS, "set_status",
-                            lambda c, now: c.set_status(to, reason=reason, by=actor.id, at=now))
+                            lambda _, who, c, now: c.set_status(to, reason=reason, by=who.id,
+                                                                at=now))
 
     def review(self, actor: Principal, customer_id: str, *, note: str) -> Customer:
         """Clear the review flag of a customer created for an unmatched reference."""
         return self._change(actor, customer_id, Action.CUSTOMER_REVIEW, "review",
-                            lambda c, now: c.reviewed(note=note, by=actor.id, at=now))
+                            lambda _, who, c, now: c.reviewed(note=note, by=who.id, at=now))

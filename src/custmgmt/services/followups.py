@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from attrs import frozen
-
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import (
     CadencePolicy,
     Channel,
     ClosedMonth,
+    DueItem,
     FollowUp,
     FollowUpPlan,
     FollowUpRecorded,
@@ -19,7 +18,7 @@ from custmgmt.domain.followups import (
     check_can_follow_up,
     derive_plan,
 )
-from custmgmt.domain.prospects import Grade, Prospect
+from custmgmt.domain.prospects import Prospect
 from custmgmt.domain.validation import (
     require_aware,
     require_date,
@@ -34,17 +33,6 @@ from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
 from custmgmt.services.context import Context, Described
 from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
-
-
-@frozen
-class DueItem:
-    """One prospect waiting for a follow-up. No personal data: look the prospect up."""
-
-    prospect_id: str
-    owner_id: str
-    grade: Grade
-    next_due: date
-    days_late: int
 
 
 class PlanKeeper:
@@ -130,36 +118,35 @@ class FollowUpService(Described):
             ("next_step", next_step))}
         pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work() as uow:
-            prospect = uow.prospects.get(pid)
+            who, prospect = self._load(uow, actor, Action.FOLLOWUP_RECORD, pid)
             resource = resource_of(prospect)
-            self._ctx.authorizer.check(actor, Action.FOLLOWUP_RECORD, resource)
             check_can_follow_up(prospect)
             if made_by is not None:
-                self._for_someone_else(uow, actor, resource, made_by)
-            self._check_genuine(uow, actor, prospect, resource, when, local, why)
+                self._for_someone_else(uow, who, resource, made_by)
+            self._check_genuine(uow, who, prospect, resource, when, local, why)
             plan = uow.plans.get(prospect.id) or derive_plan(
                 prospect, None, self._keeper.policy, local)
             if override is not None and override > plan.by_cadence(
                     self._keeper.policy, max(plan.anchor, local)):
-                self._exception(actor, resource, why, "next_due",
+                self._exception(who, resource, why, "next_due",
                                 "is later than the cadence allows")
             moved = uow.plans.save(after_follow_up(plan, local, override, self._keeper.policy))
             record = FollowUp(
                 id=self._ctx.ids.new_id("f"), prospect_id=prospect.id,
                 owner_id=prospect.owner_id, owner_team=prospect.owner_team,
-                by=made_by or actor.id, recorded_by=None if made_by is None else actor.id,
+                by=made_by or who.id, recorded_by=None if made_by is None else who.id,
                 channel=kind, at=when, local_date=local, summary=text, next_due=override,
                 due_on=plan.next_due, recorded_at=now, stage=prospect.stage, reason=why,
                 **details,
             )
             uow.follow_ups.add(record)
-            self._ctx.audit(uow, actor, kind=KIND, resource_id=prospect.id,
+            self._ctx.audit(uow, who, kind=KIND, resource_id=prospect.id,
                             action="follow_up", at=now,
                             before={"next_due": plan.next_due.isoformat()},
                             after={"next_due": moved.next_due.isoformat(),
                                    "channel": kind.value})
             self._ctx.finish(uow, [FollowUpRecorded(
-                actor_id=actor.id, occurred_at=now, prospect_id=prospect.id,
+                actor_id=who.id, occurred_at=now, prospect_id=prospect.id,
                 follow_up_id=record.id, channel=kind, next_due=moved.next_due)])
         return record
 
@@ -172,8 +159,8 @@ class FollowUpService(Described):
         except PermissionDenied:
             raise PermissionDenied(actor.id, Action.FOLLOWUP_OVERRIDE.value, "only a sales "
                                    "manager records a contact someone else made") from None
-        if uow.principals.get(made_by) is None:
-            raise ValidationError("on_behalf_of", "is not a known principal")
+        if self._ctx.known(uow, made_by) is None:
+            raise ValidationError("on_behalf_of", "is not a known, active principal")
 
     def _exception(
         self, actor: Principal, resource: Resource, reason: str | None, field: str, what: str
@@ -203,12 +190,17 @@ class FollowUpService(Described):
             self._exception(actor, resource, reason, "at",
                             f"is more than {window} day(s) in the past")
 
+    def _load(
+        self, uow: UnitOfWork, actor: Principal, action: Action, prospect_id: ProspectId
+    ) -> tuple[Principal, Prospect]:
+        return self._ctx.load(uow, actor, action, KIND, prospect_id,
+                              lambda i: uow.prospects.get(ProspectId(i)), resource_of)
+
     def plan(self, actor: Principal, prospect_id: str) -> FollowUpPlan | None:
         """The prospect's current plan (None if it never had one)."""
         pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            prospect = uow.prospects.get(pid)
-            self._ctx.authorizer.check(actor, Action.FOLLOWUP_READ, resource_of(prospect))
+            self._load(uow, actor, Action.FOLLOWUP_READ, pid)
             return uow.plans.get(pid)
 
     def history(
@@ -216,10 +208,10 @@ class FollowUpService(Described):
         date_from: date | None = None, date_to: date | None = None,
     ) -> tuple[FollowUp, ...]:
         """Follow-up records the actor may read, oldest first."""
-        reach = self._ctx.reach(actor, Action.FOLLOWUP_READ)
-        query = FollowUpQuery(reach=reach, owner=owner, prospect_id=prospect_id,
-                              date_from=date_from, date_to=date_to)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            reach = self._ctx.reach(uow, actor, Action.FOLLOWUP_READ)[1]
+            query = FollowUpQuery(reach=reach, owner=owner, prospect_id=prospect_id,
+                                  date_from=date_from, date_to=date_to)
             return tuple(uow.follow_ups.find(query))
 
     def due(
@@ -228,12 +220,9 @@ class FollowUpService(Described):
         """Prospects due for a follow-up on or before ``on`` (default: local today), for
         the actor (a manager: the team), by priority: grade, then how late."""
         day = self._ctx.today() if on is None else require_date("on", on)
-        reach = self._ctx.reach(actor, Action.FOLLOWUP_READ)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            plans = uow.plans.due(reach, day, owner)
-        items = [DueItem(prospect_id=p.prospect_id, owner_id=p.owner_id, grade=p.grade,
-                         next_due=p.next_due, days_late=p.days_late(day)) for p in plans]
-        return tuple(sorted(items, key=lambda i: (i.grade.value, -i.days_late, i.prospect_id)))
+            reach = self._ctx.reach(uow, actor, Action.FOLLOWUP_READ)[1]
+            return tuple(uow.plans.due_items(reach, day, owner))
 
     def overdue(
         self, actor: Principal, *, on: date | None = None, owner: str | None = None
@@ -244,11 +233,11 @@ class FollowUpService(Described):
     def send_reminders(self, actor: Principal, *, on: date | None = None) -> int:
         """Queue overdue reminders: to the owner, and after the grace period to the
         owner's supervisor. Each (prospect, due date, recipient) is queued once."""
-        reach = self._ctx.reach(actor, Action.FOLLOWUP_REMIND)
         day = self._ctx.today() if on is None else require_date("on", on)
         grace = self._ctx.settings.manager_reminder_grace_days
         queued = 0
         with self._ctx.storage.unit_of_work() as uow:
+            reach = self._ctx.reach(uow, actor, Action.FOLLOWUP_REMIND)[1]
             for plan in uow.plans.due(reach, day):
                 late = plan.days_late(day)
                 if late == 0:

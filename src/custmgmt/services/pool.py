@@ -56,19 +56,19 @@ class PoolService(Described):
     def release_lapsed(self, actor: Principal, *, on: date | None = None) -> LapseReport:
         """Warn owners of prospects about to lapse; release those that have."""
         self._require_enabled()
-        reach = self._ctx.reach(actor, Action.POOL_RELEASE)
         day = self._ctx.today() if on is None else require_date("on", on)
         warn_days = self._ctx.settings.lapse_warning_days
         warned: list[str] = []
         released: list[str] = []
         events: list[DomainEvent] = []
         with self._ctx.storage.unit_of_work() as uow:
+            who, reach = self._ctx.reach(uow, actor, Action.POOL_RELEASE)
             for plan in uow.plans.due(reach, date.max):
                 if not plan.stage.is_open:   # a won prospect is a customer: it stays
                     continue
                 lapse = self._lapses_on(plan)
                 if day >= lapse:
-                    events.extend(self._release(uow, actor, plan))
+                    events.extend(self._release(uow, who, plan))
                     released.append(plan.prospect_id)
                 elif day >= lapse - timedelta(days=warn_days) and uow.outbox.add(
                         self._warning(plan, lapse)):
@@ -100,10 +100,11 @@ class PoolService(Described):
     def available(self, actor: Principal, *, limit: int = 50) -> tuple[Prospect, ...]:
         """Prospects waiting in the pool, oldest registration first."""
         self._require_enabled()
-        self._ctx.authorizer.check(actor, Action.POOL_CLAIM, None)
-        query = ProspectQuery(reach=Reach(scope=Scope.ANY, principal_id=actor.id),
-                              registration_active=False, limit=page_limit(limit))
+        size = page_limit(limit)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            who = self._ctx.authorize(uow, actor, Action.POOL_CLAIM)
+            query = ProspectQuery(reach=Reach(scope=Scope.ANY, principal_id=who.id),
+                                  registration_active=False, limit=size)
             return tuple(p for p in uow.prospects.find(query) if p.in_pool)
 
     def claim(self, actor: Principal, prospect_id: str) -> Prospect:
@@ -113,7 +114,6 @@ class PoolService(Described):
         other gets ClaimConflict naming the winner.
         """
         self._require_enabled()
-        self._ctx.authorizer.check(actor, Action.POOL_CLAIM, None)
         pid = ProspectId(require_id("prospect_id", prospect_id))
         try:
             return self._claim(actor, pid)
@@ -127,20 +127,21 @@ class PoolService(Described):
     def _claim(self, actor: Principal, prospect_id: ProspectId) -> Prospect:
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
+            who = self._ctx.authorize(uow, actor, Action.POOL_CLAIM)
             prospect = uow.prospects.get(prospect_id)
             if prospect.registration_active:
                 raise prospect.claim_conflict()
             if not prospect.in_pool:
                 raise InvalidTransition(prospect.stage.value, "claimed", "closed prospects "
                                         "are not in the pool")
-            self._check_cooldown(actor, prospect)
-            self._check_daily_cap(uow, actor)
+            self._check_cooldown(who, prospect)
+            self._check_daily_cap(uow, who)
             changed, events = prospect.claim(
-                owner=actor.id, team=actor.team,
+                owner=who.id, team=who.team,
                 registration_id=RegistrationId(self._ctx.ids.new_id("r")), at=now)
             stored = uow.prospects.update(changed)
             self._keeper(uow, [stored], False)
-            self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="claim",
+            self._ctx.audit(uow, who, kind=KIND, resource_id=stored.id, action="claim",
                             at=now, before=snapshot(prospect), after=snapshot(stored))
             self._ctx.finish(uow, events)
         return stored

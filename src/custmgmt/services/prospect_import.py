@@ -17,7 +17,7 @@ from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prospect, Willingness
 from custmgmt.errors import ClaimConflict, ValidationError
-from custmgmt.ports.auth import Principal
+from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context
 
@@ -131,12 +131,13 @@ class ProspectImport:
         return (f"already registered by {conflict.owner_id} ({conflict.registration_id}, "
                 f"{conflict.registered_at.isoformat()})")
 
-    def _unclaimed(self, uow: UnitOfWork, candidates: list[Candidate]) -> list[Candidate]:
+    def _unclaimed(
+        self, uow: UnitOfWork, who: Principal, candidates: list[Candidate]
+    ) -> list[Candidate]:
         """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
         keys = [k for c in candidates for k in c.profile.identity_keys]
         held = uow.prospects.holders_of(keys)
-        if self._release_lost is not None and self._release_lost(uow, self._actor,
-                                                                 held.values()):
+        if self._release_lost is not None and self._release_lost(uow, who, held.values()):
             held = uow.prospects.holders_of(keys)
         seen: dict[IdentityKey, int] = {}
         free: list[Candidate] = []
@@ -153,31 +154,39 @@ class ProspectImport:
                 seen.update(dict.fromkeys(keys, c.line))
         return free
 
-    def _prospect(self, c: Candidate, now: datetime) -> tuple[Prospect, tuple[DomainEvent, ...]]:
+    def _prospect(
+        self, who: Principal, c: Candidate, now: datetime
+    ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
         return Prospect.register(
             id=ProspectId(self._ctx.ids.new_id("p")),
             registration_id=RegistrationId(f"{self._import_id}:{c.line}"),
             profile=c.profile, willingness=c.willingness, potential_value=c.value,
-            owner_id=self._actor.id, owner_team=self._actor.team, policy=self._policy, at=now,
+            owner_id=who.id, owner_team=who.team, policy=self._policy, at=now,
         )
 
     def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
+            # Grants as stored now, batch by batch: a revoke stops the rest of the import.
+            who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
             rejected_before = len(self.rejected)
             try:
-                made = [self._prospect(c, now) for c in self._unclaimed(uow, candidates)]
+                free = self._unclaimed(uow, who, candidates)
+                made = [self._prospect(who, c, now) for c in free]
                 stored = uow.prospects.add_many([p for p, _ in made])
             except ClaimConflict:
                 del self.rejected[rejected_before:]
                 raise
             self._keep_plans(uow, stored, True)
-            uow.audit.append_many([
+            entries = [
                 chain_entry(None, resource_kind="prospect", resource_id=p.id,
-                            actor_id=self._actor.id, action="register", at=now, before=None,
+                            actor_id=who.id, action="register", at=now, before=None,
                             after=self._snapshot(p))
                 for p in stored
-            ])
+            ]
+            uow.audit.append_many(entries)
+            for entry in entries:
+                self._ctx.seal_audit(uow, entry)
             events = [e for _, evs in made for e in evs]
             uow.events.append_many(events)
             uow.commit()

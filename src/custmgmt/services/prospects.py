@@ -38,7 +38,7 @@ from custmgmt.domain.prospects import (
     earliest_claim,
 )
 from custmgmt.domain.validation import require_enum, require_id
-from custmgmt.errors import InvalidTransition, NotFound, ValidationError
+from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, Described, require_principal
@@ -216,7 +216,6 @@ class ProspectService(Described):
         CustomerRefused if a customer holding one may not be sold to (e.g. sealed).
         ``customer_id`` names the existing customer the prospect is business with.
         """
-        self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
         check = Checks()
         profile = check(lambda: self.profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
@@ -228,7 +227,8 @@ class ProspectService(Described):
         named = None if customer_id is None else check(require_id, "customer_id", customer_id)
         check.done()
         with self._ctx.storage.unit_of_work() as uow:
-            stored, events = self._register(uow, actor, profile, will, value, named)
+            who = self._ctx.authorize(uow, actor, Action.PROSPECT_REGISTER)
+            stored, events = self._register(uow, who, profile, will, value, named)
             self._ctx.finish(uow, events)
         return stored
 
@@ -305,7 +305,8 @@ class ProspectService(Described):
         the number of the first row: 2 for a CSV file with a header) and never
         costs the good rows. ``on_progress(imported, rejected)`` runs after each batch.
         """
-        self._ctx.authorizer.check(actor, Action.PROSPECT_REGISTER, None)
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self._ctx.authorize(uow, actor, Action.PROSPECT_REGISTER)
         if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
             raise ValidationError("rows", "must be an iterable of rows")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -328,9 +329,13 @@ class ProspectService(Described):
         """The prospect, if the actor may read it (PermissionDenied otherwise)."""
         pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            prospect = uow.prospects.get(pid)
-        self._ctx.authorizer.check(actor, Action.PROSPECT_READ, resource_of(prospect))
-        return prospect
+            return self._load(uow, actor, Action.PROSPECT_READ, pid)[1]
+
+    def _load(
+        self, uow: UnitOfWork, actor: Principal, action: Action, prospect_id: ProspectId
+    ) -> tuple[Principal, Prospect]:
+        return self._ctx.load(uow, actor, action, KIND, prospect_id,
+                              lambda i: uow.prospects.get(ProspectId(i)), resource_of)
 
     def history(self, actor: Principal, prospect_id: str) -> tuple[HistoryEntry, ...]:
         """Every registration, grade, stage, owner and profile change: who, when, why."""
@@ -338,8 +343,9 @@ class ProspectService(Described):
 
     def audit_trail(self, actor: Principal, prospect_id: str) -> tuple[AuditEntry, ...]:
         """The prospect's hash-chained audit entries (business facts only, no PII)."""
-        prospect = self.get(actor, prospect_id)
+        pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            prospect = self._load(uow, actor, Action.PROSPECT_READ, pid)[1]
             return tuple(uow.audit.trail(KIND, prospect.id))
 
     def _change(
@@ -348,29 +354,28 @@ class ProspectService(Described):
         prospect_id: str,
         action: Action,
         audit_action: str,
-        change: Callable[[Prospect, datetime], Changed],
+        change: Callable[[UnitOfWork, Principal, Prospect, datetime], Changed],
         guard: Callable[[UnitOfWork, Prospect], None] | None = None,
         then: Callable[[UnitOfWork, Prospect, datetime], Changed] | None = None,
     ) -> Prospect:
         pid = ProspectId(require_id("prospect_id", prospect_id))
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
-            current = uow.prospects.get(pid)
-            self._ctx.authorizer.check(actor, action, resource_of(current))
-            changed, events = change(current, now)
+            who, current = self._load(uow, actor, action, pid)
+            changed, events = change(uow, who, current, now)
             if guard is not None:
                 guard(uow, current)
             if then is not None and changed != current:
                 changed, more = then(uow, changed, now)
                 events = (*events, *more)
             if changed.stage is Stage.CONTRACT_SIGNED and current.stage is not changed.stage:
-                changed, more = self._become_customer(uow, actor, changed, now)
+                changed, more = self._become_customer(uow, who, changed, now)
                 events = (*events, *more)
             if changed == current:
                 return current
             stored = uow.prospects.update(changed)
             self._keep_plans(uow, [stored], False)
-            self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action=audit_action,
+            self._ctx.audit(uow, who, kind=KIND, resource_id=stored.id, action=audit_action,
                             at=now, before=snapshot(current), after=snapshot(stored))
             self._ctx.finish(uow, events)
             return stored
@@ -388,14 +393,15 @@ class ProspectService(Described):
                                                              willingness)
         value = None if potential_value is None else non_negative_value(potential_value)
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "reassess",
-                            lambda p, now: p.reassess(willingness=will, potential_value=value,
-                                                      policy=self._policy, by=actor.id, at=now))
+                            lambda _, who, p, now: p.reassess(willingness=will,
+                                                   potential_value=value,
+                                                      policy=self._policy, by=who.id, at=now))
 
     def update_profile(self, actor: Principal, prospect_id: str, **fields: str | None) -> Prospect:
         """Replace profile fields (same names as ``register``); identity keys stay unique."""
-        def change(p: Prospect, now: datetime) -> Changed:
+        def change(_: UnitOfWork, who: Principal, p: Prospect, now: datetime) -> Changed:
             merged = {**_profile_fields(p.profile), **fields}
-            return p.update_profile(self.profile(**merged), by=actor.id, at=now)  # type: ignore[arg-type]
+            return p.update_profile(self.profile(**merged), by=who.id, at=now)  # type: ignore[arg-type]
 
         unknown = set(fields) - set(_PROFILE_FIELDS)
         if unknown:
@@ -408,7 +414,8 @@ class ProspectService(Described):
         """Set the grade by hand. ``reason`` is required and kept in history."""
         to = require_enum("grade", Grade, grade)
         return self._change(actor, prospect_id, Action.PROSPECT_OVERRIDE_GRADE, "override_grade",
-                            lambda p, now: p.override_grade(to, reason=reason, by=actor.id, at=now))
+                            lambda _, who, p, now: p.override_grade(to, reason=reason, by=who.id,
+                                                   at=now))
 
     def _followed_up_in_stage(self, to: Stage) -> Callable[[UnitOfWork, Prospect], None]:
         """Leaving a stage needs a follow-up recorded in it ("确保每个环节的有效跟进")."""
@@ -431,7 +438,7 @@ class ProspectService(Described):
         recorded in the current stage (InvalidTransition naming the stage)."""
         stage = require_enum("to", Stage, to)
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "advance",
-                            lambda p, now: p.advance(stage, by=actor.id, at=now),
+                            lambda _, who, p, now: p.advance(stage, by=who.id, at=now),
                             self._followed_up_in_stage(stage))
 
     def step_back(
@@ -440,7 +447,8 @@ class ProspectService(Described):
         """Move back to an earlier open stage; ``reason`` is required."""
         stage = require_enum("to", Stage, to)
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "step_back",
-                            lambda p, now: p.step_back(stage, reason=reason, by=actor.id, at=now))
+                            lambda _, who, p, now: p.step_back(stage, reason=reason, by=who.id,
+                                                   at=now))
 
     def mark_won(self, actor: Principal, prospect_id: str) -> Prospect:
         """The contract is signed: advance to CONTRACT_SIGNED (same rule as ``advance``).
@@ -451,7 +459,7 @@ class ProspectService(Described):
         (linked), else a new customer owned by the prospect's owner.
         """
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_won",
-                            lambda p, now: p.mark_won(by=actor.id, at=now),
+                            lambda _, who, p, now: p.mark_won(by=who.id, at=now),
                             self._followed_up_in_stage(Stage.CONTRACT_SIGNED))
 
     def _become_customer(
@@ -475,7 +483,7 @@ class ProspectService(Described):
             return named, ()
 
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "name_customer",
-                            lambda p, now: p.name_customer(cid, by=actor.id, at=now),
+                            lambda _, who, p, now: p.name_customer(cid, by=who.id, at=now),
                             then=check)
 
     def find(
@@ -492,8 +500,8 @@ class ProspectService(Described):
         just its owner, as a refused registration would name them."""
         keys = lookup_keys(phone=phone, email=email, organization=organization,
                            credit_code=credit_code)
-        reach = self._ctx.reach(actor, Action.PROSPECT_READ)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            reach = self._ctx.reach(uow, actor, Action.PROSPECT_READ)[1]
             held = uow.prospects.holders_of(keys)
         return tuple(
             Match(key=key.kind, holder_id=p.id if reach.covers(resource_of(p)) else None,
@@ -505,11 +513,11 @@ class ProspectService(Described):
 
         The registration goes to the open pool ``Settings.lost_release_days`` later
         (0, the default: at once); from then on anyone may register the prospect."""
-        def change(p: Prospect, now: datetime) -> Changed:
-            lost, events = p.mark_lost(reason=reason, by=actor.id, at=now)
+        def change(_: UnitOfWork, who: Principal, p: Prospect, now: datetime) -> Changed:
+            lost, events = p.mark_lost(reason=reason, by=who.id, at=now)
             if self._ctx.settings.lost_release_days > 0:
                 return lost, events
-            released, more = lost.release_lost(by=actor.id, at=now)
+            released, more = lost.release_lost(by=who.id, at=now)
             return released, (*events, *more)
 
         return self._change(actor, prospect_id, Action.PROSPECT_UPDATE, "mark_lost", change)
@@ -525,29 +533,37 @@ class ProspectService(Described):
         """Reopen a won or lost prospect (sales managers, within their team)."""
         stage = require_enum("to", Stage, to)
         return self._change(actor, prospect_id, Action.PROSPECT_REOPEN, "reopen",
-                            lambda p, now: p.reopen(stage, reason=reason, by=actor.id, at=now))
+                            lambda _, who, p, now: p.reopen(stage, reason=reason, by=who.id,
+                                                   at=now))
 
     def transfer(
         self, actor: Principal, prospect_id: str, *, to_owner: str, reason: str
     ) -> Prospect:
-        """Hand a prospect to another salesperson (managers only), with a reason."""
-        with self._ctx.storage.unit_of_work() as uow:
-            new_owner = uow.principals.get(to_owner) if isinstance(to_owner, str) else None
-        if new_owner is None:
-            raise NotFound("principal", str(to_owner))
-        return self._change(
-            actor, prospect_id, Action.PROSPECT_TRANSFER, "transfer",
-            lambda p, now: p.transfer(new_owner.id, to_team=new_owner.team, reason=reason,
-                                      by=actor.id, at=now),
-        )
+        """Hand a prospect to another principal who may own prospects (one who may
+        register them), with a reason. Managers, within their team.
+
+        The right to transfer this prospect is checked before ``to_owner`` is
+        looked up: a caller without it learns nothing about who exists.
+        """
+        target = require_id("to_owner", to_owner)
+
+        def change(uow: UnitOfWork, who: Principal, p: Prospect, now: datetime) -> Changed:
+            new_owner = self._ctx.known(uow, target)
+            if new_owner is None or not self._ctx.may(new_owner, Action.PROSPECT_REGISTER):
+                raise ValidationError("to_owner", "is not a known principal who may own "
+                                      "prospects")
+            return p.transfer(new_owner.id, to_team=new_owner.team, reason=reason, by=who.id,
+                              at=now)
+
+        return self._change(actor, prospect_id, Action.PROSPECT_TRANSFER, "transfer", change)
 
     def _query(
-        self, actor: Principal, *, grade: object = None, stage: object = None,
+        self, uow: UnitOfWork, actor: Principal, *, grade: object = None, stage: object = None,
         owner: str | None = None, team: str | None = None, limit: int = 50,
         after: tuple[datetime, str] | None = None,
     ) -> ProspectQuery:
         return ProspectQuery(
-            reach=self._ctx.reach(actor, Action.PROSPECT_READ), owner=owner, team=team,
+            reach=self._ctx.reach(uow, actor, Action.PROSPECT_READ)[1], owner=owner, team=team,
             grade=None if grade is None else require_enum("grade", Grade, grade),
             stage=None if stage is None else require_enum("stage", Stage, stage),
             limit=limit, after=after,
@@ -568,9 +584,9 @@ class ProspectService(Described):
 
         Pass the returned ``next_cursor`` back as ``cursor`` for the next page.
         """
-        query = self._query(actor, grade=grade, stage=stage, owner=owner, team=team,
-                            limit=page_limit(limit) + 1, after=page_cursor(cursor))
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            query = self._query(uow, actor, grade=grade, stage=stage, owner=owner, team=team,
+                                limit=page_limit(limit) + 1, after=page_cursor(cursor))
             rows = list(uow.prospects.find(query))
         page, more = rows[:limit], len(rows) > limit
         last = page[-1] if page else None
@@ -587,8 +603,8 @@ class ProspectService(Described):
         self, actor: Principal, *, owner: str | None = None, team: str | None = None
     ) -> ProspectCounts:
         """Counts per grade and per stage of the prospects the actor may read."""
-        query = self._query(actor, owner=owner, team=team)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            query = self._query(uow, actor, owner=owner, team=team)
             cells = uow.prospects.count_by_grade_and_stage(query)
         by_grade = dict.fromkeys(Grade, 0)
         by_stage = dict.fromkeys(Stage, 0)

@@ -135,8 +135,8 @@ class ReportService(Described):
     def __init__(self, context: Context) -> None:
         self._ctx = context
 
-    def _reach(self, actor: Principal) -> Reach:
-        return self._ctx.reach(actor, Action.REPORT_READ)
+    def _reach(self, uow: UnitOfWork, actor: Principal) -> Reach:
+        return self._ctx.reach(uow, actor, Action.REPORT_READ)[1]
 
     def _people(self, uow: UnitOfWork, reach: Reach, visitors: set[str]) -> set[str]:
         """Whose rows the caller may see: a salesperson their own, a manager their team
@@ -156,10 +156,10 @@ class ReportService(Described):
         working days (``Settings.working_weekdays``) of the month, up to today, with
         no visit. A salesperson sees their own row, a manager their team's."""
         name, first, last = month_bounds(month)
-        reach = self._reach(actor)
         settings = self._ctx.settings
-        anyone = Reach(scope=Scope.ANY, principal_id=reach.principal_id)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            reach = self._reach(uow, actor)
+            anyone = Reach(scope=Scope.ANY, principal_id=reach.principal_id)
             visits = uow.follow_ups.find(FollowUpQuery(
                 reach=anyone, channel=Channel.VISIT, date_from=first, date_to=last))
             points = visit_points(visits)
@@ -187,24 +187,24 @@ class ReportService(Described):
         closes it for all). The month then takes no more follow-up records. A month
         that has not begun cannot be closed; closing one twice is InvalidTransition."""
         name, first, _ = month_bounds(month)
-        reach = self._ctx.reach(actor, Action.REPORT_CLOSE)
         if first > self._ctx.today():
             raise ValidationError("month", "has not begun yet")
-        if reach.scope is Scope.ANY:
-            team = None
-        elif reach.scope is Scope.TEAM and reach.team is not None:
-            team = reach.team
-        else:
-            raise PermissionDenied(actor.id, Action.REPORT_CLOSE.value,
-                                   "closing a month needs a team or a right over everyone")
-        closed = ClosedMonth(month=name, team=team, closed_by=actor.id,
-                             closed_at=self._ctx.now())
         with self._ctx.storage.unit_of_work() as uow:
+            who, reach = self._ctx.reach(uow, actor, Action.REPORT_CLOSE)
+            if reach.scope is Scope.ANY:
+                team = None
+            elif reach.scope is Scope.TEAM and reach.team is not None:
+                team = reach.team
+            else:
+                raise PermissionDenied(who.id, Action.REPORT_CLOSE.value,
+                                       "closing a month needs a team or a right over everyone")
+            closed = ClosedMonth(month=name, team=team, closed_by=who.id,
+                                 closed_at=self._ctx.now())
             if any(c.covers(name, team) for c in uow.closed_months.find(name)):
                 raise InvalidTransition("closed", "close", f"{name} is already closed")
             try:
                 uow.closed_months.add(closed)
-                self._ctx.audit(uow, actor, kind="report", resource_id=name,
+                self._ctx.audit(uow, who, kind="report", resource_id=name,
                                 action="close_month", at=closed.closed_at, before=None,
                                 after={"month": name, "team": team or "*"})
                 uow.commit()
@@ -231,14 +231,14 @@ class ReportService(Described):
         """Of the prospects registered from ``start`` to ``end`` (local dates, inclusive),
         how many reached each pipeline stage, and the conversion from each to the next."""
         first, last = _period(start, end)
-        query = ProspectQuery(
-            reach=self._reach(actor), owner=owner,
-            grade=None if grade is None else require_enum("grade", Grade, grade),
-            registered_from=self._instant(first),
-            registered_before=self._instant(last + timedelta(days=1)), limit=500)
+        wanted = None if grade is None else require_enum("grade", Grade, grade)
         highest: Counter[Stage] = Counter()
         lost = 0
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            query = ProspectQuery(
+                reach=self._reach(uow, actor), owner=owner, grade=wanted,
+                registered_from=self._instant(first),
+                registered_before=self._instant(last + timedelta(days=1)), limit=500)
             for prospect in self._cohort(uow, query):
                 highest[highest_stage(prospect)] += 1
                 lost += prospect.stage is Stage.LOST
@@ -257,9 +257,9 @@ class ReportService(Described):
         """Follow-ups recorded from ``start`` to ``end`` (local dates, inclusive) and the
         share done by their due date, overall and per owner."""
         first, last = _period(start, end)
-        query = FollowUpQuery(reach=self._reach(actor), owner=owner, date_from=first,
-                              date_to=last)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            query = FollowUpQuery(reach=self._reach(uow, actor), owner=owner, date_from=first,
+                                  date_to=last)
             records = uow.follow_ups.find(query)
         per_owner: dict[str, list[FollowUp]] = {}
         for record in records:

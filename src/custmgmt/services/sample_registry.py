@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from attrs import frozen
 
+from custmgmt.domain.quantities import counted
 from custmgmt.domain.samples import ApplicationStatus, Sample, SampleState
 from custmgmt.domain.stock import CountLine, Department, StockCount, compare
 from custmgmt.domain.validation import require_date, require_id, require_text
@@ -17,7 +18,7 @@ from custmgmt.errors import ConcurrencyError, InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource, Role, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
-from custmgmt.services.context import Context, Described, require_principal
+from custmgmt.services.context import Context, Described
 
 QUALITY_ROLE_ADDRESS = f"role:{Role.QUALITY_MANAGER}"
 """Where escalations go when nobody holds the quality role yet."""
@@ -52,15 +53,12 @@ class OverdueReturn:
 
 def _counted(value: object, field: str) -> Decimal:
     """A counted quantity: exact and not negative (nothing found is 0)."""
-    if isinstance(value, bool | float) or not isinstance(value, Decimal | int | str):
-        raise ValidationError(field, "must be an exact number (Decimal, int or string)")
-    try:
-        number = Decimal(value)
-    except ArithmeticError:
-        raise ValidationError(field, "is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise ValidationError(field, "must be zero or more")
-    return number
+    return counted(value, field)
+
+
+def sample_resource(sample: Sample) -> Resource:
+    """The sample as the authorizer sees it: its current custodian holds it."""
+    return Resource(kind="sample", id=sample.id, owner_id=sample.custodian)
 
 
 class SampleRegistry(Described):
@@ -69,10 +67,13 @@ class SampleRegistry(Described):
     def __init__(self, context: Context) -> None:
         self._ctx = context
 
-    def _check(self, actor: Principal, action: Action, sample: Sample | None = None) -> None:
-        resource = None if sample is None else Resource(kind="sample", id=sample.id,
-                                                        owner_id=sample.custodian)
-        self._ctx.authorizer.check(actor, action, resource)
+    def _load(
+        self, uow: UnitOfWork, actor: Principal, action: Action, sample_id: str
+    ) -> tuple[Principal, Sample]:
+        """The actor's stored grants and the sample, if they may do ``action`` to it
+        (one answer whether or not it exists: no existence oracle)."""
+        return self._ctx.load(uow, actor, action, "sample", sample_id, uow.samples.get,
+                              sample_resource)
 
     def _note(self, recipient: str, kind: str, subject: str, body: str,
               dedupe_key: str | None = None) -> Notification:
@@ -86,16 +87,17 @@ class SampleRegistry(Described):
         return holders or [QUALITY_ROLE_ADDRESS]
 
     def _known_recipient(self, uow: UnitOfWork, recipient: str) -> None:
-        if uow.principals.get(recipient) is None and uow.departments.get(recipient) is None:
+        if self._ctx.known(uow, recipient) is None and uow.departments.get(recipient) is None:
             raise ValidationError("to", "must be a known principal or a registered department")
 
     def add_department(self, actor: Principal, department_id: str, *, name: str) -> Department:
         """Register a department the registry may distribute samples to."""
-        self._check(actor, Action.SAMPLE_REGISTER)
-        department = Department(id=require_id("department_id", department_id),
-                                name=require_text("name", name, 200), registered_by=actor.id,
-                                registered_at=self._ctx.now())
+        did = require_id("department_id", department_id)
+        title = require_text("name", name, 200)
         with self._ctx.storage.unit_of_work() as uow:
+            who = self._ctx.authorize(uow, actor, Action.SAMPLE_REGISTER)
+            department = Department(id=did, name=title, registered_by=who.id,
+                                    registered_at=self._ctx.now())
             if uow.principals.get(department.id) is not None:
                 raise ValidationError("department_id", "is a principal's id")
             try:
@@ -108,15 +110,15 @@ class SampleRegistry(Described):
 
     def departments(self, actor: Principal) -> tuple[Department, ...]:
         """The registered departments, by id."""
-        self._check(actor, Action.SAMPLE_READ)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self._ctx.authorize(uow, actor, Action.SAMPLE_READ)
             return tuple(uow.departments.all())
 
     def stocktake(self, actor: Principal, *, location: str | None = None) -> tuple[StockLine, ...]:
         """What should be where, by the chain, to compare with a physical count."""
-        self._check(actor, Action.SAMPLE_REGISTER)
         where = None if location is None else require_text("location", location, 200)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self._ctx.authorize(uow, actor, Action.SAMPLE_REGISTER)
             samples = uow.samples.find(location=where, state=SampleState.REGISTERED)
         return tuple(
             StockLine(number=s.number or "", sample_id=s.id, location=s.location or "",
@@ -130,7 +132,6 @@ class SampleRegistry(Described):
         return the discrepancies against what the chains say should be there: missing,
         short, surplus or unexpected samples. Discrepancies are escalated to the
         quality role through the outbox."""
-        self._check(actor, Action.SAMPLE_REGISTER)
         where = require_text("location", location, 200)
         if not isinstance(counts, Mapping):
             raise ValidationError("counts", "must map sample numbers to counted quantities")
@@ -140,11 +141,12 @@ class SampleRegistry(Described):
             counted[key] = _counted(value, f"counts.{key}")
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
+            who = self._ctx.authorize(uow, actor, Action.SAMPLE_REGISTER)
             expected = {s.number: (s.id, s.in_storage)
                         for s in uow.samples.find(location=where, state=SampleState.REGISTERED)
                         if s.number is not None and s.in_storage > 0}
             count = StockCount(id=self._ctx.ids.new_id("sc"), location=where,
-                               counted_by=actor.id, at=now, lines=compare(expected, counted))
+                               counted_by=who.id, at=now, lines=compare(expected, counted))
             uow.stock_counts.add(count)
             if count.discrepancies:
                 body = "; ".join(f"{line.number}: expected {line.expected}, counted "
@@ -154,7 +156,7 @@ class SampleRegistry(Described):
                         recipient, "sample.count_discrepancy",
                         f"Stock count of {where}: {len(count.discrepancies)} discrepancy(ies)",
                         body, dedupe_key=f"count:{count.id}:{recipient}"))
-            self._ctx.audit(uow, actor, kind="stock_count", resource_id=count.id,
+            self._ctx.audit(uow, who, kind="stock_count", resource_id=count.id,
                             action="record_count", at=now, before=None,
                             after={"location": where,
                                    "discrepancies": str(len(count.discrepancies))})
@@ -165,14 +167,15 @@ class SampleRegistry(Described):
         self, actor: Principal, *, location: str | None = None
     ) -> tuple[StockCount, ...]:
         """The physical counts recorded, oldest first."""
-        self._check(actor, Action.SAMPLE_READ)
         where = None if location is None else require_text("location", location, 200)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self._ctx.authorize(uow, actor, Action.SAMPLE_READ)
             return tuple(uow.stock_counts.find(where))
 
     def _overdue(
         self, uow: UnitOfWork, actor: Principal, day: date
     ) -> list[OverdueReturn]:
+        """``actor``: grants already resolved by the caller."""
         reach = self._ctx.authorizer.reach(actor, Action.SAMPLE_REGISTER)
         everyone = reach.scope is not Scope.NONE
         found = []
@@ -194,20 +197,19 @@ class SampleRegistry(Described):
         """Checked-out quantities whose ``expected_return`` is before ``on`` (default:
         local today) and that are not back: every one for the registry, a user's own
         for a sample user."""
-        require_principal(actor)
-        self._check(actor, Action.SAMPLE_READ)
         day = self._ctx.today() if on is None else require_date("on", on)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            return tuple(self._overdue(uow, actor, day))
+            who = self._ctx.authorize(uow, actor, Action.SAMPLE_READ)
+            return tuple(self._overdue(uow, who, day))
 
     def send_return_reminders(self, actor: Principal, *, on: date | None = None) -> int:
         """Queue a reminder to the applicant of every overdue return (the registry), once
         per application and expected date. Returns how many were queued."""
-        self._check(actor, Action.SAMPLE_REGISTER)
         day = self._ctx.today() if on is None else require_date("on", on)
         queued = 0
         with self._ctx.storage.unit_of_work() as uow:
-            for late in self._overdue(uow, actor, day):
+            who = self._ctx.authorize(uow, actor, Action.SAMPLE_REGISTER)
+            for late in self._overdue(uow, who, day):
                 queued += uow.outbox.add(self._note(
                     late.applicant, "sample.return_overdue",
                     f"Sample {late.number} was due back on {late.expected_return.isoformat()}",

@@ -9,7 +9,15 @@ import attrs
 import pytest
 
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import (
+    Channel,
+    ClosedMonth,
+    DueItem,
+    FollowUp,
+    FollowUpPlan,
+    by_priority,
+    due_item,
+)
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Principal, Reach, Scope
@@ -21,9 +29,9 @@ DAY = date(2026, 1, 5)
 
 
 def plan(n: int, *, owner: str = "u-alice", team: str | None = "east", due: int = 0,
-         active: bool = True) -> FollowUpPlan:
+         active: bool = True, grade: Grade = Grade.B) -> FollowUpPlan:
     return FollowUpPlan(prospect_id=ProspectId(f"p-{n:06d}"), owner_id=owner, owner_team=team,
-                        grade=Grade.B, active=active, anchor=DAY,
+                        grade=grade, active=active, anchor=DAY,
                         next_due=DAY + timedelta(days=due))
 
 
@@ -94,6 +102,36 @@ class FollowUpStorageContract:
         assert alice == ["p-000001"]
         assert early == ["p-000003", "p-000002"]
         assert bob_only == ["p-000002"]
+
+    def test_due_items_are_the_due_plans_by_priority(self, storage: Storage) -> None:
+        owners = [("u-alice", "east"), ("u-bob", "east"), ("u-carol", "west"),
+                  ("u-mia", None), ("u-mia", "west"), ("u-alice", "east")]
+        self._prospects(storage, *owners, *owners)
+        grades = [Grade.C, Grade.A, Grade.B, Grade.A, Grade.D, Grade.B]
+        plans = [plan(n, owner=owners[(n - 1) % 6][0], team=owners[(n - 1) % 6][1],
+                      due=(n * 5) % 7 - 4, grade=grades[n % 6], active=n != 7)
+                 for n in range(1, 13)]
+        with storage.unit_of_work() as uow:
+            uow.plans.add_many(plans)
+            uow.commit()
+        on = DAY + timedelta(days=1)
+        reaches = [EVERYONE, Reach(scope=Scope.OWN, principal_id="u-alice"),
+                   Reach(scope=Scope.TEAM, principal_id="u-mia", team="east"),
+                   Reach(scope=Scope.TEAM, principal_id="u-mia", team="west"),
+                   Reach(scope=Scope.TEAM, principal_id="u-x", team=None),
+                   Reach(scope=Scope.NONE, principal_id="u-alice")]
+        with storage.unit_of_work(read_only=True) as uow:
+            for reach in reaches:
+                for owner in (None, "u-alice", "u-mia"):
+                    items = list(uow.plans.due_items(reach, on, owner))
+                    expected = by_priority(due_item(p, on)
+                                           for p in uow.plans.due(reach, on, owner))
+                    assert items == expected, (reach, owner)
+            everyone = uow.plans.due_items(EVERYONE, on)
+        assert len(everyone) == 9
+        assert [i.grade.value for i in everyone] == sorted(i.grade.value for i in everyone)
+        assert everyone[0] == DueItem("p-000003", "u-carol", Grade.A, DAY - timedelta(days=3),
+                                      4)
 
     def test_follow_ups_round_trip_and_filter(self, storage: Storage) -> None:
         self._prospects(storage, ("u-alice", "east"), ("u-carol", "west"))

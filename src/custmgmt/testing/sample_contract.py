@@ -19,15 +19,13 @@ from custmgmt.domain.samples import (
     SampleInfo,
     SampleState,
     StorageCondition,
-    canonical_json,
 )
 from custmgmt.domain.stock import CountLine, Department, StockCount
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import Storage
-from custmgmt.serialization import make_converter
 from custmgmt.testing.builders import T0
 
-CHAIN = Chain(canonical_json(make_converter().unstructure))
+CHAIN = Chain()
 
 
 def received(n: int, *, hazardous: bool = False) -> tuple[Sample, list[CustodyEvent]]:

@@ -13,6 +13,7 @@ import pytest
 
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import ProspectId
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
     Grade,
@@ -40,7 +41,8 @@ class StorageContract(
 ):
     """Every storage back end behaves like a transactional database."""
 
-    covers: ClassVar[tuple[str, ...]] = ("prospects", "principals", "audit", "events", "outbox")
+    covers: ClassVar[tuple[str, ...]] = ("prospects", "principals", "audit", "heads", "events",
+                                         "outbox")
 
     @abstractmethod
     def make_storage(self) -> Storage:
@@ -410,16 +412,42 @@ class StorageContract(
             certifications=frozenset({Certification("sample_receiver", T0.date())}),
         )
         with storage.unit_of_work() as uow:
-            uow.principals.save(alice)
+            stored = uow.principals.save(alice)
             uow.commit()
+        assert stored == attrs.evolve(alice, version=1)
         with storage.unit_of_work() as uow:
-            assert uow.principals.get("u-alice") == alice
+            assert uow.principals.get("u-alice") == stored
             assert uow.principals.get("u-nobody") is None
-            uow.principals.save(attrs.evolve(alice, roles=frozenset({"sales_manager"})))
+            again = uow.principals.save(attrs.evolve(
+                stored, roles=frozenset({"sales_manager"}), certifications=frozenset(),
+                active=False))
             uow.commit()
         with storage.unit_of_work() as uow:
             loaded = uow.principals.get("u-alice")
+        assert loaded == again
         assert loaded is not None and loaded.roles == frozenset({"sales_manager"})
+        assert not loaded.active and loaded.version == 2 and not loaded.certifications
+
+    def test_a_stale_principal_is_not_saved(self, storage: Storage) -> None:
+        """Grants are compare-and-set: a revoke is never lost to a concurrent grant."""
+        with storage.unit_of_work() as uow:
+            first = uow.principals.save(Principal(id="u-alice", roles=frozenset({"admin"})))
+            uow.commit()
+        with storage.unit_of_work() as granting:
+            seen = granting.principals.get("u-alice")
+        assert seen == first
+        with storage.unit_of_work() as revoking:
+            revoking.principals.save(attrs.evolve(first, roles=frozenset()))
+            revoking.commit()
+        with pytest.raises(ConcurrencyError), storage.unit_of_work() as granting:
+            granting.principals.save(attrs.evolve(seen, team="east"))
+            granting.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.principals.get("u-alice") == attrs.evolve(first, roles=frozenset(),
+                                                                  version=2)
+            with pytest.raises(ConcurrencyError):
+                uow.principals.save(Principal(id="u-alice"))  # version 0: a new one
+                uow.commit()
 
     def test_audit_trail_is_kept_in_sequence_and_refuses_a_taken_slot(
         self, storage: Storage
@@ -438,6 +466,30 @@ class StorageContract(
         with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
             uow.audit.append(second)
             uow.commit()
+
+    def test_chain_heads_are_replaced_and_kept_only_on_commit(self, storage: Storage) -> None:
+        head = ChainHead(chain="audit:prospect", chain_id="p-1", length=1, head_hash="a" * 64,
+                         seal="s" * 64)
+        other = ChainHead(chain="custody", chain_id="p-1", length=3, head_hash="b" * 64)
+        with storage.unit_of_work() as uow:
+            uow.heads.save(head)
+            uow.heads.save(other)
+            assert uow.heads.get("audit:prospect", "p-1") == head
+            uow.commit()
+        moved = attrs.evolve(head, length=2, head_hash="c" * 64, seal="t" * 200)
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("audit:prospect", "p-1") == head
+            assert uow.heads.get("custody", "p-1") == other
+            assert uow.heads.get("custody", "p-2") is None
+            uow.heads.save(moved)
+            uow.heads.save(attrs.evolve(other, length=9))
+            uow.rollback()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("custody", "p-1") == other
+            uow.heads.save(moved)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("audit:prospect", "p-1") == moved
 
     def test_events_read_back_equal_in_order(self, storage: Storage) -> None:
         events = [

@@ -11,7 +11,15 @@ import attrs
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import (
+    ClosedMonth,
+    DueItem,
+    FollowUp,
+    FollowUpPlan,
+    by_priority,
+    due_item,
+)
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
 from custmgmt.errors import ConcurrencyError, NotFound
@@ -50,6 +58,9 @@ class MemoryPlans:
                                       owner_id=plan.owner_id, team=plan.owner_team))
         ]
         return sorted(found, key=lambda plan: (plan.next_due, plan.prospect_id))
+
+    def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
+        return by_priority(due_item(plan, on) for plan in self.due(reach, on, owner))
 
     def check(self) -> None:
         self.rows.check()
@@ -206,6 +217,25 @@ class MemoryAudit:
         for entry in self.staged:
             self._state.audit.setdefault((entry.resource_kind, entry.resource_id),
                                          []).append(entry)
+
+
+class MemoryHeads:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._state = uow.state
+        self.staged: dict[tuple[str, str], ChainHead] = {}
+
+    def get(self, chain: str, chain_id: str) -> ChainHead | None:
+        key = (chain, chain_id)
+        return self.staged.get(key) or self._state.heads.get(key)
+
+    def save(self, head: ChainHead) -> None:
+        self.staged[(head.chain, head.chain_id)] = head
+
+    def check(self) -> None:
+        """Nothing to check: the chain a head belongs to is checked by its own log."""
+
+    def apply(self) -> None:
+        self._state.heads.update(self.staged)
 
 
 class MemoryEvents:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Protocol, Self, cast
 
+import attrs
+
 from custmgmt.adapters.memory.customers import MemoryCustomers
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
@@ -20,6 +22,7 @@ from custmgmt.adapters.memory.records import (
     MemoryDepartments,
     MemoryEvents,
     MemoryFollowUps,
+    MemoryHeads,
     MemoryOutbox,
     MemoryPlans,
     MemorySamples,
@@ -31,6 +34,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.domain.stock import Department, StockCount
@@ -58,6 +62,7 @@ class MemoryState:
         self.follow_ups: list[FollowUp] = []
         self.closed_months: list[ClosedMonth] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
+        self.heads: dict[tuple[str, str], ChainHead] = {}
         self.events: list[DomainEvent] = []
         self.outbox: dict[str, OutboxItem] = {}
         self.dedupe_keys: set[str] = set()
@@ -148,24 +153,37 @@ class MemoryProspects:
 class MemoryPrincipals:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
-        self.staged: dict[str, Principal] = {}
+        self.staged: dict[str, tuple[int, Principal]] = {}
 
     def get(self, principal_id: str) -> Principal | None:
-        return self.staged.get(principal_id) or self._state.principals.get(principal_id)
+        if principal_id in self.staged:
+            return self.staged[principal_id][1]
+        return self._state.principals.get(principal_id)
 
-    def save(self, principal: Principal) -> None:
-        self.staged[principal.id] = principal
+    def save(self, principal: Principal) -> Principal:
+        current = self.get(principal.id)
+        if (current.version if current else 0) != principal.version:
+            raise ConcurrencyError(f"principal {principal.id!r} changed since it was read")
+        expected = (self.staged[principal.id][0] if principal.id in self.staged
+                    else principal.version)
+        stored = attrs.evolve(principal, version=principal.version + 1)
+        self.staged[principal.id] = (expected, stored)
+        return stored
 
     def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
-        merged = {**self._state.principals, **self.staged}
+        merged = {**self._state.principals,
+                  **{pid: p for pid, (_, p) in self.staged.items()}}
         return [p for _, p in sorted(merged.items())
                 if (role is None or role in p.roles) and (team is None or p.team == team)]
 
     def check(self) -> None:
-        """The last grant written wins."""
+        for pid, (expected, _) in self.staged.items():
+            stored = self._state.principals.get(pid)
+            if (stored.version if stored else 0) != expected:
+                raise ConcurrencyError(f"principal {pid!r} changed since it was read")
 
     def apply(self) -> None:
-        self._state.principals.update(self.staged)
+        self._state.principals.update({pid: p for pid, (_, p) in self.staged.items()})
 
 
 class MemoryRepository(Protocol):
@@ -185,7 +203,7 @@ REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts, "audit": MemoryAudit,
-    "events": MemoryEvents, "outbox": MemoryOutbox,
+    "heads": MemoryHeads, "events": MemoryEvents, "outbox": MemoryOutbox,
 }
 """The memory implementation of each roster entry (a test holds it to the roster)."""
 

@@ -4,26 +4,71 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    insert,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custmgmt.adapters.sql.driver import driver_rows
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
-from custmgmt.ports.auth import Reach
+from custmgmt.ports.auth import Reach, Scope
 from custmgmt.ports.storage import FollowUpQuery
 
 INSERT_PLAN = insert(table_of(FollowUpPlanRow))
 INSERT_FOLLOW_UP = insert(table_of(FollowUpRow))
 INSERT_CLOSED = insert(table_of(ClosedMonthRow))
+
+PLANS = table_of(FollowUpPlanRow)
+GRADES = {grade.value: grade for grade in Grade}
+
+
+def _due(*where: ColumnElement[bool]) -> Select[tuple[str, str, str, date]]:
+    """Active plans due by ``:on``, in (next_due, prospect_id) order. The indexes
+    (owner_id | owner_team | -, active, next_due, prospect_id) serve filter and order."""
+    return select(PLANS.c.prospect_id, PLANS.c.owner_id, PLANS.c.grade, PLANS.c.next_due).where(
+        PLANS.c.active == true(), PLANS.c.next_due <= bindparam("on"), *where)
+
+
+def _ordered(*parts: Select[tuple[str, str, str, date]]) -> Any:
+    if len(parts) == 1:
+        return parts[0].order_by(PLANS.c.next_due, PLANS.c.prospect_id)
+    # One ordered index range per part, merged (no sort): SQLite merges a compound
+    # select's ordered halves, PostgreSQL plans a Merge Append.
+    both = union_all(*parts)
+    return both.order_by(both.selected_columns.next_due, both.selected_columns.prospect_id)
+
+
+DUE_ANY = _ordered(_due())
+DUE_OWNER = _ordered(_due(PLANS.c.owner_id == bindparam("owner")))
+DUE_TEAM = _ordered(
+    _due(PLANS.c.owner_team == bindparam("team")),
+    _due(PLANS.c.owner_id == bindparam("me"),
+         or_(PLANS.c.owner_team.is_(None), PLANS.c.owner_team != bindparam("team"))),
+)
+DUE_TEAM_OWNER = _ordered(
+    _due(PLANS.c.owner_team == bindparam("team"), PLANS.c.owner_id == bindparam("owner")),
+    _due(PLANS.c.owner_id == bindparam("me"), PLANS.c.owner_id == bindparam("owner"),
+         or_(PLANS.c.owner_team.is_(None), PLANS.c.owner_team != bindparam("team"))),
+)
 
 
 def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
@@ -85,6 +130,37 @@ class SqlPlans:
             .execution_options(populate_existing=True)
         ).all()
         return [_to_plan(r) for r in rows]
+
+    def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
+        params: dict[str, Any] = {"on": on}
+        if reach.scope is Scope.NONE:
+            return []
+        if reach.scope is Scope.ANY:
+            statement = DUE_ANY if owner is None else DUE_OWNER
+            params["owner"] = owner
+        elif reach.scope is Scope.TEAM and reach.team is not None:
+            statement = DUE_TEAM if owner is None else DUE_TEAM_OWNER
+            params.update(team=reach.team, me=reach.principal_id, owner=owner)
+        else:
+            if owner is not None and owner != reach.principal_id:
+                return []
+            statement = DUE_OWNER
+            params["owner"] = reach.principal_id
+        rows = driver_rows(self._s, statement, params)
+        # Rows come in (next_due, prospect_id) order: a stable sort by grade alone gives
+        # (grade, most days late, prospect id).
+        rows.sort(key=_GRADE)
+        # A due list holds few distinct dates: parse each (SQLite keeps ISO text) once.
+        days: dict[Any, tuple[date, int]] = {}
+        for due in {row[3] for row in rows}:
+            parsed = date.fromisoformat(due) if isinstance(due, str) else due
+            days[due] = (parsed, (on - parsed).days)
+        make, grades = tuple.__new__, GRADES
+        return [make(DueItem, (pid, who, grades[grade], *days[due]))
+                for pid, who, grade, due in rows]
+
+
+_GRADE = itemgetter(2)
 
 
 def _follow_up_values(f: FollowUp) -> dict[str, Any]:

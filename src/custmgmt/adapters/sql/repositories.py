@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+import attrs
 import cattrs
 from sqlalchemy import (
     delete,
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CertificationRow,
+    ChainHeadRow,
     EventRow,
     OutboxRow,
     PrincipalRoleRow,
@@ -34,6 +36,7 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Certification, Principal
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
@@ -61,6 +64,7 @@ class SqlPrincipals:
         return Principal(
             id=row.id, roles=frozenset(roles), team=row.team, supervisor_id=row.supervisor_id,
             certifications=frozenset(Certification(n, until) for n, until in certs),
+            active=bool(row.active), version=row.version,
         )
 
     def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
@@ -73,13 +77,25 @@ class SqlPrincipals:
         found = (self.get(pid) for pid in self._s.scalars(statement).all())
         return [p for p in found if p is not None]
 
-    def save(self, principal: Principal) -> None:
-        pid = principal.id
-        for table in (PrincipalRoleRow, CertificationRow):
-            self._s.execute(delete(table).where(table.principal_id == pid))
-        self._s.execute(delete(PrincipalRow).where(PrincipalRow.id == pid))
-        self._s.execute(insert(PrincipalRow).values(
-            id=pid, team=principal.team, supervisor_id=principal.supervisor_id))
+    def save(self, principal: Principal) -> Principal:
+        pid, version = principal.id, principal.version
+        values = {"team": principal.team, "supervisor_id": principal.supervisor_id,
+                  "active": principal.active, "version": version + 1}
+        stale = ConcurrencyError(f"principal {pid!r} changed since it was read")
+        if version == 0:
+            try:
+                with self._s.begin_nested():
+                    self._s.execute(insert(PrincipalRow).values(id=pid, **values))
+            except IntegrityError:
+                raise stale from None
+        else:
+            # Compare-and-set on the version: of two concurrent changes one fails.
+            done = self._s.execute(update(PrincipalRow).where(
+                PrincipalRow.id == pid, PrincipalRow.version == version).values(**values))
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise stale
+            for table in (PrincipalRoleRow, CertificationRow):
+                self._s.execute(delete(table).where(table.principal_id == pid))
         if principal.roles:
             self._s.execute(insert(PrincipalRoleRow), [
                 {"principal_id": pid, "role": r} for r in sorted(principal.roles)])
@@ -87,6 +103,7 @@ class SqlPrincipals:
             self._s.execute(insert(CertificationRow), [
                 {"principal_id": pid, "name": c.name, "valid_until": c.valid_until}
                 for c in principal.certifications])
+        return attrs.evolve(principal, version=version + 1)
 
 
 class SqlAudit:
@@ -118,6 +135,36 @@ class SqlAudit:
             .execution_options(populate_existing=True)
         ).all()
         return [to_audit(r) for r in rows]
+
+
+class SqlHeads:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def get(self, chain: str, chain_id: str) -> ChainHead | None:
+        row = self._s.scalars(
+            select(ChainHeadRow).where(ChainHeadRow.chain == chain,
+                                       ChainHeadRow.chain_id == chain_id)
+            .execution_options(populate_existing=True)).one_or_none()
+        if row is None:
+            return None
+        return ChainHead(chain=row.chain, chain_id=row.chain_id, length=row.length,
+                         head_hash=row.head_hash, seal=row.seal)
+
+    def save(self, head: ChainHead) -> None:
+        values = {"length": head.length, "head_hash": head.head_hash, "seal": head.seal}
+        changed = self._s.execute(
+            update(ChainHeadRow).where(ChainHeadRow.chain == head.chain,
+                                       ChainHeadRow.chain_id == head.chain_id)
+            .values(values).execution_options(synchronize_session=False))
+        if changed.rowcount == 0:  # type: ignore[attr-defined]
+            try:
+                with self._s.begin_nested():
+                    self._s.execute(insert(ChainHeadRow).values(
+                        chain=head.chain, chain_id=head.chain_id, **values))
+            except IntegrityError:
+                raise ConcurrencyError(f"the head of {head.chain} {head.chain_id!r} was "
+                                       "written meanwhile") from None
 
 
 class SqlEvents:

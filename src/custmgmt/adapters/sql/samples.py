@@ -34,7 +34,7 @@ def _event_values(e: CustodyEvent) -> dict[str, Any]:
         "actor_id": e.actor_id, "custodian": e.custodian, "location": e.location,
         "in_storage": e.in_storage, "checked_out": e.checked_out, "consumed": e.consumed,
         "disposed": e.disposed, "details": json.dumps([list(pair) for pair in e.details]),
-        "previous_hash": e.previous_hash, "hash": e.hash,
+        "record": e.record, "previous_hash": e.previous_hash, "hash": e.hash,
     }
 
 
@@ -45,7 +45,7 @@ def _to_event(row: CustodyEventRow) -> CustodyEvent:
         in_storage=row.in_storage, checked_out=row.checked_out, consumed=row.consumed,
         disposed=row.disposed,
         details=tuple((str(k), str(v)) for k, v in json.loads(row.details)),
-        previous_hash=row.previous_hash, hash=row.hash,
+        record=row.record, previous_hash=row.previous_hash, hash=row.hash,
     )
 
 
@@ -66,8 +66,11 @@ class SqlSamples:
 
     def _to_sample(self, row: SampleRow) -> Sample:
         sample = structure(self._c, json.loads(row.document), Sample)
-        # The columns are authoritative for what the chain check relies on.
-        return attrs.evolve(sample, head_hash=row.head_hash, chain_length=row.chain_length,
+        # The columns are authoritative where they exist: queries select by them, and
+        # verify_chain compares them (and the document) with the chain.
+        return attrs.evolve(sample, number=row.number, state=SampleState(row.state),
+                            custodian=row.custodian, location=row.location,
+                            head_hash=row.head_hash, chain_length=row.chain_length,
                             version=row.version)
 
     def _append(self, events: Sequence[CustodyEvent]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
     SqlAudit,
     SqlEvents,
+    SqlHeads,
     SqlOutbox,
     SqlPrincipals,
 )
@@ -91,6 +93,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "departments": lambda s, _: SqlDepartments(s),
     "stock_counts": lambda s, _: SqlStockCounts(s),
     "audit": lambda s, _: SqlAudit(s),
+    "heads": lambda s, _: SqlHeads(s),
     "events": SqlEvents,
     "outbox": lambda s, _: SqlOutbox(s),
 }
@@ -127,7 +130,8 @@ class SqlUnitOfWork:
         if session is None:
             return
         try:
-            session.rollback()
+            # close() rolls back whatever was not committed (without the bookkeeping
+            # of rollback(), which restores object state nobody will read again)
             session.close()
         except SQLAlchemyError:
             # The connection is already gone; the database rolls the transaction back.
@@ -183,7 +187,14 @@ def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # on the driver: a statement through SQLAlchemy cost as much as a short query
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        except sqlite3.Error as error:  # e.g. still locked after the busy timeout
+            raise StorageError(f"database failure: {type(error).__name__}") from None
+        finally:
+            cursor.close()
 
 
 def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:

@@ -15,6 +15,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -160,6 +162,8 @@ class PrincipalRow(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     team: Mapped[str | None] = mapped_column(String(100), index=True)
     supervisor_id: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class PrincipalRoleRow(Base):
@@ -196,6 +200,18 @@ class AuditRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class ChainHeadRow(Base):
+    """The head of each custody chain and audit trail, sealed when a key is configured."""
+
+    __tablename__ = "custmgmt_chain_heads"
+
+    chain: Mapped[str] = mapped_column(String(60), primary_key=True)
+    chain_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    seal: Mapped[str | None] = mapped_column(String(200))
+
+
 class EventRow(Base):
     __tablename__ = "custmgmt_events"
 
@@ -229,8 +245,8 @@ class FollowUpPlanRow(Base):
     prospect_id: Mapped[str] = mapped_column(
         ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), primary_key=True
     )
-    owner_id: Mapped[str] = mapped_column(String(200), index=True)
-    owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
+    owner_id: Mapped[str] = mapped_column(String(200))
+    owner_team: Mapped[str | None] = mapped_column(String(100))
     grade: Mapped[str] = mapped_column(String(1))
     stage: Mapped[str] = mapped_column(String(30), server_default="initial_contact")
     active: Mapped[bool] = mapped_column(Boolean)
@@ -239,7 +255,15 @@ class FollowUpPlanRow(Base):
     next_due: Mapped[date] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_custmgmt_followup_plans_due", "active", "next_due"),)
+    # The due lists (per owner, per team, everyone's) read one index range each, already
+    # in (next_due, prospect_id) order: no sort, no scan of plans not due.
+    __table_args__ = (
+        Index("ix_custmgmt_followup_plans_owner_due",
+              "owner_id", "active", "next_due", "prospect_id"),
+        Index("ix_custmgmt_followup_plans_team_due",
+              "owner_team", "active", "next_due", "prospect_id"),
+        Index("ix_custmgmt_followup_plans_due_order", "active", "next_due", "prospect_id"),
+    )
 
 
 class FollowUpRow(Base):
@@ -313,6 +337,7 @@ class CustodyEventRow(Base):
     consumed: Mapped[Decimal] = mapped_column(ExactDecimal)
     disposed: Mapped[Decimal] = mapped_column(ExactDecimal)
     details: Mapped[str] = mapped_column(Text)
+    record: Mapped[str] = mapped_column(String(64), server_default="")
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

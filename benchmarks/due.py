@@ -1,0 +1,270 @@
+"""``app.followups.due()`` against the raw indexed query, measured in one run.
+
+    python benchmarks/due.py [--plans 1000000] [--rounds 5] [--postgresql URL]
+
+The data: ``--plans`` prospects with their follow-up plans, owned by 1,000
+salespeople in 100 teams of 10 (a sales manager each); next due dates spread
+over 120 days around the day asked, so about a quarter of the plans are due.
+It is written once with plain SQL (cached in the temp folder for SQLite) and
+is not timed.
+
+Timed, interleaved call by call over 50 salespeople and 50 managers: custmgmt's
+``due()`` (authorize, read-only unit of work, query, ``DueItem`` objects in
+priority order) and the same rows fetched with the driver alone (sqlite3 or
+psycopg): the query the library sends, and for a team also the plain
+``owner_team = ? OR owner_id = ?`` query; the faster raw variant is the baseline.
+Medians of every call; the query plans of the library's statements are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import custmgmt
+from custmgmt.adapters.sql import driver, followups
+from custmgmt.adapters.system import FixedClock
+
+DAY = date(2026, 6, 15)
+OWNERS, TEAM_SIZE = 1000, 10
+SAMPLE = 50
+
+RAW_OWNER = ("SELECT prospect_id, owner_id, grade, next_due FROM custmgmt_followup_plans "
+             "WHERE owner_id = {p} AND active = {true} AND next_due <= {p} "
+             "ORDER BY next_due, prospect_id")
+RAW_TEAM_OR = ("SELECT prospect_id, owner_id, grade, next_due FROM custmgmt_followup_plans "
+               "WHERE (owner_team = {p} OR owner_id = {p}) AND active = {true} "
+               "AND next_due <= {p} ORDER BY next_due, prospect_id")
+
+
+def salesperson(i: int) -> str:
+    return f"u-s{i:04d}"
+
+
+def manager(team: int) -> str:
+    return f"u-m{team:03d}"
+
+
+def team_of(i: int) -> str:
+    return f"t{i // TEAM_SIZE:03d}"
+
+
+def build(url: str, plans: int, placeholder: str, execute: Callable[[str], None]) -> None:
+    """Principals through the API, then prospects and plans by SQL from one template row."""
+    clock = FixedClock(datetime(2026, 6, 15, 2, 0, tzinfo=UTC))
+    with custmgmt.open(url, migrate=True, clock=clock) as app:
+        for i in range(OWNERS):
+            app.principal(salesperson(i), roles={"salesperson"}, team=team_of(i))
+        for t in range(OWNERS // TEAM_SIZE):
+            app.principal(manager(t), roles={"sales_manager"}, team=f"t{t:03d}")
+        template = app.prospects.register(app.principal("u-template", roles={"salesperson"}),
+                                          name="Template", willingness="clear",
+                                          potential_value=1000, phone="13900000000")
+    del placeholder
+    is_pg = url.startswith("postgresql")
+    series = (f"generate_series(0, {plans - 1}) AS n(i)" if is_pg else
+              f"(WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s "
+              f"WHERE i < {plans - 1}) SELECT i FROM s) AS n")
+    fmt = "lpad(i::text, 8, '0')" if is_pg else "printf('%08d', i)"
+    owner = (f"'u-s' || lpad((i % {OWNERS})::text, 4, '0')" if is_pg
+             else f"printf('u-s%04d', i % {OWNERS})")
+    team = (f"'t' || lpad(((i % {OWNERS}) / {TEAM_SIZE})::text, 3, '0')" if is_pg
+            else f"printf('t%03d', (i % {OWNERS}) / {TEAM_SIZE})")
+    grade = "substr('ABCD', (i * 7) % 4 + 1, 1)"
+    offset = "((i * 37) % 120 - 30)"
+    due = (f"(DATE '{DAY.isoformat()}' + {offset})" if is_pg
+           else f"date('{DAY.isoformat()}', {offset} || ' days')")
+    active = "(i % 50 <> 0)"
+    columns = ("kind, name, phone, email, address, organization, credit_code, industry, "
+               "source_channel, needs, willingness, potential_amount, potential_currency, "
+               "grade, grade_is_manual, stage, registered_by, registered_at, "
+               "registration_active, registration_from_pool, version")
+    t_columns = ", ".join(f"t.{c.strip()}" for c in columns.split(",")
+                          if c.strip() not in ("grade",))
+    execute(f"INSERT INTO custmgmt_prospects (id, registration_id, owner_id, owner_team, grade, "
+            f"{', '.join(c.strip() for c in columns.split(',') if c.strip() != 'grade')}) "
+            f"SELECT 'p-' || {fmt}, 'r-' || {fmt}, {owner}, {team}, {grade}, {t_columns} "
+            f"FROM {series}, custmgmt_prospects t WHERE t.id = '{template.id}'")
+    execute(f"INSERT INTO custmgmt_followup_plans (prospect_id, owner_id, owner_team, grade, "
+            f"active, anchor, override, next_due, version) "
+            f"SELECT 'p-' || {fmt}, {owner}, {team}, {grade}, {active}, {due}, NULL, {due}, 1 "
+            f"FROM {series}")
+    execute("ANALYZE")
+
+
+def median_ms(values: Sequence[int]) -> float:
+    return statistics.median(values) / 1e6
+
+
+def run(  # noqa: PLR0912, PLR0915 - one interleaved measurement loop
+        url: str, raw_query: Callable[[str, Sequence[Any]], list[Any]], placeholder: str,
+        true: str, rounds: int, explain: Callable[[str, Sequence[Any]], list[str]]) -> None:
+    clock = FixedClock(datetime(2026, 6, 15, 2, 0, tzinfo=UTC))
+    with custmgmt.open(url, clock=clock) as app:
+        def library_statement(who: custmgmt.Principal) -> tuple[str, Any]:
+            """The SQL text and arguments the library sends for ``who`` (not timed)."""
+            sent: list[tuple[str, Any]] = []
+            original = followups.driver_rows
+
+            def capture(session: Any, statement: Any, params: dict[str, Any]) -> list[Any]:
+                rows = original(session, statement, params)
+                sql, order = next(v for k, v in driver._COMPILED.items()
+                                  if k[0] == id(statement))
+                sent.append((sql, params if order is None else tuple(
+                    driver._sqlite_value(params[name]) for name in order)))
+                return rows
+
+            followups.driver_rows = capture  # type: ignore[assignment]
+            try:
+                app.followups.due(who, on=DAY)
+            finally:
+                followups.driver_rows = original
+            return sent[0]
+
+        people = [app.get_principal(salesperson(i * (OWNERS // SAMPLE))) for i in range(SAMPLE)]
+        bosses = [app.get_principal(manager(t * (OWNERS // TEAM_SIZE // SAMPLE)))
+                  for t in range(SAMPLE)]
+        owner_sql = RAW_OWNER.format(p=placeholder, true=true)
+        team_sql = RAW_TEAM_OR.format(p=placeholder, true=true)
+        results: dict[str, dict[str, list[int]]] = {}
+        rows_seen: dict[str, list[int]] = {"salesperson": [], "manager": []}
+        library_sql: dict[str, tuple[str, Any]] = {}
+        for case, principals in (("salesperson", people), ("manager", bosses)):
+            times: dict[str, list[int]] = {"custmgmt": [], "raw (same SQL)": []}
+            if case == "manager":
+                times["raw (OR)"] = []
+            for r in range(rounds):
+                for who in principals:
+                    assert who is not None
+                    expected = len(app.followups.due(who, on=DAY))
+                    library_sql[case] = library_statement(who)
+                    order = ["custmgmt", *[k for k in times if k != "custmgmt"]]
+                    if r % 2:
+                        order.reverse()
+                    for kind in order:
+                        if kind == "custmgmt":
+                            t0 = time.perf_counter_ns()
+                            items = app.followups.due(who, on=DAY)
+                            times[kind].append(time.perf_counter_ns() - t0)
+                            assert len(items) == expected
+                            if r == 0:
+                                rows_seen[case].append(len(items))
+                        elif kind == "raw (same SQL)":
+                            statement, params = library_sql[case]
+                            t0 = time.perf_counter_ns()
+                            rows = raw_query(statement, params)
+                            times[kind].append(time.perf_counter_ns() - t0)
+                            assert len(rows) == expected, (len(rows), expected)
+                        else:
+                            t0 = time.perf_counter_ns()
+                            rows = raw_query(team_sql, (who.team, who.id, DAY))
+                            times[kind].append(time.perf_counter_ns() - t0)
+                            assert len(rows) == expected
+            results[case] = times
+            # a salesperson's raw query written by hand, checked against the library's rows
+            if case == "salesperson":
+                who = principals[0]
+                assert who is not None
+                hand = raw_query(owner_sql, (who.id, DAY))
+                assert [r[0] for r in sorted(hand, key=lambda r: r[2])] == [
+                    i.prospect_id for i in app.followups.due(who, on=DAY)]
+        for case, times in results.items():
+            statement, params = library_sql[case]
+            print(f"\n-- {case}: {statistics.mean(rows_seen[case]):.0f} rows due on average, "
+                  f"{len(times['custmgmt'])} calls each")
+            print("   query plan of the library's statement:")
+            for line in explain(statement, params):
+                print(f"     {line}")
+            baseline = min((k for k in times if k != "custmgmt"),
+                           key=lambda k: statistics.median(times[k]))
+            for kind, values in times.items():
+                print(f"   {kind:<16} median {median_ms(values):7.3f} ms   "
+                      f"p90 {sorted(values)[len(values) * 9 // 10] / 1e6:7.3f} ms")
+            ratio = statistics.median(times["custmgmt"]) / statistics.median(times[baseline])
+            print(f"   ratio custmgmt / {baseline}: {ratio:.2f}x  (goal <= 1.5x)")
+
+
+def sqlite_case(plans: int, rounds: int, fresh: bool) -> None:
+    path = Path(tempfile.gettempdir()) / f"custmgmt-bench-due-{plans}.db"
+    if fresh or not path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        started = time.perf_counter()
+        connection = sqlite3.connect(path, isolation_level=None)
+
+        def execute(sql: str) -> None:
+            connection.execute(sql)
+
+        build(f"sqlite:///{path}", plans, "?", execute)
+        connection.close()
+        print(f"built {path} in {time.perf_counter() - started:.1f} s")
+    raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    def raw_query(sql: str, params: Sequence[Any]) -> list[Any]:
+        return raw.execute(sql, [p.isoformat() if isinstance(p, date) else p
+                                 for p in params]).fetchall()
+
+    def explain(sql: str, params: Sequence[Any]) -> list[str]:
+        return [f"{row[3]}" for row in raw_query(f"EXPLAIN QUERY PLAN {sql}", params)]
+
+    print(f"SQLite file, {plans:,} plans")
+    run(f"sqlite:///{path}", raw_query, "?", "1", rounds, explain)
+
+
+def postgresql_case(url: str, plans: int, rounds: int) -> None:
+    import psycopg  # noqa: PLC0415 - only with --postgresql
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    connection = psycopg.connect(dsn, autocommit=True)
+    exists = connection.execute(
+        "SELECT to_regclass('custmgmt_followup_plans') IS NOT NULL").fetchone()
+    built = exists and exists[0] and connection.execute(
+        "SELECT count(*) = %s FROM custmgmt_followup_plans", (plans,)).fetchone()
+    if not (built and built[0]):
+        started = time.perf_counter()
+        for table in ("custmgmt_followup_plans", "custmgmt_prospect_keys",
+                      "custmgmt_prospect_history", "custmgmt_prospects",
+                      "custmgmt_principal_roles", "custmgmt_principals", "custmgmt_audit",
+                      "custmgmt_events", "custmgmt_alembic_version"):
+            connection.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+
+        def execute(sql: str) -> None:
+            connection.execute(sql)
+
+        build(url, plans, "%s", execute)
+        print(f"built in {time.perf_counter() - started:.1f} s")
+
+    def raw_query(sql: str, params: Sequence[Any]) -> list[Any]:
+        if isinstance(params, dict):
+            return connection.execute(sql, params).fetchall()
+        return connection.execute(sql.replace("?", "%s"), params).fetchall()
+
+    def explain(sql: str, params: Sequence[Any]) -> list[str]:
+        return [row[0] for row in raw_query(f"EXPLAIN {sql}", params)]
+
+    print(f"PostgreSQL, {plans:,} plans")
+    run(url, raw_query, "%s", "true", rounds, explain)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--plans", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the SQLite file")
+    parser.add_argument("--postgresql", metavar="URL", help="also run on this database "
+                        "(its custmgmt tables are dropped and rebuilt)")
+    args = parser.parse_args()
+    sqlite_case(args.plans, args.rounds, args.fresh)
+    if args.postgresql:
+        postgresql_case(args.postgresql, args.plans, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""One ``app.prospects.register()`` on a SQLite file against raw sqlite3, in one run.
+
+    python benchmarks/register.py [--calls 300] [--existing 5000]
+
+Both sides write the same rows into the same schema of one database file, with the
+same connection settings (WAL, foreign keys, default synchronous), one transaction
+per registration:
+
+- custmgmt: validate and normalize the input, grade, check the identity keys, write
+  the prospect, its keys, history, follow-up plan, audit entry and event, commit.
+- raw sqlite3: ``BEGIN IMMEDIATE``, the same duplicate check (a SELECT on the
+  identity keys), then INSERTs of the same rows (copied from a row custmgmt wrote,
+  with new ids and keys) including the read of the audit trail, ``COMMIT``.
+
+Calls alternate (custmgmt, raw, raw, custmgmt, ...); medians of every call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import custmgmt
+
+TABLES = {  # table -> the column naming the prospect
+    "custmgmt_prospects": "id",
+    "custmgmt_prospect_keys": "prospect_id",
+    "custmgmt_prospect_history": "prospect_id",
+    "custmgmt_followup_plans": "prospect_id",
+    "custmgmt_audit": "resource_id",
+}
+
+
+def person(n: int) -> dict[str, Any]:
+    return {"name": f"Person {n}", "phone": f"139{n:08d}", "email": f"person{n}@example.com",
+            "willingness": ("clear", "interested", "watching")[n % 3],
+            "potential_value": (n % 50) * 40_000}
+
+
+class Raw:
+    """The same writes by hand, from the rows custmgmt wrote for one prospect."""
+
+    def __init__(self, path: Path, template_id: str) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.db.row_factory = sqlite3.Row
+        for table, column in TABLES.items():
+            found = self.db.execute(f"SELECT * FROM {table} WHERE {column} = ?",
+                                    (template_id,)).fetchall()
+            self.rows[table] = [dict(row) for row in found]
+        event = self.db.execute("SELECT type, occurred_at, payload FROM custmgmt_events "
+                                "ORDER BY position DESC LIMIT 1").fetchone()
+        self.event = dict(event)
+        self.db.row_factory = None
+        self.inserts = {table: "INSERT INTO {t} ({c}) VALUES ({v})".format(
+            t=table, c=", ".join(f'"{k}"' for k in rows[0]),
+            v=", ".join("?" for _ in rows[0])) for table, rows in self.rows.items()}
+
+    def register(self, n: int) -> None:
+        pid, phone, email = f"p-raw{n:08d}", f"139{n:08d}", f"person{n}@example.com"
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        held = db.execute("SELECT value, prospect_id FROM custmgmt_prospect_keys "
+                          "WHERE kind = ? AND value IN (?)", ("phone", phone)).fetchall()
+        held += db.execute("SELECT value, prospect_id FROM custmgmt_prospect_keys "
+                           "WHERE kind = ? AND value IN (?)", ("email", email)).fetchall()
+        if held:
+            db.execute("ROLLBACK")
+            raise SystemExit("raw: key already held")
+        prospect = {**self.rows["custmgmt_prospects"][0], "id": pid,
+                    "registration_id": f"r-raw{n:08d}", "phone": phone, "email": email}
+        db.execute(self.inserts["custmgmt_prospects"], tuple(prospect.values()))
+        db.executemany(self.inserts["custmgmt_prospect_keys"], [
+            (key["kind"], phone if key["kind"] == "phone" else email, pid)
+            for key in self.rows["custmgmt_prospect_keys"]])
+        for table in ("custmgmt_prospect_history", "custmgmt_followup_plans"):
+            for row in self.rows[table]:
+                db.execute(self.inserts[table], tuple({**row, "prospect_id": pid}.values()))
+        db.execute("SELECT * FROM custmgmt_audit WHERE resource_kind = ? AND resource_id = ? "
+                   "ORDER BY sequence", ("prospect", pid)).fetchall()
+        for row in self.rows["custmgmt_audit"]:
+            db.execute(self.inserts["custmgmt_audit"], tuple({**row, "resource_id": pid}.values()))
+        db.execute("INSERT INTO custmgmt_events (type, occurred_at, payload) VALUES (?, ?, ?)",
+                   tuple(self.event.values()))
+        db.execute("COMMIT")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=300, help="registrations per side")
+    parser.add_argument("--existing", type=int, default=5000,
+                        help="prospects registered before timing")
+    args = parser.parse_args()
+    path = Path(tempfile.mkdtemp(prefix="custmgmt-bench-")) / "register.db"
+    with custmgmt.open(f"sqlite:///{path}", migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+        app.prospects.import_many(alice, (person(n) for n in range(args.existing)))
+        template = app.prospects.register(alice, **person(10_000_000))
+        raw = Raw(path, template.id)
+        times: dict[str, list[int]] = {"custmgmt": [], "raw": []}
+        for i in range(args.calls):
+            order = ("custmgmt", "raw") if i % 2 else ("raw", "custmgmt")
+            for side in order:
+                n = 20_000_000 + 2 * i + (side == "raw")
+                started = time.perf_counter_ns()
+                if side == "custmgmt":
+                    app.prospects.register(alice, **person(n))
+                else:
+                    raw.register(n)
+                times[side].append(time.perf_counter_ns() - started)
+        raw.db.close()
+    print(f"SQLite file, {args.existing:,} prospects before, {args.calls} registrations "
+          "per side, interleaved")
+    for side, values in times.items():
+        print(f"  {side:<9} median {statistics.median(values) / 1e6:7.3f} ms   "
+              f"p90 {sorted(values)[len(values) * 9 // 10] / 1e6:7.3f} ms")
+    ratio = statistics.median(times["custmgmt"]) / statistics.median(times["raw"])
+    print(f"  ratio custmgmt / raw: {ratio:.2f}x  (goal <= 2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The one canonical form that custody chains and audit trails hash, and their seals.
+
+Every hash-chained record (a sample's custody event, an audit entry) is hashed
+over bytes that this module alone defines: a tagged, sorted, compact JSON
+document built field by field from the attrs record, with
+
+- a Decimal as its plain numeric text with no exponent and no trailing zeros
+  (``Decimal("1E+1")``, ``Decimal("10")`` and ``Decimal("10.00")`` all give
+  ``"10"``), so a value that a database hands back in another but equal form
+  hashes the same;
+- an aware datetime in UTC with microseconds, a date in ISO form, an enum by
+  its value, tuples and lists as lists, mappings with sorted keys.
+
+Nothing here depends on a cattrs converter or its settings. A chain starts from
+``GENESIS``. A chain's head (its length and last hash) can be sealed with a
+keyed MAC: ``head_message`` is what gets sealed.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Context, Decimal
+from typing import Any
+
+import attrs
+from attrs import frozen
+
+from custmgmt.errors import IntegrityError
+
+GENESIS = "0" * 64
+"""The ``previous_hash`` of the first record of every chain and trail."""
+
+FORM = "custmgmt-canonical/1"
+"""Names this canonical form inside the hashed bytes; a new form gets a new name."""
+
+# normalize() rounds to its context's precision: use one wider than any quantity allowed.
+_WIDE = Context(prec=1000, Emax=999_999, Emin=-999_999)
+
+
+def decimal_text(value: Decimal) -> str:
+    """The numeric value as plain text: no exponent, no trailing zeros, ``"0"`` for zero."""
+    if not value.is_finite():
+        raise ValueError("only finite numbers have a canonical form")
+    if value.is_zero():
+        return "0"
+    sign, digits, exponent = value.normalize(_WIDE).as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    if exponent >= 0:
+        text += "0" * exponent
+    elif -exponent >= len(text):
+        text = "0." + "0" * (-exponent - len(text)) + text
+    else:
+        text = f"{text[:exponent]}.{text[exponent:]}"
+    return ("-" if sign else "") + text
+
+
+def plain(value: object) -> Any:
+    """``value`` as JSON-ready data in the canonical form (see the module docstring)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("a naive datetime has no canonical form")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return plain(value.value)
+    cls = type(value)
+    if attrs.has(cls):
+        return {a.name: plain(getattr(value, a.name)) for a in attrs.fields(cls)}
+    if isinstance(value, Mapping):
+        return {str(plain(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [plain(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted((plain(item) for item in value), key=_json)
+    if hasattr(value, "value") and isinstance(value.value, str):  # text value objects
+        return value.value
+    raise TypeError(f"{type(value).__name__} has no canonical form")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+
+
+def canonical_bytes(tag: str, record: object, *, without: tuple[str, ...] = ()) -> bytes:
+    """The bytes hashed for ``record`` (an attrs instance), leaving out ``without``."""
+    body = plain(record)
+    for name in without:
+        body.pop(name, None)
+    return _json({"form": FORM, "tag": tag, "record": body}).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+CUSTODY_EVENT = "custody-event"
+AUDIT_ENTRY = "audit-entry"
+SAMPLE_RECORD = "sample-record"
+
+
+def record_hash(tag: str, record: object) -> str:
+    """The hash of a chained record: every field but its own ``hash``."""
+    return sha256_hex(canonical_bytes(tag, record, without=("hash",)))
+
+
+def head_message(chain: str, chain_id: str, length: int, head_hash: str) -> bytes:
+    """What a seal covers: which chain, how long it is, and the hash it ends with."""
+    return _json({"form": FORM, "tag": "chain-head", "chain": chain, "id": chain_id,
+                  "length": length, "head": head_hash}).encode("utf-8")
+
+
+CUSTODY_CHAIN = "custody"
+"""The chain name of a sample's custody events (its id is the sample id)."""
+
+
+def audit_chain(resource_kind: str) -> str:
+    """The chain name of the audit trails of one kind of resource."""
+    return f"audit:{resource_kind}"
+
+
+@frozen(kw_only=True)
+class ChainHead:
+    """A chain's head as last written: how long it is, its last hash, and the seal.
+
+    ``seal`` is a keyed MAC (or a notary's token) over ``message()``, made with a
+    secret the database does not hold; ``None`` when no key is configured.
+    """
+
+    chain: str
+    chain_id: str
+    length: int
+    head_hash: str
+    seal: str | None = None
+
+    def message(self) -> bytes:
+        return head_message(self.chain, self.chain_id, self.length, self.head_hash)
+
+
+Verify = Callable[[bytes, str], bool]
+
+
+def check_head(
+    head: ChainHead | None, *, length: int, head_hash: str, verify: Verify | None, what: str
+) -> None:
+    """Raise IntegrityError unless the stored chain (``length`` records ending with
+    ``head_hash``) is the one its head records, and, with ``verify`` (a key is
+    configured), unless that head carries a valid seal."""
+    if verify is not None:
+        if head is None or head.seal is None:
+            raise IntegrityError(f"{what}: its head is not sealed")
+        if not verify(head.message(), head.seal):
+            raise IntegrityError(f"{what}: the seal on its head does not match; the head "
+                                 "was rewritten")
+    if head is not None and (head.length, head.head_hash) != (length, head_hash):
+        raise IntegrityError(f"{what}: its head records {head.length} entries, "
+                             f"{length} are stored")

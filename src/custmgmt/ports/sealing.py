@@ -1,0 +1,23 @@
+"""The seal on a chain's head: a keyed MAC, or a notary / KMS that a plugin offers.
+
+custmgmt asks for a seal each time a chain grows (a custody event, an audit
+entry) and checks it in ``verify_chain`` and ``app.audit.verify``. The secret
+must live outside the database: whoever can write the database but does not
+hold it cannot cut a chain short or re-hash it without the seal failing.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Sealer(Protocol):
+    """Seals chain heads. ``message`` is the canonical head (chain, id, length, hash)."""
+
+    def seal(self, message: bytes) -> str:
+        """A seal over ``message`` (at most 200 characters), e.g. a hex HMAC."""
+        ...
+
+    def verify(self, message: bytes, seal: str) -> bool:
+        """True if ``seal`` was made over ``message`` with this sealer's secret."""
+        ...

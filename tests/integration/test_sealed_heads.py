@@ -1,0 +1,446 @@
+"""Chain heads sealed with a secret the database does not hold: cutting a chain short and
+re-heading it, or re-hashing it from an edited record onwards, is caught with a key and
+(as docs/integrity.md says) not without one. The same for audit trails."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import insert, text
+
+import custmgmt
+from custmgmt import Certification
+from custmgmt.adapters.memory.storage import MemoryStorage
+from custmgmt.adapters.sql.samples import _event_values
+from custmgmt.adapters.sql.storage import SqlStorage
+from custmgmt.adapters.sql.tables import CustodyEventRow, table_of
+from custmgmt.adapters.system import FixedClock, SequentialIds
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.integrity import CUSTODY_CHAIN, audit_chain
+from custmgmt.domain.samples import CustodyEvent, Sample, event_hash
+from custmgmt.errors import (
+    IntegrityError,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+    ValidationError,
+)
+from custmgmt.plugins import hookimpl
+from custmgmt.ports.settings import Settings
+from custmgmt.serialization import make_converter
+from tests.helpers import a_customer
+
+App = custmgmt.CustomerManagement
+KEY = b"a secret kept outside the database"
+
+
+@pytest.fixture(params=["keyed", "unkeyed"])
+def keyed(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param == "keyed")
+
+
+@pytest.fixture
+def app(storage_url: str, clock: FixedClock, keyed: bool) -> Iterator[App]:
+    settings = Settings(chain_key=KEY) if keyed else Settings()
+    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(), migrate=True,
+                       settings=settings) as opened:
+        yield opened
+
+
+# --- writing the storage behind custmgmt's back, as someone without the key would ---
+
+def _sql(app: App, statement: str, rows: list[dict[str, Any]] | dict[str, Any]) -> None:
+    storage = app._storage
+    assert isinstance(storage, SqlStorage)
+    with storage.engine.begin() as connection:
+        connection.execute(text(statement), rows)
+
+
+def rewrite_custody(app: App, sample: Sample, events: list[CustodyEvent]) -> None:
+    """Store ``events`` as the chain, ``sample`` as the record, and a head to match them
+    (keeping whatever seal the head had: nobody here holds the key)."""
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        state = storage.state
+        state.custody[sample.id] = list(events)
+        state.samples[sample.id] = sample
+        old = state.heads[(CUSTODY_CHAIN, sample.id)]
+        state.heads[(CUSTODY_CHAIN, sample.id)] = attrs.evolve(
+            old, length=len(events), head_hash=events[-1].hash)
+        return
+    _sql(app, "DELETE FROM custmgmt_custody_events WHERE sample_id = :s", {"s": sample.id})
+    storage = app._storage
+    assert isinstance(storage, SqlStorage)
+    with storage.engine.begin() as connection:  # typed columns, as the adapter writes them
+        connection.execute(insert(table_of(CustodyEventRow)),
+                           [_event_values(e) for e in events])
+    _sql(app, "UPDATE custmgmt_samples SET number = :n, state = :st, custodian = :c, "
+              "location = :l, head_hash = :h, chain_length = :len, document = :d "
+              "WHERE id = :s",
+         {"n": sample.number, "st": sample.state.value, "c": sample.custodian,
+          "l": sample.location, "h": sample.head_hash, "len": sample.chain_length,
+          "d": json.dumps(make_converter().unstructure(sample)), "s": sample.id})
+    _sql(app, "UPDATE custmgmt_chain_heads SET length = :len, head_hash = :h "
+              "WHERE chain = 'custody' AND chain_id = :s",
+         {"len": len(events), "h": events[-1].hash, "s": sample.id})
+
+
+def rehashed(events: list[CustodyEvent], start: int) -> list[CustodyEvent]:
+    out = list(events[:start])
+    for event in events[start:]:
+        linked = attrs.evolve(event, previous_hash=out[-1].hash if out else event.previous_hash)
+        out.append(attrs.evolve(linked, hash=event_hash(linked)))
+    return out
+
+
+# --- a sample with a history ----------------------------------------------------------
+
+def history(app: App) -> tuple[custmgmt.Principal, Sample, str]:
+    """A used sample; returns the verifier, the record after 5 events, and its id."""
+    rita = app.principal("u-rita", roles={"sample_receiver"}, supervisor_id="u-qm",
+                         certifications={Certification("sample_receiver", date(2026, 12, 31))})
+    reg = app.principal("u-reg", roles={"sample_registry"})
+    lab = app.principal("u-lab", roles={"sample_user"})
+    qm = app.principal("u-qm", roles={"quality_manager"})
+    s = app.samples.receive(rita, customer_id=a_customer(app), sample_name="resin", quantity="10",
+                            unit="kg", description="bag", requested_work="test")
+    app.samples.register(reg, s.id, classification="c", location="shelf A")
+    a = app.samples.apply(lab, s.id, purpose="test", quantity=4)
+    app.samples.approve(reg, s.id, a.id)
+    earlier = app.samples.check_out(reg, s.id, a.id)
+    app.samples.record_use(lab, s.id, a.id, used=4, note="all of it")
+    app.samples.dispose(reg, s.id, method="incinerated", witness="u-qm")
+    return qm, earlier, s.id
+
+
+def test_cutting_the_chain_and_re_heading_it(app: App, keyed: bool) -> None:
+    qm, earlier, sid = history(app)
+    assert app.samples.verify_chain(qm, sid) == 7
+    events = list(app.samples.chain(qm, sid))[:earlier.chain_length]
+    rewrite_custody(app, earlier, events)  # the use and the disposal are gone
+    if keyed:
+        with pytest.raises(IntegrityError, match="the seal on its head does not match"):
+            app.samples.verify_chain(qm, sid)
+    else:  # documented: a chain cut short is a valid chain without a secret
+        assert app.samples.verify_chain(qm, sid) == 5
+
+
+def test_re_hashing_from_an_edited_event_onwards(app: App, keyed: bool) -> None:
+    qm, _, sid = history(app)
+    events = list(app.samples.chain(qm, sid))
+    events[2] = attrs.evolve(events[2], details=(("application", "a-x"), ("quantity", "1")))
+    forged = rehashed(events, 2)
+    sample = app.samples.get(qm, sid)
+    rewrite_custody(app, attrs.evolve(sample, head_hash=forged[-1].hash), forged)
+    if keyed:
+        with pytest.raises(IntegrityError, match="the seal on its head does not match"):
+            app.samples.verify_chain(qm, sid)
+    else:
+        assert app.samples.verify_chain(qm, sid) == 7
+
+
+def test_cutting_the_newest_events_without_touching_the_head_is_caught_either_way(
+    app: App
+) -> None:
+    qm, earlier, sid = history(app)
+    storage = app._storage
+    events = list(app.samples.chain(qm, sid))[:earlier.chain_length]
+    if isinstance(storage, MemoryStorage):
+        storage.state.custody[sid] = events
+        storage.state.samples[sid] = earlier
+    else:
+        _sql(app, "DELETE FROM custmgmt_custody_events WHERE sample_id = :s AND sequence >= 5",
+             {"s": sid})
+        _sql(app, "UPDATE custmgmt_samples SET head_hash = :h, chain_length = 5, "
+                  "custodian = 'u-lab', state = 'registered', document = :d WHERE id = :s",
+             {"h": earlier.head_hash, "s": sid,
+              "d": json.dumps(make_converter().unstructure(earlier))})
+    with pytest.raises(IntegrityError, match="its head records 7 entries, 5 are stored"):
+        app.samples.verify_chain(qm, sid)
+
+
+def test_a_head_stripped_of_its_seal_or_removed_is_caught_with_a_key(
+    app: App, keyed: bool
+) -> None:
+    qm, _, sid = history(app)
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        del storage.state.heads[(CUSTODY_CHAIN, sid)]
+    else:
+        _sql(app, "DELETE FROM custmgmt_chain_heads WHERE chain_id = :s", {"s": sid})
+    if keyed:
+        with pytest.raises(IntegrityError, match="its head is not sealed"):
+            app.samples.verify_chain(qm, sid)
+    else:  # documented: without a key a missing head cannot be told from an old chain
+        assert app.samples.verify_chain(qm, sid) == 7
+
+
+# --- the audit trail ----------------------------------------------------------------
+
+def a_prospect_with_a_trail(app: App) -> tuple[custmgmt.Principal, str]:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    auditor = app.principal("u-audit", roles={"auditor"})
+    p = app.prospects.register(alice, name="Acme", phone="13800000001", willingness="clear",
+                               potential_value=2_000_000)
+    app.followups.record(alice, p.id, channel=custmgmt.Channel.PHONE, summary="first call")
+    app.prospects.advance(alice, p.id, to="needs_identified")
+    return auditor, p.id
+
+
+def _trail(app: App, pid: str) -> list[AuditEntry]:
+    storage = app._storage
+    assert isinstance(storage, MemoryStorage)
+    return storage.state.audit[("prospect", pid)]
+
+
+def delete_newest_entry(app: App, pid: str, *, re_head: bool) -> None:
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        trail = _trail(app, pid)
+        trail.pop()
+        if re_head:
+            key = (audit_chain("prospect"), pid)
+            storage.state.heads[key] = attrs.evolve(storage.state.heads[key],
+                                                    length=len(trail), head_hash=trail[-1].hash)
+        return
+    _sql(app, "DELETE FROM custmgmt_audit WHERE resource_id = :p AND sequence = 2", {"p": pid})
+    if re_head:
+        _sql(app, "UPDATE custmgmt_chain_heads SET length = 2, head_hash = (SELECT hash FROM "
+                  "custmgmt_audit WHERE resource_id = :p AND sequence = 1) "
+                  "WHERE chain = 'audit:prospect' AND chain_id = :p", {"p": pid})
+
+
+def delete_whole_trail(app: App, pid: str, *, with_head: bool) -> None:
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        del storage.state.audit[("prospect", pid)]
+        if with_head:
+            del storage.state.heads[(audit_chain("prospect"), pid)]
+        return
+    _sql(app, "DELETE FROM custmgmt_audit WHERE resource_id = :p", {"p": pid})
+    if with_head:
+        _sql(app, "DELETE FROM custmgmt_chain_heads WHERE chain_id = :p", {"p": pid})
+
+
+def edit_entry(app: App, pid: str, *, re_hash: bool) -> None:
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        trail = _trail(app, pid)
+        trail[1] = attrs.evolve(trail[1], actor_id="u-mallory")
+        if re_hash:
+            for i in (1, 2):
+                linked = attrs.evolve(trail[i], previous_hash=trail[i - 1].hash)
+                trail[i] = attrs.evolve(linked, hash=linked.computed_hash())
+            key = (audit_chain("prospect"), pid)
+            storage.state.heads[key] = attrs.evolve(storage.state.heads[key],
+                                                    head_hash=trail[-1].hash)
+        return
+    _sql(app, "UPDATE custmgmt_audit SET actor_id = 'u-mallory' WHERE resource_id = :p "
+              "AND sequence = 1", {"p": pid})
+    if re_hash:
+        storage = app._storage
+        assert isinstance(storage, SqlStorage)
+        with storage.unit_of_work() as uow:
+            trail = list(uow.audit.trail("prospect", pid))
+        for i in (1, 2):
+            linked = attrs.evolve(trail[i], previous_hash=trail[i - 1].hash)
+            trail[i] = attrs.evolve(linked, hash=linked.computed_hash())
+            _sql(app, "UPDATE custmgmt_audit SET previous_hash = :ph, hash = :h WHERE "
+                      "resource_id = :p AND sequence = :i",
+                 {"ph": trail[i].previous_hash, "h": trail[i].hash, "p": pid, "i": i})
+        _sql(app, "UPDATE custmgmt_chain_heads SET head_hash = :h WHERE chain_id = :p",
+             {"h": trail[-1].hash, "p": pid})
+
+
+def test_an_intact_audit_trail_verifies(app: App) -> None:
+    auditor, pid = a_prospect_with_a_trail(app)
+    assert app.audit.verify(auditor, "prospect", pid) == 3
+
+
+def test_a_deleted_newest_entry_is_caught_either_way(app: App) -> None:
+    auditor, pid = a_prospect_with_a_trail(app)
+    delete_newest_entry(app, pid, re_head=False)
+    with pytest.raises(IntegrityError, match="its head records 3 entries, 2 are stored"):
+        app.audit.verify(auditor, "prospect", pid)
+
+
+def test_a_deleted_newest_entry_and_a_rewritten_head(app: App, keyed: bool) -> None:
+    auditor, pid = a_prospect_with_a_trail(app)
+    delete_newest_entry(app, pid, re_head=True)
+    if keyed:
+        with pytest.raises(IntegrityError, match="the seal on its head does not match"):
+            app.audit.verify(auditor, "prospect", pid)
+    else:  # documented: not detected without a key
+        assert app.audit.verify(auditor, "prospect", pid) == 2
+
+
+@pytest.mark.parametrize("with_head", [False, True])
+def test_a_deleted_whole_trail_is_caught(app: App, with_head: bool) -> None:
+    auditor, pid = a_prospect_with_a_trail(app)
+    delete_whole_trail(app, pid, with_head=with_head)
+    named = "its audit trail is missing" if with_head else "3 entries, 0 are stored"
+    with pytest.raises(IntegrityError, match=named):
+        app.audit.verify(auditor, "prospect", pid)
+
+
+def test_an_edited_entry_is_caught(app: App) -> None:
+    auditor, pid = a_prospect_with_a_trail(app)
+    edit_entry(app, pid, re_hash=False)
+    with pytest.raises(IntegrityError, match="audit entry 1 was edited"):
+        app.audit.verify(auditor, "prospect", pid)
+
+
+def test_an_edited_entry_re_hashed_onwards(app: App, keyed: bool) -> None:
+    auditor, pid = a_prospect_with_a_trail(app)
+    edit_entry(app, pid, re_hash=True)
+    if keyed:
+        with pytest.raises(IntegrityError, match="the seal on its head does not match"):
+            app.audit.verify(auditor, "prospect", pid)
+    else:
+        assert app.audit.verify(auditor, "prospect", pid) == 3
+
+
+def test_who_may_verify_and_what(app: App) -> None:
+    auditor, pid = a_prospect_with_a_trail(app)
+    alice = app.principal("u-alice", roles={"salesperson"})
+    with pytest.raises(PermissionDenied):
+        app.audit.verify(alice, "prospect", pid)
+    with pytest.raises(ValidationError) as raised:
+        app.audit.verify(auditor, "invoice", pid)
+    assert raised.value.field == "kind"
+    with pytest.raises(ValidationError):
+        app.audit.verify(auditor, "prospect", "")
+    with pytest.raises(NotFound):
+        app.audit.verify(auditor, "prospect", "p-nobody")
+    qm = app.principal("u-qm", roles={"quality_manager"})
+    assert app.audit.verify(qm, "prospect", pid) == 3
+
+
+def test_an_import_records_and_seals_every_trail(app: App, keyed: bool) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    auditor = app.principal("u-audit", roles={"auditor"})
+    report = app.prospects.import_many(alice, [
+        {"name": "A", "phone": "13800000001", "willingness": "clear", "potential_value": "5"},
+        {"name": "B", "phone": "13800000002", "willingness": "clear", "potential_value": "5"},
+    ])
+    assert report.imported == 2
+    prospects = app.prospects.list(alice).items
+    assert len(prospects) == 2
+    for p in prospects:
+        assert app.audit.verify(auditor, "prospect", p.id) == 1
+        delete_whole_trail(app, p.id, with_head=False)
+        with pytest.raises(IntegrityError, match="1 entries, 0 are stored"):
+            app.audit.verify(auditor, "prospect", p.id)
+
+
+# --- the key and the sealer port ------------------------------------------------------
+
+class Notary:
+    """A sealer plugin that keeps the newest head of every chain outside the database,
+    so even a head rolled back to an older, once valid seal fails."""
+
+    def __init__(self) -> None:
+        self.newest: dict[tuple[str, str], bytes] = {}
+
+    @hookimpl
+    def custmgmt_chain_sealer(self, settings: Settings) -> Notary:
+        return self
+
+    def seal(self, message: bytes) -> str:
+        head = json.loads(message)
+        self.newest[(head["chain"], head["id"])] = message
+        return f"notarized:{head['length']}"
+
+    def verify(self, message: bytes, seal: str) -> bool:
+        head = json.loads(message)
+        return self.newest.get((head["chain"], head["id"])) == message
+
+
+def test_a_notary_plugin_catches_a_rollback_to_an_older_sealed_head(
+    storage_url: str, clock: FixedClock
+) -> None:
+    notary = Notary()
+    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(), migrate=True,
+                       plugins=[notary]) as app:
+        auditor, pid = a_prospect_with_a_trail(app)
+        assert app.audit.verify(auditor, "prospect", pid) == 3
+        storage = app._storage
+        key = (audit_chain("prospect"), pid)
+        if isinstance(storage, MemoryStorage):
+            older = attrs.evolve(storage.state.heads[key], length=2,
+                                 head_hash=_trail(app, pid)[1].hash, seal="notarized:2")
+            storage.state.heads[key] = older
+            _trail(app, pid).pop()
+        else:
+            delete_newest_entry(app, pid, re_head=True)
+            _sql(app, "UPDATE custmgmt_chain_heads SET seal = 'notarized:2' "
+                      "WHERE chain_id = :p", {"p": pid})
+        with pytest.raises(IntegrityError, match="the seal on its head does not match"):
+            app.audit.verify(auditor, "prospect", pid)
+
+
+class Broken:
+    @hookimpl
+    def custmgmt_chain_sealer(self, settings: Settings) -> Broken:
+        return self
+
+    def seal(self, message: bytes) -> str:
+        raise ConnectionError("KMS unreachable")
+
+    def verify(self, message: bytes, seal: str) -> bool:
+        raise ConnectionError("KMS unreachable")
+
+
+def test_a_failing_sealer_is_a_storage_error_and_saves_nothing(
+    storage_url: str, clock: FixedClock
+) -> None:
+    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(), migrate=True,
+                       plugins=[Broken()]) as app:
+        alice = app.principal("u-alice", roles={"salesperson", "admin"})
+        with pytest.raises(StorageError, match="the chain sealer failed"):
+            app.prospects.register(alice, name="Acme", phone="13800000001",
+                                   willingness="clear", potential_value=2_000_000)
+        assert app.prospects.list(alice).items == ()
+
+
+def test_the_key_is_checked_and_never_shown() -> None:
+    settings = Settings(chain_key="a text key of 16+ bytes")
+    assert settings.chain_key == b"a text key of 16+ bytes"
+    assert "16+" not in repr(settings)
+    for bad in (b"short", 12345, ["k"]):
+        with pytest.raises(ValidationError) as raised:
+            Settings(chain_key=bad)  # type: ignore[arg-type]
+        assert raised.value.field == "chain_key"
+
+
+def test_heads_are_recorded_unsealed_without_a_key(storage_url: str, clock: FixedClock) -> None:
+    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(), migrate=True) as app:
+        auditor, pid = a_prospect_with_a_trail(app)
+        with app._storage.unit_of_work() as uow:
+            head = uow.heads.get(audit_chain("prospect"), pid)
+        assert head is not None and (head.length, head.seal) == (3, None)
+    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(),
+                       settings=Settings(chain_key=KEY)) as keyed_app:
+        if storage_url != "memory://":  # the same data, now opened with a key
+            with pytest.raises(IntegrityError, match="its head is not sealed"):
+                keyed_app.audit.verify(auditor, "prospect", pid)
+
+
+def test_a_customers_trail_verifies_and_its_loss_is_caught(app: App) -> None:
+    auditor = app.principal("u-audit", roles={"auditor"})
+    cid = a_customer(app)
+    assert app.audit.verify(auditor, "customer", cid) == 1
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        del storage.state.audit[("customer", cid)]
+        del storage.state.heads[(audit_chain("customer"), cid)]
+    else:
+        _sql(app, "DELETE FROM custmgmt_audit WHERE resource_id = :c", {"c": cid})
+        _sql(app, "DELETE FROM custmgmt_chain_heads WHERE chain_id = :c", {"c": cid})
+    with pytest.raises(IntegrityError, match="its audit trail is missing"):
+        app.audit.verify(auditor, "customer", cid)

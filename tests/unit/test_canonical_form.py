@@ -1,0 +1,101 @@
+"""The bytes that chains hash are fixed by custmgmt.domain.integrity, not by a converter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import attrs
+import cattrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custmgmt.domain import integrity
+from custmgmt.domain.audit import AuditEntry, chain_entry
+from custmgmt.domain.samples import CustodyEvent, CustodyKind, event_hash
+from custmgmt.serialization import configure_converter
+
+AT = datetime(2026, 3, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+
+
+def an_event(**changes: object) -> CustodyEvent:
+    event = CustodyEvent(sample_id="s-1", sequence=0, kind=CustodyKind.RECEIVED, at=AT,
+                         actor_id="u-rita", custodian="u-rita", location=None,
+                         in_storage=Decimal("1E+1"), checked_out=Decimal(0),
+                         consumed=Decimal("0.00"), disposed=Decimal(0),
+                         details=(("quantity", "1E+1 kg"),), record="r" * 64)
+    return attrs.evolve(event, **changes)  # type: ignore[arg-type]
+
+
+def test_the_custody_event_bytes_are_pinned() -> None:
+    assert integrity.canonical_bytes(integrity.CUSTODY_EVENT, an_event(),
+                                     without=("hash",)) == (
+        b'{"form":"custmgmt-canonical/1","record":{"actor_id":"u-rita",'
+        b'"at":"2026-03-02T01:30:00.000000+00:00","checked_out":"0","consumed":"0",'
+        b'"custodian":"u-rita","details":[["quantity","1E+1 kg"]],"disposed":"0",'
+        b'"in_storage":"10","kind":"received","location":null,'
+        b'"previous_hash":"' + b"0" * 64 + b'","record":"' + b"r" * 64 + b'",'
+        b'"sample_id":"s-1","sequence":0},"tag":"custody-event"}')
+
+
+def test_the_audit_entry_bytes_are_pinned() -> None:
+    entry = chain_entry(None, resource_kind="prospect", resource_id="p-1", actor_id="u-a",
+                        action="register", at=AT, after={"grade": "A"})
+    assert integrity.canonical_bytes(integrity.AUDIT_ENTRY, entry, without=("hash",)) == (
+        b'{"form":"custmgmt-canonical/1","record":{"action":"register","actor_id":"u-a",'
+        b'"after":[["grade","A"]],"at":"2026-03-02T01:30:00.000000+00:00","before":[],'
+        b'"previous_hash":"' + b"0" * 64 + b'","resource_id":"p-1",'
+        b'"resource_kind":"prospect","sequence":0},"tag":"audit-entry"}')
+    assert entry.hash == integrity.sha256_hex(integrity.canonical_bytes(
+        integrity.AUDIT_ENTRY, entry, without=("hash",)))
+
+
+def test_one_genesis_value() -> None:
+    from custmgmt.domain import audit, samples
+    assert audit.GENESIS is samples.GENESIS is integrity.GENESIS
+    assert an_event().previous_hash == AuditEntry(
+        resource_kind="k", resource_id="i", sequence=0, actor_id="a", action="x",
+        at=AT).previous_hash == integrity.GENESIS
+
+
+def test_a_converter_with_other_settings_changes_nothing() -> None:
+    before = event_hash(an_event())
+    odd = cattrs.Converter()
+    configure_converter(odd)
+    odd.register_unstructure_hook(Decimal, float)
+    odd.register_unstructure_hook(datetime, lambda d: d.timestamp())
+    assert event_hash(an_event()) == before
+
+
+@pytest.mark.parametrize("form", ["1E+1", "10", "10.000", "1.0E+1", "0.00010E+5"])
+def test_equal_quantities_hash_alike_whatever_their_form(form: str) -> None:
+    assert event_hash(an_event(in_storage=Decimal(form))) == event_hash(an_event())
+
+
+def test_an_instant_hashes_alike_in_any_zone() -> None:
+    assert event_hash(an_event(at=AT.astimezone(UTC))) == event_hash(an_event())
+
+
+def test_different_values_hash_differently() -> None:
+    assert event_hash(an_event(in_storage=Decimal("10.5"))) != event_hash(an_event())
+    assert event_hash(an_event(details=())) != event_hash(an_event())
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None),
+       st.integers(min_value=0, max_value=30))
+def test_decimal_text_is_the_value_in_plain_digits(number: Decimal, zeros: int) -> None:
+    text = integrity.decimal_text(number)
+    assert "E" not in text and Decimal(text) == number
+    assert not ("." in text and text.endswith("0"))
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    padded = Decimal((sign, (*digits, *(0,) * zeros), exponent - zeros))  # same value
+    assert integrity.decimal_text(padded) == text
+
+
+def test_a_naive_instant_or_a_float_has_no_canonical_form() -> None:
+    with pytest.raises(ValueError):
+        integrity.plain(datetime(2026, 1, 1))
+    with pytest.raises(TypeError):
+        integrity.plain(0.1)
