@@ -13,6 +13,7 @@ from custmgmt import worker
 from custmgmt.adapters.system import FixedClock
 from custmgmt.cli import main
 from custmgmt.errors import PermissionDenied, ValidationError
+from custmgmt.ports.auth import Principal
 
 POOLED = custmgmt.Settings(ownership_lapse=True, notifier="logging",
                            protection_days={"A": 10, "B": 20, "C": 30, "D": 60})
@@ -104,5 +105,47 @@ def test_the_command_runs_one_round_with_the_applications_settings(
     out = capsys.readouterr().out
     assert "reminders 1, warned 0, released 1" in out
     assert main(["worker", "--once", "--as", "u-nobody", "--url", url]) == 1
-    assert "NotFound" in capsys.readouterr().err
+    assert "PermissionDenied" in capsys.readouterr().err
+
+
+def test_dispatch_runs_as_the_worker_principal_and_needs_the_dispatch_right(
+        storage_url: str, clock: FixedClock) -> None:
+    with custmgmt.open(storage_url, clock=clock, migrate=True,
+                       settings=custmgmt.Settings(notifier="logging")) as app:
+        root = app.principal("u-root", roles={"admin"})
+        mia = app.principal("u-mia", roles={"sales_manager"}, team="east")
+        alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+        app.prospects.register(alice, name="Wang Wei", phone="13800138000",
+                               willingness="clear", potential_value=2_000_000)
+        clock.advance(days=8)
+        cut = worker.run_round(app, mia)          # reminders yes, dispatch refused
+        assert (cut.reminders, cut.sent, cut.error) == (1, 0, PermissionDenied.__name__)
+        assert [i.status.value for i in app.outbox(root)] == ["pending"]
+        app.principals.grant(root, "u-mia", ["dispatcher"])   # read again next round
+        done = worker.run_round(app, mia)
+        assert (done.reminders, done.sent, done.failed, done.error) == (0, 1, 0, None)
+        assert [i.status.value for i in app.outbox(root)] == ["sent"]
+
+
+def test_the_command_dispatches_as_the_principal_named_by_as(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    with custmgmt.open(url, migrate=True,
+                       clock=FixedClock(datetime.now(UTC) - timedelta(days=8))) as app:
+        root = app.principal("u-root", roles={"admin"})
+        app.principal("u-mia", roles={"sales_manager"}, team="east")
+        app.principal("u-sched", roles={"sales_manager", "dispatcher"}, team="east")
+        alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+        app.prospects.register(alice, name="Wang Wei", phone="13800138000",
+                               willingness="clear", potential_value=2_000_000)
+        app.principal("u-gone", roles={"admin"})
+        app.principals.deactivate(root, "u-gone")
+    assert main(["worker", "--once", "--as", "u-mia", "--url", url]) == 2
+    assert "sent 0, failed 0; stopped by PermissionDenied" in capsys.readouterr().out
+    assert main(["worker", "--once", "--as", "u-sched", "--url", url]) == 0
+    assert "sent 1, failed 0" in capsys.readouterr().out
+    assert main(["worker", "--once", "--as", "u-gone", "--url", url]) == 1
+    assert "not a known, active principal" in capsys.readouterr().err
+    with custmgmt.open(url) as app:
+        assert [i.status.value for i in app.outbox(Principal(id="u-root"))] == ["sent"]
 
