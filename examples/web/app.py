@@ -9,8 +9,11 @@ What it shows:
   when it stops; the endpoints are plain ``def`` functions, so FastAPI runs them
   on its thread pool and they all share that one object (it is thread-safe);
 - the acting principal comes from a request header set by the authenticating
-  gateway in front of the app (``X-Principal``), looked up through the public
-  API; custmgmt's authorizer then decides what that principal may do;
+  gateway in front of the app (``X-Principal``): an id that is not a known,
+  active principal is 401; otherwise only the id is handed to custmgmt, which
+  reads that principal's stored grants inside every call (a role revoked through
+  ``app.principals`` stops working at the next request) and lets its authorizer
+  decide;
 - custmgmt's errors become HTTP statuses: ValidationError 422 with every bad
   field, PermissionDenied 403, NotFound 404, ClaimConflict 409 naming the first
   registration, InvalidTransition / ConcurrencyError 409, StorageError 503;
@@ -99,15 +102,16 @@ CRM = Annotated[custmgmt.CustomerManagement, Depends(crm)]
 def acting(
     app: CRM, x_principal: Annotated[str | None, Header(alias=PRINCIPAL_HEADER)] = None
 ) -> Principal:
-    """The principal the gateway authenticated, as custmgmt stores it."""
+    """Who the gateway authenticated. Only the id is passed on: custmgmt reads that
+    principal's grants from storage inside each call and its authorizer decides."""
     try:
-        principal = app.get_principal(x_principal) if x_principal else None
-    except ValidationError:
-        principal = None
-    if principal is None:
+        stored = app.get_principal(x_principal) if x_principal else None
+    except ValidationError:          # not even a well-formed id
+        stored = None
+    if stored is None or not stored.active:
         raise HTTPException(401, "unknown or missing principal",
                             headers={"WWW-Authenticate": PRINCIPAL_HEADER})
-    return principal
+    return Principal(id=stored.id)
 
 
 Actor = Annotated[Principal, Depends(acting)]

@@ -37,6 +37,7 @@ def client(storage_url: str, clock: FixedClock) -> Iterator[TestClient]:
         crm.principal("u-alice", roles={"salesperson"}, team="east")
         crm.principal("u-bob", roles={"salesperson"}, team="east")
         crm.principal("u-mia", roles={"sales_manager"}, team="east")
+        crm.principal("u-rita", roles={"prospect_reader"})
         yield client
 
 
@@ -100,8 +101,11 @@ def test_permission_denied_is_403_and_not_found_404(client: TestClient) -> None:
     assert response.json()["error"] == "PermissionDenied"
     assert "138" not in response.text                       # no personal data in errors
     assert client.get(f"/prospects/{created['id']}", headers=as_("u-mia")).status_code == 200
-    missing = client.get("/prospects/p-nothing-here", headers=as_("u-mia"))
+    missing = client.get("/prospects/p-nothing-here", headers=as_("u-rita"))
     assert missing.status_code == 404 and missing.json()["error"] == "NotFound"
+    # No existence oracle: a right that reaches only a team's records gets 403 either way.
+    hidden = client.get("/prospects/p-nothing-here", headers=as_("u-mia"))
+    assert hidden.status_code == 403 and hidden.json()["error"] == "PermissionDenied"
 
 
 def test_the_principal_comes_from_the_header_and_must_exist(client: TestClient) -> None:
@@ -110,6 +114,20 @@ def test_the_principal_comes_from_the_header_and_must_exist(client: TestClient) 
     assert client.post("/prospects", json=WANG, headers=as_("x" * 5000)).status_code == 401
     mine = client.post("/prospects", json=WANG, headers=as_("u-bob")).json()
     assert mine["owner_id"] == "u-bob"
+
+
+def test_grants_are_read_at_each_request_so_a_revoked_role_stops_at_once(
+        client: TestClient) -> None:
+    crm = client.app.state.crm  # type: ignore[attr-defined]
+    admin = crm.principal("u-root", roles={"admin"})
+    assert client.post("/prospects", json=WANG, headers=as_("u-bob")).status_code == 201
+    crm.principals.revoke(admin, "u-bob", ["salesperson"])
+    denied = client.get("/prospects", headers=as_("u-bob"))
+    assert denied.status_code == 403 and denied.json()["error"] == "PermissionDenied"
+    crm.principals.grant(admin, "u-bob", ["salesperson"])
+    assert client.get("/prospects", headers=as_("u-bob")).status_code == 200
+    crm.principals.deactivate(admin, "u-bob")
+    assert client.get("/prospects", headers=as_("u-bob")).status_code == 401
 
 
 def test_claim_conflict_is_409_naming_the_first_registration(client: TestClient) -> None:
