@@ -4,7 +4,7 @@
     custmgmt demo [--url URL]                       tell the demo story (SQLite by default)
     custmgmt db upgrade URL                         create or upgrade custmgmt's tables
     custmgmt principal add ID --role R [--team T] --url URL   (bootstrap: see below)
-    custmgmt import prospects FILE.csv --as USER --url URL
+    custmgmt import prospects FILE.csv --as USER --url URL [--encoding gb18030]
     custmgmt report visit-points --month YYYY-MM --as USER --url URL
     custmgmt report funnel --from YYYY-MM-DD --to YYYY-MM-DD --as USER --url URL
     custmgmt followups remind --as USER --url URL   queue overdue reminders
@@ -20,23 +20,30 @@ act as the principal named by ``--as``, with that principal's stored grants.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import csv
+import hashlib
 import logging
 import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
 from custmgmt import __version__, demo, worker
 from custmgmt.app import CustomerManagement
 from custmgmt.app import open as open_app
-from custmgmt.errors import CustmgmtError, PermissionDenied
+from custmgmt.errors import CustmgmtError, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.settings import Settings
+from custmgmt.services.prospect_import import COLUMNS
+
+ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16", "utf-16-le", "utf-16-be")
+MAX_FIELD = 100_000
+"""A CSV cell longer than this (characters) is refused."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="id of the principal who registers them")
     prospects.add_argument("--url", required=True, help="storage URL")
     prospects.add_argument("--batch-size", type=int, default=500)
+    prospects.add_argument("--encoding", default="utf-8-sig", choices=ENCODINGS,
+                           help="the file's text encoding (default utf-8-sig: UTF-8 with or "
+                           "without a BOM; gb18030 or gbk for Chinese spreadsheets)")
 
     report = commands.add_parser("report", help="reports as text tables")
     reports = report.add_subparsers(dest="report", required=True)
@@ -99,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--notifier", default="logging",
                           help="notifier to deliver with (default: logging)")
 
+    _add_worker(commands)
+    return parser
+
+
+def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run_worker = commands.add_parser(
         "worker", help="reminders, pool releases and notification dispatch on a schedule")
     run_worker.add_argument("--as", dest="actor", required=True, metavar="PRINCIPAL_ID",
@@ -110,7 +125,6 @@ def _parser() -> argparse.ArgumentParser:
     run_worker.add_argument("--every", type=float, default=300.0,
                             help="seconds between rounds (default 300)")
     run_worker.add_argument("--once", action="store_true", help="one round, then exit (cron)")
-    return parser
 
 
 def _date(text: str) -> date:
@@ -194,20 +208,68 @@ def _demo(url: str | None) -> None:
         demo.run(f"sqlite:///{Path(folder) / 'crm.db'}").close()
 
 
+def _fingerprint(path: Path, encoding: str) -> str:
+    """Read the whole file once: it must decode in ``encoding``. Returns the import id
+    (a hash of its bytes): re-running the same file recognises the rows already stored."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            try:
+                decoder.decode(chunk)
+            except UnicodeError as error:
+                where = getattr(error, "start", 0)
+                raise ValidationError("file", f"is not {encoding} text (byte {offset + where}"
+                                      "); choose the file's encoding with --encoding") from None
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeError:
+        raise ValidationError("file", f"is not {encoding} text (it ends in the middle of a "
+                              "character); choose the file's encoding with --encoding") from None
+    return "csv-" + digest.hexdigest()[:32]
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, str | None]]:
+    """The data rows, after checking that the first line is a header of known columns
+    (never echoing it: a file without a header starts with someone's data)."""
+    try:
+        header = reader.fieldnames or []
+        unknown = [name for name in header if name not in COLUMNS]
+        if not header or unknown or "name" not in header:
+            raise ValidationError("file", "the first line must be a header of column names ("
+                                  f"{', '.join(sorted(COLUMNS))}); {len(unknown)} of its "
+                                  f"{len(header)} columns are not among them")
+        for row in reader:
+            if None in row:
+                raise ValidationError("file", f"line {reader.line_num} has more cells than "
+                                      "the header has columns")
+            yield row
+    except csv.Error as error:
+        raise ValidationError("file", f"line {reader.line_num} is not valid CSV ({error})"
+                              ) from None
+
+
 def _import_prospects(args: argparse.Namespace) -> int:
     with open_app(args.url) as app:
         actor = _actor(app, args.actor)
+        import_id = _fingerprint(args.file, args.encoding)
 
         def progress(imported: int, rejected: int) -> None:
             print(f"\rimported {imported:>9,}  rejected {rejected:>7,}", end="", file=sys.stderr,
                   flush=True)
 
-        with args.file.open(newline="", encoding="utf-8-sig") as handle:
+        csv.field_size_limit(MAX_FIELD)
+        with args.file.open(newline="", encoding=args.encoding) as handle:
             report = app.prospects.import_many(
-                actor, csv.DictReader(handle), batch_size=args.batch_size, first_line=2,
-                on_progress=progress)
+                actor, _rows(csv.DictReader(handle)), batch_size=args.batch_size,
+                first_line=2, on_progress=progress, import_id=import_id)
         print(file=sys.stderr)
-    print(f"imported {report.imported}, rejected {len(report.rejected)}")
+    already = (f", already imported {report.already_imported}" if report.already_imported
+               else "")
+    print(f"imported {report.imported}{already}, rejected {len(report.rejected)}")
     for row in report.rejected:
         where = f" [{row.field}]" if row.field else ""
         print(f"  line {row.line}{where}: {row.reason}")
@@ -242,5 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as error:
         print(f"custmgmt: {error.strerror}: {error.filename}", file=sys.stderr)
+        return 1
+    except Exception as error:  # never a traceback: one line, no data from the input
+        print(f"custmgmt: unexpected {type(error).__name__} (not a custmgmt error; please "
+              "report it)", file=sys.stderr)
         return 1
     return 0

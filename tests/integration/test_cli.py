@@ -94,3 +94,105 @@ def test_reports_reminders_and_dispatch(
     assert sum("followup.overdue" in r.getMessage() for r in caplog.records) == 2
     assert main(["notify", "dispatch", "--as", "u-worker", "--url", url]) == 0
     assert "sent 0, failed 0" in capsys.readouterr().out
+
+
+def _setup(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    assert main(["db", "upgrade", url]) == 0
+    assert main(["principal", "add", "u-alice", "--role", "salesperson", "--url", url]) == 0
+    return url
+
+
+CHINESE = ("name,phone,organization,willingness,potential_value\n"
+           "王伟,13800138000,华为技术有限公司,clear,2000000\n"
+           "李娜,010-6552 9988,,interested,150000\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
+def test_import_reads_the_encoding_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str
+) -> None:
+    url = _setup(tmp_path)
+    data = tmp_path / "p.csv"
+    data.write_bytes(CHINESE.encode(encoding))
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url,
+                 "--encoding", encoding]) == 0
+    assert "imported 2, rejected 0" in capsys.readouterr().out
+    with custmgmt.open(url) as app:
+        alice = app.get_principal("u-alice")
+        assert alice is not None
+        names = {p.profile.name.value for p in app.prospects.mine(alice).items}
+    assert names == {"王伟", "李娜"}
+
+
+@pytest.mark.parametrize(("written", "given"), [("gb18030", "utf-8"), ("utf-16", "utf-8-sig"),
+                                                ("utf-8", "utf-16")])
+def test_a_file_in_another_encoding_is_one_clear_line_and_nothing_imported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], written: str, given: str
+) -> None:
+    url = _setup(tmp_path)
+    data = tmp_path / "p.csv"
+    data.write_bytes(CHINESE.encode(written))
+    capsys.readouterr()
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url,
+                 "--encoding", given]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"custmgmt: ValidationError: file: is not {given} text")
+    assert "--encoding" in err[-1] and "Traceback" not in "\n".join(err)
+    with custmgmt.open(url) as app:
+        alice = app.get_principal("u-alice")
+        assert alice is not None and app.prospects.mine(alice).items == ()
+
+
+def test_a_file_without_a_header_is_refused_without_echoing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _setup(tmp_path)
+    data = tmp_path / "p.csv"
+    data.write_text("Wang Wei,13800138000,clear,2000000\nLi Na,13900139000,clear,1\n",
+                    encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url]) == 1
+    out = capsys.readouterr()
+    assert "header" in out.err and len(out.err.strip().splitlines()) == 1
+    assert "Wang" not in out.err + out.out and "13800138000" not in out.err + out.out
+
+
+def test_a_huge_field_and_ragged_rows_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _setup(tmp_path)
+    data = tmp_path / "p.csv"
+    data.write_text("name,phone,willingness,potential_value\n"
+                    f"Wang,13800138000,clear,\"{'9' * 200_000}\"\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert "custmgmt: ValidationError: file: line" in err and "Traceback" not in err
+    data.write_text("name,phone,willingness,potential_value\nWang,138,clear,1,extra,x\n",
+                    encoding="utf-8")
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url]) == 1
+    assert "more cells than the header" in capsys.readouterr().err
+    assert main(["report", "funnel", "--from", "2026-03-31", "--to", "2026-03-01",
+                 "--as", "u-alice", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("custmgmt: ") and len(err.strip().splitlines()) == 1
+
+
+def test_an_interrupted_import_re_run_reports_rows_already_imported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _setup(tmp_path)
+    data = tmp_path / "p.csv"
+    lines = ["name,phone,willingness,potential_value"]
+    lines += [f"P{n},1370013700{n},clear,1" for n in range(6)]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = tmp_path / "first.csv"
+    first.write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url,
+                 "--batch-size", "2"]) == 0
+    capsys.readouterr()
+    assert main(["import", "prospects", str(data), "--as", "u-alice", "--url", url]) == 0
+    assert "imported 0, already imported 6, rejected 0" in capsys.readouterr().out
+    assert main(["import", "prospects", str(first), "--as", "u-alice", "--url", url]) == 2
+    assert "rejected 3" in capsys.readouterr().out  # another file: real conflicts

@@ -178,4 +178,4 @@ def test_personal_data_is_masked_in_repr_and_str() -> None:
     phone, email, name = Phone("13800138000"), Email("wang.wei@example.com"), PersonName("王伟")
     for shown in (repr(phone), str(phone), repr(email), str(email), repr(name), str(name)):
         assert "13800138000" not in shown and "wang.wei" not in shown and "王伟" not in shown
-    assert repr(phone) == "Phone('138****8000')"
+    assert repr(phone) == "Phone('*******8000')"

@@ -125,3 +125,59 @@ def test_a_claim_lost_between_check_and_write_costs_only_that_row(
     assert report.imported == 2
     assert [(r.line, r.field) for r in report.rejected] == [(2, None)]
     assert "u-bob" in report.rejected[0].reason
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\ud800", "x\x1by"], ids=repr)
+@pytest.mark.parametrize("column", ["name", "phone", "email", "organization", "needs",
+                                    "potential_value", "willingness", "currency"])
+def test_one_bad_cell_costs_only_its_row(
+    app: custmgmt.CustomerManagement, column: str, bad: str
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = [{"name": f"P{n}", "phone": f"1370013700{n}", "willingness": "clear",
+             "potential_value": "1"} for n in range(5)]
+    rows[2][column] = bad
+    report = app.prospects.import_many(alice, rows, batch_size=10)
+    assert report.imported == 4
+    assert [(r.line, r.field) for r in report.rejected] == [(3, column)]
+    assert bad not in report.rejected[0].reason
+    assert sorted(p.profile.name.value for p in app.prospects.mine(alice).items) == [
+        "P0", "P1", "P3", "P4"]
+
+
+def test_a_bad_row_lists_every_bad_cell(app: custmgmt.CustomerManagement) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    report = app.prospects.import_many(alice, [
+        {"name": "A", "phone": "12", "email": "nope", "willingness": "eager",
+         "potential_value": "1E+1000000"}])
+    (row,) = report.rejected
+    assert row.field == "willingness"
+    assert "potential_value" in row.reason and "phone" in row.reason and "email" in row.reason
+
+
+def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    bob = app.principal("u-bob", roles={"salesperson"})
+    app.prospects.register(bob, name="Bob's", phone="13600136000", willingness="clear",
+                           potential_value=1)
+    rows = [{"name": f"P{n}", "phone": f"1370013700{n}", "willingness": "clear",
+             "potential_value": "1"} for n in range(6)]
+    rows[4]["phone"] = "13600136000"
+
+    def interrupted() -> Iterator[dict[str, str]]:
+        yield from rows[:3]
+        raise ValidationError("file", "the disk went away")
+
+    with pytest.raises(ValidationError):
+        app.prospects.import_many(alice, interrupted(), batch_size=3, import_id="f-1")
+    again = app.prospects.import_many(alice, rows, batch_size=3, import_id="f-1")
+    assert (again.imported, again.already_imported) == (2, 3)
+    assert [(r.line, r.reason.startswith("already registered by u-bob"))
+            for r in again.rejected] == [(5, True)]
+    other = app.prospects.import_many(alice, rows[:1], import_id="f-2")
+    assert other.already_imported == 0
+    assert "already registered by u-alice" in other.rejected[0].reason
+    with pytest.raises(ValidationError):
+        app.prospects.import_many(alice, rows, import_id="bad id!")

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, NewType
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Generic, NewType, TypeVar
 
 import attrs
 from attrs import field, frozen
 
-from custmgmt.domain.validation import aware, text
+from custmgmt.domain.validation import aware, exact_decimal, text
 from custmgmt.errors import ValidationError
 
 PrincipalId = NewType("PrincipalId", str)
@@ -32,6 +32,42 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
 }
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V], Generic[K, V]):
+    """An immutable, hashable mapping (settings hold these, so settings hash too)."""
+
+    __slots__ = ("_hash", "_items")
+
+    def __init__(self, items: Mapping[K, V] | None = None) -> None:
+        self._items: dict[K, V] = dict(items or {})
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._items.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._items) == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._items!r})"
+
+
 def mask(value: str, keep_start: int = 1, keep_end: int = 0) -> str:
     """``"13812345678"`` -> ``"138****5678"`` style masking for logs and reprs."""
     if len(value) <= keep_start + keep_end:
@@ -40,21 +76,18 @@ def mask(value: str, keep_start: int = 1, keep_end: int = 0) -> str:
     return value[:keep_start] + "*" * min(hidden, 4) + (value[-keep_end:] if keep_end else "")
 
 
+MAX_SHOWN_DIGITS = 4
+
+
+def mask_phone(digits: str) -> str:
+    """At most the last ``MAX_SHOWN_DIGITS`` digits (fewer of a short number), never more:
+    ``"13812345678"`` -> ``"*******5678"``."""
+    shown = min(MAX_SHOWN_DIGITS, max(0, len(digits) - 6))
+    return "*" * (len(digits) - shown) + (digits[-shown:] if shown else "")
+
+
 def _to_decimal(value: Any) -> Decimal:
-    if isinstance(value, bool | float):
-        raise ValidationError("amount", "must be a Decimal, an int or a numeric string, not float")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int | str):
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            raise ValidationError("amount", "is not a number") from None
-    else:
-        raise ValidationError("amount", f"must be a Decimal, not {type(value).__name__}")
-    if not result.is_finite():
-        raise ValidationError("amount", "must be finite")
-    return result
+    return exact_decimal("amount", value)
 
 
 def _currency(_inst: Any, _attr: attrs.Attribute[Any], value: Any) -> None:
@@ -198,7 +231,7 @@ class Phone:
         return digits
 
     def __repr__(self) -> str:
-        return f"Phone({mask(self.key, 3, 4)!r})"
+        return f"Phone({mask_phone(self.key)!r})"
 
     __str__ = __repr__
 

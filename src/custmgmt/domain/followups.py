@@ -20,10 +20,10 @@ from typing import Any, NamedTuple, Protocol
 import attrs
 from attrs import field, frozen
 
-from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.common import DomainEvent, FrozenMap, ProspectId
 from custmgmt.domain.prospects import Grade, Prospect, Stage
 from custmgmt.domain.validation import a_date, aware, non_negative_int, of_type, optional, text
-from custmgmt.errors import InvalidTransition, ValidationError
+from custmgmt.errors import FieldError, InvalidTransition, ValidationError
 
 
 class Channel(enum.Enum):
@@ -65,31 +65,38 @@ def ordered_cadence(days: Mapping[Grade, int], field_name: str = "cadence_days")
                 f"than grade {lower.value} ({days[lower]} days)")
 
 
-def ordered_cadence_days(value: object) -> dict[Grade, int]:
+def ordered_cadence_days(value: object) -> FrozenMap[Grade, int]:
     days = cadence_days(value)
     ordered_cadence(days)
     return days
 
 
-def cadence_days(value: object, field_name: str = "cadence_days") -> dict[Grade, int]:
-    """A whole number of days >= 1 for every grade (keys may be Grade or "A".."D")."""
+MAX_DAYS = 3650
+"""No interval (cadence, protection window, cool-down) is longer than ten years."""
+
+
+def cadence_days(value: object, field_name: str = "cadence_days") -> FrozenMap[Grade, int]:
+    """1 to ``MAX_DAYS`` whole days for every grade (keys may be Grade or "A".."D")."""
     if not isinstance(value, Mapping):
         raise ValidationError(field_name, "must map each grade to a number of days")
     try:
         days = {Grade(getattr(k, "value", k)): v for k, v in value.items()}
-    except ValueError:
+    except (ValueError, TypeError):
         raise ValidationError(field_name, "keys must be the grades A, B, C, D") from None
-    for grade in Grade:
-        n = days.get(grade)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValidationError(f"{field_name}.{grade.value}",
-                                  "must be a whole number of days >= 1")
-    return days
+    bad = [FieldError(f"{field_name}.{grade.value}", f"must be a whole number of days "
+                      f"from 1 to {MAX_DAYS}")
+           for grade in Grade
+           if isinstance(n := days.get(grade), bool) or not isinstance(n, int)
+           or not 1 <= n <= MAX_DAYS]
+    if bad:
+        raise ValidationError.of(bad)
+    return FrozenMap(days)
 
 
 def _positive_days(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(attribute.name, "must be a whole number of days >= 1")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+        raise ValidationError(attribute.name, f"must be a whole number of days from 1 to "
+                              f"{MAX_DAYS}")
 
 
 @frozen
@@ -98,8 +105,8 @@ class DefaultCadencePolicy:
     (a customer) every ``maintenance_days`` (30). The open stages share their grade's
     cadence."""
 
-    days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
-                                   converter=ordered_cadence_days)
+    days: FrozenMap[Grade, int] = field(factory=lambda: FrozenMap(DEFAULT_CADENCE),
+                                        converter=ordered_cadence_days)
     maintenance_days: int = field(default=DEFAULT_MAINTENANCE_DAYS, validator=_positive_days)
 
     def interval(self, grade: Grade, stage: Stage) -> int:

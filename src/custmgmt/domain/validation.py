@@ -2,16 +2,118 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import attrs
 
+from custmgmt.domain.quantities import MAX_INTEGER_DIGITS
 from custmgmt.errors import ValidationError
 
 T = TypeVar("T")
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+"""Dates and instants outside these are refused: nothing custmgmt records is older,
+and date arithmetic (due dates, windows) near ``date.min``/``date.max`` would overflow."""
+
+MAX_MAGNITUDE = 10**MAX_INTEGER_DIGITS
+"""Numbers (amounts, quantities, counts) must be smaller than this in absolute value."""
+TOO_BIG = (f"has more than {MAX_INTEGER_DIGITS} digits before the decimal point: it cannot "
+           "be kept exactly")
+MAX_DECIMAL_PLACES = 12
+MAX_ITEMS = 100
+"""Collections passed to a service (roles, anomalies, certifications) hold at most this many."""
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text, or None: lone surrogates (not encodable
+    as UTF-8), NUL and other control characters (PostgreSQL refuses NUL) are refused."""
+    for ch in value:
+        if ch in _ALLOWED_CONTROLS or ch.isprintable() or ch == " ":
+            continue
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            return "contains a lone surrogate (not valid Unicode text)"
+        if category == "Cc":
+            return "contains a control character"
+    return None
+
+
+def clean_text(field: str, value: str) -> str:
+    """``value`` if it is storable text, else ValidationError naming ``field``."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValidationError(field, problem)
+    return value
+
+
+def date_problem(value: date) -> str | None:
+    """Why a date or datetime is out of range, or None (checked before any arithmetic,
+    so that ``datetime(1, 1, 1, tzinfo=...)`` never reaches an overflowing conversion)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        return f"must be between {EARLIEST_DATE} and {LATEST_DATE}"
+    return None
+
+
+def _aware(value: datetime) -> bool:
+    try:
+        return value.tzinfo is not None and value.utcoffset() is not None
+    except (ValueError, TypeError, ArithmeticError):
+        return False
+
+
+def exact_decimal(field: str, value: object) -> Decimal:
+    """A Decimal, int or numeric string as an exact, finite, bounded Decimal.
+
+    Floats are refused (inexact); so are NaN, infinities, ``1E+1000000`` and
+    5,000-digit integers (every number custmgmt keeps is below ``MAX_MAGNITUDE``).
+    """
+    if isinstance(value, bool | float):
+        raise ValidationError(field, "must be a Decimal, an int or a numeric string, not "
+                              + type(value).__name__)
+    if isinstance(value, int):
+        if not -MAX_MAGNITUDE < value < MAX_MAGNITUDE:
+            raise ValidationError(field, TOO_BIG)
+        return Decimal(value)
+    if isinstance(value, str):
+        if len(value) > 100:
+            raise ValidationError(field, "is not a number")
+        try:
+            number = Decimal(value.strip())
+        except (InvalidOperation, ValueError):
+            raise ValidationError(field, "is not a number") from None
+    elif isinstance(value, Decimal):
+        number = value
+    else:
+        raise ValidationError(field, f"must be a Decimal, not {type(value).__name__}")
+    return _bounded(field, number)
+
+
+def _bounded(field: str, number: Decimal) -> Decimal:
+    if not number.is_finite():
+        raise ValidationError(field, "must be finite")
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValidationError(field, TOO_BIG)
+    _sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    significant = list(digits)
+    while len(significant) > 1 and significant[-1] == 0 and exponent < 0:
+        significant.pop()
+        exponent += 1
+    if exponent < -MAX_DECIMAL_PLACES:
+        raise ValidationError(field, f"must have at most {MAX_DECIMAL_PLACES} decimal places")
+    if len(significant) > 27:
+        raise ValidationError(field, "has too many digits")
+    return number
 
 
 def of_type(*types: type) -> Validator:
@@ -46,6 +148,7 @@ def text(max_length: int = 2000) -> Validator:
             raise ValidationError(attribute.name, "must not be empty")
         if len(value) > max_length:
             raise ValidationError(attribute.name, f"must be at most {max_length} characters")
+        clean_text(attribute.name, value)
 
     return check
 
@@ -54,13 +157,19 @@ def aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A timezone-aware datetime (instants are compared across zones)."""
     if not isinstance(value, datetime):
         raise ValidationError(attribute.name, f"must be a datetime, not {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
+    if not _aware(value):
         raise ValidationError(attribute.name, "must be timezone-aware")
+    problem = date_problem(value)
+    if problem is not None:
+        raise ValidationError(attribute.name, problem)
 
 
 def a_date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValidationError(attribute.name, f"must be a date, not {type(value).__name__}")
+    problem = date_problem(value)
+    if problem is not None:
+        raise ValidationError(attribute.name, problem)
 
 
 def non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -89,19 +198,25 @@ def require_text(field: str, value: object, max_length: int = 2000) -> str:
         raise ValidationError(field, "must not be empty")
     if len(value) > max_length:
         raise ValidationError(field, f"must be at most {max_length} characters")
-    return value.strip()
+    return clean_text(field, value.strip())
 
 
 def require_aware(field: str, value: object) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+    if not isinstance(value, datetime) or not _aware(value):
         raise ValidationError(field, "must be a timezone-aware datetime")
+    problem = date_problem(value)
+    if problem is not None:
+        raise ValidationError(field, problem)
     return value
 
 
 def require_date(field: str, value: object) -> date:
-    """A calendar date (not a datetime)."""
+    """A calendar date (not a datetime) between ``EARLIEST_DATE`` and ``LATEST_DATE``."""
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValidationError(field, "must be a date")
+    problem = date_problem(value)
+    if problem is not None:
+        raise ValidationError(field, problem)
     return value
 
 
@@ -120,4 +235,4 @@ def require_id(field: str, value: object) -> str:
     """An id as services take it: a non-empty string of at most 200 characters."""
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise ValidationError(field, "must be an id (a non-empty string)")
-    return value
+    return clean_text(field, value)

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from attrs import field, frozen
 
-from custmgmt.domain.common import Money
-from custmgmt.domain.followups import DEFAULT_CADENCE, DEFAULT_MAINTENANCE_DAYS
+from custmgmt.domain.common import FrozenMap, Money
+from custmgmt.domain.followups import DEFAULT_CADENCE, DEFAULT_MAINTENANCE_DAYS, MAX_DAYS
 from custmgmt.domain.followups import cadence_days as _cadence
 from custmgmt.domain.followups import ordered_cadence_days as _ordered_cadence
 from custmgmt.domain.prospects import Grade
@@ -25,7 +25,7 @@ def _zone(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError(attribute.name, "is not an IANA time zone") from None
 
 
-def _protection_days(value: object) -> dict[Grade, int]:
+def _protection_days(value: object) -> FrozenMap[Grade, int]:
     return _cadence(value, "protection_days")
 
 
@@ -39,16 +39,32 @@ def _weekdays(value: object) -> tuple[int, ...]:
     return days
 
 
-def positive(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """attrs validator: a whole number >= 1, else ValidationError naming the setting."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(attribute.name, "must be a whole number >= 1")
+MAX_COUNT = 1_000_000
+"""No count setting (visits, attempts, daily takes) is larger than this."""
 
 
-def not_negative(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """attrs validator: a whole number >= 0, else ValidationError naming the setting."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, "must be a whole number >= 0")
+def _whole(low: int, high: int) -> Any:
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValidationError(attribute.name, f"must be a whole number from {low} to {high}")
+
+    check.__doc__ = f"attrs validator: a whole number from {low} to {high}, else " \
+                    "ValidationError naming the setting."
+    return check
+
+
+positive = _whole(1, MAX_COUNT)
+"""attrs validator: a count from 1 to ``MAX_COUNT``."""
+not_negative = _whole(0, MAX_COUNT)
+"""attrs validator: a count from 0 to ``MAX_COUNT``."""
+days = _whole(0, MAX_DAYS)
+"""attrs validator: 0 to ``MAX_DAYS`` days (more would overflow date arithmetic)."""
+
+
+def _money(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    of_type(Money)(_inst, attribute, value)
+    if value.is_negative:
+        raise ValidationError(attribute.name, "must not be negative")
 
 
 def _chain_key(value: object) -> bytes | None:
@@ -77,24 +93,24 @@ class Settings:
     ``notifier`` / ``authorizer``: names of the adapters to use, as plugins offer them.
     """
 
-    grading_large: Money = field(default=Money("1000000", "CNY"), validator=of_type(Money))
-    grading_medium: Money = field(default=Money("100000", "CNY"), validator=of_type(Money))
+    grading_large: Money = field(default=Money("1000000", "CNY"), validator=_money)
+    grading_medium: Money = field(default=Money("100000", "CNY"), validator=_money)
     timezone: str = field(default="Asia/Shanghai", validator=_zone)
     notifier: str = field(default="memory", validator=text(100))
     authorizer: str = field(default="rbac", validator=text(100))
     max_delivery_attempts: int = field(default=5, validator=positive)
-    cadence_days: dict[Grade, int] = field(factory=lambda: dict(DEFAULT_CADENCE),
-                                           converter=_ordered_cadence)
+    cadence_days: FrozenMap[Grade, int] = field(factory=lambda: FrozenMap(DEFAULT_CADENCE),
+                                                converter=_ordered_cadence)
     """Days between follow-ups per grade, for the default cadence policy. A higher grade
     may not be followed up less often than a lower one."""
-    maintenance_days: int = field(default=DEFAULT_MAINTENANCE_DAYS, validator=positive)
+    maintenance_days: int = field(default=DEFAULT_MAINTENANCE_DAYS, validator=_whole(1, MAX_DAYS))
     """Days between follow-ups of a won prospect (a customer), for the default policy."""
-    record_window_days: int = field(default=2, validator=not_negative)
+    record_window_days: int = field(default=2, validator=days)
     """How many days back a follow-up may be dated; older ones need a sales manager
     and a reason (the record keeps it)."""
     require_follow_up_per_stage: bool = field(default=True, validator=of_type(bool))
     """Leaving a pipeline stage (advance, win) needs a follow-up recorded in it."""
-    lost_release_days: int = field(default=0, validator=not_negative)
+    lost_release_days: int = field(default=0, validator=days)
     """Days after a prospect is marked lost until its registration is released to the
     open pool (0: at once), so anyone may register it again."""
     working_weekdays: tuple[int, ...] = field(default=(0, 1, 2, 3, 4), converter=_weekdays)
@@ -103,16 +119,16 @@ class Settings:
     """Visit points (VISIT follow-ups) a salesperson must earn each month."""
     visit_flag_shortfall: int = field(default=3, validator=positive)
     """Flag a salesperson this many points or more short of the minimum."""
-    manager_reminder_grace_days: int = field(default=3, validator=not_negative)
+    manager_reminder_grace_days: int = field(default=3, validator=days)
     """Days overdue before the owner's supervisor is reminded too."""
-    ownership_lapse: bool = False
+    ownership_lapse: bool = field(default=False, validator=of_type(bool))
     """Release prospects nobody followed up within their protection window to the pool."""
-    protection_days: dict[Grade, int] = field(
-        factory=lambda: {Grade.A: 30, Grade.B: 45, Grade.C: 60, Grade.D: 90},
+    protection_days: FrozenMap[Grade, int] = field(
+        factory=lambda: FrozenMap({Grade.A: 30, Grade.B: 45, Grade.C: 60, Grade.D: 90}),
         converter=_protection_days)
-    lapse_warning_days: int = field(default=3, validator=not_negative)
+    lapse_warning_days: int = field(default=3, validator=days)
     """Warn the owner this many days before a prospect lapses."""
-    pool_cooldown_days: int = field(default=30, validator=not_negative)
+    pool_cooldown_days: int = field(default=30, validator=days)
     """Days before a previous owner may take back a prospect they let lapse."""
     pool_daily_cap: int = field(default=5, validator=positive)
     """How many prospects one salesperson may take from the pool per local day."""

@@ -29,6 +29,7 @@ from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import CustomerQuery, Page, UnitOfWork
 from custmgmt.services.context import Context, Described
+from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_cursor, page_limit
 from custmgmt.services.prospects import Match, WinCustomer, build_profile, lookup_keys
 
@@ -93,6 +94,7 @@ def customer_for_won(context: Context) -> WinCustomer:
     return for_won_prospect
 
 
+@guarded
 class CustomerService(Described):
     """Create existing clients, read, find, transfer, change status, review customers."""
 

@@ -31,6 +31,7 @@ from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
 from custmgmt.services.context import Context, Described
+from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
 
@@ -65,6 +66,7 @@ def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) ->
     return any(c.covers(month, team) for c in closures)
 
 
+@guarded
 class FollowUpService(Described):
     """Follow-up plans, records, due lists and reminders, reached as ``app.followups``."""
 

@@ -13,30 +13,26 @@ from custmgmt.errors import FieldError, ValidationError
 T = TypeVar("T")
 
 
-class Checks:
-    """Check several fields and report every bad one at once.
-
-        check = Checks()
-        name = check(build, "name", PersonName, raw_name)
-        ...
-        check.done()      # ValidationError listing every problem, or nothing
-
-    A failed check returns None; call ``done()`` before using any result.
-    """
+class Problems:
+    """Collects the ValidationErrors of several fields so that one error names them all."""
 
     def __init__(self) -> None:
-        self._errors: list[FieldError] = []
+        self.found: list[FieldError] = []
 
-    def __call__(self, check: Callable[..., T], *args: object) -> T:
+    def take(self, make: Callable[[], T]) -> T:
+        """``make()``; on ValidationError note its fields and return None (typed as T:
+        ``check()`` raises before any such None is used)."""
         try:
-            return check(*args)
+            return make()
         except ValidationError as error:
-            self._errors.extend(error.errors)
-            return None  # type: ignore[return-value]  # done() raises before it is used
+            self.found.extend(error.errors)
+            return None  # type: ignore[return-value]
 
-    def done(self) -> None:
-        if self._errors:
-            raise ValidationError.of(self._errors)
+    def check(self, *more: ValidationError) -> None:
+        """Raise one ValidationError naming every field noted so far (and in ``more``)."""
+        found = [*self.found, *(e for error in more for e in error.errors)]
+        if found:
+            raise ValidationError.of(found)
 
 
 def build(field: str, make: Callable[[str], T], raw: object) -> T:

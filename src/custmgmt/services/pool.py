@@ -26,6 +26,7 @@ from custmgmt.ports.auth import Action, Principal, Reach, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, Described
+from custmgmt.services.edge import guarded
 from custmgmt.services.followups import PlanKeeper
 from custmgmt.services.inputs import page_limit
 from custmgmt.services.prospects import KIND, snapshot
@@ -39,6 +40,7 @@ class LapseReport:
     released: tuple[str, ...]
 
 
+@guarded
 class PoolService(Described):
     """The open pool of prospects whose protection lapsed, reached as ``app.pool``."""
 

@@ -7,6 +7,7 @@ flat: only the current batch and the list of rejected rows are held.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
@@ -16,7 +17,7 @@ from attrs import frozen
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prospect, Willingness
-from custmgmt.errors import ClaimConflict, ValidationError
+from custmgmt.errors import ClaimConflict, CustmgmtError, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context
@@ -38,15 +39,17 @@ class RejectedRow:
 
 @frozen
 class ImportReport:
-    """What a bulk import did: how many rows were imported, and each rejected row."""
+    """``imported``: rows stored now; ``rejected``: rows refused, with the reason;
+    ``already_imported``: rows an earlier run with the same ``import_id`` stored."""
 
     imported: int
     rejected: tuple[RejectedRow, ...]
+    already_imported: int = 0
 
     @property
     def total(self) -> int:
-        """Rows read: imported plus rejected."""
-        return self.imported + len(self.rejected)
+        """Rows read: imported, rejected and already imported."""
+        return self.imported + len(self.rejected) + self.already_imported
 
 
 @frozen
@@ -66,31 +69,42 @@ ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
 
 
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,39}$")
+
+
 def clean(row: object) -> dict[str, object]:
     """Check that ``row`` is a mapping of known columns; empty cells become None."""
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
     unknown = sorted(str(k) for k in row if k not in COLUMNS)
     if unknown:
-        raise ValidationError(unknown[0], "is not a known column")
+        # Name a mistyped column, but never echo a cell of a file without a header.
+        named = [k for k in unknown if _COLUMN_NAME.match(k)]
+        if named:
+            raise ValidationError(named[0], "is not a known column")
+        raise ValidationError("columns", f"{len(unknown)} unknown column(s): is the first "
+                              "line a header?")
     # CSV gives "" for an empty cell: that means "not given".
     return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in row.items()}
 
 
 class ProspectImport:
-    """One run of ``import_many``: registration ids are ``<import id>:<line>``."""
+    """One run of ``import_many``: registration ids are ``<import id>:<line>``, so a
+    re-run with the same import id recognises the rows an earlier run stored."""
 
     def __init__(
         self, ctx: Context, policy: GradingPolicy, actor: Principal, parse: Parse,
         snapshot: Snapshot,
         keep_plans: Callable[[UnitOfWork, Sequence[Prospect], bool], None],
         release_lost: ReleaseLost | None = None,
+        import_id: str | None = None,
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
         self._parse, self._snapshot, self._keep_plans = parse, snapshot, keep_plans
         self._release_lost = release_lost
-        self._import_id = ctx.ids.new_id("imp")
+        self._import_id = import_id or ctx.ids.new_id("imp")
         self.imported = 0
+        self.already_imported = 0
         self.rejected: list[RejectedRow] = []
 
     def run(self, rows: Iterable[object], batch_size: int, first_line: int,
@@ -101,7 +115,8 @@ class ProspectImport:
             self._batch(batch)
             if on_progress is not None:
                 on_progress(self.imported, len(self.rejected))
-        return ImportReport(imported=self.imported, rejected=tuple(self.rejected))
+        return ImportReport(imported=self.imported, rejected=tuple(self.rejected),
+                            already_imported=self.already_imported)
 
     def _reject(self, line: int, field: str | None, reason: str) -> None:
         self.rejected.append(RejectedRow(line, field, reason))
@@ -112,16 +127,28 @@ class ProspectImport:
             try:
                 profile, will, value = self._parse(clean(row))
             except ValidationError as error:
-                self._reject(line, error.field, error.message)
+                self._reject(line, error.field, "; ".join(
+                    f"{e.path}: {e.message}" if e.path != error.field else e.message
+                    for e in error.errors))
+                continue
+            except CustmgmtError as error:
+                self._reject(line, None, f"{type(error).__name__}: {error}")
                 continue
             candidates.append(Candidate(line, profile, will, value))
         try:
             events = self._write(candidates)
-        except ClaimConflict:
-            # Someone registered one of these between our check and our write.
+        except (ClaimConflict, StorageError) as error:
+            # Someone registered one of these between our check and our write, or the
+            # storage refused one row: write one by one, so only that row is lost.
+            stored_before = self.imported
             events = [e for c in candidates for e in self._write_one(c)]
+            if isinstance(error, StorageError) and self.imported == stored_before:
+                raise  # not one row could be written: the storage itself is failing
         for event in events:
             self._ctx.publish(event)
+
+    def _same_row(self, registration_id: str, line: int) -> bool:
+        return registration_id == f"{self._import_id}:{line}"
 
     def _conflict_reason(self, conflict: ClaimConflict) -> str:
         prefix = f"{self._import_id}:"
@@ -145,7 +172,9 @@ class ProspectImport:
             keys = sorted(c.profile.identity_keys, key=lambda k: (k.kind.value, k.value))
             holder = next((held[k] for k in keys if k in held), None)
             earlier = next((seen[k] for k in keys if k in seen), None)
-            if holder is not None:
+            if holder is not None and self._same_row(holder.registration.id, c.line):
+                self.already_imported += 1
+            elif holder is not None:
                 self._reject(c.line, None, self._conflict_reason(holder.claim_conflict()))
             elif earlier is not None:
                 self._reject(c.line, None, f"duplicate of line {earlier} in this import")
@@ -165,18 +194,26 @@ class ProspectImport:
         )
 
     def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
+        rejected_before, already_before = len(self.rejected), self.already_imported
+        try:
+            stored, events = self._write_batch(candidates)
+        except CustmgmtError:
+            del self.rejected[rejected_before:]
+            self.already_imported = already_before
+            raise
+        self.imported += len(stored)
+        return events
+
+    def _write_batch(
+        self, candidates: list[Candidate]
+    ) -> tuple[Sequence[Prospect], list[DomainEvent]]:
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
             # Grants as stored now, batch by batch: a revoke stops the rest of the import.
             who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
-            rejected_before = len(self.rejected)
-            try:
-                free = self._unclaimed(uow, who, candidates)
-                made = [self._prospect(who, c, now) for c in free]
-                stored = uow.prospects.add_many([p for p, _ in made])
-            except ClaimConflict:
-                del self.rejected[rejected_before:]
-                raise
+            free = self._unclaimed(uow, who, candidates)
+            made = [self._prospect(who, c, now) for c in free]
+            stored = uow.prospects.add_many([p for p, _ in made])
             self._keep_plans(uow, stored, True)
             entries = [
                 chain_entry(None, resource_kind="prospect", resource_id=p.id,
@@ -190,13 +227,18 @@ class ProspectImport:
             events = [e for _, evs in made for e in evs]
             uow.events.append_many(events)
             uow.commit()
-        self.imported += len(stored)
-        return events
+        return stored, events
 
     def _write_one(self, candidate: Candidate) -> Sequence[DomainEvent]:
         try:
             return self._write([candidate])
         except ClaimConflict as conflict:
-            self._reject(candidate.line, None, self._conflict_reason(conflict))
+            if self._same_row(conflict.registration_id, candidate.line):
+                self.already_imported += 1
+            else:
+                self._reject(candidate.line, None, self._conflict_reason(conflict))
+            return ()
+        except StorageError as error:
+            self._reject(candidate.line, None, f"the storage refused the row ({error})")
             return ()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -11,6 +12,7 @@ from attrs import frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import (
+    CURRENCY_MINOR_UNITS,
     Address,
     CreditCode,
     DomainEvent,
@@ -42,8 +44,9 @@ from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, Described, require_principal
+from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import (
-    Checks,
+    Problems,
     build,
     build_optional,
     non_negative_value,
@@ -55,6 +58,7 @@ from custmgmt.services.prospect_import import ImportReport, Progress, ProspectIm
 
 KIND = "prospect"
 T = TypeVar("T")
+_IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 KeepPlans = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
 """Called with prospects just added (True) or changed (False), in their unit of work."""
@@ -98,24 +102,24 @@ def build_profile(
     source_channel: str | None = None,
     needs: str | None = None,
 ) -> Profile:
-    """A prospect's or customer's profile from loose arguments (ValidationError naming
-    every bad field); its identity keys are normalized the one way both share."""
-    check = Checks()
-    org = check(build_optional, "organization", OrganizationName, organization)
-    fields = dict(
-        name=check(build, "name", PersonName, name),
-        phone=check(build_optional, "phone", Phone, phone),
-        email=check(build_optional, "email", Email, email),
-        address=check(build_optional, "address", Address, address),
-        credit_code=check(build_optional, "credit_code", CreditCode, credit_code),
-        industry=check(optional_text, "industry", industry),
-        source_channel=check(optional_text, "source_channel", source_channel),
-        needs=check(optional_text, "needs", needs),
-    )
-    check.done()
+    """A prospect's or customer's profile from loose arguments (one ValidationError
+    naming every bad field); its identity keys are normalized the one way both share."""
+    problems = Problems()
+    org = problems.take(lambda: build_optional("organization", OrganizationName,
+                                               organization))
+    person = problems.take(lambda: build("name", PersonName, name))
+    phone_ = problems.take(lambda: build_optional("phone", Phone, phone))
+    email_ = problems.take(lambda: build_optional("email", Email, email))
+    address_ = problems.take(lambda: build_optional("address", Address, address))
+    code = problems.take(lambda: build_optional("credit_code", CreditCode, credit_code))
+    industry_ = problems.take(lambda: optional_text("industry", industry))
+    source = problems.take(lambda: optional_text("source_channel", source_channel))
+    needs_ = problems.take(lambda: optional_text("needs", needs))
+    problems.check()
     return Profile(
         kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
-        organization=org, **fields,
+        name=person, phone=phone_, email=email_, address=address_, organization=org,
+        credit_code=code, industry=industry_, source_channel=source, needs=needs_,
     )
 
 
@@ -155,6 +159,7 @@ WinCustomer = Callable[[UnitOfWork, Principal, Prospect, datetime],
 (created, or the one already holding its identity keys) and the events that says."""
 
 
+@guarded
 class ProspectService(Described):
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
@@ -185,7 +190,7 @@ class ProspectService(Described):
         source_channel: str | None = None,
         needs: str | None = None,
     ) -> Profile:
-        """Check and assemble a profile; a bad field raises ValidationError naming it."""
+        """Check and assemble a profile; a ValidationError names every bad field."""
         return build_profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
             credit_code=credit_code, industry=industry, source_channel=source_channel,
@@ -216,16 +221,17 @@ class ProspectService(Described):
         CustomerRefused if a customer holding one may not be sold to (e.g. sealed).
         ``customer_id`` names the existing customer the prospect is business with.
         """
-        check = Checks()
-        profile = check(lambda: self.profile(
+        problems = Problems()
+        profile = problems.take(lambda: self.profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
             credit_code=credit_code, industry=industry, source_channel=source_channel,
             needs=needs,
         ))
-        will = check(require_enum, "willingness", Willingness, willingness)
-        value = check(non_negative_value, potential_value)
-        named = None if customer_id is None else check(require_id, "customer_id", customer_id)
-        check.done()
+        will = problems.take(lambda: require_enum("willingness", Willingness, willingness))
+        value = problems.take(lambda: non_negative_value(potential_value))
+        named = problems.take(lambda: None if customer_id is None
+                              else require_id("customer_id", customer_id))
+        problems.check()
         with self._ctx.storage.unit_of_work() as uow:
             who = self._ctx.authorize(uow, actor, Action.PROSPECT_REGISTER)
             stored, events = self._register(uow, who, profile, will, value, named)
@@ -295,6 +301,7 @@ class ProspectService(Described):
         batch_size: int = 500,
         first_line: int = 1,
         on_progress: Progress | None = None,
+        import_id: str | None = None,
     ) -> ImportReport:
         """Register many prospects from any iterable of rows (a csv.DictReader, a generator).
 
@@ -304,25 +311,40 @@ class ProspectService(Described):
         else's registration) is reported with its line number (``first_line`` is
         the number of the first row: 2 for a CSV file with a header) and never
         costs the good rows. ``on_progress(imported, rejected)`` runs after each batch.
+
+        ``import_id`` names the input (the command line uses a hash of the file): run
+        again with the same id after an interruption, rows the first run stored are
+        counted as ``already_imported``, not reported as conflicts.
         """
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             self._ctx.authorize(uow, actor, Action.PROSPECT_REGISTER)
         if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
             raise ValidationError("rows", "must be an iterable of rows")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValidationError("batch_size", "must be a positive integer")
+        if not 1 <= batch_size <= 100_000:
+            raise ValidationError("batch_size", "must be from 1 to 100000")
+        if not 1 <= first_line <= 10**12:
+            raise ValidationError("first_line", "must be from 1 to 10^12")
+        if import_id is not None and not _IMPORT_ID.match(import_id):
+            raise ValidationError("import_id", "must be 1 to 64 letters, digits, '-' or '_'")
 
         def parse(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
             fields = dict(row)
-            will = require_enum("willingness", Willingness, fields.pop("willingness", None))
+            problems = Problems()
+            will = problems.take(lambda: require_enum("willingness", Willingness,
+                                                      fields.pop("willingness", None)))
             currency = fields.pop("currency", None) or "CNY"
-            if not isinstance(currency, str):
-                raise ValidationError("currency", "must be an ISO 4217 code")
-            value = non_negative_value(fields.pop("potential_value", None), currency)
-            return self.profile(**fields), will, value  # type: ignore[arg-type]
+            raw_value = fields.pop("potential_value", None)
+            if currency in CURRENCY_MINOR_UNITS:
+                value = problems.take(lambda: non_negative_value(raw_value, str(currency)))
+            else:
+                problems.take(lambda: _raise(ValidationError(
+                    "currency", "must be a known ISO 4217 code such as CNY")))
+            profile = problems.take(lambda: self.profile(**fields))  # type: ignore[arg-type]
+            problems.check()
+            return profile, will, value
 
         run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans,
-                             self._release_lost)
+                             self._release_lost, import_id)
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
@@ -612,6 +634,10 @@ class ProspectService(Described):
             by_grade[grade] += n
             by_stage[stage] += n
         return ProspectCounts(by_grade=by_grade, by_stage=by_stage, total=sum(cells.values()))
+
+
+def _raise(error: ValidationError) -> None:
+    raise error
 
 
 # The profile's fields a caller sets; its kind follows from the organization.

@@ -23,6 +23,7 @@ from custmgmt.errors import ConcurrencyError, InvalidTransition, PermissionDenie
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, Described
+from custmgmt.services.edge import guarded
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -129,6 +130,7 @@ def highest_stage(prospect: Prospect) -> Stage:
     return max(reached, key=lambda s: s.rank)
 
 
+@guarded
 class ReportService(Described):
     """Visit points, the funnel and on-time follow-ups, reached as ``app.reports``."""
 

@@ -19,6 +19,7 @@ from custmgmt.ports.auth import Action, Principal, Resource, Role, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context, Described
+from custmgmt.services.edge import guarded
 
 QUALITY_ROLE_ADDRESS = f"role:{Role.QUALITY_MANAGER}"
 """Where escalations go when nobody holds the quality role yet."""
@@ -61,6 +62,7 @@ def sample_resource(sample: Sample) -> Resource:
     return Resource(kind="sample", id=sample.id, owner_id=sample.custodian)
 
 
+@guarded
 class SampleRegistry(Described):
     """The registry's side of ``app.samples``; SampleService builds on it."""
 

@@ -35,6 +35,7 @@ from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context
+from custmgmt.services.edge import guarded
 from custmgmt.services.sample_registry import OverdueReturn, SampleRegistry, StockLine
 
 __all__ = ["RECEIVER_CERTIFICATE", "OverdueReturn", "SampleService", "StockLine"]
@@ -55,6 +56,7 @@ def _hazard(hazardous: bool, hazard_class: str | None, procedure: str | None) ->
                   handling_procedure=str(procedure).strip())
 
 
+@guarded
 class SampleService(SampleRegistry):
     """Customer samples from receipt to feedback, reached as ``app.samples``."""
 

@@ -207,11 +207,12 @@ def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:
             in_memory = parsed.database in (None, "", ":memory:")
             engine = create_engine(
                 parsed, connect_args={"timeout": 30, "check_same_thread": False},
-                poolclass=StaticPool if in_memory else None,
+                poolclass=StaticPool if in_memory else None, hide_parameters=True,
             )
             _sqlite_transactions(engine, in_memory)
             return engine, threading.Lock() if in_memory else None
-        return create_engine(parsed, pool_pre_ping=True), None
+        # hide_parameters: statement parameters (phones, names) never reach a log or error.
+        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True), None
     except (ArgumentError, ValueError, TypeError) as error:
         raise ValidationError("url", f"has options the driver refuses ({error})") from None
     except NoSuchModuleError:

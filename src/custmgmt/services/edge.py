@@ -1,0 +1,229 @@
+"""The edge every service call passes: arguments checked against their annotations.
+
+``@guarded`` on a service class wraps each public method. Before the method runs
+(and so before anything is read or written) every argument is checked against its
+type annotation, and every piece of text anywhere in it for characters no storage
+can keep (lone surrogates, NUL, other control characters). Every bad argument of
+the call is listed in one ``ValidationError``, not just the first.
+
+What is checked, by annotation:
+
+- ``str``: text, at most ``MAX_TEXT`` characters, storable (see ``text_problem``);
+- ``int`` / ``bool``: the exact kind (``True`` is not a count), ``int`` below
+  ``MAX_MAGNITUDE``;
+- ``date`` / ``datetime``: the exact kind, aware for ``datetime``, between
+  ``EARLIEST_DATE`` and ``LATEST_DATE``;
+- an enum: a member or (with ``| str``) one of its values, checked by the method;
+- ``Iterable[X]``: a collection, not a string or mapping (``anomalies="torn"`` is
+  refused, not split into letters) of at most ``MAX_ITEMS`` items, each an ``X``;
+  an ``Iterable`` of rows (mappings) is streamed and checked row by row instead;
+- a callable type: callable; any other class: an instance of it;
+- ``object``: any value, but its text and numbers are still checked.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any, TypeVar
+
+from custmgmt.domain.quantities import MAX_INTEGER_DIGITS
+from custmgmt.domain.validation import (
+    MAX_ITEMS,
+    MAX_MAGNITUDE,
+    TOO_BIG,
+    date_problem,
+    text_problem,
+)
+from custmgmt.errors import FieldError, ValidationError
+
+MAX_TEXT = 100_000
+"""No text argument is longer than this (fields have their own, smaller limits)."""
+
+C = TypeVar("C", bound=type)
+_NONE = type(None)
+
+
+class _Bad(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _text(value: str) -> None:
+    if len(value) > MAX_TEXT:
+        raise _Bad(f"must be at most {MAX_TEXT} characters")
+    problem = text_problem(value)
+    if problem is not None:
+        raise _Bad(problem)
+
+
+def _number(value: int | Decimal) -> None:
+    if isinstance(value, int) and not -MAX_MAGNITUDE < value < MAX_MAGNITUDE:
+        raise _Bad(TOO_BIG)
+    if (isinstance(value, Decimal) and value.is_finite() and value
+            and value.adjusted() >= MAX_INTEGER_DIGITS):
+        raise _Bad(TOO_BIG)
+
+
+def _day(value: date) -> None:
+    problem = date_problem(value)
+    if problem is not None:
+        raise _Bad(problem)
+
+
+def _deep(value: object, depth: int = 0) -> None:
+    """Text, numbers and dates anywhere inside ``value`` (an ``object`` argument)."""
+    if isinstance(value, str):
+        _text(value)
+    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+        _number(value)
+    elif isinstance(value, date):
+        _day(value)
+    elif depth >= 3:
+        return
+    elif isinstance(value, Mapping):
+        for key, item in islice(value.items(), MAX_ITEMS + 1):
+            _deep(key, depth + 1)
+            _deep(item, depth + 1)
+    elif isinstance(value, list | tuple | set | frozenset):
+        if len(value) > MAX_ITEMS:
+            raise _Bad(f"must hold at most {MAX_ITEMS} items")
+        for item in value:
+            _deep(item, depth + 1)
+
+
+def _name(hint: object) -> str:
+    if hint is _NONE:
+        return "None"
+    return getattr(hint, "__name__", None) or str(hint)
+
+
+def _union(options: tuple[Any, ...], value: object) -> object:
+    if value is None and _NONE in options:
+        return None
+    problems: list[str] = []
+    for option in options:
+        if option is _NONE:
+            continue
+        try:
+            return _check(option, value)
+        except _Bad as bad:
+            problems.append(bad.message)
+    if len(problems) == 1:
+        raise _Bad(problems[0])
+    allowed = " or ".join(_name(o) for o in options)
+    raise _Bad(f"must be {allowed}, not {type(value).__name__}")
+
+
+def _kind(accept: Callable[[object], bool], what: str) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        if not accept(value):
+            raise _Bad(f"must be {what}, not {type(value).__name__}")
+        _deep(value)
+        return value
+
+    return check
+
+
+_SIMPLE: dict[object, Callable[[object], object]] = {
+    str: _kind(lambda v: isinstance(v, str), "text"),
+    bool: _kind(lambda v: isinstance(v, bool), "True or False"),
+    int: _kind(lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    date: _kind(lambda v: isinstance(v, date) and not isinstance(v, datetime), "a date"),
+    datetime: _kind(lambda v: isinstance(v, datetime), "a datetime"),
+}
+
+
+def _check(hint: Any, value: object) -> object:
+    """``value`` if it fits ``hint`` (maybe collected into a tuple), else raise _Bad."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return _union(typing.get_args(hint), value)
+    if origin is not None and origin in (Iterable, typing.Iterable):
+        return _iterable(typing.get_args(hint), value)
+    if origin is not None and origin in (Callable, typing.Callable):
+        if not callable(value):
+            raise _Bad(f"must be callable, not {type(value).__name__}")
+        return value
+    simple = _SIMPLE.get(hint)
+    if simple is not None:
+        return simple(value)
+    if isinstance(hint, type) and hint is not object:
+        if not isinstance(value, hint):
+            expected = "one of its values" if issubclass(hint, enum.Enum) else hint.__name__
+            raise _Bad(f"must be {expected}, not {type(value).__name__}")
+        return value
+    _deep(value)
+    return value
+
+
+def _iterable(args: tuple[Any, ...], value: object) -> object:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise _Bad(f"must be a collection (a list, tuple or set), not {type(value).__name__}")
+    item_hint = args[0] if args else Any
+    if typing.get_origin(item_hint) in (Mapping, typing.Mapping):
+        return value  # rows stream through and are checked one by one
+    items = tuple(islice(iter(value), MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise _Bad(f"must hold at most {MAX_ITEMS} items")
+    for i, item in enumerate(items):
+        try:
+            _check(item_hint, item)
+        except _Bad as bad:
+            raise _Bad(f"item {i} {bad.message}") from None
+    return items
+
+
+def _wrap(function: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(function)
+    hints: dict[str, Any] | None = None
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        nonlocal hints
+        if hints is None:
+            try:
+                hints = typing.get_type_hints(function)
+            except (NameError, TypeError):  # a hint only a type checker can resolve
+                hints = {}
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise ValidationError("arguments", str(error)) from None
+        errors: list[FieldError] = []
+        for name, value in list(bound.arguments.items()):
+            if name == "self":
+                continue
+            kind = signature.parameters[name].kind
+            hint = hints.get(name, Any)
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                for key, item in value.items():
+                    try:
+                        value[key] = _check(hint, item)
+                    except _Bad as bad:
+                        errors.append(FieldError(key, bad.message))
+                continue
+            try:
+                bound.arguments[name] = _check(hint, value)
+            except _Bad as bad:
+                errors.append(FieldError(name, bad.message))
+        if errors:
+            raise ValidationError.of(errors)
+        return function(*bound.args, **bound.kwargs)
+
+    return checked
+
+
+def guarded(cls: C) -> C:
+    """Check the arguments of every public method of a service class (see the module)."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(cls, name, _wrap(member))
+    return cls

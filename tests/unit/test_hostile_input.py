@@ -1,0 +1,220 @@
+"""Hostile input at the edge: refused with ValidationError naming every bad field,
+before anything is read or written, on every back end."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import custmgmt
+from custmgmt.adapters.sql.storage import make_engine
+from custmgmt.domain.common import FrozenMap, mask_phone
+from custmgmt.errors import ValidationError
+from tests.helpers import a_customer
+
+BAD_TEXT = ["a\x00b", "\ud800", "x\udfffy", "bell\x07", "esc\x1b[31m", "del\x7f", "c1\x85"]
+
+
+def _admin(app: custmgmt.CustomerManagement) -> custmgmt.Principal:
+    return app.principal("u-root", roles={"admin"}, supervisor_id="u-boss",
+                         certifications={custmgmt.Certification("sample_receiver")})
+
+
+def _register(app: custmgmt.CustomerManagement, actor: custmgmt.Principal,
+              **changes: object) -> object:
+    fields: dict[str, object] = {"name": "Wang", "phone": "13800138000",
+                                 "willingness": "clear", "potential_value": 1, **changes}
+    return app.prospects.register(actor, **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT, ids=repr)
+@pytest.mark.parametrize("field", ["name", "phone", "email", "address", "organization",
+                                   "industry", "needs", "credit_code"])
+def test_unstorable_text_is_refused_for_every_text_argument(
+    app: custmgmt.CustomerManagement, field: str, bad: str
+) -> None:
+    root = _admin(app)
+    with pytest.raises(ValidationError) as caught:
+        _register(app, root, **{field: f"x{bad}"})
+    assert caught.value.field == field
+    assert app.prospects.list(root).items == ()
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT, ids=repr)
+def test_unstorable_text_is_refused_in_every_area(
+    app: custmgmt.CustomerManagement, bad: str
+) -> None:
+    root = _admin(app)
+    cid = a_customer(app)
+    prospect = app.prospects.register(root, name="A", phone="13800138000",
+                                      willingness="clear", potential_value=1)
+    sample = app.samples.receive(root, customer_id=cid, sample_name="n", quantity=1, unit="kg",
+                                 description="d", requested_work="w")
+    calls = [
+        lambda: app.prospects.mark_lost(root, prospect.id, reason=bad),
+        lambda: app.prospects.get(root, bad),
+        lambda: app.prospects.list(root, owner=bad),
+        lambda: app.prospects.counts(root, team=bad),
+        lambda: app.followups.record(root, prospect.id, channel="visit", summary=bad),
+        lambda: app.followups.due(root, owner=bad),
+        lambda: app.samples.register(root, sample.id, classification=bad, location="L1"),
+        lambda: app.samples.stocktake(root, location=bad),
+        lambda: app.samples.receive(root, customer_id=cid, sample_name="n", quantity=1,
+                                    unit="kg", description="d", requested_work="w",
+                                    anomalies=[bad]),
+        lambda: app.reports.visit_points(root, month=bad),
+    ]
+    for call in calls:
+        with pytest.raises(ValidationError):
+            call()
+    assert app.prospects.get(root, prospect.id) == prospect
+    assert len(app.samples.chain(root, sample.id)) == 1
+
+
+EDGE_DATES: list[object] = [date.min, date.max, date(1, 1, 1), date(9999, 12, 31)]
+EDGE_INSTANTS: list[object] = [
+    datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=8))),
+    datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-8))),
+    datetime.min.replace(tzinfo=UTC),
+]
+EDGE_NUMBERS: list[object] = [Decimal("1E+1000000"), "1E+1000000", 10**5000, -(10**5000),
+                              Decimal("1E-1000000"), "NaN", Decimal("-Infinity"),
+                              Decimal("1." + "1" * 40)]
+
+
+def test_dates_and_numbers_at_the_edges_are_validation_errors(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    cid = a_customer(app)
+    prospect = app.prospects.register(root, name="A", phone="13800138000",
+                                      willingness="clear", potential_value=1)
+    sample = app.samples.receive(root, customer_id=cid, sample_name="n", quantity=1, unit="kg",
+                                 description="d", requested_work="w")
+    calls = []
+    for day in EDGE_DATES:
+        calls += [
+            lambda day=day: app.followups.due(root, on=day),
+            lambda day=day: app.followups.overdue(root, on=day),
+            lambda day=day: app.followups.history(root, date_from=day),
+            lambda day=day: app.followups.record(root, prospect.id, channel="visit",
+                                                 summary="s", next_due=day),
+            lambda day=day: app.reports.funnel(root, start=day, end=date(2026, 3, 1)),
+            lambda day=day: app.reports.visit_points(root, month=day),
+            lambda day=day: app.pool.release_lapsed(root, on=day),
+            lambda day=day: app.samples.apply(root, sample.id, purpose="p", quantity=1,
+                                              expected_return=day),
+        ]
+    for at in EDGE_INSTANTS:
+        calls.append(lambda at=at: app.followups.record(root, prospect.id, channel="visit",
+                                                        summary="s", at=at))
+    for number in EDGE_NUMBERS:
+        calls += [
+            lambda n=number: app.prospects.register(root, name="B", phone="13900139000",
+                                                    willingness="clear", potential_value=n),
+            lambda n=number: app.prospects.reassess(root, prospect.id, potential_value=n),
+            lambda n=number: app.samples.apply(root, sample.id, purpose="p", quantity=n),
+            lambda n=number: app.samples.receive(
+                root, customer_id=cid, sample_name="n", quantity=n, unit="kg",
+                description="d", requested_work="w"),
+        ]
+    calls += [lambda: app.prospects.list(root, limit=10**5000),
+              lambda: app.pool.available(root, limit=-(10**5000))]
+    for call in calls:
+        with pytest.raises(ValidationError):
+            call()
+    assert app.prospects.get(root, prospect.id) == prospect
+    assert app.followups.history(root) == ()
+
+
+def test_arguments_of_the_wrong_kind_are_refused_before_anything_is_written(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    cid = a_customer(app)
+    receive = {"customer_id": cid, "sample_name": "n", "quantity": 1, "unit": "kg",
+               "description": "d", "requested_work": "w"}
+    for anomalies in ("torn", None, b"torn", {"torn": 1}, 5, ["ok", 7]):
+        with pytest.raises(ValidationError) as caught:
+            app.samples.receive(root, **receive, anomalies=anomalies)  # type: ignore[arg-type]
+        assert caught.value.field == "anomalies"
+    with pytest.raises(ValidationError) as caught:
+        app.samples.receive(root, **receive, anomalies=["a"] * 101)  # type: ignore[arg-type]
+    assert "at most 100" in caught.value.message
+    rows = [{"name": "A", "phone": "13800138000", "willingness": "clear",
+             "potential_value": "1"}]
+    with pytest.raises(ValidationError) as caught:
+        app.prospects.import_many(root, rows, on_progress="x")  # type: ignore[arg-type]
+    assert caught.value.field == "on_progress"
+    for hazardous in ("yes", 1, None):
+        with pytest.raises(ValidationError):
+            app.samples.receive(root, **receive, hazardous=hazardous)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        app.prospects.get(root, "p", "extra")  # type: ignore[call-arg]
+    assert app.prospects.list(root).items == ()
+    assert app.samples.stocktake(root) == ()
+    assert [type(e).__name__ for e in app.events(root)] == ["CustomerCreated"]
+
+
+def test_a_validation_error_lists_every_bad_field_of_the_call(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    with pytest.raises(ValidationError) as caught:
+        app.prospects.register(root, name="  ", phone="12", email="not-an-email",
+                               willingness="eager", potential_value="-1")
+    assert [e.path for e in caught.value.errors] == [
+        "name", "phone", "email", "willingness", "potential_value"]
+    with pytest.raises(ValidationError) as caught:
+        app.samples.receive(root, customer_id="\ud800", sample_name="n", quantity=10**5000,
+                            unit="kg", description="d", requested_work="w", anomalies="x")
+    assert {e.path for e in caught.value.errors} == {"customer_id", "quantity", "anomalies"}
+
+
+def test_settings_are_immutable_hashable_and_refuse_values_that_break_later_calls() -> None:
+    settings = custmgmt.Settings(cadence_days={"A": 5, "B": 10, "C": 20, "D": 60})
+    assert hash(settings) == hash(custmgmt.Settings(cadence_days={
+        "A": 5, "B": 10, "C": 20, "D": 60}))
+    assert {settings: "usable as a key"}[settings] == "usable as a key"
+    assert isinstance(settings.cadence_days, FrozenMap)
+    with pytest.raises(TypeError):
+        settings.cadence_days["A"] = 1  # type: ignore[index]
+    for changes in ({"cadence_days": {"A": 4_000_000, "B": 14, "C": 30, "D": 90}},
+                    {"protection_days": {"A": 30, "B": 45, "C": 60, "D": 10**6}},
+                    {"pool_cooldown_days": 4_000_000}, {"lapse_warning_days": 10**9},
+                    {"manager_reminder_grace_days": 4_000_000}, {"pool_daily_cap": 10**5000},
+                    {"visit_minimum": 0}, {"grading_large": custmgmt.Money("-1")},
+                    {"timezone": "Asia/Shanghai\x00"}, {"ownership_lapse": "yes"}):
+        with pytest.raises(ValidationError):
+            custmgmt.Settings(**changes)  # type: ignore[arg-type]
+
+
+def test_the_longest_settings_still_work(tmp_path: object) -> None:
+    settings = custmgmt.Settings(cadence_days={"A": 3650, "B": 3650, "C": 3650, "D": 3650},
+                                 pool_cooldown_days=3650, ownership_lapse=True,
+                                 protection_days={"A": 3650, "B": 3650, "C": 3650, "D": 3650})
+    with custmgmt.open("memory://", settings=settings) as app:
+        root = _admin(app)
+        p = app.prospects.register(root, name="A", phone="13800138000", willingness="clear",
+                                   potential_value=1)
+        plan = app.followups.plan(root, p.id)
+        assert plan is not None
+        app.followups.due(root, on=date(2999, 12, 31))
+        app.pool.release_lapsed(root, on=date(2999, 12, 31))
+
+
+@given(st.text(alphabet="0123456789", min_size=0, max_size=30))
+def test_the_phone_mask_never_shows_more_than_four_digits(digits: str) -> None:
+    shown = mask_phone(digits)
+    assert sum(ch.isdigit() for ch in shown) <= 4
+    assert len(shown) == len(digits)
+
+
+def test_sql_engines_hide_statement_parameters(tmp_path: object) -> None:
+    engine, _ = make_engine("sqlite://")
+    assert engine.hide_parameters
+    engine.dispose()
