@@ -70,6 +70,9 @@ class Notification:
 
 
 class DeliveryStatus(enum.Enum):
+    """Where an outbox notification stands: pending, sent, failed (tried again after a
+    back-off), dead (given up on) or refused at send time."""
+
     PENDING = "pending"
     """Waiting for its first attempt."""
     SENT = "sent"

@@ -27,7 +27,7 @@ from custmgmt.errors import (
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.notification import DeliveryStatus, Notification, Notifier, OutboxItem
 from custmgmt.ports.storage import UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_limit
 
@@ -50,6 +50,7 @@ class DispatchReport:
 
     @property
     def claimed(self) -> int:
+        """How many items this run claimed (0: nothing was due)."""
         return self.sent + self.failed + self.dead + self.refused
 
 
@@ -71,7 +72,7 @@ def backoff(settings_base: int, settings_cap: int, attempts: int) -> timedelta:
 
 
 @guarded
-class NotificationService:
+class NotificationService(Described):
     """``app.notifications``: deliver the outbox, list dead letters, send one again."""
 
     def __init__(self, ctx: Context, notifier: Notifier, *, worker: str,

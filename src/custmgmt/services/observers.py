@@ -36,6 +36,7 @@ class ObserverFeed:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The observers' names, as their cursors are stored."""
         return tuple(self._observers)
 
     def start(self) -> None:
