@@ -198,6 +198,8 @@ class CustomerRepository(Protocol):
 
 
 class PrincipalRepository(Protocol):
+    """Principals and their grants: roles, team, supervisor, certifications."""
+
     def get(self, principal_id: str) -> Principal | None: ...
 
     def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
@@ -243,6 +245,8 @@ class FollowUpQuery:
 
 
 class FollowUpPlanRepository(Protocol):
+    """One follow-up plan per prospect: its cadence and next due date."""
+
     def get(self, prospect_id: str) -> FollowUpPlan | None: ...
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
@@ -266,6 +270,8 @@ class FollowUpPlanRepository(Protocol):
 
 
 class FollowUpRepository(Protocol):
+    """Follow-up records (append-only)."""
+
     def add(self, follow_up: FollowUp) -> None: ...
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
@@ -279,6 +285,8 @@ class FollowUpRepository(Protocol):
 
 
 class ClosedMonthRepository(Protocol):
+    """Closed months (月结): a closed month takes no more follow-up records."""
+
     def add(self, closed: ClosedMonth) -> None:
         """Record a closed month; ConcurrencyError if that month and team is already closed."""
         ...
@@ -289,6 +297,8 @@ class ClosedMonthRepository(Protocol):
 
 
 class SampleRepository(Protocol):
+    """Samples and their append-only chain of custody events."""
+
     def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
         """Store a new sample (version 1) with the first events of its chain."""
         ...
@@ -319,6 +329,8 @@ class SampleRepository(Protocol):
 
 
 class DepartmentRepository(Protocol):
+    """The departments samples are distributed to (分发): who may hold them."""
+
     def add(self, department: Department) -> None:
         """Register a department; ConcurrencyError if its id is registered already."""
         ...
@@ -331,6 +343,8 @@ class DepartmentRepository(Protocol):
 
 
 class StockCountRepository(Protocol):
+    """Physical stock counts (盘点) of samples, kept as counted."""
+
     def add(self, count: StockCount) -> None:
         """Keep a physical count as counted; ConcurrencyError if its id exists."""
         ...
@@ -341,6 +355,8 @@ class StockCountRepository(Protocol):
 
 
 class AuditLog(Protocol):
+    """The append-only, hash-chained audit trail of each resource."""
+
     def append(self, entry: AuditEntry) -> None:
         """Add the next entry of a resource's trail; ConcurrencyError if its
         sequence number is already taken."""
@@ -368,6 +384,8 @@ class ChainHeadRepository(Protocol):
 
 
 class EventLog(Protocol):
+    """Domain events, saved in the same transaction as the change that raised them."""
+
     def append(self, event: DomainEvent) -> None: ...
 
     def append_many(self, events: Sequence[DomainEvent]) -> None: ...
@@ -378,6 +396,8 @@ class EventLog(Protocol):
 
 
 class UnitOfWork(Protocol):
+    """One transaction: the repositories as attributes, ``commit()`` keeps everything."""
+
     @property
     def prospects(self) -> ProspectRepository: ...
 

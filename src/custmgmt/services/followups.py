@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from custmgmt.domain.common import ProspectId
+from custmgmt.domain.customers import Purpose
 from custmgmt.domain.followups import (
     CadencePolicy,
     Channel,
@@ -30,7 +31,7 @@ from custmgmt.errors import PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
@@ -62,11 +63,14 @@ class PlanKeeper:
 
 
 def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) -> bool:
+    """Whether ``month`` is closed for ``team`` (or for everyone) by one of ``closures``."""
     return any(c.covers(month, team) for c in closures)
 
 
 @guarded
-class FollowUpService:
+class FollowUpService(Described):
+    """Follow-up plans, records, due lists and reminders, reached as ``app.followups``."""
+
     def __init__(self, context: Context, keeper: PlanKeeper) -> None:
         self._ctx = context
         self._keeper = keeper
@@ -120,6 +124,8 @@ class FollowUpService:
             who, prospect = self._load(uow, actor, Action.FOLLOWUP_RECORD, pid)
             resource = resource_of(prospect)
             check_can_follow_up(prospect)
+            keys = self._ctx.settings.key_ring.keys_of(prospect.profile)
+            self._ctx.guard.check_prospect(uow, keys, prospect.customer_id, Purpose.SALES, now)
             if made_by is not None:
                 self._for_someone_else(uow, who, resource, made_by)
             self._check_genuine(uow, who, prospect, resource, when, local, why)

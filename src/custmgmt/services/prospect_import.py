@@ -16,6 +16,7 @@ from attrs import frozen
 
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
+from custmgmt.domain.customers import Purpose
 from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prospect, Willingness
 from custmgmt.errors import ClaimConflict, CustmgmtError, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Principal
@@ -48,6 +49,7 @@ class ImportReport:
 
     @property
     def total(self) -> int:
+        """Rows read: imported, rejected and already imported."""
         return self.imported + len(self.rejected) + self.already_imported
 
 
@@ -73,6 +75,7 @@ _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,39}$")
 
 
 def clean(row: object) -> dict[str, object]:
+    """Check that ``row`` is a mapping of known columns; empty cells become None."""
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
     unknown = sorted(str(k) for k in row if k not in COLUMNS)
@@ -108,6 +111,7 @@ class ProspectImport:
 
     def run(self, rows: Iterable[object], batch_size: int, first_line: int,
             on_progress: Progress | None) -> ImportReport:
+        """Import ``rows`` in batches of ``batch_size``, numbering lines from ``first_line``."""
         numbered = enumerate(rows, start=first_line)
         while batch := list(islice(numbered, batch_size)):
             self._batch(batch)
@@ -169,16 +173,21 @@ class ProspectImport:
         held = uow.prospects.holders_of(keys)
         if self._release_lost is not None and self._release_lost(uow, who, held.values()):
             held = uow.prospects.holders_of(keys)
+        customers = uow.customers.holders_of(keys)
+        now = self._ctx.now()
         seen: dict[IdentityKey, int] = {}
         free: list[Candidate] = []
         for c in candidates:
             keys = sorted(c.keys, key=lambda k: (k.kind.value, k.value))
             holder = next((held[k] for k in keys if k in held), None)
             earlier = next((seen[k] for k in keys if k in seen), None)
+            refused = self._ctx.guard.refused_holder(customers, keys, Purpose.SALES, uow, now)
             if holder is not None and self._same_row(holder.registration.id, c.line):
                 self.already_imported += 1
             elif holder is not None:
                 self._reject(c.line, None, self._conflict_reason(holder.claim_conflict()))
+            elif refused is not None:
+                self._reject(c.line, None, str(refused))
             elif earlier is not None:
                 self._reject(c.line, None, f"duplicate of line {earlier} in this import")
             else:

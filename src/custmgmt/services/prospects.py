@@ -42,7 +42,7 @@ from custmgmt.domain.validation import require_enum, require_id
 from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
-from custmgmt.services.context import Context, require_principal
+from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import (
     Problems,
@@ -73,6 +73,7 @@ class ProspectCounts:
 
 
 def resource_of(prospect: Prospect) -> Resource:
+    """The prospect as the authorizer sees it: kind, id, owner and team."""
     return Resource(kind=KIND, id=prospect.id, owner_id=prospect.owner_id,
                     team=prospect.owner_team)
 
@@ -161,7 +162,7 @@ WinCustomer = Callable[[UnitOfWork, Principal, Prospect, datetime],
 
 
 @guarded
-class ProspectService:
+class ProspectService(Described):
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
     def __init__(
@@ -175,6 +176,7 @@ class ProspectService:
 
     @property
     def grading_policy(self) -> GradingPolicy:
+        """The grading policy in use (the default, or a plugin's)."""
         return self._policy
 
     def profile(
@@ -250,11 +252,8 @@ class ProspectService:
         held = earliest_claim(holders)
         if held is not None:
             raise held[0].claim_conflict(held[1])
-        customers = {c.id: c for c in uow.customers.holders_of(keys).values()}
-        for customer in sorted(customers.values(), key=lambda c: c.id):
-            self._ctx.guard.check(uow, customer, Purpose.SALES, now)
-        if customer_id is not None:
-            self._ctx.customer_for(uow, customer_id, Purpose.SALES)
+        self._ctx.guard.check_prospect(uow, keys, customer_id, Purpose.SALES,
+                                       now)
         prospect_id = ProspectId(self._ctx.ids.new_id("p"))
         prospect, events = Prospect.register(
             id=prospect_id,
