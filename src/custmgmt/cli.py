@@ -3,6 +3,7 @@
     custmgmt --version                              the installed version
     custmgmt demo [--url URL]                       tell the demo story (SQLite by default)
     custmgmt db upgrade URL                         create or upgrade custmgmt's tables
+    custmgmt db rekey URL                           seal identity keys with $CUSTMGMT_KEY_PEPPER
     custmgmt principal add ID --role R [--team T] --url URL   (bootstrap: see below)
     custmgmt import prospects FILE.csv --as USER --url URL [--encoding gb18030]
     custmgmt report visit-points --month YYYY-MM --as USER --url URL
@@ -33,6 +34,7 @@ import csv
 import hashlib
 import importlib
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -52,6 +54,9 @@ from custmgmt.ports.settings import Settings
 from custmgmt.services.notifications import DispatchReport
 from custmgmt.services.prospect_import import COLUMNS
 
+PEPPER_VARIABLE = "CUSTMGMT_KEY_PEPPER"
+"""The environment variable holding ``Settings.key_pepper`` (as text) for every command."""
+
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16", "utf-16-le", "utf-16-be")
 MAX_FIELD = 100_000
 """A CSV cell longer than this (characters) is refused."""
@@ -70,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or upgrade custmgmt's tables")
     upgrade.add_argument("url")
+    rekey = db_commands.add_parser("rekey", help=f"seal identity keys again with the pepper "
+                                   f"in ${PEPPER_VARIABLE} (after setting or changing it)")
+    rekey.add_argument("url")
 
     principal = commands.add_parser("principal", help="principals and their roles")
     principal_commands = principal.add_subparsers(dest="principal_command", required=True)
@@ -146,6 +154,15 @@ def _notify_parser(commands: Any) -> None:
                          help="how long a claim holds its items (default: 300)")
 
 
+def _open(url: str, options: dict[str, Any] | None = None,
+          plugins: Sequence[object] = ()) -> CustomerManagement:
+    """Open ``url`` with the key pepper from the environment, if set, and ``options``
+    as further settings (notifier, adapter options...)."""
+    pepper = os.environ.get(PEPPER_VARIABLE)
+    settings = Settings(key_pepper=pepper or None, **(options or {}))
+    return open_app(url, settings=settings, plugins=plugins)
+
+
 def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run_worker = commands.add_parser(
         "worker", help="reminders, pool releases and notification dispatch on a schedule")
@@ -174,7 +191,7 @@ def _actor(app: CustomerManagement, principal_id: str) -> Principal:
 
 
 def _report(args: argparse.Namespace) -> int:
-    with open_app(args.url) as app:
+    with _open(args.url) as app:
         actor = _actor(app, args.actor)
         if args.report == "visit-points":
             points = app.reports.visit_points(actor, month=args.month)
@@ -195,7 +212,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _remind(args: argparse.Namespace) -> int:
-    with open_app(args.url) as app:
+    with _open(args.url) as app:
         queued = app.followups.send_reminders(_actor(app, args.actor))
     print(f"{queued} reminder(s) queued")
     return 0
@@ -225,8 +242,8 @@ def _plugins(names: list[str]) -> list[object]:
 def _notify_app(args: argparse.Namespace) -> CustomerManagement:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     lease = {} if args.lease_seconds is None else {"notify_lease_seconds": args.lease_seconds}
-    settings = Settings(notifier=args.notifier, plugins=_options(args.option), **lease)
-    return open_app(args.url, settings=settings, plugins=_plugins(args.plugin))
+    return _open(args.url, {"notifier": args.notifier, "plugins": _options(args.option),
+                            **lease}, _plugins(args.plugin))
 
 
 def _summary(report: DispatchReport) -> str:
@@ -352,7 +369,7 @@ def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, str | None]]:
 
 
 def _import_prospects(args: argparse.Namespace) -> int:
-    with open_app(args.url) as app:
+    with _open(args.url) as app:
         actor = _actor(app, args.actor)
         import_id = _fingerprint(args.file, args.encoding)
 
@@ -380,11 +397,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             _demo(args.url)
+        elif args.command == "db" and args.db_command == "rekey":
+            with _open(args.url) as app:
+                done = app.rekey_identity_keys()
+            print(f"identity keys sealed again: {done.prospects} prospect(s), "
+                  f"{done.customers} customer(s)")
         elif args.command == "db":
             open_app(args.url, migrate=True).close()
             print("custmgmt schema is up to date")
         elif args.command == "principal":
-            with open_app(args.url) as app:
+            with _open(args.url) as app:
                 app.principal(args.id, roles=args.role, team=args.team,
                               supervisor_id=args.supervisor)
             print(f"principal {args.id} saved")
