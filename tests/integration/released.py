@@ -64,10 +64,23 @@ def postgresql_copy(cluster: Cluster, source_file: Path, revision: str) -> str:
     return url
 
 
-def documented_samples(source_file: Path) -> dict[str, Sample]:
-    """Every sample of ``source_file`` as the code that wrote it read it back."""
+def _url(source: Path | str) -> str:
+    return source if isinstance(source, str) else f"sqlite:///{source}"
+
+
+def documents(source: Path | str) -> dict[str, object]:
+    """Every sample's JSON document (a file or URL at a revision from 0001 to 0008)."""
+    engine = create_engine(_url(source))
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, document FROM custmgmt_samples")).all()
+    engine.dispose()
+    return {row.id: json.loads(row.document) for row in rows}
+
+
+def documented_samples(source: Path | str) -> dict[str, Sample]:
+    """Every sample of ``source`` (a file or URL) as the code that wrote it read it back."""
     converter = make_converter()
-    engine = create_engine(f"sqlite:///{source_file}")
+    engine = create_engine(_url(source))
     with engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT id, number, state, custodian, location, head_hash, chain_length, "
@@ -82,9 +95,9 @@ def documented_samples(source_file: Path) -> dict[str, Sample]:
     }
 
 
-def documented_count_lines(source_file: Path) -> dict[str, tuple[CountLine, ...]]:
+def documented_count_lines(source: Path | str) -> dict[str, tuple[CountLine, ...]]:
     """Every stock count's lines as the code of revisions 0004-0008 read them back."""
-    engine = create_engine(f"sqlite:///{source_file}")
+    engine = create_engine(_url(source))
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, lines FROM custmgmt_stock_counts")).all()
     engine.dispose()

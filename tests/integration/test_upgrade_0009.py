@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, inspect
 
 import custmgmt
@@ -24,6 +25,7 @@ from tests.integration.released import (
     SCHEMA_0008,
     documented_count_lines,
     documented_samples,
+    documents,
     postgresql_copy,
     sqlite_copy,
 )
@@ -99,3 +101,18 @@ def test_samples_read_back_as_written_and_their_chains_verify(written_url: str) 
     assert "document" not in {c["name"] for c in schema.get_columns("custmgmt_samples")}
     assert "lines" not in {c["name"] for c in schema.get_columns("custmgmt_stock_counts")}
     engine.dispose()
+
+
+def test_a_downgrade_writes_the_documents_back(written_url: str) -> None:
+    engine = create_engine(written_url)
+    migrate.upgrade(engine)
+    command.downgrade(migrate.config(engine), "0008")
+    assert migrate.current(engine) == "0008"
+    engine.dispose()
+    assert documented_samples(written_url) == documented_samples(SCHEMA_0008)
+    assert documented_count_lines(written_url) == documented_count_lines(SCHEMA_0008)
+    if written_url.startswith("sqlite"):  # the very same documents, decimal text and all
+        assert documents(written_url) == documents(SCHEMA_0008)
+    with custmgmt.open(written_url, migrate=True) as app:  # and up again
+        qm = app.principal("u-qm", roles={"quality_manager"})
+        assert app.samples.verify_chain(qm, "s-000001") == 14

@@ -289,5 +289,113 @@ def _move_count_lines(bind: Any) -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0009 moved the sample documents into columns and child "
-                              "tables; going back is not supported (restore a backup)")
+    """Back to one JSON document per sample (the cattrs form of 0008, keys sorted) and
+    JSON lines per stock count."""
+    bind = op.get_bind()
+    op.add_column("custmgmt_samples",
+                  sa.Column("document", sa.Text(), nullable=False, server_default=""))
+    op.add_column("custmgmt_stock_counts",
+                  sa.Column("lines", sa.Text(), nullable=False, server_default=""))
+    _write_documents(bind)
+    _write_count_lines(bind)
+    if bind.dialect.name != "sqlite":
+        op.alter_column("custmgmt_samples", "document", server_default=None)
+        op.alter_column("custmgmt_stock_counts", "lines", server_default=None)
+    op.drop_table("custmgmt_stock_count_lines")
+    op.drop_table("custmgmt_sample_feedback")
+    op.drop_table("custmgmt_sample_applications")
+    for name, _, _ in reversed(_SAMPLE_COLUMNS):
+        op.drop_column("custmgmt_samples", name)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _document(row: Any, applications: list[Any], feedback: list[Any]) -> str:
+    storage = None if row.storage_light is None else {
+        "light": row.storage_light, "min_celsius": _text(row.storage_min_celsius),
+        "max_celsius": _text(row.storage_max_celsius),
+        "max_humidity_percent": row.storage_max_humidity_percent,
+        "segregation": row.storage_segregation}
+    doc = {
+        "id": row.id, "number": row.number, "state": row.state, "custodian": row.custodian,
+        "location": row.location, "head_hash": row.head_hash,
+        "chain_length": row.chain_length, "version": row.version,
+        "info": {"customer_id": row.customer_id, "sample_name": row.sample_name,
+                 "quantity": _text(row.quantity), "unit": row.unit,
+                 "description": row.description, "requested_work": row.requested_work},
+        "hazard": None if row.hazard_class is None else {
+            "hazard_class": row.hazard_class, "handling_procedure": row.handling_procedure},
+        "classification": row.classification, "storage": storage,
+        "single_use": bool(row.single_use),
+        **{name: _text(getattr(row, name))
+           for name in ("received", "in_storage", "checked_out", "consumed", "disposed")},
+        "distribution_approval": None if row.distribution_to is None
+        else [row.distribution_to, row.distribution_approved_by],
+        "applications": [{
+            "id": a.id, "applicant": a.applicant, "purpose": a.purpose,
+            "quantity": _text(a.quantity), "expected_return": _iso(a.expected_return),
+            "status": a.status, "approved_by": a.approved_by,
+            "hazard_approved_by": a.hazard_approved_by, "taken": _text(a.taken),
+            "used": _text(a.used), "issued_by": a.issued_by} for a in applications],
+        "feedback": [{
+            "id": f.id, "user": f.user_id, "filed_by": f.filed_by, "effect": f.effect,
+            "problems": f.problems, "suggestions": f.suggestions,
+            "submitted_at": _iso(f.submitted_at), "status": f.status,
+            "archived_by": f.archived_by, "archived_at": _iso(f.archived_at),
+            "review_note": f.review_note} for f in feedback],
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
+def _write_documents(bind: Any) -> None:
+    samples = sa.table("custmgmt_samples", sa.column("id", sa.String),
+                       sa.column("customer_id", sa.String), sa.column("number", sa.String),
+                       sa.column("state", sa.String), sa.column("custodian", sa.String),
+                       sa.column("location", sa.String), sa.column("head_hash", sa.String),
+                       sa.column("chain_length", sa.Integer), sa.column("version", sa.Integer),
+                       *(sa.column(name, type_) for name, type_, _ in _SAMPLE_COLUMNS))
+    columns = list(samples.c)
+    fill = (sa.update(_samples).where(_samples.c.id == sa.bindparam("the_id"))
+            .values(document=sa.bindparam("the_document")))
+    after = None
+    while True:
+        statement = sa.select(*columns).order_by(samples.c.id).limit(BATCH)
+        if after is not None:
+            statement = statement.where(samples.c.id > after)
+        rows = bind.execute(statement).all()
+        if not rows:
+            return
+        ids = [row.id for row in rows]
+        apps: dict[str, list[Any]] = {i: [] for i in ids}
+        for a in bind.execute(sa.select(_applications)
+                              .where(_applications.c.sample_id.in_(ids))
+                              .order_by(_applications.c.sample_id, _applications.c.position)):
+            apps[a.sample_id].append(a)
+        notes: dict[str, list[Any]] = {i: [] for i in ids}
+        for f in bind.execute(sa.select(_feedback).where(_feedback.c.sample_id.in_(ids))
+                              .order_by(_feedback.c.sample_id, _feedback.c.position)):
+            notes[f.sample_id].append(f)
+        bind.execute(fill, [{"the_id": row.id,
+                             "the_document": _document(row, apps[row.id], notes[row.id])}
+                            for row in rows])
+        after = ids[-1]
+
+
+def _write_count_lines(bind: Any) -> None:
+    lines: dict[str, list[list[str | None]]] = {}
+    for line in bind.execute(sa.select(_lines).order_by(_lines.c.count_id,
+                                                        _lines.c.position)):
+        lines.setdefault(line.count_id, []).append(
+            [line.number, line.sample_id, _text(line.expected), _text(line.counted)])
+    fill = (sa.update(_counts).where(_counts.c.id == sa.bindparam("the_id"))
+            .values(lines=sa.bindparam("the_lines")))
+    every = [{"the_id": count_id, "the_lines": json.dumps(lines.get(count_id, []))}
+             for (count_id,) in bind.execute(sa.select(_counts.c.id))]
+    if every:
+        bind.execute(fill, every)
