@@ -205,6 +205,25 @@ class SampleStorageContract:
             assert uow.samples.get(sample.id) == first
             assert [a.id for a in first.applications] == ["a-1"]
 
+    def test_found_samples_carry_their_own_entries(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            for n, place in ((6, "shelf B"), (7, "shelf A"), (8, "shelf B")):
+                sample, events = received(n)
+                moved, event = registered(sample, f"S2026-00000{n}", place)
+                chain = [*events, event]
+                for k in range(n - 5):  # 1, 2 and 3 applications
+                    moved, applied = moves.apply(
+                        CHAIN, moved, application_id=f"a-{n}-{k}", applicant="u-lab",
+                        purpose=f"use {k}", quantity=Decimal(1), expected_return=None, at=T0)
+                    chain.append(applied)
+                uow.samples.add(moved, chain)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            found = uow.samples.find(location="shelf B")
+            assert [len(s.applications) for s in found] == [1, 3]
+            assert found == [uow.samples.get("s-000006"), uow.samples.get("s-000008")]
+            assert [a.id for a in uow.samples.find()[1].applications] == ["a-7-0", "a-7-1"]
+
     def test_departments_are_registered_once(self, storage: Storage) -> None:
         qc = Department(id="dept-qc", name="Quality control", registered_by="u-reg",
                         registered_at=T0)
