@@ -47,7 +47,9 @@ class CustomerManagement:
     """Everything an application calls, grouped by area: ``app.prospects`` and so on.
 
     Build it with ``custmgmt.open(url)``. Use it as a context manager, or call
-    ``close()``, to release the storage.
+    ``close()``, to release the storage. One object serves every thread of a
+    process (see the threads-and-processes guide); ``repr()`` names the storage
+    and notifier in use, never a password.
 
     Whoever holds this object is trusted as the host application: ``principal()``
     and ``get_principal()`` bypass authorization (bootstrap and tests). Every
@@ -55,6 +57,29 @@ class CustomerManagement:
     principal's grants as stored, read again at each call; the object passed in
     only says who is acting.
     """
+
+    settings: Settings
+    """The settings it was opened with."""
+    plugins: Plugins
+    """The plugin manager that supplied the adapters."""
+    notifier: Notifier
+    """The notifier that ``dispatch_notifications()`` delivers the outbox with."""
+    prospects: ProspectService
+    """Register, grade, advance, transfer and list prospects."""
+    followups: FollowUpService
+    """Follow-up plans, records, due lists and reminders."""
+    pool: PoolService
+    """The open pool of prospects whose protection lapsed (when enabled)."""
+    reports: ReportService
+    """Visit points, the funnel, on-time follow-ups."""
+    samples: SampleService
+    """Customer samples: receipt, registry, use, feedback, chain of custody."""
+    customers: CustomerService
+    """Customers: existing clients, won prospects, status, and the one customer guard."""
+    audit: AuditService
+    """Verify the audit trails and their sealed heads (tamper evidence)."""
+    principals: PrincipalService
+    """Who may act: grant, revoke and read principals' stored grants (authorized)."""
 
     def __init__(
         self,
@@ -65,16 +90,20 @@ class CustomerManagement:
         settings: Settings,
         clock: Clock,
         ids: IdGenerator,
+        url: str | None = None,
     ) -> None:
         self.settings = settings
         self.plugins = plugins
         self.notifier = notifier
         self._storage = storage
+        where = safe_url(url) if url is not None else type(storage).__name__
+        self._description = f"storage={where} notifier={settings.notifier}"
         self._context = Context(
             storage=storage, authorizer=CheckedAuthorizer(plugins.authorizer(settings)),
             clock=clock, ids=ids,
             settings=settings, publish=plugins.notify_event,
             sealer=plugins.chain_sealer(settings),
+            description=self._description,
         )
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
         self.customers = CustomerService(self._context)
@@ -174,6 +203,9 @@ class CustomerManagement:
         """Release the storage (connections, pools). Also done by leaving a ``with`` block."""
         self._storage.close()
 
+    def __repr__(self) -> str:
+        return f"<CustomerManagement {self._description}>"
+
     def __enter__(self) -> Self:
         return self
 
@@ -186,10 +218,28 @@ class CustomerManagement:
         self.close()
 
 
+def safe_url(url: str) -> str:
+    """``url`` as it may be shown: no password, no query string (it may hold one)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return f"{url.split(':', 1)[0]}://..."
+    user = "" if parts.username is None else parts.username
+    if parts.password is not None:
+        user += ":***"
+    netloc = f"{user}@{host}{port}" if user else f"{host}{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}{'?...' if parts.query else ''}"
+
+
 def scheme_of(url: object) -> str:
     if not isinstance(url, str) or "://" not in url:
         raise ValidationError("url", "must look like 'scheme://...', e.g. 'sqlite:///crm.db'")
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        raise ValidationError("url", "does not parse as a URL") from None
     if not scheme:
         raise ValidationError("url", "has no scheme")
     return scheme
@@ -227,7 +277,7 @@ def open(
         return CustomerManagement(
             storage=storage, notifier=notifier, plugins=manager, settings=settings,
             clock=SystemClock() if clock is None else clock,
-            ids=UuidIds() if ids is None else ids,
+            ids=UuidIds() if ids is None else ids, url=url,
         )
     except BaseException:
         storage.close()

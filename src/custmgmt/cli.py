@@ -1,5 +1,6 @@
 """``custmgmt`` on the command line (also ``python -m custmgmt``).
 
+    custmgmt --version                              the installed version
     custmgmt demo [--url URL]                       tell the demo story (SQLite by default)
     custmgmt db upgrade URL                         create or upgrade custmgmt's tables
     custmgmt principal add ID --role R [--team T] --url URL   (bootstrap: see below)
@@ -8,6 +9,7 @@
     custmgmt report funnel --from YYYY-MM-DD --to YYYY-MM-DD --as USER --url URL
     custmgmt followups remind --as USER --url URL   queue overdue reminders
     custmgmt notify dispatch --as USER --url URL [--notifier logging]
+    custmgmt worker --as USER --url URL [--settings MOD:NAME] [--every SECONDS] [--once]
 
 Whoever can run these commands against a database URL holds its credentials and
 is trusted as the host application: ``principal add`` writes grants directly (the
@@ -19,19 +21,22 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import csv
 import hashlib
 import logging
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
-from custmgmt import demo
+from custmgmt import __version__, demo, worker
 from custmgmt.app import CustomerManagement
 from custmgmt.app import open as open_app
-from custmgmt.errors import CustmgmtError, ValidationError
+from custmgmt.errors import CustmgmtError, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.settings import Settings
 from custmgmt.services.prospect_import import COLUMNS
@@ -43,6 +48,7 @@ MAX_FIELD = 100_000
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custmgmt", description="custmgmt command line")
+    parser.add_argument("--version", action="version", version=f"custmgmt {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run_demo = commands.add_parser("demo", help="tell a short story against a fresh store")
@@ -102,7 +108,23 @@ def _parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--url", required=True, help="storage URL")
     dispatch.add_argument("--notifier", default="logging",
                           help="notifier to deliver with (default: logging)")
+
+    _add_worker(commands)
     return parser
+
+
+def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run_worker = commands.add_parser(
+        "worker", help="reminders, pool releases and notification dispatch on a schedule")
+    run_worker.add_argument("--as", dest="actor", required=True, metavar="PRINCIPAL_ID",
+                            help="who the jobs run as: an admin, or a sales manager (their "
+                            "team) who also holds the dispatcher role")
+    run_worker.add_argument("--url", required=True, help="storage URL")
+    run_worker.add_argument("--settings", help="the application's settings, as "
+                            "package.module:NAME (default: custmgmt's defaults)")
+    run_worker.add_argument("--every", type=float, default=300.0,
+                            help="seconds between rounds (default 300)")
+    run_worker.add_argument("--once", action="store_true", help="one round, then exit (cron)")
 
 
 def _date(text: str) -> date:
@@ -152,6 +174,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         result = app.dispatch_notifications(_actor(app, args.actor))
     print(f"sent {result.sent}, failed {result.failed}")
     return 0 if result.failed == 0 else 2
+
+
+def _worker(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    settings = Settings() if args.settings is None else worker.load_settings(args.settings)
+    stop = threading.Event()
+    if not args.once:
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    failed = False
+
+    def report(done: worker.Round) -> None:
+        nonlocal failed
+        failed = failed or done.failed > 0 or done.error is not None
+        print(done, flush=True)
+
+    with open_app(args.url, settings=settings) as app:
+        known = app.get_principal(args.actor)   # refuse to start, rather than fail each round
+        if known is None or not known.active:
+            raise PermissionDenied(args.actor, "worker", "not a known, active principal")
+        actor = _actor(app, args.actor)
+        with contextlib.suppress(KeyboardInterrupt):   # Ctrl-C ends a running worker
+            worker.run(app, actor, every=args.every, rounds=1 if args.once else None,
+                       stop=stop, report=report)
+    return 2 if args.once and failed else 0
 
 
 def _demo(url: str | None) -> None:
@@ -251,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _remind(args)
         elif args.command == "notify":
             return _dispatch(args)
+        elif args.command == "worker":
+            return _worker(args)
     except CustmgmtError as error:
         print(f"custmgmt: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -19,6 +19,11 @@ from decimal import Decimal
 from typing import Any, TypeVar, Union
 
 import cattrs
+from cattrs.cols import (
+    is_namedtuple,
+    namedtuple_dict_structure_factory,
+    namedtuple_dict_unstructure_factory,
+)
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.strategies import configure_tagged_union
 
@@ -84,6 +89,13 @@ def configure_converter(converter: cattrs.Converter) -> None:
     for cls in _TEXT_VALUES:
         converter.register_unstructure_hook(cls, lambda v: v.value)
         converter.register_structure_hook(cls, _text_value(cls))
+    # Named tuples (DueItem) as objects by field name, like the attrs classes.
+    converter.register_unstructure_hook_factory(is_namedtuple,
+                                                namedtuple_dict_unstructure_factory)
+    forbid = bool(getattr(converter, "forbid_extra_keys", False))
+    converter.register_structure_hook_factory(
+        is_namedtuple, lambda cls: namedtuple_dict_structure_factory(
+            cls, converter, "from_converter", forbid))
     converter.register_unstructure_hook_func(
         _is_set, lambda items: _sorted([converter.unstructure(x) for x in items])
     )

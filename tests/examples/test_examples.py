@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
@@ -32,7 +32,7 @@ def test_there_is_an_example_per_area() -> None:
         "01_prospects.py", "02_followups.py", "03_samples.py"]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_the_python_in_each_page_runs_top_to_bottom(page: Path) -> None:
     blocks = PYTHON_BLOCK.findall(page.read_text(encoding="utf-8"))
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}

@@ -15,7 +15,7 @@ from custmgmt import Certification, Grade, Money, Principal, Stage, Willingness
 from custmgmt.domain import sample_moves as moves
 from custmgmt.domain.audit import AuditEntry, chain_entry
 from custmgmt.domain.common import CURRENCY_MINOR_UNITS, DomainEvent
-from custmgmt.domain.followups import Channel, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import Channel, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import (
     GradeChanged,
     OwnerChanged,
@@ -148,6 +148,17 @@ def test_unknown_keys_and_bad_values_are_validation_errors() -> None:
     with pytest.raises(ValidationError) as raised:
         event_from_dict(converter, {"type": "NoSuchEvent"})
     assert raised.value.field == "type"
+
+
+def test_due_items_are_objects_by_field_name_and_round_trip() -> None:
+    item = DueItem("p-1", "u-alice", Grade.A, date(2026, 1, 2), 3)
+    data = converter.unstructure(item)
+    assert data == {"prospect_id": "p-1", "owner_id": "u-alice", "grade": "A",
+                    "next_due": "2026-01-02", "days_late": 3}
+    assert json.loads(json.dumps(data)) == data
+    assert structure(converter, data, DueItem) == item
+    with pytest.raises(ValidationError):
+        structure(converter, {**data, "extra": 1}, DueItem)
 
 
 def test_the_global_converter_is_left_alone() -> None:

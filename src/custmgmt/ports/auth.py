@@ -36,6 +36,8 @@ class Role:
 
 
 class Action(enum.Enum):
+    """Everything a principal may be allowed to do; the authorizer decides per action."""
+
     PROSPECT_REGISTER = "prospect.register"
     PROSPECT_READ = "prospect.read"
     PROSPECT_UPDATE = "prospect.update"

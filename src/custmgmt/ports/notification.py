@@ -30,6 +30,8 @@ class Notification:
 
 
 class DeliveryStatus(enum.Enum):
+    """Where an outbox notification stands: pending, sent, or failed for now."""
+
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
@@ -37,6 +39,8 @@ class DeliveryStatus(enum.Enum):
 
 @frozen(kw_only=True)
 class OutboxItem:
+    """A queued notification with its delivery status, attempts and last error."""
+
     notification: Notification
     status: DeliveryStatus = DeliveryStatus.PENDING
     attempts: int = 0

@@ -34,6 +34,8 @@ __all__ = ["ROSTER", "Entry", "event_types", "names"]
 
 @frozen
 class Entry:
+    """One aggregate on the roster: its unit-of-work attribute and repository port."""
+
     name: str
     """The unit-of-work attribute: ``uow.<name>``."""
     port: type
@@ -74,6 +76,7 @@ ROSTER: tuple[Entry, ...] = (
 
 
 def names() -> tuple[str, ...]:
+    """The unit-of-work attribute of every repository on the roster, in roster order."""
     return tuple(entry.name for entry in ROSTER)
 
 

@@ -48,12 +48,15 @@ def _whole(low: int, high: int) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValidationError(attribute.name, f"must be a whole number from {low} to {high}")
 
+    check.__doc__ = f"attrs validator: a whole number from {low} to {high}, else " \
+                    "ValidationError naming the setting."
     return check
 
 
 positive = _whole(1, MAX_COUNT)
 """attrs validator: a count from 1 to ``MAX_COUNT``."""
 not_negative = _whole(0, MAX_COUNT)
+"""attrs validator: a count from 0 to ``MAX_COUNT``."""
 days = _whole(0, MAX_DAYS)
 """attrs validator: 0 to ``MAX_DAYS`` days (more would overflow date arithmetic)."""
 

@@ -85,6 +85,8 @@ class Page(Generic[T]):
 
 
 class ProspectRepository(Protocol):
+    """Prospects, their identity-key claims (first registration stands) and queries."""
+
     def add(self, prospect: Prospect) -> Prospect:
         """Store a new prospect (version 1). Raises ClaimConflict if an active
         identity key is already held by another prospect: the first stands."""
@@ -145,6 +147,8 @@ class CustomerQuery:
 
 
 class CustomerRepository(Protocol):
+    """Customers and the identity keys they hold (one company, one customer)."""
+
     def add(self, customer: Customer) -> Customer:
         """Store a new customer (version 1). Raises ClaimConflict naming the customer that
         already holds one of its identity keys: one company is never two customers."""
@@ -169,6 +173,8 @@ class CustomerRepository(Protocol):
 
 
 class PrincipalRepository(Protocol):
+    """Principals and their grants: roles, team, supervisor, certifications."""
+
     def get(self, principal_id: str) -> Principal | None: ...
 
     def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
@@ -214,6 +220,8 @@ class FollowUpQuery:
 
 
 class FollowUpPlanRepository(Protocol):
+    """One follow-up plan per prospect: its cadence and next due date."""
+
     def get(self, prospect_id: str) -> FollowUpPlan | None: ...
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
@@ -237,6 +245,8 @@ class FollowUpPlanRepository(Protocol):
 
 
 class FollowUpRepository(Protocol):
+    """Follow-up records (append-only)."""
+
     def add(self, follow_up: FollowUp) -> None: ...
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
@@ -250,6 +260,8 @@ class FollowUpRepository(Protocol):
 
 
 class ClosedMonthRepository(Protocol):
+    """Closed months (月结): a closed month takes no more follow-up records."""
+
     def add(self, closed: ClosedMonth) -> None:
         """Record a closed month; ConcurrencyError if that month and team is already closed."""
         ...
@@ -260,6 +272,8 @@ class ClosedMonthRepository(Protocol):
 
 
 class SampleRepository(Protocol):
+    """Samples and their append-only chain of custody events."""
+
     def add(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
         """Store a new sample (version 1) with the first events of its chain."""
         ...
@@ -290,6 +304,8 @@ class SampleRepository(Protocol):
 
 
 class DepartmentRepository(Protocol):
+    """The departments samples are distributed to (分发): who may hold them."""
+
     def add(self, department: Department) -> None:
         """Register a department; ConcurrencyError if its id is registered already."""
         ...
@@ -302,6 +318,8 @@ class DepartmentRepository(Protocol):
 
 
 class StockCountRepository(Protocol):
+    """Physical stock counts (盘点) of samples, kept as counted."""
+
     def add(self, count: StockCount) -> None:
         """Keep a physical count as counted; ConcurrencyError if its id exists."""
         ...
@@ -312,6 +330,8 @@ class StockCountRepository(Protocol):
 
 
 class AuditLog(Protocol):
+    """The append-only, hash-chained audit trail of each resource."""
+
     def append(self, entry: AuditEntry) -> None:
         """Add the next entry of a resource's trail; ConcurrencyError if its
         sequence number is already taken."""
@@ -339,6 +359,8 @@ class ChainHeadRepository(Protocol):
 
 
 class EventLog(Protocol):
+    """Domain events, saved in the same transaction as the change that raised them."""
+
     def append(self, event: DomainEvent) -> None: ...
 
     def append_many(self, events: Sequence[DomainEvent]) -> None: ...
@@ -349,6 +371,8 @@ class EventLog(Protocol):
 
 
 class UnitOfWork(Protocol):
+    """One transaction: the repositories as attributes, ``commit()`` keeps everything."""
+
     @property
     def prospects(self) -> ProspectRepository: ...
 

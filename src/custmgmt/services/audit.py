@@ -16,7 +16,7 @@ from custmgmt.domain.validation import require_id
 from custmgmt.errors import IntegrityError, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.customers import KIND as CUSTOMER
 from custmgmt.services.customers import resource_of as customer_resource
 from custmgmt.services.prospects import KIND as PROSPECT
@@ -48,7 +48,9 @@ None: the trail is the only record). Such a resource gets its first entry when i
 created, so one that exists without a trail lost it."""
 
 
-class AuditService:
+class AuditService(Described):
+    """``app.audit``: check audit trails and their (sealed) heads for tampering."""
+
     def __init__(self, context: Context) -> None:
         self._ctx = context
 

@@ -30,6 +30,15 @@ def require_principal(actor: object) -> Principal:
 T = TypeVar("T")
 
 
+class Described:
+    """Base of the services: ``repr()`` names the storage and notifier in use, no secrets."""
+
+    _ctx: Context
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._ctx.description}>"
+
+
 class CheckedAuthorizer:
     """Wraps the configured authorizer so a wrong ``actor`` is a ValidationError,
     not an AttributeError from deep inside someone's plugin."""
@@ -64,6 +73,8 @@ class Context:
     guard: CustomerGuard = field(factory=CustomerGuard)
     sealer: Sealer | None = None
     """Seals chain heads; None when no ``chain_key`` (and no plugin) offers one."""
+    description: str = ""
+    """What repr() shows: the storage URL without secrets and the notifier in use."""
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -28,7 +28,7 @@ from custmgmt.domain.validation import require_enum, require_id
 from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import CustomerQuery, Page, UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_cursor, page_limit
 from custmgmt.services.prospects import Match, WinCustomer, build_profile, lookup_keys
@@ -38,6 +38,7 @@ _PROFILE_FIELDS = tuple(a.name for a in attrs.fields(Profile) if a.name != "kind
 
 
 def resource_of(customer: Customer) -> Resource:
+    """The customer as the authorizer sees it: kind, id, owner and team."""
     return Resource(kind=KIND, id=customer.id, owner_id=customer.owner_id,
                     team=customer.owner_team)
 
@@ -94,7 +95,7 @@ def customer_for_won(context: Context) -> WinCustomer:
 
 
 @guarded
-class CustomerService:
+class CustomerService(Described):
     """Create existing clients, read, find, transfer, change status, review customers."""
 
     def __init__(self, context: Context) -> None:

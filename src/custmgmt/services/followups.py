@@ -30,7 +30,7 @@ from custmgmt.errors import PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
@@ -62,11 +62,14 @@ class PlanKeeper:
 
 
 def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) -> bool:
+    """Whether ``month`` is closed for ``team`` (or for everyone) by one of ``closures``."""
     return any(c.covers(month, team) for c in closures)
 
 
 @guarded
-class FollowUpService:
+class FollowUpService(Described):
+    """Follow-up plans, records, due lists and reminders, reached as ``app.followups``."""
+
     def __init__(self, context: Context, keeper: PlanKeeper) -> None:
         self._ctx = context
         self._keeper = keeper

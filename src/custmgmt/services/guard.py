@@ -25,6 +25,9 @@ GuardRule = Callable[[UnitOfWork, Customer, Purpose, datetime], str | None]
 
 @frozen
 class CustomerGuard:
+    """The one answer to "may this customer be acted on for this purpose?": the
+    customer's own status, then every rule plugged in (delisting, consent ...)."""
+
     rules: tuple[GuardRule, ...] = ()
 
     def with_rules(self, *rules: GuardRule) -> CustomerGuard:
@@ -43,6 +46,7 @@ class CustomerGuard:
         return reason
 
     def check(self, uow: UnitOfWork, customer: Customer, purpose: Purpose, at: datetime) -> None:
+        """Raise CustomerRefused with the reason if ``customer`` may not be acted on."""
         reason = self.refusal(uow, customer, purpose, at)
         if reason is not None:
             raise CustomerRefused(customer.id, purpose.value, customer.status.value, reason)

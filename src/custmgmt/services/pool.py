@@ -25,7 +25,7 @@ from custmgmt.errors import (
 from custmgmt.ports.auth import Action, Principal, Reach, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import ProspectQuery, UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.followups import PlanKeeper
 from custmgmt.services.inputs import page_limit
@@ -41,7 +41,9 @@ class LapseReport:
 
 
 @guarded
-class PoolService:
+class PoolService(Described):
+    """The open pool of prospects whose protection lapsed, reached as ``app.pool``."""
+
     def __init__(self, context: Context, keeper: PlanKeeper) -> None:
         self._ctx = context
         self._keeper = keeper

@@ -17,7 +17,7 @@ import attrs
 from custmgmt.domain.validation import require_date, require_id, require_text
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.ports.auth import Action, Certification, Principal
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.inputs import optional_text
 
 KIND = "principal"
@@ -46,7 +46,7 @@ def role_names(value: object, known: frozenset[str], field: str = "roles") -> fr
     return roles
 
 
-class PrincipalService:
+class PrincipalService(Described):
     """Grant and revoke roles, certify, deactivate and list principals."""
 
     def __init__(self, context: Context) -> None:

@@ -48,6 +48,7 @@ class ImportReport:
 
     @property
     def total(self) -> int:
+        """Rows read: imported, rejected and already imported."""
         return self.imported + len(self.rejected) + self.already_imported
 
 
@@ -72,6 +73,7 @@ _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,39}$")
 
 
 def clean(row: object) -> dict[str, object]:
+    """Check that ``row`` is a mapping of known columns; empty cells become None."""
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
     unknown = sorted(str(k) for k in row if k not in COLUMNS)
@@ -107,6 +109,7 @@ class ProspectImport:
 
     def run(self, rows: Iterable[object], batch_size: int, first_line: int,
             on_progress: Progress | None) -> ImportReport:
+        """Import ``rows`` in batches of ``batch_size``, numbering lines from ``first_line``."""
         numbered = enumerate(rows, start=first_line)
         while batch := list(islice(numbered, batch_size)):
             self._batch(batch)

@@ -43,7 +43,7 @@ from custmgmt.domain.validation import require_enum, require_id
 from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
-from custmgmt.services.context import Context, require_principal
+from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import (
     Problems,
@@ -74,6 +74,7 @@ class ProspectCounts:
 
 
 def resource_of(prospect: Prospect) -> Resource:
+    """The prospect as the authorizer sees it: kind, id, owner and team."""
     return Resource(kind=KIND, id=prospect.id, owner_id=prospect.owner_id,
                     team=prospect.owner_team)
 
@@ -159,7 +160,7 @@ WinCustomer = Callable[[UnitOfWork, Principal, Prospect, datetime],
 
 
 @guarded
-class ProspectService:
+class ProspectService(Described):
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
     def __init__(
@@ -173,6 +174,7 @@ class ProspectService:
 
     @property
     def grading_policy(self) -> GradingPolicy:
+        """The grading policy in use (the default, or a plugin's)."""
         return self._policy
 
     def profile(

@@ -22,7 +22,7 @@ from custmgmt.domain.validation import require_date, require_enum
 from custmgmt.errors import ConcurrencyError, InvalidTransition, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -50,11 +50,14 @@ def _period(start: object, end: object) -> tuple[date, date]:
 
 
 def rate(part: int, whole: int) -> Fraction | None:
+    """``part / whole`` as an exact fraction, or None when ``whole`` is 0."""
     return None if whole == 0 else Fraction(part, whole)
 
 
 @frozen
 class VisitPointsRow:
+    """One salesperson's visit points in a month, how many short, and whether flagged."""
+
     principal_id: str
     points: int
     """One per prospect visited per local day."""
@@ -78,6 +81,8 @@ class VisitPointsReport:
 
 @frozen
 class FunnelStep:
+    """One stage of the funnel: how many prospects reached it, and the rate to the next."""
+
     stage: Stage
     reached: int
     conversion_to_next: Fraction | None
@@ -86,6 +91,8 @@ class FunnelStep:
 
 @frozen
 class Funnel:
+    """Prospects registered in a period and how far along the pipeline they got."""
+
     start: date
     end: date
     total: int
@@ -95,6 +102,8 @@ class Funnel:
 
 @frozen
 class ComplianceRow:
+    """One salesperson's on-time follow-ups: how many, how many on time, the rate."""
+
     owner_id: str
     follow_ups: int
     on_time: int
@@ -122,7 +131,9 @@ def highest_stage(prospect: Prospect) -> Stage:
 
 
 @guarded
-class ReportService:
+class ReportService(Described):
+    """Visit points, the funnel and on-time follow-ups, reached as ``app.reports``."""
+
     def __init__(self, context: Context) -> None:
         self._ctx = context
 

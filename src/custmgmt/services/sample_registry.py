@@ -18,7 +18,7 @@ from custmgmt.errors import ConcurrencyError, InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource, Role, Scope
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
-from custmgmt.services.context import Context
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 
 QUALITY_ROLE_ADDRESS = f"role:{Role.QUALITY_MANAGER}"
@@ -58,11 +58,12 @@ def _counted(value: object, field: str) -> Decimal:
 
 
 def sample_resource(sample: Sample) -> Resource:
+    """The sample as the authorizer sees it: its current custodian holds it."""
     return Resource(kind="sample", id=sample.id, owner_id=sample.custodian)
 
 
 @guarded
-class SampleRegistry:
+class SampleRegistry(Described):
     """The registry's side of ``app.samples``; SampleService builds on it."""
 
     def __init__(self, context: Context) -> None:

@@ -58,6 +58,8 @@ def _hazard(hazardous: bool, hazard_class: str | None, procedure: str | None) ->
 
 @guarded
 class SampleService(SampleRegistry):
+    """Customer samples from receipt to feedback, reached as ``app.samples``."""
+
     def __init__(self, context: Context, chain: Chain) -> None:
         super().__init__(context)
         self._chain = chain

@@ -86,6 +86,7 @@ def same_person_as(prospect: Prospect, n: int) -> Prospect:
 
 
 def sample_notification(n: int = 1, *, dedupe_key: str | None = None) -> Notification:
+    """Notification number ``n`` with no personal data, for notifier and outbox tests."""
     return Notification(
         id=f"n-{n:06d}", recipient_id="u-alice", kind="test", subject=f"Notification {n}",
         body="Nothing personal in here.", created_at=T0 + timedelta(seconds=n),
