@@ -49,9 +49,12 @@ def a_sample_with_entries(storage: SqlStorage) -> Sample:
     ), feedback=tuple(
         Feedback(id=f"fb-{n}", user="u-lab", filed_by="u-reg", effect=f"run {n}",
                  problems="none", suggestions="none", submitted_at=T0) for n in (1, 2)))
-    with storage.unit_of_work() as uow:
+    with storage.unit_of_work() as uow, writes(storage) as seen:
         stored = uow.samples.add(moved, [*events, registration])
         uow.commit()
+    assert sorted(seen) == ["INSERT custmgmt_custody_events",
+                            "INSERT custmgmt_sample_applications",
+                            "INSERT custmgmt_sample_feedback", "INSERT custmgmt_samples"]
     return stored
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session
 
@@ -163,7 +163,7 @@ def to_sample(
     )
 
 
-Entry = TypeVar("Entry", UseApplication, Feedback)
+Child = TypeVar("Child", UseApplication, Feedback)
 
 
 class SqlSamples:
@@ -177,6 +177,9 @@ class SqlSamples:
     def __init__(self, session: Session) -> None:
         self._s = session
         self._read: dict[str, Sample] = {}
+        """Each sample as last read or written in this unit of work."""
+        # After any rollback what was read may not be what is stored: forget it.
+        event.listen(session, "after_soft_rollback", lambda *_: self._read.clear())
 
     def _load(self, statement: Select[SampleRow]) -> list[Sample]:
         """The samples ``statement`` (unordered) selects, in number order, each with its
@@ -210,8 +213,8 @@ class SqlSamples:
 
     def _sync(
         self, row: type[SampleApplicationRow | SampleFeedbackRow], sample_id: str,
-        before: Sequence[Entry] | None, after: Sequence[Entry],
-        values: Callable[[str, int, Entry], dict[str, Any]],
+        before: Sequence[Child] | None, after: Sequence[Child],
+        values: Callable[[str, int, Child], dict[str, Any]],
     ) -> None:
         """Make the sample's child rows in ``row``'s table ``after``. With ``before`` (the
         entries as stored) only what changed is written; without, all are replaced."""
@@ -264,7 +267,8 @@ class SqlSamples:
         try:
             with self._s.begin_nested():
                 self._s.execute(INSERT_SAMPLE, [sample_values(stored)])
-                self._children(stored, None)
+                # diffed against no entries at all: inserts only
+                self._children(stored, attrs.evolve(stored, applications=(), feedback=()))
         except IntegrityError:
             raise ConcurrencyError(f"sample {sample.id!r} or its number exists") from None
         self._append(events)
