@@ -25,3 +25,18 @@ def contend(url: str, n: int, start: Any, results: Any) -> None:
             results.put(("lost", conflict.owner_id, conflict.registration_id))
         except Exception as error:  # reported to the test, which fails on it
             results.put(("error", type(error).__name__, str(error)))
+
+
+def contend_for_customer(url: str, n: int, start: Any, results: Any) -> None:
+    """Create the company as account manager ``u-n`` once ``start`` lets everyone go."""
+    with custmgmt.open(url) as app:
+        manager = app.principal(f"u-{n}", roles={"account_manager"})
+        start.wait()
+        try:
+            c = app.customers.create(manager, name="Wang Wei", organization="Acme Co., Ltd.",
+                                     phone=SPELLINGS[n])
+            results.put(("won", manager.id, c.id))
+        except ClaimConflict as conflict:
+            results.put(("lost", conflict.owner_id, conflict.registration_id))
+        except Exception as error:  # reported to the test, which fails on it
+            results.put(("error", type(error).__name__, str(error)))

@@ -220,3 +220,41 @@ def test_transfer_profile_and_review(app: App, who: Who) -> None:
 
 
 InvalidTransitionError = custmgmt.errors.InvalidTransition
+
+
+def test_a_sealed_customer_is_not_followed_up_by_name_or_by_its_keys(
+    app: App, who: Who
+) -> None:
+    c = acme(app, who)
+    named = app.prospects.register(who["alice"], name="Zhao", email="zhao@example.com",
+                                   willingness="clear", potential_value=1, customer_id=c.id)
+    by_keys = app.prospects.register(who["bob"], name="Qian", phone="13812345000",
+                                     willingness="clear", potential_value=1)
+    other = app.customers.create(who["ben"], name="Qian", phone="13812345000")  # since
+    for customer_id in (c.id, other.id):
+        app.customers.set_status(who["admin"], customer_id, "sealed", reason="delisted")
+    for actor, prospect in ((who["alice"], named), (who["bob"], by_keys)):
+        with pytest.raises(CustomerRefused, match="sealed") as raised:
+            app.followups.record(actor, prospect.id, channel="phone", summary="still there?")
+        assert raised.value.purpose == "sales"
+        assert app.followups.history(actor, prospect_id=prospect.id) == ()
+    app.customers.set_status(who["admin"], c.id, "active", reason="objection upheld")
+    app.followups.record(who["alice"], named.id, channel="phone", summary="welcome back")
+    assert len(app.followups.history(who["alice"], prospect_id=named.id)) == 1
+
+
+def test_an_import_rejects_only_the_rows_of_a_sealed_customer(app: App, who: Who) -> None:
+    c = acme(app, who)
+    app.customers.set_status(who["admin"], c.id, "sealed", reason="delisted")
+    rows = [
+        {"name": "A", "phone": "13800000001", "willingness": "clear", "potential_value": "1"},
+        {"name": "B", "phone": "+86 139 1234 5678", "willingness": "clear",
+         "potential_value": "1"},
+        {"name": "C", "phone": "13800000003", "willingness": "clear", "potential_value": "1"},
+    ]
+    report = app.prospects.import_many(who["alice"], rows)
+    assert report.imported == 2
+    (rejected,) = report.rejected
+    assert rejected.line == 2 and "sealed" in rejected.reason and c.id in rejected.reason
+    assert "5678" not in rejected.reason
+    assert app.prospects.counts(who["admin"]).total == 2

@@ -10,12 +10,13 @@ naming the customer's status. Delisting, consent and later areas add a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from attrs import frozen
 
 from custmgmt.domain.customers import Customer, Purpose
+from custmgmt.domain.prospects import IdentityKey
 from custmgmt.errors import CustomerRefused
 from custmgmt.ports.storage import UnitOfWork
 
@@ -59,3 +60,32 @@ class CustomerGuard:
         customer = uow.customers.get(customer_id)
         self.check(uow, customer, purpose, at)
         return customer
+
+    def refused_holder(
+        self, holders: Mapping[IdentityKey, Customer], keys: Iterable[IdentityKey],
+        purpose: Purpose, uow: UnitOfWork, at: datetime,
+    ) -> CustomerRefused | None:
+        """The refusal of the first customer (by id) holding one of ``keys`` that may not
+        be acted on for ``purpose``; None if every such customer may. ``holders`` is
+        what ``uow.customers.holders_of`` answered for these keys (or more)."""
+        customers = {holders[k].id: holders[k] for k in keys if k in holders}
+        for customer_id in sorted(customers):
+            customer = customers[customer_id]
+            reason = self.refusal(uow, customer, purpose, at)
+            if reason is not None:
+                return CustomerRefused(customer.id, purpose.value, customer.status.value, reason)
+        return None
+
+    def check_prospect(
+        self, uow: UnitOfWork, keys: Iterable[IdentityKey], customer_id: str | None,
+        purpose: Purpose, at: datetime,
+    ) -> None:
+        """A prospect is one of the customer it names, and of every customer holding one
+        of its identity keys: each of them must allow ``purpose``."""
+        wanted = tuple(keys)
+        refused = self.refused_holder(uow.customers.holders_of(wanted), wanted, purpose,
+                                      uow, at)
+        if refused is not None:
+            raise refused
+        if customer_id is not None:
+            self.require(uow, customer_id, purpose, at)

@@ -16,6 +16,7 @@ from attrs import frozen
 
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
+from custmgmt.domain.customers import Purpose
 from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prospect, Willingness
 from custmgmt.errors import ClaimConflict, CustmgmtError, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Principal
@@ -166,16 +167,21 @@ class ProspectImport:
         held = uow.prospects.holders_of(keys)
         if self._release_lost is not None and self._release_lost(uow, who, held.values()):
             held = uow.prospects.holders_of(keys)
+        customers = uow.customers.holders_of(keys)
+        now = self._ctx.now()
         seen: dict[IdentityKey, int] = {}
         free: list[Candidate] = []
         for c in candidates:
             keys = sorted(c.profile.identity_keys, key=lambda k: (k.kind.value, k.value))
             holder = next((held[k] for k in keys if k in held), None)
             earlier = next((seen[k] for k in keys if k in seen), None)
+            refused = self._ctx.guard.refused_holder(customers, keys, Purpose.SALES, uow, now)
             if holder is not None and self._same_row(holder.registration.id, c.line):
                 self.already_imported += 1
             elif holder is not None:
                 self._reject(c.line, None, self._conflict_reason(holder.claim_conflict()))
+            elif refused is not None:
+                self._reject(c.line, None, str(refused))
             elif earlier is not None:
                 self._reject(c.line, None, f"duplicate of line {earlier} in this import")
             else:

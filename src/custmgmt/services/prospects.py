@@ -249,11 +249,8 @@ class ProspectService(Described):
         held = earliest_claim(holders)
         if held is not None:
             raise held[0].claim_conflict(held[1])
-        customers = {c.id: c for c in uow.customers.holders_of(profile.identity_keys).values()}
-        for customer in sorted(customers.values(), key=lambda c: c.id):
-            self._ctx.guard.check(uow, customer, Purpose.SALES, now)
-        if customer_id is not None:
-            self._ctx.customer_for(uow, customer_id, Purpose.SALES)
+        self._ctx.guard.check_prospect(uow, profile.identity_keys, customer_id, Purpose.SALES,
+                                       now)
         prospect_id = ProspectId(self._ctx.ids.new_id("p"))
         prospect, events = Prospect.register(
             id=prospect_id,
