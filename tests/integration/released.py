@@ -3,7 +3,7 @@ that code read from them.
 
 A SQLite file is copied as it is; PostgreSQL gets the same rows copied into a schema
 migrated to the revision the file is at. ``documented_samples`` reads each sample the
-way the code of revisions 0001-0008 did: the JSON ``document`` structured with the
+way the code of revisions 0001-0009 did: the JSON ``document`` structured with the
 library's converter, the columns authoritative where they exist.
 """
 
@@ -69,7 +69,7 @@ def _url(source: Path | str) -> str:
 
 
 def documents(source: Path | str) -> dict[str, object]:
-    """Every sample's JSON document (a file or URL at a revision from 0001 to 0008)."""
+    """Every sample's JSON document (a file or URL at a revision from 0001 to 0009)."""
     engine = create_engine(_url(source))
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, document FROM custmgmt_samples")).all()
@@ -96,7 +96,7 @@ def documented_samples(source: Path | str) -> dict[str, Sample]:
 
 
 def documented_count_lines(source: Path | str) -> dict[str, tuple[CountLine, ...]]:
-    """Every stock count's lines as the code of revisions 0004-0008 read them back."""
+    """Every stock count's lines as the code of revisions 0004-0009 read them back."""
     engine = create_engine(_url(source))
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT id, lines FROM custmgmt_stock_counts")).all()

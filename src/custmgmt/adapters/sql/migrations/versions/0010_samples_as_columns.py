@@ -18,8 +18,8 @@ cascade to the custody events. For the same reason the document columns are
 dropped with SQLite's own ``ALTER TABLE ... DROP COLUMN`` (SQLite 3.35 or newer),
 never a batch copy.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30
 """
 
@@ -37,8 +37,8 @@ from alembic import op
 
 from custmgmt.adapters.sql.column_types import ExactDecimal, UTCDateTime
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -73,7 +73,7 @@ _SAMPLE_COLUMNS: list[tuple[str, Any, Any]] = [
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
-        raise RuntimeError("migration 0009 drops columns with ALTER TABLE ... DROP COLUMN, "
+        raise RuntimeError("migration 0010 drops columns with ALTER TABLE ... DROP COLUMN, "
                            f"which needs SQLite 3.35 or newer (this is {sqlite3.sqlite_version})")
     for name, type_, default in _SAMPLE_COLUMNS:
         op.add_column("custmgmt_samples", sa.Column(
@@ -202,7 +202,7 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _sample_columns(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The new columns of one sample, from its document (the cattrs form of 0001-0008:
+    """The new columns of one sample, from its document (the cattrs form of 0001-0009:
     Decimals as text, enums by value, missing keys meaning the field's default)."""
     info = doc["info"]
     hazard = doc.get("hazard")
@@ -289,7 +289,7 @@ def _move_count_lines(bind: Any) -> None:
 
 
 def downgrade() -> None:
-    """Back to one JSON document per sample (the cattrs form of 0008, keys sorted) and
+    """Back to one JSON document per sample (the cattrs form of 0009, keys sorted) and
     JSON lines per stock count."""
     bind = op.get_bind()
     op.add_column("custmgmt_samples",

@@ -1,5 +1,6 @@
 """Upgrading a database written at schema 0008, where a sample was a JSON document and a
-stock count's lines another, to the head (0009: columns and child tables).
+stock count's lines another (as still at 0009), to the head (0010: columns and child
+tables).
 
 tests/data/schema-0008.sqlite was written by that code (tests/data/fill_schema_0008.py):
 a hazardous sample with a storage condition, two use applications, two feedback entries
@@ -106,8 +107,8 @@ def test_samples_read_back_as_written_and_their_chains_verify(written_url: str) 
 def test_a_downgrade_writes_the_documents_back(written_url: str) -> None:
     engine = create_engine(written_url)
     migrate.upgrade(engine)
-    command.downgrade(migrate.config(engine), "0008")
-    assert migrate.current(engine) == "0008"
+    command.downgrade(migrate.config(engine), "0009")
+    assert migrate.current(engine) == "0009"
     engine.dispose()
     assert documented_samples(written_url) == documented_samples(SCHEMA_0008)
     assert documented_count_lines(written_url) == documented_count_lines(SCHEMA_0008)
