@@ -90,3 +90,20 @@ def test_a_sample_not_read_first_has_its_entries_replaced_in_one_go(tmp_path: Pa
             "INSERT custmgmt_sample_feedback", "UPDATE custmgmt_samples"]
         with storage.unit_of_work() as uow:
             assert uow.samples.get("s-000001") == stored
+
+
+def test_what_was_read_before_a_rollback_is_not_diffed_against(tmp_path: Path) -> None:
+    with custmgmt.open(f"sqlite:///{tmp_path / 'crm.db'}", migrate=True) as app:
+        storage = app._storage
+        assert isinstance(storage, SqlStorage)
+        a_sample_with_entries(storage)
+        with storage.unit_of_work() as uow:
+            sample = uow.samples.get("s-000001")
+            uow.rollback()
+            moved, event_ = moves.approve(CHAIN, sample, "a-1", approver="u-reg", at=T0)
+            with writes(storage) as seen:
+                stored = uow.samples.update(moved, [event_])
+            uow.commit()
+        assert "DELETE custmgmt_sample_applications" in seen
+        with storage.unit_of_work() as uow:
+            assert uow.samples.get("s-000001") == stored

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import ColumnElement, Select, bindparam, delete, event, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session
 
@@ -177,9 +177,15 @@ class SqlSamples:
     def __init__(self, session: Session) -> None:
         self._s = session
         self._read: dict[str, Sample] = {}
-        """Each sample as last read or written in this unit of work."""
-        # After any rollback what was read may not be what is stored: forget it.
-        event.listen(session, "after_soft_rollback", lambda *_: self._read.clear())
+        self._read_in: object = None
+
+    def _memory(self) -> dict[str, Sample]:
+        """Each sample as last read or written in the current transaction (after a
+        rollback or commit what was read may not be what is stored: forgotten)."""
+        transaction = self._s.get_transaction()
+        if transaction is not self._read_in:
+            self._read, self._read_in = {}, transaction
+        return self._read
 
     def _load(self, statement: Select[SampleRow]) -> list[Sample]:
         """The samples ``statement`` (unordered) selects, in number order, each with its
@@ -208,7 +214,7 @@ class SqlSamples:
         ):
             notes[f.sample_id].append(f)
         samples = [to_sample(row, apps[row.id], notes[row.id]) for row in rows]
-        self._read.update((sample.id, sample) for sample in samples)
+        self._memory().update((sample.id, sample) for sample in samples)
         return samples
 
     def _sync(
@@ -272,12 +278,12 @@ class SqlSamples:
         except IntegrityError:
             raise ConcurrencyError(f"sample {sample.id!r} or its number exists") from None
         self._append(events)
-        self._read[stored.id] = stored
+        self._memory()[stored.id] = stored
         return stored
 
     def update(self, sample: Sample, events: Sequence[CustodyEvent]) -> Sample:
         stored = attrs.evolve(sample, version=sample.version + 1)
-        before = self._read.get(sample.id)
+        before = self._memory().get(sample.id)
         if before is not None and before.version != sample.version:
             before = None  # read at another version: replace the child rows
         try:
@@ -289,7 +295,7 @@ class SqlSamples:
             raise ConcurrencyError(f"sample number {sample.number!r} or one of its "
                                    "entries is taken") from None
         self._append(events)
-        self._read[stored.id] = stored
+        self._memory()[stored.id] = stored
         return stored
 
     def get(self, sample_id: str) -> Sample:
