@@ -32,6 +32,12 @@ class Role:
     """Verifies audit trails (``app.audit.verify``)."""
     DISPATCHER = "dispatcher"
     """Runs the notification worker: reads the outbox and delivers it."""
+    RELATIONSHIP_MANAGER = "relationship_manager"
+    """Drafts credit instruments for the customers they own, issues and services them."""
+    CREDIT_APPROVER = "credit_approver"
+    """Approves credit instruments (never their own), sets limits, revokes."""
+    RISK_OFFICER = "risk_officer"
+    """Reads every credit instrument and the exposure report."""
     ADMIN = "admin"
 
 
@@ -70,6 +76,20 @@ class Action(enum.Enum):
     AUDIT_VERIFY = "audit.verify"
     NOTIFICATION_READ = "notification.read"
     EVENT_READ = "event.read"
+    CREDIT_DRAFT = "credit.draft"
+    """Draft (and submit) an instrument for a customer: checked against the customer."""
+    CREDIT_READ = "credit.read"
+    CREDIT_APPROVE = "credit.approve"
+    CREDIT_ISSUE = "credit.issue"
+    CREDIT_AWARD = "credit.award"
+    """Record a credit certificate's tender result."""
+    CREDIT_DRAW = "credit.draw"
+    """Record a customer's drawdown."""
+    CREDIT_REVOKE = "credit.revoke"
+    CREDIT_LIMIT = "credit.limit"
+    """Set a customer's approved credit limit."""
+    CREDIT_REPORT = "credit.report"
+    """Read exposure: per customer and the off-balance-sheet report."""
 
 
 class Scope(enum.IntEnum):

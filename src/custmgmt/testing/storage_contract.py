@@ -29,6 +29,7 @@ from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
+from custmgmt.testing.credit_contract import CreditStorageContract
 from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
@@ -37,7 +38,8 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
 class StorageContract(
-    CustomerStorageContract, FollowUpStorageContract, SampleStorageContract, ABC
+    CustomerStorageContract, CreditStorageContract, FollowUpStorageContract,
+    SampleStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 

@@ -15,6 +15,7 @@ from typing import Protocol, Self, cast
 
 import attrs
 
+from custmgmt.adapters.memory.credit import MemoryCredit, MemoryCreditLimits
 from custmgmt.adapters.memory.customers import MemoryCustomers
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
@@ -32,6 +33,7 @@ from custmgmt.adapters.memory.records import (
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
@@ -54,6 +56,8 @@ class MemoryState:
         self.key_index: dict[IdentityKey, str] = {}
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[IdentityKey, str] = {}
+        self.credit: dict[str, CreditInstrument] = {}
+        self.credit_limits: dict[str, CreditLimit] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.samples: dict[str, Sample] = {}
@@ -199,7 +203,8 @@ class MemoryRepository(Protocol):
 
 
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
-    "prospects": MemoryProspects, "customers": MemoryCustomers,
+    "prospects": MemoryProspects, "customers": MemoryCustomers, "credit": MemoryCredit,
+    "credit_limits": MemoryCreditLimits,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts, "audit": MemoryAudit,
