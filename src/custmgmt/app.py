@@ -23,6 +23,7 @@ from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage
 from custmgmt.services.audit import AuditService
 from custmgmt.services.context import CheckedAuthorizer, Context
+from custmgmt.services.credit import CreditService
 from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.followups import FollowUpService, PlanKeeper
 from custmgmt.services.inputs import page_limit
@@ -76,6 +77,8 @@ class CustomerManagement:
     """Customer samples: receipt, registry, use, feedback, chain of custody."""
     customers: CustomerService
     """Customers: existing clients, won prospects, status, and the one customer guard."""
+    credit: CreditService
+    """Credit instruments: commitment letters, tender credit certificates and intents."""
     audit: AuditService
     """Verify the audit trails and their sealed heads (tamper evidence)."""
     principals: PrincipalService
@@ -112,6 +115,7 @@ class CustomerManagement:
         self.followups = FollowUpService(self._context, keeper)
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)
+        self.credit = CreditService(self._context)
         self.audit = AuditService(self._context)
         self.principals = PrincipalService(self._context)
         self.samples = SampleService(

@@ -46,6 +46,7 @@ from custmgmt.domain.validation import (
 from custmgmt.errors import (
     CreditLimitExceeded,
     InvalidTransition,
+    PermissionDenied,
     RevocationNotAllowed,
     ValidationError,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "CreditInstrument",
     "CreditLimit",
     "CustomerConsent",
+    "CustomerExposure",
     "Drawdown",
     "ExposureLine",
     "Group",
@@ -67,6 +69,7 @@ __all__ = [
     "Revocation",
     "ensure_within_limit",
     "expires_at",
+    "positive",
     "whole_minor_units",
 ]
 
@@ -264,6 +267,22 @@ class CreditLimit:
         if self.limit.is_negative:
             raise ValidationError("limit", "must not be negative")
         whole_minor_units("limit", self.limit)
+
+
+@frozen(kw_only=True)
+class CustomerExposure:
+    """One customer's binding exposure against its approved credit limit."""
+
+    customer_id: str
+    limit: CreditLimit | None
+    lines: tuple[ExposureLine, ...]
+    outstanding: Money
+    """Undrawn binding amounts in the limit's currency (CNY without a limit)."""
+
+    @property
+    def headroom(self) -> Money | None:
+        """What a new binding instrument may still add (None: no approved limit)."""
+        return None if self.limit is None else self.limit.limit - self.outstanding
 
 
 @frozen(kw_only=True)
@@ -485,8 +504,8 @@ class CreditInstrument:
         """Four eyes: whoever drafted it never approves it."""
         self._require("approved", at, zone, InstrumentState.SUBMITTED)
         if by == self.owner_id:
-            raise InvalidTransition(self.state.value, "approved",
-                                    "four eyes: the maker may not approve their own instrument")
+            raise PermissionDenied(by, "credit.approve",
+                                   "four eyes: whoever drafts an instrument never approves it")
         return self._move(InstrumentState.APPROVED, "approved", by, at, approved_by=by,
                           approved_at=at)
 

@@ -24,7 +24,7 @@ def _instant(name: str, nullable: bool = True) -> sa.Column[object]:
     return sa.Column(name, UTCDateTime(timezone=True), nullable=nullable)
 
 
-def _child_key(table: str) -> list[sa.SchemaItem]:
+def _child_key(table: str) -> list[sa.Constraint]:
     return [
         sa.ForeignKeyConstraint(["instrument_id"], [f"{_INSTRUMENTS}.id"],
                                 name=op.f(f"fk_{table}_instrument_id_{_INSTRUMENTS}"),
