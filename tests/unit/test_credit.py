@@ -531,3 +531,31 @@ def test_role_x_action(bank: Bank, role: str, action: str) -> None:
     else:
         with pytest.raises(PermissionDenied):
             _attempt(bank, who, action)
+
+
+# -- hostile input ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\ud800", "bell\x07"], ids=repr)
+def test_unstorable_text_and_edge_values_are_refused_and_nothing_is_stored(
+    bank: Bank, bad: str
+) -> None:
+    done = issued(bank, intent(bank))
+    calls: list[tuple[Any, str]] = [
+        (lambda: letter(bank, purpose=bad), "purpose"),
+        (lambda: letter(bank, drawdown_method=bad), "drawdown_method"),
+        (lambda: certificate(bank, project=bad), "project"),
+        (lambda: letter(bank, valid_until=date.max), "valid_until"),
+        (lambda: letter(bank, term_months=10**5000), "term_months"),
+        (lambda: letter(bank, term_months=True), "term_months"),
+        (lambda: bank.app.credit.revoke(bank.approver, done.id, reason=bad,
+                                        failed_conditions=["credit-rules"]), "reason"),
+        (lambda: bank.app.credit.revoke(bank.approver, done.id, reason="r",
+                                        failed_conditions=[bad]), "failed_conditions"),
+        (lambda: bank.app.credit.get(bank.rm, bad), "instrument_id"),
+    ]
+    for call, field in calls:
+        with pytest.raises(ValidationError) as raised:
+            call()
+        assert raised.value.field.startswith(field), (field, raised.value)
+    assert [i.id for i in bank.app.credit.list(bank.risk).items] == [done.id]
+    assert bank.app.credit.get(bank.rm, done.id) == done

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -322,7 +322,8 @@ def positive(name: str, money: object) -> Money:
 def expires_at(valid_until: date, zone: ZoneInfo) -> datetime:
     """The instant validity ends: local midnight at the end of ``valid_until`` (the last
     valid day) in ``zone``."""
-    return datetime.combine(valid_until + timedelta(days=1), time(0), tzinfo=zone)
+    day = valid_until + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
 def ensure_within_limit(limit: CreditLimit | None, exposure: Money, adding: Money) -> None:
