@@ -239,6 +239,9 @@ def test_the_lifecycle_refuses_illegal_moves(bank: Bank) -> None:
     assert changes == ["drafted", "submitted", "approved", "issued"]
     trail = bank.app.credit.audit_trail(bank.risk, drafted.id)
     assert [e.action for e in trail] == ["draft", "submit", "approve", "issue"]
+    auditor = bank.app.principal("u-auditor", roles={"auditor"})
+    assert bank.app.audit.verify(auditor, "credit", drafted.id) == 4
+    assert bank.app.audit.verify(auditor, "credit_limit", bank.customer) == 1
 
 
 # -- validity at local midnight -----------------------------------------------------------

@@ -42,6 +42,7 @@ from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_cursor, page_limit
 
 KIND = "credit"
+LIMIT_KIND = "credit_limit"
 INTENTS = (InstrumentKind.CONDITIONAL_COMMITMENT_LETTER, InstrumentKind.LOAN_INTENT_LETTER,
            InstrumentKind.COOPERATION_AGREEMENT)
 
@@ -356,7 +357,7 @@ class CreditService(Described):
             stored = uow.credit_limits.save(CreditLimit(
                 customer_id=cid, limit=limit, approved_by=who.id, approved_at=now,
                 version=0 if current is None else current.version))
-            self._ctx.audit(uow, who, kind="credit_limit", resource_id=cid, action="set",
+            self._ctx.audit(uow, who, kind=LIMIT_KIND, resource_id=cid, action="set",
                             at=now, before=None if current is None
                             else {"limit": str(current.limit)},
                             after={"limit": str(stored.limit)})
