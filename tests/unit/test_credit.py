@@ -337,6 +337,11 @@ def test_a_binding_instrument_is_revoked_only_with_the_customers_consent(bank: B
     with pytest.raises(PermissionDenied):
         bank.app.credit.revoke(bank.rm, done.id, reason="x", consent=None)
     assert bank.app.credit.get(bank.rm, done.id).state is S.ISSUED
+    later = CustomerConsent(consented_by="CFO Zhang", at=datetime(2026, 4, 1, tzinfo=UTC),
+                            document_ref="ACME-2026-017")
+    with pytest.raises(ValidationError) as raised:
+        bank.app.credit.revoke(bank.approver, done.id, reason="x", consent=later)
+    assert raised.value.field == "consent"
     consent = CustomerConsent(consented_by="CFO Zhang", at=bank.clock.now(),
                               document_ref="ACME-2026-017")
     revoked = bank.app.credit.revoke(bank.approver, done.id, reason="project cancelled",

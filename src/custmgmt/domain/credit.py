@@ -582,6 +582,9 @@ class CreditInstrument:
             if cited:
                 raise ValidationError("failed_conditions",
                                       "a binding instrument has no conditions to cite")
+            if consent.at > at:
+                raise ValidationError("consent", "is dated after now: record a consent "
+                                      "the customer has given")
         else:
             if not cited:
                 raise RevocationNotAllowed(

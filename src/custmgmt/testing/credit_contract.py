@@ -114,7 +114,9 @@ class CreditStorageContract:
             def ids(**kw: object) -> list[str]:
                 query = CreditQuery(**{"reach": EVERYONE, **kw})  # type: ignore[arg-type]
                 found = [i.id for i in uow.credit.find(query)]
-                assert found == [r.id for r in rows if query.matches(r)][: query.limit]
+                expected = [r.id for r in rows if query.matches(r) and (
+                    query.after is None or (r.created_at, r.id) > query.after)]
+                assert found == expected[: query.limit]
                 return found
             assert ids() == ["cr-000001", "cr-000002", "cr-000003", "cr-000004"]
             assert ids(customer_id="c-1") == ["cr-000001", "cr-000002", "cr-000004"]
