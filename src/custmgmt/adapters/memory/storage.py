@@ -16,6 +16,7 @@ from typing import Protocol, Self, cast
 import attrs
 
 from custmgmt.adapters.memory.customers import MemoryCustomers
+from custmgmt.adapters.memory.delisting import MemoryDelisting
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
     MemoryClosedMonths,
@@ -33,6 +34,7 @@ from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
@@ -54,6 +56,8 @@ class MemoryState:
         self.key_index: dict[IdentityKey, str] = {}
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[IdentityKey, str] = {}
+        self.delisting: dict[str, DelistingCase] = {}
+        self.reviews: dict[str, Review] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.samples: dict[str, Sample] = {}
@@ -199,7 +203,7 @@ class MemoryRepository(Protocol):
 
 
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
-    "prospects": MemoryProspects, "customers": MemoryCustomers,
+    "prospects": MemoryProspects, "customers": MemoryCustomers, "delisting": MemoryDelisting,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts, "audit": MemoryAudit,
