@@ -30,6 +30,7 @@ from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
 from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
 from custmgmt.testing.customer_contract import CustomerStorageContract
+from custmgmt.testing.delisting_contract import DelistingStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
 
@@ -37,7 +38,8 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
 class StorageContract(
-    CustomerStorageContract, FollowUpStorageContract, SampleStorageContract, ABC
+    CustomerStorageContract, DelistingStorageContract, FollowUpStorageContract,
+    SampleStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 
