@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from custmgmt.domain.audit import AuditEntry
-from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer, CustomerStatus
 from custmgmt.domain.delisting import (
     Changed,
@@ -385,7 +385,7 @@ class DelistingService(Described):
         """A prospect linked to a sealed customer, as stored (same right, reason, audit)."""
         pid = require_id("prospect_id", prospect_id)
         with self._ctx.storage.unit_of_work() as uow:
-            prospect = uow.prospects.get(pid)  # type: ignore[arg-type]
+            prospect = uow.prospects.get(ProspectId(pid))
             if prospect.customer_id is None:
                 raise ValidationError("prospect_id", "is not linked to a sealed customer")
             self._sealed_read(uow, actor, reason, prospect.customer_id, f"prospect {pid}")
