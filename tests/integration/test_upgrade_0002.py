@@ -111,10 +111,8 @@ def test_upgrading_links_every_sample_to_a_customer(released_url: str) -> None:
         for n, customer in enumerate(["p-000001", "ACME-001", "ACME-001", "walk-in"], 1):
             sample = app.samples.get(qm, f"s-{n:06d}")
             assert sample.info.customer_id == customer
-            # Chains written by 0.1.0 predate the canonical form and sealed heads: as
-            # docs/integrity.md says, they are verified with the release that wrote them.
-            with pytest.raises(IntegrityError):
-                app.samples.verify_chain(qm, sample.id)
+            # Chains written by 0.1.0 hash in its older form: they still verify.
+            assert app.samples.verify_chain(qm, sample.id) == 1
         rita = app.principal("u-rita", roles={"sample_receiver"}, certifications={
             Certification("sample_receiver", date(2026, 12, 31))})
         app.samples.receive(rita, customer_id="walk-in", sample_name="more water", quantity=1,
@@ -143,3 +141,38 @@ def test_the_upgraded_schema_matches_a_fresh_one(released_url: str) -> None:
     engine.dispose()
 
 
+
+
+def test_chains_and_trails_the_release_wrote_still_verify_and_catch_edits(
+    released_url: str,
+) -> None:
+    engine = create_engine(released_url)
+    clock = custmgmt.FixedClock(datetime(2026, 4, 1, 2, 0, tzinfo=UTC))
+    with custmgmt.open(released_url, migrate=True, clock=clock) as app:
+        auditor = app.principal("u-aud", roles={"auditor", "quality_manager"})
+        registrar = app.principal("u-reg", roles={"sample_registry"})
+        assert app.audit.verify(auditor, "prospect", "p-000002") == 1
+        # A chain the release began, continued in the canonical form, verifies whole.
+        app.samples.register(registrar, "s-000001", classification="polymer",
+                             location="shelf A")
+        assert app.samples.verify_chain(auditor, "s-000001") == 2
+        with engine.begin() as db:
+            db.execute(text("UPDATE custmgmt_custody_events SET custodian = 'u-mallory' "
+                            "WHERE sample_id = 's-000002'"))
+            db.execute(text("UPDATE custmgmt_audit SET actor_id = 'u-mallory' "
+                            "WHERE resource_id = 'p-000002'"))
+            db.execute(text("UPDATE custmgmt_samples SET state = 'disposed' "
+                            "WHERE id = 's-000003'"))
+        with pytest.raises(IntegrityError, match="event 0 was edited"):
+            app.samples.verify_chain(auditor, "s-000002")
+        with pytest.raises(IntegrityError, match="entry 0"):
+            app.audit.verify(auditor, "prospect", "p-000002")
+        with pytest.raises(IntegrityError, match="state"):
+            app.samples.verify_chain(auditor, "s-000003")
+        # Once the canonical form takes over, an old-form record after it is refused.
+        with engine.begin() as db:
+            db.execute(text("UPDATE custmgmt_custody_events SET record = '' "
+                            "WHERE sample_id = 's-000001' AND sequence = 1"))
+        with pytest.raises(IntegrityError, match="event 1 was edited"):
+            app.samples.verify_chain(auditor, "s-000001")
+    engine.dispose()

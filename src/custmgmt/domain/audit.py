@@ -11,6 +11,7 @@ from datetime import datetime
 import attrs
 from attrs import field, frozen
 
+from custmgmt.domain import legacy_hashes
 from custmgmt.domain.integrity import AUDIT_ENTRY, GENESIS, record_hash
 from custmgmt.domain.validation import aware, text
 
@@ -63,11 +64,12 @@ def chain_entry(
 def broken_link(entries: list[AuditEntry]) -> int | None:
     """Index of the first entry whose hash or link does not hold, or None if all do."""
     previous_hash = GENESIS
+    written_by_0_1 = legacy_hashes.audit_prefix(entries)
     for index, entry in enumerate(entries):
         if (
             entry.sequence != index
             or entry.previous_hash != previous_hash
-            or entry.hash != entry.computed_hash()
+            or (index >= written_by_0_1 and entry.hash != entry.computed_hash())
         ):
             return index
         previous_hash = entry.hash

@@ -74,6 +74,8 @@ class Action(enum.Enum):
     PRINCIPAL_MANAGE = "principal.manage"
     NOTIFICATION_DISPATCH = "notification.dispatch"
     AUDIT_VERIFY = "audit.verify"
+    AUDIT_SEAL = "audit.seal"
+    """Seal the heads of chains written before a chain key was configured."""
     NOTIFICATION_READ = "notification.read"
     EVENT_READ = "event.read"
     DELISTING_OPEN = "delisting.open"

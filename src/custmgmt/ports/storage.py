@@ -380,6 +380,10 @@ class AuditLog(Protocol):
         """Every entry for one resource, in sequence order."""
         ...
 
+    def trails(self) -> Sequence[tuple[str, str]]:
+        """Every ``(resource kind, resource id)`` that has a trail, in that order."""
+        ...
+
 
 class ChainHeadRepository(Protocol):
     """The head of every custody chain and audit trail, with its seal if a key is set."""

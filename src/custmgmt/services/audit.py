@@ -7,11 +7,15 @@ of each trail is recorded, and sealed when a chain key is configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+
+from attrs import frozen
 
 from custmgmt.domain.audit import broken_link
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.integrity import GENESIS, audit_chain
+from custmgmt.domain.integrity import CUSTODY_CHAIN, GENESIS, audit_chain
+from custmgmt.domain.quantities import exact
+from custmgmt.domain.samples import Chain
 from custmgmt.domain.validation import require_id
 from custmgmt.errors import IntegrityError, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
@@ -54,6 +58,17 @@ class AuditService(Described):
     def __init__(self, context: Context) -> None:
         self._ctx = context
 
+    def seal_heads(self, actor: Principal) -> SealReport:
+        """Adopt a chain key on a store written without one: verify every custody chain
+        and audit trail, and seal the head of each that holds and has no seal yet.
+
+        Chains that do not verify, and heads sealed under another key, are left as
+        they are and named in ``SealReport.refused``. Needs the ``audit.seal`` right
+        (admin) and a configured ``Settings.chain_key`` or sealer plugin
+        (ValidationError otherwise). Safe to run again: sealed heads are counted as
+        ``already_sealed``."""
+        return _seal_heads(self._ctx, actor)
+
     def verify(self, actor: Principal, kind: str, resource_id: str) -> int:
         """Recompute the audit trail of one resource and check its head; raise
         IntegrityError naming the first entry edited, deleted, inserted or reordered,
@@ -87,3 +102,80 @@ class AuditService(Described):
             self._ctx.check_head(uow, audit_chain(kind), rid, length=len(trail),
                                  head_hash=trail[-1].hash if trail else GENESIS, what=what)
         return len(trail)
+
+
+@frozen(kw_only=True)
+class SealReport:
+    """What ``app.audit.seal_heads`` did: heads it sealed, heads already sealed under
+    the key, and the chains it refused to seal (named, with why), which it left as
+    they were."""
+
+    sealed: int
+    already_sealed: int
+    refused: tuple[str, ...]
+
+
+def _seal_heads(ctx: Context, actor: Principal) -> SealReport:
+    if ctx.sealer is None:
+        raise ValidationError("chain_key", "no chain key or sealer is configured: there is "
+                              "nothing to seal heads with")
+    with ctx.storage.unit_of_work(read_only=True) as uow:
+        ctx.authorize(uow, actor, Action.AUDIT_SEAL)
+        chains = [(CUSTODY_CHAIN, s.id) for s in uow.samples.find()]
+        chains += [(audit_chain(kind), rid) for kind, rid in uow.audit.trails()]
+    sealed = already = 0
+    refused: list[str] = []
+    for batch in _batches(chains, 200):
+        with ctx.storage.unit_of_work() as uow:
+            ctx.authorize(uow, actor, Action.AUDIT_SEAL)
+            for chain, chain_id in batch:
+                outcome = _seal_one(ctx, uow, chain, chain_id)
+                sealed += outcome == "sealed"
+                already += outcome == "already"
+                if outcome not in ("sealed", "already"):
+                    refused.append(outcome)
+            uow.commit()
+    return SealReport(sealed=sealed, already_sealed=already, refused=tuple(refused))
+
+
+def _batches(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _seal_one(ctx: Context, uow: UnitOfWork, chain: str, chain_id: str) -> str:
+    """"sealed", "already", or why the chain was not sealed."""
+    what = f"{chain} {chain_id}"
+    head = uow.heads.get(chain, chain_id)
+    if head is not None and head.seal is not None:
+        try:
+            ctx.check_head(uow, chain, chain_id, length=head.length,
+                           head_hash=head.head_hash, what=what)
+        except IntegrityError as error:
+            return f"{error} (sealed under another key?)"
+        return "already"
+    try:
+        length, newest = _verified(uow, chain, chain_id)
+    except IntegrityError as error:
+        return str(error)
+    if head is not None and (head.length, head.head_hash) != (length, newest):
+        return f"{what}: its head records {head.length} entries, {length} are stored"
+    ctx.seal_head(uow, chain, chain_id, length, newest)
+    return "sealed"
+
+
+def _verified(uow: UnitOfWork, chain: str, chain_id: str) -> tuple[int, str]:
+    """The length and newest hash of a chain that verifies; IntegrityError if not."""
+    if chain == CUSTODY_CHAIN:
+        sample = uow.samples.get(chain_id)
+        events = list(uow.samples.chain(chain_id))
+        with exact():
+            Chain().verify(sample, events)
+        return len(events), events[-1].hash
+    kind = chain.removeprefix("audit:")
+    trail = list(uow.audit.trail(kind, chain_id))
+    bad = broken_link(trail)
+    if bad is not None:
+        raise IntegrityError(f"{kind} {chain_id}: audit entry {bad} was edited, deleted, "
+                             "inserted or reordered")
+    return len(trail), trail[-1].hash if trail else GENESIS

@@ -465,6 +465,9 @@ class StorageContract(
         with storage.unit_of_work() as uow:
             assert list(uow.audit.trail("prospect", "p-1")) == [first, second]
             assert list(uow.audit.trail("prospect", "p-2")) == []
+            uow.audit.append(chain_entry(None, resource_kind="customer", resource_id="c-9",
+                                         actor_id="u-a", action="create", at=T0))
+            assert list(uow.audit.trails()) == [("customer", "c-9"), ("prospect", "p-1")]
         with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
             uow.audit.append(second)
             uow.commit()

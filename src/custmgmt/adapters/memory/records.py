@@ -209,6 +209,10 @@ class MemoryAudit:
                                                                                  resource_id)]
         return [*committed, *mine]
 
+    def trails(self) -> Sequence[tuple[str, str]]:
+        staged = {(e.resource_kind, e.resource_id) for e in self.staged}
+        return sorted({*self._state.audit, *staged})
+
     def check(self) -> None:
         for entry in self.staged:
             committed = self._state.audit.get((entry.resource_kind, entry.resource_id), [])

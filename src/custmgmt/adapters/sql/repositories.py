@@ -136,6 +136,13 @@ class SqlAudit:
         ).all()
         return [to_audit(r) for r in rows]
 
+    def trails(self) -> Sequence[tuple[str, str]]:
+        rows = self._s.execute(
+            select(AuditRow.resource_kind, AuditRow.resource_id).distinct()
+            .order_by(AuditRow.resource_kind, AuditRow.resource_id)
+        ).all()
+        return [(kind, rid) for kind, rid in rows]
+
 
 class SqlHeads:
     def __init__(self, session: Session) -> None:
