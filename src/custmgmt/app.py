@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
@@ -11,16 +12,17 @@ import attrs
 from attrs import frozen
 
 from custmgmt.adapters.system import SystemClock, UuidIds
-from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.samples import Chain
 from custmgmt.domain.validation import require_id
 from custmgmt.errors import ValidationError
 from custmgmt.plugins import Plugins
-from custmgmt.ports.auth import Action, Certification, Principal
+from custmgmt.ports.auth import Action, Certification, Principal, Reach, Scope
 from custmgmt.ports.clock import Clock, IdGenerator
 from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
-from custmgmt.ports.storage import Storage
+from custmgmt.ports.storage import CustomerQuery, ProspectQuery, Storage
 from custmgmt.services.audit import AuditService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.customers import CustomerService, customer_for_won
@@ -34,6 +36,14 @@ from custmgmt.services.reports import ReportService
 from custmgmt.services.samples import SampleService
 
 __all__ = ["CustomerManagement", "DispatchReport", "open"]
+
+
+@frozen
+class RekeyReport:
+    """What ``rekey_identity_keys`` sealed again: how many prospects and customers."""
+
+    prospects: int
+    customers: int
 
 
 @frozen
@@ -198,6 +208,35 @@ class CustomerManagement:
                 uow.outbox.mark_sent(item.notification.id, self._context.now())
                 uow.commit()
         return DispatchReport(sent=sent, failed=failed)
+
+    def rekey_identity_keys(self) -> RekeyReport:
+        """Seal every held identity key again with the current ``settings.key_pepper``
+        and ``phone_region``: the keys of every active prospect registration and of
+        every customer, in one unit of work (all or nothing).
+
+        Run it once after setting or changing the pepper (``custmgmt db rekey``):
+        until then, registrations would not see the keys sealed with the old one.
+        Like ``migrate``, it is the host application's call (no acting principal).
+        ClaimConflict if the new normalization makes two holders of one key."""
+        ring = self.settings.key_ring
+        everyone = Reach(scope=Scope.ANY, principal_id="custmgmt")
+        prospects: dict[ProspectId, frozenset[IdentityKey]] = {}
+        customers: dict[str, frozenset[IdentityKey]] = {}
+        with self._storage.unit_of_work() as uow:
+            after: tuple[datetime, str] | None = None
+            while page := uow.prospects.find(ProspectQuery(
+                    reach=everyone, registration_active=True, limit=500, after=after)):
+                prospects.update({p.id: p.held_keys(ring) for p in page})
+                after = (page[-1].registration.at, page[-1].id)
+            after = None
+            while found := uow.customers.find(CustomerQuery(reach=everyone, limit=500,
+                                                            after=after)):
+                customers.update({c.id: c.held_keys(ring) for c in found})
+                after = (found[-1].created_at, found[-1].id)
+            uow.prospects.replace_keys(prospects)
+            uow.customers.replace_keys(customers)
+            uow.commit()
+        return RekeyReport(prospects=len(prospects), customers=len(customers))
 
     def migrate(self) -> None:
         """Bring the storage schema up to date."""

@@ -3,6 +3,7 @@
     custmgmt --version                              the installed version
     custmgmt demo [--url URL]                       tell the demo story (SQLite by default)
     custmgmt db upgrade URL                         create or upgrade custmgmt's tables
+    custmgmt db rekey URL                           seal identity keys with $CUSTMGMT_KEY_PEPPER
     custmgmt principal add ID --role R [--team T] --url URL   (bootstrap: see below)
     custmgmt import prospects FILE.csv --as USER --url URL [--encoding gb18030]
     custmgmt report visit-points --month YYYY-MM --as USER --url URL
@@ -25,6 +26,7 @@ import contextlib
 import csv
 import hashlib
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -40,6 +42,9 @@ from custmgmt.errors import CustmgmtError, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.settings import Settings
 from custmgmt.services.prospect_import import COLUMNS
+
+PEPPER_VARIABLE = "CUSTMGMT_KEY_PEPPER"
+"""The environment variable holding ``Settings.key_pepper`` (as text) for every command."""
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16", "utf-16-le", "utf-16-be")
 MAX_FIELD = 100_000
@@ -59,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     upgrade = db_commands.add_parser("upgrade", help="create or upgrade custmgmt's tables")
     upgrade.add_argument("url")
+    rekey = db_commands.add_parser("rekey", help=f"seal identity keys again with the pepper "
+                                   f"in ${PEPPER_VARIABLE} (after setting or changing it)")
+    rekey.add_argument("url")
 
     principal = commands.add_parser("principal", help="principals and their roles")
     principal_commands = principal.add_subparsers(dest="principal_command", required=True)
@@ -113,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _open(url: str, notifier: str = "memory") -> CustomerManagement:
+    """Open ``url`` with the key pepper from the environment, if set."""
+    pepper = os.environ.get(PEPPER_VARIABLE)
+    settings = Settings(key_pepper=pepper or None, notifier=notifier)
+    return open_app(url, settings=settings)
+
+
 def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run_worker = commands.add_parser(
         "worker", help="reminders, pool releases and notification dispatch on a schedule")
@@ -141,7 +156,7 @@ def _actor(app: CustomerManagement, principal_id: str) -> Principal:
 
 
 def _report(args: argparse.Namespace) -> int:
-    with open_app(args.url) as app:
+    with _open(args.url) as app:
         actor = _actor(app, args.actor)
         if args.report == "visit-points":
             points = app.reports.visit_points(actor, month=args.month)
@@ -162,7 +177,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _remind(args: argparse.Namespace) -> int:
-    with open_app(args.url) as app:
+    with _open(args.url) as app:
         queued = app.followups.send_reminders(_actor(app, args.actor))
     print(f"{queued} reminder(s) queued")
     return 0
@@ -170,7 +185,7 @@ def _remind(args: argparse.Namespace) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    with open_app(args.url, settings=Settings(notifier=args.notifier)) as app:
+    with _open(args.url, notifier=args.notifier) as app:
         result = app.dispatch_notifications(_actor(app, args.actor))
     print(f"sent {result.sent}, failed {result.failed}")
     return 0 if result.failed == 0 else 2
@@ -253,7 +268,7 @@ def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, str | None]]:
 
 
 def _import_prospects(args: argparse.Namespace) -> int:
-    with open_app(args.url) as app:
+    with _open(args.url) as app:
         actor = _actor(app, args.actor)
         import_id = _fingerprint(args.file, args.encoding)
 
@@ -281,11 +296,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             _demo(args.url)
+        elif args.command == "db" and args.db_command == "rekey":
+            with _open(args.url) as app:
+                done = app.rekey_identity_keys()
+            print(f"identity keys sealed again: {done.prospects} prospect(s), "
+                  f"{done.customers} customer(s)")
         elif args.command == "db":
             open_app(args.url, migrate=True).close()
             print("custmgmt schema is up to date")
         elif args.command == "principal":
-            with open_app(args.url) as app:
+            with _open(args.url) as app:
                 app.principal(args.id, roles=args.role, team=args.team,
                               supervisor_id=args.supervisor)
             print(f"principal {args.id} saved")

@@ -196,3 +196,31 @@ def test_an_interrupted_import_re_run_reports_rows_already_imported(
     assert "imported 0, already imported 6, rejected 0" in capsys.readouterr().out
     assert main(["import", "prospects", str(first), "--as", "u-alice", "--url", url]) == 2
     assert "rejected 3" in capsys.readouterr().out  # another file: real conflicts
+
+
+def test_db_rekey_seals_the_keys_with_the_pepper_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    with custmgmt.open(url, migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        app.prospects.register(alice, name="A", phone="010-6552 9988", willingness="clear",
+                               potential_value=1)
+        anna = app.principal("u-anna", roles={"account_manager"})
+        app.customers.create(anna, name="C", organization="Acme Co.", email="c@acme.cn")
+    pepper = "the application's own pepper"
+    monkeypatch.setenv("CUSTMGMT_KEY_PEPPER", pepper)
+    capsys.readouterr()
+    assert main(["db", "rekey", url]) == 0
+    assert "1 prospect(s), 1 customer(s)" in capsys.readouterr().out
+    with custmgmt.open(url, settings=custmgmt.Settings(key_pepper=pepper)) as app:
+        bob = app.principal("u-bob", roles={"salesperson"})
+        assert [m.owner_id for m in app.prospects.find(bob, phone="+86 10 65529988")] == [
+            "u-alice"]
+        assert [m.owner_id for m in app.customers.find(bob, organization="ACME")] == ["u-anna"]
+    with custmgmt.open(url) as app:  # the built-in pepper no longer matches
+        bob = app.principal("u-bob", roles={"salesperson"})
+        assert app.prospects.find(bob, phone="+86 10 65529988") == ()
+    monkeypatch.setenv("CUSTMGMT_KEY_PEPPER", "short")
+    assert main(["db", "rekey", url]) == 1
+    assert "key_pepper" in capsys.readouterr().err

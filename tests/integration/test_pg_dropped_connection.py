@@ -12,7 +12,7 @@ from custmgmt.errors import StorageError
 from custmgmt.ports.auth import Reach, Scope
 from custmgmt.ports.storage import ProspectQuery
 from custmgmt.testing import make_prospect, sample_notification
-from custmgmt.testing.builders import T0
+from custmgmt.testing.builders import T0, add_prospect
 from tests.pg_server import Cluster
 
 pytestmark = pytest.mark.postgresql
@@ -22,7 +22,7 @@ def test_terminating_the_backend_mid_transaction_saves_nothing(postgres: Cluster
     storage = SqlStorage(postgres.new_database(), migrate=True)
     database = storage.engine.url.database
     with pytest.raises(StorageError), storage.unit_of_work() as uow:
-        prospect = uow.prospects.add(make_prospect(1))
+        prospect = add_prospect(uow, make_prospect(1))
         uow.audit.append(chain_entry(None, resource_kind="prospect", resource_id=prospect.id,
                                      actor_id="u-a", action="register", at=T0))
         uow.outbox.add(sample_notification(1))

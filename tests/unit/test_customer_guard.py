@@ -15,7 +15,7 @@ from custmgmt.domain.customers import (
 from custmgmt.errors import CustomerRefused, NotFound
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.guard import CustomerGuard
-from custmgmt.testing.builders import T0, make_customer
+from custmgmt.testing.builders import T0, add_customer, make_customer
 
 S, P = CustomerStatus, Purpose
 # The whole table, written out: a new status or purpose fails here until it is decided.
@@ -48,7 +48,7 @@ def test_a_status_the_table_does_not_know_permits_nothing() -> None:
 def _stored(customer: Customer) -> tuple[MemoryStorage, UnitOfWork]:
     storage = MemoryStorage()
     with storage.unit_of_work() as uow:
-        uow.customers.add(customer)
+        add_customer(uow, customer)
         uow.commit()
     return storage, storage.unit_of_work().__enter__()
 

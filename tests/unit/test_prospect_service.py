@@ -283,7 +283,7 @@ def test_profile_updates_keep_identity_keys_unique(
     register(app, bob, phone="13900139000", email="taken@example.com")
     updated = app.prospects.update_profile(alice, mine.id, phone="13700137000",
                                            industry="chemicals")
-    assert updated.profile.phone is not None and updated.profile.phone.key == "13700137000"
+    assert updated.profile.phone is not None and updated.profile.phone.key == "+8613700137000"
     assert updated.history[-1].kind is ChangeKind.PROFILE
     assert updated.history[-1].after == "phone,industry"
     register(app, bob, phone="13800138000")  # alice's old number is free again

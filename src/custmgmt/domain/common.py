@@ -7,8 +7,7 @@ Personal data (names, phones, e-mails, addresses) masks itself in ``repr`` and
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Generic, NewType, TypeVar
@@ -16,6 +15,13 @@ from typing import Any, Generic, NewType, TypeVar
 import attrs
 from attrs import field, frozen
 
+from custmgmt.domain.identity import (
+    fold,
+    normalize_email,
+    normalize_organization,
+    normalize_phone,
+    phone_digits,
+)
 from custmgmt.domain.validation import aware, exact_decimal, text
 from custmgmt.errors import ValidationError
 
@@ -31,6 +37,13 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
     "INR": 2, "THB": 2, "MYR": 2, "JPY": 0, "KRW": 0, "VND": 0, "KWD": 3, "BHD": 3,
 }
 
+
+__all__ = [
+    "CURRENCY_MINOR_UNITS", "Address", "CreditCode", "DomainEvent", "Email", "EventId",
+    "FrozenMap", "Money", "OrganizationName", "PersonName", "Phone", "PrincipalId", "ProspectId",
+    "RegistrationId", "mask", "mask_phone", "non_negative_money", "normalize_email",
+    "normalize_organization", "normalize_phone",
+]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -150,72 +163,6 @@ def non_negative_money(_inst: Any, attribute: attrs.Attribute[Any], value: Any) 
         raise ValidationError(attribute.name, "must not be negative")
 
 
-def _fold(value: str) -> str:
-    """NFKC turns full-width letters, digits and punctuation into their ASCII forms."""
-    return unicodedata.normalize("NFKC", value)
-
-
-def normalize_phone(raw: str) -> str:
-    """Digits only, without the +86 / 0086 country prefix."""
-    digits = "".join(ch for ch in _fold(raw) if ch.isdigit() and ch.isascii())
-    while True:
-        if digits.startswith("0086"):
-            digits = digits[4:]
-        elif digits.startswith("86") and len(digits) == 13:
-            digits = digits[2:]
-        else:
-            return digits
-
-
-def _settled(step: Callable[[str], str], raw: str) -> str:
-    """Apply ``step`` until it changes nothing, so that a key of a key is the key."""
-    current = step(raw)
-    for _ in range(8):
-        following = step(current)
-        if following == current:
-            break
-        current = following
-    return current
-
-
-def normalize_email(raw: str) -> str:
-    return _settled(lambda s: _fold(s).strip().lower(), raw)
-
-
-_CHINESE_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司")
-_LATIN_LEGAL_FORMS = (
-    ("company", "limited"), ("co", "limited"), ("co", "ltd"), ("limited",), ("ltd",),
-    ("inc",), ("incorporated",), ("corp",), ("corporation",), ("llc",), ("plc",), ("gmbh",),
-)
-
-
-def _strip_latin_legal_form(words: list[str]) -> list[str]:
-    stripped = True
-    while stripped:
-        stripped = False
-        for form in _LATIN_LEGAL_FORMS:
-            if len(words) > len(form) and tuple(words[-len(form):]) == form:
-                words, stripped = words[: -len(form)], True
-                break
-    return words
-
-
-def normalize_organization(raw: str) -> str:
-    """NFKC, case-folded, legal form dropped, spaces and punctuation removed."""
-    folded = _settled(lambda s: _fold(s).casefold(), raw)
-    words = [w for w in re.split(r"[\W_]+", folded) if w]
-    words = _strip_latin_legal_form(words)
-    joined = "".join(words)
-    stripped = True
-    while stripped:
-        stripped = False
-        for form in _CHINESE_LEGAL_FORMS:
-            if joined.endswith(form) and len(joined) > len(form):
-                joined, stripped = joined[: -len(form)], True
-                break
-    return joined
-
-
 @frozen(repr=False)
 class Phone:
     """A phone number. ``key`` is its identity key; repr and str are masked."""
@@ -225,13 +172,11 @@ class Phone:
 
     @key.default
     def _key(self) -> str:
-        digits = normalize_phone(self.value)
-        if not 5 <= len(digits) <= 15:
-            raise ValidationError("phone", "must have 5 to 15 digits")
-        return digits
+        """E.164 in the default region (identity keys use ``Settings.phone_region``)."""
+        return normalize_phone(self.value)
 
     def __repr__(self) -> str:
-        return f"Phone({mask_phone(self.key)!r})"
+        return f"Phone({mask_phone(phone_digits(self.value))!r})"
 
     __str__ = __repr__
 
@@ -306,7 +251,7 @@ def credit_code_check_character(first17: str) -> str:
 def _fold_code(value: object) -> str:
     if not isinstance(value, str):
         raise ValidationError("credit_code", "must be text")
-    return _fold(value).strip().upper()
+    return fold(value).strip().upper()
 
 
 @frozen

@@ -21,7 +21,8 @@ import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.prospects import IdentityKey, Profile, ProspectKind
+from custmgmt.domain.identity import IdentityKey, KeyRing
+from custmgmt.domain.prospects import Profile, ProspectKind
 from custmgmt.domain.validation import aware, non_negative_int, of_type, optional, text
 from custmgmt.errors import ClaimConflict, InvalidTransition, ValidationError
 
@@ -176,10 +177,10 @@ class Customer:
         organization = self.profile.kind is ProspectKind.ORGANIZATION
         return CustomerKind.ORGANIZATION if organization else CustomerKind.PERSON
 
-    @property
-    def identity_keys(self) -> frozenset[IdentityKey]:
-        """Every key of the profile: a customer holds its keys for as long as it exists."""
-        return self.profile.identity_keys
+    def held_keys(self, ring: KeyRing) -> frozenset[IdentityKey]:
+        """The sealed keys of the profile (the same keys a prospect of that profile
+        holds): a customer holds them for as long as it exists."""
+        return ring.keys_of(self.profile)
 
     def refusal(self, purpose: Purpose) -> str | None:
         return refusal(self.status, purpose)

@@ -28,6 +28,7 @@ from custmgmt.domain.common import (
     non_negative_money,
 )
 from custmgmt.domain.grading import DefaultGradingPolicy, Grade, GradingPolicy, Willingness
+from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.domain.pipeline import PIPELINE, Stage
 from custmgmt.domain.prospect_events import (
     GradeChanged,
@@ -57,28 +58,6 @@ class ProspectKind(enum.Enum):
     ORGANIZATION = "organization"
 
 
-class KeyKind(enum.Enum):
-    """Which identity of a prospect a key stands for."""
-
-    PHONE = "phone"
-    EMAIL = "email"
-    ORGANIZATION = "organization"
-    CREDIT_CODE = "credit_code"
-
-
-@frozen
-class IdentityKey:
-    """One normalized identity of a prospect; two prospects may never share an active one."""
-
-    kind: KeyKind
-    value: str
-
-    def __repr__(self) -> str:
-        # Phone and e-mail keys are personal data.
-        shown = self.value if self.kind in (KeyKind.ORGANIZATION, KeyKind.CREDIT_CODE) else "***"
-        return f"IdentityKey({self.kind.value}, {shown!r})"
-
-
 @frozen(kw_only=True)
 class Profile:
     """What was collected about a prospect (信息收集): who, how to reach them, what they need."""
@@ -103,19 +82,6 @@ class Profile:
             raise ValidationError("organization", "an organization prospect needs its name")
         if self.credit_code is not None and self.organization is None:
             raise ValidationError("credit_code", "only an organization carries a credit code")
-
-    @property
-    def identity_keys(self) -> frozenset[IdentityKey]:
-        keys: set[IdentityKey] = set()
-        if self.phone is not None:
-            keys.add(IdentityKey(KeyKind.PHONE, self.phone.key))
-        if self.email is not None:
-            keys.add(IdentityKey(KeyKind.EMAIL, self.email.key))
-        if self.organization is not None:
-            keys.add(IdentityKey(KeyKind.ORGANIZATION, self.organization.key))
-        if self.credit_code is not None:
-            keys.add(IdentityKey(KeyKind.CREDIT_CODE, self.credit_code.key))
-        return frozenset(keys)
 
 
 @frozen(kw_only=True)
@@ -189,10 +155,10 @@ class Prospect:
         reg = self.registration
         return ClaimConflict(self.owner_id, reg.id, reg.at, "" if key is None else key.kind.value)
 
-    @property
-    def active_keys(self) -> frozenset[IdentityKey]:
-        """The keys that block anyone else from registering the same prospect."""
-        return self.profile.identity_keys if self.registration_active else frozenset()
+    def held_keys(self, ring: KeyRing) -> frozenset[IdentityKey]:
+        """The sealed keys that block anyone else from registering the same prospect:
+        its profile's keys while its registration is active, none once released."""
+        return ring.keys_of(self.profile) if self.registration_active else frozenset()
 
     @classmethod
     def register(

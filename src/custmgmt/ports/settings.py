@@ -12,6 +12,7 @@ from custmgmt.domain.common import FrozenMap, Money
 from custmgmt.domain.followups import DEFAULT_CADENCE, DEFAULT_MAINTENANCE_DAYS, MAX_DAYS
 from custmgmt.domain.followups import cadence_days as _cadence
 from custmgmt.domain.followups import ordered_cadence_days as _ordered_cadence
+from custmgmt.domain.identity import DEFAULT_PEPPER, DEFAULT_REGION, KeyRing
 from custmgmt.domain.prospects import Grade
 from custmgmt.domain.validation import of_type, text
 from custmgmt.errors import ValidationError
@@ -83,6 +84,21 @@ def _chain_key(value: object) -> bytes | None:
 MIN_CHAIN_KEY = 16
 
 
+def _pepper(value: object) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("key_pepper", "must be bytes or text") from None
+    return KeyRing(value).pepper  # KeyRing says what is wrong with it
+
+
+def _phone_region(_inst: Any, _attribute: attrs.Attribute[Any], value: Any) -> None:
+    KeyRing(DEFAULT_PEPPER, value)
+
+
 @frozen(kw_only=True)
 class Settings:
     """Everything configurable, with the policy's defaults.
@@ -138,6 +154,18 @@ class Settings:
     chain_key: bytes | None = field(default=None, converter=_chain_key, repr=False)
     """The secret that seals the heads of custody chains and audit trails (HMAC-SHA256).
     Keep it outside the database; see docs/integrity.md for what it adds."""
+    key_pepper: bytes | None = field(default=None, converter=_pepper, repr=False)
+    """The secret (bytes or text, 16 to 1024 bytes) identity keys are sealed with
+    (HMAC-SHA256), so the database holds no clear phone or e-mail key. Keep it out of
+    the database; changing it needs ``custmgmt db rekey``. Unset: a built-in pepper
+    (keys are not clear text, but anyone with custmgmt can test a guess against them)."""
+    phone_region: str = field(default=DEFAULT_REGION, validator=_phone_region)
+    """Where phone numbers written without a country code are dialled (ISO 3166 code)."""
+
+    @property
+    def key_ring(self) -> KeyRing:
+        """Seals identity keys with ``key_pepper`` for ``phone_region``."""
+        return KeyRing(self.key_pepper or DEFAULT_PEPPER, self.phone_region)
 
     @property
     def zone(self) -> ZoneInfo:

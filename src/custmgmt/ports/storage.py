@@ -24,8 +24,9 @@ from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer, CustomerStatus
 from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
+from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.integrity import ChainHead
-from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage
+from custmgmt.domain.prospects import Grade, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
 from custmgmt.ports.auth import Principal, Reach, Resource
@@ -89,16 +90,23 @@ class Page(Generic[T]):
 
 
 class ProspectRepository(Protocol):
-    """Prospects, their identity-key claims (first registration stands) and queries."""
+    """Prospects and the identity keys they hold.
 
-    def add(self, prospect: Prospect) -> Prospect:
-        """Store a new prospect (version 1). Raises ClaimConflict if an active
-        identity key is already held by another prospect: the first stands."""
+    Keys arrive sealed (``domain.identity.KeyRing``: keyed hashes, never a clear
+    phone or e-mail); the repository stores and compares them as opaque values and
+    enforces that no two prospects hold one key (a unique index in SQL)."""
+
+    def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
+        """Store a new prospect (version 1) holding ``keys``. Raises ClaimConflict if
+        one of them is already held by another prospect: the first stands."""
         ...
 
-    def add_many(self, prospects: Sequence[Prospect]) -> Sequence[Prospect]:
-        """Store many new prospects at once (bulk import), all or nothing: if any
-        key is held, or repeated within the batch, raise ClaimConflict and store none."""
+    def add_many(
+        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
+    ) -> Sequence[Prospect]:
+        """Store many new prospects at once (bulk import), ``keys[i]`` held by
+        ``prospects[i]``, all or nothing: if any key is held, or repeated within the
+        batch, raise ClaimConflict and store none."""
         ...
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Prospect]:
@@ -110,9 +118,17 @@ class ProspectRepository(Protocol):
         """The prospect, or NotFound."""
         ...
 
-    def update(self, prospect: Prospect) -> Prospect:
-        """Store a changed prospect; ConcurrencyError if it is stale, ClaimConflict
-        if it now holds a key someone else holds."""
+    def update(
+        self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
+    ) -> Prospect:
+        """Store a changed prospect; ConcurrencyError if it is stale. ``keys``: the keys
+        it holds from now on (empty once released), or None to keep those it holds;
+        ClaimConflict if one of them is held by someone else."""
+        ...
+
+    def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
+        """Swap the keys these prospects hold, without changing the prospects (re-keying
+        with a new pepper); ClaimConflict if two would hold one key."""
         ...
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:
@@ -151,20 +167,29 @@ class CustomerQuery:
 
 
 class CustomerRepository(Protocol):
-    """Customers and the identity keys they hold (one company, one customer)."""
+    """Customers and the identity keys they hold: sealed by the services, as for
+    prospects (opaque values to store and compare); no two customers hold one key."""
 
-    def add(self, customer: Customer) -> Customer:
-        """Store a new customer (version 1). Raises ClaimConflict naming the customer that
-        already holds one of its identity keys: one company is never two customers."""
+    def add(self, customer: Customer, keys: frozenset[IdentityKey]) -> Customer:
+        """Store a new customer (version 1) holding ``keys``. Raises ClaimConflict naming
+        the customer that already holds one of them: one company is never two customers."""
         ...
 
     def get(self, customer_id: str) -> Customer:
         """The customer, or NotFound."""
         ...
 
-    def update(self, customer: Customer) -> Customer:
-        """Store a changed customer; ConcurrencyError if it is stale, ClaimConflict if it
-        now holds a key another customer holds."""
+    def update(
+        self, customer: Customer, keys: frozenset[IdentityKey] | None = None
+    ) -> Customer:
+        """Store a changed customer; ConcurrencyError if it is stale. ``keys``: the keys it
+        holds from now on, or None to keep those it holds; ClaimConflict if one of them
+        is held by another customer."""
+        ...
+
+    def replace_keys(self, keys: Mapping[str, frozenset[IdentityKey]]) -> None:
+        """Swap the keys these customers hold, without changing the customers (re-keying
+        with a new pepper); ClaimConflict if two would hold one key."""
         ...
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Customer]:

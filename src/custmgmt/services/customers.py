@@ -77,7 +77,8 @@ def customer_for_won(context: Context) -> WinCustomer:
         if prospect.customer_id is not None:
             customer: Customer | None = uow.customers.get(prospect.customer_id)
         else:
-            held = earliest_customer(uow.customers.holders_of(prospect.profile.identity_keys))
+            keys = context.settings.key_ring.keys_of(prospect.profile)
+            held = earliest_customer(uow.customers.holders_of(keys))
             customer = None if held is None else held[0]
         if customer is not None:
             context.guard.check(uow, customer, Purpose.SALES, now)
@@ -88,7 +89,7 @@ def customer_for_won(context: Context) -> WinCustomer:
         created, events = Customer.create(
             id=context.ids.new_id("c"), profile=prospect.profile, owner_id=prospect.owner_id,
             owner_team=prospect.owner_team, by=actor.id, at=now, prospect_id=prospect.id)
-        stored = uow.customers.add(created)
+        stored = uow.customers.add(created, created.held_keys(context.settings.key_ring))
         _audit(context, uow, actor, "create", None, stored, now)
         return stored.id, events
 
@@ -134,13 +135,14 @@ class CustomerService(Described):
         now = self._ctx.now()
         with self._ctx.storage.unit_of_work() as uow:
             who = self._ctx.authorize(uow, actor, Action.CUSTOMER_CREATE)
-            held = earliest_customer(uow.customers.holders_of(profile.identity_keys))
+            keys = self._ctx.settings.key_ring.keys_of(profile)
+            held = earliest_customer(uow.customers.holders_of(keys))
             if held is not None:
                 raise held[0].key_conflict(held[1])
             customer, events = Customer.create(
                 id=self._ctx.ids.new_id("c"), profile=profile, owner_id=who.id,
                 owner_team=who.team, by=who.id, at=now)
-            stored = uow.customers.add(customer)
+            stored = uow.customers.add(customer, keys)
             self._audit(uow, who, "create", None, stored, now)
             self._ctx.finish(uow, events)
         return stored
@@ -211,8 +213,8 @@ class CustomerService(Described):
         """Who holds these identity keys? One match per key a customer holds, normalized
         as everywhere. The customer itself only if the actor may read it; otherwise
         just its owner."""
-        keys = lookup_keys(phone=phone, email=email, organization=organization,
-                           credit_code=credit_code)
+        keys = lookup_keys(self._ctx.settings.key_ring, phone=phone, email=email,
+                           organization=organization, credit_code=credit_code)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             reach = self._ctx.reach(uow, actor, Action.CUSTOMER_READ)[1]
             held = uow.customers.holders_of(keys)
@@ -235,7 +237,9 @@ class CustomerService(Described):
             changed, events = change(uow, who, current, now)
             if changed == current:
                 return current
-            stored = uow.customers.update(changed)
+            keys = (None if changed.profile == current.profile
+                    else changed.held_keys(self._ctx.settings.key_ring))
+            stored = uow.customers.update(changed, keys)
             self._audit(uow, who, audit_action, current, stored, now)
             self._ctx.finish(uow, events)
             return stored

@@ -124,8 +124,8 @@ class FollowUpService(Described):
             who, prospect = self._load(uow, actor, Action.FOLLOWUP_RECORD, pid)
             resource = resource_of(prospect)
             check_can_follow_up(prospect)
-            self._ctx.guard.check_prospect(uow, prospect.profile.identity_keys,
-                                           prospect.customer_id, Purpose.SALES, now)
+            keys = self._ctx.settings.key_ring.keys_of(prospect.profile)
+            self._ctx.guard.check_prospect(uow, keys, prospect.customer_id, Purpose.SALES, now)
             if made_by is not None:
                 self._for_someone_else(uow, who, resource, made_by)
             self._check_genuine(uow, who, prospect, resource, when, local, why)

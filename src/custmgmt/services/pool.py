@@ -85,7 +85,7 @@ class PoolService(Described):
         prospect = uow.prospects.get(plan.prospect_id)
         changed, events = prospect.release(
             reason=f"no follow-up since {plan.anchor.isoformat()}", by=actor.id, at=now)
-        stored = uow.prospects.update(changed)
+        stored = uow.prospects.update(changed, frozenset())
         self._keeper(uow, [stored], False)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="release",
                         at=now, before=snapshot(prospect), after=snapshot(stored))
@@ -141,7 +141,7 @@ class PoolService(Described):
             changed, events = prospect.claim(
                 owner=who.id, team=who.team,
                 registration_id=RegistrationId(self._ctx.ids.new_id("r")), at=now)
-            stored = uow.prospects.update(changed)
+            stored = uow.prospects.update(changed, changed.held_keys(self._ctx.settings.key_ring))
             self._keeper(uow, [stored], False)
             self._ctx.audit(uow, who, kind=KIND, resource_id=stored.id, action="claim",
                             at=now, before=snapshot(prospect), after=snapshot(stored))

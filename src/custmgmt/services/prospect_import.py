@@ -61,6 +61,7 @@ class Candidate:
     profile: Profile
     willingness: Willingness
     value: Money
+    keys: frozenset[IdentityKey]
 
 
 Progress = Callable[[int, int], None]
@@ -135,7 +136,12 @@ class ProspectImport:
             except CustmgmtError as error:
                 self._reject(line, None, f"{type(error).__name__}: {error}")
                 continue
-            candidates.append(Candidate(line, profile, will, value))
+            try:
+                keys = self._ctx.settings.key_ring.keys_of(profile)
+            except ValidationError as error:
+                self._reject(line, error.field, error.message)
+                continue
+            candidates.append(Candidate(line, profile, will, value, keys))
         try:
             events = self._write(candidates)
         except (ClaimConflict, StorageError) as error:
@@ -163,7 +169,7 @@ class ProspectImport:
         self, uow: UnitOfWork, who: Principal, candidates: list[Candidate]
     ) -> list[Candidate]:
         """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
-        keys = [k for c in candidates for k in c.profile.identity_keys]
+        keys = [k for c in candidates for k in c.keys]
         held = uow.prospects.holders_of(keys)
         if self._release_lost is not None and self._release_lost(uow, who, held.values()):
             held = uow.prospects.holders_of(keys)
@@ -172,7 +178,7 @@ class ProspectImport:
         seen: dict[IdentityKey, int] = {}
         free: list[Candidate] = []
         for c in candidates:
-            keys = sorted(c.profile.identity_keys, key=lambda k: (k.kind.value, k.value))
+            keys = sorted(c.keys, key=lambda k: (k.kind.value, k.value))
             holder = next((held[k] for k in keys if k in held), None)
             earlier = next((seen[k] for k in keys if k in seen), None)
             refused = self._ctx.guard.refused_holder(customers, keys, Purpose.SALES, uow, now)
@@ -219,7 +225,7 @@ class ProspectImport:
             who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
             free = self._unclaimed(uow, who, candidates)
             made = [self._prospect(who, c, now) for c in free]
-            stored = uow.prospects.add_many([p for p, _ in made])
+            stored = uow.prospects.add_many([p for p, _ in made], [c.keys for c in free])
             self._keep_plans(uow, stored, True)
             entries = [
                 chain_entry(None, resource_kind="prospect", resource_id=p.id,

@@ -25,13 +25,12 @@ from custmgmt.domain.common import (
     RegistrationId,
 )
 from custmgmt.domain.customers import Purpose
+from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.domain.prospects import (
     Changed,
     Grade,
     GradingPolicy,
     HistoryEntry,
-    IdentityKey,
-    KeyKind,
     Profile,
     Prospect,
     ProspectKind,
@@ -125,10 +124,11 @@ def build_profile(
 
 
 def lookup_keys(
-    *, phone: object = None, email: object = None, organization: object = None,
+    ring: KeyRing, *, phone: object = None, email: object = None, organization: object = None,
     credit_code: object = None,
 ) -> frozenset[IdentityKey]:
-    """The identity keys to look up "who holds this?" by; at least one is required."""
+    """The sealed identity keys to look up "who holds this?" by, normalized as at
+    registration; at least one is required."""
     given = {"phone": phone, "email": email, "organization": organization,
              "credit_code": credit_code}
     if all(v is None for v in given.values()):
@@ -139,7 +139,9 @@ def lookup_keys(
     keys = set()
     for name, raw in given.items():
         if raw is not None:
-            keys.add(IdentityKey(KeyKind(name), build(name, makers[name], raw).key))
+            value = build(name, makers[name], raw)
+            keys.add(ring.phone(value.value) if isinstance(value, Phone)
+                     else ring.seal(KeyKind(name), value.key))
     return frozenset(keys)
 
 
@@ -244,13 +246,14 @@ class ProspectService(Described):
         value: Money, customer_id: str | None = None,
     ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
         now = self._ctx.now()
-        holders = uow.prospects.holders_of(profile.identity_keys)
+        keys = self._ctx.settings.key_ring.keys_of(profile)
+        holders = uow.prospects.holders_of(keys)
         if self._release_lost(uow, actor, holders.values()):
-            holders = uow.prospects.holders_of(profile.identity_keys)
+            holders = uow.prospects.holders_of(keys)
         held = earliest_claim(holders)
         if held is not None:
             raise held[0].claim_conflict(held[1])
-        self._ctx.guard.check_prospect(uow, profile.identity_keys, customer_id, Purpose.SALES,
+        self._ctx.guard.check_prospect(uow, keys, customer_id, Purpose.SALES,
                                        now)
         prospect_id = ProspectId(self._ctx.ids.new_id("p"))
         prospect, events = Prospect.register(
@@ -262,7 +265,7 @@ class ProspectService(Described):
         if customer_id is not None:
             prospect, named = prospect.name_customer(customer_id, by=actor.id, at=now)
             events = (*events, *named)
-        stored = uow.prospects.add(prospect)
+        stored = uow.prospects.add(prospect, keys)
         self._keep_plans(uow, [stored], True)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
                         at=now, before=None, after=snapshot(stored))
@@ -284,7 +287,7 @@ class ProspectService(Described):
                 continue
             now = self._ctx.now()
             changed, _ = holder.release_lost(by=actor.id, at=now)
-            stored = uow.prospects.update(changed)
+            stored = uow.prospects.update(changed, frozenset())
             self._keep_plans(uow, [stored], False)
             self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="release",
                             at=now, before=snapshot(holder), after=snapshot(stored))
@@ -394,7 +397,10 @@ class ProspectService(Described):
                 events = (*events, *more)
             if changed == current:
                 return current
-            stored = uow.prospects.update(changed)
+            keys = (None if changed.profile == current.profile
+                    and changed.registration_active is current.registration_active
+                    else changed.held_keys(self._ctx.settings.key_ring))
+            stored = uow.prospects.update(changed, keys)
             self._keep_plans(uow, [stored], False)
             self._ctx.audit(uow, who, kind=KIND, resource_id=stored.id, action=audit_action,
                             at=now, before=snapshot(current), after=snapshot(stored))
@@ -519,8 +525,8 @@ class ProspectService(Described):
         """Who holds these identity keys? One match per key held, normalized as at
         registration. The prospect itself only if the actor may read it; otherwise
         just its owner, as a refused registration would name them."""
-        keys = lookup_keys(phone=phone, email=email, organization=organization,
-                           credit_code=credit_code)
+        keys = lookup_keys(self._ctx.settings.key_ring, phone=phone, email=email,
+                           organization=organization, credit_code=credit_code)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             reach = self._ctx.reach(uow, actor, Action.PROSPECT_READ)[1]
             found = uow.prospects.holders_of(keys)

@@ -16,6 +16,7 @@ from custmgmt.domain.common import (
     RegistrationId,
 )
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.identity import IdentityKey, KeyRing
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
     Profile,
@@ -24,8 +25,31 @@ from custmgmt.domain.prospects import (
     Willingness,
 )
 from custmgmt.ports.notification import Notification
+from custmgmt.ports.storage import UnitOfWork
 
 T0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+RING = KeyRing()
+"""The key ring the contract suite seals identity keys with (the default pepper)."""
+
+
+def keys_of(prospect: Prospect) -> frozenset[IdentityKey]:
+    """The sealed keys ``prospect`` holds (none once its registration is released)."""
+    return prospect.held_keys(RING)
+
+
+def add_prospect(uow: UnitOfWork, prospect: Prospect) -> Prospect:
+    """``uow.prospects.add`` with the prospect's own keys, as the services call it."""
+    return uow.prospects.add(prospect, keys_of(prospect))
+
+
+def customer_keys(customer: Customer) -> frozenset[IdentityKey]:
+    """The sealed keys ``customer`` holds."""
+    return customer.held_keys(RING)
+
+
+def add_customer(uow: UnitOfWork, customer: Customer) -> Customer:
+    """``uow.customers.add`` with the customer's own keys, as the services call it."""
+    return uow.customers.add(customer, customer_keys(customer))
 
 
 def make_prospect(

@@ -23,7 +23,7 @@ from custmgmt.domain.delisting import (
 )
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import Storage
-from custmgmt.testing.builders import T0, make_customer
+from custmgmt.testing.builders import T0, add_customer, make_customer
 
 
 def _case(n: int, customer_id: str = "c-000001") -> DelistingCase:
@@ -57,7 +57,7 @@ class DelistingStorageContract:
 
     def _customer(self, storage: Storage, n: int = 1) -> None:
         with storage.unit_of_work() as uow:
-            uow.customers.add(make_customer(n))
+            add_customer(uow, make_customer(n))
             uow.commit()
 
     def test_a_case_reads_back_equal_with_all_its_children(self, storage: Storage) -> None:

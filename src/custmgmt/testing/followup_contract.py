@@ -22,7 +22,7 @@ from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Principal, Reach, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, Storage
-from custmgmt.testing.builders import T0, make_prospect
+from custmgmt.testing.builders import T0, add_prospect, make_prospect
 
 EVERYONE = Reach(scope=Scope.ANY, principal_id="u-root")
 DAY = date(2026, 1, 5)
@@ -58,7 +58,7 @@ class FollowUpStorageContract:
     def _prospects(self, storage: Storage, *owners: tuple[str, str | None]) -> None:
         with storage.unit_of_work() as uow:
             for n, (owner, team) in enumerate(owners, start=1):
-                uow.prospects.add(make_prospect(n, owner=owner, team=team))
+                add_prospect(uow, make_prospect(n, owner=owner, team=team))
             uow.commit()
 
     def test_plans_insert_update_and_refuse_stale_writes(self, storage: Storage) -> None:
@@ -244,7 +244,7 @@ class FollowUpStorageContract:
     def test_prospects_filter_by_registration_time(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
             for n in (1, 2, 3):
-                uow.prospects.add(make_prospect(n, at=T0 + timedelta(days=n)))
+                add_prospect(uow, make_prospect(n, at=T0 + timedelta(days=n)))
             uow.commit()
         query = ProspectQuery(reach=EVERYONE, registered_from=T0 + timedelta(days=2),
                               registered_before=T0 + timedelta(days=3))

@@ -13,6 +13,7 @@ import pytest
 
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import ProspectId
+from custmgmt.domain.identity import KeyRing
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
@@ -28,7 +29,15 @@ from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.notification import DeliveryStatus
 from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
-from custmgmt.testing.builders import T0, make_prospect, same_person_as, sample_notification
+from custmgmt.testing.builders import (
+    RING,
+    T0,
+    add_prospect,
+    keys_of,
+    make_prospect,
+    same_person_as,
+    sample_notification,
+)
 from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.delisting_contract import DelistingStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
@@ -73,7 +82,7 @@ class StorageContract(
     def test_added_prospect_reads_back_equal_at_version_1(self, storage: Storage) -> None:
         prospect = make_prospect(1, organization="Acme Co., Ltd.")
         with storage.unit_of_work() as uow:
-            stored = uow.prospects.add(prospect)
+            stored = add_prospect(uow, prospect)
             uow.commit()
         with storage.unit_of_work() as uow:
             loaded = uow.prospects.get(prospect.id)
@@ -128,7 +137,7 @@ class StorageContract(
 
     def _write_everything(self, uow: UnitOfWork, n: int) -> None:
         prospect = make_prospect(n)
-        uow.prospects.add(prospect)
+        add_prospect(uow, prospect)
         uow.audit.append(chain_entry(
             None, resource_kind="prospect", resource_id=prospect.id, actor_id="u-alice",
             action="register", at=T0, after={"grade": prospect.grade.value},
@@ -150,7 +159,7 @@ class StorageContract(
 
     def test_update_bumps_the_version(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
-            stored = uow.prospects.add(make_prospect(1))
+            stored = add_prospect(uow, make_prospect(1))
             uow.commit()
         with storage.unit_of_work() as uow:
             moved, _ = stored.advance(Stage.PROPOSAL, by="u-alice", at=T0)
@@ -164,7 +173,7 @@ class StorageContract(
         self, storage: Storage
     ) -> None:
         with storage.unit_of_work() as uow:
-            stored = uow.prospects.add(make_prospect(1))
+            stored = add_prospect(uow, make_prospect(1))
             uow.commit()
         first, _ = stored.advance(Stage.PROPOSAL, by="u-alice", at=T0)
         second, _ = stored.mark_lost(reason="went elsewhere", by="u-bob", at=T0)
@@ -179,7 +188,7 @@ class StorageContract(
 
     def test_updating_an_old_copy_in_a_new_unit_is_stale(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
-            stored = uow.prospects.add(make_prospect(1))
+            stored = add_prospect(uow, make_prospect(1))
             uow.commit()
         with storage.unit_of_work() as uow:
             uow.prospects.update(stored.advance(Stage.PROPOSAL, by="u-a", at=T0)[0])
@@ -193,9 +202,9 @@ class StorageContract(
     def test_first_registration_stands_within_one_unit(self, storage: Storage) -> None:
         first = make_prospect(1)
         with storage.unit_of_work() as uow:
-            uow.prospects.add(first)
+            add_prospect(uow, first)
             with pytest.raises(ClaimConflict) as raised:
-                uow.prospects.add(same_person_as(first, 2))
+                add_prospect(uow, same_person_as(first, 2))
         assert raised.value.owner_id == first.owner_id
         assert raised.value.registration_id == first.registration.id
 
@@ -212,7 +221,7 @@ class StorageContract(
             start.wait()
             try:
                 with storage.unit_of_work() as uow:
-                    uow.prospects.add(prospect)
+                    add_prospect(uow, prospect)
                     uow.commit()
                 won.append(prospect)
             except ClaimConflict as conflict:
@@ -235,16 +244,16 @@ class StorageContract(
     def test_holders_of_finds_each_kind_of_key(self, storage: Storage) -> None:
         prospect = make_prospect(1, organization="Acme Co., Ltd.")
         with storage.unit_of_work() as uow:
-            uow.prospects.add(prospect)
+            add_prospect(uow, prospect)
             uow.commit()
         with storage.unit_of_work() as uow:
-            for key in prospect.active_keys:
+            for key in keys_of(prospect):
                 held = earliest_claim(uow.prospects.holders_of([key]))
                 assert held is not None and held[0].id == prospect.id and held[1] == key
-            assert earliest_claim(uow.prospects.holders_of(make_prospect(2).active_keys)) is None
-            everything = uow.prospects.holders_of([*prospect.active_keys,
-                                                   *make_prospect(2).active_keys])
-            assert set(everything) == set(prospect.active_keys)
+            assert earliest_claim(uow.prospects.holders_of(keys_of(make_prospect(2)))) is None
+            everything = uow.prospects.holders_of([*keys_of(prospect),
+                                                   *keys_of(make_prospect(2))])
+            assert set(everything) == set(keys_of(prospect))
             assert {p.id for p in everything.values()} == {prospect.id}
 
     def test_add_many_is_all_or_nothing_on_a_held_or_repeated_key(
@@ -252,47 +261,84 @@ class StorageContract(
     ) -> None:
         held = make_prospect(1, owner="u-bob")
         with storage.unit_of_work() as uow:
-            uow.prospects.add(held)
+            add_prospect(uow, held)
             uow.commit()
         repeated = [make_prospect(2), same_person_as(make_prospect(2), 3)]
         clashing = [make_prospect(4), same_person_as(held, 5)]
         for batch, owner in ((repeated, "u-alice"), (clashing, "u-bob")):
             with storage.unit_of_work() as uow:
                 with pytest.raises(ClaimConflict) as raised:
-                    uow.prospects.add_many(batch)
+                    uow.prospects.add_many(batch, [keys_of(p) for p in batch])
                 assert raised.value.owner_id == owner
                 uow.commit()
         with storage.unit_of_work() as uow:
             assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
                 held.id]
-            stored = uow.prospects.add_many([make_prospect(6), make_prospect(7)])
+            fresh = [make_prospect(6), make_prospect(7)]
+            stored = uow.prospects.add_many(fresh, [keys_of(p) for p in fresh])
             uow.commit()
         assert [p.version for p in stored] == [1, 1]
 
     def test_a_released_registration_frees_its_keys(self, storage: Storage) -> None:
         first = make_prospect(1)
         with storage.unit_of_work() as uow:
-            stored = uow.prospects.add(first)
+            stored = add_prospect(uow, first)
             uow.commit()
         with storage.unit_of_work() as uow:
-            uow.prospects.update(attrs.evolve(stored, registration_active=False))
+            uow.prospects.update(attrs.evolve(stored, registration_active=False), frozenset())
             uow.commit()
         with storage.unit_of_work() as uow:
-            assert uow.prospects.holders_of(first.profile.identity_keys) == {}
-            uow.prospects.add(same_person_as(first, 2))
+            assert uow.prospects.holders_of(RING.keys_of(first.profile)) == {}
+            add_prospect(uow, same_person_as(first, 2))
             uow.commit()
 
     def test_an_update_may_not_take_a_key_someone_holds(self, storage: Storage) -> None:
         one, two = make_prospect(1), make_prospect(2)
         with storage.unit_of_work() as uow:
-            uow.prospects.add(one)
-            stored_two = uow.prospects.add(two)
+            add_prospect(uow, one)
+            stored_two = add_prospect(uow, two)
             uow.commit()
         stolen = attrs.evolve(stored_two, profile=attrs.evolve(two.profile,
                                                                email=one.profile.email))
         with storage.unit_of_work() as uow, pytest.raises(ClaimConflict):
-            uow.prospects.update(stolen)
+            uow.prospects.update(stolen, keys_of(stolen))
             uow.commit()
+
+    def test_update_without_keys_keeps_the_held_keys(self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            stored = add_prospect(uow, make_prospect(1))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.prospects.update(stored.advance(Stage.PROPOSAL, by="u-a", at=T0)[0])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert {p.id for p in uow.prospects.holders_of(keys_of(stored)).values()} == {
+                stored.id}
+
+    def test_replace_keys_swaps_the_keys_and_refuses_a_shared_one(
+        self, storage: Storage
+    ) -> None:
+        """Re-keying (a new pepper): the old sealed values go, the new ones are held,
+        the prospects themselves stay as they were."""
+        other = KeyRing(b"another pepper for the contract suite")
+        one, two = make_prospect(1), make_prospect(2)
+        with storage.unit_of_work() as uow:
+            stored = [add_prospect(uow, one), add_prospect(uow, two)]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.prospects.replace_keys({p.id: p.held_keys(other) for p in stored})
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.holders_of([*keys_of(one), *keys_of(two)]) == {}
+            assert {p.id for p in uow.prospects.holders_of(one.held_keys(other)).values()} == {
+                one.id}
+            assert uow.prospects.get(one.id) == stored[0]
+        with storage.unit_of_work() as uow, pytest.raises(ClaimConflict):
+            uow.prospects.replace_keys({two.id: one.held_keys(other)})
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert {p.id for p in uow.prospects.holders_of(two.held_keys(other)).values()} == {
+                two.id}
 
     # -- queries --------------------------------------------------------------------
 
@@ -307,7 +353,7 @@ class StorageContract(
         ]
         with storage.unit_of_work() as uow:
             for row in rows:
-                uow.prospects.add(row)
+                add_prospect(uow, row)
             uow.commit()
 
     def _ids(self, storage: Storage, query: ProspectQuery) -> list[str]:
@@ -320,7 +366,7 @@ class StorageContract(
         tie = make_prospect(3, at=T0)
         with storage.unit_of_work() as uow:
             for row in (late, early, tie):
-                uow.prospects.add(row)
+                add_prospect(uow, row)
             uow.commit()
         assert self._ids(storage, ProspectQuery(reach=EVERYONE)) == [
             "p-000002", "p-000003", "p-000001"]
@@ -378,7 +424,7 @@ class StorageContract(
     def test_aware_datetimes_read_back_as_the_same_instant(self, storage: Storage) -> None:
         at = datetime(2026, 6, 30, 23, 59, 59, 123456, tzinfo=timezone(timedelta(hours=8)))
         with storage.unit_of_work() as uow:
-            uow.prospects.add(make_prospect(1, at=at))
+            add_prospect(uow, make_prospect(1, at=at))
             uow.commit()
         with storage.unit_of_work() as uow:
             loaded = uow.prospects.get(ProspectId("p-000001")).registration.at
@@ -387,7 +433,7 @@ class StorageContract(
 
     def test_money_reads_back_exactly(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:
-            uow.prospects.add(make_prospect(1, value="1234567.89"))
+            add_prospect(uow, make_prospect(1, value="1234567.89"))
             uow.commit()
         with storage.unit_of_work() as uow:
             value = uow.prospects.get(ProspectId("p-000001")).potential_value
@@ -400,7 +446,7 @@ class StorageContract(
                                        policy=policy, by="u-alice", at=T0)
         changed, _ = changed.override_grade(Grade.A, reason="board approved", by="u-mia", at=T0)
         with storage.unit_of_work() as uow:
-            uow.prospects.add(changed)
+            add_prospect(uow, changed)
             uow.commit()
         with storage.unit_of_work() as uow:
             assert uow.prospects.get(prospect.id).history == changed.history

@@ -2,57 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from custmgmt.adapters.memory.keys import KeyStage
 from custmgmt.adapters.memory.versioned import VersionedStage
-from custmgmt.domain.customers import Customer
-from custmgmt.domain.prospects import IdentityKey
+from custmgmt.domain.customers import Customer, earliest_customer
+from custmgmt.domain.identity import IdentityKey
 from custmgmt.ports.storage import CustomerQuery
 
 if TYPE_CHECKING:
     from custmgmt.adapters.memory.storage import MemoryUnitOfWork
 
 
-def _ordered(keys: Iterable[IdentityKey]) -> list[IdentityKey]:
-    return sorted(keys, key=lambda k: (k.kind.value, k.value))
-
-
 class MemoryCustomers:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
         self.rows: VersionedStage[Customer] = VersionedStage("customer", uow.state.customers)
+        self.keys = KeyStage(uow.state.customer_keys, uow.state.customer_keys_of)
 
-    def add(self, customer: Customer) -> Customer:
-        self._refuse_held(customer)
-        return self.rows.add(customer.id, customer)
+    def _refuse_held(self, customer_id: str, keys: frozenset[IdentityKey]) -> None:
+        held = earliest_customer({k: self.rows.get(h)
+                                  for k, h in self.keys.others(customer_id, keys).items()})
+        if held is not None:
+            raise held[0].key_conflict(held[1])
+
+    def add(self, customer: Customer, keys: frozenset[IdentityKey]) -> Customer:
+        self._refuse_held(customer.id, keys)
+        stored = self.rows.add(customer.id, customer)
+        self.keys.stage(customer.id, keys)
+        return stored
 
     def get(self, customer_id: str) -> Customer:
         return self.rows.get(customer_id)
 
-    def update(self, customer: Customer) -> Customer:
+    def update(
+        self, customer: Customer, keys: frozenset[IdentityKey] | None = None
+    ) -> Customer:
         self.rows.get(customer.id)
-        self._refuse_held(customer)
-        return self.rows.update(customer.id, customer)
+        if keys is not None:
+            self._refuse_held(customer.id, keys)
+        stored = self.rows.update(customer.id, customer)
+        if keys is not None:
+            self.keys.stage(customer.id, keys)
+        return stored
 
-    def _refuse_held(self, customer: Customer) -> None:
-        for key in _ordered(customer.identity_keys):
-            holder = self.holders_of([key]).get(key)
-            if holder is not None and holder.id != customer.id:
-                raise holder.key_conflict(key)
+    def replace_keys(self, keys: Mapping[str, frozenset[IdentityKey]]) -> None:
+        for customer_id in keys:
+            self.rows.get(customer_id)
+        for customer_id, held in keys.items():
+            self.keys.stage(customer_id, held)
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Customer]:
-        wanted = set(keys)
-        found: dict[IdentityKey, Customer] = {}
-        for customer in self.rows.written().values():
-            for key in wanted & customer.identity_keys:
-                found.setdefault(key, customer)
-        for key in wanted - set(found):
-            holder_id = self._state.customer_keys.get(key)
-            holder = None if holder_id is None else self.rows.current(holder_id)
-            if holder is not None and key in holder.identity_keys:
-                found[key] = holder
-        return found
+        return {key: self.rows.get(holder_id)
+                for key, holder_id in self.keys.holder_ids(keys).items()}
 
     def find(self, query: CustomerQuery) -> Sequence[Customer]:
         rows = sorted((c for c in self.rows.merged().values() if query.matches(c)),
@@ -64,23 +67,13 @@ class MemoryCustomers:
     def check(self) -> None:
         """Under the lock: versions, then the key index as it would be after commit."""
         self.rows.check()
-        index = self._state.customer_keys
-        freed = {key for cid in self.rows.staged
-                 for key in (self._state.customers[cid].identity_keys
-                             if cid in self._state.customers else ())}
-        for cid, customer in self.rows.written().items():
-            for key in _ordered(customer.identity_keys):
-                holder_id = index.get(key)
-                if holder_id is not None and holder_id != cid and key not in freed:
-                    raise self._state.customers[holder_id].key_conflict(key)
+        clashes = self.keys.check()
+        if clashes:
+            held = earliest_customer({k: self.rows.current(h) or self._state.customers[h]
+                                      for k, h in clashes.items()})
+            if held is not None:
+                raise held[0].key_conflict(held[1])
 
     def apply(self) -> None:
-        index = self._state.customer_keys
-        for cid in self.rows.staged:
-            old = self._state.customers.get(cid)
-            for key in old.identity_keys if old is not None else ():
-                index.pop(key, None)
         self.rows.apply()
-        for cid, customer in self.rows.written().items():
-            for key in customer.identity_keys:
-                index[key] = cid
+        self.keys.apply()

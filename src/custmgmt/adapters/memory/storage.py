@@ -17,6 +17,7 @@ import attrs
 
 from custmgmt.adapters.memory.customers import MemoryCustomers
 from custmgmt.adapters.memory.delisting import MemoryDelisting
+from custmgmt.adapters.memory.keys import KeyStage
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
     MemoryClosedMonths,
@@ -54,8 +55,11 @@ class MemoryState:
         self.lock = threading.RLock()
         self.prospects: dict[str, Prospect] = {}
         self.key_index: dict[IdentityKey, str] = {}
+        self.keys_of: dict[str, frozenset[IdentityKey]] = {}
+        """The sealed keys each prospect holds (``key_index`` is its inverse)."""
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[IdentityKey, str] = {}
+        self.customer_keys_of: dict[str, frozenset[IdentityKey]] = {}
         self.delisting: dict[str, DelistingCase] = {}
         self.reviews: dict[str, Review] = {}
         self.principals: dict[str, Principal] = {}
@@ -78,42 +82,58 @@ class MemoryProspects:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
         self.rows: VersionedStage[Prospect] = VersionedStage("prospect", uow.state.prospects)
-        self._index: dict[IdentityKey, str] = {}
+        self.keys = KeyStage(uow.state.key_index, uow.state.keys_of)
 
-    def add(self, prospect: Prospect) -> Prospect:
-        if self.rows.current(prospect.id) is not None:
-            raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
-        held = earliest_claim(self.holders_of(prospect.active_keys))
+    def _refuse_held(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
+        held = earliest_claim({k: self.rows.get(h)
+                               for k, h in self.keys.others(prospect_id, keys).items()})
         if held is not None:
             raise held[0].claim_conflict(held[1])
-        return self.rows.add(prospect.id, prospect)
 
-    def add_many(self, prospects: Sequence[Prospect]) -> Sequence[Prospect]:
-        staged = dict(self.rows.staged)
+    def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
+        if self.rows.current(prospect.id) is not None:
+            raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
+        self._refuse_held(prospect.id, keys)
+        stored = self.rows.add(prospect.id, prospect)
+        self.keys.stage(prospect.id, keys)
+        return stored
+
+    def add_many(
+        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
+    ) -> Sequence[Prospect]:
+        if len(prospects) != len(keys):
+            raise ValueError("one set of keys per prospect")
+        staged, staged_keys = dict(self.rows.staged), dict(self.keys.staged)
         try:
-            return [self.add(p) for p in prospects]
+            return [self.add(p, k) for p, k in zip(prospects, keys, strict=True)]
         except BaseException:
-            self.rows.staged = staged
+            self.rows.staged, self.keys.staged = staged, staged_keys
             raise
 
     def get(self, prospect_id: ProspectId) -> Prospect:
         return self.rows.get(prospect_id)
 
-    def update(self, prospect: Prospect) -> Prospect:
-        return self.rows.update(prospect.id, prospect)
+    def update(
+        self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
+    ) -> Prospect:
+        self.rows.get(prospect.id)
+        if keys is not None:
+            self._refuse_held(prospect.id, keys)
+        stored = self.rows.update(prospect.id, prospect)
+        if keys is not None:
+            self.keys.stage(prospect.id, keys)
+        return stored
+
+    def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
+        for prospect_id in keys:
+            self.rows.get(prospect_id)
+        for prospect_id, held in keys.items():
+            self.keys.stage(prospect_id, held)
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
         """Who holds each key, as this unit sees it: its own writes over the committed index."""
-        written = self.rows.written()
-        found: dict[IdentityKey, Prospect] = {}
-        for key in set(keys):
-            staged = [p for p in written.values() if key in p.active_keys]
-            holder_id = self._state.key_index.get(key)
-            holder = staged[0] if staged else None if holder_id is None else self.rows.current(
-                holder_id)
-            if holder is not None and key in holder.active_keys:
-                found[key] = holder
-        return found
+        return {key: self.rows.get(holder_id)
+                for key, holder_id in self.keys.holder_ids(keys).items()}
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:
         rows = sorted(
@@ -135,23 +155,16 @@ class MemoryProspects:
     def check(self) -> None:
         """Under the lock: versions, then the key index as it would be after commit."""
         self.rows.check()
-        index = dict(self._state.key_index)
-        for pid in self.rows.staged:
-            stored = self._state.prospects.get(pid)
-            for key in stored.active_keys if stored else ():
-                index.pop(key, None)
-        for pid, prospect in self.rows.written().items():
-            for key in sorted(prospect.active_keys, key=lambda k: (k.kind.value, k.value)):
-                holder_id = index.get(key)
-                if holder_id is not None and holder_id != pid:
-                    holder = self.rows.current(holder_id) or self._state.prospects[holder_id]
-                    raise holder.claim_conflict(key)
-                index[key] = pid
-        self._index = index
+        clashes = self.keys.check()
+        if clashes:
+            held = earliest_claim({k: self.rows.current(h) or self._state.prospects[h]
+                                   for k, h in clashes.items()})
+            if held is not None:
+                raise held[0].claim_conflict(held[1])
 
     def apply(self) -> None:
         self.rows.apply()
-        self._state.key_index = self._index
+        self.keys.apply()
 
 
 class MemoryPrincipals:

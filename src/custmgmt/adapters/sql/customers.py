@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 from sqlalchemy import and_, delete, func, insert, or_, select
@@ -23,7 +23,7 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.customers import Customer, earliest_customer
-from custmgmt.domain.prospects import IdentityKey, KeyKind
+from custmgmt.domain.identity import IdentityKey, KeyKind
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import CustomerQuery
 
@@ -59,43 +59,66 @@ class SqlCustomers:
             raise NotFound("customer", customer_id)
         return self._load([row])[0]
 
-    def add(self, customer: Customer) -> Customer:
+    def add(self, customer: Customer, keys: frozenset[IdentityKey]) -> Customer:
         stored = attrs.evolve(customer, version=1)
         try:
             with self._s.begin_nested():
                 self._s.execute(INSERT_CUSTOMER, [customer_values(stored)])
-                self._insert_keys(stored)
+                self._insert_keys([(stored.id, keys)])
         except IntegrityError:
-            self._raise_conflict(stored)
+            self._raise_conflict(stored.id, keys)
             raise ConcurrencyError(f"customer {customer.id!r} already exists") from None
         self._append_history(stored, 0)
         return stored
 
-    def update(self, customer: Customer) -> Customer:
+    def update(
+        self, customer: Customer, keys: frozenset[IdentityKey] | None = None
+    ) -> Customer:
         stored = attrs.evolve(customer, version=customer.version + 1)
         versioned_update(self._s, CustomerRow, {"id": customer.id}, customer.version,
                          customer_values(stored), "customer")
-        self._s.execute(delete(CustomerKeyRow).where(CustomerKeyRow.customer_id == customer.id))
-        try:
-            with self._s.begin_nested():
-                self._insert_keys(stored)
-        except IntegrityError:
-            self._raise_conflict(stored)
-            raise ConcurrencyError("identity keys changed meanwhile") from None
+        if keys is not None:
+            self._s.execute(delete(CustomerKeyRow).where(
+                CustomerKeyRow.customer_id == customer.id))
+            try:
+                with self._s.begin_nested():
+                    self._insert_keys([(customer.id, keys)])
+            except IntegrityError:
+                self._raise_conflict(customer.id, keys)
+                raise ConcurrencyError("identity keys changed meanwhile") from None
         known = self._s.scalar(select(func.count()).select_from(CustomerHistoryRow).where(
             CustomerHistoryRow.customer_id == customer.id)) or 0
         self._append_history(stored, known)
         return stored
 
-    def _insert_keys(self, customer: Customer) -> None:
-        keys = [{"kind": k.kind.value, "value": k.value, "customer_id": customer.id}
-                for k in sorted(customer.identity_keys, key=lambda k: (k.kind.value, k.value))]
-        if keys:
-            self._s.execute(INSERT_KEY, keys)
+    def replace_keys(self, keys: Mapping[str, frozenset[IdentityKey]]) -> None:
+        ids = list(keys)
+        for start in range(0, len(ids), 500):
+            self._s.execute(delete(CustomerKeyRow).where(
+                CustomerKeyRow.customer_id.in_(ids[start:start + 500])))
+        try:
+            with self._s.begin_nested():
+                self._insert_keys(list(keys.items()))
+        except IntegrityError:
+            first_with: dict[IdentityKey, str] = {}
+            for customer_id, held in keys.items():
+                self._raise_conflict(customer_id, held)
+                for key in held:
+                    if key in first_with:
+                        raise self.get(first_with[key]).key_conflict(key) from None
+                    first_with[key] = customer_id
+            raise ConcurrencyError("identity keys changed meanwhile") from None
 
-    def _raise_conflict(self, customer: Customer) -> None:
-        others = {key: holder for key, holder in self.holders_of(customer.identity_keys).items()
-                  if holder.id != customer.id}
+    def _insert_keys(self, held: Sequence[tuple[str, frozenset[IdentityKey]]]) -> None:
+        rows = [{"kind": k.kind.value, "value": k.value, "customer_id": customer_id}
+                for customer_id, keys in held
+                for k in sorted(keys, key=lambda k: (k.kind.value, k.value))]
+        if rows:
+            self._s.execute(INSERT_KEY, rows)
+
+    def _raise_conflict(self, customer_id: str, keys: frozenset[IdentityKey]) -> None:
+        others = {key: holder for key, holder in self.holders_of(keys).items()
+                  if holder.id != customer_id}
         held = earliest_customer(others)
         if held is not None:
             raise held[0].key_conflict(held[1])

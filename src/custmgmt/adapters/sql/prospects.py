@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 from sqlalchemy import (
@@ -31,14 +31,8 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.prospects import (
-    Grade,
-    IdentityKey,
-    KeyKind,
-    Prospect,
-    Stage,
-    earliest_claim,
-)
+from custmgmt.domain.identity import IdentityKey, KeyKind
+from custmgmt.domain.prospects import Grade, Prospect, Stage, earliest_claim
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
 
@@ -76,51 +70,60 @@ class SqlProspects:
             raise NotFound("prospect", prospect_id)
         return self._load([row])[0]
 
-    def add(self, prospect: Prospect) -> Prospect:
+    def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
         """Insert row and keys under one savepoint: a refused claim leaves no trace,
         so a bulk import can carry on with the rest of its batch."""
         stored = attrs.evolve(prospect, version=1)
         try:
             with self._s.begin_nested():
                 self._s.execute(INSERT_PROSPECT, [prospect_values(stored)])
-                self._insert_keys([stored])
+                self._insert_keys([(stored.id, keys)])
         except IntegrityError:
-            self._raise_conflict(stored)
+            self._raise_conflict(stored.id, keys)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists") from None
         self._append_history(stored, 0)
         return stored
 
-    def update(self, prospect: Prospect) -> Prospect:
+    def update(
+        self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
+    ) -> Prospect:
         stored = attrs.evolve(prospect, version=prospect.version + 1)
         versioned_update(self._s, ProspectRow, {"id": prospect.id}, prospect.version,
                          prospect_values(stored), "prospect")
-        self._s.execute(delete(ProspectKeyRow).where(ProspectKeyRow.prospect_id == prospect.id))
-        self._claim(stored)
+        if keys is not None:
+            self._s.execute(delete(ProspectKeyRow).where(
+                ProspectKeyRow.prospect_id == prospect.id))
+            self._claim(stored.id, keys)
         known = self._s.scalar(select(func.count()).select_from(ProspectHistoryRow).where(
             ProspectHistoryRow.prospect_id == prospect.id)) or 0
         self._append_history(stored, known)
         return stored
 
-    def _insert_keys(self, prospects: Sequence[Prospect]) -> None:
-        keys = [
-            {"kind": k.kind.value, "value": k.value, "prospect_id": p.id}
-            for p in prospects
-            for k in sorted(p.active_keys, key=lambda k: (k.kind.value, k.value))
+    def _insert_keys(self, held: Sequence[tuple[str, frozenset[IdentityKey]]]) -> None:
+        rows = [
+            {"kind": k.kind.value, "value": k.value, "prospect_id": prospect_id}
+            for prospect_id, keys in held
+            for k in sorted(keys, key=lambda k: (k.kind.value, k.value))
         ]
-        if keys:
-            self._s.execute(INSERT_KEY, keys)
+        if rows:
+            self._s.execute(INSERT_KEY, rows)
 
-    def add_many(self, prospects: Sequence[Prospect]) -> Sequence[Prospect]:
+    def add_many(
+        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
+    ) -> Sequence[Prospect]:
         """All or nothing: if one key is held (or repeated), ClaimConflict and none stored."""
+        if len(prospects) != len(keys):
+            raise ValueError("one set of keys per prospect")
         stored = [attrs.evolve(p, version=1) for p in prospects]
         if not stored:
             return stored
+        held = [(p.id, k) for p, k in zip(stored, keys, strict=True)]
         try:
             with self._s.begin_nested():
                 self._s.execute(INSERT_PROSPECT, [prospect_values(p) for p in stored])
-                self._insert_keys(stored)
+                self._insert_keys(held)
         except IntegrityError:
-            self._raise_batch_conflict(stored)
+            self._raise_batch_conflict(held, {p.id: p for p in stored})
             raise ConcurrencyError("a prospect in the batch already exists") from None
         self._s.execute(INSERT_HISTORY, [
             history_values(p.id, i, entry) for p in stored for i, entry in enumerate(p.history)
@@ -149,31 +152,49 @@ class SqlProspects:
         by_id: dict[str, Prospect] = {p.id: p for p in self._load(rows)}
         return {key: by_id[pid] for key, pid in found.items()}
 
-    def _raise_batch_conflict(self, batch: Sequence[Prospect]) -> None:
-        """The batch was refused: name a key held outside it, or repeated inside it."""
-        first_with: dict[IdentityKey, Prospect] = {}
-        for prospect in batch:
-            self._raise_conflict(prospect)
-            for key in prospect.active_keys:
+    def _raise_batch_conflict(
+        self, batch: Sequence[tuple[str, frozenset[IdentityKey]]],
+        new: Mapping[str, Prospect] | None = None,
+    ) -> None:
+        """The batch was refused: name a key held outside it, or repeated inside it
+        (``new``: the batch's prospects that are not stored)."""
+        first_with: dict[IdentityKey, str] = {}
+        for prospect_id, keys in batch:
+            self._raise_conflict(prospect_id, keys)
+            for key in keys:
                 if key in first_with:
-                    raise first_with[key].claim_conflict(key)
-                first_with[key] = prospect
+                    first = first_with[key]
+                    holder = new[first] if new and first in new else self.get(ProspectId(first))
+                    raise holder.claim_conflict(key)
+                first_with[key] = prospect_id
 
-    def _raise_conflict(self, prospect: Prospect) -> None:
-        """If another prospect holds one of ``prospect``'s keys, raise ClaimConflict."""
-        others = {key: holder for key, holder in self.holders_of(prospect.active_keys).items()
-                  if holder.id != prospect.id}
+    def _raise_conflict(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
+        """If another prospect holds one of ``keys``, raise ClaimConflict."""
+        others = {key: holder for key, holder in self.holders_of(keys).items()
+                  if holder.id != prospect_id}
         held = earliest_claim(others)
         if held is not None:
             raise held[0].claim_conflict(held[1])
 
-    def _claim(self, prospect: Prospect) -> None:
-        """Insert the active keys; the primary key refuses one someone else holds."""
+    def _claim(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
+        """Insert the keys; the primary key refuses one someone else holds."""
         try:
             with self._s.begin_nested():
-                self._insert_keys([prospect])
+                self._insert_keys([(prospect_id, keys)])
         except IntegrityError:
-            self._raise_conflict(prospect)
+            self._raise_conflict(prospect_id, keys)
+            raise ConcurrencyError("identity keys changed meanwhile") from None
+
+    def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
+        ids = list(keys)
+        for start in range(0, len(ids), 500):
+            self._s.execute(delete(ProspectKeyRow).where(
+                ProspectKeyRow.prospect_id.in_(ids[start:start + 500])))
+        try:
+            with self._s.begin_nested():
+                self._insert_keys(list(keys.items()))
+        except IntegrityError:
+            self._raise_batch_conflict(list(keys.items()))
             raise ConcurrencyError("identity keys changed meanwhile") from None
 
     def _append_history(self, prospect: Prospect, known: int) -> None:
