@@ -27,6 +27,7 @@ from custmgmt.services.audit import AuditService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.credit import CreditService
 from custmgmt.services.customers import CustomerService, customer_for_won
+from custmgmt.services.delisting import DelistingService
 from custmgmt.services.followups import FollowUpService, PlanKeeper
 from custmgmt.services.inputs import page_limit
 from custmgmt.services.pool import PoolService
@@ -89,6 +90,8 @@ class CustomerManagement:
     """Customers: existing clients, won prospects, status, and the one customer guard."""
     credit: CreditService
     """Credit instruments: commitment letters, tender credit certificates and intents."""
+    delisting: DelistingService
+    """Delisting cases (客户摘牌): investigation, the panel's vote, notice, sealing, objection."""
     audit: AuditService
     """Verify the audit trails and their sealed heads (tamper evidence)."""
     principals: PrincipalService
@@ -127,6 +130,7 @@ class CustomerManagement:
         self.reports = ReportService(self._context)
         self.credit = CreditService(self._context)
         self.audit = AuditService(self._context)
+        self.delisting = DelistingService(self._context)
         self.principals = PrincipalService(self._context)
         self.samples = SampleService(
             self._context, Chain())

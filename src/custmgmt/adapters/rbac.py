@@ -73,6 +73,18 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
         A.CREDIT_REPORT: Scope.ANY,
     },
     Role.RISK_OFFICER: {A.CREDIT_READ: Scope.ANY, A.CREDIT_REPORT: Scope.ANY},
+    Role.CUSTOMER_RELATIONS: {
+        A.DELISTING_OPEN: Scope.ANY,
+        A.DELISTING_READ: Scope.ANY,
+        A.DELISTING_MANAGE: Scope.ANY,
+        A.CUSTOMER_READ: Scope.ANY,
+    },
+    Role.LEADERSHIP: {
+        A.DELISTING_READ: Scope.ANY,
+        A.DELISTING_VOTE: Scope.ANY,
+        A.DELISTING_OVERRIDE: Scope.ANY,
+    },
+    Role.SEALED_READER: {A.SEALED_READ: Scope.ANY},
     Role.ADMIN: {action: Scope.ANY for action in Action},
 }
 

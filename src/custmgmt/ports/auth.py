@@ -38,6 +38,12 @@ class Role:
     """Approves credit instruments (never their own), sets limits, revokes."""
     RISK_OFFICER = "risk_officer"
     """Reads every credit instrument and the exposure report."""
+    CUSTOMER_RELATIONS = "customer_relations"
+    """客户关系部门: opens and runs delisting cases, reviews customers periodically."""
+    LEADERSHIP = "leadership"
+    """公司领导层: the delisting panel (votes), may override open items at sealing."""
+    SEALED_READER = "sealed_reader"
+    """May read a sealed customer's data, giving a reason each time (audited)."""
     ADMIN = "admin"
 
 
@@ -92,6 +98,16 @@ class Action(enum.Enum):
     """Set a customer's approved credit limit."""
     CREDIT_REPORT = "credit.report"
     """Read exposure: per customer and the off-balance-sheet report."""
+    DELISTING_OPEN = "delisting.open"
+    DELISTING_READ = "delisting.read"
+    DELISTING_MANAGE = "delisting.manage"
+    """Run a case: evidence, summary, convene and close the vote, notice, sealing,
+    objections, periodic reviews."""
+    DELISTING_VOTE = "delisting.vote"
+    DELISTING_OVERRIDE = "delisting.override"
+    """Seal although items are still open for the customer (a leader, with a reason)."""
+    SEALED_READ = "sealed.read"
+    """Read a sealed customer's (and its prospects') data, with a reason, audited."""
 
 
 class Scope(enum.IntEnum):

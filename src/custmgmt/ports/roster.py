@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from custmgmt.domain import credit, customers, prospect_events
+from custmgmt.domain import credit, customers, delisting, prospect_events
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.delisting import DelistingCase
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Prospect
@@ -64,6 +65,8 @@ ROSTER: tuple[Entry, ...] = (
     Entry("credit", ports.CreditRepository, CreditInstrument, versioned=True,
           events=_events_of(credit)),
     Entry("credit_limits", ports.CreditLimitRepository, CreditLimit, versioned=True),
+    Entry("delisting", ports.DelistingRepository, DelistingCase, versioned=True,
+          events=_events_of(delisting)),
     Entry("principals", ports.PrincipalRepository, Principal),
     Entry("plans", ports.FollowUpPlanRepository, FollowUpPlan, versioned=True),
     Entry("follow_ups", ports.FollowUpRepository, FollowUp, events=(FollowUpRecorded,)),

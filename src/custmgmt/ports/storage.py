@@ -29,6 +29,7 @@ from custmgmt.domain.credit import (
     InstrumentState,
 )
 from custmgmt.domain.customers import Customer, CustomerStatus
+from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.integrity import ChainHead
@@ -58,6 +59,8 @@ class ProspectQuery:
     """Only prospects registered at or after this instant."""
     registered_before: datetime | None = None
     """Only prospects registered before this instant."""
+    customer_id: str | None = None
+    """Only prospects linked to this customer."""
     limit: int = 50
     after: tuple[datetime, str] | None = field(default=None)
     """Keyset cursor: (registration time, prospect id) of the last row already seen."""
@@ -78,6 +81,7 @@ class ProspectQuery:
                  or prospect.registration.at >= self.registered_from)
             and (self.registered_before is None
                  or prospect.registration.at < self.registered_before)
+            and (self.customer_id is None or prospect.customer_id == self.customer_id)
         )
 
 
@@ -140,6 +144,13 @@ class ProspectRepository(Protocol):
 
     def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
         """How many prospects match ``query`` (ignoring limit and cursor) per cell."""
+        ...
+
+    def furthest_stages(self, query: ProspectQuery) -> dict[tuple[Stage, bool], int]:
+        """Of the prospects ``query`` matches (its ``after`` and ``limit`` aside), how
+        many reached each pipeline stage as their furthest (``reports.highest_stage``:
+        the current stage or any stage in their history), split by whether they are
+        lost now: ``{(furthest stage, lost): count}``. Storage computes it."""
         ...
 
 
@@ -266,6 +277,36 @@ class CreditLimitRepository(Protocol):
         ...
 
 
+class DelistingRepository(Protocol):
+    """Delisting cases (with their evidence, votes and history) and periodic reviews."""
+
+    def add(self, case: DelistingCase) -> DelistingCase:
+        """Store a new case (version 1)."""
+        ...
+
+    def get(self, case_id: str) -> DelistingCase:
+        """The case, or NotFound."""
+        ...
+
+    def update(self, case: DelistingCase) -> DelistingCase:
+        """Store a changed case; ConcurrencyError if it is stale."""
+        ...
+
+    def for_customer(self, customer_id: str) -> Sequence[DelistingCase]:
+        """Every case of one customer, oldest first (opening time, then id)."""
+        ...
+
+    def record_review(self, review: Review) -> None:
+        """Keep ``review`` as the customer's latest periodic review."""
+        ...
+
+    def reviews_due(self, before: datetime, limit: int) -> Sequence[ReviewDue]:
+        """Active customers whose latest review (never reviewed: their creation) is
+        before ``before``, longest waiting first (then by customer id), at most
+        ``limit`` of them."""
+        ...
+
+
 class PrincipalRepository(Protocol):
     """Principals and their grants: roles, team, supervisor, certifications."""
 
@@ -273,6 +314,10 @@ class PrincipalRepository(Protocol):
 
     def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
         """Principals holding ``role`` and/or in ``team``, ordered by id."""
+        ...
+
+    def ids(self, *, role: str | None = None, team: str | None = None) -> Sequence[str]:
+        """The ids ``find`` would return, without loading the principals."""
         ...
 
     def save(self, principal: Principal) -> Principal:
@@ -338,6 +383,24 @@ class FollowUpPlanRepository(Protocol):
         ...
 
 
+@frozen
+class VisitDay:
+    """How many distinct prospects one person visited on one local day."""
+
+    person: str
+    day: date
+    prospects: int
+
+
+@frozen
+class OnTimeCount:
+    """Of one owner's follow-ups, how many there are and how many were on time."""
+
+    owner_id: str
+    follow_ups: int
+    on_time: int
+
+
 class FollowUpRepository(Protocol):
     """Follow-up records (append-only)."""
 
@@ -345,6 +408,18 @@ class FollowUpRepository(Protocol):
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
         """Matching follow-ups ordered by local date, time, then id."""
+        ...
+
+    def visit_days(self, date_from: date, date_to: date) -> Sequence[VisitDay]:
+        """For each person and local day from ``date_from`` to ``date_to`` (inclusive)
+        with a visit (channel ``visit``), how many distinct prospects that person
+        visited, ordered by person then day. Reports read these aggregates instead
+        of the records: storage computes them."""
+        ...
+
+    def on_time_counts(self, query: FollowUpQuery) -> Sequence[OnTimeCount]:
+        """Per owner, of the follow-ups ``query`` matches, how many there are and how
+        many were on time (``FollowUp.on_time``), ordered by owner."""
         ...
 
     def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
@@ -391,9 +466,10 @@ class SampleRepository(Protocol):
         ...
 
     def find(
-        self, *, location: str | None = None, state: SampleState | None = None
+        self, *, location: str | None = None, state: SampleState | None = None,
+        customer_id: str | None = None,
     ) -> Sequence[Sample]:
-        """Samples by location and/or state, ordered by number, then id."""
+        """Samples by location, state and/or customer, ordered by number, then id."""
         ...
 
 
@@ -482,6 +558,9 @@ class UnitOfWork(Protocol):
 
     @property
     def credit_limits(self) -> CreditLimitRepository: ...
+
+    @property
+    def delisting(self) -> DelistingRepository: ...
 
     @property
     def principals(self) -> PrincipalRepository: ...

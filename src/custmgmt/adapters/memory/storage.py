@@ -17,6 +17,7 @@ import attrs
 
 from custmgmt.adapters.memory.credit import MemoryCredit, MemoryCreditLimits
 from custmgmt.adapters.memory.customers import MemoryCustomers
+from custmgmt.adapters.memory.delisting import MemoryDelisting
 from custmgmt.adapters.memory.keys import KeyStage
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
@@ -36,6 +37,7 @@ from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
@@ -62,6 +64,8 @@ class MemoryState:
         self.customer_keys_of: dict[str, frozenset[IdentityKey]] = {}
         self.credit: dict[str, CreditInstrument] = {}
         self.credit_limits: dict[str, CreditLimit] = {}
+        self.delisting: dict[str, DelistingCase] = {}
+        self.reviews: dict[str, Review] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.samples: dict[str, Sample] = {}
@@ -152,6 +156,14 @@ class MemoryProspects:
                 counts[(p.grade, p.stage)] = counts.get((p.grade, p.stage), 0) + 1
         return counts
 
+    def furthest_stages(self, query: ProspectQuery) -> dict[tuple[Stage, bool], int]:
+        counts: dict[tuple[Stage, bool], int] = {}
+        for p in self.rows.merged().values():
+            if query.matches(p):
+                key = (p.furthest_stage, p.stage is Stage.LOST)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def check(self) -> None:
         """Under the lock: versions, then the key index as it would be after commit."""
         self.rows.check()
@@ -193,6 +205,9 @@ class MemoryPrincipals:
         return [p for _, p in sorted(merged.items())
                 if (role is None or role in p.roles) and (team is None or p.team == team)]
 
+    def ids(self, *, role: str | None = None, team: str | None = None) -> Sequence[str]:
+        return [p.id for p in self.find(role=role, team=team)]
+
     def check(self) -> None:
         for pid, (expected, _) in self.staged.items():
             stored = self._state.principals.get(pid)
@@ -217,7 +232,7 @@ class MemoryRepository(Protocol):
 
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "prospects": MemoryProspects, "customers": MemoryCustomers, "credit": MemoryCredit,
-    "credit_limits": MemoryCreditLimits,
+    "credit_limits": MemoryCreditLimits, "delisting": MemoryDelisting,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts, "audit": MemoryAudit,

@@ -20,6 +20,7 @@ from sqlalchemy.pool import StaticPool
 from custmgmt.adapters.sql import migrate as migrations
 from custmgmt.adapters.sql.credit import SqlCredit, SqlCreditLimits
 from custmgmt.adapters.sql.customers import SqlCustomers
+from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
@@ -88,6 +89,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "customers": lambda s, _: SqlCustomers(s),
     "credit": lambda s, _: SqlCredit(s),
     "credit_limits": lambda s, _: SqlCreditLimits(s),
+    "delisting": lambda s, _: SqlDelisting(s),
     "principals": lambda s, _: SqlPrincipals(s),
     "plans": lambda s, _: SqlPlans(s),
     "follow_ups": lambda s, _: SqlFollowUps(s),
