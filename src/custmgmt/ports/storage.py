@@ -197,6 +197,18 @@ class CustomerRepository(Protocol):
         ...
 
 
+class CounterRepository(Protocol):
+    """Named counters with a ceiling, enforced by the storage itself (a row updated
+    atomically in SQL): the pool's daily cap holds however many claims run at once."""
+
+    def take(self, name: str, limit: int) -> bool:
+        """Add one to counter ``name`` if it is below ``limit`` and return True, or
+        return False and change nothing. The addition counts only if this unit of work
+        commits; concurrent units queue for the counter, so it never passes ``limit``
+        (where a storage cannot queue, the later commit raises ConcurrencyError)."""
+        ...
+
+
 class PrincipalRepository(Protocol):
     """Principals and their grants: roles, team, supervisor, certifications."""
 
@@ -324,7 +336,8 @@ class SampleRepository(Protocol):
     def find(
         self, *, location: str | None = None, state: SampleState | None = None
     ) -> Sequence[Sample]:
-        """Samples by location and/or state, ordered by number, then id."""
+        """Samples by location and/or state, ordered by number (unnumbered samples
+        first, on every back end), then id."""
         ...
 
 
@@ -428,6 +441,9 @@ class UnitOfWork(Protocol):
 
     @property
     def stock_counts(self) -> StockCountRepository: ...
+
+    @property
+    def counters(self) -> CounterRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

@@ -133,7 +133,9 @@ class SqlSamples:
     def find(
         self, *, location: str | None = None, state: SampleState | None = None
     ) -> Sequence[Sample]:
-        statement = select(SampleRow).order_by(SampleRow.number, SampleRow.id)
+        # Unnumbered samples first on every back end (PostgreSQL puts NULL last unless told).
+        statement = select(SampleRow).order_by(SampleRow.number.asc().nulls_first(),
+                                               SampleRow.id)
         if location is not None:
             statement = statement.where(SampleRow.location == location)
         if state is not None:

@@ -23,6 +23,7 @@ from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPl
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
     SqlAudit,
+    SqlCounters,
     SqlEvents,
     SqlHeads,
     SqlOutbox,
@@ -92,6 +93,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "samples": SqlSamples,
     "departments": lambda s, _: SqlDepartments(s),
     "stock_counts": lambda s, _: SqlStockCounts(s),
+    "counters": lambda s, _: SqlCounters(s),
     "audit": lambda s, _: SqlAudit(s),
     "heads": lambda s, _: SqlHeads(s),
     "events": SqlEvents,
