@@ -92,6 +92,8 @@ def memory_reorder(app: App, sample_id: str) -> None:
 def _sql(app: App, statement: str, **params: object) -> None:
     storage = app._storage
     assert isinstance(storage, SqlStorage)
+    if storage.engine.dialect.name == "sqlite":  # quantities are text there
+        params = {k: str(v) if isinstance(v, Decimal) else v for k, v in params.items()}
     with storage.engine.begin() as connection:
         connection.execute(text(statement), params)
 
@@ -151,30 +153,16 @@ def _memory_sample_edit(**changes: object) -> Tamper:
     return edit
 
 
-def _sql_sample_column(column: str, value: str) -> Tamper:
+def _sql_sample_column(column: str, value: object, table: str = "custmgmt_samples",
+                       key: str = "id") -> Tamper:
     def edit(app: App, sample_id: str) -> None:
-        _sql(app, f"UPDATE custmgmt_samples SET {column} = :v WHERE id = :s", v=value,
-             s=sample_id)
+        _sql(app, f"UPDATE {table} SET {column} = :v WHERE {key} = :s", v=value, s=sample_id)
 
     return edit
 
 
-def _sql_sample_document(path: tuple[str, ...], value: object) -> Tamper:
-    def edit(app: App, sample_id: str) -> None:
-        storage = app._storage
-        assert isinstance(storage, SqlStorage)
-        with storage.engine.begin() as connection:
-            raw = connection.execute(text("SELECT document FROM custmgmt_samples WHERE id = :s"),
-                                     {"s": sample_id}).scalar_one()
-            document = json.loads(raw)
-            inner = document
-            for key in path[:-1]:
-                inner = inner[key]
-            inner[path[-1]] = value
-            connection.execute(text("UPDATE custmgmt_samples SET document = :d WHERE id = :s"),
-                               {"d": json.dumps(document), "s": sample_id})
-
-    return edit
+def _sql_applications_deleted(app: App, sample_id: str) -> None:
+    _sql(app, "DELETE FROM custmgmt_sample_applications WHERE sample_id = :s", s=sample_id)
 
 
 RECORD_TAMPERING: dict[str, tuple[Tamper, Tamper, str]] = {
@@ -187,16 +175,24 @@ RECORD_TAMPERING: dict[str, tuple[Tamper, Tamper, str]] = {
     "number": (_memory_sample_edit(number="S2026-000999"),
                _sql_sample_column("number", "S2026-000999"), "the stored number differ"),
     "quantities": (_memory_sample_edit(in_storage=Decimal("5"), consumed=Decimal("5")),
-                   _sql_sample_document(("in_storage",), "5"), "the stored in_storage"),
+                   _sql_sample_column("in_storage", Decimal("5")), "the stored in_storage"),
     "received": (_memory_sample_edit(received=Decimal("100"), in_storage=Decimal("99")),
-                 _sql_sample_document(("received",), "100"), "the stored received"),
+                 _sql_sample_column("received", Decimal("100")), "the stored received"),
     "hazard and other fields": (
         _memory_sample_edit(classification="harmless"),
-        _sql_sample_document(("classification",), "harmless"),
+        _sql_sample_column("classification", "harmless"),
         "the stored record differs from the one event 6 was written for"),
     "sample information": (
         _memory_sample_edit(single_use=True),
-        _sql_sample_document(("info", "description"), "something else"),
+        _sql_sample_column("description", "something else"),
+        "the stored record differs"),
+    "an application": (
+        _memory_sample_edit(applications=()),
+        _sql_sample_column("used", Decimal("0.5"), "custmgmt_sample_applications",
+                           "sample_id"),
+        "the stored record differs"),
+    "applications removed": (
+        _memory_sample_edit(applications=()), _sql_applications_deleted,
         "the stored record differs"),
 }
 

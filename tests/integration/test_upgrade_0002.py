@@ -8,15 +8,13 @@ and once ("walk-in"). PostgreSQL gets the same rows copied into a 0001 schema.
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import DateTime, MetaData, Numeric, create_engine, insert, select, text
+from sqlalchemy import create_engine, text
 
 import custmgmt
 from custmgmt import Certification
@@ -24,51 +22,19 @@ from custmgmt.adapters.sql import migrate
 from custmgmt.adapters.sql.tables import Base
 from custmgmt.domain.customers import CustomerStatus
 from custmgmt.errors import IntegrityError
-from tests.pg_server import Cluster
-
-RELEASE = Path(__file__).resolve().parents[1] / "data" / "release-0001.sqlite"
-
-
-def _sqlite_copy(tmp_path: Path) -> str:
-    target = tmp_path / "crm.db"
-    shutil.copy(RELEASE, target)
-    return f"sqlite:///{target}"
-
-
-def _postgresql_copy(cluster: Cluster) -> str:
-    url = cluster.new_empty_database()
-    engine = create_engine(url)
-    migrate.upgrade(engine, "0001")
-    source = create_engine(f"sqlite:///{RELEASE}")
-    released, target = MetaData(), MetaData()
-    released.reflect(source)
-    target.reflect(engine)
-    with source.connect() as read, engine.begin() as write:
-        for table in target.sorted_tables:
-            if not table.name.startswith("custmgmt_") or table.name == migrate.VERSION_TABLE:
-                continue
-            rows = [dict(r._mapping) for r in read.execute(select(released.tables[table.name]))]
-            for row in rows:
-                for column in table.columns:
-                    value = row[column.name]
-                    if isinstance(column.type, DateTime) and isinstance(value, datetime):
-                        row[column.name] = value.replace(tzinfo=UTC)
-                    elif isinstance(column.type, Numeric) and isinstance(value, str):
-                        row[column.name] = Decimal(value)
-            if rows:
-                write.execute(insert(table), rows)
-        write.execute(text("SELECT setval(pg_get_serial_sequence('custmgmt_events', "
-                           "'position'), (SELECT max(position) FROM custmgmt_events))"))
-    source.dispose()
-    engine.dispose()
-    return url
+from tests.integration.released import (
+    RELEASE_0001,
+    documented_samples,
+    postgresql_copy,
+    sqlite_copy,
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def released_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return _sqlite_copy(tmp_path)
-    return _postgresql_copy(request.getfixturevalue("postgres"))
+        return sqlite_copy(RELEASE_0001, tmp_path)
+    return postgresql_copy(request.getfixturevalue("postgres"), RELEASE_0001, "0001")
 
 
 def test_the_release_database_is_at_0001(released_url: str) -> None:
@@ -108,9 +74,12 @@ def test_upgrading_links_every_sample_to_a_customer(released_url: str) -> None:
 
         # Samples keep their chains and now reference customers that exist.
         qm = app.principal("u-qm", roles={"quality_manager"})
+        # ... and read back as 0.1.0 stored them, now from columns instead of a document.
+        written = documented_samples(RELEASE_0001)
         for n, customer in enumerate(["p-000001", "ACME-001", "ACME-001", "walk-in"], 1):
             sample = app.samples.get(qm, f"s-{n:06d}")
             assert sample.info.customer_id == customer
+            assert sample == written[sample.id]
             # Chains written by 0.1.0 hash in its older form: they still verify.
             assert app.samples.verify_chain(qm, sample.id) == 1
         rita = app.principal("u-rita", roles={"sample_receiver"}, certifications={
@@ -139,8 +108,6 @@ def test_the_upgraded_schema_matches_a_fresh_one(released_url: str) -> None:
         })
         assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
-
-
 
 
 def test_chains_and_trails_the_release_wrote_still_verify_and_catch_edits(

@@ -271,6 +271,15 @@ class Prospect:
             raise InvalidTransition(self.stage.value, to.value, "step back to an earlier stage")
         return self._move(to, by=by, at=at, reason=_reason(reason))
 
+    @property
+    def furthest_stage(self) -> Stage:
+        """The furthest pipeline stage the prospect ever reached: its current stage or
+        one in its history (a lost prospect counts from initial contact)."""
+        reached = [Stage(h.after) for h in self.history
+                   if h.kind is ChangeKind.STAGE and Stage(h.after) in PIPELINE]
+        reached.append(self.stage if self.stage in PIPELINE else Stage.INITIAL_CONTACT)
+        return max(reached, key=lambda s: s.rank)
+
     def name_customer(self, customer_id: str, *, by: str, at: datetime) -> Changed:
         """This prospect is (business with) that customer; kept in history."""
         if customer_id == self.customer_id:

@@ -135,6 +135,13 @@ class ProspectRepository(Protocol):
         """How many prospects match ``query`` (ignoring limit and cursor) per cell."""
         ...
 
+    def furthest_stages(self, query: ProspectQuery) -> dict[tuple[Stage, bool], int]:
+        """Of the prospects ``query`` matches (its ``after`` and ``limit`` aside), how
+        many reached each pipeline stage as their furthest (``reports.highest_stage``:
+        the current stage or any stage in their history), split by whether they are
+        lost now: ``{(furthest stage, lost): count}``. Storage computes it."""
+        ...
+
 
 @frozen(kw_only=True)
 class CustomerQuery:
@@ -218,6 +225,10 @@ class PrincipalRepository(Protocol):
         """Principals holding ``role`` and/or in ``team``, ordered by id."""
         ...
 
+    def ids(self, *, role: str | None = None, team: str | None = None) -> Sequence[str]:
+        """The ids ``find`` would return, without loading the principals."""
+        ...
+
     def save(self, principal: Principal) -> Principal:
         """Create (version 0 -> 1) or replace (version n -> n + 1) the principal's roles,
         team, supervisor, certifications and ``active`` flag, and return it as stored.
@@ -281,6 +292,24 @@ class FollowUpPlanRepository(Protocol):
         ...
 
 
+@frozen
+class VisitDay:
+    """How many distinct prospects one person visited on one local day."""
+
+    person: str
+    day: date
+    prospects: int
+
+
+@frozen
+class OnTimeCount:
+    """Of one owner's follow-ups, how many there are and how many were on time."""
+
+    owner_id: str
+    follow_ups: int
+    on_time: int
+
+
 class FollowUpRepository(Protocol):
     """Follow-up records (append-only)."""
 
@@ -288,6 +317,18 @@ class FollowUpRepository(Protocol):
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
         """Matching follow-ups ordered by local date, time, then id."""
+        ...
+
+    def visit_days(self, date_from: date, date_to: date) -> Sequence[VisitDay]:
+        """For each person and local day from ``date_from`` to ``date_to`` (inclusive)
+        with a visit (channel ``visit``), how many distinct prospects that person
+        visited, ordered by person then day. Reports read these aggregates instead
+        of the records: storage computes them."""
+        ...
+
+    def on_time_counts(self, query: FollowUpQuery) -> Sequence[OnTimeCount]:
+        """Per owner, of the follow-ups ``query`` matches, how many there are and how
+        many were on time (``FollowUp.on_time``), ordered by owner."""
         ...
 
     def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:

@@ -9,15 +9,13 @@ from __future__ import annotations
 import calendar
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 
-import attrs
 from attrs import frozen
 
-from custmgmt.domain.followups import Channel, ClosedMonth, FollowUp, visit_points
-from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage
+from custmgmt.domain.followups import ClosedMonth
+from custmgmt.domain.prospects import PIPELINE, Grade, Prospect, Stage
 from custmgmt.domain.validation import require_date, require_enum
 from custmgmt.errors import ConcurrencyError, InvalidTransition, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
@@ -123,11 +121,8 @@ class Compliance:
 
 
 def highest_stage(prospect: Prospect) -> Stage:
-    """The furthest pipeline stage the prospect ever reached."""
-    reached = [Stage(h.after) for h in prospect.history
-               if h.kind is ChangeKind.STAGE and Stage(h.after) in PIPELINE]
-    reached.append(prospect.stage if prospect.stage in PIPELINE else Stage.INITIAL_CONTACT)
-    return max(reached, key=lambda s: s.rank)
+    """The furthest pipeline stage the prospect ever reached (``Prospect.furthest_stage``)."""
+    return prospect.furthest_stage
 
 
 @guarded
@@ -144,11 +139,10 @@ class ReportService(Described):
         """Whose rows the caller may see: a salesperson their own, a manager their team
         (its salespeople and anyone of it who visited), ANY everyone."""
         if reach.scope is Scope.ANY:
-            return {p.id for p in uow.principals.find(role=Role.SALESPERSON)} | visitors
+            return set(uow.principals.ids(role=Role.SALESPERSON)) | visitors
         if reach.scope is Scope.TEAM and reach.team is not None:
-            members = uow.principals.find(team=reach.team)
-            return ({p.id for p in members if p.has_role(Role.SALESPERSON)}
-                    | ({p.id for p in members} & visitors))
+            sellers = uow.principals.ids(role=Role.SALESPERSON, team=reach.team)
+            return set(sellers) | (set(uow.principals.ids(team=reach.team)) & visitors)
         return {reach.principal_id}
 
     def visit_points(self, actor: Principal, *, month: str | date) -> VisitPointsReport:
@@ -161,10 +155,11 @@ class ReportService(Described):
         settings = self._ctx.settings
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             reach = self._reach(uow, actor)
-            anyone = Reach(scope=Scope.ANY, principal_id=reach.principal_id)
-            visits = uow.follow_ups.find(FollowUpQuery(
-                reach=anyone, channel=Channel.VISIT, date_from=first, date_to=last))
-            points = visit_points(visits)
+            points: dict[str, int] = {}
+            visited: dict[str, set[date]] = {}
+            for tally in uow.follow_ups.visit_days(first, last):
+                points[tally.person] = points.get(tally.person, 0) + tally.prospects
+                visited.setdefault(tally.person, set()).add(tally.day)
             people = self._people(uow, reach, set(points))
             closures = uow.closed_months.find(name)
         until = min(last, self._ctx.today())
@@ -172,12 +167,11 @@ class ReportService(Described):
                    if (first + timedelta(days=n)).weekday() in settings.working_weekdays]
         rows = []
         for person in sorted(people):
-            earned = points.get(person, set())
-            visited = {day for _, day in earned}
-            shortfall = max(0, settings.visit_minimum - len(earned))
+            earned, days = points.get(person, 0), visited.get(person, set())
+            shortfall = max(0, settings.visit_minimum - earned)
             rows.append(VisitPointsRow(
-                person, len(earned), shortfall, shortfall >= settings.visit_flag_shortfall,
-                tuple(day for day in working if day not in visited)))
+                person, earned, shortfall, shortfall >= settings.visit_flag_shortfall,
+                tuple(day for day in working if day not in days)))
         closed = any(c.covers(name, None if reach.scope is Scope.ANY else reach.team)
                      for c in closures)
         return VisitPointsReport(month=name, minimum=settings.visit_minimum,
@@ -217,15 +211,6 @@ class ReportService(Described):
     def _instant(self, day: date) -> datetime:
         return datetime.combine(day, time(), tzinfo=self._ctx.settings.zone).astimezone(UTC)
 
-    def _cohort(self, uow: UnitOfWork, query: ProspectQuery) -> Iterator[Prospect]:
-        while True:
-            page = uow.prospects.find(query)
-            yield from page
-            if len(page) < query.limit:
-                return
-            last = page[-1]
-            query = attrs.evolve(query, after=(last.registration.at, last.id))
-
     def funnel(
         self, actor: Principal, *, start: date, end: date, owner: str | None = None,
         grade: Grade | str | None = None,
@@ -240,10 +225,10 @@ class ReportService(Described):
             query = ProspectQuery(
                 reach=self._reach(uow, actor), owner=owner, grade=wanted,
                 registered_from=self._instant(first),
-                registered_before=self._instant(last + timedelta(days=1)), limit=500)
-            for prospect in self._cohort(uow, query):
-                highest[highest_stage(prospect)] += 1
-                lost += prospect.stage is Stage.LOST
+                registered_before=self._instant(last + timedelta(days=1)))
+            for (stage, is_lost), count in uow.prospects.furthest_stages(query).items():
+                highest[stage] += count
+                lost += count if is_lost else 0
         reached = [sum(n for s, n in highest.items() if s.rank >= stage.rank)
                    for stage in PIPELINE]
         steps = tuple(
@@ -262,16 +247,10 @@ class ReportService(Described):
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             query = FollowUpQuery(reach=self._reach(uow, actor), owner=owner, date_from=first,
                                   date_to=last)
-            records = uow.follow_ups.find(query)
-        per_owner: dict[str, list[FollowUp]] = {}
-        for record in records:
-            per_owner.setdefault(record.owner_id, []).append(record)
-        rows = tuple(
-            ComplianceRow(who, len(done), sum(f.on_time for f in done),
-                          rate(sum(f.on_time for f in done), len(done)))
-            for who, done in sorted(per_owner.items())
-        )
-        on_time = sum(f.on_time for f in records)
-        return Compliance(start=first, end=last, follow_ups=len(records), on_time=on_time,
-                          rate=rate(on_time, len(records)), by_owner=rows)
+            counts = uow.follow_ups.on_time_counts(query)
+        rows = tuple(ComplianceRow(c.owner_id, c.follow_ups, c.on_time,
+                                   rate(c.on_time, c.follow_ups)) for c in counts)
+        total, on_time = sum(c.follow_ups for c in counts), sum(c.on_time for c in counts)
+        return Compliance(start=first, end=last, follow_ups=total, on_time=on_time,
+                          rate=rate(on_time, total), by_owner=rows)
 

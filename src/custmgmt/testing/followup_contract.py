@@ -21,7 +21,13 @@ from custmgmt.domain.followups import (
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Principal, Reach, Scope
-from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, Storage
+from custmgmt.ports.storage import (
+    FollowUpQuery,
+    OnTimeCount,
+    ProspectQuery,
+    Storage,
+    VisitDay,
+)
 from custmgmt.testing.builders import T0, add_prospect, make_prospect
 
 EVERYONE = Reach(scope=Scope.ANY, principal_id="u-root")
@@ -206,6 +212,49 @@ class FollowUpStorageContract:
             assert [f.id for f in uow.follow_ups.find(FollowUpQuery(reach=east))] == [
                 "f-000002"]
 
+    def test_visit_days_count_distinct_prospects_per_person_and_day(
+        self, storage: Storage
+    ) -> None:
+        self._prospects(storage, ("u-alice", "east"), ("u-alice", "east"), ("u-bob", "west"))
+        records = [
+            follow_up(1, prospect=1), follow_up(2, prospect=1),  # one prospect twice a day
+            follow_up(3, prospect=2), follow_up(4, prospect=2, day=1),
+            follow_up(5, prospect=3, owner="u-bob", team="west", day=1),
+            follow_up(6, prospect=3, owner="u-bob", team="west", channel=Channel.PHONE),
+            follow_up(7, prospect=1, day=40),  # outside the range
+        ]
+        with storage.unit_of_work() as uow:
+            for record in records:
+                uow.follow_ups.add(record)
+            assert list(uow.follow_ups.visit_days(DAY, DAY + timedelta(days=30))) == [
+                VisitDay("u-alice", DAY, 2), VisitDay("u-alice", DAY + timedelta(days=1), 1),
+                VisitDay("u-bob", DAY + timedelta(days=1), 1)]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.follow_ups.visit_days(DAY + timedelta(days=1),
+                                                  DAY + timedelta(days=1))) == [
+                VisitDay("u-alice", DAY + timedelta(days=1), 1),
+                VisitDay("u-bob", DAY + timedelta(days=1), 1)]
+
+    def test_on_time_counts_per_owner_keep_to_the_query(self, storage: Storage) -> None:
+        self._prospects(storage, ("u-alice", "east"), ("u-bob", "west"))
+        late = attrs.evolve(follow_up(2), id="f-000002", local_date=DAY + timedelta(days=5))
+        unplanned = attrs.evolve(follow_up(3), id="f-000003", due_on=None)
+        bob = follow_up(4, prospect=2, owner="u-bob", team="west")
+        with storage.unit_of_work() as uow:
+            for record in (follow_up(1), late, unplanned, bob):
+                uow.follow_ups.add(record)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.follow_ups.on_time_counts(FollowUpQuery(reach=EVERYONE))) == [
+                OnTimeCount("u-alice", 3, 2), OnTimeCount("u-bob", 1, 1)]
+            west = Reach(scope=Scope.TEAM, principal_id="u-wes", team="west")
+            assert list(uow.follow_ups.on_time_counts(FollowUpQuery(reach=west))) == [
+                OnTimeCount("u-bob", 1, 1)]
+            assert list(uow.follow_ups.on_time_counts(FollowUpQuery(
+                reach=EVERYONE, date_from=DAY + timedelta(days=1)))) == [
+                OnTimeCount("u-alice", 1, 0)]
+
     def test_closed_months_are_kept_once_per_month_and_team(self, storage: Storage) -> None:
         east = ClosedMonth(month="2026-03", team="east", closed_by="u-mia", closed_at=T0)
         everyone = ClosedMonth(month="2026-03", team=None, closed_by="u-root",
@@ -240,6 +289,11 @@ class FollowUpStorageContract:
             assert [p.id for p in uow.principals.find(role="salesperson", team="east")] == [
                 "u-b"]
             assert [p.id for p in uow.principals.find()] == ["u-a", "u-b", "u-m"]
+            assert list(uow.principals.ids(role="salesperson")) == ["u-a", "u-b"]
+            assert list(uow.principals.ids(role="salesperson", team="east")) == ["u-b"]
+            assert list(uow.principals.ids(team="west")) == ["u-a"]
+            found = uow.principals.find(role="salesperson")
+            assert found == [uow.principals.get("u-a"), uow.principals.get("u-b")]
 
     def test_prospects_filter_by_registration_time(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:

@@ -465,6 +465,29 @@ class StorageContract(
         }
         assert sum(east.values()) == 3
 
+    def test_furthest_stages_count_the_history_and_the_lost(self, storage: Storage) -> None:
+        self._populate(storage)
+        with storage.unit_of_work() as uow:
+            p1 = uow.prospects.get(ProspectId("p-000001"))
+            for stage in (Stage.NEEDS_IDENTIFIED, Stage.PROPOSAL):
+                p1 = uow.prospects.update(p1.advance(stage, by="u-alice", at=T0)[0])
+            p2 = uow.prospects.get(ProspectId("p-000002"))
+            p2 = uow.prospects.update(p2.advance(Stage.NEEDS_IDENTIFIED, by="u-bob",
+                                                 at=T0)[0])
+            uow.prospects.update(p2.mark_lost(reason="price", by="u-bob", at=T0)[0])
+            p3 = uow.prospects.get(ProspectId("p-000003"))
+            uow.prospects.update(p3.mark_lost(reason="gone", by="u-carol", at=T0)[0])
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            everyone = uow.prospects.furthest_stages(ProspectQuery(reach=EVERYONE))
+            east = uow.prospects.furthest_stages(ProspectQuery(reach=EVERYONE, team="east",
+                                                               limit=1))
+        assert everyone == {
+            (Stage.PROPOSAL, False): 1, (Stage.NEEDS_IDENTIFIED, True): 1,
+            (Stage.INITIAL_CONTACT, True): 1, (Stage.INITIAL_CONTACT, False): 2}
+        assert east == {(Stage.PROPOSAL, False): 1, (Stage.NEEDS_IDENTIFIED, True): 1,
+                        (Stage.INITIAL_CONTACT, False): 1}
+
     def test_aware_datetimes_read_back_as_the_same_instant(self, storage: Storage) -> None:
         at = datetime(2026, 6, 30, 23, 59, 59, 123456, tzinfo=timezone(timedelta(hours=8)))
         with storage.unit_of_work() as uow:

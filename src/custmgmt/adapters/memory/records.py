@@ -25,7 +25,7 @@ from custmgmt.domain.stock import Department, StockCount
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Reach, Resource
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
-from custmgmt.ports.storage import FollowUpQuery
+from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
 if TYPE_CHECKING:
     from custmgmt.adapters.memory.storage import MemoryUnitOfWork
@@ -150,6 +150,23 @@ class MemoryFollowUps:
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
         found = [f for f in self.merged() if query.matches(f)]
         return sorted(found, key=lambda f: (f.local_date, as_utc(f.at), f.id))
+
+    def visit_days(self, date_from: date, date_to: date) -> Sequence[VisitDay]:
+        seen: dict[tuple[str, date], set[str]] = {}
+        for f in self.merged():
+            if f.is_visit and date_from <= f.local_date <= date_to:
+                seen.setdefault((f.by, f.local_date), set()).add(f.prospect_id)
+        return [VisitDay(person, day, len(prospects))
+                for (person, day), prospects in sorted(seen.items())]
+
+    def on_time_counts(self, query: FollowUpQuery) -> Sequence[OnTimeCount]:
+        counts: dict[str, tuple[int, int]] = {}
+        for f in self.merged():
+            if query.matches(f):
+                total, on_time = counts.get(f.owner_id, (0, 0))
+                counts[f.owner_id] = (total + 1, on_time + f.on_time)
+        return [OnTimeCount(owner, total, on_time)
+                for owner, (total, on_time) in sorted(counts.items())]
 
     def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
         self.owners[prospect_id] = (owner_id, owner_team)

@@ -183,6 +183,14 @@ class MemoryProspects:
                 counts[(p.grade, p.stage)] = counts.get((p.grade, p.stage), 0) + 1
         return counts
 
+    def furthest_stages(self, query: ProspectQuery) -> dict[tuple[Stage, bool], int]:
+        counts: dict[tuple[Stage, bool], int] = {}
+        for p in self.rows.merged().values():
+            if query.matches(p):
+                key = (p.furthest_stage, p.stage is Stage.LOST)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def check(self) -> None:
         """Under the lock: versions, then the key index as it would be after commit."""
         self.rows.check()
@@ -223,6 +231,9 @@ class MemoryPrincipals:
                   **{pid: p for pid, (_, p) in self.staged.items()}}
         return [p for _, p in sorted(merged.items())
                 if (role is None or role in p.roles) and (team is None or p.team == team)]
+
+    def ids(self, *, role: str | None = None, team: str | None = None) -> Sequence[str]:
+        return [p.id for p in self.find(role=role, team=team)]
 
     def check(self) -> None:
         for pid, (expected, _) in self.staged.items():

@@ -12,6 +12,8 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     bindparam,
+    case,
+    func,
     insert,
     or_,
     select,
@@ -31,7 +33,7 @@ from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, F
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Reach, Scope
-from custmgmt.ports.storage import FollowUpQuery
+from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
 INSERT_PLAN = insert(table_of(FollowUpPlanRow))
 INSERT_FOLLOW_UP = insert(table_of(FollowUpRow))
@@ -187,6 +189,26 @@ def _to_follow_up(row: FollowUpRow) -> FollowUp:
     )
 
 
+def _matching(query: FollowUpQuery) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of ``query``."""
+    clauses = reach_clause(query.reach, FollowUpRow.owner_id, FollowUpRow.owner_team)
+    if query.owner is not None:
+        clauses.append(FollowUpRow.owner_id == query.owner)
+    if query.prospect_id is not None:
+        clauses.append(FollowUpRow.prospect_id == query.prospect_id)
+    if query.channel is not None:
+        clauses.append(FollowUpRow.channel == query.channel.value)
+    if query.date_from is not None:
+        clauses.append(FollowUpRow.local_date >= query.date_from)
+    if query.date_to is not None:
+        clauses.append(FollowUpRow.local_date <= query.date_to)
+    if query.stage is not None:
+        clauses.append(FollowUpRow.stage == query.stage.value)
+    if query.recorded_from is not None:
+        clauses.append(FollowUpRow.recorded_at >= query.recorded_from)
+    return clauses
+
+
 class SqlFollowUps:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -199,27 +221,33 @@ class SqlFollowUps:
             raise ConcurrencyError(f"follow-up {follow_up.id!r} already exists") from None
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
-        clauses = reach_clause(query.reach, FollowUpRow.owner_id, FollowUpRow.owner_team)
-        if query.owner is not None:
-            clauses.append(FollowUpRow.owner_id == query.owner)
-        if query.prospect_id is not None:
-            clauses.append(FollowUpRow.prospect_id == query.prospect_id)
-        if query.channel is not None:
-            clauses.append(FollowUpRow.channel == query.channel.value)
-        if query.date_from is not None:
-            clauses.append(FollowUpRow.local_date >= query.date_from)
-        if query.date_to is not None:
-            clauses.append(FollowUpRow.local_date <= query.date_to)
-        if query.stage is not None:
-            clauses.append(FollowUpRow.stage == query.stage.value)
-        if query.recorded_from is not None:
-            clauses.append(FollowUpRow.recorded_at >= query.recorded_from)
         rows = self._s.scalars(
-            select(FollowUpRow).where(*clauses)
+            select(FollowUpRow).where(*_matching(query))
             .order_by(FollowUpRow.local_date, FollowUpRow.at, FollowUpRow.id)
             .execution_options(populate_existing=True)
         ).all()
         return [_to_follow_up(r) for r in rows]
+
+    def visit_days(self, date_from: date, date_to: date) -> Sequence[VisitDay]:
+        rows = self._s.execute(
+            select(FollowUpRow.by, FollowUpRow.local_date,
+                   func.count(FollowUpRow.prospect_id.distinct()))
+            .where(FollowUpRow.channel == Channel.VISIT.value,
+                   FollowUpRow.local_date >= date_from, FollowUpRow.local_date <= date_to)
+            .group_by(FollowUpRow.by, FollowUpRow.local_date)
+            .order_by(FollowUpRow.by, FollowUpRow.local_date)
+        ).all()
+        return [VisitDay(person, day, int(n)) for person, day, n in rows]
+
+    def on_time_counts(self, query: FollowUpQuery) -> Sequence[OnTimeCount]:
+        on_time = or_(FollowUpRow.due_on.is_(None), FollowUpRow.local_date <= FollowUpRow.due_on)
+        rows = self._s.execute(
+            select(FollowUpRow.owner_id, func.count(),
+                   func.sum(case((on_time, 1), else_=0)))
+            .where(*_matching(query))
+            .group_by(FollowUpRow.owner_id).order_by(FollowUpRow.owner_id)
+        ).all()
+        return [OnTimeCount(owner, int(total), int(done or 0)) for owner, total, done in rows]
 
     def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
         self._s.execute(

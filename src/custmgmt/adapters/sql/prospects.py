@@ -8,6 +8,7 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -32,7 +33,7 @@ from custmgmt.adapters.sql.translate import (
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.identity import IdentityKey, KeyKind
-from custmgmt.domain.prospects import Grade, Prospect, Stage, earliest_claim
+from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage, earliest_claim
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
 
@@ -234,6 +235,28 @@ class SqlProspects:
         rows = self._s.scalars(
             statement.limit(query.limit).execution_options(populate_existing=True)).all()
         return self._load(rows)
+
+    def furthest_stages(self, query: ProspectQuery) -> dict[tuple[Stage, bool], int]:
+        ranks = {s.value: s.rank for s in PIPELINE}
+        h = ProspectHistoryRow
+        reached = (
+            select(h.prospect_id, func.max(case(ranks, value=h.after)).label("rank"))
+            .where(h.kind == ChangeKind.STAGE.value, h.after.in_(list(ranks)))
+            .group_by(h.prospect_id).subquery()
+        )
+        now = case(ranks, value=ProspectRow.stage, else_=0)
+        before = func.coalesce(reached.c.rank, 0)
+        cohort = (
+            select(case((now >= before, now), else_=before).label("rank"),
+                   (ProspectRow.stage == Stage.LOST.value).label("lost"))
+            .outerjoin(reached, reached.c.prospect_id == ProspectRow.id)
+            .where(*self._where(query)).subquery()
+        )
+        rows = self._s.execute(
+            select(cohort.c.rank, cohort.c.lost, func.count())
+            .group_by(cohort.c.rank, cohort.c.lost)
+        ).all()
+        return {(PIPELINE[int(rank)], bool(lost)): int(n) for rank, lost, n in rows}
 
     def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
         rows = self._s.execute(

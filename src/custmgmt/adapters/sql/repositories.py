@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
 import cattrs
 from sqlalchemy import (
+    Select,
     delete,
     func,
     insert,
@@ -51,6 +52,14 @@ INSERT_EVENT = insert(table_of(EventRow))
 INSERT_OUTBOX = insert(table_of(OutboxRow))
 
 
+def _principal(
+    row: PrincipalRow, roles: Iterable[str], certifications: Iterable[Certification]
+) -> Principal:
+    return Principal(id=row.id, roles=frozenset(roles), team=row.team,
+                     supervisor_id=row.supervisor_id, certifications=frozenset(certifications),
+                     active=bool(row.active), version=row.version)
+
+
 class SqlPrincipals:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -64,21 +73,39 @@ class SqlPrincipals:
             PrincipalRoleRow.principal_id == principal_id)).all()
         certs = self._s.execute(select(CertificationRow.name, CertificationRow.valid_until).where(
             CertificationRow.principal_id == principal_id)).all()
-        return Principal(
-            id=row.id, roles=frozenset(roles), team=row.team, supervisor_id=row.supervisor_id,
-            certifications=frozenset(Certification(n, until) for n, until in certs),
-            active=bool(row.active), version=row.version,
-        )
+        return _principal(row, roles, (Certification(n, until) for n, until in certs))
+
+    def _chosen(self, role: str | None, team: str | None) -> Select[str]:
+        chosen = select(PrincipalRow.id)
+        if team is not None:
+            chosen = chosen.where(PrincipalRow.team == team)
+        if role is not None:
+            chosen = chosen.where(PrincipalRow.id.in_(
+                select(PrincipalRoleRow.principal_id).where(PrincipalRoleRow.role == role)))
+        return chosen
+
+    def ids(self, *, role: str | None = None, team: str | None = None) -> Sequence[str]:
+        return list(self._s.scalars(self._chosen(role, team).order_by(PrincipalRow.id)))
 
     def find(self, *, role: str | None = None, team: str | None = None) -> Sequence[Principal]:
-        statement = select(PrincipalRow.id).order_by(PrincipalRow.id)
-        if team is not None:
-            statement = statement.where(PrincipalRow.team == team)
-        if role is not None:
-            statement = statement.where(PrincipalRow.id.in_(
-                select(PrincipalRoleRow.principal_id).where(PrincipalRoleRow.role == role)))
-        found = (self.get(pid) for pid in self._s.scalars(statement).all())
-        return [p for p in found if p is not None]
+        # Three statements whatever the number found: the rows, then their roles and
+        # certifications through the same selection.
+        ids = self._chosen(role, team)
+        rows = self._s.scalars(select(PrincipalRow).where(PrincipalRow.id.in_(ids))
+                               .order_by(PrincipalRow.id)
+                               .execution_options(populate_existing=True)).all()
+        roles: dict[str, set[str]] = {}
+        for pid, name in self._s.execute(select(PrincipalRoleRow.principal_id,
+                                                PrincipalRoleRow.role)
+                                         .where(PrincipalRoleRow.principal_id.in_(ids))):
+            roles.setdefault(pid, set()).add(name)
+        certs: dict[str, set[Certification]] = {}
+        for pid, name, until in self._s.execute(
+                select(CertificationRow.principal_id, CertificationRow.name,
+                       CertificationRow.valid_until)
+                .where(CertificationRow.principal_id.in_(ids))):
+            certs.setdefault(pid, set()).add(Certification(name, until))
+        return [_principal(row, roles.get(row.id, ()), certs.get(row.id, ())) for row in rows]
 
     def save(self, principal: Principal) -> Principal:
         pid, version = principal.id, principal.version

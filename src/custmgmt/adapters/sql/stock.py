@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from decimal import Decimal
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.tables import DepartmentRow, StockCountRow, table_of
+from custmgmt.adapters.sql.tables import (
+    DepartmentRow,
+    StockCountLineRow,
+    StockCountRow,
+    table_of,
+)
 from custmgmt.domain.stock import CountLine, Department, StockCount
 from custmgmt.errors import ConcurrencyError
 
 INSERT_DEPARTMENT = insert(table_of(DepartmentRow))
 INSERT_COUNT = insert(table_of(StockCountRow))
+INSERT_LINE = insert(table_of(StockCountLineRow))
 
 
 class SqlDepartments:
@@ -49,16 +53,17 @@ class SqlDepartments:
         return [self._to_department(r) for r in rows]
 
 
-def _lines(count: StockCount) -> str:
-    return json.dumps([[line.number, line.sample_id, str(line.expected), str(line.counted)]
-                       for line in count.lines])
+def _line_values(count: StockCount) -> list[dict[str, object]]:
+    return [{"count_id": count.id, "position": position, "number": line.number,
+             "sample_id": line.sample_id, "expected": line.expected, "counted": line.counted}
+            for position, line in enumerate(count.lines)]
 
 
-def _to_count(row: StockCountRow) -> StockCount:
-    lines = tuple(CountLine(number=n, sample_id=sid, expected=Decimal(e), counted=Decimal(c))
-                  for n, sid, e, c in json.loads(row.lines))
+def _to_count(row: StockCountRow, lines: Sequence[StockCountLineRow]) -> StockCount:
     return StockCount(id=row.id, location=row.location, counted_by=row.counted_by, at=row.at,
-                      lines=lines)
+                      lines=tuple(CountLine(number=line.number, sample_id=line.sample_id,
+                                            expected=line.expected, counted=line.counted)
+                                  for line in lines))
 
 
 class SqlStockCounts:
@@ -70,13 +75,27 @@ class SqlStockCounts:
             with self._s.begin_nested():
                 self._s.execute(INSERT_COUNT, [{
                     "id": count.id, "location": count.location, "counted_by": count.counted_by,
-                    "at": count.at, "lines": _lines(count)}])
+                    "at": count.at}])
+                if count.lines:
+                    self._s.execute(INSERT_LINE, _line_values(count))
         except IntegrityError:
             raise ConcurrencyError(f"stock count {count.id!r} already exists") from None
 
     def find(self, location: str | None = None) -> Sequence[StockCount]:
-        statement = select(StockCountRow).order_by(StockCountRow.at, StockCountRow.id)
+        statement = select(StockCountRow)
         if location is not None:
             statement = statement.where(StockCountRow.location == location)
-        rows = self._s.scalars(statement.execution_options(populate_existing=True)).all()
-        return [_to_count(r) for r in rows]
+        rows = self._s.scalars(statement.order_by(StockCountRow.at, StockCountRow.id)
+                               .execution_options(populate_existing=True)).all()
+        if not rows:
+            return []
+        # the lines of the same counts, in one statement (no list of ids sent back)
+        lines: dict[str, list[StockCountLineRow]] = {row.id: [] for row in rows}
+        for line in self._s.scalars(
+            select(StockCountLineRow)
+            .where(StockCountLineRow.count_id.in_(statement.with_only_columns(StockCountRow.id)))
+            .order_by(StockCountLineRow.count_id, StockCountLineRow.position)
+            .execution_options(populate_existing=True)
+        ):
+            lines[line.count_id].append(line)
+        return [_to_count(r, lines[r.id]) for r in rows]

@@ -90,7 +90,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "plans": lambda s, _: SqlPlans(s),
     "follow_ups": lambda s, _: SqlFollowUps(s),
     "closed_months": lambda s, _: SqlClosedMonths(s),
-    "samples": SqlSamples,
+    "samples": lambda s, _: SqlSamples(s),
     "departments": lambda s, _: SqlDepartments(s),
     "stock_counts": lambda s, _: SqlStockCounts(s),
     "counters": lambda s, _: SqlCounters(s),

@@ -304,7 +304,7 @@ class ClosedMonthRow(Base):
 
 
 class SampleRow(Base):
-    """The queryable parts as columns; the whole aggregate as a JSON document."""
+    """A sample, field by field; its applications and feedback are child rows."""
 
     __tablename__ = "custmgmt_samples"
 
@@ -317,7 +317,75 @@ class SampleRow(Base):
     head_hash: Mapped[str] = mapped_column(String(64))
     chain_length: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
-    document: Mapped[str] = mapped_column(Text)
+    # info: what the receiver checked (free text has no length limit of its own)
+    sample_name: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    unit: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    requested_work: Mapped[str] = mapped_column(Text)
+    # hazard: both set, or both NULL for a sample that is not hazardous
+    hazard_class: Mapped[str | None] = mapped_column(String(100))
+    handling_procedure: Mapped[str | None] = mapped_column(String(200))
+    classification: Mapped[str | None] = mapped_column(String(100))
+    # storage condition: storage_light is NULL when the sample has none
+    storage_light: Mapped[str | None] = mapped_column(String(10))
+    storage_min_celsius: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    storage_max_celsius: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    storage_max_humidity_percent: Mapped[int | None] = mapped_column(Integer)
+    storage_segregation: Mapped[str | None] = mapped_column(String(200))
+    single_use: Mapped[bool] = mapped_column(Boolean)
+    received: Mapped[Decimal] = mapped_column(ExactDecimal)
+    in_storage: Mapped[Decimal] = mapped_column(ExactDecimal)
+    checked_out: Mapped[Decimal] = mapped_column(ExactDecimal)
+    consumed: Mapped[Decimal] = mapped_column(ExactDecimal)
+    disposed: Mapped[Decimal] = mapped_column(ExactDecimal)
+    # a hazardous sample's pending distribution: both set, or both NULL
+    distribution_to: Mapped[str | None] = mapped_column(String(200))
+    distribution_approved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class SampleApplicationRow(Base):
+    """A use application of a sample; ``position`` keeps the sample's order."""
+
+    __tablename__ = "custmgmt_sample_applications"
+
+    sample_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_samples.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    applicant: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    expected_return: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    hazard_approved_by: Mapped[str | None] = mapped_column(String(200))
+    taken: Mapped[Decimal] = mapped_column(ExactDecimal)
+    used: Mapped[Decimal] = mapped_column(ExactDecimal)
+    issued_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class SampleFeedbackRow(Base):
+    """A feedback entry on a sample; ``position`` keeps the sample's order."""
+
+    __tablename__ = "custmgmt_sample_feedback"
+
+    sample_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_samples.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[str] = mapped_column(String(200))
+    filed_by: Mapped[str] = mapped_column(String(200))
+    effect: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)
+    suggestions: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    archived_by: Mapped[str | None] = mapped_column(String(200))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_note: Mapped[str | None] = mapped_column(Text)
 
 
 class CustodyEventRow(Base):
@@ -373,7 +441,7 @@ class DepartmentRow(Base):
 
 
 class StockCountRow(Base):
-    """A physical stock count of one location; its lines as a JSON document."""
+    """A physical stock count of one location; its lines are child rows."""
 
     __tablename__ = "custmgmt_stock_counts"
 
@@ -381,4 +449,18 @@ class StockCountRow(Base):
     location: Mapped[str] = mapped_column(String(200), index=True)
     counted_by: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    lines: Mapped[str] = mapped_column(Text)
+
+
+class StockCountLineRow(Base):
+    """One line of a stock count, in the count's order."""
+
+    __tablename__ = "custmgmt_stock_count_lines"
+
+    count_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_stock_counts.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(30))
+    sample_id: Mapped[str | None] = mapped_column(String(100))
+    expected: Mapped[Decimal] = mapped_column(ExactDecimal)
+    counted: Mapped[Decimal] = mapped_column(ExactDecimal)
