@@ -26,6 +26,7 @@ from custmgmt.ports.storage import CustomerQuery, ProspectQuery, Storage
 from custmgmt.services.audit import AuditService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.customers import CustomerService, customer_for_won
+from custmgmt.services.delisting import DelistingService
 from custmgmt.services.followups import FollowUpService, PlanKeeper
 from custmgmt.services.inputs import page_limit
 from custmgmt.services.pool import PoolService
@@ -86,6 +87,8 @@ class CustomerManagement:
     """Customer samples: receipt, registry, use, feedback, chain of custody."""
     customers: CustomerService
     """Customers: existing clients, won prospects, status, and the one customer guard."""
+    delisting: DelistingService
+    """Delisting cases (客户摘牌): investigation, the panel's vote, notice, sealing, objection."""
     audit: AuditService
     """Verify the audit trails and their sealed heads (tamper evidence)."""
     principals: PrincipalService
@@ -123,6 +126,7 @@ class CustomerManagement:
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)
         self.audit = AuditService(self._context)
+        self.delisting = DelistingService(self._context)
         self.principals = PrincipalService(self._context)
         self.samples = SampleService(
             self._context, Chain())

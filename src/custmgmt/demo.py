@@ -50,6 +50,7 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     customer_id = prospects_story(app, clock, say, number)
     followups_story(app, clock, say, number)
     samples_story(app, clock, say, customer_id, number)
+    delisting_story(app, clock, say, number)
     return app
 
 
@@ -181,6 +182,43 @@ def samples_story(
         app.samples.verify_chain(qm, sample.id)
     except IntegrityError as error:
         say(f"after a stored record was tampered with: IntegrityError: {error}")
+
+
+def delisting_story(
+    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
+) -> None:
+    anna = app.principal("u-anna", roles={"account_manager"}, team="east")
+    carol = app.principal("u-carol", roles={"customer_relations"})
+    lawyer = app.principal("u-lawyer", roles={"sealed_reader"})
+    panel = [app.principal(f"u-lead{n}", roles={"leadership"}) for n in range(1, 6)]
+    branch = "" if run == 0 else f" branch {run}"
+    delta = app.customers.create(anna, name="Zhou Qiang", organization=f"Delta Trading{branch}",
+                                 phone=_phone("139-5555-6600", run))
+    case = app.delisting.open_case(carol, delta.id, grounds=["unauthorized_use"],
+                                   trigger="complaint", trigger_note="brand used on flyers")
+    app.delisting.add_evidence(carol, case.id, kind="document", source="marketing",
+                               description="flyers printed with the company's logo")
+    app.delisting.summarize(carol, case.id, summary="unauthorized use of the brand confirmed")
+    case = app.delisting.open_vote(carol, case.id)
+    for leader, choice in zip(panel, ["for", "for", "abstain", "abstain", "against"],
+                              strict=True):
+        app.delisting.vote(leader, case.id, choice)
+    tally = app.delisting.tally(carol, case.id)
+    say(f"delisting {delta.id}: {tally.votes_for} for, {tally.abstain} abstain, "
+        f"{tally.against} against of a panel of {tally.panel_size}: "
+        + ("passes" if tally.passes else "not more than half of the whole panel"))
+    app.delisting.vote(panel[2], case.id, "for")
+    case = app.delisting.close_vote(carol, case.id)
+    clock.advance(hours=1)
+    case = app.delisting.notify(carol, case.id, reasons="logo printed on flyers without leave",
+                                basis="客户摘牌管理制度 二、1(2)")
+    case = app.delisting.seal(carol, case.id)
+    shown = app.customers.get(anna, delta.id)
+    stored = app.delisting.read_sealed(lawyer, delta.id, reason="cease-and-desist letter")
+    say(f"one vote changed: 3 of 5, {case.state.value}; written notice queued "
+        f"({len(case.notice.text) if case.notice else 0} characters kept with the case); "
+        f"the account manager now reads phone {shown.profile.phone}, the lawyer (with a "
+        f"reason, audited) {stored.profile.phone}")
 
 
 def _tamper(app: CustomerManagement, sample_id: str) -> None:

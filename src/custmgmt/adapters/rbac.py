@@ -57,6 +57,18 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
     Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY, A.AUDIT_VERIFY: Scope.ANY},
     Role.AUDITOR: {A.AUDIT_VERIFY: Scope.ANY},
     Role.DISPATCHER: {A.NOTIFICATION_DISPATCH: Scope.ANY, A.NOTIFICATION_READ: Scope.ANY},
+    Role.CUSTOMER_RELATIONS: {
+        A.DELISTING_OPEN: Scope.ANY,
+        A.DELISTING_READ: Scope.ANY,
+        A.DELISTING_MANAGE: Scope.ANY,
+        A.CUSTOMER_READ: Scope.ANY,
+    },
+    Role.LEADERSHIP: {
+        A.DELISTING_READ: Scope.ANY,
+        A.DELISTING_VOTE: Scope.ANY,
+        A.DELISTING_OVERRIDE: Scope.ANY,
+    },
+    Role.SEALED_READER: {A.SEALED_READ: Scope.ANY},
     Role.ADMIN: {action: Scope.ANY for action in Action},
 }
 

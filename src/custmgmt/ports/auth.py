@@ -32,6 +32,12 @@ class Role:
     """Verifies audit trails (``app.audit.verify``)."""
     DISPATCHER = "dispatcher"
     """Runs the notification worker: reads the outbox and delivers it."""
+    CUSTOMER_RELATIONS = "customer_relations"
+    """客户关系部门: opens and runs delisting cases, reviews customers periodically."""
+    LEADERSHIP = "leadership"
+    """公司领导层: the delisting panel (votes), may override open items at sealing."""
+    SEALED_READER = "sealed_reader"
+    """May read a sealed customer's data, giving a reason each time (audited)."""
     ADMIN = "admin"
 
 
@@ -72,6 +78,16 @@ class Action(enum.Enum):
     """Seal the heads of chains written before a chain key was configured."""
     NOTIFICATION_READ = "notification.read"
     EVENT_READ = "event.read"
+    DELISTING_OPEN = "delisting.open"
+    DELISTING_READ = "delisting.read"
+    DELISTING_MANAGE = "delisting.manage"
+    """Run a case: evidence, summary, convene and close the vote, notice, sealing,
+    objections, periodic reviews."""
+    DELISTING_VOTE = "delisting.vote"
+    DELISTING_OVERRIDE = "delisting.override"
+    """Seal although items are still open for the customer (a leader, with a reason)."""
+    SEALED_READ = "sealed.read"
+    """Read a sealed customer's (and its prospects') data, with a reason, audited."""
 
 
 class Scope(enum.IntEnum):

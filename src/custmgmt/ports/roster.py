@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from custmgmt.domain import customers, prospect_events
+from custmgmt.domain import customers, delisting, prospect_events
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.delisting import DelistingCase
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Prospect
@@ -60,6 +61,8 @@ ROSTER: tuple[Entry, ...] = (
           events=_events_of(prospect_events)),
     Entry("customers", ports.CustomerRepository, Customer, versioned=True,
           events=_events_of(customers)),
+    Entry("delisting", ports.DelistingRepository, DelistingCase, versioned=True,
+          events=_events_of(delisting)),
     Entry("principals", ports.PrincipalRepository, Principal),
     Entry("plans", ports.FollowUpPlanRepository, FollowUpPlan, versioned=True),
     Entry("follow_ups", ports.FollowUpRepository, FollowUp, events=(FollowUpRecorded,)),

@@ -22,6 +22,7 @@ from attrs import field, frozen
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer, CustomerStatus
+from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.integrity import ChainHead
@@ -51,6 +52,8 @@ class ProspectQuery:
     """Only prospects registered at or after this instant."""
     registered_before: datetime | None = None
     """Only prospects registered before this instant."""
+    customer_id: str | None = None
+    """Only prospects linked to this customer."""
     limit: int = 50
     after: tuple[datetime, str] | None = field(default=None)
     """Keyset cursor: (registration time, prospect id) of the last row already seen."""
@@ -71,6 +74,7 @@ class ProspectQuery:
                  or prospect.registration.at >= self.registered_from)
             and (self.registered_before is None
                  or prospect.registration.at < self.registered_before)
+            and (self.customer_id is None or prospect.customer_id == self.customer_id)
         )
 
 
@@ -213,6 +217,36 @@ class CounterRepository(Protocol):
         return False and change nothing. The addition counts only if this unit of work
         commits; concurrent units queue for the counter, so it never passes ``limit``
         (where a storage cannot queue, the later commit raises ConcurrencyError)."""
+        ...
+
+
+class DelistingRepository(Protocol):
+    """Delisting cases (with their evidence, votes and history) and periodic reviews."""
+
+    def add(self, case: DelistingCase) -> DelistingCase:
+        """Store a new case (version 1)."""
+        ...
+
+    def get(self, case_id: str) -> DelistingCase:
+        """The case, or NotFound."""
+        ...
+
+    def update(self, case: DelistingCase) -> DelistingCase:
+        """Store a changed case; ConcurrencyError if it is stale."""
+        ...
+
+    def for_customer(self, customer_id: str) -> Sequence[DelistingCase]:
+        """Every case of one customer, oldest first (opening time, then id)."""
+        ...
+
+    def record_review(self, review: Review) -> None:
+        """Keep ``review`` as the customer's latest periodic review."""
+        ...
+
+    def reviews_due(self, before: datetime, limit: int) -> Sequence[ReviewDue]:
+        """Active customers whose latest review (never reviewed: their creation) is
+        before ``before``, longest waiting first (then by customer id), at most
+        ``limit`` of them."""
         ...
 
 
@@ -375,10 +409,11 @@ class SampleRepository(Protocol):
         ...
 
     def find(
-        self, *, location: str | None = None, state: SampleState | None = None
+        self, *, location: str | None = None, state: SampleState | None = None,
+        customer_id: str | None = None,
     ) -> Sequence[Sample]:
-        """Samples by location and/or state, ordered by number (unnumbered samples
-        first, on every back end), then id."""
+        """Samples by location, state and/or customer, ordered by number (unnumbered
+        samples first, on every back end), then id."""
         ...
 
 
@@ -461,6 +496,9 @@ class UnitOfWork(Protocol):
 
     @property
     def customers(self) -> CustomerRepository: ...
+
+    @property
+    def delisting(self) -> DelistingRepository: ...
 
     @property
     def principals(self) -> PrincipalRepository: ...

@@ -40,6 +40,7 @@ from custmgmt.testing.builders import (
     sample_notification,
 )
 from custmgmt.testing.customer_contract import CustomerStorageContract
+from custmgmt.testing.delisting_contract import DelistingStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
 
@@ -47,7 +48,8 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
 class StorageContract(
-    CustomerStorageContract, FollowUpStorageContract, SampleStorageContract, ABC
+    CustomerStorageContract, DelistingStorageContract, FollowUpStorageContract,
+    SampleStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 

@@ -105,10 +105,12 @@ class MemorySamples:
         return seen + taken + 1
 
     def find(
-        self, *, location: str | None = None, state: SampleState | None = None
+        self, *, location: str | None = None, state: SampleState | None = None,
+        customer_id: str | None = None,
     ) -> Sequence[Sample]:
         found = [s for s in self.rows.merged().values()
                  if (location is None or s.location == location)
+                 and (customer_id is None or s.info.customer_id == customer_id)
                  and (state is None or s.state is state)]
         return sorted(found, key=lambda s: (s.number or "", s.id))
 

@@ -16,6 +16,7 @@ from typing import Protocol, Self, cast
 import attrs
 
 from custmgmt.adapters.memory.customers import MemoryCustomers
+from custmgmt.adapters.memory.delisting import MemoryDelisting
 from custmgmt.adapters.memory.keys import KeyStage
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
@@ -34,6 +35,7 @@ from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
@@ -58,6 +60,8 @@ class MemoryState:
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[IdentityKey, str] = {}
         self.customer_keys_of: dict[str, frozenset[IdentityKey]] = {}
+        self.delisting: dict[str, DelistingCase] = {}
+        self.reviews: dict[str, Review] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.samples: dict[str, Sample] = {}
@@ -258,7 +262,7 @@ class MemoryRepository(Protocol):
 
 
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
-    "prospects": MemoryProspects, "customers": MemoryCustomers,
+    "prospects": MemoryProspects, "customers": MemoryCustomers, "delisting": MemoryDelisting,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts,

@@ -328,9 +328,12 @@ class SqlSamples:
         return 1
 
     def find(
-        self, *, location: str | None = None, state: SampleState | None = None
+        self, *, location: str | None = None, state: SampleState | None = None,
+        customer_id: str | None = None,
     ) -> Sequence[Sample]:
         statement = select(SampleRow)
+        if customer_id is not None:
+            statement = statement.where(SampleRow.customer_id == customer_id)
         if location is not None:
             statement = statement.where(SampleRow.location == location)
         if state is not None:

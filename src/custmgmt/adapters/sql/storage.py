@@ -19,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
 from custmgmt.adapters.sql.customers import SqlCustomers
+from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
@@ -86,6 +87,7 @@ def _guard(repository: T) -> T:
 REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "prospects": lambda s, _: SqlProspects(s),
     "customers": lambda s, _: SqlCustomers(s),
+    "delisting": lambda s, _: SqlDelisting(s),
     "principals": lambda s, _: SqlPrincipals(s),
     "plans": lambda s, _: SqlPlans(s),
     "follow_ups": lambda s, _: SqlFollowUps(s),
