@@ -74,6 +74,7 @@ ROSTER: tuple[Entry, ...] = (
     Entry("samples", ports.SampleRepository, Sample, versioned=True, events=(SampleEvent,)),
     Entry("departments", ports.DepartmentRepository, Department),
     Entry("stock_counts", ports.StockCountRepository, StockCount),
+    Entry("counters", ports.CounterRepository, int),
     Entry("audit", ports.AuditLog, AuditEntry),
     Entry("heads", ports.ChainHeadRepository, ChainHead),
     Entry("events", ports.EventLog, DomainEvent),

@@ -277,6 +277,18 @@ class CreditLimitRepository(Protocol):
         ...
 
 
+class CounterRepository(Protocol):
+    """Named counters with a ceiling, enforced by the storage itself (a row updated
+    atomically in SQL): the pool's daily cap holds however many claims run at once."""
+
+    def take(self, name: str, limit: int) -> bool:
+        """Add one to counter ``name`` if it is below ``limit`` and return True, or
+        return False and change nothing. The addition counts only if this unit of work
+        commits; concurrent units queue for the counter, so it never passes ``limit``
+        (where a storage cannot queue, the later commit raises ConcurrencyError)."""
+        ...
+
+
 class DelistingRepository(Protocol):
     """Delisting cases (with their evidence, votes and history) and periodic reviews."""
 
@@ -469,7 +481,8 @@ class SampleRepository(Protocol):
         self, *, location: str | None = None, state: SampleState | None = None,
         customer_id: str | None = None,
     ) -> Sequence[Sample]:
-        """Samples by location, state and/or customer, ordered by number, then id."""
+        """Samples by location, state and/or customer, ordered by number (unnumbered
+        samples first, on every back end), then id."""
         ...
 
 
@@ -582,6 +595,9 @@ class UnitOfWork(Protocol):
 
     @property
     def stock_counts(self) -> StockCountRepository: ...
+
+    @property
+    def counters(self) -> CounterRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

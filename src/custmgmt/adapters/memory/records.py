@@ -72,6 +72,7 @@ class MemoryPlans:
 class MemorySamples:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
+        self._uow = uow
         self.rows: VersionedStage[Sample] = VersionedStage("sample", uow.state.samples)
         self.events: list[CustodyEvent] = []
         self.counters: dict[int, tuple[int, int]] = {}
@@ -95,6 +96,10 @@ class MemorySamples:
                       key=lambda e: e.sequence)
 
     def next_number(self, year: int) -> int:
+        """Like the counter row's lock in SQL: the first number of a year taken in this
+        unit holds the year until the unit ends, so a concurrent unit queues for its
+        numbers (and then sees these as taken) instead of failing at commit."""
+        self._uow.hold(f"sample-number:{year}")
         seen, taken = self.counters.get(year, (self._state.sample_counters.get(year, 0), 0))
         self.counters[year] = (seen, taken + 1)
         return seen + taken + 1

@@ -188,9 +188,11 @@ class SqlSamples:
         return self._read
 
     def _load(self, statement: Select[SampleRow]) -> list[Sample]:
-        """The samples ``statement`` (unordered) selects, in number order, each with its
+        """The samples ``statement`` (unordered) selects, in number order (unnumbered
+        first on every back end: PostgreSQL puts NULL last unless told), each with its
         child rows: one statement per table, the children chosen by the same filter."""
-        rows = self._s.scalars(statement.order_by(SampleRow.number, SampleRow.id)
+        rows = self._s.scalars(statement.order_by(SampleRow.number.asc().nulls_first(),
+                                                  SampleRow.id)
                                .execution_options(populate_existing=True)).all()
         if not rows:
             return []

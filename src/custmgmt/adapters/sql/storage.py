@@ -25,6 +25,7 @@ from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPl
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import (
     SqlAudit,
+    SqlCounters,
     SqlEvents,
     SqlHeads,
     SqlOutbox,
@@ -97,6 +98,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "samples": lambda s, _: SqlSamples(s),
     "departments": lambda s, _: SqlDepartments(s),
     "stock_counts": lambda s, _: SqlStockCounts(s),
+    "counters": lambda s, _: SqlCounters(s),
     "audit": lambda s, _: SqlAudit(s),
     "heads": lambda s, _: SqlHeads(s),
     "events": SqlEvents,

@@ -504,6 +504,16 @@ class CustodyEventRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class CounterRow(Base):
+    """A named counter with a ceiling (the pool's daily cap): updated in one statement
+    ``... SET value = value + 1 WHERE value < limit``, whose row lock queues takers."""
+
+    __tablename__ = "custmgmt_counters"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
 class SampleCounterRow(Base):
     """The last registry number given out per year; its row lock keeps numbers gap-free."""
 
