@@ -51,6 +51,11 @@ def register_all_at_once(url: str) -> list[str]:
         return numbers
 
 
+def test_threads_in_memory_queue_instead_of_failing() -> None:
+    numbers = register_all_at_once("memory://")
+    assert sorted(numbers) == [f"S2026-{n:06d}" for n in range(1, COUNT + 1)]
+
+
 def test_threads_on_a_sqlite_file(tmp_path: Path) -> None:
     numbers = register_all_at_once(f"sqlite:///{tmp_path / 'crm.db'}")
     assert sorted(numbers) == [f"S2026-{n:06d}" for n in range(1, COUNT + 1)]

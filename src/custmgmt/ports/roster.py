@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from custmgmt.domain import customers, prospect_events
+from custmgmt.domain import credit, customers, delisting, prospect_events
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.delisting import DelistingCase
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Prospect
@@ -60,6 +62,11 @@ ROSTER: tuple[Entry, ...] = (
           events=_events_of(prospect_events)),
     Entry("customers", ports.CustomerRepository, Customer, versioned=True,
           events=_events_of(customers)),
+    Entry("credit", ports.CreditRepository, CreditInstrument, versioned=True,
+          events=_events_of(credit)),
+    Entry("credit_limits", ports.CreditLimitRepository, CreditLimit, versioned=True),
+    Entry("delisting", ports.DelistingRepository, DelistingCase, versioned=True,
+          events=_events_of(delisting)),
     Entry("principals", ports.PrincipalRepository, Principal),
     Entry("plans", ports.FollowUpPlanRepository, FollowUpPlan, versioned=True),
     Entry("follow_ups", ports.FollowUpRepository, FollowUp, events=(FollowUpRecorded,)),
@@ -67,6 +74,7 @@ ROSTER: tuple[Entry, ...] = (
     Entry("samples", ports.SampleRepository, Sample, versioned=True, events=(SampleEvent,)),
     Entry("departments", ports.DepartmentRepository, Department),
     Entry("stock_counts", ports.StockCountRepository, StockCount),
+    Entry("counters", ports.CounterRepository, int),
     Entry("audit", ports.AuditLog, AuditEntry),
     Entry("heads", ports.ChainHeadRepository, ChainHead),
     Entry("events", ports.EventLog, DomainEvent),

@@ -21,7 +21,15 @@ from attrs import field, frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.credit import (
+    CreditInstrument,
+    CreditLimit,
+    ExposureLine,
+    InstrumentKind,
+    InstrumentState,
+)
 from custmgmt.domain.customers import Customer, CustomerStatus
+from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.integrity import ChainHead
@@ -51,6 +59,8 @@ class ProspectQuery:
     """Only prospects registered at or after this instant."""
     registered_before: datetime | None = None
     """Only prospects registered before this instant."""
+    customer_id: str | None = None
+    """Only prospects linked to this customer."""
     limit: int = 50
     after: tuple[datetime, str] | None = field(default=None)
     """Keyset cursor: (registration time, prospect id) of the last row already seen."""
@@ -71,6 +81,7 @@ class ProspectQuery:
                  or prospect.registration.at >= self.registered_from)
             and (self.registered_before is None
                  or prospect.registration.at < self.registered_before)
+            and (self.customer_id is None or prospect.customer_id == self.customer_id)
         )
 
 
@@ -201,6 +212,110 @@ class CustomerRepository(Protocol):
 
     def find(self, query: CustomerQuery) -> Sequence[Customer]:
         """Up to ``query.limit`` customers in (creation time, id) order."""
+        ...
+
+
+@frozen(kw_only=True)
+class CreditQuery:
+    """Filters for listing credit instruments; ``None`` means "any". Order: creation
+    time, id. ``state`` is the stored state (EXPIRED is derived when read)."""
+
+    reach: Reach
+    customer_id: str | None = None
+    kind: InstrumentKind | None = None
+    state: InstrumentState | None = None
+    limit: int = 50
+    after: tuple[datetime, str] | None = field(default=None)
+    """Keyset cursor: (creation time, instrument id) of the last row already seen."""
+
+    def matches(self, instrument: CreditInstrument) -> bool:
+        """The filter in plain Python: adapters must select exactly these rows."""
+        resource = Resource(kind="credit", id=instrument.id, owner_id=instrument.owner_id,
+                            team=instrument.owner_team)
+        return (
+            self.reach.covers(resource)
+            and (self.customer_id is None or instrument.customer_id == self.customer_id)
+            and (self.kind is None or instrument.kind is self.kind)
+            and (self.state is None or instrument.state is self.state)
+        )
+
+
+class CreditRepository(Protocol):
+    """Credit instruments with their conditions and drawdowns (child records)."""
+
+    def add(self, instrument: CreditInstrument) -> CreditInstrument:
+        """Store a new instrument (version 1)."""
+        ...
+
+    def get(self, instrument_id: str) -> CreditInstrument:
+        """The instrument, or NotFound."""
+        ...
+
+    def update(self, instrument: CreditInstrument) -> CreditInstrument:
+        """Store a changed instrument (its new drawdowns too); ConcurrencyError if stale."""
+        ...
+
+    def find(self, query: CreditQuery) -> Sequence[CreditInstrument]:
+        """Up to ``query.limit`` instruments in (creation time, id) order."""
+        ...
+
+    def exposure(self, on: date, customer_id: str | None = None) -> Sequence[ExposureLine]:
+        """Binding instruments still exposed on local date ``on`` (approved, issued or
+        active, validity not ended before ``on``): committed and drawn sums per customer,
+        kind and currency, ordered so; computed by the storage, not by loading rows."""
+        ...
+
+
+class CreditLimitRepository(Protocol):
+    """Each customer's approved credit limit."""
+
+    def get(self, customer_id: str) -> CreditLimit | None: ...
+
+    def save(self, limit: CreditLimit) -> CreditLimit:
+        """Insert (version 0 -> 1) or replace (version n -> n + 1); ConcurrencyError if the
+        stored version is not the one given."""
+        ...
+
+
+class CounterRepository(Protocol):
+    """Named counters with a ceiling, enforced by the storage itself (a row updated
+    atomically in SQL): the pool's daily cap holds however many claims run at once."""
+
+    def take(self, name: str, limit: int) -> bool:
+        """Add one to counter ``name`` if it is below ``limit`` and return True, or
+        return False and change nothing. The addition counts only if this unit of work
+        commits; concurrent units queue for the counter, so it never passes ``limit``
+        (where a storage cannot queue, the later commit raises ConcurrencyError)."""
+        ...
+
+
+class DelistingRepository(Protocol):
+    """Delisting cases (with their evidence, votes and history) and periodic reviews."""
+
+    def add(self, case: DelistingCase) -> DelistingCase:
+        """Store a new case (version 1)."""
+        ...
+
+    def get(self, case_id: str) -> DelistingCase:
+        """The case, or NotFound."""
+        ...
+
+    def update(self, case: DelistingCase) -> DelistingCase:
+        """Store a changed case; ConcurrencyError if it is stale."""
+        ...
+
+    def for_customer(self, customer_id: str) -> Sequence[DelistingCase]:
+        """Every case of one customer, oldest first (opening time, then id)."""
+        ...
+
+    def record_review(self, review: Review) -> None:
+        """Keep ``review`` as the customer's latest periodic review."""
+        ...
+
+    def reviews_due(self, before: datetime, limit: int) -> Sequence[ReviewDue]:
+        """Active customers whose latest review (never reviewed: their creation) is
+        before ``before``, longest waiting first (then by customer id), at most
+        ``limit`` of them."""
         ...
 
 
@@ -363,9 +478,11 @@ class SampleRepository(Protocol):
         ...
 
     def find(
-        self, *, location: str | None = None, state: SampleState | None = None
+        self, *, location: str | None = None, state: SampleState | None = None,
+        customer_id: str | None = None,
     ) -> Sequence[Sample]:
-        """Samples by location and/or state, ordered by number, then id."""
+        """Samples by location, state and/or customer, ordered by number (unnumbered
+        samples first, on every back end), then id."""
         ...
 
 
@@ -493,6 +610,15 @@ class UnitOfWork(Protocol):
     def customers(self) -> CustomerRepository: ...
 
     @property
+    def credit(self) -> CreditRepository: ...
+
+    @property
+    def credit_limits(self) -> CreditLimitRepository: ...
+
+    @property
+    def delisting(self) -> DelistingRepository: ...
+
+    @property
     def principals(self) -> PrincipalRepository: ...
 
     @property
@@ -512,6 +638,9 @@ class UnitOfWork(Protocol):
 
     @property
     def stock_counts(self) -> StockCountRepository: ...
+
+    @property
+    def counters(self) -> CounterRepository: ...
 
     @property
     def audit(self) -> AuditLog: ...

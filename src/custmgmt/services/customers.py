@@ -32,6 +32,7 @@ from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_cursor, page_limit
 from custmgmt.services.prospects import Match, WinCustomer, build_profile, lookup_keys
+from custmgmt.services.sealed import visible_customer
 
 KIND = "customer"
 _PROFILE_FIELDS = tuple(a.name for a in attrs.fields(Profile) if a.name != "kind")
@@ -147,10 +148,11 @@ class CustomerService(Described):
         return stored
 
     def get(self, actor: Principal, customer_id: str) -> Customer:
-        """The customer, if the actor may read it (PermissionDenied otherwise)."""
+        """The customer, if the actor may read it (PermissionDenied otherwise). A sealed
+        customer's contacts read as sealed (``app.delisting.read_sealed`` shows them)."""
         cid = require_id("customer_id", customer_id)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            return self._load(uow, actor, Action.CUSTOMER_READ, cid)[1]
+            return visible_customer(self._load(uow, actor, Action.CUSTOMER_READ, cid)[1])
 
     def _load(
         self, uow: UnitOfWork, actor: Principal, action: Action, customer_id: str
@@ -193,7 +195,7 @@ class CustomerService(Described):
             query = CustomerQuery(
                 reach=self._ctx.reach(uow, actor, Action.CUSTOMER_READ)[1], owner=owner,
                 team=team, status=wanted, needs_review=needs_review, limit=size, after=after)
-            rows = list(uow.customers.find(query))
+            rows = [visible_customer(c) for c in uow.customers.find(query)]
         page, more = rows[:limit], len(rows) > limit
         last = page[-1] if page else None
         next_cursor = f"{last.created_at.isoformat()}|{last.id}" if more and last else None
@@ -221,7 +223,7 @@ class CustomerService(Described):
             readable = reach.covers(resource_of(customer))
             matches.append(Match(key=key.kind, holder_id=customer.id if readable else None,
                                  owner_id=customer.owner_id,
-                                 record=customer if readable else None))
+                                 record=visible_customer(customer) if readable else None))
         return tuple(matches)
 
     def _change(

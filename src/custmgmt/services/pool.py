@@ -8,7 +8,7 @@ its previous owner during a cool-down, and only so many per day.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from attrs import frozen
 
@@ -159,13 +159,11 @@ class PoolService(Described):
                                    f"you let it lapse; cool-down until {until.isoformat()}")
 
     def _check_daily_cap(self, uow: UnitOfWork, actor: Principal) -> None:
+        """Take one of today's ``pool_daily_cap`` claims from a counter the storage keeps
+        (a row updated atomically in SQL), so parallel claims cannot pass the cap."""
         cap = self._ctx.settings.pool_daily_cap
-        zone = self._ctx.settings.zone
-        start = datetime.combine(self._ctx.today(), time(), tzinfo=zone).astimezone(UTC)
-        today = uow.prospects.find(ProspectQuery(
-            reach=Reach(scope=Scope.ANY, principal_id=actor.id), owner=actor.id,
-            registered_from=start, limit=1000))
-        if sum(p.registration.from_pool for p in today) >= cap:
+        counter = f"pool-claims:{actor.id}:{self._ctx.today().isoformat()}"
+        if not uow.counters.take(counter, cap):
             raise PermissionDenied(actor.id, Action.POOL_CLAIM.value,
                                    f"daily cap of {cap} prospects from the pool reached")
 

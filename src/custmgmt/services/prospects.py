@@ -54,6 +54,7 @@ from custmgmt.services.inputs import (
     page_limit,
 )
 from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
+from custmgmt.services.sealed import visible_prospects
 
 KIND = "prospect"
 T = TypeVar("T")
@@ -351,7 +352,8 @@ class ProspectService(Described):
         """The prospect, if the actor may read it (PermissionDenied otherwise)."""
         pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            return self._load(uow, actor, Action.PROSPECT_READ, pid)[1]
+            prospect = self._load(uow, actor, Action.PROSPECT_READ, pid)[1]
+            return visible_prospects(uow, [prospect])[0]
 
     def _load(
         self, uow: UnitOfWork, actor: Principal, action: Action, prospect_id: ProspectId
@@ -527,7 +529,9 @@ class ProspectService(Described):
                            organization=organization, credit_code=credit_code)
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             reach = self._ctx.reach(uow, actor, Action.PROSPECT_READ)[1]
-            held = uow.prospects.holders_of(keys)
+            found = uow.prospects.holders_of(keys)
+            shown = dict(zip(found, visible_prospects(uow, found.values()), strict=True))
+            held = {key: shown[key] for key in found}
         return tuple(
             Match(key=key.kind, holder_id=p.id if reach.covers(resource_of(p)) else None,
                   owner_id=p.owner_id, record=p if reach.covers(resource_of(p)) else None)
@@ -612,7 +616,7 @@ class ProspectService(Described):
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             query = self._query(uow, actor, grade=grade, stage=stage, owner=owner, team=team,
                                 limit=page_limit(limit) + 1, after=page_cursor(cursor))
-            rows = list(uow.prospects.find(query))
+            rows = visible_prospects(uow, uow.prospects.find(query))
         page, more = rows[:limit], len(rows) > limit
         last = page[-1] if page else None
         next_cursor = f"{last.registration.at.isoformat()}|{last.id}" if more and last else None

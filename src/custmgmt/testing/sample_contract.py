@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -306,6 +308,50 @@ class SampleStorageContract:
         with storage.unit_of_work() as uow:
             assert uow.samples.next_number(2026) == 4
             assert uow.samples.next_number(2027) == 2
+
+    def test_concurrent_numbering_queues_instead_of_failing(self, storage: Storage) -> None:
+        """Units numbering samples of one year at once wait for each other (a row lock
+        in SQL): every one commits, with numbers 1..n and no gap."""
+        numbers: list[int] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(4)
+
+        def number() -> None:
+            try:
+                with storage.unit_of_work() as uow:
+                    start.wait()
+                    numbers.append(uow.samples.next_number(2026))
+                    time.sleep(0.05)
+                    uow.commit()
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=number) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        assert sorted(numbers) == [1, 2, 3, 4]
+        with storage.unit_of_work() as uow:
+            assert uow.samples.next_number(2026) == 5
+
+    def test_unnumbered_samples_come_first_in_find_on_every_back_end(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            for n in (1, 2, 3, 4):
+                sample, events = received(n)
+                uow.samples.add(sample, events)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            for n, number in ((4, "S2026-000001"), (1, "S2026-000002")):
+                moved, event = registered(uow.samples.get(f"s-{n:06d}"), number)
+                uow.samples.update(moved, [event])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert [s.id for s in uow.samples.find()] == [
+                "s-000002", "s-000003", "s-000004", "s-000001"]
 
     def test_samples_are_found_by_location_and_state(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow:

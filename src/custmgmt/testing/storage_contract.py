@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -37,7 +38,9 @@ from custmgmt.testing.builders import (
     same_person_as,
     sample_notification,
 )
+from custmgmt.testing.credit_contract import CreditStorageContract
 from custmgmt.testing.customer_contract import CustomerStorageContract
+from custmgmt.testing.delisting_contract import DelistingStorageContract
 from custmgmt.testing.delivery_contract import DeliveryStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
@@ -46,13 +49,13 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
 class StorageContract(
-    CustomerStorageContract, FollowUpStorageContract, SampleStorageContract,
-    DeliveryStorageContract, ABC
+    CustomerStorageContract, CreditStorageContract, DelistingStorageContract,
+    FollowUpStorageContract, SampleStorageContract, DeliveryStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 
     covers: ClassVar[tuple[str, ...]] = ("prospects", "principals", "audit", "heads", "events",
-                                         "outbox")
+                                         "outbox", "counters")
 
     @abstractmethod
     def make_storage(self) -> Storage:
@@ -338,6 +341,51 @@ class StorageContract(
         with storage.unit_of_work() as uow:
             assert {p.id for p in uow.prospects.holders_of(two.held_keys(other)).values()} == {
                 two.id}
+
+    def test_counters_stop_at_their_limit_and_count_only_committed_takes(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            assert [uow.counters.take("c", 3) for _ in range(2)] == [True, True]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.counters.take("c", 3)
+            # not committed: the take goes back
+        with storage.unit_of_work() as uow:
+            assert uow.counters.take("c", 3)
+            assert not uow.counters.take("c", 3)
+            assert uow.counters.take("other", 1)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert not uow.counters.take("c", 3)
+            assert uow.counters.take("c", 4)
+
+    def test_concurrent_takes_queue_and_never_pass_the_limit(self, storage: Storage) -> None:
+        """Six units take from a counter of limit 3 at once: exactly three get one."""
+        outcomes: list[bool] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(6)
+
+        def take() -> None:
+            try:
+                with storage.unit_of_work() as uow:
+                    start.wait()
+                    took = uow.counters.take("daily", 3)
+                    time.sleep(0.02)
+                    uow.commit()
+                outcomes.append(took)
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=take) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        assert sorted(outcomes) == [False, False, False, True, True, True]
+        with storage.unit_of_work() as uow:
+            assert not uow.counters.take("daily", 3)
 
     # -- queries --------------------------------------------------------------------
 

@@ -48,6 +48,9 @@ class KeyStage:
     def check(self) -> dict[IdentityKey, str]:
         """Under the lock: the index after commit; a key two holders would hold is
         returned as a clash (key -> the holder that keeps it), else nothing."""
+        if not self.staged:
+            self._after = None
+            return {}
         index = dict(self.index)
         for holder_id in self.staged:
             for key in self.held.get(holder_id, ()):

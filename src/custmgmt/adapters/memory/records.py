@@ -70,6 +70,7 @@ class MemoryPlans:
 class MemorySamples:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
+        self._uow = uow
         self.rows: VersionedStage[Sample] = VersionedStage("sample", uow.state.samples)
         self.events: list[CustodyEvent] = []
         self.counters: dict[int, tuple[int, int]] = {}
@@ -93,15 +94,21 @@ class MemorySamples:
                       key=lambda e: e.sequence)
 
     def next_number(self, year: int) -> int:
+        """Like the counter row's lock in SQL: the first number of a year taken in this
+        unit holds the year until the unit ends, so a concurrent unit queues for its
+        numbers (and then sees these as taken) instead of failing at commit."""
+        self._uow.hold(f"sample-number:{year}")
         seen, taken = self.counters.get(year, (self._state.sample_counters.get(year, 0), 0))
         self.counters[year] = (seen, taken + 1)
         return seen + taken + 1
 
     def find(
-        self, *, location: str | None = None, state: SampleState | None = None
+        self, *, location: str | None = None, state: SampleState | None = None,
+        customer_id: str | None = None,
     ) -> Sequence[Sample]:
         found = [s for s in self.rows.merged().values()
                  if (location is None or s.location == location)
+                 and (customer_id is None or s.info.customer_id == customer_id)
                  and (state is None or s.state is state)]
         return sorted(found, key=lambda s: (s.number or "", s.id))
 

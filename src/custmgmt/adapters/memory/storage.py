@@ -15,7 +15,9 @@ from typing import Protocol, Self, cast
 
 import attrs
 
+from custmgmt.adapters.memory.credit import MemoryCredit, MemoryCreditLimits
 from custmgmt.adapters.memory.customers import MemoryCustomers
+from custmgmt.adapters.memory.delisting import MemoryDelisting
 from custmgmt.adapters.memory.delivery import (
     Cursor,
     MemoryEvents,
@@ -37,7 +39,9 @@ from custmgmt.adapters.memory.records import (
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
+from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
@@ -62,11 +66,18 @@ class MemoryState:
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[IdentityKey, str] = {}
         self.customer_keys_of: dict[str, frozenset[IdentityKey]] = {}
+        self.credit: dict[str, CreditInstrument] = {}
+        self.credit_limits: dict[str, CreditLimit] = {}
+        self.delisting: dict[str, DelistingCase] = {}
+        self.reviews: dict[str, Review] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.samples: dict[str, Sample] = {}
         self.custody: dict[str, list[CustodyEvent]] = {}
         self.sample_counters: dict[int, int] = {}
+        self.counters: dict[str, int] = {}
+        """Named counters with a ceiling (the pool's daily cap): name -> value."""
+        self._row_locks: dict[str, threading.Lock] = {}
         self.follow_ups: list[FollowUp] = []
         self.closed_months: list[ClosedMonth] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
@@ -77,6 +88,38 @@ class MemoryState:
         self.departments: dict[str, Department] = {}
         self.stock_counts: list[StockCount] = []
         self.cursors: dict[str, Cursor] = {}
+
+    def row_lock(self, key: str) -> threading.Lock:
+        """The lock a unit of work holds on ``key`` (like a row lock) until it ends."""
+        with self.lock:
+            return self._row_locks.setdefault(key, threading.Lock())
+
+
+class MemoryCounters:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._state = uow.state
+        self.staged: dict[str, tuple[int, int]] = {}
+        """name -> (how many this unit took, the limit it took them under)"""
+
+    def take(self, name: str, limit: int) -> bool:
+        # Hold the counter until this unit ends: a concurrent unit queues for it, and
+        # then sees this unit's takes (a row lock in SQL does the same).
+        self._uow.hold(f"counter:{name}")
+        taken, _ = self.staged.get(name, (0, limit))
+        if self._state.counters.get(name, 0) + taken >= limit:
+            return False
+        self.staged[name] = (taken + 1, limit)
+        return True
+
+    def check(self) -> None:
+        for name, (taken, limit) in self.staged.items():
+            if self._state.counters.get(name, 0) + taken > limit:
+                raise ConcurrencyError(f"counter {name!r} reached its limit meanwhile")
+
+    def apply(self) -> None:
+        for name, (taken, _) in self.staged.items():
+            self._state.counters[name] = self._state.counters.get(name, 0) + taken
 
 
 class MemoryProspects:
@@ -228,10 +271,12 @@ class MemoryRepository(Protocol):
 
 
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
-    "prospects": MemoryProspects, "customers": MemoryCustomers,
+    "prospects": MemoryProspects, "customers": MemoryCustomers, "credit": MemoryCredit,
+    "credit_limits": MemoryCreditLimits, "delisting": MemoryDelisting,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
-    "departments": MemoryDepartments, "stock_counts": MemoryStockCounts, "audit": MemoryAudit,
+    "departments": MemoryDepartments, "stock_counts": MemoryStockCounts,
+    "counters": MemoryCounters, "audit": MemoryAudit,
     "heads": MemoryHeads, "events": MemoryEvents, "outbox": MemoryOutbox,
     "observer_cursors": MemoryObserverCursors,
 }
@@ -244,9 +289,26 @@ class MemoryUnitOfWork:
     def __init__(self, state: MemoryState, read_only: bool = False) -> None:
         self.state = state
         self.read_only = read_only
+        self._held: list[threading.Lock] = []
         self._begin()
 
+    def hold(self, key: str) -> None:
+        """Take the store's lock on ``key`` until this unit ends (commit or rollback),
+        as a row lock would: a concurrent unit wanting it waits for it."""
+        lock = self.state.row_lock(key)
+        if lock in self._held:
+            return
+        if not lock.acquire(timeout=30):
+            raise ConcurrencyError("timed out waiting for another unit of work")
+        self._held.append(lock)
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for lock in reversed(held):
+            lock.release()
+
     def _begin(self) -> None:
+        self._release()
         self._repositories = [REPOSITORIES[entry.name](self) for entry in ROSTER]
         for entry, repository in zip(ROSTER, self._repositories, strict=True):
             setattr(self, entry.name, repository)

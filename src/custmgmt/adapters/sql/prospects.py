@@ -221,6 +221,8 @@ class SqlProspects:
             clauses.append(ProspectRow.grade == query.grade.value)
         if query.stage is not None:
             clauses.append(ProspectRow.stage == query.stage.value)
+        if query.customer_id is not None:
+            clauses.append(ProspectRow.customer_id == query.customer_id)
         return clauses
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,7 @@ from custmgmt.adapters.sql.tables import (
     AuditRow,
     CertificationRow,
     ChainHeadRow,
+    CounterRow,
     PrincipalRoleRow,
     PrincipalRow,
     table_of,
@@ -181,3 +184,20 @@ class SqlHeads:
                 raise ConcurrencyError(f"the head of {head.chain} {head.chain_id!r} was "
                                        "written meanwhile") from None
 
+
+class SqlCounters:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def take(self, name: str, limit: int) -> bool:
+        dialect = self._s.get_bind().dialect.name
+        make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        self._s.execute(make(CounterRow).values(name=name, value=0)
+                        .on_conflict_do_nothing(index_elements=["name"]))
+        # One conditional statement, not a read then a versioned write: the row lock
+        # makes concurrent takers queue, and (READ COMMITTED) each re-reads the value it
+        # must stay below once the one before it has committed.
+        result = self._s.execute(
+            update(CounterRow).where(CounterRow.name == name, CounterRow.value < limit)
+            .values(value=CounterRow.value + 1).execution_options(synchronize_session=False))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -188,9 +188,11 @@ class SqlSamples:
         return self._read
 
     def _load(self, statement: Select[SampleRow]) -> list[Sample]:
-        """The samples ``statement`` (unordered) selects, in number order, each with its
+        """The samples ``statement`` (unordered) selects, in number order (unnumbered
+        first on every back end: PostgreSQL puts NULL last unless told), each with its
         child rows: one statement per table, the children chosen by the same filter."""
-        rows = self._s.scalars(statement.order_by(SampleRow.number, SampleRow.id)
+        rows = self._s.scalars(statement.order_by(SampleRow.number.asc().nulls_first(),
+                                                  SampleRow.id)
                                .execution_options(populate_existing=True)).all()
         if not rows:
             return []
@@ -326,9 +328,12 @@ class SqlSamples:
         return 1
 
     def find(
-        self, *, location: str | None = None, state: SampleState | None = None
+        self, *, location: str | None = None, state: SampleState | None = None,
+        customer_id: str | None = None,
     ) -> Sequence[Sample]:
         statement = select(SampleRow)
+        if customer_id is not None:
+            statement = statement.where(SampleRow.customer_id == customer_id)
         if location is not None:
             statement = statement.where(SampleRow.location == location)
         if state is not None:

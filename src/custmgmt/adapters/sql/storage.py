@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
+from custmgmt.adapters.sql.credit import SqlCredit, SqlCreditLimits
 from custmgmt.adapters.sql.customers import SqlCustomers
+from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.delivery import SqlEvents, SqlObserverCursors, SqlOutbox
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.prospects import SqlProspects
-from custmgmt.adapters.sql.repositories import SqlAudit, SqlHeads, SqlPrincipals
+from custmgmt.adapters.sql.repositories import SqlAudit, SqlCounters, SqlHeads, SqlPrincipals
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.adapters.sql.stock import SqlDepartments, SqlStockCounts
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
@@ -80,6 +82,9 @@ def _guard(repository: T) -> T:
 REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "prospects": lambda s, _: SqlProspects(s),
     "customers": lambda s, _: SqlCustomers(s),
+    "credit": lambda s, _: SqlCredit(s),
+    "credit_limits": lambda s, _: SqlCreditLimits(s),
+    "delisting": lambda s, _: SqlDelisting(s),
     "principals": lambda s, _: SqlPrincipals(s),
     "plans": lambda s, _: SqlPlans(s),
     "follow_ups": lambda s, _: SqlFollowUps(s),
@@ -87,6 +92,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "samples": lambda s, _: SqlSamples(s),
     "departments": lambda s, _: SqlDepartments(s),
     "stock_counts": lambda s, _: SqlStockCounts(s),
+    "counters": lambda s, _: SqlCounters(s),
     "audit": lambda s, _: SqlAudit(s),
     "heads": lambda s, _: SqlHeads(s),
     "events": SqlEvents,

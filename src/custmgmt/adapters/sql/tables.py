@@ -156,6 +156,100 @@ class CustomerKeyRow(Base):
     )
 
 
+class DelistingCaseRow(Base):
+    """A delisting case; its notice's exact text is kept in the row."""
+
+    __tablename__ = "custmgmt_delisting_cases"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_customers.id", ondelete="RESTRICT"), index=True
+    )
+    grounds: Mapped[str] = mapped_column(String(300))
+    other_ground: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(30))
+    trigger_note: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    summary: Mapped[str | None] = mapped_column(Text)
+    sealed: Mapped[bool] = mapped_column(Boolean)
+    notice_language: Mapped[str | None] = mapped_column(String(5))
+    notice_text: Mapped[str | None] = mapped_column(Text)
+    notice_reasons: Mapped[str | None] = mapped_column(Text)
+    notice_basis: Mapped[str | None] = mapped_column(Text)
+    notice_issued_by: Mapped[str | None] = mapped_column(String(200))
+    notice_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notice_notification_id: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class DelistingEvidenceRow(Base):
+    __tablename__ = "custmgmt_delisting_evidence"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_delisting_cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_by: Mapped[str] = mapped_column(String(200))
+
+
+class DelistingPanelRow(Base):
+    """The panel as snapshotted when the vote opened: one row per member."""
+
+    __tablename__ = "custmgmt_delisting_panel"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_delisting_cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class DelistingVoteRow(Base):
+    """Each member's current vote: the primary key keeps one vote per member."""
+
+    __tablename__ = "custmgmt_delisting_votes"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_delisting_cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    choice: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DelistingHistoryRow(Base):
+    __tablename__ = "custmgmt_delisting_history"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_delisting_cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step: Mapped[str] = mapped_column(String(20))
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DelistingReviewRow(Base):
+    """Each customer's latest periodic review (the audit trail keeps every one)."""
+
+    __tablename__ = "custmgmt_delisting_reviews"
+
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("custmgmt_customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    reviewed_by: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    note: Mapped[str] = mapped_column(Text)
+
+
 class PrincipalRow(Base):
     __tablename__ = "custmgmt_principals"
 
@@ -428,6 +522,16 @@ class CustodyEventRow(Base):
     record: Mapped[str] = mapped_column(String(64), server_default="")
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class CounterRow(Base):
+    """A named counter with a ceiling (the pool's daily cap): updated in one statement
+    ``... SET value = value + 1 WHERE value < limit``, whose row lock queues takers."""
+
+    __tablename__ = "custmgmt_counters"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
 
 
 class SampleCounterRow(Base):

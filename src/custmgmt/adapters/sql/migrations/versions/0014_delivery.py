@@ -1,8 +1,8 @@
 """notification delivery: purpose and channel, leases, back-off, dead letters;
 observer cursors over the event log
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-29
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import custmgmt.adapters.sql.column_types
 
-revision = "0011"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
