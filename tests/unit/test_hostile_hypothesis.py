@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import custmgmt
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.system import FixedClock, SequentialIds
-from custmgmt.errors import CustmgmtError
+from custmgmt.errors import CustmgmtError, ValidationError
 
 NOT_DRIVEN = {("app", "close")}
 """Closing the storage is no call an attacker's values reach."""
@@ -237,6 +237,18 @@ def test_the_suite_covers_every_public_method() -> None:
     assert areas >= {"app", "prospects", "customers", "followups", "pool", "reports",
                      "samples", "audit", "principals", "delisting"}
     assert len(METHODS) >= 100
+
+
+@pytest.mark.parametrize("roles", [[{}], [["admin"]], [b"admin"], [None]], ids=repr)
+def test_roles_that_cannot_be_role_names_are_a_validation_error(roles: object) -> None:
+    """Found by the suite on PostgreSQL: ``roles=[{}]`` raised TypeError (unhashable)."""
+    with custmgmt.open("memory://") as app:
+        before = _snapshot(app)
+        with pytest.raises(ValidationError, match="roles"):
+            app.principal("u-new", roles=roles)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="roles"):
+            custmgmt.Principal(id="u-new", roles=roles)
+        assert _snapshot(app) == before
 
 
 def test_the_snapshot_sees_a_change(tmp_path: Path) -> None:
