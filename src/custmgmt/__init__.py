@@ -11,6 +11,16 @@ from custmgmt import errors
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.app import CustomerManagement, DispatchReport, open
 from custmgmt.domain.common import Money
+from custmgmt.domain.credit import (
+    Benchmark,
+    Condition,
+    Counterparty,
+    CreditInstrument,
+    CustomerConsent,
+    InstrumentKind,
+    InstrumentState,
+    InterestRate,
+)
 from custmgmt.domain.followups import Channel
 from custmgmt.domain.prospects import Grade, Stage, Willingness
 from custmgmt.domain.samples import Light, StorageCondition
@@ -19,12 +29,20 @@ from custmgmt.ports.settings import Settings
 
 __all__ = [
     "Action",
+    "Benchmark",
     "Certification",
     "Channel",
+    "Condition",
+    "Counterparty",
+    "CreditInstrument",
+    "CustomerConsent",
     "CustomerManagement",
     "DispatchReport",
     "FixedClock",
     "Grade",
+    "InstrumentKind",
+    "InstrumentState",
+    "InterestRate",
     "Light",
     "Money",
     "Principal",

@@ -25,6 +25,7 @@ from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import CustomerQuery, ProspectQuery, Storage
 from custmgmt.services.audit import AuditService
 from custmgmt.services.context import CheckedAuthorizer, Context
+from custmgmt.services.credit import CreditService
 from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.delisting import DelistingService
 from custmgmt.services.followups import FollowUpService, PlanKeeper
@@ -87,6 +88,8 @@ class CustomerManagement:
     """Customer samples: receipt, registry, use, feedback, chain of custody."""
     customers: CustomerService
     """Customers: existing clients, won prospects, status, and the one customer guard."""
+    credit: CreditService
+    """Credit instruments: commitment letters, tender credit certificates and intents."""
     delisting: DelistingService
     """Delisting cases (客户摘牌): investigation, the panel's vote, notice, sealing, objection."""
     audit: AuditService
@@ -125,6 +128,7 @@ class CustomerManagement:
         self.followups = FollowUpService(self._context, keeper)
         self.pool = PoolService(self._context, keeper)
         self.reports = ReportService(self._context)
+        self.credit = CreditService(self._context)
         self.audit = AuditService(self._context)
         self.delisting = DelistingService(self._context)
         self.principals = PrincipalService(self._context)

@@ -13,8 +13,17 @@ from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.app import CustomerManagement, open
+from custmgmt.domain.common import Money
+from custmgmt.domain.credit import Benchmark, Condition, InterestRate
 from custmgmt.domain.prospects import Stage
-from custmgmt.errors import ClaimConflict, IntegrityError, InvalidTransition, ValidationError
+from custmgmt.errors import (
+    ClaimConflict,
+    IntegrityError,
+    InvalidTransition,
+    PermissionDenied,
+    RevocationNotAllowed,
+    ValidationError,
+)
 from custmgmt.ports.auth import Certification
 
 PROSPECTS_PER_RUN = 4
@@ -50,6 +59,7 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     customer_id = prospects_story(app, clock, say, number)
     followups_story(app, clock, say, number)
     samples_story(app, clock, say, customer_id, number)
+    credit_story(app, say, number)
     delisting_story(app, clock, say, number)
     return app
 
@@ -182,6 +192,58 @@ def samples_story(
         app.samples.verify_chain(qm, sample.id)
     except IntegrityError as error:
         say(f"after a stored record was tampered with: IntegrityError: {error}")
+
+
+def credit_story(app: CustomerManagement, say: Callable[[str], None], run: int = 0) -> None:
+    year = 2026 + run
+    rachel = app.principal("u-rachel", roles={"relationship_manager", "account_manager"},
+                           team="corporate")
+    carl = app.principal("u-carl", roles={"credit_approver"})
+    rita = app.principal("u-risk", roles={"risk_officer"})
+    client = app.customers.create(rachel, name="Chen Jie", phone=_phone("137-0000-1111", run),
+                                  organization=f"Fuzhou Heavy Machinery {run + 1}")
+    app.credit.set_limit(carl, client.id, Money("8000000", "CNY"))
+    try:
+        app.credit.draft_commitment_letter(
+            rachel, client.id, amount=Money("5000000", "CNY"), purpose="new plant",
+            rate=InterestRate.floating(Benchmark.LPR_5Y, -20), term_months=12,
+            drawdown_method="in tranches", commitment_fee=Money("12500", "CNY"),
+            valid_from=date(year, 3, 1), valid_until=date(year, 12, 31))
+    except ValidationError as error:
+        say(f"credit: a 12-month commitment letter is refused ({error.field}: medium- and "
+            "long-term loans only)")
+    letter = app.credit.draft_commitment_letter(
+        rachel, client.id, amount=Money("5000000", "CNY"), purpose="new plant",
+        rate=InterestRate.floating(Benchmark.LPR_5Y, -20), term_months=36,
+        drawdown_method="in tranches", commitment_fee=Money("12500", "CNY"),
+        valid_from=date(year, 3, 1), valid_until=date(year, 12, 31))
+    app.credit.submit(rachel, letter.id)
+    try:
+        app.credit.approve(rachel, letter.id)
+    except PermissionDenied:
+        say(f"rachel drafts commitment letter {letter.id} ({letter.rate}, 36 months) and may "
+            "not approve it herself: four eyes")
+    app.credit.approve(carl, letter.id)
+    app.credit.issue(rachel, letter.id)
+    letter = app.credit.draw(rachel, letter.id, Money("1200000", "CNY"))
+    try:
+        app.credit.revoke(carl, letter.id, reason="the bank changed its mind")
+    except RevocationNotAllowed:
+        say(f"carl approves, it is issued, {letter.drawn} is drawn; revoking it without the "
+            "customer's consent is refused: it binds the bank")
+    intent = app.credit.draft_intent(
+        rachel, client.id, kind="loan_intent_letter", credit_line=Money("20000000", "CNY"),
+        conditions=[Condition(code="industry-policy", description="state industry policy")],
+        valid_from=date(year, 3, 1), valid_until=date(year + 1, 2, 28))
+    app.credit.submit(rachel, intent.id)
+    app.credit.approve(carl, intent.id)
+    app.credit.issue(rachel, intent.id)
+    app.credit.revoke(carl, intent.id, reason="the industry is now restricted",
+                      failed_conditions=["industry-policy"])
+    exposure = app.credit.exposure(rita, client.id)
+    say(f"intent {intent.id} is revoked citing the condition the customer failed (the "
+        f"customer is notified); binding exposure {exposure.outstanding} of limit "
+        f"{exposure.limit.limit if exposure.limit else None}")
 
 
 def delisting_story(

@@ -10,6 +10,7 @@ from datetime import datetime
 __all__ = [
     "ClaimConflict",
     "ConcurrencyError",
+    "CreditLimitExceeded",
     "CustmgmtError",
     "CustomerRefused",
     "FieldError",
@@ -66,6 +67,11 @@ class ValidationError(CustmgmtError, ValueError):
         """The same problems, with ``prefix.`` put in front of every field path."""
         moved = [FieldError(f"{prefix}.{e.path}", e.message) for e in self.errors]
         return ValidationError.of(moved)
+
+
+class CreditLimitExceeded(ValidationError):
+    """An amount above what is allowed: a binding instrument that would push a customer's
+    exposure above its approved credit limit, or a draw above what is left undrawn."""
 
 
 class NotFound(CustmgmtError, LookupError):

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 import custmgmt
-from custmgmt import Certification
+from custmgmt import Certification, Money
 from custmgmt.adapters.system import FixedClock
+from custmgmt.domain.credit import Benchmark, InterestRate
 from custmgmt.domain.customers import CustomerStatus
 from custmgmt.domain.delisting import CaseState, DelistingCase, Step
 from custmgmt.errors import (
@@ -459,3 +460,34 @@ def test_the_review_setting_is_validated() -> None:
         with pytest.raises(ValidationError) as raised:
             custmgmt.Settings(delisting_review_months=bad)  # type: ignore[arg-type]
         assert raised.value.field == "delisting_review_months"
+
+
+# -- credit: binding instruments are open items; a sealed customer gets no credit ------
+
+
+def _letter(app: App, rm: custmgmt.Principal, customer_id: str) -> custmgmt.CreditInstrument:
+    return app.credit.draft_commitment_letter(
+        rm, customer_id, amount=Money("1000000.00", "CNY"), purpose="new production line",
+        rate=InterestRate.floating(Benchmark.LPR_5Y, -20), term_months=36,
+        drawdown_method="in tranches on request", commitment_fee=Money("2500", "CNY"),
+        valid_from=date(2026, 3, 1), valid_until=date(2026, 12, 31))
+
+
+def test_a_binding_credit_instrument_is_open_and_a_sealed_customer_gets_no_credit(
+        app: App, who: Who) -> None:
+    rm = app.principal("u-rm", roles={"relationship_manager", "account_manager"}, team="east")
+    approver = app.principal("u-appr", roles={"credit_approver"})
+    cid = app.customers.create(rm, name="Wang Wei", organization="Acme Co., Ltd.",
+                               phone="13912345678").id
+    app.credit.set_limit(approver, cid, Money("10000000", "CNY"))
+    letter = _letter(app, rm, cid)
+    app.credit.submit(rm, letter.id)
+    app.credit.approve(approver, letter.id)
+    app.credit.issue(rm, letter.id)
+    case = notified(app, who, cid)
+    items = app.delisting.open_items(who["cr"], case.id)
+    assert [(i.kind, i.id) for i in items] == [("credit_instrument", letter.id)]
+    with pytest.raises(InvalidTransition, match="credit_instrument"):
+        app.delisting.seal(who["cr"], case.id)
+    app.delisting.seal(who["l1"], case.id, override="the letter is being wound down")
+    assert refused(lambda: _letter(app, rm, cid)).purpose == "credit"

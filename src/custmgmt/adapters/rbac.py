@@ -57,6 +57,22 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
     Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY, A.AUDIT_VERIFY: Scope.ANY},
     Role.AUDITOR: {A.AUDIT_VERIFY: Scope.ANY},
     Role.DISPATCHER: {A.NOTIFICATION_DISPATCH: Scope.ANY, A.NOTIFICATION_READ: Scope.ANY},
+    Role.RELATIONSHIP_MANAGER: {
+        A.CUSTOMER_READ: Scope.OWN,
+        A.CREDIT_DRAFT: Scope.OWN,
+        A.CREDIT_READ: Scope.OWN,
+        A.CREDIT_ISSUE: Scope.OWN,
+        A.CREDIT_AWARD: Scope.OWN,
+        A.CREDIT_DRAW: Scope.OWN,
+    },
+    Role.CREDIT_APPROVER: {
+        A.CREDIT_READ: Scope.ANY,
+        A.CREDIT_APPROVE: Scope.ANY,
+        A.CREDIT_REVOKE: Scope.ANY,
+        A.CREDIT_LIMIT: Scope.ANY,
+        A.CREDIT_REPORT: Scope.ANY,
+    },
+    Role.RISK_OFFICER: {A.CREDIT_READ: Scope.ANY, A.CREDIT_REPORT: Scope.ANY},
     Role.CUSTOMER_RELATIONS: {
         A.DELISTING_OPEN: Scope.ANY,
         A.DELISTING_READ: Scope.ANY,

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from custmgmt.domain import customers, delisting, prospect_events
+from custmgmt.domain import credit, customers, delisting, prospect_events
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
@@ -61,6 +62,9 @@ ROSTER: tuple[Entry, ...] = (
           events=_events_of(prospect_events)),
     Entry("customers", ports.CustomerRepository, Customer, versioned=True,
           events=_events_of(customers)),
+    Entry("credit", ports.CreditRepository, CreditInstrument, versioned=True,
+          events=_events_of(credit)),
+    Entry("credit_limits", ports.CreditLimitRepository, CreditLimit, versioned=True),
     Entry("delisting", ports.DelistingRepository, DelistingCase, versioned=True,
           events=_events_of(delisting)),
     Entry("principals", ports.PrincipalRepository, Principal),

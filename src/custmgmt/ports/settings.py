@@ -148,6 +148,9 @@ class Settings:
     """Days before a previous owner may take back a prospect they let lapse."""
     pool_daily_cap: int = field(default=5, validator=positive)
     """How many prospects one salesperson may take from the pool per local day."""
+    commitment_min_term_months: int = field(default=12, validator=_whole(1, 1200))
+    """A loan commitment letter's term must be MORE than this many months: it serves
+    medium- and long-term loans only (承诺类、意向类金融产品管理办法 第三条)."""
     delisting_review_months: int = field(default=12, validator=_whole(1, 120))
     """Customers not reviewed for this many months are due for a periodic review
     (客户关系部门定期进行检查和评估): ``app.delisting.review_due``. 1 to 120."""

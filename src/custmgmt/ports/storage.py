@@ -21,6 +21,13 @@ from attrs import field, frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.credit import (
+    CreditInstrument,
+    CreditLimit,
+    ExposureLine,
+    InstrumentKind,
+    InstrumentState,
+)
 from custmgmt.domain.customers import Customer, CustomerStatus
 from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
@@ -205,6 +212,68 @@ class CustomerRepository(Protocol):
 
     def find(self, query: CustomerQuery) -> Sequence[Customer]:
         """Up to ``query.limit`` customers in (creation time, id) order."""
+        ...
+
+
+@frozen(kw_only=True)
+class CreditQuery:
+    """Filters for listing credit instruments; ``None`` means "any". Order: creation
+    time, id. ``state`` is the stored state (EXPIRED is derived when read)."""
+
+    reach: Reach
+    customer_id: str | None = None
+    kind: InstrumentKind | None = None
+    state: InstrumentState | None = None
+    limit: int = 50
+    after: tuple[datetime, str] | None = field(default=None)
+    """Keyset cursor: (creation time, instrument id) of the last row already seen."""
+
+    def matches(self, instrument: CreditInstrument) -> bool:
+        """The filter in plain Python: adapters must select exactly these rows."""
+        resource = Resource(kind="credit", id=instrument.id, owner_id=instrument.owner_id,
+                            team=instrument.owner_team)
+        return (
+            self.reach.covers(resource)
+            and (self.customer_id is None or instrument.customer_id == self.customer_id)
+            and (self.kind is None or instrument.kind is self.kind)
+            and (self.state is None or instrument.state is self.state)
+        )
+
+
+class CreditRepository(Protocol):
+    """Credit instruments with their conditions and drawdowns (child records)."""
+
+    def add(self, instrument: CreditInstrument) -> CreditInstrument:
+        """Store a new instrument (version 1)."""
+        ...
+
+    def get(self, instrument_id: str) -> CreditInstrument:
+        """The instrument, or NotFound."""
+        ...
+
+    def update(self, instrument: CreditInstrument) -> CreditInstrument:
+        """Store a changed instrument (its new drawdowns too); ConcurrencyError if stale."""
+        ...
+
+    def find(self, query: CreditQuery) -> Sequence[CreditInstrument]:
+        """Up to ``query.limit`` instruments in (creation time, id) order."""
+        ...
+
+    def exposure(self, on: date, customer_id: str | None = None) -> Sequence[ExposureLine]:
+        """Binding instruments still exposed on local date ``on`` (approved, issued or
+        active, validity not ended before ``on``): committed and drawn sums per customer,
+        kind and currency, ordered so; computed by the storage, not by loading rows."""
+        ...
+
+
+class CreditLimitRepository(Protocol):
+    """Each customer's approved credit limit."""
+
+    def get(self, customer_id: str) -> CreditLimit | None: ...
+
+    def save(self, limit: CreditLimit) -> CreditLimit:
+        """Insert (version 0 -> 1) or replace (version n -> n + 1); ConcurrencyError if the
+        stored version is not the one given."""
         ...
 
 
@@ -496,6 +565,12 @@ class UnitOfWork(Protocol):
 
     @property
     def customers(self) -> CustomerRepository: ...
+
+    @property
+    def credit(self) -> CreditRepository: ...
+
+    @property
+    def credit_limits(self) -> CreditLimitRepository: ...
 
     @property
     def delisting(self) -> DelistingRepository: ...

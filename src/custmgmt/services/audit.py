@@ -21,6 +21,9 @@ from custmgmt.errors import IntegrityError, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.context import Context, Described
+from custmgmt.services.credit import KIND as CREDIT
+from custmgmt.services.credit import LIMIT_KIND as CREDIT_LIMIT
+from custmgmt.services.credit import resource_of as credit_resource
 from custmgmt.services.customers import KIND as CUSTOMER
 from custmgmt.services.customers import resource_of as customer_resource
 from custmgmt.services.prospects import KIND as PROSPECT
@@ -37,6 +40,16 @@ def _customer(uow: UnitOfWork, resource_id: str) -> Resource:
     return customer_resource(uow.customers.get(resource_id))
 
 
+def _credit(uow: UnitOfWork, resource_id: str) -> Resource:
+    return credit_resource(uow.credit.get(resource_id))
+
+
+def _credit_limit(uow: UnitOfWork, resource_id: str) -> Resource:
+    if uow.credit_limits.get(resource_id) is None:
+        raise NotFound(CREDIT_LIMIT, resource_id)
+    return Resource(kind=CREDIT_LIMIT, id=resource_id)
+
+
 def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
     for count in uow.stock_counts.find():
         if count.id == resource_id:
@@ -46,7 +59,7 @@ def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
 
 AUDITED: Mapping[str, Lookup | None] = {
     PROSPECT: _prospect, CUSTOMER: _customer, "stock_count": _stock_count,
-    "report": None}
+    CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None}
 """Each kind of resource with an audit trail, and how to find one (NotFound if absent;
 None: the trail is the only record). Such a resource gets its first entry when it is
 created, so one that exists without a trail lost it."""
@@ -73,8 +86,9 @@ class AuditService(Described):
         """Recompute the audit trail of one resource and check its head; raise
         IntegrityError naming the first entry edited, deleted, inserted or reordered,
         newest entries cut off, a whole trail deleted, or (with a chain key) a head
-        whose seal fails. ``kind``: ``"prospect"``, ``"customer"``, ``"stock_count"``
-        or ``"report"`` (a closed month, by its name). Returns the number of entries.
+        whose seal fails. ``kind``: ``"prospect"``, ``"customer"``, ``"stock_count"``,
+        ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id) or ``"report"``
+        (a closed month, by its name). Returns the number of entries.
         Needs the ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.credit import EXPOSED
 from custmgmt.domain.customers import Customer, CustomerStatus
 from custmgmt.domain.delisting import (
     Changed,
@@ -39,7 +41,7 @@ from custmgmt.domain.validation import require_aware, require_enum, require_id, 
 from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
 from custmgmt.ports.notification import Notification
-from custmgmt.ports.storage import ProspectQuery, UnitOfWork
+from custmgmt.ports.storage import CreditQuery, ProspectQuery, UnitOfWork
 from custmgmt.services import customers as customer_area
 from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
@@ -47,14 +49,16 @@ from custmgmt.services.inputs import page_limit
 
 KIND = "delisting_case"
 
-OpenItemsCheck = Callable[[UnitOfWork, Customer], Sequence[OpenItem]]
+OpenItemsCheck = Callable[[UnitOfWork, Customer, datetime, ZoneInfo], Sequence[OpenItem]]
 """One kind of thing still open for a customer before sealing (samples, plans, credit
-instruments ...): the service asks every check it was given."""
+instruments ...), as of an instant in the configured zone: the service asks every check
+it was given."""
 
 _EVERYONE = Reach(scope=Scope.ANY, principal_id="custmgmt-delisting")
 
 
-def samples_in_custody(uow: UnitOfWork, customer: Customer) -> list[OpenItem]:
+def samples_in_custody(uow: UnitOfWork, customer: Customer, _at: datetime, _zone: ZoneInfo
+                       ) -> list[OpenItem]:
     """Samples of the customer the company still holds (not disposed of)."""
     return [OpenItem(kind="sample", id=s.id, description=f"sample {s.number or s.id} is "
                      f"{s.state.value}, custodian {s.custodian}")
@@ -62,7 +66,8 @@ def samples_in_custody(uow: UnitOfWork, customer: Customer) -> list[OpenItem]:
             if s.state is not SampleState.DISPOSED]
 
 
-def open_followup_plans(uow: UnitOfWork, customer: Customer) -> list[OpenItem]:
+def open_followup_plans(uow: UnitOfWork, customer: Customer, _at: datetime, _zone: ZoneInfo
+                        ) -> list[OpenItem]:
     """Active follow-up plans of the prospects linked to the customer."""
     items = []
     prospects = uow.prospects.find(ProspectQuery(reach=_EVERYONE, customer_id=customer.id,
@@ -76,7 +81,28 @@ def open_followup_plans(uow: UnitOfWork, customer: Customer) -> list[OpenItem]:
     return items
 
 
-DEFAULT_CHECKS: tuple[OpenItemsCheck, ...] = (samples_in_custody, open_followup_plans)
+def binding_credit_instruments(uow: UnitOfWork, customer: Customer, at: datetime,
+                               zone: ZoneInfo) -> list[OpenItem]:
+    """Binding credit instruments (commitment letters, credit certificates) of the
+    customer that are approved, issued or active and not yet expired at ``at``."""
+    items = []
+    after: tuple[datetime, str] | None = None
+    while True:
+        page = uow.credit.find(CreditQuery(reach=_EVERYONE, customer_id=customer.id,
+                                           limit=500, after=after))
+        for instrument in page:
+            now = instrument.as_of(at, zone)
+            if now.kind.binding and now.state in EXPOSED:
+                items.append(OpenItem(kind="credit_instrument", id=now.id,
+                                      description=f"binding {now.kind.value} is "
+                                      f"{now.state.value}"))
+        if len(page) < 500:
+            return items
+        after = (page[-1].created_at, page[-1].id)
+
+
+DEFAULT_CHECKS: tuple[OpenItemsCheck, ...] = (samples_in_custody, open_followup_plans,
+                                              binding_credit_instruments)
 """The open-items checks of the built-in areas."""
 
 
@@ -300,7 +326,8 @@ class DelistingService(Described):
         return self._change(actor, case_id, Action.DELISTING_MANAGE, "notify", change)
 
     def _open_items(self, uow: UnitOfWork, customer: Customer) -> tuple[OpenItem, ...]:
-        return tuple(item for check in self._checks for item in check(uow, customer))
+        at, zone = self._ctx.now(), self._ctx.settings.zone
+        return tuple(item for check in self._checks for item in check(uow, customer, at, zone))
 
     def open_items(self, actor: Principal, case_id: str) -> tuple[OpenItem, ...]:
         """What is still open for the case's customer (samples in custody, open follow-up

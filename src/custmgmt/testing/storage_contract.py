@@ -39,6 +39,7 @@ from custmgmt.testing.builders import (
     same_person_as,
     sample_notification,
 )
+from custmgmt.testing.credit_contract import CreditStorageContract
 from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.delisting_contract import DelistingStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
@@ -48,7 +49,8 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 
 class StorageContract(
-    CustomerStorageContract, DelistingStorageContract, FollowUpStorageContract,
+    CustomerStorageContract, CreditStorageContract, DelistingStorageContract,
+    FollowUpStorageContract,
     SampleStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""

@@ -15,6 +15,7 @@ from typing import Protocol, Self, cast
 
 import attrs
 
+from custmgmt.adapters.memory.credit import MemoryCredit, MemoryCreditLimits
 from custmgmt.adapters.memory.customers import MemoryCustomers
 from custmgmt.adapters.memory.delisting import MemoryDelisting
 from custmgmt.adapters.memory.keys import KeyStage
@@ -34,6 +35,7 @@ from custmgmt.adapters.memory.records import (
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
@@ -60,6 +62,8 @@ class MemoryState:
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[IdentityKey, str] = {}
         self.customer_keys_of: dict[str, frozenset[IdentityKey]] = {}
+        self.credit: dict[str, CreditInstrument] = {}
+        self.credit_limits: dict[str, CreditLimit] = {}
         self.delisting: dict[str, DelistingCase] = {}
         self.reviews: dict[str, Review] = {}
         self.principals: dict[str, Principal] = {}
@@ -262,7 +266,8 @@ class MemoryRepository(Protocol):
 
 
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
-    "prospects": MemoryProspects, "customers": MemoryCustomers, "delisting": MemoryDelisting,
+    "prospects": MemoryProspects, "customers": MemoryCustomers, "credit": MemoryCredit,
+    "credit_limits": MemoryCreditLimits, "delisting": MemoryDelisting,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
+from custmgmt.adapters.sql.credit import SqlCredit, SqlCreditLimits
 from custmgmt.adapters.sql.customers import SqlCustomers
 from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
@@ -87,6 +88,8 @@ def _guard(repository: T) -> T:
 REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "prospects": lambda s, _: SqlProspects(s),
     "customers": lambda s, _: SqlCustomers(s),
+    "credit": lambda s, _: SqlCredit(s),
+    "credit_limits": lambda s, _: SqlCreditLimits(s),
     "delisting": lambda s, _: SqlDelisting(s),
     "principals": lambda s, _: SqlPrincipals(s),
     "plans": lambda s, _: SqlPlans(s),
