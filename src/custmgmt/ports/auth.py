@@ -133,10 +133,10 @@ class Certification:
 def _roles(value: object) -> frozenset[str]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ValidationError("roles", "must be a set of role names")
-    roles = frozenset(value)
-    if not all(isinstance(r, str) and r.strip() for r in roles):
+    roles = tuple(value)
+    if not all(isinstance(r, str) and r.strip() for r in roles):  # before hashing them
         raise ValidationError("roles", "every role must be a non-empty string")
-    return roles
+    return frozenset(roles)
 
 
 def _certifications(value: object) -> frozenset[Certification]:
