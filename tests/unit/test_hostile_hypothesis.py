@@ -230,12 +230,13 @@ def test_the_suite_covers_every_public_method() -> None:
     for method in [("samples", "stocktake"), ("samples", "receive"), ("customers", "create"),
                    ("customers", "update_profile"), ("principals", "grant"),
                    ("principals", "revoke"), ("audit", "verify"), ("app", "events"),
-                   ("app", "outbox"), ("app", "dispatch_notifications"),
+                   ("app", "outbox"), ("notifications", "dispatch"),
+                   ("notifications", "retry"), ("notifications", "dead"),
                    ("app", "principal"), ("app", "rekey_identity_keys")]:
         assert method in METHODS
     areas = {area for area, _ in METHODS}
     assert areas >= {"app", "prospects", "customers", "followups", "pool", "reports",
-                     "samples", "audit", "principals", "delisting"}
+                     "samples", "audit", "principals", "delisting", "notifications"}
     assert len(METHODS) >= 100
 
 

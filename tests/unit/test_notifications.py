@@ -160,6 +160,21 @@ def test_the_stored_grants_decide_each_call_not_the_principal_passed_in(app: App
     assert [n.id for n in recorder(app).sent] == ["n-000001"]
 
 
+def test_a_send_time_check_that_breaks_delays_the_item_instead_of_breaking_dispatch(
+    app: App, ops: custmgmt.Principal
+) -> None:
+    def broken(uow: UnitOfWork, notification: Notification) -> str | None:
+        raise KeyError(notification.recipient_id)  # would quote a recipient
+
+    app.notifications.add_send_check(broken)
+    queue(app, 1)
+    assert app.notifications.dispatch(ops) == DispatchReport(failed=1)
+    item = app.notifications.get(ops, "n-000001")
+    assert item.status is DeliveryStatus.FAILED
+    assert item.last_error == "send-time check failed: KeyError"
+    assert recorder(app).sent == []
+
+
 class Refuser:
     def __init__(self) -> None:
         self.asked: list[str] = []

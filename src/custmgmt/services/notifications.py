@@ -20,6 +20,7 @@ from attrs import frozen
 from custmgmt.domain.validation import require_id
 from custmgmt.errors import (
     ConcurrencyError,
+    CustmgmtError,
     DeliveryFailed,
     InvalidTransition,
     ValidationError,
@@ -173,7 +174,7 @@ class NotificationService(Described):
             for check in self._checks:
                 reason = check(uow, notification)
                 if reason:
-                    return reason
+                    return reason if isinstance(reason, str) else type(reason).__name__
         return None
 
     def _deliver(self, item: OutboxItem) -> DeliveryStatus:
@@ -183,7 +184,14 @@ class NotificationService(Described):
             # Claimed again and again without an outcome: its worker keeps dying on it.
             return self._failed(item, f"no outcome after {item.attempts - 1} attempts "
                                 "(the worker stopped mid-send?)", permanent=True)
-        reason = self._refusal(note)
+        try:
+            reason = self._refusal(note)
+        except CustmgmtError:
+            raise
+        except Exception as error:  # a broken check: not sent now, tried again later
+            log.warning("send-time check on %s failed: %s", note.id, type(error).__name__)
+            return self._failed(item, f"send-time check failed: {type(error).__name__}",
+                                permanent=False)
         if reason is not None:
             with self._ctx.storage.unit_of_work() as uow:
                 uow.outbox.mark_refused(note.id, reason, self._ctx.now())
