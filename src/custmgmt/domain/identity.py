@@ -77,7 +77,7 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is not None:
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         national = str(number.national_number)
         if len(national) >= 4 and len(e164) <= 16 and digits.endswith(national):
             return e164

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from custmgmt.domain.identity import KeyRing, keys_from_columns
+from custmgmt.errors import StorageError
 
 revision = "0009"
 down_revision = "0008"
@@ -81,4 +82,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Sealed keys cannot be turned back into clear ones, and the earlier revisions
     # compare clear keys: an empty key table would let anyone register anything again.
-    raise NotImplementedError("identity keys cannot be unsealed; restore a backup instead")
+    raise StorageError("migration 0009 cannot be undone: sealed identity keys cannot be "
+                       "turned back into clear ones; restore a backup taken before it")
