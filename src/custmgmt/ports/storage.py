@@ -552,6 +552,11 @@ class ChainHeadRepository(Protocol):
         """Create or replace the head of ``head.chain`` / ``head.chain_id``."""
         ...
 
+    def add_many(self, heads: Sequence[ChainHead]) -> None:
+        """Create the heads of new chains (a bulk import's new trails), all or nothing;
+        ConcurrencyError if one of them has a head already."""
+        ...
+
 
 class EventLog(Protocol):
     """Every domain event, in the order the changes that raised them were committed."""

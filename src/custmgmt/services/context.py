@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import TypeVar
 
+import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.audit import AuditEntry, chain_entry
@@ -109,11 +110,21 @@ class Context:
         self.seal_head(uow, audit_chain(newest.resource_kind), newest.resource_id,
                        newest.sequence + 1, newest.hash)
 
+    def seal_new_trails(self, uow: UnitOfWork, firsts: Sequence[AuditEntry]) -> None:
+        """Record (and seal) the heads of the new trails that ``firsts`` begin, in bulk."""
+        uow.heads.add_many([
+            self._sealed(ChainHead(chain=audit_chain(e.resource_kind), chain_id=e.resource_id,
+                                   length=e.sequence + 1, head_hash=e.hash))
+            for e in firsts])
+
     def seal_head(
         self, uow: UnitOfWork, chain: str, chain_id: str, length: int, head_hash: str
     ) -> None:
         """Record the head of a chain that just grew, sealed if a sealer is configured."""
-        head = ChainHead(chain=chain, chain_id=chain_id, length=length, head_hash=head_hash)
+        uow.heads.save(self._sealed(
+            ChainHead(chain=chain, chain_id=chain_id, length=length, head_hash=head_hash)))
+
+    def _sealed(self, head: ChainHead) -> ChainHead:
         if self.sealer is not None:
             try:
                 seal = self.sealer.seal(head.message())
@@ -124,9 +135,8 @@ class Context:
                     from None
             if not isinstance(seal, str) or not 0 < len(seal) <= 200:
                 raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
-            head = ChainHead(chain=chain, chain_id=chain_id, length=length,
-                             head_hash=head_hash, seal=seal)
-        uow.heads.save(head)
+            head = attrs.evolve(head, seal=seal)
+        return head
 
     def check_head(
         self, uow: UnitOfWork, chain: str, chain_id: str, *, length: int, head_hash: str,

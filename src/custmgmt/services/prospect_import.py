@@ -234,8 +234,7 @@ class ProspectImport:
                 for p in stored
             ]
             uow.audit.append_many(entries)
-            for entry in entries:
-                self._ctx.seal_audit(uow, entry)
+            self._ctx.seal_new_trails(uow, entries)
             events = [e for _, evs in made for e in evs]
             uow.events.append_many(events)
             uow.commit()

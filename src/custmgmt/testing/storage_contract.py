@@ -612,6 +612,28 @@ class StorageContract(
         with storage.unit_of_work() as uow:
             assert uow.heads.get("audit:prospect", "p-1") == moved
 
+    def test_chain_heads_of_new_chains_are_added_in_bulk_all_or_nothing(
+        self, storage: Storage
+    ) -> None:
+        heads = [ChainHead(chain="audit:prospect", chain_id=f"p-{i}", length=1,
+                           head_hash=f"{i:x}" * 64, seal=None if i % 2 else "s" * 64)
+                 for i in range(3)]
+        with storage.unit_of_work() as uow:
+            uow.heads.add_many(heads)
+            uow.heads.add_many([])
+            assert uow.heads.get("audit:prospect", "p-1") == heads[1]
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert [uow.heads.get("audit:prospect", f"p-{i}") for i in range(3)] == heads
+        new = ChainHead(chain="audit:prospect", chain_id="p-9", length=1, head_hash="9" * 64)
+        for batch in ([new, attrs.evolve(heads[0], length=2)], [new, new]):
+            with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+                uow.heads.add_many(batch)
+                uow.commit()
+            with storage.unit_of_work() as uow:
+                assert uow.heads.get("audit:prospect", "p-9") is None
+                assert uow.heads.get("audit:prospect", "p-0") == heads[0]
+
     def test_events_read_back_equal_in_order(self, storage: Storage) -> None:
         events = [
             GradeChanged(actor_id="u-a", occurred_at=T0 + timedelta(seconds=i),

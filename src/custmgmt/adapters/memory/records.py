@@ -257,6 +257,13 @@ class MemoryHeads:
     def save(self, head: ChainHead) -> None:
         self.staged[(head.chain, head.chain_id)] = head
 
+    def add_many(self, heads: Sequence[ChainHead]) -> None:
+        keys = [(h.chain, h.chain_id) for h in heads]
+        if len(set(keys)) != len(keys) or any(
+                k in self.staged or k in self._state.heads for k in keys):
+            raise ConcurrencyError("the head of a chain in the batch exists already")
+        self.staged.update(zip(keys, heads, strict=True))
+
     def check(self) -> None:
         """Nothing to check: the chain a head belongs to is checked by its own log."""
 

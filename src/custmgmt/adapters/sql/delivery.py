@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custmgmt.adapters.sql.driver import driver_insert
 from custmgmt.adapters.sql.tables import EventRow, ObserverCursorRow, OutboxRow, table_of
 from custmgmt.adapters.sql.translate import outbox_values, to_outbox_item
 from custmgmt.domain.common import DomainEvent
@@ -64,7 +65,7 @@ class SqlEvents:
         if self._s.get_bind().dialect.name == "postgresql":
             self._s.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                             {"key": EVENT_ORDER_LOCK})
-        self._s.execute(INSERT_EVENT, [self._values(e) for e in self._buffer])
+        driver_insert(self._s, table_of(EventRow), [self._values(e) for e in self._buffer])
         self._buffer.clear()
 
     def discard(self) -> None:

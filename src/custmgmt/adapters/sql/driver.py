@@ -7,10 +7,12 @@ queries (the due lists) run here instead, in the unit of work's own transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import Executable, Table, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.errors import StorageError
@@ -42,6 +44,61 @@ def driver_rows(session: Session, statement: Executable, params: dict[str, Any])
         cursor.execute(sql, arguments)
         return list(cursor.fetchall())
     except dialect.loaded_dbapi.Error as error:
+        raise StorageError(f"database failure: {type(error).__name__}") from None
+    finally:
+        cursor.close()
+
+
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[Any, ...], bool]] = {}
+
+
+def _insert_plan(dialect: Any, table: Table, columns: tuple[str, ...]
+                 ) -> tuple[str, tuple[Any, ...], bool]:
+    """The SQL, one bind processor (or None) per column, and whether it is positional."""
+    key = (table.name, dialect.name, columns)
+    plan = _INSERTS.get(key)
+    if plan is None:
+        if dialect.name == "postgresql":
+            names = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
+            sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
+            done = insert(table).compile(dialect=dialect, column_keys=list(columns))
+            order = columns
+        else:
+            done = insert(table).compile(dialect=dialect, column_keys=list(columns))
+            sql = done.string
+            order = tuple(done.positiontup or columns)
+        processors = done._bind_processors
+        plan = _INSERTS[key] = (
+            sql, tuple((c, processors.get(c)) for c in order), dialect.name == "postgresql")
+    return plan
+
+
+def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) in one round on the driver's cursor:
+    ``executemany`` of a statement compiled once on SQLite, ``COPY`` on PostgreSQL.
+
+    The values go through the columns' bind processors, as SQLAlchemy would send them.
+    A broken constraint raises SQLAlchemy's IntegrityError (without the parameters,
+    which may hold PII), any other driver error StorageError naming only its type.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    sql, columns, copy = _insert_plan(dialect, table, tuple(rows[0]))
+    values = [tuple(row[c] if p is None else p(row[c]) for c, p in columns) for row in rows]
+    cursor: Any = connection.connection.cursor()
+    dbapi = dialect.loaded_dbapi
+    try:
+        if copy:
+            with cursor.copy(sql) as writer:
+                for row in values:
+                    writer.write_row(row)
+        else:
+            cursor.executemany(sql, values)
+    except dbapi.IntegrityError as error:
+        raise IntegrityError(sql, None, error) from None
+    except dbapi.Error as error:
         raise StorageError(f"database failure: {type(error).__name__}") from None
     finally:
         cursor.close()

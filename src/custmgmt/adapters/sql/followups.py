@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_rows
+from custmgmt.adapters.sql.driver import driver_insert, driver_rows
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.adapters.sql.versioned import versioned_update
@@ -117,7 +117,8 @@ class SqlPlans:
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
         if plans:
-            self._s.execute(INSERT_PLAN, [{**_plan_values(p), "version": 1} for p in plans])
+            driver_insert(self._s, table_of(FollowUpPlanRow),
+                          [{**_plan_values(p), "version": 1} for p in plans])
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [

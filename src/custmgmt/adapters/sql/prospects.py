@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custmgmt.adapters.sql.driver import driver_insert
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
     ProspectHistoryRow,
@@ -38,9 +39,11 @@ from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
 
 # Statements built once: per-call construction of ORM DML dominated bulk imports.
-INSERT_PROSPECT = insert(table_of(ProspectRow))
-INSERT_KEY = insert(table_of(ProspectKeyRow))
-INSERT_HISTORY = insert(table_of(ProspectHistoryRow))
+PROSPECTS, KEYS, HISTORY = (table_of(ProspectRow), table_of(ProspectKeyRow),
+                            table_of(ProspectHistoryRow))
+INSERT_PROSPECT = insert(PROSPECTS)
+INSERT_KEY = insert(KEYS)
+INSERT_HISTORY = insert(HISTORY)
 
 
 class SqlProspects:
@@ -119,14 +122,17 @@ class SqlProspects:
         if not stored:
             return stored
         held = [(p.id, k) for p, k in zip(stored, keys, strict=True)]
+        # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
             with self._s.begin_nested():
-                self._s.execute(INSERT_PROSPECT, [prospect_values(p) for p in stored])
-                self._insert_keys(held)
+                driver_insert(self._s, PROSPECTS, [prospect_values(p) for p in stored])
+                driver_insert(self._s, KEYS, [
+                    {"kind": k.kind.value, "value": k.value, "prospect_id": pid}
+                    for pid, ks in held for k in ks])
         except IntegrityError:
             self._raise_batch_conflict(held, {p.id: p for p in stored})
             raise ConcurrencyError("a prospect in the batch already exists") from None
-        self._s.execute(INSERT_HISTORY, [
+        driver_insert(self._s, HISTORY, [
             history_values(p.id, i, entry) for p in stored for i, entry in enumerate(p.history)
         ])
         return stored

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custmgmt.adapters.sql.driver import driver_insert
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CertificationRow,
@@ -30,7 +31,8 @@ from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Certification, Principal
 
 # Statements built once and reused (building DML per call was a hot spot).
-INSERT_AUDIT = insert(table_of(AuditRow))
+AUDIT = table_of(AuditRow)
+INSERT_AUDIT = insert(AUDIT)
 
 
 def _principal(
@@ -134,7 +136,7 @@ class SqlAudit:
             return
         try:
             with self._s.begin_nested():
-                self._s.execute(INSERT_AUDIT, [audit_values(e) for e in entries])
+                driver_insert(self._s, AUDIT, [audit_values(e) for e in entries])
         except IntegrityError:
             raise ConcurrencyError("an audit sequence number in the batch is taken") from None
 
@@ -183,6 +185,17 @@ class SqlHeads:
             except IntegrityError:
                 raise ConcurrencyError(f"the head of {head.chain} {head.chain_id!r} was "
                                        "written meanwhile") from None
+
+    def add_many(self, heads: Sequence[ChainHead]) -> None:
+        if not heads:
+            return
+        try:
+            with self._s.begin_nested():
+                driver_insert(self._s, table_of(ChainHeadRow), [
+                    {"chain": h.chain, "chain_id": h.chain_id, "length": h.length,
+                     "head_hash": h.head_hash, "seal": h.seal} for h in heads])
+        except IntegrityError:
+            raise ConcurrencyError("the head of a chain in the batch exists already") from None
 
 
 class SqlCounters:
