@@ -241,3 +241,20 @@ def test_sealed_keys_match_exactly_and_depend_on_the_pepper() -> None:
     assert a != ring.phone("010-65529989")
     with pytest.raises(ValidationError):
         KeyRing(b"short")
+
+
+@given(st.from_regex(r"1[0-9]{10}", fullmatch=True)
+       | st.from_regex(r"1(?:[3-68-9][0-9]|7[0-8])[0-9]{8}", fullmatch=True))
+def test_plain_mobile_numbers_normalize_as_phonenumbers_parses_them(digits: str) -> None:
+    # normalize_phone skips phonenumbers for plain mainland mobiles (a bulk import's
+    # largest per-row cost); the result must be the one the full parse gives.
+    expected = normalize_phone(digits + " ")  # not plain: takes the full parse
+    assert normalize_phone(digits) == expected
+    assert normalize_phone(digits, "CN") == expected
+
+
+@pytest.mark.parametrize("digits", ["13800138000", "17012345678", "19912345678",
+                                    "11012345678", "12593812345", "17951234567"])
+def test_plain_mobile_fast_path_matches_the_full_parse_at_its_edges(digits: str) -> None:
+    assert normalize_phone(digits) == normalize_phone(f" {digits} ")
+    assert Phone(digits).key == normalize_phone(f"({digits[:3]}) {digits[3:]}")

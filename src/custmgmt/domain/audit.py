@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
 from attrs import field, frozen
 
 from custmgmt.domain import legacy_hashes
@@ -58,7 +57,10 @@ def chain_entry(
         after=tuple(sorted((after or {}).items())),
         previous_hash=GENESIS if previous is None else previous.hash,
     )
-    return attrs.evolve(draft, hash=draft.computed_hash())
+    # The draft is ours alone until returned: set its hash in place rather than build
+    # and validate a second entry (an import makes one per row).
+    object.__setattr__(draft, "hash", draft.computed_hash())
+    return draft
 
 
 def broken_link(entries: list[AuditEntry]) -> int | None:

@@ -60,12 +60,20 @@ def phone_digits(raw: str) -> str:
     return "".join(ch for ch in fold(raw) if ch.isdigit() and ch.isascii())
 
 
+_CN_MOBILE = re.compile(r"1(?:[3-68-9][0-9]|7[0-8])[0-9]{8}")
+"""Eleven ASCII digits of a mainland mobile number, written without spaces or prefix:
+no international prefix or trunk code (``11``, ``12``, ``179``, ``0``) can start
+it, so ``phonenumbers`` keeps every digit and adds +86 (tested on samples)."""
+
+
 def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """E.164 (``+8613800138000``) via the ``phonenumbers`` library: the country code,
     the trunk ``0`` (also written ``+86 (0)10 ...``), spaces and dashes all resolve, so
     ``010-6552 9988``, ``+86 10 65529988`` and ``1065529988`` are one number; a local
     number without its area code (``6552 9988``) is matched as written. ``region`` is
     where numbers without a country code are dialled (``Settings.phone_region``)."""
+    if region == "CN" and _CN_MOBILE.fullmatch(raw):  # the usual case, without parsing
+        return "+86" + raw
     folded = fold(raw)
     digits = phone_digits(folded)
     # 15 digits at most (E.164), plus a written international prefix and trunk "(0)".
@@ -189,7 +197,13 @@ class KeyRing:
         """Every sealed key of a party's contacts (phone, e-mail, organization, code)."""
         keys: set[IdentityKey] = set()
         if contacts.phone is not None:
-            keys.add(self.phone(contacts.phone.value))
+            # A Phone normalized itself in the default region: reuse it (phonenumbers'
+            # parse is the largest per-row cost of a bulk import).
+            known = getattr(contacts.phone, "key", None)
+            if self.region == DEFAULT_REGION and isinstance(known, str):
+                keys.add(self.seal(KeyKind.PHONE, known))
+            else:
+                keys.add(self.phone(contacts.phone.value))
         if contacts.email is not None:
             keys.add(self.seal(KeyKind.EMAIL, contacts.email.key))
         if contacts.organization is not None:

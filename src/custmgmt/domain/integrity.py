@@ -59,9 +59,25 @@ def decimal_text(value: Decimal) -> str:
     return ("-" if sign else "") + text
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def plain(value: object) -> Any:
     """``value`` as JSON-ready data in the canonical form (see the module docstring)."""
-    if value is None or isinstance(value, bool | str):
+    cls = type(value)
+    if cls is str or cls is int or value is None:  # the common cases first
+        return value
+    if cls is tuple:
+        return [plain(item) for item in value]  # type: ignore[attr-defined]
+    names = _FIELDS.get(cls)
+    if names is not None:
+        return {name: plain(getattr(value, name)) for name in names}
+    return _plain_other(value)
+
+
+def _plain_other(value: object) -> Any:
+    cls = type(value)
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
         return value
@@ -75,9 +91,9 @@ def plain(value: object) -> Any:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return plain(value.value)
-    cls = type(value)
     if attrs.has(cls):
-        return {a.name: plain(getattr(value, a.name)) for a in attrs.fields(cls)}
+        names = _FIELDS[cls] = tuple(a.name for a in attrs.fields(cls))
+        return {name: plain(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return {str(plain(k)): plain(v) for k, v in value.items()}
     if isinstance(value, tuple | list):

@@ -36,6 +36,8 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored as text, or None: lone surrogates (not encodable
     as UTF-8), NUL and other control characters (PostgreSQL refuses NUL) are refused."""
+    if value.isprintable():  # the usual case, checked in C: nothing to refuse
+        return None
     for ch in value:
         if ch in _ALLOWED_CONTROLS or ch.isprintable() or ch == " ":
             continue

@@ -97,4 +97,6 @@ def optional_text(field: str, value: object, max_length: int = 2000) -> str | No
     """Free text that may be left out: None and blank both mean "not given"."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be text, not {type(value).__name__}")
     return require_text(field, value, max_length)

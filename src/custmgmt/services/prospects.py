@@ -340,7 +340,12 @@ class ProspectService(Described):
             else:
                 problems.take(lambda: _raise(ValidationError(
                     "currency", "must be a known ISO 4217 code such as CNY")))
-            profile = problems.take(lambda: self.profile(**fields))  # type: ignore[arg-type]
+            # build_profile checks each field's type itself: no per-row edge check
+            if fields.get("name") is None:
+                problems.take(lambda: _raise(ValidationError("name", "is required")))
+            else:
+                profile = problems.take(
+                    lambda: build_profile(**fields))  # type: ignore[arg-type]
             problems.check()
             return profile, will, value
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Executable, Table, insert
@@ -73,6 +74,34 @@ def _insert_plan(dialect: Any, table: Table, columns: tuple[str, ...]
     return plan
 
 
+def _values(columns: tuple[Any, ...], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """One tuple (or list) per row, in the statement's column order, bind-processed."""
+    take = itemgetter(*(c for c, _ in columns))
+    if len(columns) == 1:
+        values: list[Any] = [(take(row),) for row in rows]
+    else:
+        values = [take(row) for row in rows]
+    processed = [(i, p) for i, (_, p) in enumerate(columns) if p is not None]
+    if not processed:
+        return values
+    done: list[Any] = []
+    last: list[Any] = [(_UNSET, None)] * len(columns)
+    for taken in values:
+        row = list(taken)
+        for i, process in processed:
+            value = row[i]
+            seen, result = last[i]
+            if value is not seen:  # rows of one batch share their instants: process once
+                result = process(value)
+                last[i] = (value, result)
+            row[i] = result
+        done.append(row)
+    return done
+
+
+_UNSET = object()
+
+
 def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) in one round on the driver's cursor:
     ``executemany`` of a statement compiled once on SQLite, ``COPY`` on PostgreSQL.
@@ -86,7 +115,7 @@ def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, An
     connection = session.connection()
     dialect = connection.dialect
     sql, columns, copy = _insert_plan(dialect, table, tuple(rows[0]))
-    values = [tuple(row[c] if p is None else p(row[c]) for c, p in columns) for row in rows]
+    values = _values(columns, rows)
     cursor: Any = connection.connection.cursor()
     dbapi = dialect.loaded_dbapi
     try:
