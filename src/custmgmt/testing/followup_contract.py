@@ -26,6 +26,7 @@ from custmgmt.ports.storage import (
     OnTimeCount,
     ProspectQuery,
     Storage,
+    UnitOfWork,
     VisitDay,
 )
 from custmgmt.testing.builders import T0, add_prospect, make_prospect
@@ -138,6 +139,56 @@ class FollowUpStorageContract:
         assert [i.grade.value for i in everyone] == sorted(i.grade.value for i in everyone)
         assert everyone[0] == DueItem("p-000003", "u-carol", Grade.A, DAY - timedelta(days=3),
                                       4)
+
+    def test_due_lists_follow_every_change_of_a_plan(self, storage: Storage) -> None:
+        """Whatever an adapter indexes due lists by, a plan moved in date, handed to
+        another owner or team, stopped or restarted is listed where it now belongs —
+        in the unit that changed it (nowhere else if it rolls back), and in every unit
+        after its commit."""
+        self._prospects(storage, ("u-alice", "east"), ("u-alice", "east"), ("u-bob", "west"))
+        with storage.unit_of_work() as uow:
+            uow.plans.add_many([plan(1, due=1), plan(2, due=3),
+                                plan(3, owner="u-bob", team="west", due=0)])
+            uow.commit()
+        on = DAY + timedelta(days=3)
+        east = Reach(scope=Scope.TEAM, principal_id="u-mia", team="east")
+        west = Reach(scope=Scope.TEAM, principal_id="u-wes", team="west")
+        alice = Reach(scope=Scope.OWN, principal_id="u-alice")
+        bob = Reach(scope=Scope.OWN, principal_id="u-bob")
+
+        def due(uow: UnitOfWork, reach: Reach, day: date = on) -> list[str]:
+            return [p.prospect_id for p in uow.plans.due(reach, day)]
+
+        def lists(uow: UnitOfWork) -> tuple[list[str], ...]:
+            return (due(uow, EVERYONE), due(uow, east), due(uow, west), due(uow, alice),
+                    due(uow, bob))
+
+        before = (["p-000003", "p-000001", "p-000002"], ["p-000001", "p-000002"],
+                  ["p-000003"], ["p-000001", "p-000002"], ["p-000003"])
+        after: tuple[list[str], ...] = (["p-000001"], [], ["p-000001"], [], ["p-000001"])
+        for keep in (False, True):
+            with storage.unit_of_work() as uow:
+                one, two = uow.plans.get("p-000001"), uow.plans.get("p-000002")
+                three = uow.plans.get("p-000003")
+                assert one is not None and two is not None and three is not None
+                assert lists(uow) == before
+                uow.plans.save(attrs.evolve(one, owner_id="u-bob", owner_team="west"))
+                uow.plans.save(attrs.evolve(two, next_due=DAY + timedelta(days=9)))
+                uow.plans.save(attrs.evolve(three, active=False))
+                assert lists(uow) == after
+                if keep:
+                    uow.commit()
+        with storage.unit_of_work() as uow:
+            assert lists(uow) == after
+            assert due(uow, alice, DAY + timedelta(days=9)) == ["p-000002"]
+            three = uow.plans.get("p-000003")
+            assert three is not None
+            uow.plans.save(attrs.evolve(three, active=True, next_due=DAY - timedelta(days=1)))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert due(uow, EVERYONE) == ["p-000003", "p-000001"]
+            assert due(uow, bob) == ["p-000003", "p-000001"]
+            assert due(uow, east) == []
 
     def test_follow_ups_round_trip_and_filter(self, storage: Storage) -> None:
         self._prospects(storage, ("u-alice", "east"), ("u-carol", "west"))

@@ -12,7 +12,7 @@ from typing import ClassVar
 import attrs
 import pytest
 
-from custmgmt.domain.audit import chain_entry
+from custmgmt.domain.audit import AuditEntry, chain_entry
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.identity import KeyRing
 from custmgmt.domain.integrity import ChainHead
@@ -587,6 +587,24 @@ class StorageContract(
         with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
             uow.audit.append(second)
             uow.commit()
+
+    def test_append_many_keeps_all_or_none_of_its_entries(self, storage: Storage) -> None:
+        def entry(resource_id: str, previous: AuditEntry | None = None) -> AuditEntry:
+            return chain_entry(previous, resource_kind="prospect", resource_id=resource_id,
+                               actor_id="u-a", action="register", at=T0)
+
+        one, two = entry("p-1"), entry("p-2")
+        with storage.unit_of_work() as uow:
+            uow.audit.append(one)
+            with pytest.raises(ConcurrencyError):
+                uow.audit.append_many([two, entry("p-1", one), entry("p-3"), one, entry("p-4")])
+            assert list(uow.audit.trail("prospect", "p-1")) == [one]
+            assert list(uow.audit.trails()) == [("prospect", "p-1")]
+            uow.audit.append_many([two, entry("p-1", one)])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert list(uow.audit.trail("prospect", "p-1")) == [one, entry("p-1", one)]
+            assert list(uow.audit.trail("prospect", "p-2")) == [two]
 
     def test_chain_heads_are_replaced_and_kept_only_on_commit(self, storage: Storage) -> None:
         head = ChainHead(chain="audit:prospect", chain_id="p-1", length=1, head_hash="a" * 64,

@@ -10,19 +10,11 @@ import attrs
 
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
-from custmgmt.domain.followups import (
-    ClosedMonth,
-    DueItem,
-    FollowUp,
-    FollowUpPlan,
-    by_priority,
-    due_item,
-)
+from custmgmt.domain.followups import ClosedMonth, FollowUp
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
 from custmgmt.errors import ConcurrencyError
-from custmgmt.ports.auth import Reach, Resource
 from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
 if TYPE_CHECKING:
@@ -31,40 +23,6 @@ if TYPE_CHECKING:
 
 def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
-
-
-class MemoryPlans:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
-        self.rows: VersionedStage[FollowUpPlan] = VersionedStage("plan", uow.state.plans)
-
-    def get(self, prospect_id: str) -> FollowUpPlan | None:
-        return self.rows.current(prospect_id)
-
-    def save(self, plan: FollowUpPlan) -> FollowUpPlan:
-        return self.rows.save(plan.prospect_id, plan)
-
-    def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        for plan in plans:
-            self.save(plan)
-
-    def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
-        found = [
-            plan for plan in self.rows.merged().values()
-            if plan.active and plan.next_due <= on
-            and (owner is None or plan.owner_id == owner)
-            and reach.covers(Resource(kind="prospect", id=plan.prospect_id,
-                                      owner_id=plan.owner_id, team=plan.owner_team))
-        ]
-        return sorted(found, key=lambda plan: (plan.next_due, plan.prospect_id))
-
-    def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
-        return by_priority(due_item(plan, on) for plan in self.due(reach, on, owner))
-
-    def check(self) -> None:
-        self.rows.check()
-
-    def apply(self) -> None:
-        self.rows.apply()
 
 
 class MemorySamples:
@@ -130,13 +88,13 @@ class MemorySamples:
 class MemoryFollowUps:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
-        self.staged: list[FollowUp] = []
+        self.staged: dict[str, FollowUp] = {}
         self.owners: dict[str, tuple[str, str | None]] = {}
 
     def add(self, follow_up: FollowUp) -> None:
-        if any(f.id == follow_up.id for f in [*self._state.follow_ups, *self.staged]):
+        if follow_up.id in self._state.follow_ups or follow_up.id in self.staged:
             raise ConcurrencyError(f"follow-up {follow_up.id!r} already exists")
-        self.staged.append(follow_up)
+        self.staged[follow_up.id] = follow_up
 
     def _owned(self, follow_up: FollowUp) -> FollowUp:
         owner = self.owners.get(follow_up.prospect_id)
@@ -145,7 +103,8 @@ class MemoryFollowUps:
         return attrs.evolve(follow_up, owner_id=owner[0], owner_team=owner[1])
 
     def merged(self) -> list[FollowUp]:
-        return [self._owned(f) for f in [*self._state.follow_ups, *self.staged]]
+        committed = list(self._state.follow_ups.values())  # one atomic copy
+        return [self._owned(f) for f in [*committed, *self.staged.values()]]
 
     def find(self, query: FollowUpQuery) -> Sequence[FollowUp]:
         found = [f for f in self.merged() if query.matches(f)]
@@ -175,7 +134,14 @@ class MemoryFollowUps:
         """Nothing a concurrent unit could have taken."""
 
     def apply(self) -> None:
-        self._state.follow_ups[:] = self.merged()
+        """Only this unit's records, and the records of the prospects it reassigned."""
+        state = self._state
+        for follow_up in self.staged.values():
+            state.follow_ups[follow_up.id] = self._owned(follow_up)
+            state.follow_ups_of.setdefault(follow_up.prospect_id, []).append(follow_up.id)
+        for prospect_id in self.owners:
+            for follow_up_id in state.follow_ups_of.get(prospect_id, ()):
+                state.follow_ups[follow_up_id] = self._owned(state.follow_ups[follow_up_id])
 
 
 class MemoryClosedMonths:
@@ -206,43 +172,55 @@ class MemoryClosedMonths:
 class MemoryAudit:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
-        self.staged: list[AuditEntry] = []
+        self.staged: dict[tuple[str, str], list[AuditEntry]] = {}
+        """This unit's entries, by trail."""
 
     def append(self, entry: AuditEntry) -> None:
-        trail = self.trail(entry.resource_kind, entry.resource_id)
-        if entry.sequence != len(trail):
+        key = (entry.resource_kind, entry.resource_id)
+        mine = self.staged.get(key)
+        committed = self._state.audit.get(key)
+        if entry.sequence != (len(committed) if committed else 0) + (len(mine) if mine else 0):
             raise ConcurrencyError(f"audit sequence {entry.sequence} of {entry.resource_id!r}")
-        self.staged.append(entry)
+        if mine is None:
+            self.staged[key] = [entry]
+        else:
+            mine.append(entry)
 
     def append_many(self, entries: Sequence[AuditEntry]) -> None:
-        staged = list(self.staged)
+        done: list[tuple[str, str]] = []
         try:
             for entry in entries:
                 self.append(entry)
+                done.append((entry.resource_kind, entry.resource_id))
         except BaseException:
-            self.staged = staged
+            for key in reversed(done):
+                mine = self.staged[key]
+                mine.pop()
+                if not mine:
+                    del self.staged[key]
             raise
 
     def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
-        committed = self._state.audit.get((resource_kind, resource_id), [])
-        mine = [e for e in self.staged if (e.resource_kind, e.resource_id) == (resource_kind,
-                                                                                 resource_id)]
-        return [*committed, *mine]
+        key = (resource_kind, resource_id)
+        return [*self._state.audit.get(key, ()), *self.staged.get(key, ())]
 
     def trails(self) -> Sequence[tuple[str, str]]:
-        staged = {(e.resource_kind, e.resource_id) for e in self.staged}
-        return sorted({*self._state.audit, *staged})
+        return sorted({*self._state.audit, *self.staged})
 
     def check(self) -> None:
-        for entry in self.staged:
-            committed = self._state.audit.get((entry.resource_kind, entry.resource_id), [])
-            if entry.sequence < len(committed):
-                raise ConcurrencyError(f"audit trail of {entry.resource_id!r} moved on")
+        for key, mine in self.staged.items():
+            committed = self._state.audit.get(key)
+            if mine[0].sequence < (len(committed) if committed else 0):
+                raise ConcurrencyError(f"audit trail of {key[1]!r} moved on")
 
     def apply(self) -> None:
-        for entry in self.staged:
-            self._state.audit.setdefault((entry.resource_kind, entry.resource_id),
-                                         []).append(entry)
+        audit = self._state.audit
+        for key, mine in self.staged.items():
+            committed = audit.get(key)
+            if committed is None:
+                audit[key] = mine
+            else:
+                committed.extend(mine)
 
 
 class MemoryHeads:

@@ -24,14 +24,14 @@ from custmgmt.adapters.memory.delivery import (
     MemoryObserverCursors,
     MemoryOutbox,
 )
-from custmgmt.adapters.memory.keys import KeyStage
+from custmgmt.adapters.memory.keys import Held, KeyStage
+from custmgmt.adapters.memory.plans import MemoryPlans, PlanIndex
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
     MemoryClosedMonths,
     MemoryDepartments,
     MemoryFollowUps,
     MemoryHeads,
-    MemoryPlans,
     MemorySamples,
     MemoryStockCounts,
     as_utc,
@@ -61,24 +61,28 @@ class MemoryState:
         self.lock = threading.RLock()
         self.prospects: dict[str, Prospect] = {}
         self.key_index: dict[IdentityKey, str] = {}
-        self.keys_of: dict[str, frozenset[IdentityKey]] = {}
+        self.keys_of: dict[str, Held] = {}
         """The sealed keys each prospect holds (``key_index`` is its inverse)."""
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[IdentityKey, str] = {}
-        self.customer_keys_of: dict[str, frozenset[IdentityKey]] = {}
+        self.customer_keys_of: dict[str, Held] = {}
         self.credit: dict[str, CreditInstrument] = {}
         self.credit_limits: dict[str, CreditLimit] = {}
         self.delisting: dict[str, DelistingCase] = {}
         self.reviews: dict[str, Review] = {}
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
+        self.plan_index = PlanIndex()
+        """The active plans by owner and due date (what ``due`` reads)."""
         self.samples: dict[str, Sample] = {}
         self.custody: dict[str, list[CustodyEvent]] = {}
         self.sample_counters: dict[int, int] = {}
         self.counters: dict[str, int] = {}
         """Named counters with a ceiling (the pool's daily cap): name -> value."""
         self._row_locks: dict[str, threading.Lock] = {}
-        self.follow_ups: list[FollowUp] = []
+        self.follow_ups: dict[str, FollowUp] = {}
+        self.follow_ups_of: dict[str, list[str]] = {}
+        """prospect id -> the ids of its follow-ups (what a reassignment rewrites)."""
         self.closed_months: list[ClosedMonth] = []
         self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
         self.heads: dict[tuple[str, str], ChainHead] = {}
@@ -147,12 +151,18 @@ class MemoryProspects:
     ) -> Sequence[Prospect]:
         if len(prospects) != len(keys):
             raise ValueError("one set of keys per prospect")
-        staged, staged_keys = dict(self.rows.staged), dict(self.keys.staged)
+        added: list[str] = []
+        mark = self.keys.mark()
         try:
-            return [self.add(p, k) for p, k in zip(prospects, keys, strict=True)]
+            for prospect, held in zip(prospects, keys, strict=True):
+                self.add(prospect, held)
+                added.append(prospect.id)
         except BaseException:
-            self.rows.staged, self.keys.staged = staged, staged_keys
+            for prospect_id in added:
+                del self.rows.staged[prospect_id]
+            self.keys.restore(mark)
             raise
+        return [self.rows.staged[prospect_id][1] for prospect_id in added]
 
     def get(self, prospect_id: ProspectId) -> Prospect:
         return self.rows.get(prospect_id)
