@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import custmgmt
+from custmgmt.adapters.memory.keys import expand
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.sql import migrate
 from custmgmt.adapters.sql.tables import CustomerRow, ProspectRow
@@ -28,7 +29,7 @@ def _stored_keys(app: custmgmt.CustomerManagement, holder: str = "prospect",
     storage = app._storage  # the test looks at what is at rest
     if isinstance(storage, MemoryStorage):
         index = storage.state.key_index if holder == "prospect" else storage.state.customer_keys
-        return {(k.kind.value, k.value) for k in index}
+        return {(k.kind.value, k.value) for k in map(expand, index)}
     with storage.engine.connect() as connection:  # type: ignore[attr-defined]
         rows = connection.execute(sa.text(f"SELECT kind, value FROM {TABLES[holder]}"))
         return {(kind, value) for kind, value in rows}

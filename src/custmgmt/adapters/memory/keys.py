@@ -1,20 +1,47 @@
 """Identity keys in memory: which holder holds which sealed key, staged per unit of work.
 
-A unit of work stages the new key set of each holder it touches, and an inverse
-index of what it staged, so a look-up costs the same whatever the store holds
-and whatever the unit staged before. At commit only the keys of those holders
-are checked and changed: the committed index is never copied.
+The committed index keeps each key compact: a sealed key (64 hex digits) as one byte
+for its kind and its 32 bytes, anything else as ``kind NUL value``; ``held`` keeps
+a holder's one key as such, several as a tuple. A unit of work stages the new key
+set of each holder it touches, with an inverse index of what it staged, so a
+look-up costs the same whatever the store holds and whatever the unit staged
+before. At commit only the keys of those holders are checked and changed: the
+committed index is never copied.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from custmgmt.domain.identity import IdentityKey
+from custmgmt.domain.identity import IdentityKey, KeyKind
 
-Held = IdentityKey | tuple[IdentityKey, ...]
-"""The keys one holder holds, as kept: the key itself when it is the only one (most
-prospects hold one phone), else a tuple. A frozenset per holder would cost ~200 bytes."""
+Compact = bytes | str
+Held = Compact | tuple[Compact, ...]
+
+_KINDS = tuple(KeyKind)
+_TAG = {kind: bytes((n,)) for n, kind in enumerate(_KINDS)}
+_SEALED = re.compile("[0-9a-f]{64}")
+
+
+def compact(key: IdentityKey) -> Compact:
+    """The key as the committed index keeps it (exactly reversible by ``expand``)."""
+    if _SEALED.fullmatch(key.value):
+        return _TAG[key.kind] + bytes.fromhex(key.value)
+    return f"{key.kind.value}\x00{key.value}"
+
+
+def expand(kept: Compact) -> IdentityKey:
+    if isinstance(kept, bytes):
+        return IdentityKey(_KINDS[kept[0]], kept[1:].hex())
+    kind, _, value = kept.partition("\x00")
+    return IdentityKey(KeyKind(kind), value)
+
+
+def held_keys(held: Held | None) -> tuple[Compact, ...]:
+    if held is None:
+        return ()
+    return held if isinstance(held, tuple) else (held,)
 
 
 def ordered(keys: Iterable[IdentityKey]) -> list[IdentityKey]:
@@ -22,21 +49,7 @@ def ordered(keys: Iterable[IdentityKey]) -> list[IdentityKey]:
     return sorted(keys, key=lambda k: (k.kind.value, k.value))
 
 
-def packed(keys: frozenset[IdentityKey]) -> Held | None:
-    """``keys`` as the committed map keeps them (None: holds nothing)."""
-    if not keys:
-        return None
-    if len(keys) == 1:
-        return next(iter(keys))
-    return tuple(ordered(keys))
-
-
-def unpacked(held: Held | None) -> frozenset[IdentityKey]:
-    if held is None:
-        return frozenset()
-    if isinstance(held, IdentityKey):
-        return frozenset((held,))
-    return frozenset(held)
+Mark = tuple[dict[str, frozenset[IdentityKey]], dict[IdentityKey, list[str]]]
 
 
 class KeyStage:
@@ -44,26 +57,33 @@ class KeyStage:
     of work stages them over the committed ``index`` (key -> holder id) and ``held``
     (holder id -> its keys). The keys are opaque: they are stored and compared."""
 
-    def __init__(self, index: dict[IdentityKey, str], held: dict[str, Held]) -> None:
+    def __init__(self, index: dict[Compact, str], held: dict[str, Held]) -> None:
         self.index = index
         self.held = held
         self.staged: dict[str, frozenset[IdentityKey]] = {}
         self._staged_by_key: dict[IdentityKey, list[str]] = {}
         """Inverse of ``staged``: the holders this unit staged with each key, in order."""
-        self._delta: dict[IdentityKey, str | None] = {}
+        self._delta: dict[Compact, str | None] = {}
+        self._kept: dict[IdentityKey, Compact] = {}
+        """The compact form of each key ``check`` stored: ``held`` shares it."""
 
     def keys(self, holder_id: str) -> frozenset[IdentityKey]:
         if holder_id in self.staged:
             return self.staged[holder_id]
-        return unpacked(self.held.get(holder_id))
+        return frozenset(expand(k) for k in held_keys(self.held.get(holder_id)))
 
     def holder_ids(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, str]:
         """Who holds each key, as this unit sees it: its own writes over the index."""
         found: dict[IdentityKey, str] = {}
         for key in set(keys):
             staged = self._staged_by_key.get(key)
-            holder_id = staged[0] if staged else self.index.get(key)
-            if holder_id is not None and key in self.keys(holder_id):
+            if staged:
+                found[key] = staged[0]
+                continue
+            holder_id = self.index.get(compact(key))
+            # A holder this unit staged anew holds only the keys it was staged with.
+            if holder_id is not None and (holder_id not in self.staged
+                                          or key in self.staged[holder_id]):
                 found[key] = holder_id
         return found
 
@@ -80,44 +100,49 @@ class KeyStage:
         for key in held:
             self._staged_by_key.setdefault(key, []).append(holder_id)
 
-    def mark(self) -> tuple[dict[str, frozenset[IdentityKey]], dict[IdentityKey, list[str]]]:
+    def mark(self) -> Mark:
         """What is staged now, to go back to with ``restore`` (an all-or-nothing call)."""
         return dict(self.staged), {k: list(v) for k, v in self._staged_by_key.items()}
 
-    def restore(
-        self, mark: tuple[dict[str, frozenset[IdentityKey]], dict[IdentityKey, list[str]]]
-    ) -> None:
+    def restore(self, mark: Mark) -> None:
         self.staged, self._staged_by_key = mark
 
     def check(self) -> dict[IdentityKey, str]:
         """Under the lock: the index after commit, for the staged holders' keys only; a
         key two holders would hold is returned as a clash (key -> the holder that keeps
         it), else nothing."""
-        delta: dict[IdentityKey, str | None] = {}
+        delta: dict[Compact, str | None] = {}
         for holder_id in self.staged:
-            for key in unpacked(self.held.get(holder_id)):
-                if self.index.get(key) == holder_id:
-                    delta[key] = None
+            for kept in held_keys(self.held.get(holder_id)):
+                if self.index.get(kept) == holder_id:
+                    delta[kept] = None
         clashes: dict[IdentityKey, str] = {}
+        self._kept = {}
         for holder_id, keys in self.staged.items():
             for key in ordered(keys):
-                other = delta[key] if key in delta else self.index.get(key)
+                kept = self._kept[key] = compact(key)
+                other = delta[kept] if kept in delta else self.index.get(kept)
                 if other is not None and other != holder_id:
                     clashes.setdefault(key, other)
                     continue
-                delta[key] = holder_id
+                delta[kept] = holder_id
         self._delta = delta
         return clashes
 
     def apply(self) -> None:
-        for key, holder_id in self._delta.items():
+        for kept, holder_id in self._delta.items():
             if holder_id is None:
-                self.index.pop(key, None)
+                self.index.pop(kept, None)
             else:
-                self.index[key] = holder_id
+                self.index[kept] = holder_id
         for holder_id, keys in self.staged.items():
-            kept = packed(keys)
-            if kept is not None:
-                self.held[holder_id] = kept
-            else:
+            if not keys:
                 self.held.pop(holder_id, None)
+            elif len(keys) == 1:
+                self.held[holder_id] = self._compact(next(iter(keys)))
+            else:
+                self.held[holder_id] = tuple(self._compact(k) for k in ordered(keys))
+
+    def _compact(self, key: IdentityKey) -> Compact:
+        kept = self._kept.get(key)
+        return compact(key) if kept is None else kept

@@ -115,7 +115,10 @@ def covered(plan: FollowUpPlan, reach: Reach, on: date, owner: str | None) -> bo
 class MemoryPlans:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
-        self.rows: VersionedStage[FollowUpPlan] = VersionedStage("plan", uow.state.plans)
+        shared = uow.state.shared
+        self.rows: VersionedStage[FollowUpPlan] = VersionedStage(
+            "plan", uow.state.plans,
+            lambda p: {"next_due": shared.day(p.next_due), "anchor": shared.day(p.anchor)})
 
     def get(self, prospect_id: str) -> FollowUpPlan | None:
         return self.rows.current(prospect_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 import attrs
 
+from custmgmt.adapters.memory.shared import restamped
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.followups import ClosedMonth, FollowUp
@@ -175,7 +177,17 @@ class MemoryAudit:
         self.staged: dict[tuple[str, str], list[AuditEntry]] = {}
         """This unit's entries, by trail."""
 
+    def _shared(self, entry: AuditEntry) -> AuditEntry:
+        """The entry with its snapshots as equal, shared instances (most entries of an
+        import say the same grade, stage, owner and version)."""
+        shared = self._state.shared
+        before, after = shared.pairs(entry.before), shared.pairs(entry.after)
+        if before is entry.before and after is entry.after:
+            return entry
+        return restamped(entry, before=before, after=after)
+
     def append(self, entry: AuditEntry) -> None:
+        entry = self._shared(entry)
         key = (entry.resource_kind, entry.resource_id)
         mine = self.staged.get(key)
         committed = self._state.audit.get(key)
@@ -202,7 +214,7 @@ class MemoryAudit:
 
     def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
         key = (resource_kind, resource_id)
-        return [*self._state.audit.get(key, ()), *self.staged.get(key, ())]
+        return [*(self._state.audit.get(key) or ()), *self.staged.get(key, ())]
 
     def trails(self) -> Sequence[tuple[str, str]]:
         return sorted({*self._state.audit, *self.staged})
@@ -233,6 +245,9 @@ class MemoryHeads:
         return self.staged.get(key) or self._state.heads.get(key)
 
     def save(self, head: ChainHead) -> None:
+        chain = sys.intern(head.chain)  # a few chain names, each stored once
+        if chain is not head.chain:
+            head = restamped(head, chain=chain)
         self.staged[(head.chain, head.chain_id)] = head
 
     def add_many(self, heads: Sequence[ChainHead]) -> None:

@@ -24,7 +24,7 @@ from custmgmt.adapters.memory.delivery import (
     MemoryObserverCursors,
     MemoryOutbox,
 )
-from custmgmt.adapters.memory.keys import Held, KeyStage
+from custmgmt.adapters.memory.keys import Compact, Held, KeyStage
 from custmgmt.adapters.memory.plans import MemoryPlans, PlanIndex
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
@@ -36,6 +36,7 @@ from custmgmt.adapters.memory.records import (
     MemoryStockCounts,
     as_utc,
 )
+from custmgmt.adapters.memory.shared import ByKindAndId, Shared
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
@@ -60,11 +61,11 @@ class MemoryState:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.prospects: dict[str, Prospect] = {}
-        self.key_index: dict[IdentityKey, str] = {}
+        self.key_index: dict[Compact, str] = {}
         self.keys_of: dict[str, Held] = {}
         """The sealed keys each prospect holds (``key_index`` is its inverse)."""
         self.customers: dict[str, Customer] = {}
-        self.customer_keys: dict[IdentityKey, str] = {}
+        self.customer_keys: dict[Compact, str] = {}
         self.customer_keys_of: dict[str, Held] = {}
         self.credit: dict[str, CreditInstrument] = {}
         self.credit_limits: dict[str, CreditLimit] = {}
@@ -84,14 +85,16 @@ class MemoryState:
         self.follow_ups_of: dict[str, list[str]] = {}
         """prospect id -> the ids of its follow-ups (what a reassignment rewrites)."""
         self.closed_months: list[ClosedMonth] = []
-        self.audit: dict[tuple[str, str], list[AuditEntry]] = {}
-        self.heads: dict[tuple[str, str], ChainHead] = {}
+        self.audit: ByKindAndId[list[AuditEntry]] = ByKindAndId()
+        self.heads: ByKindAndId[ChainHead] = ByKindAndId()
         self.events: list[DomainEvent] = []
         self.outbox: dict[str, OutboxItem] = {}
         self.dedupe_keys: set[str] = set()
         self.departments: dict[str, Department] = {}
         self.stock_counts: list[StockCount] = []
         self.cursors: dict[str, Cursor] = {}
+        self.shared = Shared()
+        """Equal values many records repeat, stored once (see ``shared``)."""
 
     def row_lock(self, key: str) -> threading.Lock:
         """The lock a unit of work holds on ``key`` (like a row lock) until it ends."""
@@ -129,7 +132,11 @@ class MemoryCounters:
 class MemoryProspects:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
-        self.rows: VersionedStage[Prospect] = VersionedStage("prospect", uow.state.prospects)
+        shared = uow.state.shared
+        self.rows: VersionedStage[Prospect] = VersionedStage(
+            "prospect", uow.state.prospects,
+            lambda p: {"potential_value": shared.money(p.potential_value),
+                       "history": shared.history(p.history)})
         self.keys = KeyStage(uow.state.key_index, uow.state.keys_of)
 
     def _refuse_held(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:

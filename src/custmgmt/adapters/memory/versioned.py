@@ -8,10 +8,10 @@ committed version moved since this unit first wrote it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Generic, Protocol, TypeVar
 
-import attrs
-
+from custmgmt.adapters.memory.shared import restamped
 from custmgmt.errors import ConcurrencyError, NotFound
 
 
@@ -26,10 +26,18 @@ A = TypeVar("A", bound=Versioned)
 class VersionedStage(Generic[A]):
     """Writes of one aggregate kind (``kind`` names it in errors), keyed by ``key_of``."""
 
-    def __init__(self, kind: str, committed: dict[str, A]) -> None:
+    def __init__(self, kind: str, committed: dict[str, A],
+                 shared: Callable[[A], Mapping[str, object]] | None = None) -> None:
         self.kind = kind
         self.committed = committed
         self.staged: dict[str, tuple[int, A]] = {}
+        self._shared = shared
+        """Fields to store as an equal, shared instance (``shared.Shared``): applied
+        with the version each write stamps, so it costs no extra copy."""
+
+    def _stamp(self, aggregate: A, version: int) -> A:
+        shared = {} if self._shared is None else self._shared(aggregate)
+        return restamped(aggregate, version=version, **shared)
 
     def current(self, key: str) -> A | None:
         if key in self.staged:
@@ -45,7 +53,7 @@ class VersionedStage(Generic[A]):
     def add(self, key: str, aggregate: A) -> A:
         if self.current(key) is not None:
             raise ConcurrencyError(f"{self.kind} {key!r} already exists")
-        stored = attrs.evolve(aggregate, version=1)  # type: ignore[misc]
+        stored = self._stamp(aggregate, 1)
         self.staged[key] = (0, stored)
         return stored
 
@@ -54,7 +62,7 @@ class VersionedStage(Generic[A]):
         if current.version != aggregate.version:
             raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
         expected = self.staged[key][0] if key in self.staged else current.version
-        stored = attrs.evolve(aggregate, version=aggregate.version + 1)  # type: ignore[misc]
+        stored = self._stamp(aggregate, aggregate.version + 1)
         self.staged[key] = (expected, stored)
         return stored
 
