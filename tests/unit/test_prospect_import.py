@@ -181,3 +181,36 @@ def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
     assert "already registered by u-alice" in other.rejected[0].reason
     with pytest.raises(ValidationError):
         app.prospects.import_many(alice, rows, import_id="bad id!")
+
+
+def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables(
+    app: custmgmt.CustomerManagement, storage_url: str
+) -> None:
+    # Enough rows for the key table to outgrow its (absent) statistics on PostgreSQL:
+    # the import ANALYZEs it between batches, and the duplicate check keeps working.
+    alice = app.principal("u-alice", roles={"salesperson"})
+    bob = app.principal("u-bob", roles={"salesperson"})
+
+    def rows(start: int, stop: int) -> Iterator[dict[str, object]]:
+        for n in range(start, stop):
+            yield {"name": f"P{n}", "phone": f"139{n:08d}", "email": f"p{n}@example.com",
+                   "willingness": "clear", "potential_value": n}
+
+    first = app.prospects.import_many(alice, rows(0, 1500), batch_size=500)
+    assert (first.imported, first.rejected) == (1500, ())
+    again = app.prospects.import_many(bob, rows(1400, 1600), batch_size=500)
+    assert again.imported == 100
+    assert [r.line for r in again.rejected] == list(range(1, 101))
+    assert all("u-alice" in r.reason for r in again.rejected)
+    if storage_url.startswith("postgresql"):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(storage_url)
+        try:
+            with engine.connect() as connection:
+                analyzed = connection.execute(text(
+                    "SELECT relpages FROM pg_class "
+                    "WHERE oid = CAST('custmgmt_prospect_keys' AS regclass)")).scalar_one()
+        finally:
+            engine.dispose()
+        assert analyzed > 0

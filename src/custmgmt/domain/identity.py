@@ -11,7 +11,6 @@ Matching stays exact: equal normalized keys give equal sealed keys.
 from __future__ import annotations
 
 import enum
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -39,7 +38,7 @@ class KeyKind(enum.Enum):
     CREDIT_CODE = "credit_code"
 
 
-@frozen
+@frozen(cache_hash=True)
 class IdentityKey:
     """One sealed identity of a party; two active parties may never share one."""
 
@@ -186,8 +185,8 @@ class KeyRing:
     region: str = field(default=DEFAULT_REGION, converter=_region)
 
     def seal(self, kind: KeyKind, normalized: str) -> IdentityKey:
-        digest = hmac.new(self.pepper, f"{kind.value}\x00{normalized}".encode(),
-                          hashlib.sha256).hexdigest()
+        digest = hmac.digest(self.pepper, f"{kind.value}\x00{normalized}".encode(),
+                             "sha256").hex()
         return IdentityKey(kind, digest)
 
     def phone(self, raw: str) -> IdentityKey:

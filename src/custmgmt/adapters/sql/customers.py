@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custmgmt.adapters.sql.driver import driver_key_holders
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
     CustomerHistoryRow,
@@ -137,10 +138,9 @@ class SqlCustomers:
             by_kind.setdefault(key.kind, []).append(key.value)
         found: dict[IdentityKey, str] = {}
         for kind, values in by_kind.items():
-            for value, customer_id in self._s.execute(
-                select(CustomerKeyRow.value, CustomerKeyRow.customer_id).where(
-                    CustomerKeyRow.kind == kind.value, CustomerKeyRow.value.in_(sorted(values)))
-            ):
+            values.sort()
+            for value, customer_id in driver_key_holders(
+                    self._s, table_of(CustomerKeyRow), "customer_id", kind.value, values):
                 found[IdentityKey(kind, value)] = customer_id
         if not found:
             return {}

@@ -131,3 +131,32 @@ def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, An
         raise StorageError(f"database failure: {type(error).__name__}") from None
     finally:
         cursor.close()
+
+
+def driver_key_holders(
+    session: Session, table: Table, holder: str, kind: str, values: Sequence[str]
+) -> list[tuple[str, str]]:
+    """``(value, holder id)`` of the rows of a key table (``kind``, ``value``, ``holder``)
+    whose kind is ``kind`` and whose value is one of ``values``: the duplicate check of
+    a bulk import, 500 values a statement on the (kind, value) primary key."""
+    connection = session.connection()
+    dialect = connection.dialect
+    name = dialect.identifier_preparer.format_table(table)
+    found: list[tuple[str, str]] = []
+    cursor: Any = connection.connection.cursor()
+    try:
+        for start in range(0, len(values), 500):
+            chunk = list(values[start:start + 500])
+            if dialect.name == "postgresql":
+                cursor.execute(f"SELECT value, {holder} FROM {name} "
+                               "WHERE kind = %s AND value = ANY(%s)", (kind, chunk))
+            else:
+                marks = ", ".join("?" * len(chunk))
+                cursor.execute(f"SELECT value, {holder} FROM {name} "
+                               f"WHERE kind = ? AND value IN ({marks})", (kind, *chunk))
+            found.extend(cursor.fetchall())
+    except dialect.loaded_dbapi.Error as error:
+        raise StorageError(f"database failure: {type(error).__name__}") from None
+    finally:
+        cursor.close()
+    return found

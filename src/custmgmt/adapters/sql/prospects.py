@@ -14,11 +14,12 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_insert
+from custmgmt.adapters.sql.driver import driver_insert, driver_key_holders
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
     ProspectHistoryRow,
@@ -122,6 +123,9 @@ class SqlProspects:
         if not stored:
             return stored
         held = [(p.id, k) for p, k in zip(stored, keys, strict=True)]
+        # Before this batch's inserts, so that an import waiting for another's ANALYZE
+        # holds no key the other may be waiting for.
+        self._refresh_statistics()
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
             with self._s.begin_nested():
@@ -137,6 +141,19 @@ class SqlProspects:
         ])
         return stored
 
+    def _refresh_statistics(self) -> None:
+        """PostgreSQL plans the duplicate-key check from table statistics. While a bulk
+        import fills new tables they go stale, and the planner then reads every key of a
+        kind for each batch (quadratic). ANALYZE the tables a batch writes whenever the
+        key table has doubled since its statistics were taken (a few times per import)."""
+        if self._s.get_bind().dialect.name != "postgresql":
+            return
+        pages, analyzed = self._s.execute(text(
+            "SELECT pg_relation_size(oid) / 8192, relpages FROM pg_class "
+            "WHERE oid = CAST(:name AS regclass)"), {"name": KEYS.name}).one()
+        if pages > 2 * analyzed + 8:
+            self._s.execute(text(f"ANALYZE {KEYS.name}, {PROSPECTS.name}"))
+
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
         by_kind: dict[KeyKind, list[str]] = {}
         for key in set(keys):
@@ -144,14 +161,10 @@ class SqlProspects:
         found: dict[IdentityKey, str] = {}
         for kind, values in by_kind.items():
             values.sort()
-            for start in range(0, len(values), 500):
-                # kind = ? AND value IN (...) walks the (kind, value) primary key.
-                for value, prospect_id in self._s.execute(
-                    select(ProspectKeyRow.value, ProspectKeyRow.prospect_id).where(
-                        ProspectKeyRow.kind == kind.value,
-                        ProspectKeyRow.value.in_(values[start:start + 500]))
-                ):
-                    found[IdentityKey(kind, value)] = prospect_id
+            # kind = ? AND value IN (...) walks the (kind, value) primary key.
+            for value, prospect_id in driver_key_holders(self._s, KEYS, "prospect_id",
+                                                         kind.value, values):
+                found[IdentityKey(kind, value)] = prospect_id
         if not found:
             return {}
         rows = self._s.scalars(select(ProspectRow).where(ProspectRow.id.in_(set(found.values())))
