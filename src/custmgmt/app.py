@@ -36,6 +36,7 @@ from custmgmt.services.notifications import DispatchReport, NotificationService
 from custmgmt.services.observers import ObserverFeed
 from custmgmt.services.pool import PoolService
 from custmgmt.services.principals import PrincipalService, role_names
+from custmgmt.services.privacy import PrivacyService
 from custmgmt.services.prospects import ProspectService
 from custmgmt.services.reports import ReportService
 from custmgmt.services.samples import SampleService
@@ -97,6 +98,8 @@ class CustomerManagement:
     """Verify the audit trails and their sealed heads (tamper evidence)."""
     principals: PrincipalService
     """Who may act: grant, revoke and read principals' stored grants (authorized)."""
+    privacy: PrivacyService
+    """Personal-information rights: access, export and erasure requests about a person."""
 
     def __init__(
         self,
@@ -136,6 +139,7 @@ class CustomerManagement:
         self.audit = AuditService(self._context)
         self.delisting = DelistingService(self._context)
         self.principals = PrincipalService(self._context)
+        self.privacy = PrivacyService(self._context)
         self.samples = SampleService(
             self._context, Chain())
         self._observers.start()

@@ -55,7 +55,7 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
     Role.SAMPLE_USER: {A.SAMPLE_APPLY: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
     Role.SAFETY_OFFICER: {A.SAMPLE_HAZARD_APPROVE: Scope.ANY, A.SAMPLE_READ: Scope.ANY},
     Role.QUALITY_MANAGER: {A.SAMPLE_READ: Scope.ANY, A.AUDIT_VERIFY: Scope.ANY},
-    Role.AUDITOR: {A.AUDIT_VERIFY: Scope.ANY},
+    Role.AUDITOR: {A.AUDIT_VERIFY: Scope.ANY, A.PI_READ: Scope.ANY},
     Role.DISPATCHER: {A.NOTIFICATION_DISPATCH: Scope.ANY, A.NOTIFICATION_READ: Scope.ANY},
     Role.RELATIONSHIP_MANAGER: {
         A.CUSTOMER_READ: Scope.OWN,
@@ -85,6 +85,13 @@ DEFAULT_TABLE: Mapping[str, Mapping[Action, Scope]] = {
         A.DELISTING_OVERRIDE: Scope.ANY,
     },
     Role.SEALED_READER: {A.SEALED_READ: Scope.ANY},
+    Role.PRIVACY_OFFICER: {
+        A.PI_RECEIVE: Scope.ANY,
+        A.PI_READ: Scope.ANY,
+        A.PI_ACCESS: Scope.ANY,
+        A.PI_EXPORT: Scope.ANY,
+        A.PI_ERASE: Scope.ANY,
+    },
     Role.ADMIN: {action: Scope.ANY for action in Action},
 }
 

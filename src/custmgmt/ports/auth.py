@@ -44,6 +44,8 @@ class Role:
     """公司领导层: the delisting panel (votes), may override open items at sealing."""
     SEALED_READER = "sealed_reader"
     """May read a sealed customer's data, giving a reason each time (audited)."""
+    PRIVACY_OFFICER = "privacy_officer"
+    """个人信息保护负责人: receives and answers access, export and erasure requests."""
     ADMIN = "admin"
 
 
@@ -108,6 +110,17 @@ class Action(enum.Enum):
     """Seal although items are still open for the customer (a leader, with a reason)."""
     SEALED_READ = "sealed.read"
     """Read a sealed customer's (and its prospects') data, with a reason, audited."""
+    PI_RECEIVE = "pi.receive"
+    """Log a person's access, export or erasure request (it is due in
+    ``Settings.pi_request_days``)."""
+    PI_READ = "pi.read"
+    """List personal-information requests and the overdue ones (no personal data)."""
+    PI_ACCESS = "pi.access"
+    """Answer an access request: everything held about one person."""
+    PI_EXPORT = "pi.export"
+    """Answer an export request: everything held about one person, as JSON."""
+    PI_ERASE = "pi.erase"
+    """Answer an erasure request: pseudonymize the person (a legal hold defers it)."""
 
 
 class Scope(enum.IntEnum):

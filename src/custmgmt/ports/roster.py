@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from custmgmt.domain import credit, customers, delisting, prospect_events
+from custmgmt.domain import credit, customers, delisting, privacy, prospect_events
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
@@ -24,6 +24,7 @@ from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.privacy import PiRequest
 from custmgmt.domain.prospects import Prospect
 from custmgmt.domain.samples import Sample, SampleEvent
 from custmgmt.domain.stock import Department, StockCount
@@ -81,6 +82,8 @@ ROSTER: tuple[Entry, ...] = (
     Entry("outbox", Outbox, OutboxItem),
     Entry("observer_cursors", ports.ObserverCursorRepository, int),
     # ^ the last event position each observer has seen, with its lease
+    Entry("pi_requests", ports.PiRequestRepository, PiRequest, versioned=True,
+          events=_events_of(privacy)),
 )
 """In the order units of work check and apply them at commit."""
 

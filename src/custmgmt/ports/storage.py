@@ -33,6 +33,7 @@ from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.privacy import PiRequest, RequestStatus
 from custmgmt.domain.prospects import Grade, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
@@ -605,6 +606,35 @@ class ObserverCursorRepository(Protocol):
         ...
 
 
+class PiRequestRepository(Protocol):
+    """Personal-information requests (access, export, erasure) and their answers."""
+
+    def add(self, request: PiRequest) -> PiRequest:
+        """Store a new request (version 0 -> 1); ConcurrencyError if its id exists."""
+        ...
+
+    def get(self, request_id: str) -> PiRequest:
+        """NotFound if there is none."""
+        ...
+
+    def update(self, request: PiRequest) -> PiRequest:
+        """Replace version n with n + 1; ConcurrencyError if the stored one moved."""
+        ...
+
+    def find(
+        self,
+        *,
+        status: RequestStatus | None = None,
+        due_before: date | None = None,
+        subject_ref: str | None = None,
+        limit: int = 500,
+    ) -> Sequence[PiRequest]:
+        """Requests oldest first (received, then id): with ``status``, only those in it;
+        with ``due_before``, only those due strictly before that day; with
+        ``subject_ref``, only those about that subject (an id or a sealed key)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: the repositories as attributes, ``commit()`` keeps everything."""
 
@@ -661,6 +691,9 @@ class UnitOfWork(Protocol):
 
     @property
     def observer_cursors(self) -> ObserverCursorRepository: ...
+
+    @property
+    def pi_requests(self) -> PiRequestRepository: ...
 
     def __enter__(self) -> Self: ...
 

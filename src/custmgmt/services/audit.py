@@ -26,6 +26,7 @@ from custmgmt.services.credit import LIMIT_KIND as CREDIT_LIMIT
 from custmgmt.services.credit import resource_of as credit_resource
 from custmgmt.services.customers import KIND as CUSTOMER
 from custmgmt.services.customers import resource_of as customer_resource
+from custmgmt.services.privacy import KIND as PI_REQUEST
 from custmgmt.services.prospects import KIND as PROSPECT
 from custmgmt.services.prospects import resource_of
 
@@ -50,6 +51,10 @@ def _credit_limit(uow: UnitOfWork, resource_id: str) -> Resource:
     return Resource(kind=CREDIT_LIMIT, id=resource_id)
 
 
+def _pi_request(uow: UnitOfWork, resource_id: str) -> Resource:
+    return Resource(kind=PI_REQUEST, id=uow.pi_requests.get(resource_id).id)
+
+
 def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
     for count in uow.stock_counts.find():
         if count.id == resource_id:
@@ -59,7 +64,7 @@ def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
 
 AUDITED: Mapping[str, Lookup | None] = {
     PROSPECT: _prospect, CUSTOMER: _customer, "stock_count": _stock_count,
-    CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None}
+    CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None, PI_REQUEST: _pi_request}
 """Each kind of resource with an audit trail, and how to find one (NotFound if absent;
 None: the trail is the only record). Such a resource gets its first entry when it is
 created, so one that exists without a trail lost it."""
@@ -87,8 +92,9 @@ class AuditService(Described):
         IntegrityError naming the first entry edited, deleted, inserted or reordered,
         newest entries cut off, a whole trail deleted, or (with a chain key) a head
         whose seal fails. ``kind``: ``"prospect"``, ``"customer"``, ``"stock_count"``,
-        ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id) or ``"report"``
-        (a closed month, by its name). Returns the number of entries.
+        ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id), ``"report"``
+        (a closed month, by its name) or ``"pi_request"`` (a personal-information
+        request). Returns the number of entries.
         Needs the ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))

@@ -43,6 +43,7 @@ from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.delisting_contract import DelistingStorageContract
 from custmgmt.testing.delivery_contract import DeliveryStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
+from custmgmt.testing.privacy_contract import PrivacyStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
 
 EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
@@ -50,7 +51,8 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 class StorageContract(
     CustomerStorageContract, CreditStorageContract, DelistingStorageContract,
-    FollowUpStorageContract, SampleStorageContract, DeliveryStorageContract, ABC
+    FollowUpStorageContract, SampleStorageContract, DeliveryStorageContract,
+    PrivacyStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 

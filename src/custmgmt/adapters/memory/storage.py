@@ -26,6 +26,7 @@ from custmgmt.adapters.memory.delivery import (
 )
 from custmgmt.adapters.memory.keys import Compact, Held, KeyStage
 from custmgmt.adapters.memory.plans import MemoryPlans, PlanIndex
+from custmgmt.adapters.memory.privacy import MemoryPiRequests
 from custmgmt.adapters.memory.records import (
     MemoryAudit,
     MemoryClosedMonths,
@@ -45,6 +46,7 @@ from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.privacy import PiRequest
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.domain.stock import Department, StockCount
@@ -95,6 +97,7 @@ class MemoryState:
         self.cursors: dict[str, Cursor] = {}
         self.shared = Shared()
         """Equal values many records repeat, stored once (see ``shared``)."""
+        self.pi_requests: dict[str, PiRequest] = {}
 
     def row_lock(self, key: str) -> threading.Lock:
         """The lock a unit of work holds on ``key`` (like a row lock) until it ends."""
@@ -295,7 +298,7 @@ REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts,
     "counters": MemoryCounters, "audit": MemoryAudit,
     "heads": MemoryHeads, "events": MemoryEvents, "outbox": MemoryOutbox,
-    "observer_cursors": MemoryObserverCursors,
+    "observer_cursors": MemoryObserverCursors, "pi_requests": MemoryPiRequests,
 }
 """The memory implementation of each roster entry (a test holds it to the roster)."""
 

@@ -23,6 +23,7 @@ from custmgmt.adapters.sql.customers import SqlCustomers
 from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.delivery import SqlEvents, SqlObserverCursors, SqlOutbox
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
+from custmgmt.adapters.sql.privacy import SqlPiRequests
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import SqlAudit, SqlCounters, SqlHeads, SqlPrincipals
 from custmgmt.adapters.sql.samples import SqlSamples
@@ -98,6 +99,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "events": SqlEvents,
     "outbox": lambda s, _: SqlOutbox(s),
     "observer_cursors": lambda s, _: SqlObserverCursors(s),
+    "pi_requests": lambda s, _: SqlPiRequests(s),
 }
 """The SQL implementation of each roster entry (a test holds it to the roster)."""
 
