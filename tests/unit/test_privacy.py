@@ -59,7 +59,8 @@ def shop(app: App, clock: FixedClock) -> Shop:
     prospect = app.prospects.register(alice, name=NAME, email=EMAIL, willingness="clear",
                                       potential_value=2_000_000, needs=NEEDS,
                                       customer_id=customer).id
-    app.followups.record(alice, prospect, channel="phone", summary="first call")
+    app.followups.record(alice, prospect, channel="phone", summary=f"first call, {NAME}",
+                         outcome="interested")
     return Shop(app, clock, officer, am, alice, customer, prospect)
 
 
@@ -77,7 +78,7 @@ def test_any_handle_of_a_person_finds_all_of_them(shop: Shop, by: str) -> None:
     data = shop.app.privacy.access(shop.officer, **{by: handle})
     assert [c.id for c in data.customers] == [shop.customer]
     assert [p.id for p in data.prospects] == [shop.prospect]
-    assert [f.summary for f in data.follow_ups] == ["first call"]
+    assert [f.summary for f in data.follow_ups] == [f"first call, {NAME}"]
     assert len(data.plans) == 1
     assert data.subject.kind is SubjectKind(by.removesuffix("_id"))
     assert not _leaks(repr(data))  # counts only
@@ -90,7 +91,7 @@ def test_export_is_one_json_document_that_reads_back(shop: Shop) -> None:
     assert document["prospects"][0]["profile"]["email"] == EMAIL
     back = structure(make_converter(), document, PersonalData)
     assert back.customers[0].id == shop.customer
-    assert back.follow_ups[0].summary == "first call"
+    assert back.follow_ups[0].summary == f"first call, {NAME}"
     (request,) = back.requests
     assert (request.kind, request.status) == (RequestKind.EXPORT, RequestStatus.ANSWERED)
 
@@ -206,6 +207,9 @@ def test_erasure_pseudonymizes_the_person_and_keeps_the_business(shop: Shop) -> 
         assert (profile.phone, profile.email) == (None, None)
         assert profile.address is not None and profile.address.value == ERASED
     assert prospect.profile.needs == ERASED
+    (follow_up,) = app.privacy.access(officer, prospect_id=shop.prospect).follow_ups
+    assert (follow_up.summary, follow_up.outcome, follow_up.needs, follow_up.by) == (
+        ERASED, ERASED, None, shop.alice.id)
     assert (prospect.grade, prospect.owner_id, customer.owner_id) == (
         custmgmt.Grade.A, shop.alice.id, shop.am.id)
     assert not _leaks(app.privacy.export(officer, customer_id=shop.customer))

@@ -73,7 +73,9 @@ class Profile:
     credit_code: CreditCode | None = field(default=None, validator=optional(of_type(CreditCode)))
     industry: str | None = field(default=None, validator=optional(text(100)))
     source_channel: str | None = field(default=None, validator=optional(text(100)))
-    needs: str | None = field(default=None, validator=optional(text(2000)))
+    needs: str | None = field(default=None, validator=optional(text(2000)),
+                              repr=lambda value: "None" if value is None else "'***'")
+    """Free text about the party: may be personal, so ``repr()`` hides it."""
 
     def __attrs_post_init__(self) -> None:
         if self.phone is None and self.email is None and self.address is None:

@@ -440,6 +440,13 @@ class FollowUpRepository(Protocol):
         (records follow ownership: who may read them is decided by these fields)."""
         ...
 
+    def redact(self, prospect_id: str, text: str) -> None:
+        """Every follow-up of the prospect has its free text (summary, and needs,
+        problems, outcome and next step where given) replaced by ``text``: erasing a
+        person keeps the records (who, when, channel, stage) and drops what was written
+        about them."""
+        ...
+
 
 class ClosedMonthRepository(Protocol):
     """Closed months (月结): a closed month takes no more follow-up records."""

@@ -13,8 +13,8 @@ customer's prospects, followed until nothing new turns up. Organization names
 and credit codes do not join records here: two contacts of one company are two
 people.
 
-Erasure pseudonymizes the personal fields of those customers and prospects,
-and keeps every business record. Audit
+Erasure pseudonymizes the personal fields of those customers and prospects and
+the free text of the prospects' follow-ups, and keeps every business record. Audit
 entries and custody chains never held those fields, so every chain verifies
 afterwards. An open credit instrument or an unfinished delisting case of the
 person's customers is a legal hold: the erasure is answered DEFERRED, naming
@@ -34,6 +34,7 @@ from custmgmt.domain.credit import TERMINAL, CreditInstrument
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.identity import IdentityKey, KeyKind
 from custmgmt.domain.privacy import (
+    ERASED,
     PersonalData,
     PersonErased,
     PiRequest,
@@ -382,7 +383,8 @@ class PrivacyService(Described):
         email: str | None = None,
     ) -> PiRequest:
         """Answer an erasure request: pseudonymize the person's customers and prospects
-        (name, phone, e-mail, address, needs);
+        (name, phone, e-mail, address, needs) and the free text of their prospects'
+        follow-ups (summary, needs, problems, outcome, next step);
         business records, audit trails and custody chains stay and verify. An open
         credit instrument or an unfinished delisting case is a legal hold: the request
         is answered DEFERRED with the hold as its ``reason`` and nothing changes (erase
@@ -414,6 +416,7 @@ class PrivacyService(Described):
                             after=customer_area.snapshot(stored))
             events += done
         for prospect in data.prospects:
+            uow.follow_ups.redact(prospect.id, ERASED)
             if is_pseudonymized(prospect.profile):
                 continue
             changed_p, done = prospect.update_profile(pseudonymized(prospect.profile, name),

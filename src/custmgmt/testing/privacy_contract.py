@@ -1,6 +1,6 @@
 """Contract tests for the personal-information request log: requests read back equal,
 versions refuse stale writes, ``find`` filters by status, due day and subject, oldest
-first."""
+first; the free text of one prospect's follow-ups is redacted by the storage."""
 
 from __future__ import annotations
 
@@ -10,10 +10,23 @@ from typing import ClassVar
 import attrs
 import pytest
 
+from custmgmt.domain.common import ProspectId
+from custmgmt.domain.followups import Channel, FollowUp
 from custmgmt.domain.privacy import PiRequest, RequestKind, RequestStatus, Subject, SubjectKind
 from custmgmt.errors import ConcurrencyError, NotFound
-from custmgmt.ports.storage import Storage
-from custmgmt.testing.builders import T0
+from custmgmt.ports.auth import Reach, Scope
+from custmgmt.ports.storage import FollowUpQuery, Storage
+from custmgmt.testing.builders import T0, add_prospect, make_prospect
+
+EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
+
+
+def make_follow_up(n: int, prospect_id: str, *, needs: str | None = None,
+                   problems: str | None = "price") -> FollowUp:
+    return FollowUp(id=f"f-{n}", prospect_id=ProspectId(prospect_id), owner_id="u-alice",
+                    by="u-alice", channel=Channel.VISIT, at=T0, local_date=date(2026, 3, 2),
+                    summary="met Zhao at home", recorded_at=T0, needs=needs, problems=problems,
+                    outcome="interested", next_step="send offer")
 
 
 def make_request(n: int, *, kind: RequestKind = RequestKind.EXPORT, ref: str = "c-1",
@@ -84,3 +97,23 @@ class PrivacyStorageContract:
             assert [r.id for r in found(due_before=date(2026, 3, 10))] == [done.id]
             assert [r.id for r in found(subject_ref="c-2")] == [late.id]
             assert [r.id for r in found(limit=1)] == [late.id]
+
+    def test_redact_replaces_the_free_text_of_one_prospects_follow_ups(
+            self, storage: Storage) -> None:
+        full = make_follow_up(1, "p-000001", needs="a flat", problems=None)
+        other = make_follow_up(2, "p-000002")
+        with storage.unit_of_work() as uow:
+            add_prospect(uow, make_prospect(1))
+            add_prospect(uow, make_prospect(2))
+            uow.follow_ups.add(full)
+            uow.follow_ups.add(other)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.follow_ups.redact("p-000001", "[erased]")
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            (done,) = uow.follow_ups.find(FollowUpQuery(reach=EVERYONE, prospect_id="p-000001"))
+            assert done == attrs.evolve(full, summary="[erased]", needs="[erased]",
+                                        outcome="[erased]", next_step="[erased]")
+            assert uow.follow_ups.find(FollowUpQuery(reach=EVERYONE,
+                                                     prospect_id="p-000002")) == [other]

@@ -92,6 +92,7 @@ class MemoryFollowUps:
         self._state = uow.state
         self.staged: dict[str, FollowUp] = {}
         self.owners: dict[str, tuple[str, str | None]] = {}
+        self.redacted: dict[str, str] = {}
 
     def add(self, follow_up: FollowUp) -> None:
         if follow_up.id in self._state.follow_ups or follow_up.id in self.staged:
@@ -99,6 +100,15 @@ class MemoryFollowUps:
         self.staged[follow_up.id] = follow_up
 
     def _owned(self, follow_up: FollowUp) -> FollowUp:
+        text = self.redacted.get(follow_up.prospect_id)
+        if text is not None:
+            def kept(value: str | None) -> str | None:
+                return None if value is None else text
+
+            follow_up = attrs.evolve(
+                follow_up, summary=text, needs=kept(follow_up.needs),
+                problems=kept(follow_up.problems), outcome=kept(follow_up.outcome),
+                next_step=kept(follow_up.next_step))
         owner = self.owners.get(follow_up.prospect_id)
         if owner is None or owner == (follow_up.owner_id, follow_up.owner_team):
             return follow_up
@@ -131,6 +141,9 @@ class MemoryFollowUps:
 
     def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
         self.owners[prospect_id] = (owner_id, owner_team)
+
+    def redact(self, prospect_id: str, text: str) -> None:
+        self.redacted[prospect_id] = text
 
     def check(self) -> None:
         """Nothing a concurrent unit could have taken."""

@@ -256,6 +256,15 @@ class SqlFollowUps:
             .values(owner_id=owner_id, owner_team=owner_team)
             .execution_options(synchronize_session=False))
 
+    def redact(self, prospect_id: str, text: str) -> None:
+        row = FollowUpRow
+        self._s.execute(
+            update(row).where(row.prospect_id == prospect_id)
+            .values(summary=text, **{
+                name: case((getattr(row, name).is_(None), None), else_=text)
+                for name in ("needs", "problems", "outcome", "next_step")})
+            .execution_options(synchronize_session=False))
+
 
 class SqlClosedMonths:
     def __init__(self, session: Session) -> None:
