@@ -12,6 +12,7 @@ from hypothesis import settings
 
 import custmgmt
 from custmgmt.adapters.system import FixedClock, SequentialIds
+from tests import pii_sentinel
 from tests.pg_server import Cluster, find_binaries
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -24,6 +25,12 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 
 _STARTED: list[Cluster] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Watch the whole run for the sentinel person's data (see tests/pii_sentinel.py)."""
+    if not config.pluginmanager.has_plugin("custmgmt-pii-sentinel"):
+        config.pluginmanager.register(pii_sentinel, "custmgmt-pii-sentinel")
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ import custmgmt
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.errors import CustmgmtError, ValidationError
+from tests.pii_sentinel import SENTINEL
 
 NOT_DRIVEN = {("app", "close")}
 """Closing the storage is no call an attacker's values reach."""
@@ -83,11 +84,18 @@ hostile_kind = st.sampled_from([None, b"bytes", bytearray(b"x"), [], {}, set(), 
 forged = st.builds(lambda pid, roles: custmgmt.Principal(id=pid, roles=frozenset(roles)),
                    st.sampled_from(["u-nobody", "u-boss", "u-root", "u-gone"]),
                    st.sets(st.sampled_from(["admin", "salesperson", "auditor"]), max_size=2))
+# The sentinel person (tests/pii_sentinel.py), valid and not, in the personal fields: no
+# error text, log line, audit entry or event may echo it (the plugin watches the run).
+personal = st.sampled_from([SENTINEL.name, SENTINEL.phone, SENTINEL.email, SENTINEL.address,
+                            SENTINEL.phone + "0000000000", SENTINEL.email + "@",
+                            f"{SENTINEL.name} <{SENTINEL.email}>"])
+PERSONAL_PARAMS = frozenset({"phone", "email", "address", "needs"})
 hostile = st.one_of(hostile_text, hostile_number, hostile_moment, hostile_kind, forged,
                     st.lists(hostile_text, max_size=3),
                     st.lists(st.dictionaries(st.sampled_from(["name", "phone", "willingness",
                                                               "potential_value", "x\x00"]),
-                                             hostile_text, max_size=5), max_size=3))
+                                             st.one_of(hostile_text, personal), max_size=5),
+                             max_size=3))
 
 
 _TABLES: dict[sa.Engine, list[str]] = {}
@@ -184,7 +192,9 @@ def _arguments(
     values: dict[str, object] = {}
     for param in params:
         if param.name in chosen:
-            values[param.name] = data.draw(hostile, label=param.name)
+            values[param.name] = data.draw(
+                st.one_of(personal, hostile) if param.name in PERSONAL_PARAMS else hostile,
+                label=param.name)
         elif param.name in fitting:
             values[param.name] = fitting[param.name]
         elif param.default is inspect.Parameter.empty:
@@ -192,7 +202,7 @@ def _arguments(
     if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
         values.update(data.draw(st.dictionaries(
             st.sampled_from(["name", "phone", "email", "needs", "fax"]),
-            st.one_of(hostile_text, hostile_kind), max_size=2), label="fields"))
+            st.one_of(hostile_text, hostile_kind, personal), max_size=2), label="fields"))
     positional = [values.pop(p.name) for p in params
                   if p.kind is p.POSITIONAL_OR_KEYWORD and p.name in values]
     return positional, values
