@@ -295,13 +295,13 @@ def test_nothing_personal_in_events_or_audit_entries_after_the_whole_story(
 # -- rights ---------------------------------------------------------------------------
 
 RIGHTS = {
-    # role: (receive, read, access, export, erase)
-    "privacy_officer": (True, True, True, True, True),
-    "admin": (True, True, True, True, True),
-    "auditor": (False, True, False, False, False),
-    "salesperson": (False, False, False, False, False),
-    "account_manager": (False, False, False, False, False),
-    "customer_relations": (False, False, False, False, False),
+    # role: (receive, read, access, export, erase, refuse)
+    "privacy_officer": (True, True, True, True, True, True),
+    "admin": (True, True, True, True, True, True),
+    "auditor": (False, True, False, False, False, False),
+    "salesperson": (False, False, False, False, False, False),
+    "account_manager": (False, False, False, False, False, False),
+    "customer_relations": (False, False, False, False, False, False),
 }
 
 
@@ -310,21 +310,23 @@ def test_each_role_may_do_what_the_table_says_and_a_refusal_logs_nothing(
         shop: Shop, role: str) -> None:
     app = shop.app
     actor = app.principal(f"u-{role}", roles={role})
+    pending = app.privacy.receive(shop.officer, "access", customer_id=shop.customer)
     calls = (
         lambda: app.privacy.receive(actor, "access", customer_id=shop.customer),
         lambda: app.privacy.requests(actor),
         lambda: app.privacy.access(actor, customer_id=shop.customer),
         lambda: app.privacy.export(actor, customer_id=shop.customer),
         lambda: app.privacy.erase(actor, customer_id=shop.customer),
+        lambda: app.privacy.refuse(actor, pending.id, reason="unverified"),
     )
     for allowed, call in zip(RIGHTS[role], calls, strict=True):
-        before = app.privacy.requests(shop.officer)
+        before = app.privacy.requests(shop.officer, limit=1000)
         if allowed:
             call()
         else:
             with pytest.raises(PermissionDenied):
                 call()
-            assert app.privacy.requests(shop.officer) == before
+            assert app.privacy.requests(shop.officer, limit=1000) == before
 
 
 def test_a_forged_principal_is_refused(shop: Shop) -> None:
@@ -339,3 +341,47 @@ def test_a_request_reads_back_equal_on_every_backend(shop: Shop) -> None:
     assert shop.app.privacy.get(shop.officer, request.id) == request
     with pytest.raises(ClaimConflict):
         shop.app.customers.create(shop.am, name="Other", phone=PHONE)
+
+
+def test_a_request_may_be_refused_with_the_reason(shop: Shop) -> None:
+    app, officer = shop.app, shop.officer
+    request = app.privacy.receive(officer, "erasure", customer_id=shop.customer)
+    with pytest.raises(ValidationError) as raised:
+        app.privacy.refuse(officer, request.id, reason="  ")
+    assert raised.value.field == "reason"
+    refused = app.privacy.refuse(officer, request.id, reason="identity not verified")
+    assert (refused.status, refused.reason, refused.answered_by) == (
+        RequestStatus.REFUSED, "identity not verified", officer.id)
+    assert app.privacy.requests(officer, status="refused") == (refused,)
+    with pytest.raises(InvalidTransition):
+        app.privacy.erase(officer, request.id)
+    assert app.customers.get(admin(app), shop.customer).profile.phone is not None
+    assert app.audit.verify(admin(app), "pi_request", request.id) == 2
+
+
+def test_refusing_needs_the_right_of_the_requests_kind_and_reveals_nothing(
+        shop: Shop) -> None:
+    app = shop.app
+    request = app.privacy.receive(shop.officer, "export", customer_id=shop.customer)
+    eraser = app.principal("u-eraser", roles={"auditor"})
+    for rid in (request.id, "pi-none"):  # the same answer whether it exists or not
+        with pytest.raises(PermissionDenied):
+            app.privacy.refuse(eraser, rid, reason="no")
+    assert app.privacy.get(shop.officer, request.id).status is RequestStatus.OPEN
+
+
+def test_a_refused_call_is_logged_with_why_and_nothing_personal(
+        shop: Shop, caplog: pytest.LogCaptureFixture) -> None:
+    app = shop.app
+    clerk = app.principal("u-clerk", roles={"salesperson"})
+    with caplog.at_level("WARNING", logger="custmgmt.privacy"):
+        with pytest.raises(PermissionDenied):
+            app.privacy.export(clerk, phone=PHONE)
+        with pytest.raises(NotFound):
+            app.privacy.erase(shop.officer, customer_id="c-nobody")
+    lines = [r.getMessage() for r in caplog.records if r.name == "custmgmt.privacy"]
+    assert len(lines) == 2
+    assert lines[0].startswith("personal-information export request refused for u-clerk: "
+                               "PermissionDenied")
+    assert "erasure request refused for u-dpo: NotFound" in lines[1]
+    assert not _leaks(" ".join(lines))

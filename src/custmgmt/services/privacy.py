@@ -24,7 +24,9 @@ the hold, and nothing changes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import attrs
@@ -47,8 +49,8 @@ from custmgmt.domain.privacy import (
     pseudonymized,
 )
 from custmgmt.domain.prospects import Prospect
-from custmgmt.domain.validation import require_date, require_enum, require_id
-from custmgmt.errors import InvalidTransition, ValidationError
+from custmgmt.domain.validation import require_date, require_enum, require_id, require_text
+from custmgmt.errors import CustmgmtError, InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Scope
 from custmgmt.ports.storage import CreditQuery, FollowUpQuery, ProspectQuery, UnitOfWork
 from custmgmt.serialization import make_converter
@@ -59,6 +61,8 @@ from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_limit
 
 __all__ = ["KIND", "PrivacyService", "legal_holds"]
+
+log = logging.getLogger("custmgmt.privacy")
 
 KIND = "pi_request"
 """The audit trail kind of a request (``app.audit.verify(actor, "pi_request", id)``)."""
@@ -113,6 +117,24 @@ def _instruments(uow: UnitOfWork, customer_id: str) -> list[CreditInstrument]:
         if len(page) < _PAGE:
             return found
         after = (page[-1].created_at, page[-1].id)
+
+
+_RIGHT = {RequestKind.ACCESS: Action.PI_ACCESS, RequestKind.EXPORT: Action.PI_EXPORT,
+          RequestKind.ERASURE: Action.PI_ERASE}
+
+
+@contextmanager
+def _logged(what: str, actor: object) -> Iterator[None]:
+    """Log a request refused before it could be answered (no right, unknown record, a
+    malformed handle...): who, what, and why (error texts hold no personal data). The
+    storage is left as it was, so the refusal is in the log, not the request table."""
+    try:
+        yield
+    except CustmgmtError as error:
+        who = actor.id if isinstance(actor, Principal) else "?"
+        log.warning("personal-information %s refused for %s: %s: %s", what, who,
+                    type(error).__name__, error)
+        raise
 
 
 @guarded
@@ -237,6 +259,11 @@ class PrivacyService(Described):
         ``Settings.pi_request_days`` after today. A phone or e-mail is kept only as
         its sealed identity key. Answer it with ``access``/``export``/``erase``
         (``request_id=``). Needs ``pi.receive``."""
+        with _logged("request (receive)", actor):
+            return self._receive(actor, kind, customer_id, prospect_id, phone, email)
+
+    def _receive(self, actor: Principal, kind: object, customer_id: object,
+                 prospect_id: object, phone: object, email: object) -> PiRequest:
         what = require_enum("kind", RequestKind, kind)
         subject = self._subject(customer_id, prospect_id, phone, email)
         now = self._ctx.now()
@@ -293,6 +320,15 @@ class PrivacyService(Described):
                          tuple[RequestStatus, str, str | None, tuple[DomainEvent, ...]]],
     ) -> tuple[PiRequest, PersonalData]:
         """Load or log the request, authorize, find the person, answer, record it."""
+        with _logged(f"{kind.value} request", actor):
+            return self._answer(actor, kind, action, request_id, subject_args, answer)
+
+    def _answer(
+        self, actor: Principal, kind: RequestKind, action: Action, request_id: object,
+        subject_args: tuple[object, object, object, object],
+        answer: Callable[[UnitOfWork, Principal, PiRequest, PersonalData, _Person, datetime],
+                         tuple[RequestStatus, str, str | None, tuple[DomainEvent, ...]]],
+    ) -> tuple[PiRequest, PersonalData]:
         rid = None if request_id is None else require_id("request_id", request_id)
         if rid is not None and any(v is not None for v in subject_args):
             raise ValidationError("request_id", "give the request or the person, not both")
@@ -323,6 +359,28 @@ class PrivacyService(Described):
             self._ctx.finish(uow, [*events, *more, *done])
         return stored, attrs.evolve(data, requests=(
             *(r for r in data.requests if r.id != stored.id), stored))
+
+    def refuse(self, actor: Principal, request_id: str, *, reason: str) -> PiRequest:
+        """Answer a received request with a refusal and why (the person's identity could
+        not be verified, the request is manifestly unfounded...): 个人信息保护法 第五十条
+        asks for the reason. Needs the right of the request's kind (``pi.access``,
+        ``pi.export`` or ``pi.erase``)."""
+        rid = require_id("request_id", request_id)
+        why = require_text("reason", reason)
+        now = self._ctx.now()
+        with _logged("request (refuse)", actor), self._ctx.storage.unit_of_work() as uow:
+            grants = self._ctx.acting(uow, actor, Action.PI_ERASE)
+            if not any(self._ctx.may(grants, right) for right in _RIGHT.values()):
+                # no right to answer any request: not even whether this one exists
+                self._ctx.authorize(uow, actor, Action.PI_ACCESS)
+            request = uow.pi_requests.get(rid)
+            who = self._ctx.authorize(uow, actor, _RIGHT[request.kind])
+            answered, events = request.answer(RequestStatus.REFUSED, by=who.id, at=now,
+                                              outcome="refused", reason=why)
+            stored = uow.pi_requests.update(answered)
+            self._audit(uow, who, "refuse", request, stored, now)
+            self._ctx.finish(uow, events)
+            return stored
 
     @staticmethod
     def _outcome(data: PersonalData, verb: str) -> str:
