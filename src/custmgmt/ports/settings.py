@@ -194,9 +194,10 @@ class Settings:
     """Customers not reviewed for this many months are due for a periodic review
     (客户关系部门定期进行检查和评估): ``app.delisting.review_due``. 1 to 120."""
     pi_request_days: int = field(default=15, validator=_whole(1, 365))
-    """Days within which a personal-information request (access, export, erasure) must
-    be answered (个人信息保护法 第五十条: 及时答复; 15 working days is the common
-    practice): ``app.privacy.overdue`` lists the open ones past it. 1 to 365."""
+    """Calendar days within which a personal-information request (access, export,
+    erasure) must be answered, counted from the local day it came in (个人信息保护法
+    第五十条 asks for a timely answer; 15 days is common practice):
+    ``app.privacy.overdue`` lists the open ones past it. 1 to 365."""
     chain_key: bytes | None = field(default=None, converter=_chain_key, repr=False)
     """The secret that seals the heads of custody chains and audit trails (HMAC-SHA256).
     Keep it outside the database; see docs/integrity.md for what it adds."""
