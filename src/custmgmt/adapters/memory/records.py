@@ -149,12 +149,13 @@ class MemoryFollowUps:
         """Nothing a concurrent unit could have taken."""
 
     def apply(self) -> None:
-        """Only this unit's records, and the records of the prospects it reassigned."""
+        """Only this unit's records, and the records of the prospects it reassigned or
+        redacted."""
         state = self._state
         for follow_up in self.staged.values():
             state.follow_ups[follow_up.id] = self._owned(follow_up)
             state.follow_ups_of.setdefault(follow_up.prospect_id, []).append(follow_up.id)
-        for prospect_id in self.owners:
+        for prospect_id in {*self.owners, *self.redacted}:
             for follow_up_id in state.follow_ups_of.get(prospect_id, ()):
                 state.follow_ups[follow_up_id] = self._owned(state.follow_ups[follow_up_id])
 
