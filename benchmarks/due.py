@@ -1,6 +1,7 @@
 """``app.followups.due()`` against the raw indexed query, measured in one run.
 
-    python benchmarks/due.py [--plans 1000000] [--rounds 5] [--postgresql URL]
+    python benchmarks/due.py [--plans 1000000] [--rounds 5]
+                             [--postgresql URL | --start-postgresql] [--no-sqlite]
 
 The data: ``--plans`` prospects with their follow-up plans, owned by 1,000
 salespeople in 100 teams of 10 (a sales manager each); next due dates spread
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -96,7 +98,7 @@ def build(url: str, plans: int, placeholder: str, execute: Callable[[str], None]
             f"active, anchor, override, next_due, version) "
             f"SELECT 'p-' || {fmt}, {owner}, {team}, {grade}, {active}, {due}, NULL, {due}, 1 "
             f"FROM {series}")
-    execute("ANALYZE")
+    execute("VACUUM ANALYZE" if is_pg else "ANALYZE")  # as autovacuum leaves a loaded table
 
 
 def median_ms(values: Sequence[int]) -> float:
@@ -115,10 +117,9 @@ def run(  # noqa: PLR0912, PLR0915 - one interleaved measurement loop
 
             def capture(session: Any, statement: Any, params: dict[str, Any]) -> list[Any]:
                 rows = original(session, statement, params)
-                sql, order = next(v for k, v in driver._COMPILED.items()
-                                  if k[0] == id(statement))
-                sent.append((sql, params if order is None else tuple(
-                    driver._sqlite_value(params[name]) for name in order)))
+                compiled = next(v for k, v in driver._COMPILED.items()
+                                if k[0] == id(statement))
+                sent.append((compiled.sql, compiled.arguments(params)))
                 return rows
 
             followups.driver_rows = capture  # type: ignore[assignment]
@@ -260,10 +261,27 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="rebuild the SQLite file")
     parser.add_argument("--postgresql", metavar="URL", help="also run on this database "
                         "(its custmgmt tables are dropped and rebuilt)")
+    parser.add_argument("--start-postgresql", action="store_true",
+                        help="also run on a throw-away PostgreSQL cluster (initdb, pg_ctl)")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
-    sqlite_case(args.plans, args.rounds, args.fresh)
+    if not args.no_sqlite:
+        sqlite_case(args.plans, args.rounds, args.fresh)
     if args.postgresql:
         postgresql_case(args.postgresql, args.plans, args.rounds)
+    elif args.start_postgresql:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.pg_server import Cluster, find_binaries  # noqa: PLC0415
+
+        binaries = find_binaries()
+        if binaries is None:
+            raise SystemExit("initdb/pg_ctl not found")
+        cluster = Cluster(*binaries)
+        cluster.start()
+        try:
+            postgresql_case(cluster.new_empty_database(), args.plans, args.rounds)
+        finally:
+            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ per registration:
 
 - custmgmt: validate and normalize the input, grade, check the identity keys, write
   the prospect, its keys, history, follow-up plan, audit entry and event, commit.
-- raw sqlite3: ``BEGIN IMMEDIATE``, the same duplicate check (a SELECT on the
-  identity keys), then INSERTs of the same rows (copied from a row custmgmt wrote,
-  with new ids and keys) including the read of the audit trail, ``COMMIT``.
+- raw sqlite3: ``BEGIN IMMEDIATE``, the same checks (the acting principal's row,
+  roles and certifications; who holds the identity keys among prospects, and among
+  customers), then INSERTs of the same rows (copied from the rows custmgmt wrote,
+  with new ids and keys): prospect, keys, history, follow-up plan, audit entry, the
+  audit chain's head, event; ``COMMIT``.
 
 Calls alternate (custmgmt, raw, raw, custmgmt, ...); medians of every call.
 """
@@ -33,6 +35,7 @@ TABLES = {  # table -> the column naming the prospect
     "custmgmt_prospect_history": "prospect_id",
     "custmgmt_followup_plans": "prospect_id",
     "custmgmt_audit": "resource_id",
+    "custmgmt_chain_heads": "chain_id",
 }
 
 
@@ -67,10 +70,20 @@ class Raw:
         pid, phone, email = f"p-raw{n:08d}", f"139{n:08d}", f"person{n}@example.com"
         db = self.db
         db.execute("BEGIN IMMEDIATE")
-        held = db.execute("SELECT value, prospect_id FROM custmgmt_prospect_keys "
-                          "WHERE kind = ? AND value IN (?)", ("phone", phone)).fetchall()
-        held += db.execute("SELECT value, prospect_id FROM custmgmt_prospect_keys "
-                           "WHERE kind = ? AND value IN (?)", ("email", email)).fetchall()
+        # who is acting: the principal's row, roles and certifications
+        if not db.execute("SELECT team, supervisor_id, active, version FROM custmgmt_principals "
+                          "WHERE id = ?", ("u-alice",)).fetchall():
+            raise SystemExit("raw: no principal")
+        db.execute("SELECT role FROM custmgmt_principal_roles WHERE principal_id = ?",
+                   ("u-alice",)).fetchall()
+        db.execute("SELECT name, valid_until FROM custmgmt_certifications "
+                   "WHERE principal_id = ?", ("u-alice",)).fetchall()
+        keys = ("phone", phone, "email", email)
+        held = db.execute("SELECT kind, value, prospect_id FROM custmgmt_prospect_keys WHERE "
+                          "(kind = ? AND value = ?) OR (kind = ? AND value = ?)", keys).fetchall()
+        held += db.execute("SELECT kind, value, customer_id FROM custmgmt_customer_keys WHERE "
+                           "(kind = ? AND value = ?) OR (kind = ? AND value = ?)",
+                           keys).fetchall()
         if held:
             db.execute("ROLLBACK")
             raise SystemExit("raw: key already held")
@@ -83,10 +96,11 @@ class Raw:
         for table in ("custmgmt_prospect_history", "custmgmt_followup_plans"):
             for row in self.rows[table]:
                 db.execute(self.inserts[table], tuple({**row, "prospect_id": pid}.values()))
-        db.execute("SELECT * FROM custmgmt_audit WHERE resource_kind = ? AND resource_id = ? "
-                   "ORDER BY sequence", ("prospect", pid)).fetchall()
         for row in self.rows["custmgmt_audit"]:
             db.execute(self.inserts["custmgmt_audit"], tuple({**row, "resource_id": pid}.values()))
+        for row in self.rows["custmgmt_chain_heads"]:
+            db.execute(self.inserts["custmgmt_chain_heads"],
+                       tuple({**row, "chain_id": pid}.values()))
         db.execute("INSERT INTO custmgmt_events (type, occurred_at, payload) VALUES (?, ?, ?)",
                    tuple(self.event.values()))
         db.execute("COMMIT")

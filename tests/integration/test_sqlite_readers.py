@@ -66,6 +66,17 @@ def _reads(app: App) -> list[Callable[[], Any]]:
         lambda: app.samples.stocktake(registry),
         lambda: app.events(root),
         lambda: app.outbox(root),
+        lambda: app.get_principal("u-alice"),
+        lambda: app.principals.list(root),
+        lambda: app.audit.verify(root, "prospect", first.id),
+        lambda: app.reports.visit_points(mia, month="2026-03"),
+        lambda: app.reports.followup_compliance(mia, start=date(2026, 3, 1),
+                                                end=date(2026, 3, 31)),
+        lambda: app.samples.departments(registry),
+        lambda: app.samples.overdue_returns(registry),
+        lambda: app.notifications.dead(root),
+        lambda: app.credit.exposure_report(root),
+        lambda: app.delisting.review_due(root),
     ]
 
 

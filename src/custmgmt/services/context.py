@@ -96,8 +96,12 @@ class Context:
         at: datetime,
         before: dict[str, str] | None,
         after: dict[str, str] | None,
+        new: bool = False,
     ) -> None:
-        trail = uow.audit.trail(kind, resource_id)
+        """Append an entry to the resource's audit trail and record its head. ``new``: the
+        resource was created in this unit of work, so its trail is empty and is not read
+        (if it were not, the append would find sequence 0 taken: ConcurrencyError)."""
+        trail = () if new else uow.audit.trail(kind, resource_id)
         entry = chain_entry(
             trail[-1] if trail else None, resource_kind=kind, resource_id=resource_id,
             actor_id=actor.id, action=action, at=at, before=before, after=after,

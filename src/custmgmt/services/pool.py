@@ -120,7 +120,7 @@ class PoolService(Described):
         try:
             return self._claim(actor, pid)
         except ConcurrencyError:
-            with self._ctx.storage.unit_of_work() as uow:
+            with self._ctx.storage.unit_of_work(read_only=True) as uow:
                 now_held = uow.prospects.get(pid)
             if now_held.in_pool:
                 raise

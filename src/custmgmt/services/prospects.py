@@ -225,7 +225,8 @@ class ProspectService(Described):
         ``customer_id`` names the existing customer the prospect is business with.
         """
         problems = Problems()
-        profile = problems.take(lambda: self.profile(
+        # build_profile, not self.profile: the arguments were checked on the way in
+        profile = problems.take(lambda: build_profile(
             name=name, phone=phone, email=email, address=address, organization=organization,
             credit_code=credit_code, industry=industry, source_channel=source_channel,
             needs=needs,
@@ -268,7 +269,7 @@ class ProspectService(Described):
         stored = uow.prospects.add(prospect, keys)
         self._keep_plans(uow, [stored], True)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
-                        at=now, before=None, after=snapshot(stored))
+                        at=now, before=None, after=snapshot(stored), new=True)
         return stored, events
 
     def _release_lost(

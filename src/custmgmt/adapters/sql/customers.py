@@ -9,7 +9,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_key_holders
+from custmgmt.adapters.sql.driver import FEW_KEYS, driver_key_holders, key_holders
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
     CustomerHistoryRow,
@@ -133,15 +133,25 @@ class SqlCustomers:
             ])
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Customer]:
-        by_kind: dict[KeyKind, list[str]] = {}
-        for key in set(keys):
-            by_kind.setdefault(key.kind, []).append(key.value)
+        wanted = set(keys)
         found: dict[IdentityKey, str] = {}
+        if len(wanted) <= FEW_KEYS:  # one statement on the driver
+            if wanted:
+                found = {IdentityKey(KeyKind(kind), value): holder for kind, value, holder in
+                         key_holders(self._s, table_of(CustomerKeyRow), "customer_id",
+                                     [(k.kind.value, k.value) for k in wanted])}
+            return self._holders(found)
+        by_kind: dict[KeyKind, list[str]] = {}
+        for key in wanted:
+            by_kind.setdefault(key.kind, []).append(key.value)
         for kind, values in by_kind.items():
             values.sort()
             for value, customer_id in driver_key_holders(
                     self._s, table_of(CustomerKeyRow), "customer_id", kind.value, values):
                 found[IdentityKey(kind, value)] = customer_id
+        return self._holders(found)
+
+    def _holders(self, found: Mapping[IdentityKey, str]) -> dict[IdentityKey, Customer]:
         if not found:
             return {}
         rows = self._s.scalars(select(CustomerRow).where(CustomerRow.id.in_(set(found.values())))

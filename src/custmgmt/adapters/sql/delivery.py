@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_insert
+from custmgmt.adapters.sql.driver import dialect_name, driver_insert, driver_rows, insert_rows
 from custmgmt.adapters.sql.tables import EventRow, ObserverCursorRow, OutboxRow, table_of
 from custmgmt.adapters.sql.translate import outbox_values, to_outbox_item
 from custmgmt.domain.common import DomainEvent
@@ -34,6 +34,8 @@ from custmgmt.ports.storage import StoredEvent
 from custmgmt.serialization import event_from_dict, event_to_dict
 
 INSERT_EVENT = insert(table_of(EventRow))
+EVENTS = table_of(EventRow)
+ORDER_EVENTS = text("SELECT pg_advisory_xact_lock(:key)")
 INSERT_OUTBOX = insert(table_of(OutboxRow))
 EVENT_ORDER_LOCK = 0x637573746D676D74
 """The advisory lock key ("custmgmt" in ASCII) that orders event inserts on PostgreSQL."""
@@ -62,10 +64,13 @@ class SqlEvents:
     def flush(self) -> None:
         if not self._buffer:
             return
-        if self._s.get_bind().dialect.name == "postgresql":
-            self._s.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                            {"key": EVENT_ORDER_LOCK})
-        driver_insert(self._s, table_of(EventRow), [self._values(e) for e in self._buffer])
+        if dialect_name(self._s) == "postgresql":
+            driver_rows(self._s, ORDER_EVENTS, {"key": EVENT_ORDER_LOCK})
+        values = [self._values(e) for e in self._buffer]
+        if len(values) == 1:  # a single call's event: one compiled INSERT
+            insert_rows(self._s, EVENTS, values)
+        else:  # an import batch's: executemany on SQLite, COPY on PostgreSQL
+            driver_insert(self._s, EVENTS, values)
         self._buffer.clear()
 
     def discard(self) -> None:

@@ -1,24 +1,74 @@
-"""Hot read paths on the driver's cursor: a Core statement compiled once per dialect.
+"""Hot paths on the driver's cursor: Core statements compiled once per dialect.
 
-SQLAlchemy's execution layer (compiled-cache lookup, result processors, Row objects)
-costs more than the database itself for a short indexed read; the most frequent
-queries (the due lists) run here instead, in the unit of work's own transaction.
+SQLAlchemy's execution layer (compiled-cache lookup, parameter and result processing
+through the ORM session, Row objects) costs more than the database itself for a short
+indexed read or a one-row insert; the most frequent statements (the due lists, and
+every statement of a single ``register``) run here instead, in the unit of work's own
+transaction. Values go through the columns' own SQLAlchemy bind and result processors,
+so rows are stored and read exactly as the ORM would.
+
+The unit of work's DBAPI connection is looked up once per transaction and kept in
+``Session.info``; the unit of work forgets it when the transaction ends
+(:func:`forget_connection`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Executable, Table, insert
+from sqlalchemy import Dialect, Executable, Table, and_, bindparam, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from custmgmt.errors import StorageError
 
-_COMPILED: dict[tuple[int, str], tuple[str, tuple[str, ...] | None]] = {}
+_KEY = "custmgmt_driver_connection"
+Processor = Callable[[Any], Any]
+
+
+class _Compiled:
+    """A statement as the driver takes it: its SQL, the order of its positional
+    parameters (None: named), and the bind processor of each parameter that has one."""
+
+    __slots__ = ("escaped", "order", "plan", "processors", "read", "results", "sql")
+
+    def __init__(self, statement: Any, dialect: Dialect, keys: Sequence[str] | None) -> None:
+        done = statement.compile(dialect=dialect, column_keys=keys)
+        self.sql: str = done.string
+        self.read = is_read(self.sql)
+        self.order: tuple[str, ...] | None = tuple(done.positiontup) if done.positional \
+            else None
+        self.processors: dict[str, Processor] = dict(done._bind_processors)
+        self.escaped: Mapping[str, str] = dict(done.escaped_bind_names or {})
+        # positional: each parameter's name and how its value goes to the driver
+        # a bind without a type (e.g. bindparam("on")) may get a date: ISO text on SQLite
+        untyped = {name for name, bind in ((done.bind_names[b], b) for b in done.bind_names)
+                   if isinstance(bind.type, NullType)}
+        self.plan: tuple[tuple[str, Processor | None], ...] = tuple(
+            (name, self.processors.get(name, _sqlite_value if name in untyped else None))
+            for name in self.order or ())
+        self.results: tuple[Processor | None, ...] = ()
+        if getattr(statement, "is_select", False):
+            self.results = tuple(
+                column.type._cached_result_processor(dialect, None)
+                for column in statement.selected_columns)
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        if self.order is not None:
+            return tuple([params[name] if process is None else process(params[name])
+                          for name, process in self.plan])
+        processors, escaped = self.processors, self.escaped
+        return {escaped.get(name, name): processors[name](value) if name in processors
+                else value for name, value in params.items()}
+
+
+_COMPILED: dict[tuple[Any, ...], _Compiled] = {}
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -26,29 +76,166 @@ def _sqlite_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def driver_rows(session: Session, statement: Executable, params: dict[str, Any]) -> list[Any]:
-    """The rows of ``statement`` (bound by name from ``params``) as the driver returns them;
-    a driver error is a StorageError naming only its type (parameters may hold PII)."""
-    connection = session.connection()
-    dialect = connection.dialect
-    key = (id(statement), dialect.name)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        done = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-        order = tuple(done.positiontup) if done.positional else None
-        compiled = _COMPILED[key] = (done.string, order)
-    sql, order = compiled
-    arguments: Any = (params if order is None
-                      else tuple(_sqlite_value(params[name]) for name in order))
-    cursor = connection.connection.cursor()
+def _compiled(statement: Any, dialect: Dialect, keys: Sequence[str] | None = None,
+              key: tuple[Any, ...] | None = None) -> _Compiled:
+    cache_key = (id(statement), dialect.name) if key is None else (*key, dialect.name)
+    found = _COMPILED.get(cache_key)
+    if found is None:
+        found = _COMPILED[cache_key] = _Compiled(statement, dialect, keys)
+    return found
+
+
+def _connection(session: Session) -> tuple[Any, Dialect]:
+    """The DBAPI connection of the session's transaction (begun if need be), and its dialect."""
+    cached: tuple[Any, Dialect] | None = session.info.get(_KEY)
+    if cached is None:
+        connection = session.connection()
+        cached = session.info[_KEY] = (connection.connection, connection.dialect)
+    return cached
+
+
+def forget_connection(session: Session) -> None:
+    """The session's transaction ended: the next statement asks it for its connection again."""
+    session.info.pop(_KEY, None)
+
+
+def commit_on_driver(session: Session) -> bool:
+    """Commit the session's transaction on its DBAPI connection and close the session
+    (ready for a new transaction, as after ``Session.commit()``), skipping SQLAlchemy's
+    commit bookkeeping; False if no statement ran on the driver (commit the session)."""
+    cached: tuple[Any, Dialect] | None = session.info.pop(_KEY, None)
+    if cached is None:
+        return False
+    dbapi, dialect = cached
     try:
-        cursor.execute(sql, arguments)
-        return list(cursor.fetchall())
+        dbapi.commit()
     except dialect.loaded_dbapi.Error as error:
         raise StorageError(f"database failure: {type(error).__name__}") from None
+    session.close()  # returns the connection; its reset rolls back nothing
+    return True
+
+
+def dialect_name(session: Session) -> str:
+    return _connection(session)[1].name
+
+
+def is_read(sql: str) -> bool:
+    """Whether ``sql`` is a plain SELECT (no locking clause), safe outside a transaction."""
+    head = sql.lstrip()[:7].upper()
+    return head.startswith("SELECT") and " FOR UPDATE" not in sql and " FOR SHARE" not in sql
+
+
+def leave_autocommit(driver_connection: Any) -> None:
+    """A PostgreSQL connection of a read-only unit is about to write: from now on its
+    statements run in a transaction (which the unit rolls back)."""
+    if getattr(driver_connection, "autocommit", False) is True:
+        driver_connection.autocommit = False
+
+
+def _run(session: Session, compiled: _Compiled, arguments: Any, many: bool = False) -> Any:
+    dbapi, dialect = _connection(session)
+    if dialect.name == "postgresql" and not compiled.read:
+        leave_autocommit(dbapi.driver_connection)
+    cursor = dbapi.cursor()
+    try:
+        if many:
+            cursor.executemany(compiled.sql, arguments)
+        else:
+            cursor.execute(compiled.sql, arguments)
+        return cursor
+    except dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        raise StorageError(f"database failure: {type(error).__name__}") from None
+
+
+def driver_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
+    """The rows of ``statement`` (bound by name from ``params``) as the driver returns them;
+    a driver error is a StorageError naming only its type (parameters may hold PII)."""
+    compiled = _compiled(statement, _connection(session)[1])
+    cursor = _run(session, compiled, compiled.arguments(params))
+    try:
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 
+
+def typed_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
+    """Like :func:`driver_rows`, each value read back through its column's type (dates,
+    instants, booleans as the ORM would give them), as tuples."""
+    compiled = _compiled(statement, _connection(session)[1])
+    cursor = _run(session, compiled, compiled.arguments(params))
+    try:
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    processors = compiled.results
+    if not any(processors):
+        return [tuple(row) for row in rows]
+    return [tuple(value if p is None else p(value) for p, value in zip(processors, row,
+                                                                       strict=True))
+            for row in rows]
+
+
+def driver_execute(session: Session, statement: Executable, params: Mapping[str, Any]) -> int:
+    """Run a DML ``statement`` bound by name from ``params``; the number of rows it touched."""
+    compiled = _compiled(statement, _connection(session)[1])
+    cursor = _run(session, compiled, compiled.arguments(params))
+    try:
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
+                  skip_conflicts: bool = False) -> int:
+    """INSERT ``rows`` (all with the same keys) into ``table``; the number inserted.
+    ``skip_conflicts``: a row that would break a unique key is left out (ON CONFLICT DO
+    NOTHING) instead of failing the statement, so the transaction stays usable on
+    PostgreSQL without a savepoint and the caller decides what the shortfall means."""
+    if not rows:
+        return 0
+    dialect = _connection(session)[1]
+    keys = tuple(rows[0])
+    cache = ("insert", id(table), keys, skip_conflicts)
+    found = _COMPILED.get((*cache, dialect.name))
+    if found is None:
+        statement: Any = insert(table)
+        if skip_conflicts:
+            make = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
+            statement = make(table).on_conflict_do_nothing()
+        found = _compiled(statement, dialect, keys, cache)
+    many = len(rows) > 1
+    arguments = [found.arguments(row) for row in rows] if many else found.arguments(rows[0])
+    cursor = _run(session, found, arguments, many)
+    try:
+        return len(rows) if cursor.rowcount < 0 else int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+_KEY_LOOKUPS: dict[tuple[int, int], Any] = {}
+FEW_KEYS = 8
+"""Up to this many identity keys are looked up in one statement on the driver."""
+
+
+def key_holders(session: Session, table: Table, holder: str,
+                keys: Sequence[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(kind, value, holder id) of each of ``keys`` (at most FEW_KEYS (kind, value) pairs)
+    held in the identity-key ``table``: one statement, each term served by its primary key."""
+    statement = _KEY_LOOKUPS.get((id(table), len(keys)))
+    if statement is None:
+        kind, value = table.c.kind, table.c.value
+        statement = _KEY_LOOKUPS[(id(table), len(keys))] = select(
+            kind, value, table.c[holder]).where(or_(*(
+                and_(kind == bindparam(f"k{i}"), value == bindparam(f"v{i}"))
+                for i in range(len(keys)))))
+    params: dict[str, Any] = {}
+    for i, (kind_, value_) in enumerate(keys):
+        params[f"k{i}"], params[f"v{i}"] = kind_, value_
+    return [(k, v, h) for k, v, h in driver_rows(session, statement, params)]
+
+
+# -- bulk inserts (the import) ------------------------------------------------------
 
 _INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, tuple[Any, ...], bool]] = {}
 
@@ -116,6 +303,8 @@ def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, An
     dialect = connection.dialect
     sql, columns, copy = _insert_plan(dialect, table, tuple(rows[0]))
     values = _values(columns, rows)
+    if copy:
+        leave_autocommit(connection.connection.driver_connection)
     cursor: Any = connection.connection.cursor()
     dbapi = dialect.loaded_dbapi
     try:

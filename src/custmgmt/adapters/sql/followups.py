@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_insert, driver_rows
+from custmgmt.adapters.sql.driver import driver_insert, driver_rows, insert_rows
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.adapters.sql.versioned import versioned_update
@@ -105,20 +105,20 @@ class SqlPlans:
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
         stored = attrs.evolve(plan, version=plan.version + 1)
         if plan.version == 0:
-            try:
-                with self._s.begin_nested():
-                    self._s.execute(INSERT_PLAN, [_plan_values(stored)])
-            except IntegrityError:
-                raise ConcurrencyError(f"plan of {plan.prospect_id!r} already exists") from None
+            # an existing plan is skipped, not an error: no savepoint needed
+            if not insert_rows(self._s, PLANS, [_plan_values(stored)], skip_conflicts=True):
+                raise ConcurrencyError(f"plan of {plan.prospect_id!r} already exists")
             return stored
         versioned_update(self._s, FollowUpPlanRow, {"prospect_id": plan.prospect_id},
                          plan.version, _plan_values(stored), "plan")
         return stored
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        if plans:
-            driver_insert(self._s, table_of(FollowUpPlanRow),
-                          [{**_plan_values(p), "version": 1} for p in plans])
+        values = [{**_plan_values(p), "version": 1} for p in plans]
+        if len(values) == 1:  # a single registration's plan: one compiled INSERT
+            insert_rows(self._s, PLANS, values)
+        elif values:  # an import batch's: executemany on SQLite, COPY on PostgreSQL
+            driver_insert(self._s, PLANS, values)
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [

@@ -8,6 +8,7 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -19,7 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_insert, driver_key_holders
+from custmgmt.adapters.sql.driver import (
+    FEW_KEYS,
+    driver_execute,
+    driver_insert,
+    driver_key_holders,
+    insert_rows,
+    key_holders,
+)
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
     ProspectHistoryRow,
@@ -45,6 +53,15 @@ PROSPECTS, KEYS, HISTORY = (table_of(ProspectRow), table_of(ProspectKeyRow),
 INSERT_PROSPECT = insert(PROSPECTS)
 INSERT_KEY = insert(KEYS)
 INSERT_HISTORY = insert(HISTORY)
+FORGET = delete(PROSPECTS).where(PROSPECTS.c.id == bindparam("id"))
+
+
+def _key_rows(held: Sequence[tuple[str, frozenset[IdentityKey]]]) -> list[dict[str, str]]:
+    return [
+        {"kind": k.kind.value, "value": k.value, "prospect_id": prospect_id}
+        for prospect_id, keys in held
+        for k in sorted(keys, key=lambda k: (k.kind.value, k.value))
+    ]
 
 
 class SqlProspects:
@@ -76,17 +93,22 @@ class SqlProspects:
         return self._load([row])[0]
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
-        """Insert row and keys under one savepoint: a refused claim leaves no trace,
-        so a bulk import can carry on with the rest of its batch."""
+        """Insert row, keys and history on the driver. A refused claim leaves no trace (so
+        a bulk import can carry on with the rest of its batch) without a savepoint: rows
+        that would break a unique key are skipped (ON CONFLICT DO NOTHING), which fails
+        no statement, and a prospect whose keys did not all go in is deleted again."""
         stored = attrs.evolve(prospect, version=1)
-        try:
-            with self._s.begin_nested():
-                self._s.execute(INSERT_PROSPECT, [prospect_values(stored)])
-                self._insert_keys([(stored.id, keys)])
-        except IntegrityError:
+        if not insert_rows(self._s, PROSPECTS, [prospect_values(stored)],
+                             skip_conflicts=True):
             self._raise_conflict(stored.id, keys)
-            raise ConcurrencyError(f"prospect {prospect.id!r} already exists") from None
-        self._append_history(stored, 0)
+            raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
+        rows = _key_rows([(stored.id, keys)])
+        if insert_rows(self._s, KEYS, rows, skip_conflicts=True) != len(rows):
+            driver_execute(self._s, FORGET, {"id": stored.id})  # its keys go with it
+            self._raise_conflict(stored.id, keys)
+            raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
+        insert_rows(self._s, HISTORY, [history_values(stored.id, i, entry)
+                                         for i, entry in enumerate(stored.history)])
         return stored
 
     def update(
@@ -105,11 +127,7 @@ class SqlProspects:
         return stored
 
     def _insert_keys(self, held: Sequence[tuple[str, frozenset[IdentityKey]]]) -> None:
-        rows = [
-            {"kind": k.kind.value, "value": k.value, "prospect_id": prospect_id}
-            for prospect_id, keys in held
-            for k in sorted(keys, key=lambda k: (k.kind.value, k.value))
-        ]
+        rows = _key_rows(held)
         if rows:
             self._s.execute(INSERT_KEY, rows)
 
@@ -155,16 +173,26 @@ class SqlProspects:
             self._s.execute(text(f"ANALYZE {KEYS.name}, {PROSPECTS.name}"))
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
-        by_kind: dict[KeyKind, list[str]] = {}
-        for key in set(keys):
-            by_kind.setdefault(key.kind, []).append(key.value)
+        wanted = set(keys)
         found: dict[IdentityKey, str] = {}
+        if len(wanted) <= FEW_KEYS:  # a single registration: one statement on the driver
+            if wanted:
+                found = {IdentityKey(KeyKind(kind), value): holder for kind, value, holder in
+                         key_holders(self._s, KEYS, "prospect_id",
+                                     [(k.kind.value, k.value) for k in wanted])}
+            return self._holders(found)
+        by_kind: dict[KeyKind, list[str]] = {}
+        for key in wanted:
+            by_kind.setdefault(key.kind, []).append(key.value)
         for kind, values in by_kind.items():
             values.sort()
             # kind = ? AND value IN (...) walks the (kind, value) primary key.
             for value, prospect_id in driver_key_holders(self._s, KEYS, "prospect_id",
                                                          kind.value, values):
                 found[IdentityKey(kind, value)] = prospect_id
+        return self._holders(found)
+
+    def _holders(self, found: Mapping[IdentityKey, str]) -> dict[IdentityKey, Prospect]:
         if not found:
             return {}
         rows = self._s.scalars(select(ProspectRow).where(ProspectRow.id.in_(set(found.values())))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import attrs
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_insert
+from custmgmt.adapters.sql.driver import driver_execute, driver_insert, insert_rows, typed_rows
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CertificationRow,
@@ -22,8 +22,8 @@ from custmgmt.adapters.sql.tables import (
     table_of,
 )
 from custmgmt.adapters.sql.translate import (
+    audit_of,
     audit_values,
-    to_audit,
 )
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.integrity import ChainHead
@@ -31,8 +31,29 @@ from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Certification, Principal
 
 # Statements built once and reused (building DML per call was a hot spot).
+INSERT_AUDIT = insert(table_of(AuditRow))
 AUDIT = table_of(AuditRow)
-INSERT_AUDIT = insert(AUDIT)
+HEADS = table_of(ChainHeadRow)
+_PRINCIPALS, _ROLES, _CERTS = (table_of(PrincipalRow), table_of(PrincipalRoleRow),
+                               table_of(CertificationRow))
+# Read on every call (who is acting): one statement on the driver, the principal's
+# row joined with its roles and certifications (a row per pair; people hold a few).
+PRINCIPAL = select(
+    _PRINCIPALS.c.team, _PRINCIPALS.c.supervisor_id, _PRINCIPALS.c.active,
+    _PRINCIPALS.c.version, _ROLES.c.role, _CERTS.c.name, _CERTS.c.valid_until,
+).select_from(
+    _PRINCIPALS.outerjoin(_ROLES, _ROLES.c.principal_id == _PRINCIPALS.c.id)
+    .outerjoin(_CERTS, _CERTS.c.principal_id == _PRINCIPALS.c.id)
+).where(_PRINCIPALS.c.id == bindparam("id"))
+TRAIL = select(*(AUDIT.c[name] for name in (
+    "resource_kind", "resource_id", "sequence", "actor_id", "action", "at", "before",
+    "after", "previous_hash", "hash"))).where(
+    AUDIT.c.resource_kind == bindparam("kind"), AUDIT.c.resource_id == bindparam("id"),
+).order_by(AUDIT.c.sequence)
+MOVE_HEAD = update(HEADS).where(
+    HEADS.c.chain == bindparam("chain_"), HEADS.c.chain_id == bindparam("chain_id_"),
+).values(length=bindparam("length_"), head_hash=bindparam("head_hash_"),
+         seal=bindparam("seal_"))
 
 
 def _principal(
@@ -48,15 +69,15 @@ class SqlPrincipals:
         self._s = session
 
     def get(self, principal_id: str) -> Principal | None:
-        row = self._s.scalars(select(PrincipalRow).where(PrincipalRow.id == principal_id)
-                              .execution_options(populate_existing=True)).one_or_none()
-        if row is None:
+        found = typed_rows(self._s, PRINCIPAL, {"id": principal_id})
+        if not found:
             return None
-        roles = self._s.scalars(select(PrincipalRoleRow.role).where(
-            PrincipalRoleRow.principal_id == principal_id)).all()
-        certs = self._s.execute(select(CertificationRow.name, CertificationRow.valid_until).where(
-            CertificationRow.principal_id == principal_id)).all()
-        return _principal(row, roles, (Certification(n, until) for n, until in certs))
+        team, supervisor, active, version = found[0][:4]
+        return Principal(
+            id=principal_id, roles=frozenset(row[4] for row in found if row[4] is not None),
+            team=team, supervisor_id=supervisor, active=bool(active), version=version,
+            certifications=frozenset(Certification(row[5], row[6]) for row in found
+                                     if row[5] is not None))
 
     def _chosen(self, role: str | None, team: str | None) -> Select[str]:
         chosen = select(PrincipalRow.id)
@@ -124,12 +145,10 @@ class SqlAudit:
         self._s = session
 
     def append(self, entry: AuditEntry) -> None:
-        try:
-            with self._s.begin_nested():
-                self._s.execute(INSERT_AUDIT, [audit_values(entry)])
-        except IntegrityError:
+        # a taken sequence number is skipped, not an error: no savepoint needed
+        if not insert_rows(self._s, AUDIT, [audit_values(entry)], skip_conflicts=True):
             raise ConcurrencyError(
-                f"audit sequence {entry.sequence} of {entry.resource_id!r} is taken") from None
+                f"audit sequence {entry.sequence} of {entry.resource_id!r} is taken")
 
     def append_many(self, entries: Sequence[AuditEntry]) -> None:
         if not entries:
@@ -141,13 +160,8 @@ class SqlAudit:
             raise ConcurrencyError("an audit sequence number in the batch is taken") from None
 
     def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
-        rows = self._s.scalars(
-            select(AuditRow)
-            .where(AuditRow.resource_kind == resource_kind, AuditRow.resource_id == resource_id)
-            .order_by(AuditRow.sequence)
-            .execution_options(populate_existing=True)
-        ).all()
-        return [to_audit(r) for r in rows]
+        rows = typed_rows(self._s, TRAIL, {"kind": resource_kind, "id": resource_id})
+        return [audit_of(*row) for row in rows]
 
     def trails(self) -> Sequence[tuple[str, str]]:
         rows = self._s.execute(
@@ -173,18 +187,15 @@ class SqlHeads:
 
     def save(self, head: ChainHead) -> None:
         values = {"length": head.length, "head_hash": head.head_hash, "seal": head.seal}
-        changed = self._s.execute(
-            update(ChainHeadRow).where(ChainHeadRow.chain == head.chain,
-                                       ChainHeadRow.chain_id == head.chain_id)
-            .values(values).execution_options(synchronize_session=False))
-        if changed.rowcount == 0:  # type: ignore[attr-defined]
-            try:
-                with self._s.begin_nested():
-                    self._s.execute(insert(ChainHeadRow).values(
-                        chain=head.chain, chain_id=head.chain_id, **values))
-            except IntegrityError:
-                raise ConcurrencyError(f"the head of {head.chain} {head.chain_id!r} was "
-                                       "written meanwhile") from None
+        if driver_execute(self._s, MOVE_HEAD, {
+                "chain_": head.chain, "chain_id_": head.chain_id, "length_": head.length,
+                "head_hash_": head.head_hash, "seal_": head.seal}):
+            return
+        # a new chain; one created meanwhile is skipped, not an error (no savepoint)
+        if not insert_rows(self._s, HEADS, [{"chain": head.chain, "chain_id": head.chain_id,
+                                                **values}], skip_conflicts=True):
+            raise ConcurrencyError(f"the head of {head.chain} {head.chain_id!r} was "
+                                   "written meanwhile")
 
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         if not heads:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
@@ -13,7 +14,7 @@ import cattrs
 from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
@@ -22,6 +23,12 @@ from custmgmt.adapters.sql.credit import SqlCredit, SqlCreditLimits
 from custmgmt.adapters.sql.customers import SqlCustomers
 from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.delivery import SqlEvents, SqlObserverCursors, SqlOutbox
+from custmgmt.adapters.sql.driver import (
+    commit_on_driver,
+    forget_connection,
+    is_read,
+    leave_autocommit,
+)
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.privacy import SqlPiRequests
 from custmgmt.adapters.sql.prospects import SqlProspects
@@ -29,7 +36,6 @@ from custmgmt.adapters.sql.repositories import SqlAudit, SqlCounters, SqlHeads, 
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.adapters.sql.stock import SqlDepartments, SqlStockCounts
 from custmgmt.errors import CustmgmtError, StorageError, ValidationError
-from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.serialization import make_converter
 
@@ -111,6 +117,7 @@ class SqlUnitOfWork:
     def __init__(self, storage: SqlStorage, read_only: bool = False) -> None:
         self._storage = storage
         self._session: Session | None = None
+        self._events: SqlEvents | None = None
         self.read_only = read_only
 
     def __enter__(self) -> Self:
@@ -119,12 +126,20 @@ class SqlUnitOfWork:
         if self._storage.serial is not None:
             _one_at_a_time(session, self._storage.serial)
         self._session = session
-        for entry in ROSTER:
-            repository = REPOSITORIES[entry.name](session, self._storage.converter)
-            if isinstance(repository, SqlEvents):
-                self._events = repository  # flushed last, at commit
-            setattr(self, entry.name, _guard(repository))
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """A roster repository, made on first use in this unit of work (a call touches
+        a few of them; making all of them for every call cost as much as a statement)."""
+        make = REPOSITORIES.get(name)
+        if make is None or self._session is None:
+            raise AttributeError(name)
+        repository = make(self._session, self._storage.converter)
+        if isinstance(repository, SqlEvents):
+            self._events = repository  # flushed last, at commit
+        guarded = _guard(repository)
+        setattr(self, name, guarded)
+        return guarded
 
     def __exit__(
         self,
@@ -135,6 +150,10 @@ class SqlUnitOfWork:
         session, self._session = self._session, None
         if session is None:
             return
+        for name in REPOSITORIES:  # made for this transaction only
+            self.__dict__.pop(name, None)
+        self._events = None
+        forget_connection(session)
         try:
             # close() rolls back whatever was not committed (without the bookkeeping
             # of rollback(), which restores object state nobody will read again)
@@ -149,12 +168,16 @@ class SqlUnitOfWork:
         if self.read_only:
             raise StorageError("a read-only unit of work cannot commit")
         with translated():
-            self._events.flush()  # last: positions in commit order (see adapters.sql.delivery)
-            self._session.commit()
+            if self._events is not None:  # last: positions in commit order (see .delivery)
+                self._events.flush()
+            if not commit_on_driver(self._session):
+                self._session.commit()
 
     def rollback(self) -> None:
         if self._session is not None:
-            self._events.discard()
+            if self._events is not None:
+                self._events.discard()
+            forget_connection(self._session)
             with translated():
                 self._session.rollback()
 
@@ -205,6 +228,45 @@ def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
             cursor.close()
 
 
+def _begin_on_write(engine: Engine) -> None:
+    """A read-only unit on PostgreSQL reads in autocommit; a statement that is not a
+    plain read (a write, a SAVEPOINT) first turns autocommit off, so it runs in a
+    transaction that the unit's end rolls back."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _writing(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY, False) and \
+                not is_read(statement):
+            leave_autocommit(connection.connection.driver_connection)
+
+
+IDLE_PING_SECONDS = 5.0
+"""A pooled connection unused for longer is pinged before it is handed out."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Like ``pool_pre_ping``, for connections that sat idle in the pool: a server
+    restart or an idle timeout shows up as a fresh connection instead of a failed
+    call. A connection checked in moments ago is handed out without the extra round
+    trip (the ping cost as much as a due list's whole query)."""
+
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        record.info["custmgmt_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        used = record.info.get("custmgmt_used")
+        if used is None or time.monotonic() - used <= IDLE_PING_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")  # the pool reconnects
+
+
 def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:
     try:
         parsed = make_url(url)
@@ -220,7 +282,9 @@ def make_engine(url: str) -> tuple[Engine, threading.Lock | None]:
             _sqlite_transactions(engine, in_memory)
             return engine, threading.Lock() if in_memory else None
         # hide_parameters: statement parameters (phones, names) never reach a log or error.
-        return create_engine(parsed, pool_pre_ping=True, hide_parameters=True), None
+        engine = create_engine(parsed, hide_parameters=True)
+        _ping_when_idle(engine)
+        return engine, None
     except (ArgumentError, ValueError, TypeError) as error:
         raise ValidationError("url", f"has options the driver refuses ({error})") from None
     except NoSuchModuleError:
@@ -238,6 +302,14 @@ class SqlStorage:
     def __init__(self, url: str, *, migrate: bool = False) -> None:
         self.engine, self.serial = make_engine(url)
         self.reader = self.engine.execution_options(**{READ_ONLY: True})
+        if self.engine.dialect.name == "postgresql":
+            # Read-only units read in autocommit: under READ COMMITTED a transaction gives
+            # each statement its own snapshot anyway, and this saves the BEGIN and
+            # ROLLBACK round trips of every read. The first statement that is not a
+            # read begins a transaction (see _begin_on_write), which the end of the unit
+            # rolls back: a read-only unit still keeps nothing it wrote.
+            self.reader = self.reader.execution_options(isolation_level="AUTOCOMMIT")
+            _begin_on_write(self.engine)
         self.converter = make_converter()
         try:
             with translated():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from custmgmt.adapters.sql.tables import (
     AuditRow,
@@ -192,6 +193,18 @@ def to_audit(row: AuditRow) -> AuditEntry:
         resource_kind=row.resource_kind, resource_id=row.resource_id, sequence=row.sequence,
         actor_id=row.actor_id, action=row.action, at=row.at, before=_pairs(row.before),
         after=_pairs(row.after), previous_hash=row.previous_hash, hash=row.hash,
+    )
+
+
+def audit_of(
+    resource_kind: str, resource_id: str, sequence: int, actor_id: str, action: str,
+    at: datetime, before: str, after: str, previous_hash: str, hash: str,
+) -> AuditEntry:
+    """An audit entry from its columns, in the order of the table."""
+    return AuditEntry(
+        resource_kind=resource_kind, resource_id=resource_id, sequence=sequence,
+        actor_id=actor_id, action=action, at=at, before=_pairs(before), after=_pairs(after),
+        previous_hash=previous_hash, hash=hash,
     )
 
 
