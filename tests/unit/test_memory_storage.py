@@ -3,6 +3,7 @@ that what reads back is exactly what was stored (the contract suite covers the r
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta, timezone
 from decimal import Decimal
 
@@ -10,12 +11,15 @@ import attrs
 import pytest
 
 from custmgmt.adapters.memory.keys import compact, expand
+from custmgmt.adapters.memory.plans import reaches
 from custmgmt.adapters.memory.shared import ByKindAndId, Shared, restamped
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.domain.audit import chain_entry
-from custmgmt.domain.common import Money
+from custmgmt.domain.common import Money, ProspectId
+from custmgmt.domain.followups import FollowUpPlan
 from custmgmt.domain.identity import IdentityKey, KeyKind
-from custmgmt.domain.prospects import HistoryEntry, Prospect
+from custmgmt.domain.prospects import Grade, HistoryEntry, Prospect
+from custmgmt.ports.auth import Reach, Resource, Scope
 from custmgmt.testing.builders import RING, T0, add_prospect, keys_of, make_prospect
 
 
@@ -126,3 +130,19 @@ def test_a_commit_changes_the_committed_index_in_place_and_only_for_its_own_keys
     assert {k: v for k, v in index.items()} == {k: v for k, v in before.items()
                                                 if v == first.id}
     assert second.id not in held and first.id in held
+
+
+def test_the_due_list_filter_is_reach_covers_of_the_plans_prospect() -> None:
+    plans = [FollowUpPlan(prospect_id=ProspectId(f"p-{n}"), owner_id=owner, owner_team=team,
+                          grade=Grade.B, anchor=T0.date(), next_due=T0.date())
+             for n, (owner, team) in enumerate(itertools.product(
+                 ("u-alice", "u-bob"), ("east", "west", None)))]
+    for scope, me, team, owner in itertools.product(
+            Scope, ("u-alice", "u-carol"), ("east", None), ("u-alice", "u-bob", None)):
+        reach = Reach(scope=scope, principal_id=me, team=team)
+        covers = reaches(reach, owner)
+        for plan in plans:
+            resource = Resource(kind="prospect", id=plan.prospect_id, owner_id=plan.owner_id,
+                                team=plan.owner_team)
+            expected = reach.covers(resource) and owner in (None, plan.owner_id)
+            assert covers(plan) is expected, (reach, owner, plan)

@@ -123,17 +123,18 @@ class MemoryOutbox:
         self.staged: dict[str, OutboxItem] = {}
         self.claimed: dict[str, OutboxItem | None] = {}
         """The committed item each claim started from: a claim fails if it moved."""
+        self._staged_keys: set[str] = set()
+        """The dedupe keys of the notifications this unit queued."""
 
     def add(self, notification: Notification) -> bool:
         key = notification.dedupe_key
-        if key is not None and (
-            key in self._state.dedupe_keys
-            or any(i.notification.dedupe_key == key for i in self.staged.values())
-        ):
+        if key is not None and (key in self._state.dedupe_keys or key in self._staged_keys):
             return False
         if notification.id in self._state.outbox or notification.id in self.staged:
             raise ConcurrencyError(f"notification {notification.id!r} already queued")
         self.staged[notification.id] = OutboxItem(notification=notification)
+        if key is not None:
+            self._staged_keys.add(key)
         return True
 
     def get(self, notification_id: str) -> OutboxItem:

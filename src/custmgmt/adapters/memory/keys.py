@@ -65,7 +65,8 @@ class KeyStage:
         """Inverse of ``staged``: the holders this unit staged with each key, in order."""
         self._delta: dict[Compact, str | None] = {}
         self._kept: dict[IdentityKey, Compact] = {}
-        """The compact form of each key ``check`` stored: ``held`` shares it."""
+        """The compact form of each key this unit looked up or staged (made once; the
+        committed index and ``held`` share it)."""
 
     def keys(self, holder_id: str) -> frozenset[IdentityKey]:
         if holder_id in self.staged:
@@ -80,7 +81,7 @@ class KeyStage:
             if staged:
                 found[key] = staged[0]
                 continue
-            holder_id = self.index.get(compact(key))
+            holder_id = self.index.get(self._compact(key))
             # A holder this unit staged anew holds only the keys it was staged with.
             if holder_id is not None and (holder_id not in self.staged
                                           or key in self.staged[holder_id]):
@@ -117,10 +118,9 @@ class KeyStage:
                 if self.index.get(kept) == holder_id:
                     delta[kept] = None
         clashes: dict[IdentityKey, str] = {}
-        self._kept = {}
         for holder_id, keys in self.staged.items():
             for key in ordered(keys):
-                kept = self._kept[key] = compact(key)
+                kept = self._compact(key)
                 other = delta[kept] if kept in delta else self.index.get(kept)
                 if other is not None and other != holder_id:
                     clashes.setdefault(key, other)
@@ -145,4 +145,6 @@ class KeyStage:
 
     def _compact(self, key: IdentityKey) -> Compact:
         kept = self._kept.get(key)
-        return compact(key) if kept is None else kept
+        if kept is None:
+            kept = self._kept[key] = compact(key)
+        return kept

@@ -258,10 +258,13 @@ class MemoryHeads:
         key = (chain, chain_id)
         return self.staged.get(key) or self._state.heads.get(key)
 
-    def save(self, head: ChainHead) -> None:
+    @staticmethod
+    def _shared(head: ChainHead) -> ChainHead:
         chain = sys.intern(head.chain)  # a few chain names, each stored once
-        if chain is not head.chain:
-            head = restamped(head, chain=chain)
+        return head if chain is head.chain else restamped(head, chain=chain)
+
+    def save(self, head: ChainHead) -> None:
+        head = self._shared(head)
         self.staged[(head.chain, head.chain_id)] = head
 
     def add_many(self, heads: Sequence[ChainHead]) -> None:
@@ -269,7 +272,7 @@ class MemoryHeads:
         if len(set(keys)) != len(keys) or any(
                 k in self.staged or k in self._state.heads for k in keys):
             raise ConcurrencyError("the head of a chain in the batch exists already")
-        self.staged.update(zip(keys, heads, strict=True))
+        self.staged.update(zip(keys, map(self._shared, heads), strict=True))
 
     def check(self) -> None:
         """Nothing to check: the chain a head belongs to is checked by its own log."""

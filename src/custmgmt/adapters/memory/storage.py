@@ -8,8 +8,10 @@ raises and applies none.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, cast
 
@@ -200,25 +202,26 @@ class MemoryProspects:
                 for key, holder_id in self.keys.holder_ids(keys).items()}
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:
-        rows = sorted(
-            (p for p in self.rows.merged().values() if query.matches(p)),
-            key=lambda p: (as_utc(p.registration.at), p.id),
-        )
+        def order(p: Prospect) -> tuple[datetime, str]:
+            return (as_utc(p.registration.at), p.id)
+
+        found: Iterable[Prospect] = (p for p in self.rows.values() if query.matches(p))
         if query.after is not None:
             after = (as_utc(query.after[0]), query.after[1])
-            rows = [p for p in rows if (as_utc(p.registration.at), p.id) > after]
-        return rows[: query.limit]
+            found = (p for p in found if order(p) > after)
+        # the first page only: no sort of every row (and no copy of them all)
+        return heapq.nsmallest(query.limit, found, key=order)
 
     def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
         counts: dict[tuple[Grade, Stage], int] = {}
-        for p in self.rows.merged().values():
+        for p in self.rows.values():
             if query.matches(p):
                 counts[(p.grade, p.stage)] = counts.get((p.grade, p.stage), 0) + 1
         return counts
 
     def furthest_stages(self, query: ProspectQuery) -> dict[tuple[Stage, bool], int]:
         counts: dict[tuple[Stage, bool], int] = {}
-        for p in self.rows.merged().values():
+        for p in self.rows.values():
             if query.matches(p):
                 key = (p.furthest_stage, p.stage is Stage.LOST)
                 counts[key] = counts.get(key, 0) + 1
@@ -303,14 +306,29 @@ REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
 """The memory implementation of each roster entry (a test holds it to the roster)."""
 
 
+_ORDER = {entry.name: n for n, entry in enumerate(ROSTER)}
+
+
 class MemoryUnitOfWork:
-    """Repositories are built from the roster, checked together and applied together."""
+    """Repositories are built from the roster, checked together and applied together.
+
+    Each is built the first time the unit uses it (a due list touches two of the
+    eighteen), and only those are checked and applied at commit, in roster order."""
 
     def __init__(self, state: MemoryState, read_only: bool = False) -> None:
         self.state = state
         self.read_only = read_only
         self._held: list[threading.Lock] = []
-        self._begin()
+        self._repositories: dict[str, MemoryRepository] = {}
+
+    def __getattr__(self, name: str) -> MemoryRepository:
+        # Only reached for a repository this unit has not built yet.
+        make = REPOSITORIES.get(name)
+        if make is None or name.startswith("_"):
+            raise AttributeError(name)
+        repository = self._repositories[name] = make(self)
+        setattr(self, name, repository)
+        return repository
 
     def hold(self, key: str) -> None:
         """Take the store's lock on ``key`` until this unit ends (commit or rollback),
@@ -329,9 +347,9 @@ class MemoryUnitOfWork:
 
     def _begin(self) -> None:
         self._release()
-        self._repositories = [REPOSITORIES[entry.name](self) for entry in ROSTER]
-        for entry, repository in zip(ROSTER, self._repositories, strict=True):
-            setattr(self, entry.name, repository)
+        for name in self._repositories:
+            delattr(self, name)
+        self._repositories = {}
 
     def __enter__(self) -> Self:
         self._begin()
@@ -348,10 +366,11 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         if self.read_only:
             raise StorageError("a read-only unit of work cannot commit")
+        used = sorted(self._repositories.items(), key=lambda item: _ORDER[item[0]])
         with self.state.lock:
-            for repository in self._repositories:
+            for _, repository in used:
                 repository.check()
-            for repository in self._repositories:
+            for _, repository in used:
                 repository.apply()
         self._begin()
 

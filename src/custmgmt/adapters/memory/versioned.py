@@ -81,6 +81,14 @@ class VersionedStage(Generic[A]):
         merged.update({key: aggregate for key, (_, aggregate) in self.staged.items()})
         return merged
 
+    def values(self) -> list[A]:
+        """``merged().values()`` without copying the committed map (a scan of a million
+        rows then holds a list of references, not a second dictionary)."""
+        staged = self.staged
+        found = [a for key, a in list(self.committed.items()) if key not in staged]
+        found.extend(a for _, a in staged.values())
+        return found
+
     def written(self) -> dict[str, A]:
         return {key: aggregate for key, (_, aggregate) in self.staged.items()}
 
