@@ -11,6 +11,7 @@ from custmgmt import errors
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.app import CustomerManagement, open
 from custmgmt.domain.common import Money
+from custmgmt.domain.consent import ConsentRecord, ConsentSource, ContactChannel
 from custmgmt.domain.credit import (
     Benchmark,
     Condition,
@@ -21,6 +22,7 @@ from custmgmt.domain.credit import (
     InstrumentState,
     InterestRate,
 )
+from custmgmt.domain.customers import Purpose
 from custmgmt.domain.followups import Channel
 from custmgmt.domain.prospects import Grade, Stage, Willingness
 from custmgmt.domain.samples import Light, StorageCondition
@@ -35,6 +37,9 @@ __all__ = [
     "Certification",
     "Channel",
     "Condition",
+    "ConsentRecord",
+    "ConsentSource",
+    "ContactChannel",
     "Counterparty",
     "CreditInstrument",
     "CustomerConsent",
@@ -51,6 +56,7 @@ __all__ = [
     "Notification",
     "NotificationPurpose",
     "Principal",
+    "Purpose",
     "Role",
     "SequentialIds",
     "Settings",

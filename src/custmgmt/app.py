@@ -27,6 +27,7 @@ from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import CustomerQuery, ProspectQuery, Storage
 from custmgmt.services.audit import AuditService
+from custmgmt.services.consent import ConsentSendCheck, ConsentService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.credit import CreditService
 from custmgmt.services.customers import CustomerService, customer_for_won
@@ -94,6 +95,8 @@ class CustomerManagement:
     """Credit instruments: commitment letters, tender credit certificates and intents."""
     delisting: DelistingService
     """Delisting cases (客户摘牌): investigation, the panel's vote, notice, sealing, objection."""
+    consent: ConsentService
+    """Consent per person, purpose and channel: give, withdraw, history, ``allows``."""
     audit: AuditService
     """Verify the audit trails and their sealed heads (tamper evidence)."""
     principals: PrincipalService
@@ -127,7 +130,8 @@ class CustomerManagement:
             description=self._description,
         )
         self._observers = ObserverFeed(self._context, plugins.observers(), worker=worker)
-        self.notifications = NotificationService(self._context, notifier, worker=worker)
+        self.notifications = NotificationService(
+            self._context, notifier, worker=worker, checks=(ConsentSendCheck(self._context),))
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
         self.customers = CustomerService(self._context)
         self.prospects = ProspectService(self._context, plugins.grading_policy(settings), keeper,
@@ -138,6 +142,7 @@ class CustomerManagement:
         self.credit = CreditService(self._context)
         self.audit = AuditService(self._context)
         self.delisting = DelistingService(self._context)
+        self.consent = ConsentService(self._context)
         self.principals = PrincipalService(self._context)
         self.privacy = PrivacyService(self._context)
         self.samples = SampleService(

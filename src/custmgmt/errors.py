@@ -10,6 +10,7 @@ from datetime import datetime
 __all__ = [
     "ClaimConflict",
     "ConcurrencyError",
+    "ConsentRequired",
     "CreditLimitExceeded",
     "CustmgmtError",
     "CustomerRefused",
@@ -122,6 +123,20 @@ class CustomerRefused(CustmgmtError):
         self.reason = reason
         detail = f": {reason}" if reason else ""
         super().__init__(f"customer {customer_id!r} ({status}) refused for {purpose}{detail}")
+
+
+class ConsentRequired(CustmgmtError):
+    """The person has not consented (or has withdrawn consent) to this purpose on this
+    channel: the message is not sent, the contact not made."""
+
+    def __init__(self, customer_id: str, purpose: str, channel: str, reason: str = "") -> None:
+        self.customer_id = customer_id
+        self.purpose = purpose
+        self.channel = channel
+        self.reason = reason
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"customer {customer_id!r} has no {purpose} consent on "
+                         f"{channel}{detail}")
 
 
 class ConcurrencyError(CustmgmtError):

@@ -22,8 +22,10 @@ S, P = CustomerStatus, Purpose
 EXPECTED: dict[tuple[CustomerStatus, Purpose], bool] = {
     (S.ACTIVE, P.SALES): True, (S.ACTIVE, P.SAMPLE_RECEIPT): True, (S.ACTIVE, P.CREDIT): True,
     (S.ACTIVE, P.MARKETING): True, (S.ACTIVE, P.CARE): True,
+    (S.ACTIVE, P.PROFILING): True, (S.ACTIVE, P.SHARING): True,
     (S.SEALED, P.SALES): False, (S.SEALED, P.SAMPLE_RECEIPT): False, (S.SEALED, P.CREDIT): False,
     (S.SEALED, P.MARKETING): False, (S.SEALED, P.CARE): False,
+    (S.SEALED, P.PROFILING): False, (S.SEALED, P.SHARING): False,
 }
 
 

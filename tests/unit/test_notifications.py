@@ -182,7 +182,7 @@ class Refuser:
     def __call__(self, uow: UnitOfWork, notification: Notification) -> str | None:
         self.asked.append(notification.id)
         assert uow.outbox.get(notification.id).leased_by is not None  # it can look things up
-        return "no marketing consent" if notification.purpose == "marketing" else None
+        return "no survey opt-in" if notification.purpose == "survey" else None
 
 
 def test_a_send_time_check_refuses_before_the_notifier_sees_it(
@@ -190,14 +190,14 @@ def test_a_send_time_check_refuses_before_the_notifier_sees_it(
 ) -> None:
     check = Refuser()
     app.notifications.add_send_check(check)
-    queue(app, 1, purpose="marketing", channel="sms")
+    queue(app, 1, purpose="survey", channel="sms")  # any short string is a purpose
     queue(app, 2)
     assert app.notifications.dispatch(ops) == DispatchReport(sent=1, refused=1)
     assert check.asked == ["n-000001", "n-000002"]
     assert [n.id for n in recorder(app).sent] == ["n-000002"]
     refused = app.notifications.get(ops, "n-000001")
     assert refused.status is DeliveryStatus.REFUSED
-    assert refused.last_error == "no marketing consent"
+    assert refused.last_error == "no survey opt-in"
     assert app.notifications.dispatch(ops) == DispatchReport()
 
 

@@ -53,7 +53,13 @@ class Purpose(enum.Enum):
     SAMPLE_RECEIPT = "sample_receipt"
     CREDIT = "credit"
     MARKETING = "marketing"
+    """Offers and campaigns (营销): only to those who consented, per channel."""
     CARE = "care"
+    """Customer care messages: greetings, service follow-up (consent per channel)."""
+    PROFILING = "profiling"
+    """Building a profile of the person (用户画像) from their data: needs consent."""
+    SHARING = "sharing"
+    """Sharing the person's data with a third party: needs consent."""
 
 
 STATUS_PERMITS: Mapping[CustomerStatus, frozenset[Purpose]] = {

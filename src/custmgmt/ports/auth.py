@@ -46,6 +46,12 @@ class Role:
     """May read a sealed customer's data, giving a reason each time (audited)."""
     PRIVACY_OFFICER = "privacy_officer"
     """个人信息保护负责人: receives and answers access, export and erasure requests."""
+    MARKETER = "marketer"
+    """Drafts campaigns (owns them), runs the approved ones, records outcomes."""
+    COMPLIANCE_REVIEWER = "compliance_reviewer"
+    """Reviews campaign material (advertising law), never material they wrote."""
+    MARKETING_MANAGER = "marketing_manager"
+    """Approves campaigns, keeps the product list with its risk levels."""
     ADMIN = "admin"
 
 
@@ -121,6 +127,24 @@ class Action(enum.Enum):
     """Answer an export request: everything held about one person, as JSON."""
     PI_ERASE = "pi.erase"
     """Answer an erasure request: pseudonymize the person (a legal hold defers it)."""
+    CONSENT_RECORD = "consent.record"
+    """Record a person's consent or its withdrawal: checked against the customer."""
+    CONSENT_READ = "consent.read"
+    """Read a person's consent history and current state."""
+    RISK_ASSESS = "customer.risk_assess"
+    """Record a customer's assessed risk tolerance: checked against the customer."""
+    MARKETING_PRODUCT = "marketing.product"
+    """Keep the products campaigns offer, with their risk levels."""
+    MARKETING_DRAFT = "marketing.draft"
+    """Draft a campaign (its owner), change and submit it for review."""
+    MARKETING_REVIEW = "marketing.review"
+    """Review a campaign's material for compliance (never one's own material)."""
+    MARKETING_APPROVE = "marketing.approve"
+    MARKETING_RUN = "marketing.run"
+    """Start an approved campaign, send its messages, close it."""
+    MARKETING_EVALUATE = "marketing.evaluate"
+    """Record outcomes of touches and evaluate a closed campaign."""
+    MARKETING_READ = "marketing.read"
 
 
 class Scope(enum.IntEnum):

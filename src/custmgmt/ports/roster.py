@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from custmgmt.domain import credit, customers, delisting, privacy, prospect_events
+from custmgmt.domain import consent, credit, customers, delisting, privacy, prospect_events
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase
@@ -68,6 +69,7 @@ ROSTER: tuple[Entry, ...] = (
     Entry("credit_limits", ports.CreditLimitRepository, CreditLimit, versioned=True),
     Entry("delisting", ports.DelistingRepository, DelistingCase, versioned=True,
           events=_events_of(delisting)),
+    Entry("consents", ports.ConsentRepository, ConsentRecord, events=_events_of(consent)),
     Entry("principals", ports.PrincipalRepository, Principal),
     Entry("plans", ports.FollowUpPlanRepository, FollowUpPlan, versioned=True),
     Entry("follow_ups", ports.FollowUpRepository, FollowUp, events=(FollowUpRecorded,)),

@@ -21,6 +21,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.consent import ConsentRecord, ContactChannel
 from custmgmt.domain.credit import (
     CreditInstrument,
     CreditLimit,
@@ -28,7 +29,7 @@ from custmgmt.domain.credit import (
     InstrumentKind,
     InstrumentState,
 )
-from custmgmt.domain.customers import Customer, CustomerStatus
+from custmgmt.domain.customers import Customer, CustomerStatus, Purpose
 from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.identity import IdentityKey
@@ -317,6 +318,26 @@ class DelistingRepository(Protocol):
         """Active customers whose latest review (never reviewed: their creation) is
         before ``before``, longest waiting first (then by customer id), at most
         ``limit`` of them."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    """The consent history of each person: append-only (no update, no delete)."""
+
+    def add(self, record: ConsentRecord) -> None:
+        """Append ``record``; ConcurrencyError if its id is taken."""
+        ...
+
+    def history(self, customer_id: str) -> Sequence[ConsentRecord]:
+        """Every record of one customer, in force order (``at``, then id)."""
+        ...
+
+    def latest(
+        self, customer_id: str, purpose: Purpose, channel: ContactChannel, sensitive: bool,
+        at: datetime,
+    ) -> ConsentRecord | None:
+        """The record in force at ``at`` for that purpose, channel and sensitivity: the
+        last one (``at``, then id) dated at or before ``at``; None if there is none."""
         ...
 
 
@@ -659,6 +680,9 @@ class UnitOfWork(Protocol):
 
     @property
     def delisting(self) -> DelistingRepository: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
 
     @property
     def principals(self) -> PrincipalRepository: ...

@@ -64,7 +64,8 @@ def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
 
 AUDITED: Mapping[str, Lookup | None] = {
     PROSPECT: _prospect, CUSTOMER: _customer, "stock_count": _stock_count,
-    CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None, PI_REQUEST: _pi_request}
+    CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None, PI_REQUEST: _pi_request,
+    "consent": _customer}
 """Each kind of resource with an audit trail, and how to find one (NotFound if absent;
 None: the trail is the only record). Such a resource gets its first entry when it is
 created, so one that exists without a trail lost it."""
@@ -92,9 +93,10 @@ class AuditService(Described):
         IntegrityError naming the first entry edited, deleted, inserted or reordered,
         newest entries cut off, a whole trail deleted, or (with a chain key) a head
         whose seal fails. ``kind``: ``"prospect"``, ``"customer"``, ``"stock_count"``,
-        ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id), ``"report"``
-        (a closed month, by its name) or ``"pi_request"`` (a personal-information
-        request). Returns the number of entries.
+        ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id), ``"consent"``
+        (a person's consent records, by customer id), ``"report"`` (a closed month, by
+        its name) or ``"pi_request"`` (a personal-information request). Returns the
+        number of entries.
         Needs the ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))

@@ -38,6 +38,7 @@ from custmgmt.testing.builders import (
     same_person_as,
     sample_notification,
 )
+from custmgmt.testing.consent_contract import ConsentStorageContract
 from custmgmt.testing.credit_contract import CreditStorageContract
 from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.delisting_contract import DelistingStorageContract
@@ -51,6 +52,7 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 class StorageContract(
     CustomerStorageContract, CreditStorageContract, DelistingStorageContract,
+    ConsentStorageContract,
     FollowUpStorageContract, SampleStorageContract, DeliveryStorageContract,
     PrivacyStorageContract, ABC
 ):

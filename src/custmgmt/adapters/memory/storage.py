@@ -17,6 +17,7 @@ from typing import Protocol, Self, cast
 
 import attrs
 
+from custmgmt.adapters.memory.consent import MemoryConsents
 from custmgmt.adapters.memory.credit import MemoryCredit, MemoryCreditLimits
 from custmgmt.adapters.memory.customers import MemoryCustomers
 from custmgmt.adapters.memory.delisting import MemoryDelisting
@@ -43,6 +44,7 @@ from custmgmt.adapters.memory.shared import ByKindAndId, Shared
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
@@ -75,6 +77,9 @@ class MemoryState:
         self.credit_limits: dict[str, CreditLimit] = {}
         self.delisting: dict[str, DelistingCase] = {}
         self.reviews: dict[str, Review] = {}
+        self.consents: dict[str, list[ConsentRecord]] = {}
+        """Each customer's consent history, in the order appended."""
+        self.consent_ids: set[str] = set()
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.plan_index = PlanIndex()
@@ -296,6 +301,7 @@ class MemoryRepository(Protocol):
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "prospects": MemoryProspects, "customers": MemoryCustomers, "credit": MemoryCredit,
     "credit_limits": MemoryCreditLimits, "delisting": MemoryDelisting,
+    "consents": MemoryConsents,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
+from custmgmt.adapters.sql.consent import SqlConsents
 from custmgmt.adapters.sql.credit import SqlCredit, SqlCreditLimits
 from custmgmt.adapters.sql.customers import SqlCustomers
 from custmgmt.adapters.sql.delisting import SqlDelisting
@@ -92,6 +93,7 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "credit": lambda s, _: SqlCredit(s),
     "credit_limits": lambda s, _: SqlCreditLimits(s),
     "delisting": lambda s, _: SqlDelisting(s),
+    "consents": lambda s, _: SqlConsents(s),
     "principals": lambda s, _: SqlPrincipals(s),
     "plans": lambda s, _: SqlPlans(s),
     "follow_ups": lambda s, _: SqlFollowUps(s),
