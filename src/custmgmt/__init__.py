@@ -24,6 +24,7 @@ from custmgmt.domain.credit import (
 )
 from custmgmt.domain.customers import Purpose
 from custmgmt.domain.followups import Channel
+from custmgmt.domain.marketing import Campaign, CampaignState, Exclusion, OutcomeKind, RiskLevel
 from custmgmt.domain.prospects import Grade, Stage, Willingness
 from custmgmt.domain.samples import Light, StorageCondition
 from custmgmt.ports.auth import Action, Certification, Principal, Role
@@ -34,6 +35,8 @@ from custmgmt.services.notifications import DispatchReport
 __all__ = [
     "Action",
     "Benchmark",
+    "Campaign",
+    "CampaignState",
     "Certification",
     "Channel",
     "Condition",
@@ -46,6 +49,7 @@ __all__ = [
     "CustomerManagement",
     "DeliveryStatus",
     "DispatchReport",
+    "Exclusion",
     "FixedClock",
     "Grade",
     "InstrumentKind",
@@ -55,8 +59,10 @@ __all__ = [
     "Money",
     "Notification",
     "NotificationPurpose",
+    "OutcomeKind",
     "Principal",
     "Purpose",
+    "RiskLevel",
     "Role",
     "SequentialIds",
     "Settings",

@@ -33,6 +33,7 @@ from custmgmt.services.credit import CreditService
 from custmgmt.services.customers import CustomerService, customer_for_won
 from custmgmt.services.delisting import DelistingService
 from custmgmt.services.followups import FollowUpService, PlanKeeper
+from custmgmt.services.marketing import CampaignSendCheck, MarketingService, TouchRecorder
 from custmgmt.services.notifications import DispatchReport, NotificationService
 from custmgmt.services.observers import ObserverFeed
 from custmgmt.services.pool import PoolService
@@ -97,6 +98,9 @@ class CustomerManagement:
     """Delisting cases (客户摘牌): investigation, the panel's vote, notice, sealing, objection."""
     consent: ConsentService
     """Consent per person, purpose and channel: give, withdraw, history, ``allows``."""
+    marketing: MarketingService
+    """Marketing campaigns: products and suitability, review, approval, sends, touches,
+    outcomes and the evaluation report."""
     audit: AuditService
     """Verify the audit trails and their sealed heads (tamper evidence)."""
     principals: PrincipalService
@@ -131,7 +135,9 @@ class CustomerManagement:
         )
         self._observers = ObserverFeed(self._context, plugins.observers(), worker=worker)
         self.notifications = NotificationService(
-            self._context, notifier, worker=worker, checks=(ConsentSendCheck(self._context),))
+            self._context, notifier, worker=worker,
+            checks=(ConsentSendCheck(self._context), CampaignSendCheck(self._context)),
+            sent_hooks=(TouchRecorder(),))
         keeper = PlanKeeper(self._context, plugins.cadence_policy(settings))
         self.customers = CustomerService(self._context)
         self.prospects = ProspectService(self._context, plugins.grading_policy(settings), keeper,
@@ -143,6 +149,7 @@ class CustomerManagement:
         self.audit = AuditService(self._context)
         self.delisting = DelistingService(self._context)
         self.consent = ConsentService(self._context)
+        self.marketing = MarketingService(self._context)
         self.principals = PrincipalService(self._context)
         self.privacy = PrivacyService(self._context)
         self.samples = SampleService(

@@ -61,6 +61,7 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     samples_story(app, clock, say, customer_id, number)
     credit_story(app, say, number)
     delisting_story(app, clock, say, number)
+    marketing_story(app, clock, say, number)
     return app
 
 
@@ -281,6 +282,54 @@ def delisting_story(
         f"({len(case.notice.text) if case.notice else 0} characters kept with the case); "
         f"the account manager now reads phone {shown.profile.phone}, the lawyer (with a "
         f"reason, audited) {stored.profile.phone}")
+
+
+def marketing_story(
+    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
+) -> None:
+    """Consent and a campaign: suitability and consent decide who is reached; a
+    withdrawal between two sends stops the second."""
+    anna = app.principal("u-anna", roles={"account_manager"}, team="east")
+    mei = app.principal("u-mei", roles={"marketer"}, team="retail")
+    rex = app.principal("u-rex", roles={"compliance_reviewer"})
+    max_ = app.principal("u-max", roles={"marketing_manager"})
+    worker = app.principal("u-notifier", roles={"dispatcher"})
+    wang = app.customers.create(anna, name="Wang Fang", phone=_phone("135-7000-8800", run)).id
+    li = app.customers.create(anna, name="Li Ming", phone=_phone("135-7000-9900", run)).id
+    for who, tolerance in ((wang, 4), (li, 2)):
+        app.consent.give(anna, who, purpose="marketing", channel="sms", source="form",
+                         notice_version="2026.1")
+        app.marketing.assess_risk(anna, who, tolerance=tolerance)
+    fund = app.marketing.add_product(max_, name=f"Balanced fund {run + 1}", risk_level=3)
+    campaign = app.marketing.draft(
+        mei, name="Spring fund", product_id=fund.id, segments={"savers": [wang, li]},
+        channels=["sms"], subject="A balanced fund",
+        body="Risk level R3. Past returns do not promise future ones.")
+    app.marketing.submit(mei, campaign.id)
+    try:
+        app.marketing.review(app.principal("u-mei", roles={"marketer", "compliance_reviewer"},
+                                           team="retail"), campaign.id, passed=True, note="ok")
+    except PermissionDenied:
+        say(f"campaign {campaign.id}: mei wrote the material and may not review it herself")
+    app.marketing.review(rex, campaign.id, passed=True, note="advertising law: ok")
+    app.marketing.approve(max_, campaign.id)
+    app.marketing.start(mei, campaign.id)
+    first = app.marketing.send(mei, campaign.id)
+    app.notifications.dispatch(worker)
+    left_out = ", ".join(f"{n} {r.value}" for r, n in first.excluded)
+    say(f"rex reviews, max approves; send 1 reaches {first.queued} customer(s) "
+        f"(left out: {left_out}: the R3 fund does not suit an R2 tolerance)")
+    app.marketing.send(mei, campaign.id)
+    clock.advance(minutes=10)
+    app.consent.withdraw(anna, wang, purpose="marketing", channel="sms", source="unsubscribe")
+    report = app.notifications.dispatch(worker)
+    say(f"{wang} withdraws consent before send 2 goes out: {report.refused} message refused "
+        "at send time (ConsentRequired)")
+    app.marketing.record_outcome(mei, campaign.id, wang, "product_taken")
+    app.marketing.close(mei, campaign.id)
+    evaluation = app.marketing.evaluate(mei, campaign.id)
+    say(f"evaluation: {evaluation.touches} touch(es), conversion by SMS "
+        f"{evaluation.by_channel[0].conversion:.0%}")
 
 
 def _tamper(app: CustomerManagement, sample_id: str) -> None:

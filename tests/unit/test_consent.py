@@ -260,3 +260,40 @@ def test_consent_required_says_what_is_missing_without_personal_data() -> None:
     error = ConsentRequired("c-000001", "marketing", "sms", "consent withdrawn")
     assert (error.customer_id, error.purpose, error.channel) == ("c-000001", "marketing", "sms")
     assert str(error) == "customer 'c-000001' has no marketing consent on sms: consent withdrawn"
+
+
+def test_a_marketing_follow_up_by_phone_email_or_post_needs_consent_on_that_channel(
+    desk: Desk, clock: FixedClock
+) -> None:
+    app = desk.app
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    prospect = app.prospects.register(alice, name="Wang Wei", phone="13912345678",
+                                      willingness="clear", potential_value=1000)
+    stranger = app.prospects.register(alice, name="Zhao Lei", phone="13700001111",
+                                      willingness="clear", potential_value=1000)
+    with pytest.raises(ConsentRequired) as refused:
+        app.followups.record(alice, prospect.id, channel="phone", summary="fund offer",
+                             purpose="marketing")
+    assert refused.value.channel == "phone" and "Wang" not in str(refused.value)
+    give(desk, "phone")
+    clock.advance(minutes=1)
+    app.followups.record(alice, prospect.id, channel="phone", summary="fund offer",
+                         purpose="marketing")
+    with pytest.raises(ConsentRequired):  # consent by phone is not consent by post
+        app.followups.record(alice, prospect.id, channel="mail", summary="brochure",
+                             purpose="marketing")
+    app.followups.record(alice, prospect.id, channel="visit", summary="met at the branch",
+                         purpose="marketing")  # a visit is no remote channel
+    with pytest.raises(ConsentRequired):  # nobody known to have consented
+        app.followups.record(alice, stranger.id, channel="email", summary="offer",
+                             purpose="marketing")
+    withdraw(desk, "phone")
+    clock.advance(minutes=1)
+    with pytest.raises(ConsentRequired):
+        app.followups.record(alice, prospect.id, channel="phone", summary="again",
+                             purpose="marketing")
+    app.followups.record(alice, prospect.id, channel="phone", summary="service call")
+    with pytest.raises(ValidationError) as bad:
+        app.followups.record(alice, prospect.id, channel="phone", summary="x",
+                             purpose="credit")
+    assert bad.value.field == "purpose"

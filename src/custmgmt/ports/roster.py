@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from custmgmt.domain import consent, credit, customers, delisting, privacy, prospect_events
+from custmgmt.domain import (
+    consent,
+    credit,
+    customers,
+    delisting,
+    marketing,
+    privacy,
+    prospect_events,
+)
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.consent import ConsentRecord
@@ -25,6 +33,7 @@ from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.marketing import Campaign, Touch
 from custmgmt.domain.privacy import PiRequest
 from custmgmt.domain.prospects import Prospect
 from custmgmt.domain.samples import Sample, SampleEvent
@@ -70,6 +79,9 @@ ROSTER: tuple[Entry, ...] = (
     Entry("delisting", ports.DelistingRepository, DelistingCase, versioned=True,
           events=_events_of(delisting)),
     Entry("consents", ports.ConsentRepository, ConsentRecord, events=_events_of(consent)),
+    Entry("campaigns", ports.CampaignRepository, Campaign, versioned=True,
+          events=_events_of(marketing)),
+    Entry("marketing", ports.MarketingRepository, Touch),
     Entry("principals", ports.PrincipalRepository, Principal),
     Entry("plans", ports.FollowUpPlanRepository, FollowUpPlan, versioned=True),
     Entry("follow_ups", ports.FollowUpRepository, FollowUp, events=(FollowUpRecorded,)),

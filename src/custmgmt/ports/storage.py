@@ -34,6 +34,7 @@ from custmgmt.domain.delisting import DelistingCase, Review, ReviewDue
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.privacy import PiRequest, RequestStatus
 from custmgmt.domain.prospects import Grade, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
@@ -338,6 +339,70 @@ class ConsentRepository(Protocol):
     ) -> ConsentRecord | None:
         """The record in force at ``at`` for that purpose, channel and sensitivity: the
         last one (``at``, then id) dated at or before ``at``; None if there is none."""
+        ...
+
+
+class CampaignRepository(Protocol):
+    """Marketing campaigns (versioned), with their segments and sends."""
+
+    def add(self, campaign: Campaign) -> Campaign:
+        """Store a new campaign (version 1)."""
+        ...
+
+    def get(self, campaign_id: str) -> Campaign:
+        """The campaign, or NotFound."""
+        ...
+
+    def update(self, campaign: Campaign) -> Campaign:
+        """Store a changed campaign; ConcurrencyError if it is stale."""
+        ...
+
+
+class MarketingRepository(Protocol):
+    """What campaigns rest on and produce: products with their risk levels, customers'
+    risk assessments, touches (the messages queued, then sent) and their outcomes.
+    Assessments, touches and outcomes are appended; a touch only gets its send time
+    and the consent it relied on."""
+
+    def add_product(self, product: Product) -> None:
+        """Store a new product; ConcurrencyError if its id is taken."""
+        ...
+
+    def product(self, product_id: str) -> Product:
+        """The product, or NotFound."""
+        ...
+
+    def add_assessment(self, assessment: RiskAssessment) -> None:
+        """Append a risk assessment."""
+        ...
+
+    def assessment(self, customer_id: str) -> RiskAssessment | None:
+        """The customer's latest assessment (by assessment date, then recording time,
+        then id), or None."""
+        ...
+
+    def add_touches(self, touches: Sequence[Touch]) -> None:
+        """Append queued touches (not sent yet)."""
+        ...
+
+    def touch_for(self, notification_id: str) -> Touch | None:
+        """The touch that notification carries, or None."""
+        ...
+
+    def mark_sent(self, notification_id: str, at: datetime, consent_id: str | None) -> None:
+        """The touch's message was sent at ``at``, relying on ``consent_id``."""
+        ...
+
+    def touches(self, campaign_id: str) -> Sequence[Touch]:
+        """Every touch of a campaign, in queue order (time, then id)."""
+        ...
+
+    def add_outcome(self, outcome: Outcome) -> None:
+        """Append an outcome."""
+        ...
+
+    def outcomes(self, campaign_id: str) -> Sequence[Outcome]:
+        """Every outcome of a campaign, oldest first (time, then id)."""
         ...
 
 
@@ -683,6 +748,12 @@ class UnitOfWork(Protocol):
 
     @property
     def consents(self) -> ConsentRepository: ...
+
+    @property
+    def campaigns(self) -> CampaignRepository: ...
+
+    @property
+    def marketing(self) -> MarketingRepository: ...
 
     @property
     def principals(self) -> PrincipalRepository: ...

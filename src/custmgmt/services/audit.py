@@ -26,6 +26,8 @@ from custmgmt.services.credit import LIMIT_KIND as CREDIT_LIMIT
 from custmgmt.services.credit import resource_of as credit_resource
 from custmgmt.services.customers import KIND as CUSTOMER
 from custmgmt.services.customers import resource_of as customer_resource
+from custmgmt.services.marketing import KIND as CAMPAIGN
+from custmgmt.services.marketing import resource_of as campaign_resource
 from custmgmt.services.privacy import KIND as PI_REQUEST
 from custmgmt.services.prospects import KIND as PROSPECT
 from custmgmt.services.prospects import resource_of
@@ -43,6 +45,10 @@ def _customer(uow: UnitOfWork, resource_id: str) -> Resource:
 
 def _credit(uow: UnitOfWork, resource_id: str) -> Resource:
     return credit_resource(uow.credit.get(resource_id))
+
+
+def _campaign(uow: UnitOfWork, resource_id: str) -> Resource:
+    return campaign_resource(uow.campaigns.get(resource_id))
 
 
 def _credit_limit(uow: UnitOfWork, resource_id: str) -> Resource:
@@ -65,7 +71,7 @@ def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
 AUDITED: Mapping[str, Lookup | None] = {
     PROSPECT: _prospect, CUSTOMER: _customer, "stock_count": _stock_count,
     CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None, PI_REQUEST: _pi_request,
-    "consent": _customer}
+    "consent": _customer, CAMPAIGN: _campaign}
 """Each kind of resource with an audit trail, and how to find one (NotFound if absent;
 None: the trail is the only record). Such a resource gets its first entry when it is
 created, so one that exists without a trail lost it."""
@@ -94,9 +100,9 @@ class AuditService(Described):
         newest entries cut off, a whole trail deleted, or (with a chain key) a head
         whose seal fails. ``kind``: ``"prospect"``, ``"customer"``, ``"stock_count"``,
         ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id), ``"consent"``
-        (a person's consent records, by customer id), ``"report"`` (a closed month, by
-        its name) or ``"pi_request"`` (a personal-information request). Returns the
-        number of entries.
+        (a person's consent records, by customer id), ``"campaign"``, ``"report"`` (a
+        closed month, by its name) or ``"pi_request"`` (a personal-information
+        request). Returns the number of entries.
         Needs the ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))

@@ -10,6 +10,7 @@ care message, so a withdrawal stops the very next send.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from custmgmt.domain.consent import (
@@ -24,6 +25,8 @@ from custmgmt.domain.consent import (
     refusal,
 )
 from custmgmt.domain.customers import Purpose
+from custmgmt.domain.followups import Channel
+from custmgmt.domain.identity import IdentityKey
 from custmgmt.domain.validation import require_aware, require_enum, require_id
 from custmgmt.errors import ConsentRequired, NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal
@@ -60,6 +63,37 @@ def require_consent(
         raise refused
     assert latest is not None
     return latest
+
+
+FOLLOW_UP_CHANNELS: Mapping[Channel, ContactChannel] = {
+    Channel.PHONE: ContactChannel.PHONE, Channel.EMAIL: ContactChannel.EMAIL,
+    Channel.MAIL: ContactChannel.POST}
+"""The follow-up channels that reach a person remotely (marketing channels), and the
+consent channel each needs. A visit, or any other channel, needs none."""
+
+
+def require_follow_up_consent(
+    uow: UnitOfWork, ctx: Context, customer_id: str | None, keys: Iterable[IdentityKey],
+    channel: Channel, at: datetime,
+) -> None:
+    """A marketing follow-up on a marketing channel (phone, e-mail, post) is made only
+    to a customer the guard allows for marketing, with marketing consent in force on
+    that channel: the prospect's customer and every customer holding one of its
+    identity keys. ``ConsentRequired`` otherwise (also when no customer is known:
+    nobody could have consented)."""
+    contact = FOLLOW_UP_CHANNELS.get(channel)
+    if contact is None:
+        return
+    wanted = tuple(keys)
+    ctx.guard.check_prospect(uow, wanted, customer_id, Purpose.MARKETING, at)
+    holders = {c.id for c in uow.customers.holders_of(wanted).values()}
+    if customer_id is not None:
+        holders.add(customer_id)
+    if not holders:
+        raise ConsentRequired("(none)", Purpose.MARKETING.value, contact.value,
+                              "the prospect is no customer: nobody consented")
+    for holder in sorted(holders):
+        require_consent(uow, holder, Purpose.MARKETING, contact, at)
 
 
 def notification_consent(

@@ -31,6 +31,7 @@ from custmgmt.errors import PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Resource
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
+from custmgmt.services.consent import require_follow_up_consent
 from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import optional_text
@@ -93,6 +94,7 @@ class FollowUpService(Described):
         next_due: date | None = None,
         reason: str | None = None,
         on_behalf_of: str | None = None,
+        purpose: Purpose | str = Purpose.SALES,
     ) -> FollowUp:
         """Record a follow-up (跟进记录) and move the prospect's plan forward.
 
@@ -104,9 +106,14 @@ class FollowUpService(Described):
         ``next_due`` sets the next follow-up by hand: earlier than the cadence
         freely; later only by a sales manager with a ``reason``. A sales manager may
         record the contact ``on_behalf_of`` the salesperson who made it (the visit
-        point is theirs; the record keeps who entered it).
+        point is theirs; the record keeps who entered it). ``purpose`` is ``sales``
+        (default) or ``marketing``: a marketing contact by phone, e-mail or post needs
+        the person's marketing consent on that channel (``ConsentRequired``).
         """
         now = self._ctx.now()
+        wanted = require_enum("purpose", Purpose, purpose)
+        if wanted not in (Purpose.SALES, Purpose.MARKETING):
+            raise ValidationError("purpose", "must be one of: sales, marketing")
         kind = require_enum("channel", Channel, channel)
         text = require_text("summary", summary, 4000)
         when = now if at is None else require_aware("at", at)
@@ -126,6 +133,9 @@ class FollowUpService(Described):
             check_can_follow_up(prospect)
             keys = self._ctx.settings.key_ring.keys_of(prospect.profile)
             self._ctx.guard.check_prospect(uow, keys, prospect.customer_id, Purpose.SALES, now)
+            if wanted is Purpose.MARKETING:
+                require_follow_up_consent(uow, self._ctx, prospect.customer_id, keys, kind,
+                                          when)
             if made_by is not None:
                 self._for_someone_else(uow, who, resource, made_by)
             self._check_genuine(uow, who, prospect, resource, when, local, why)

@@ -66,6 +66,15 @@ class SendCheck(Protocol):
     def __call__(self, uow: UnitOfWork, notification: Notification) -> str | None: ...
 
 
+@runtime_checkable
+class SentHook(Protocol):
+    """Told that a notification was sent, in the unit of work that marks it sent (the
+    marketing area records its touches here). A hook that raises is logged and
+    skipped: the notification stays sent."""
+
+    def __call__(self, uow: UnitOfWork, notification: Notification, at: datetime) -> None: ...
+
+
 def backoff(settings_base: int, settings_cap: int, attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: base, 2 x base, 4 x base... capped."""
     exponent = min(max(attempts - 1, 0), 32)
@@ -77,11 +86,12 @@ class NotificationService(Described):
     """``app.notifications``: deliver the outbox, list dead letters, send one again."""
 
     def __init__(self, ctx: Context, notifier: Notifier, *, worker: str,
-                 checks: Sequence[SendCheck] = ()) -> None:
+                 checks: Sequence[SendCheck] = (), sent_hooks: Sequence[SentHook] = ()) -> None:
         self._ctx = ctx
         self._notifier = notifier
         self._worker = worker
         self._checks: list[SendCheck] = list(checks)
+        self._sent_hooks: tuple[SentHook, ...] = tuple(sent_hooks)
 
     @property
     def worker(self) -> str:
@@ -207,7 +217,14 @@ class NotificationService(Described):
             log.warning("delivery of %s failed: %s", note.id, type(error).__name__)
             return self._failed(item, type(error).__name__, permanent=False)
         with self._ctx.storage.unit_of_work() as uow:
-            uow.outbox.mark_sent(note.id, self._ctx.now())
+            at = self._ctx.now()
+            uow.outbox.mark_sent(note.id, at)
+            for hook in self._sent_hooks:
+                try:
+                    hook(uow, note, at)
+                except Exception as error:  # the message went out: keep it marked sent
+                    log.warning("after-send hook on %s failed: %s", note.id,
+                                type(error).__name__)
             uow.commit()
         return DeliveryStatus.SENT
 

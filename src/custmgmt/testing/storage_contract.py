@@ -44,6 +44,7 @@ from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.delisting_contract import DelistingStorageContract
 from custmgmt.testing.delivery_contract import DeliveryStorageContract
 from custmgmt.testing.followup_contract import FollowUpStorageContract
+from custmgmt.testing.marketing_contract import MarketingStorageContract
 from custmgmt.testing.privacy_contract import PrivacyStorageContract
 from custmgmt.testing.sample_contract import SampleStorageContract
 
@@ -52,7 +53,7 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 
 class StorageContract(
     CustomerStorageContract, CreditStorageContract, DelistingStorageContract,
-    ConsentStorageContract,
+    ConsentStorageContract, MarketingStorageContract,
     FollowUpStorageContract, SampleStorageContract, DeliveryStorageContract,
     PrivacyStorageContract, ABC
 ):

@@ -28,6 +28,7 @@ from custmgmt.adapters.memory.delivery import (
     MemoryOutbox,
 )
 from custmgmt.adapters.memory.keys import Compact, Held, KeyStage
+from custmgmt.adapters.memory.marketing import MemoryCampaigns, MemoryMarketing
 from custmgmt.adapters.memory.plans import MemoryPlans, PlanIndex
 from custmgmt.adapters.memory.privacy import MemoryPiRequests
 from custmgmt.adapters.memory.records import (
@@ -50,6 +51,7 @@ from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.privacy import PiRequest
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
@@ -80,6 +82,12 @@ class MemoryState:
         self.consents: dict[str, list[ConsentRecord]] = {}
         """Each customer's consent history, in the order appended."""
         self.consent_ids: set[str] = set()
+        self.campaigns: dict[str, Campaign] = {}
+        self.products: dict[str, Product] = {}
+        self.assessments: list[RiskAssessment] = []
+        self.touches: dict[str, Touch] = {}
+        """Campaign touches by notification id."""
+        self.outcomes: list[Outcome] = []
         self.principals: dict[str, Principal] = {}
         self.plans: dict[str, FollowUpPlan] = {}
         self.plan_index = PlanIndex()
@@ -301,7 +309,7 @@ class MemoryRepository(Protocol):
 REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "prospects": MemoryProspects, "customers": MemoryCustomers, "credit": MemoryCredit,
     "credit_limits": MemoryCreditLimits, "delisting": MemoryDelisting,
-    "consents": MemoryConsents,
+    "consents": MemoryConsents, "campaigns": MemoryCampaigns, "marketing": MemoryMarketing,
     "principals": MemoryPrincipals, "plans": MemoryPlans, "follow_ups": MemoryFollowUps,
     "closed_months": MemoryClosedMonths, "samples": MemorySamples,
     "departments": MemoryDepartments, "stock_counts": MemoryStockCounts,

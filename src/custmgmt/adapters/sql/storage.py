@@ -31,6 +31,7 @@ from custmgmt.adapters.sql.driver import (
     leave_autocommit,
 )
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
+from custmgmt.adapters.sql.marketing import SqlCampaigns, SqlMarketing
 from custmgmt.adapters.sql.privacy import SqlPiRequests
 from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import SqlAudit, SqlCounters, SqlHeads, SqlPrincipals
@@ -94,6 +95,8 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "credit_limits": lambda s, _: SqlCreditLimits(s),
     "delisting": lambda s, _: SqlDelisting(s),
     "consents": lambda s, _: SqlConsents(s),
+    "campaigns": lambda s, _: SqlCampaigns(s),
+    "marketing": lambda s, _: SqlMarketing(s),
     "principals": lambda s, _: SqlPrincipals(s),
     "plans": lambda s, _: SqlPlans(s),
     "follow_ups": lambda s, _: SqlFollowUps(s),
