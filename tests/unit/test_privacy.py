@@ -118,6 +118,23 @@ def test_export_holds_samples_credit_and_delisting_cases(shop: Shop) -> None:
     assert [c["id"] for c in document["delisting_cases"]] == [case.id]
 
 
+def test_export_holds_the_consent_history_and_erasure_keeps_it(shop: Shop) -> None:
+    app = shop.app
+    given = app.consent.give(shop.am, shop.customer, purpose="marketing", channel="sms",
+                             source="form", reference="F-17", notice_version="v3")
+    shop.clock.advance(hours=1)
+    withdrawn = app.consent.withdraw(shop.am, shop.customer, purpose="marketing",
+                                     channel="sms", source="call_recording")
+    document = json.loads(app.privacy.export(shop.officer, phone=PHONE))
+    assert [(c["id"], c["given"]) for c in document["consents"]] == [
+        (given.id, True), (withdrawn.id, False)]
+    back = structure(make_converter(), document, PersonalData)
+    assert back.consents == (given, withdrawn)
+    app.privacy.erase(shop.officer, customer_id=shop.customer)
+    assert app.privacy.access(shop.officer, customer_id=shop.customer).consents == (
+        given, withdrawn)
+
+
 def test_a_phone_nobody_holds_is_answered_with_nothing_held(shop: Shop) -> None:
     data = shop.app.privacy.access(shop.officer, phone="13700000000")
     assert (data.customers, data.prospects) == ((), ())

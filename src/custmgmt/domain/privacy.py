@@ -27,6 +27,7 @@ import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import Address, DomainEvent, PersonName
+from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase
@@ -212,6 +213,9 @@ class PersonalData:
     credit_instruments: tuple[CreditInstrument, ...] = ()
     credit_limits: tuple[CreditLimit, ...] = ()
     delisting_cases: tuple[DelistingCase, ...] = ()
+    consents: tuple[ConsentRecord, ...] = ()
+    """The whole consent history of the person's customer records, oldest first (kept on
+    erasure: it is the evidence of what the person agreed to and withdrew)."""
     requests: tuple[PiRequest, ...] = ()
     """Earlier personal-information requests about the person."""
 

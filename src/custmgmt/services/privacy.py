@@ -226,6 +226,7 @@ class PrivacyService(Described):
         limits = tuple(limit for c in customers
                        if (limit := uow.credit_limits.get(c.id)) is not None)
         cases = tuple(case for c in customers for case in uow.delisting.for_customer(c.id))
+        consents = tuple(record for c in customers for record in uow.consents.history(c.id))
         refs = {subject.ref, *person.customers, *person.prospects,
                 *(key.value for key in person.keys)}
         requests = {r.id: r for ref in sorted(refs)
@@ -234,6 +235,7 @@ class PrivacyService(Described):
             subject=subject, customers=tuple(customers), prospects=tuple(prospects),
             follow_ups=follow_ups, plans=plans, samples=samples,
             credit_instruments=instruments, credit_limits=limits, delisting_cases=cases,
+            consents=consents,
             requests=tuple(sorted(requests.values(), key=lambda r: (r.received_at, r.id))))
 
     # -- the request log ---------------------------------------------------------------
