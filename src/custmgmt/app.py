@@ -27,6 +27,7 @@ from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import CustomerQuery, ProspectQuery, Storage
 from custmgmt.services.audit import AuditService
+from custmgmt.services.care import CareService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.credit import CreditService
 from custmgmt.services.customers import CustomerService, customer_for_won
@@ -100,6 +101,9 @@ class CustomerManagement:
     """Who may act: grant, revoke and read principals' stored grants (authorized)."""
     privacy: PrivacyService
     """Personal-information rights: access, export and erasure requests about a person."""
+    care: CareService
+    """Customer care: the customer file and brief, complaints with deadlines and escalation,
+    surveys, membership, segments, care messages (酒店客户管理)."""
 
     def __init__(
         self,
@@ -140,6 +144,7 @@ class CustomerManagement:
         self.delisting = DelistingService(self._context)
         self.principals = PrincipalService(self._context)
         self.privacy = PrivacyService(self._context)
+        self.care = CareService(self._context)
         self.samples = SampleService(
             self._context, Chain())
         self._observers.start()

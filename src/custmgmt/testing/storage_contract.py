@@ -38,6 +38,8 @@ from custmgmt.testing.builders import (
     same_person_as,
     sample_notification,
 )
+from custmgmt.testing.care_contract import CareStorageContract
+from custmgmt.testing.care_records_contract import CareRecordsStorageContract
 from custmgmt.testing.credit_contract import CreditStorageContract
 from custmgmt.testing.customer_contract import CustomerStorageContract
 from custmgmt.testing.delisting_contract import DelistingStorageContract
@@ -52,7 +54,7 @@ EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
 class StorageContract(
     CustomerStorageContract, CreditStorageContract, DelistingStorageContract,
     FollowUpStorageContract, SampleStorageContract, DeliveryStorageContract,
-    PrivacyStorageContract, ABC
+    PrivacyStorageContract, CareStorageContract, CareRecordsStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 
