@@ -27,6 +27,7 @@ from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import CustomerQuery, ProspectQuery, Storage
 from custmgmt.services.audit import AuditService
+from custmgmt.services.care import CareService
 from custmgmt.services.consent import ConsentSendCheck, ConsentService
 from custmgmt.services.context import CheckedAuthorizer, Context
 from custmgmt.services.credit import CreditService
@@ -107,6 +108,9 @@ class CustomerManagement:
     """Who may act: grant, revoke and read principals' stored grants (authorized)."""
     privacy: PrivacyService
     """Personal-information rights: access, export and erasure requests about a person."""
+    care: CareService
+    """Customer care: the customer file and brief, complaints with deadlines and escalation,
+    surveys, membership, segments, care messages (酒店客户管理)."""
 
     def __init__(
         self,
@@ -152,6 +156,7 @@ class CustomerManagement:
         self.marketing = MarketingService(self._context)
         self.principals = PrincipalService(self._context)
         self.privacy = PrivacyService(self._context)
+        self.care = CareService(self._context)
         self.samples = SampleService(
             self._context, Chain())
         self._observers.start()

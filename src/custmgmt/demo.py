@@ -16,6 +16,7 @@ from custmgmt.app import CustomerManagement, open
 from custmgmt.domain.common import Money
 from custmgmt.domain.credit import Benchmark, Condition, InterestRate
 from custmgmt.domain.prospects import Stage
+from custmgmt.domain.surveys import Answer
 from custmgmt.errors import (
     ClaimConflict,
     IntegrityError,
@@ -62,6 +63,7 @@ def run(url: str, say: Callable[[str], None] = print) -> CustomerManagement:
     credit_story(app, say, number)
     delisting_story(app, clock, say, number)
     marketing_story(app, clock, say, number)
+    care_story(app, clock, say, number)
     return app
 
 
@@ -330,6 +332,42 @@ def marketing_story(
     evaluation = app.marketing.evaluate(mei, campaign.id)
     say(f"evaluation: {evaluation.touches} touch(es), conversion by SMS "
         f"{evaluation.by_channel[0].conversion:.0%}")
+def care_story(
+    app: CustomerManagement, clock: FixedClock, say: Callable[[str], None], run: int = 0
+) -> None:
+    """Customer care: a late complaint escalated, a low score opening a task, a tier
+    upgrade (its own principals, customer and dates: self-contained)."""
+    admin = app.principal("u-care-admin", roles={"admin"})
+    desk = app.principal("u-desk", roles={"front_desk"})
+    gr = app.principal("u-guest-relations", roles={"guest_relations"})
+    worker = app.principal("u-care-worker", roles={"dispatcher"})
+    app.principal("u-duty", roles={"duty_manager"})
+    app.principal("u-rooms", roles={"service_manager"}, team="room")
+    branch = "" if run == 0 else f" {run + 1}"
+    guest = app.customers.create(admin, name="Huang Min", organization=f"Lotus Travel{branch}",
+                                 phone=_phone("136-7777-8800", run))
+    app.care.record_preferences(desk, guest.id, room_type="twin", diet="no seafood",
+                                language="English")
+    complaint = app.care.receive_complaint(desk, guest.id, channel="phone", severity="high",
+                                           summary="air conditioning broken")
+    clock.set(complaint.acknowledge_due + timedelta(microseconds=1))
+    escalated = app.care.escalate_overdue(worker)
+    again = app.care.escalate_overdue(worker)
+    say(f"care: complaint {complaint.id} not acknowledged within 4 hours: the sweep "
+        f"escalates {escalated} deadline(s) to the duty manager, the next sweep {again} "
+        "(once per deadline)")
+    year = clock.now().year
+    visits = [app.care.record_visit(desk, guest.id, kind="stay",
+                                    started_on=date(year - 1, 5, 1) + timedelta(days=50 * n),
+                                    ended_on=date(year - 1, 5, 3) + timedelta(days=50 * n),
+                                    spend=Money("1500", "CNY"), service="room")
+              for n in range(5)]
+    _, tasks = app.care.record_survey(desk, guest.id, visit_id=visits[-1].id, answers=[
+        Answer(service="room", question="How comfortable was your room?", score=1)])
+    member = app.care.evaluate_membership(gr, guest.id, on=clock.now().date())
+    brief = app.care.brief(desk, guest.id)
+    say(f"care: room scored 1 -> task for {tasks[0].assignee_id}; five stays make a "
+        f"{member.tier} member; the front desk reads phone {brief.phone}, tier {brief.tier}")
 
 
 def _tamper(app: CustomerManagement, sample_id: str) -> None:

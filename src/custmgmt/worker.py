@@ -1,7 +1,8 @@
 """The jobs that run on a schedule beside an application.
 
 One round queues overdue follow-up reminders, warns owners and releases lapsed
-prospects to the open pool (when ``Settings.ownership_lapse`` is on), delivers
+prospects to the open pool (when ``Settings.ownership_lapse`` is on), escalates
+complaints past a deadline to the duty manager (``app.care.escalate_overdue``), delivers
 one batch of the notification outbox (``app.notifications.dispatch``) and feeds
 the event observers. ``custmgmt worker`` runs rounds in a loop;
 ``custmgmt worker --once`` runs one, for cron. Give it the application's own
@@ -31,13 +32,14 @@ log = logging.getLogger("custmgmt.worker")
 
 @frozen
 class Round:
-    """What one round did: reminders queued, prospects warned and released,
-    notifications sent, failed (tried again later) and dead (given up on: see
+    """What one round did: reminders queued, prospects warned and released, complaint
+    deadlines escalated, notifications sent, failed (tried again later) and dead (given up on: see
     ``app.notifications.dead``). ``error`` names a custmgmt error that cut it short."""
 
     reminders: int = 0
     warned: int = 0
     released: int = 0
+    escalated: int = 0
     sent: int = 0
     failed: int = 0
     dead: int = 0
@@ -45,14 +47,16 @@ class Round:
 
     def __str__(self) -> str:
         text = (f"reminders {self.reminders}, warned {self.warned}, released {self.released}, "
-                f"sent {self.sent}, failed {self.failed}, dead {self.dead}")
+                f"escalated {self.escalated}, sent {self.sent}, failed {self.failed}, "
+                f"dead {self.dead}")
         return text if self.error is None else f"{text}; stopped by {self.error}"
 
 
 def run_round(app: CustomerManagement, actor: Principal) -> Round:
     """One round of every job, as ``actor``: reminders and releases reach the actor's
-    team (``sales_manager``) or everyone (``admin``); dispatch needs
-    ``notification.dispatch`` (the ``dispatcher`` role, or ``admin``).
+    team (``sales_manager``) or everyone (``admin``); the complaint sweep needs
+    ``complaint.escalate`` and dispatch ``notification.dispatch`` (the ``dispatcher``
+    role has both, as has ``admin``).
 
     A custmgmt error (the database is down, the actor lost a right) ends the round
     and is reported in ``Round.error``; the next round tries again.
@@ -63,6 +67,7 @@ def run_round(app: CustomerManagement, actor: Principal) -> Round:
         if app.settings.ownership_lapse:
             lapsed = app.pool.release_lapsed(actor)
             done = attrs.evolve(done, warned=len(lapsed.warned), released=len(lapsed.released))
+        done = attrs.evolve(done, escalated=app.care.escalate_overdue(actor))
         dispatched = app.notifications.dispatch(actor)
         done = attrs.evolve(done, sent=dispatched.sent, failed=dispatched.failed,
                             dead=dispatched.dead)

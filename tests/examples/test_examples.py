@@ -50,6 +50,7 @@ def test_the_demo_runs_from_the_command_line(tmp_path: Path) -> None:
     assert "tampered" in result.stdout and "IntegrityError" in result.stdout
     assert "not more than half of the whole panel" in result.stdout
     assert "3 of 5, sealed" in result.stdout and "reads phone None" in result.stdout
+    assert "escalates 1 deadline(s) to the duty manager, the next sweep 0" in result.stdout
 
 
 def test_the_demo_runs_twice_on_one_sqlite_file(tmp_path: Path) -> None:

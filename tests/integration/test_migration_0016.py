@@ -32,8 +32,8 @@ def test_0016_downgrades_and_upgrades_again(new_url: Callable[[], str]) -> None:
     engine = create_engine(url)
     migrate.upgrade(engine, "0016")
     assert set(inspect(engine).get_table_names()) >= TABLES
-    command.downgrade(migrate.config(engine), "0015")
-    assert migrate.current(engine) == "0015"
+    command.downgrade(migrate.config(engine), "0014")
+    assert migrate.current(engine) == "0014"
     assert not TABLES & set(inspect(engine).get_table_names())
     engine.dispose()
     with custmgmt.open(url, migrate=True) as app:

@@ -15,7 +15,7 @@ import custmgmt.domain
 from custmgmt.adapters.memory import storage as memory
 from custmgmt.adapters.sql import storage as sql
 from custmgmt.domain.common import DomainEvent
-from custmgmt.ports import notification, storage
+from custmgmt.ports import care, notification, storage
 from custmgmt.ports.roster import ROSTER, event_types, names
 from custmgmt.testing import StorageContract
 
@@ -40,7 +40,7 @@ def test_the_unit_of_work_port_offers_exactly_the_roster() -> None:
 
 
 def test_every_repository_port_is_on_the_roster() -> None:
-    ports = {cls for module in (storage, notification) for cls in vars(module).values()
+    ports = {cls for module in (storage, notification, care) for cls in vars(module).values()
              if inspect.isclass(cls) and issubclass(cls, Protocol)  # type: ignore[arg-type]
              and cls.__module__ == module.__name__
              and cls.__name__.endswith(("Repository", "Log", "Outbox"))}

@@ -42,6 +42,17 @@ class Role:
     """客户关系部门: opens and runs delisting cases, reviews customers periodically."""
     LEADERSHIP = "leadership"
     """公司领导层: the delisting panel (votes), may override open items at sealing."""
+    FRONT_DESK = "front_desk"
+    """Serves customers face to face: reads the brief, records visits, complaints and
+    survey answers, keeps preferences up to date."""
+    GUEST_RELATIONS = "guest_relations"
+    """Customer care (客户关怀): handles complaints, runs membership, segments, care
+    messages and the care reports."""
+    DUTY_MANAGER = "duty_manager"
+    """Told when a complaint passes a deadline; handles complaints, runs the sweep."""
+    SERVICE_MANAGER = "service_manager"
+    """Manages one service (their ``team``: room, restaurant ...): gets the follow-up
+    tasks of low survey scores for it."""
     SEALED_READER = "sealed_reader"
     """May read a sealed customer's data, giving a reason each time (audited)."""
     PRIVACY_OFFICER = "privacy_officer"
@@ -145,6 +156,30 @@ class Action(enum.Enum):
     MARKETING_EVALUATE = "marketing.evaluate"
     """Record outcomes of touches and evaluate a closed campaign."""
     MARKETING_READ = "marketing.read"
+    CARE_BRIEF = "care.brief"
+    """Read what front-line staff need to serve a customer (contacts masked unless
+    ``customer.read`` also covers the customer)."""
+    CARE_FILE = "care.file"
+    """Record a customer's preferences and usual periods."""
+    CARE_VISIT = "care.visit"
+    """Record a customer's stay or visit (and what was spent)."""
+    COMPLAINT_RECEIVE = "complaint.receive"
+    COMPLAINT_HANDLE = "complaint.handle"
+    """Acknowledge, resolve, and record a customer's confirmation or reopening."""
+    COMPLAINT_READ = "complaint.read"
+    COMPLAINT_ESCALATE = "complaint.escalate"
+    """Run the sweep that escalates overdue complaints to the duty manager."""
+    SURVEY_RECORD = "survey.record"
+    CARE_TASK = "care.task"
+    """Read and close care follow-up tasks (a low survey score)."""
+    CARE_REPORT = "care.report"
+    """Complaint, survey and membership reports."""
+    MEMBERSHIP_EVALUATE = "membership.evaluate"
+    """Evaluate customers' membership tiers on a date."""
+    CARE_SEGMENT = "care.segment"
+    """Read customer segments (recency, frequency, monetary value)."""
+    CARE_MESSAGE = "care.message"
+    """Queue greetings and promotions to customers (consent decides at send time)."""
 
 
 class Scope(enum.IntEnum):

@@ -17,16 +17,23 @@ from __future__ import annotations
 from attrs import frozen
 
 from custmgmt.domain import (
+    care,
+    complaints,
     consent,
     credit,
     customers,
     delisting,
     marketing,
+    membership,
     privacy,
     prospect_events,
+    surveys,
+    visits,
 )
 from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.care import CareFile
 from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.complaints import Complaint
 from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
@@ -34,10 +41,14 @@ from custmgmt.domain.delisting import DelistingCase
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan, FollowUpRecorded
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.marketing import Campaign, Touch
+from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
 from custmgmt.domain.prospects import Prospect
 from custmgmt.domain.samples import Sample, SampleEvent
 from custmgmt.domain.stock import Department, StockCount
+from custmgmt.domain.surveys import CareTask, SurveyResponse
+from custmgmt.domain.visits import Visit
+from custmgmt.ports import care as care_ports
 from custmgmt.ports import storage as ports
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.notification import Outbox, OutboxItem
@@ -98,6 +109,15 @@ ROSTER: tuple[Entry, ...] = (
     # ^ the last event position each observer has seen, with its lease
     Entry("pi_requests", ports.PiRequestRepository, PiRequest, versioned=True,
           events=_events_of(privacy)),
+    Entry("care_files", care_ports.CareFileRepository, CareFile, versioned=True,
+          events=_events_of(care)),
+    Entry("complaints", care_ports.ComplaintRepository, Complaint, versioned=True,
+          events=_events_of(complaints)),
+    Entry("visits", care_ports.VisitRepository, Visit, events=_events_of(visits)),
+    Entry("surveys", care_ports.SurveyRepository, SurveyResponse, events=_events_of(surveys)),
+    Entry("care_tasks", care_ports.CareTaskRepository, CareTask, versioned=True),
+    Entry("memberships", care_ports.MembershipRepository, Membership, versioned=True,
+          events=_events_of(membership)),
 )
 """In the order units of work check and apply them at commit."""
 

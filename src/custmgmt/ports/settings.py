@@ -10,11 +10,16 @@ import attrs
 from attrs import field, frozen
 
 from custmgmt.domain.common import FrozenMap, Money
+from custmgmt.domain.complaints import DEFAULT_ACKNOWLEDGE, DEFAULT_RESOLVE, Severity, Within
+from custmgmt.domain.complaints import deadlines as _deadlines
 from custmgmt.domain.followups import DEFAULT_CADENCE, DEFAULT_MAINTENANCE_DAYS, MAX_DAYS
 from custmgmt.domain.followups import cadence_days as _cadence
 from custmgmt.domain.followups import ordered_cadence_days as _ordered_cadence
 from custmgmt.domain.identity import DEFAULT_PEPPER, DEFAULT_REGION, KeyRing
+from custmgmt.domain.membership import DEFAULT_TIERS, Tier
+from custmgmt.domain.membership import tiers as _tiers
 from custmgmt.domain.prospects import Grade
+from custmgmt.domain.segments import SegmentCuts
 from custmgmt.domain.validation import of_type, text
 from custmgmt.errors import ValidationError
 from custmgmt.ports.options import OptionValue, PluginOptions, option_values
@@ -122,6 +127,14 @@ def _phone_region(_inst: Any, _attribute: attrs.Attribute[Any], value: Any) -> N
     KeyRing(DEFAULT_PEPPER, value)
 
 
+def _acknowledge(value: object) -> FrozenMap[Severity, Within]:
+    return _deadlines(value, "complaint_acknowledge")
+
+
+def _resolve(value: object) -> FrozenMap[Severity, Within]:
+    return _deadlines(value, "complaint_resolve")
+
+
 @frozen(kw_only=True)
 class Settings:
     """Everything configurable, with the policy's defaults.
@@ -208,6 +221,27 @@ class Settings:
     (keys are not clear text, but anyone with custmgmt can test a guess against them)."""
     phone_region: str = field(default=DEFAULT_REGION, validator=_phone_region)
     """Where phone numbers written without a country code are dialled (ISO 3166 code)."""
+
+    # -- customer care (酒店客户管理) --------------------------------------------------
+    complaint_acknowledge: FrozenMap[Severity, Within] = field(
+        factory=lambda: FrozenMap(DEFAULT_ACKNOWLEDGE),
+        converter=_acknowledge)
+    """How long staff have to acknowledge a complaint, per severity (``Within(hours=4)``,
+    ``Within(days=1)``: local days in ``timezone``). Late: escalated to the duty manager."""
+    complaint_resolve: FrozenMap[Severity, Within] = field(
+        factory=lambda: FrozenMap(DEFAULT_RESOLVE),
+        converter=_resolve)
+    """How long staff have to resolve a complaint, from receipt (or from a reopening),
+    per severity. Late: escalated to the duty manager."""
+    survey_follow_up_score: int = field(default=2, validator=_whole(1, 4))
+    """A survey answer scored at or below this (1 to 4; default 2) opens a follow-up task
+    for the manager of its service."""
+    membership_tiers: tuple[Tier, ...] = field(default=DEFAULT_TIERS, converter=_tiers)
+    """The membership tiers, lowest first: the first is the base tier (no rule), every
+    other is entered by stays or spend in a rolling 12 months."""
+    segment_cuts: SegmentCuts = field(factory=SegmentCuts, validator=of_type(SegmentCuts))
+    """The cut points of recency, frequency and monetary value that place customers in
+    segments."""
 
     @property
     def key_ring(self) -> KeyRing:

@@ -40,6 +40,14 @@ from custmgmt.domain.prospects import Grade, Prospect, Stage
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
 from custmgmt.ports.auth import Principal, Reach, Resource
+from custmgmt.ports.care import (
+    CareFileRepository,
+    CareTaskRepository,
+    ComplaintRepository,
+    MembershipRepository,
+    SurveyRepository,
+    VisitRepository,
+)
 from custmgmt.ports.notification import Outbox
 
 
@@ -796,6 +804,24 @@ class UnitOfWork(Protocol):
 
     @property
     def pi_requests(self) -> PiRequestRepository: ...
+
+    @property
+    def care_files(self) -> CareFileRepository: ...
+
+    @property
+    def complaints(self) -> ComplaintRepository: ...
+
+    @property
+    def visits(self) -> VisitRepository: ...
+
+    @property
+    def surveys(self) -> SurveyRepository: ...
+
+    @property
+    def care_tasks(self) -> CareTaskRepository: ...
+
+    @property
+    def memberships(self) -> MembershipRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -61,6 +61,16 @@ def _pi_request(uow: UnitOfWork, resource_id: str) -> Resource:
     return Resource(kind=PI_REQUEST, id=uow.pi_requests.get(resource_id).id)
 
 
+def _complaint(uow: UnitOfWork, resource_id: str) -> Resource:
+    return Resource(kind="complaint", id=uow.complaints.get(resource_id).id)
+
+
+def _care_file(uow: UnitOfWork, resource_id: str) -> Resource:
+    if uow.care_files.get(resource_id) is None:
+        raise NotFound("care_file", resource_id)
+    return Resource(kind="care_file", id=resource_id)
+
+
 def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
     for count in uow.stock_counts.find():
         if count.id == resource_id:
@@ -71,7 +81,8 @@ def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
 AUDITED: Mapping[str, Lookup | None] = {
     PROSPECT: _prospect, CUSTOMER: _customer, "stock_count": _stock_count,
     CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None, PI_REQUEST: _pi_request,
-    "consent": _customer, CAMPAIGN: _campaign}
+    "consent": _customer, CAMPAIGN: _campaign,
+    "complaint": _complaint, "care_file": _care_file}
 """Each kind of resource with an audit trail, and how to find one (NotFound if absent;
 None: the trail is the only record). Such a resource gets its first entry when it is
 created, so one that exists without a trail lost it."""

@@ -38,6 +38,8 @@ from custmgmt.testing.builders import (
     same_person_as,
     sample_notification,
 )
+from custmgmt.testing.care_contract import CareStorageContract
+from custmgmt.testing.care_records_contract import CareRecordsStorageContract
 from custmgmt.testing.consent_contract import ConsentStorageContract
 from custmgmt.testing.credit_contract import CreditStorageContract
 from custmgmt.testing.customer_contract import CustomerStorageContract
@@ -55,7 +57,7 @@ class StorageContract(
     CustomerStorageContract, CreditStorageContract, DelistingStorageContract,
     ConsentStorageContract, MarketingStorageContract,
     FollowUpStorageContract, SampleStorageContract, DeliveryStorageContract,
-    PrivacyStorageContract, ABC
+    PrivacyStorageContract, CareStorageContract, CareRecordsStorageContract, ABC
 ):
     """Every storage back end behaves like a transactional database."""
 

@@ -17,6 +17,13 @@ from typing import Protocol, Self, cast
 
 import attrs
 
+from custmgmt.adapters.memory.care import MemoryCareFiles, MemoryComplaints
+from custmgmt.adapters.memory.care_records import (
+    MemoryCareTasks,
+    MemoryMemberships,
+    MemorySurveys,
+    MemoryVisits,
+)
 from custmgmt.adapters.memory.consent import MemoryConsents
 from custmgmt.adapters.memory.credit import MemoryCredit, MemoryCreditLimits
 from custmgmt.adapters.memory.customers import MemoryCustomers
@@ -44,7 +51,9 @@ from custmgmt.adapters.memory.records import (
 from custmgmt.adapters.memory.shared import ByKindAndId, Shared
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.care import CareFile
 from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.complaints import Complaint
 from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
@@ -52,10 +61,13 @@ from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
+from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.domain.stock import Department, StockCount
+from custmgmt.domain.surveys import CareTask, SurveyResponse
+from custmgmt.domain.visits import Visit
 from custmgmt.errors import ConcurrencyError, StorageError
 from custmgmt.ports.auth import Principal
 from custmgmt.ports.notification import OutboxItem
@@ -66,7 +78,7 @@ from custmgmt.ports.storage import ProspectQuery, UnitOfWork
 class MemoryState:
     """What has been committed. Shared by every unit of work of one storage."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # noqa: PLR0915 (one attribute per roster entry's state)
         self.lock = threading.RLock()
         self.prospects: dict[str, Prospect] = {}
         self.key_index: dict[Compact, str] = {}
@@ -113,6 +125,12 @@ class MemoryState:
         self.shared = Shared()
         """Equal values many records repeat, stored once (see ``shared``)."""
         self.pi_requests: dict[str, PiRequest] = {}
+        self.care_files: dict[str, CareFile] = {}
+        self.complaints: dict[str, Complaint] = {}
+        self.visits: dict[str, Visit] = {}
+        self.surveys: dict[str, SurveyResponse] = {}
+        self.care_tasks: dict[str, CareTask] = {}
+        self.memberships: dict[str, Membership] = {}
 
     def row_lock(self, key: str) -> threading.Lock:
         """The lock a unit of work holds on ``key`` (like a row lock) until it ends."""
@@ -316,6 +334,8 @@ REPOSITORIES: Mapping[str, Callable[[MemoryUnitOfWork], MemoryRepository]] = {
     "counters": MemoryCounters, "audit": MemoryAudit,
     "heads": MemoryHeads, "events": MemoryEvents, "outbox": MemoryOutbox,
     "observer_cursors": MemoryObserverCursors, "pi_requests": MemoryPiRequests,
+    "care_files": MemoryCareFiles, "complaints": MemoryComplaints, "visits": MemoryVisits,
+    "surveys": MemorySurveys, "care_tasks": MemoryCareTasks, "memberships": MemoryMemberships,
 }
 """The memory implementation of each roster entry (a test holds it to the roster)."""
 

@@ -19,6 +19,13 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import StaticPool
 
 from custmgmt.adapters.sql import migrate as migrations
+from custmgmt.adapters.sql.care import SqlCareFiles, SqlComplaints
+from custmgmt.adapters.sql.care_records import (
+    SqlCareTasks,
+    SqlMemberships,
+    SqlSurveys,
+    SqlVisits,
+)
 from custmgmt.adapters.sql.consent import SqlConsents
 from custmgmt.adapters.sql.credit import SqlCredit, SqlCreditLimits
 from custmgmt.adapters.sql.customers import SqlCustomers
@@ -111,6 +118,12 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
     "outbox": lambda s, _: SqlOutbox(s),
     "observer_cursors": lambda s, _: SqlObserverCursors(s),
     "pi_requests": lambda s, _: SqlPiRequests(s),
+    "care_files": lambda s, _: SqlCareFiles(s),
+    "complaints": lambda s, _: SqlComplaints(s),
+    "visits": lambda s, _: SqlVisits(s),
+    "surveys": lambda s, _: SqlSurveys(s),
+    "care_tasks": lambda s, _: SqlCareTasks(s),
+    "memberships": lambda s, _: SqlMemberships(s),
 }
 """The SQL implementation of each roster entry (a test holds it to the roster)."""
 

@@ -1,7 +1,7 @@
 """consent history; campaigns, products, risk assessments, touches, outcomes (issue 16)
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0014
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from custmgmt.adapters.sql.column_types import UTCDateTime
 
 revision = "0016"
-down_revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
