@@ -20,6 +20,7 @@ from custmgmt.errors import ValidationError
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.care import ComplaintQuery
 from custmgmt.services.care_base import CareBase
+from custmgmt.services.care_messages import MessageCare
 from custmgmt.services.complaints import ComplaintCare
 from custmgmt.services.customers import resource_of as customer_resource
 from custmgmt.services.edge import guarded
@@ -162,7 +163,9 @@ class CareFiles(CareBase):
 
 
 @guarded
-class CareService(CareFiles, ComplaintCare, VisitCare, SurveyCare, MembershipCare):
+class CareService(CareFiles, ComplaintCare, VisitCare, SurveyCare, MembershipCare,
+                  MessageCare):
     """Customer care: the customer file and brief, complaints with deadlines and
     escalation, stays and visits, surveys and their follow-up tasks, membership tiers,
-    segments, and their reports."""
+    segments, care messages (greetings and promotions, only where consent allows), and
+    their reports."""
