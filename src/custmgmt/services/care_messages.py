@@ -19,8 +19,7 @@ from attrs import frozen
 from custmgmt.domain.care import birthdays_on
 from custmgmt.domain.consent import ContactChannel
 from custmgmt.domain.customers import Purpose
-from custmgmt.domain.membership import window
-from custmgmt.domain.segments import Segment, classify
+from custmgmt.domain.segments import Segment
 from custmgmt.domain.validation import require_date, require_enum, require_id, require_text
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.ports.auth import Action, Principal
@@ -29,6 +28,7 @@ from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.care_base import CareBase
 from custmgmt.services.consent import consent_in_force
 from custmgmt.services.edge import guarded
+from custmgmt.services.membership import customer_values
 
 MAX_RECIPIENTS = 10_000
 """One call queues messages for at most this many customers."""
@@ -56,10 +56,8 @@ class MessageCare(CareBase):
         if customer_ids is not None and segment is not None:
             raise ValidationError("segment", "give customer_ids or a segment, not both")
         if segment is not None:
-            cuts = self._ctx.settings.segment_cuts
-            start, end = window(on)
-            return [v.customer_id for v in (classify(a, on, cuts) for a in uow.visits.activity(
-                start, end, cuts.currency)) if v.segment is segment]
+            return [v.customer_id for v in customer_values(
+                uow, on, self._ctx.settings.segment_cuts) if v.segment is segment]
         if customer_ids is None:
             raise ValidationError("customer_ids", "name the customers, or give a segment")
         ids = [require_id("customer_ids", c) for c in customer_ids]

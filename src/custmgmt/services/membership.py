@@ -9,7 +9,13 @@ from datetime import date
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import CustomerStatus
 from custmgmt.domain.membership import Membership, window
-from custmgmt.domain.segments import CustomerValue, Segment, SegmentCount, classify
+from custmgmt.domain.segments import (
+    CustomerValue,
+    Segment,
+    SegmentCount,
+    SegmentCuts,
+    classify,
+)
 from custmgmt.domain.validation import require_date, require_enum, require_id
 from custmgmt.ports.auth import Action, Principal, Reach, Scope
 from custmgmt.ports.storage import CustomerQuery, UnitOfWork
@@ -18,6 +24,12 @@ from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import page_limit
 
 _EVERYONE = Reach(scope=Scope.ANY, principal_id="custmgmt-care")
+
+
+def customer_values(uow: UnitOfWork, on: date, cuts: SegmentCuts) -> list[CustomerValue]:
+    """Every active customer's recency, frequency and value on ``on``, with its segment."""
+    start, end = window(on)
+    return [classify(a, on, cuts) for a in uow.visits.activity(start, end, cuts.currency)]
 
 
 @guarded
@@ -92,9 +104,7 @@ class MembershipCare(CareBase):
     # -- segments ----------------------------------------------------------------------
 
     def _values(self, uow: UnitOfWork, on: date) -> list[CustomerValue]:
-        cuts = self._ctx.settings.segment_cuts
-        start, end = window(on)
-        return [classify(a, on, cuts) for a in uow.visits.activity(start, end, cuts.currency)]
+        return customer_values(uow, on, self._ctx.settings.segment_cuts)
 
     def segments(self, actor: Principal, *, on: date | None = None
                  ) -> tuple[SegmentCount, ...]:

@@ -23,14 +23,13 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from custmgmt.adapters.sql.column_types import UTCDateTime
 from custmgmt.adapters.sql.tables import Base
-from custmgmt.adapters.sql.versioned import versioned_update
+from custmgmt.adapters.sql.versioned import save_versioned, versioned_update
 from custmgmt.domain.care import CareFile, Preferences, StayPattern, month_day
 from custmgmt.domain.complaints import (
     Complaint,
@@ -156,19 +155,8 @@ class SqlCareFiles:
     def save(self, care_file: CareFile) -> CareFile:
         cid, version = care_file.customer_id, care_file.version
         values = care_file_values(care_file, version + 1)
-        stale = ConcurrencyError(f"care file {cid!r} changed since it was read")
-        if version == 0:
-            try:
-                with self._s.begin_nested():
-                    self._s.execute(insert(CareFileRow).values(customer_id=cid, **values))
-            except IntegrityError:
-                raise stale from None
-        else:
-            done = self._s.execute(update(CareFileRow).where(
-                CareFileRow.customer_id == cid, CareFileRow.version == version)
-                .values(**values))
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise stale
+        save_versioned(self._s, CareFileRow, {"customer_id": cid}, version, values,
+                       "care file")
         return attrs.evolve(care_file, version=version + 1)
 
     def born_on(self, month_days: Sequence[str]) -> Sequence[str]:

@@ -22,14 +22,13 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from custmgmt.adapters.sql.column_types import UTCDateTime
 from custmgmt.adapters.sql.tables import Base, CustomerRow
-from custmgmt.adapters.sql.versioned import versioned_update
+from custmgmt.adapters.sql.versioned import save_versioned, versioned_update
 from custmgmt.domain.care import VisitKind
 from custmgmt.domain.common import CURRENCY_MINOR_UNITS, Money
 from custmgmt.domain.customers import CustomerStatus
@@ -318,22 +317,11 @@ class SqlMemberships:
         cid, version = membership.customer_id, membership.version
         values = {"tier": membership.tier, "since": membership.since,
                   "evaluated_on": membership.evaluated_on, "version": version + 1}
-        stale = ConcurrencyError(f"membership {cid!r} changed since it was read")
-        if version == 0:
-            try:
-                with self._s.begin_nested():
-                    self._s.execute(insert(MembershipRow).values(customer_id=cid, **values))
-            except IntegrityError:
-                raise stale from None
-            known = 0
-        else:
-            done = self._s.execute(update(MembershipRow).where(
-                MembershipRow.customer_id == cid, MembershipRow.version == version)
-                .values(**values))
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise stale
-            known = self._s.scalar(select(func.count()).select_from(TierChangeRow).where(
-                TierChangeRow.customer_id == cid)) or 0
+        save_versioned(self._s, MembershipRow, {"customer_id": cid}, version, values,
+                       "membership")
+        known = 0 if version == 0 else self._s.scalar(
+            select(func.count()).select_from(TierChangeRow)
+            .where(TierChangeRow.customer_id == cid)) or 0
         new = [{"customer_id": cid, "position": known + n, "on": c.on, "before": c.before,
                 "after": c.after, "rule": c.rule, "by": c.by, "at": c.at}
                for n, c in enumerate(membership.history[known:])]

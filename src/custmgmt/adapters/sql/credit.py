@@ -26,7 +26,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -34,7 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from custmgmt.adapters.sql.column_types import ExactDecimal, UTCDateTime
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import Base
-from custmgmt.adapters.sql.versioned import versioned_update
+from custmgmt.adapters.sql.versioned import save_versioned, versioned_update
 from custmgmt.domain.common import CURRENCY_MINOR_UNITS, Money
 from custmgmt.domain.credit import (
     EXPOSED,
@@ -353,17 +352,6 @@ class SqlCreditLimits:
         values = {"currency": limit.limit.currency, "limit_minor": _minor(limit.limit),
                   "approved_by": limit.approved_by, "approved_at": limit.approved_at,
                   "version": version + 1}
-        stale = ConcurrencyError(f"credit limit {cid!r} changed since it was read")
-        if version == 0:
-            try:
-                with self._s.begin_nested():
-                    self._s.execute(insert(CreditLimitRow).values(customer_id=cid, **values))
-            except IntegrityError:
-                raise stale from None
-        else:
-            done = self._s.execute(update(CreditLimitRow).where(
-                CreditLimitRow.customer_id == cid, CreditLimitRow.version == version)
-                .values(**values))
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise stale
+        save_versioned(self._s, CreditLimitRow, {"customer_id": cid}, version, values,
+                       "credit limit")
         return attrs.evolve(limit, version=version + 1)

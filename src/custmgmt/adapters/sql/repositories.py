@@ -25,6 +25,7 @@ from custmgmt.adapters.sql.translate import (
     audit_of,
     audit_values,
 )
+from custmgmt.adapters.sql.versioned import save_versioned
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.errors import ConcurrencyError
@@ -115,19 +116,8 @@ class SqlPrincipals:
         pid, version = principal.id, principal.version
         values = {"team": principal.team, "supervisor_id": principal.supervisor_id,
                   "active": principal.active, "version": version + 1}
-        stale = ConcurrencyError(f"principal {pid!r} changed since it was read")
-        if version == 0:
-            try:
-                with self._s.begin_nested():
-                    self._s.execute(insert(PrincipalRow).values(id=pid, **values))
-            except IntegrityError:
-                raise stale from None
-        else:
-            # Compare-and-set on the version: of two concurrent changes one fails.
-            done = self._s.execute(update(PrincipalRow).where(
-                PrincipalRow.id == pid, PrincipalRow.version == version).values(**values))
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise stale
+        save_versioned(self._s, PrincipalRow, {"id": pid}, version, values, "principal")
+        if version > 0:
             for table in (PrincipalRoleRow, CertificationRow):
                 self._s.execute(delete(table).where(table.principal_id == pid))
         if principal.roles:

@@ -1,11 +1,12 @@
-"""The one versioned-update helper of the SQL storage."""
+"""The versioned writes of the SQL storage: compare-and-set on ``version``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.tables import Base
@@ -35,3 +36,31 @@ def versioned_update(
     if not session.scalar(select(func.count()).select_from(row).where(*key)):
         raise NotFound(kind, ident)
     raise ConcurrencyError(f"{kind} {ident!r} changed since it was read")
+
+
+def save_versioned(
+    session: Session,
+    row: type[Base],
+    key: Mapping[str, object],
+    version: int,
+    values: Mapping[str, Any],
+    kind: str,
+) -> None:
+    """Write the aggregate read at ``version`` (0: not stored yet) as ``values`` (which
+    carry version + 1): an insert at version 0, else a compare-and-set update. Of two
+    concurrent writers one gets ConcurrencyError, also when both insert."""
+    ident = ", ".join(str(v) for v in key.values())
+    stale = ConcurrencyError(f"{kind} {ident!r} changed since it was read")
+    if version == 0:
+        try:
+            with session.begin_nested():
+                session.execute(insert(row).values({**key, **values}))
+        except IntegrityError:
+            raise stale from None
+        return
+    done = session.execute(
+        update(row).where(*[getattr(row, name) == value for name, value in key.items()],
+                          getattr(row, "version") == version)  # noqa: B009
+        .values(dict(values)).execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise stale
