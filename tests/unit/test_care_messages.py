@@ -67,6 +67,9 @@ def test_greetings_and_promotions_go_only_where_consent_allows(
     with pytest.raises(ValidationError, match="segment"):
         app.care.send_greeting(gr, occasion="o", subject="s", body="b", channel="sms",
                                customer_ids=ids, segment="loyal")
+    with pytest.raises(ValidationError, match="customer_ids"):  # more: target a segment
+        app.care.send_greeting(gr, occasion="o", subject="s", body="b", channel="sms",
+                               customer_ids=[f"c-{n}" for n in range(101)])
     with pytest.raises(ValidationError, match="channel"):
         app.care.send_greeting(gr, occasion="o", subject="s", body="b", channel="pigeon",
                                customer_ids=ids)
