@@ -97,6 +97,8 @@ def test_preferences_and_usual_periods_are_kept_on_the_customer(hotel: Hotel) ->
     cleared = h.app.care.record_preferences(h.desk, h.guest, room_type="twin")
     assert (cleared.preferences.room_type, cleared.preferences.diet) == ("twin", None)
     assert cleared.usual_periods == kept.usual_periods
+    # every change of the file is on its audit trail (three versions, three entries)
+    assert h.app.audit.verify(h.root, "care_file", h.guest) == 3
 
 
 def test_a_birthday_is_kept_on_the_file(hotel: Hotel) -> None:

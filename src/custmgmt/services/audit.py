@@ -112,8 +112,9 @@ class AuditService(Described):
         whose seal fails. ``kind``: ``"prospect"``, ``"customer"``, ``"stock_count"``,
         ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id), ``"consent"``
         (a person's consent records, by customer id), ``"campaign"``, ``"report"`` (a
-        closed month, by its name) or ``"pi_request"`` (a personal-information
-        request). Returns the number of entries.
+        closed month, by its name), ``"pi_request"`` (a personal-information
+        request), ``"complaint"`` or ``"care_file"`` (by customer id). Returns the
+        number of entries.
         Needs the ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))
