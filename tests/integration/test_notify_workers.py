@@ -86,7 +86,9 @@ def test_a_worker_killed_between_send_and_mark_sent_is_redelivered_with_the_same
 ) -> None:
     prepare(durable_url, 3)
     log = tmp_path / "delivered.jsonl"
-    code, _, _ = finish(worker(durable_url, log, "--batch", "1", "--lease-seconds", "10",
+    # The lease must outlast starting the next worker process on a loaded machine (10 s
+    # did not, at a load average above 10).
+    code, _, _ = finish(worker(durable_url, log, "--batch", "1", "--lease-seconds", "30",
                                "--option", "file-log.die_after=2"))
     assert code == -9  # SIGKILL, right after the far side got n-000002
     assert [line["id"] for line in read(log)] == ["n-000001", "n-000002"]
