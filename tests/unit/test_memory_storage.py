@@ -11,6 +11,7 @@ import attrs
 import pytest
 
 from custmgmt.adapters.memory.keys import compact, expand
+from custmgmt.adapters.memory.packed import position
 from custmgmt.adapters.memory.plans import reaches
 from custmgmt.adapters.memory.shared import ByKindAndId, Shared, restamped
 from custmgmt.adapters.memory.storage import MemoryStorage
@@ -35,10 +36,13 @@ def test_equal_values_are_stored_once_but_never_merged_when_they_differ() -> Non
     plain, same, finer = make_prospect(1), make_prospect(2), make_prospect(3)
     finer = attrs.evolve(finer, potential_value=Money(Decimal("200000.00"), "CNY"))
     _store(storage, plain, same, finer)
+    at = position(Prospect, "potential_value")
+    kept = [storage.state.prospects[p.id][at] for p in (plain, same, finer)]
+    assert kept[0] is kept[1]  # one stored instance for both
+    assert kept[2] is not kept[0]  # equal, yet kept as given:
     with storage.unit_of_work(read_only=True) as uow:
         one, two, three = (uow.prospects.get(p.id) for p in (plain, same, finer))
-    assert one.potential_value is two.potential_value  # one instance for both
-    assert three.potential_value == one.potential_value  # equal, yet kept as given:
+    assert three.potential_value == one.potential_value == two.potential_value
     assert str(three.potential_value.amount) == "200000.00"
     assert str(one.potential_value.amount) == "200000"
 

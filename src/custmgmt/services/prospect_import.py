@@ -21,6 +21,7 @@ from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prosp
 from custmgmt.errors import ClaimConflict, CustmgmtError, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.storage import UnitOfWork
+from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.context import Context
 
 COLUMNS = frozenset({
@@ -113,10 +114,11 @@ class ProspectImport:
             on_progress: Progress | None) -> ImportReport:
         """Import ``rows`` in batches of ``batch_size``, numbering lines from ``first_line``."""
         numbered = enumerate(rows, start=first_line)
-        while batch := list(islice(numbered, batch_size)):
-            self._batch(batch)
-            if on_progress is not None:
-                on_progress(self.imported, len(self.rejected))
+        with fewer_young_collections():  # a batch's objects die young (see collector)
+            while batch := list(islice(numbered, batch_size)):
+                self._batch(batch)
+                if on_progress is not None:
+                    on_progress(self.imported, len(self.rejected))
         return ImportReport(imported=self.imported, rejected=tuple(self.rejected),
                             already_imported=self.already_imported)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from attrs import frozen
 
+from custmgmt.adapters.memory.packed import pack, unpack
 from custmgmt.domain.common import DomainEvent
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
@@ -42,12 +43,12 @@ class MemoryEvents:
         self.staged.extend(events)
 
     def all(self) -> Sequence[DomainEvent]:
-        return [*self._state.events, *self.staged]
+        return [*map(unpack, self._state.events[:]), *self.staged]
 
     def after(self, position: int, limit: int) -> Sequence[StoredEvent]:
         start = max(position, 0)
         events = self._state.events[start:start + limit]
-        return [StoredEvent(start + i + 1, e) for i, e in enumerate(events)]
+        return [StoredEvent(start + i + 1, unpack(e)) for i, e in enumerate(events)]
 
     def last_position(self) -> int:
         return len(self._state.events)
@@ -56,7 +57,7 @@ class MemoryEvents:
         """An append-only log: nothing to check."""
 
     def apply(self) -> None:
-        self._state.events.extend(self.staged)
+        self._state.events.extend(map(pack, self.staged))
 
 
 @frozen

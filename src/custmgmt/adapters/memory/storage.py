@@ -36,6 +36,7 @@ from custmgmt.adapters.memory.delivery import (
 )
 from custmgmt.adapters.memory.keys import Compact, Held, KeyStage
 from custmgmt.adapters.memory.marketing import MemoryCampaigns, MemoryMarketing
+from custmgmt.adapters.memory.packed import Packed, position
 from custmgmt.adapters.memory.plans import MemoryPlans, PlanIndex
 from custmgmt.adapters.memory.privacy import MemoryPiRequests
 from custmgmt.adapters.memory.records import (
@@ -52,7 +53,7 @@ from custmgmt.adapters.memory.shared import ByKindAndId, Shared
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.care import CareFile
-from custmgmt.domain.common import DomainEvent, ProspectId
+from custmgmt.domain.common import ProspectId
 from custmgmt.domain.complaints import Complaint
 from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
@@ -69,7 +70,7 @@ from custmgmt.domain.stock import Department, StockCount
 from custmgmt.domain.surveys import CareTask, SurveyResponse
 from custmgmt.domain.visits import Visit
 from custmgmt.errors import ConcurrencyError, StorageError
-from custmgmt.ports.auth import Principal
+from custmgmt.ports.auth import Principal, Scope
 from custmgmt.ports.notification import OutboxItem
 from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import ProspectQuery, UnitOfWork
@@ -80,7 +81,8 @@ class MemoryState:
 
     def __init__(self) -> None:  # noqa: PLR0915 (one attribute per roster entry's state)
         self.lock = threading.RLock()
-        self.prospects: dict[str, Prospect] = {}
+        self.prospects: dict[str, Packed] = {}
+        """Prospects by id, packed (``packed.pack``)."""
         self.key_index: dict[Compact, str] = {}
         self.keys_of: dict[str, Held] = {}
         """The sealed keys each prospect holds (``key_index`` is its inverse)."""
@@ -116,7 +118,8 @@ class MemoryState:
         self.closed_months: list[ClosedMonth] = []
         self.audit: ByKindAndId[list[AuditEntry]] = ByKindAndId()
         self.heads: ByKindAndId[ChainHead] = ByKindAndId()
-        self.events: list[DomainEvent] = []
+        self.events: list[Packed] = []
+        """The event log, packed."""
         self.outbox: dict[str, OutboxItem] = {}
         self.dedupe_keys: set[str] = set()
         self.departments: dict[str, Department] = {}
@@ -165,14 +168,33 @@ class MemoryCounters:
             self._state.counters[name] = self._state.counters.get(name, 0) + taken
 
 
+_OWNER, _TEAM = position(Prospect, "owner_id"), position(Prospect, "owner_team")
+
+
+def _visible(query: ProspectQuery) -> Callable[[Packed], bool]:
+    """The part of ``query.matches`` a packed prospect answers without being unpacked:
+    whether the query's reach covers it and its owner and team are the ones asked for."""
+    scope, me, team = query.reach.scope, query.reach.principal_id, query.reach.team
+    owner, narrowed = query.owner, query.team
+
+    def visible(row: Packed) -> bool:
+        row_owner, row_team = row[_OWNER], row[_TEAM]
+        if (owner is not None and row_owner != owner) or (
+                narrowed is not None and row_team != narrowed):
+            return False
+        if scope is Scope.ANY or (scope is Scope.TEAM and team is not None
+                                  and row_team == team):
+            return True
+        return scope >= Scope.OWN and row_owner == me
+
+    return visible
+
+
 class MemoryProspects:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
-        shared = uow.state.shared
         self.rows: VersionedStage[Prospect] = VersionedStage(
-            "prospect", uow.state.prospects,
-            lambda p: {"potential_value": shared.money(p.potential_value),
-                       "history": shared.history(p.history)})
+            "prospect", uow.state.prospects, packed=Prospect)
         self.keys = KeyStage(uow.state.key_index, uow.state.keys_of)
 
     def _refuse_held(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
@@ -236,7 +258,8 @@ class MemoryProspects:
         def order(p: Prospect) -> tuple[datetime, str]:
             return (as_utc(p.registration.at), p.id)
 
-        found: Iterable[Prospect] = (p for p in self.rows.values() if query.matches(p))
+        found: Iterable[Prospect] = (p for p in self.rows.values(_visible(query))
+                                     if query.matches(p))
         if query.after is not None:
             after = (as_utc(query.after[0]), query.after[1])
             found = (p for p in found if order(p) > after)
@@ -245,14 +268,14 @@ class MemoryProspects:
 
     def count_by_grade_and_stage(self, query: ProspectQuery) -> dict[tuple[Grade, Stage], int]:
         counts: dict[tuple[Grade, Stage], int] = {}
-        for p in self.rows.values():
+        for p in self.rows.values(_visible(query)):
             if query.matches(p):
                 counts[(p.grade, p.stage)] = counts.get((p.grade, p.stage), 0) + 1
         return counts
 
     def furthest_stages(self, query: ProspectQuery) -> dict[tuple[Stage, bool], int]:
         counts: dict[tuple[Stage, bool], int] = {}
-        for p in self.rows.values():
+        for p in self.rows.values(_visible(query)):
             if query.matches(p):
                 key = (p.furthest_stage, p.stage is Stage.LOST)
                 counts[key] = counts.get(key, 0) + 1
@@ -263,8 +286,7 @@ class MemoryProspects:
         self.rows.check()
         clashes = self.keys.check()
         if clashes:
-            held = earliest_claim({k: self.rows.current(h) or self._state.prospects[h]
-                                   for k, h in clashes.items()})
+            held = earliest_claim({k: self.rows.get(h) for k, h in clashes.items()})
             if held is not None:
                 raise held[0].claim_conflict(held[1])
 

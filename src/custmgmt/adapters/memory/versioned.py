@@ -4,13 +4,18 @@ Every versioned aggregate stages its writes here: ``add`` stores version 1,
 ``update`` stores version n + 1 of an aggregate read at version n, and
 ``check`` (under the store's lock, at commit) refuses the whole unit if a
 committed version moved since this unit first wrote it.
+
+A stage made with ``packed=`` (the aggregate's class) keeps the committed
+aggregates packed (``packed.pack``: tuples the garbage collector does not walk)
+and builds them again when read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from custmgmt.adapters.memory.packed import pack, position, unpack
 from custmgmt.adapters.memory.shared import restamped
 from custmgmt.errors import ConcurrencyError, NotFound
 
@@ -26,14 +31,29 @@ A = TypeVar("A", bound=Versioned)
 class VersionedStage(Generic[A]):
     """Writes of one aggregate kind (``kind`` names it in errors), keyed by ``key_of``."""
 
-    def __init__(self, kind: str, committed: dict[str, A],
-                 shared: Callable[[A], Mapping[str, object]] | None = None) -> None:
+    def __init__(self, kind: str, committed: dict[str, Any],
+                 shared: Callable[[A], Mapping[str, object]] | None = None,
+                 packed: type[A] | None = None) -> None:
         self.kind = kind
         self.committed = committed
+        """key -> the committed aggregate (packed when ``packed`` is given)."""
         self.staged: dict[str, tuple[int, A]] = {}
         self._shared = shared
         """Fields to store as an equal, shared instance (``shared.Shared``): applied
         with the version each write stamps, so it costs no extra copy."""
+        self.packed = packed is not None
+        self._version_at = position(packed, "version") if packed is not None else 0
+
+    def _version(self, key: str) -> int:
+        """The committed version of ``key`` (0: none), read without unpacking."""
+        stored = self.committed.get(key)
+        if stored is None:
+            return 0
+        return stored[self._version_at] if self.packed else stored.version  # type: ignore[no-any-return]
+
+    def committed_one(self, key: str) -> A | None:
+        stored = self.committed.get(key)
+        return unpack(stored) if self.packed and stored is not None else stored
 
     def _stamp(self, aggregate: A, version: int) -> A:
         shared = {} if self._shared is None else self._shared(aggregate)
@@ -42,7 +62,7 @@ class VersionedStage(Generic[A]):
     def current(self, key: str) -> A | None:
         if key in self.staged:
             return self.staged[key][1]
-        return self.committed.get(key)
+        return self.committed_one(key)
 
     def get(self, key: str) -> A:
         found = self.current(key)
@@ -77,15 +97,25 @@ class VersionedStage(Generic[A]):
 
     def merged(self) -> dict[str, A]:
         """The committed aggregates with this unit's writes over them."""
-        merged = dict(self.committed)
+        merged = {key: unpack(a) for key, a in list(self.committed.items())} \
+            if self.packed else dict(self.committed)
         merged.update({key: aggregate for key, (_, aggregate) in self.staged.items()})
         return merged
 
-    def values(self) -> list[A]:
+    def values(self, hint: Callable[[Any], bool] | None = None) -> list[A]:
         """``merged().values()`` without copying the committed map (a scan of a million
-        rows then holds a list of references, not a second dictionary)."""
+        rows then holds a list of references, not a second dictionary).
+
+        ``hint``, for a packed stage, is a cheap test of a packed aggregate: those it
+        refuses are skipped without being unpacked (the caller filters the rest)."""
         staged = self.staged
-        found = [a for key, a in list(self.committed.items()) if key not in staged]
+        if not self.packed:
+            found = [a for key, a in list(self.committed.items()) if key not in staged]
+        elif hint is None:
+            found = [unpack(a) for key, a in list(self.committed.items()) if key not in staged]
+        else:
+            found = [unpack(a) for key, a in list(self.committed.items())
+                     if key not in staged and hint(a)]
         found.extend(a for _, a in staged.values())
         return found
 
@@ -95,9 +125,12 @@ class VersionedStage(Generic[A]):
     def check(self) -> None:
         """Under the store's lock: refuse if anything written moved since it was read."""
         for key, (expected, _) in self.staged.items():
-            stored = self.committed.get(key)
-            if (stored.version if stored is not None else 0) != expected:
+            if self._version(key) != expected:
                 raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
 
     def apply(self) -> None:
-        self.committed.update(self.written())
+        if self.packed:
+            self.committed.update(
+                {key: pack(aggregate) for key, (_, aggregate) in self.staged.items()})
+        else:
+            self.committed.update(self.written())
