@@ -258,3 +258,12 @@ def test_plain_mobile_numbers_normalize_as_phonenumbers_parses_them(digits: str)
 def test_plain_mobile_fast_path_matches_the_full_parse_at_its_edges(digits: str) -> None:
     assert normalize_phone(digits) == normalize_phone(f" {digits} ")
     assert Phone(digits).key == normalize_phone(f"({digits[:3]}) {digits[3:]}")
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_ascii_email_fast_path_is_the_folded_settled_form(raw: str) -> None:
+    # normalize_email skips NFKC for ASCII text (it leaves ASCII as it is): the result
+    # must be what folding, stripping and lowering until nothing changes gives.
+    from custmgmt.domain.identity import _settled, fold
+
+    assert normalize_email(raw) == _settled(lambda s: fold(s).strip().lower(), raw)

@@ -110,6 +110,8 @@ def _settled(step: Callable[[str], str], raw: str) -> str:
 
 
 def normalize_email(raw: str) -> str:
+    if raw.isascii():  # NFKC leaves ASCII as it is: one strip and lower settle it
+        return raw.strip().lower()
     return _settled(lambda s: fold(s).strip().lower(), raw)
 
 

@@ -99,15 +99,17 @@ def _plain_other(value: object) -> Any:
     if isinstance(value, tuple | list):
         return [plain(item) for item in value]
     if isinstance(value, set | frozenset):
-        return sorted((plain(item) for item in value), key=_json)
+        return sorted((plain(item) for item in value), key=canonical_json)
     if hasattr(value, "value") and isinstance(value.value, str):  # text value objects
         return value.value
     raise TypeError(f"{type(value).__name__} has no canonical form")
 
 
-def _json(data: Any) -> str:
+def canonical_json(data: Any) -> str:
+    """JSON-ready ``data`` (see ``plain``) as canonical text: sorted keys, compact."""
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False)
+
 
 
 def canonical_bytes(tag: str, record: object, *, without: tuple[str, ...] = ()) -> bytes:
@@ -115,7 +117,7 @@ def canonical_bytes(tag: str, record: object, *, without: tuple[str, ...] = ()) 
     body = plain(record)
     for name in without:
         body.pop(name, None)
-    return _json({"form": FORM, "tag": tag, "record": body}).encode("utf-8")
+    return canonical_json({"form": FORM, "tag": tag, "record": body}).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -134,7 +136,7 @@ def record_hash(tag: str, record: object) -> str:
 
 def head_message(chain: str, chain_id: str, length: int, head_hash: str) -> bytes:
     """What a seal covers: which chain, how long it is, and the hash it ends with."""
-    return _json({"form": FORM, "tag": "chain-head", "chain": chain, "id": chain_id,
+    return canonical_json({"form": FORM, "tag": "chain-head", "chain": chain, "id": chain_id,
                   "length": length, "head": head_hash}).encode("utf-8")
 
 

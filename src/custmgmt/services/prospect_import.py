@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
+from typing import TypeVar
 
 from attrs import frozen
 
@@ -89,6 +90,19 @@ def clean(row: object) -> dict[str, object]:
                               "line a header?")
     # CSV gives "" for an empty cell: that means "not given".
     return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in row.items()}
+
+
+V = TypeVar("V")
+
+
+def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | None:
+    """What ``found`` maps the first of ``keys`` to (by kind, then value), or None."""
+    if not found:
+        return None
+    hits = [k for k in keys if k in found]
+    if not hits:
+        return None
+    return found[min(hits, key=lambda k: (k.kind.value, k.value))]
 
 
 class ProspectImport:
@@ -180,10 +194,10 @@ class ProspectImport:
         seen: dict[IdentityKey, int] = {}
         free: list[Candidate] = []
         for c in candidates:
-            keys = sorted(c.keys, key=lambda k: (k.kind.value, k.value))
-            holder = next((held[k] for k in keys if k in held), None)
-            earlier = next((seen[k] for k in keys if k in seen), None)
-            refused = self._ctx.guard.refused_holder(customers, keys, Purpose.SALES, uow, now)
+            holder = _first(c.keys, held)
+            earlier = _first(c.keys, seen)
+            refused = None if not customers else self._ctx.guard.refused_holder(
+                customers, c.keys, Purpose.SALES, uow, now)
             if holder is not None and self._same_row(holder.registration.id, c.line):
                 self.already_imported += 1
             elif holder is not None:
@@ -194,7 +208,7 @@ class ProspectImport:
                 self._reject(c.line, None, f"duplicate of line {earlier} in this import")
             else:
                 free.append(c)
-                seen.update(dict.fromkeys(keys, c.line))
+                seen.update(dict.fromkeys(c.keys, c.line))
         return free
 
     def _prospect(

@@ -59,6 +59,7 @@ from custmgmt.services.sealed import visible_prospects
 KIND = "prospect"
 T = TypeVar("T")
 _IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NOT_PROFILE = frozenset({"willingness", "currency", "potential_value"})
 
 KeepPlans = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
 """Called with prospects just added (True) or changed (False), in their unit of work."""
@@ -104,6 +105,21 @@ def build_profile(
 ) -> Profile:
     """A prospect's or customer's profile from loose arguments (one ValidationError
     naming every bad field); its identity keys are normalized the one way both share."""
+    try:  # the usual case, a good profile, built straight (an import builds one per row)
+        org = build_optional("organization", OrganizationName, organization)
+        return Profile(
+            kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
+            name=build("name", PersonName, name),
+            phone=build_optional("phone", Phone, phone),
+            email=build_optional("email", Email, email),
+            address=build_optional("address", Address, address), organization=org,
+            credit_code=build_optional("credit_code", CreditCode, credit_code),
+            industry=optional_text("industry", industry),
+            source_channel=optional_text("source_channel", source_channel),
+            needs=optional_text("needs", needs),
+        )
+    except ValidationError:
+        pass  # again, field by field, to name every bad one
     problems = Problems()
     org = problems.take(lambda: build_optional("organization", OrganizationName,
                                                organization))
@@ -330,6 +346,23 @@ class ProspectService(Described):
             raise ValidationError("import_id", "must be 1 to 64 letters, digits, '-' or '_'")
 
         def parse(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
+            try:  # a good row, built straight
+                return parse_good(row)
+            except ValidationError:
+                return parse_naming_all(row)
+
+        def parse_good(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
+            will = require_enum("willingness", Willingness, row.get("willingness"))
+            currency = row.get("currency") or "CNY"
+            if currency not in CURRENCY_MINOR_UNITS:
+                raise ValidationError("currency", "must be a known ISO 4217 code")
+            value = non_negative_value(row.get("potential_value"), str(currency))
+            if row.get("name") is None:
+                raise ValidationError("name", "is required")
+            fields = {k: v for k, v in row.items() if k not in _NOT_PROFILE}
+            return build_profile(**fields), will, value  # type: ignore[arg-type]
+
+        def parse_naming_all(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
             fields = dict(row)
             problems = Problems()
             will = problems.take(lambda: require_enum("willingness", Willingness,
