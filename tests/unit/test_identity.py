@@ -17,6 +17,7 @@ from custmgmt.domain.common import (
     normalize_organization,
     normalize_phone,
 )
+from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.errors import ValidationError
 
 FULL_WIDTH = str.maketrans("0123456789+-() ", "０１２３４５６７８９＋－（）　")
@@ -231,8 +232,6 @@ def test_organization_names_drop_co_as_well_as_co_ltd(written: str) -> None:
 
 
 def test_sealed_keys_match_exactly_and_depend_on_the_pepper() -> None:
-    from custmgmt.domain.identity import KeyKind, KeyRing
-
     ring, other = KeyRing(b"a pepper of 16+ bytes"), KeyRing(b"another pepper, 16+")
     a = ring.phone("+86 (0)10 6552 9988")
     assert a == ring.phone("010-65529988") and a.kind is KeyKind.PHONE
@@ -267,3 +266,17 @@ def test_ascii_email_fast_path_is_the_folded_settled_form(raw: str) -> None:
     from custmgmt.domain.identity import _settled, fold
 
     assert normalize_email(raw) == _settled(lambda s: fold(s).strip().lower(), raw)
+
+
+@given(pepper=st.binary(min_size=16, max_size=200), normalized=st.text(max_size=60),
+       kind=st.sampled_from(list(KeyKind)))
+def test_a_sealed_key_is_the_hmac_sha256_of_kind_and_value_under_the_pepper(
+    pepper: bytes, normalized: str, kind: KeyKind
+) -> None:
+    # KeyRing absorbs the pepper into HMAC's inner and outer hashes once (an import
+    # seals two keys per row): the result is RFC 2104's, whatever the pepper's length.
+    import hmac
+
+    expected = hmac.digest(pepper, f"{kind.value}\x00{normalized}".encode(), "sha256").hex()
+    assert KeyRing(pepper).seal(kind, normalized) == IdentityKey(kind, expected)
+    assert KeyRing(pepper) == KeyRing(pepper) and hash(KeyRing(pepper)) == hash(KeyRing(pepper))

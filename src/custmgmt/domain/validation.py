@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -144,6 +144,10 @@ def text(max_length: int = 2000) -> Validator:
     """A non-blank string of at most ``max_length`` characters."""
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        # the usual case first, in a few C calls: printable text of a fitting length
+        if type(value) is str and len(value) <= max_length and value.isprintable() \
+                and value.strip():
+            return
         if not isinstance(value, str):
             raise ValidationError(attribute.name, f"must be text, not {type(value).__name__}")
         if not value.strip():
@@ -155,8 +159,15 @@ def text(max_length: int = 2000) -> Validator:
     return check
 
 
+_EARLIEST_UTC = datetime.combine(EARLIEST_DATE, time.min, UTC)
+_LATEST_UTC = datetime.combine(LATEST_DATE, time.max, UTC)
+
+
 def aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A timezone-aware datetime (instants are compared across zones)."""
+    if type(value) is datetime and value.tzinfo is UTC \
+            and _EARLIEST_UTC <= value <= _LATEST_UTC:
+        return  # the usual case: an instant of the clock, in UTC and in range
     if not isinstance(value, datetime):
         raise ValidationError(attribute.name, f"must be a datetime, not {type(value).__name__}")
     if not _aware(value):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -135,6 +136,12 @@ def _resolve(value: object) -> FrozenMap[Severity, Within]:
     return _deadlines(value, "complaint_resolve")
 
 
+@functools.lru_cache(maxsize=16)
+def _key_ring(pepper: bytes, region: str) -> KeyRing:
+    """One key ring per pepper and region (it prepares its HMAC once)."""
+    return KeyRing(pepper, region)
+
+
 @frozen(kw_only=True)
 class Settings:
     """Everything configurable, with the policy's defaults.
@@ -246,7 +253,7 @@ class Settings:
     @property
     def key_ring(self) -> KeyRing:
         """Seals identity keys with ``key_pepper`` for ``phone_region``."""
-        return KeyRing(self.key_pepper or DEFAULT_PEPPER, self.phone_region)
+        return _key_ring(self.key_pepper or DEFAULT_PEPPER, self.phone_region)
 
     @property
     def zone(self) -> ZoneInfo:

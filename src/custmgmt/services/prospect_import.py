@@ -141,6 +141,7 @@ class ProspectImport:
 
     def _batch(self, batch: list[tuple[int, object]]) -> None:
         candidates: list[Candidate] = []
+        ring = self._ctx.settings.key_ring
         for line, row in batch:
             try:
                 profile, will, value = self._parse(clean(row))
@@ -153,7 +154,7 @@ class ProspectImport:
                 self._reject(line, None, f"{type(error).__name__}: {error}")
                 continue
             try:
-                keys = self._ctx.settings.key_ring.keys_of(profile)
+                keys = ring.keys_of(profile)
             except ValidationError as error:
                 self._reject(line, error.field, error.message)
                 continue
