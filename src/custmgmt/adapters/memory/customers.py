@@ -19,7 +19,8 @@ class MemoryCustomers:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
         self.rows: VersionedStage[Customer] = VersionedStage("customer", uow.state.customers)
-        self.keys = KeyStage(uow.state.customer_keys, uow.state.customer_keys_of)
+        self.keys = KeyStage(uow.state.customer_keys, uow.state.customer_keys_of,
+                             uow.compact_keys)
 
     def _refuse_held(self, customer_id: str, keys: frozenset[IdentityKey]) -> None:
         held = earliest_customer({k: self.rows.get(h)

@@ -57,16 +57,17 @@ class KeyStage:
     of work stages them over the committed ``index`` (key -> holder id) and ``held``
     (holder id -> its keys). The keys are opaque: they are stored and compared."""
 
-    def __init__(self, index: dict[Compact, str], held: dict[str, Held]) -> None:
+    def __init__(self, index: dict[Compact, str], held: dict[str, Held],
+                 kept: dict[IdentityKey, Compact] | None = None) -> None:
         self.index = index
         self.held = held
         self.staged: dict[str, frozenset[IdentityKey]] = {}
         self._staged_by_key: dict[IdentityKey, list[str]] = {}
         """Inverse of ``staged``: the holders this unit staged with each key, in order."""
         self._delta: dict[Compact, str | None] = {}
-        self._kept: dict[IdentityKey, Compact] = {}
+        self._kept: dict[IdentityKey, Compact] = {} if kept is None else kept
         """The compact form of each key this unit looked up or staged (made once; the
-        committed index and ``held`` share it)."""
+        committed index and ``held`` share it; the unit's stages may share this map)."""
 
     def keys(self, holder_id: str) -> frozenset[IdentityKey]:
         if holder_id in self.staged:

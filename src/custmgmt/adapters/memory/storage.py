@@ -195,16 +195,18 @@ class MemoryProspects:
         self._state = uow.state
         self.rows: VersionedStage[Prospect] = VersionedStage(
             "prospect", uow.state.prospects, packed=Prospect)
-        self.keys = KeyStage(uow.state.key_index, uow.state.keys_of)
+        self.keys = KeyStage(uow.state.key_index, uow.state.keys_of, uow.compact_keys)
 
     def _refuse_held(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
-        held = earliest_claim({k: self.rows.get(h)
-                               for k, h in self.keys.others(prospect_id, keys).items()})
+        others = self.keys.others(prospect_id, keys)
+        if not others:
+            return
+        held = earliest_claim({k: self.rows.get(h) for k, h in others.items()})
         if held is not None:
             raise held[0].claim_conflict(held[1])
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
-        if self.rows.current(prospect.id) is not None:
+        if prospect.id in self.rows.staged or prospect.id in self.rows.committed:
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         self._refuse_held(prospect.id, keys)
         stored = self.rows.add(prospect.id, prospect)
@@ -235,7 +237,7 @@ class MemoryProspects:
     def update(
         self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
     ) -> Prospect:
-        self.rows.get(prospect.id)
+        self.rows.require(prospect.id)
         if keys is not None:
             self._refuse_held(prospect.id, keys)
         stored = self.rows.update(prospect.id, prospect)
@@ -245,7 +247,7 @@ class MemoryProspects:
 
     def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
         for prospect_id in keys:
-            self.rows.get(prospect_id)
+            self.rows.require(prospect_id)
         for prospect_id, held in keys.items():
             self.keys.stage(prospect_id, held)
 
@@ -376,6 +378,9 @@ class MemoryUnitOfWork:
         self.read_only = read_only
         self._held: list[threading.Lock] = []
         self._repositories: dict[str, MemoryRepository] = {}
+        self.compact_keys: dict[IdentityKey, Compact] = {}
+        """The compact form of each identity key this unit met (``keys.compact``),
+        shared by its prospect and customer key stages."""
 
     def __getattr__(self, name: str) -> MemoryRepository:
         # Only reached for a repository this unit has not built yet.
@@ -406,6 +411,7 @@ class MemoryUnitOfWork:
         for name in self._repositories:
             delattr(self, name)
         self._repositories = {}
+        self.compact_keys = {}
 
     def __enter__(self) -> Self:
         self._begin()

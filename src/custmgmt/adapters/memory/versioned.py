@@ -70,30 +70,49 @@ class VersionedStage(Generic[A]):
             raise NotFound(self.kind, key)
         return found
 
-    def add(self, key: str, aggregate: A) -> A:
-        if self.current(key) is not None:
-            raise ConcurrencyError(f"{self.kind} {key!r} already exists")
-        stored = self._stamp(aggregate, 1)
-        self.staged[key] = (0, stored)
-        return stored
+    def require(self, key: str) -> None:
+        """Raise NotFound unless ``key`` exists (as this unit sees it); nothing unpacked."""
+        if key not in self.staged and key not in self.committed:
+            raise NotFound(self.kind, key)
 
-    def update(self, key: str, aggregate: A) -> A:
-        current = self.get(key)
-        if current.version != aggregate.version:
-            raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
-        expected = self.staged[key][0] if key in self.staged else current.version
-        stored = self._stamp(aggregate, aggregate.version + 1)
+    def _current_version(self, key: str) -> int | None:
+        """The version of ``key`` as this unit sees it (None: no such), nothing unpacked."""
+        staged = self.staged.get(key)
+        if staged is not None:
+            return staged[1].version
+        return self._version(key) if key in self.committed else None
+
+    def _put(self, key: str, expected: int, aggregate: A, version: int) -> A:
+        stored = self._stamp(aggregate, version)
         self.staged[key] = (expected, stored)
         return stored
 
+    def add(self, key: str, aggregate: A) -> A:
+        if key in self.staged or key in self.committed:
+            raise ConcurrencyError(f"{self.kind} {key!r} already exists")
+        return self._put(key, 0, aggregate, 1)
+
+    def update(self, key: str, aggregate: A) -> A:
+        version = self._current_version(key)
+        if version is None:
+            raise NotFound(self.kind, key)
+        return self._changed(key, version, aggregate)
+
+    def _changed(self, key: str, version: int, aggregate: A) -> A:
+        if version != aggregate.version:
+            raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
+        staged = self.staged.get(key)
+        expected = staged[0] if staged is not None else version
+        return self._put(key, expected, aggregate, version + 1)
+
     def save(self, key: str, aggregate: A) -> A:
         """Insert (version 0) or update (version n): the upsert some repositories offer."""
-        current = self.current(key)
-        if (current.version if current is not None else 0) != aggregate.version:
-            raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
-        if current is None:
-            return self.add(key, aggregate)
-        return self.update(key, aggregate)
+        version = self._current_version(key)
+        if version is None:
+            if aggregate.version != 0:
+                raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
+            return self._put(key, 0, aggregate, 1)
+        return self._changed(key, version, aggregate)
 
     def merged(self) -> dict[str, A]:
         """The committed aggregates with this unit's writes over them."""
