@@ -15,6 +15,7 @@ from sqlalchemy import delete, insert, text, update
 
 import custmgmt
 from custmgmt import Certification
+from custmgmt.adapters.memory.packed import pack, unpack
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.sql.samples import (
     _event_values,
@@ -32,7 +33,7 @@ from custmgmt.adapters.sql.tables import (
 )
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.domain.audit import AuditEntry
-from custmgmt.domain.integrity import CUSTODY_CHAIN, audit_chain
+from custmgmt.domain.integrity import CUSTODY_CHAIN, ChainHead, audit_chain
 from custmgmt.domain.samples import CustodyEvent, Sample, event_hash
 from custmgmt.errors import (
     IntegrityError,
@@ -99,7 +100,7 @@ def rewrite_custody(app: App, sample: Sample, events: list[CustodyEvent]) -> Non
         state = storage.state
         state.custody[sample.id] = list(events)
         state.samples[sample.id] = sample
-        old = state.heads[(CUSTODY_CHAIN, sample.id)]
+        old = _head(storage, (CUSTODY_CHAIN, sample.id))
         state.heads[(CUSTODY_CHAIN, sample.id)] = attrs.evolve(
             old, length=len(events), head_hash=events[-1].hash)
         return
@@ -215,9 +216,21 @@ def a_prospect_with_a_trail(app: App) -> tuple[custmgmt.Principal, str]:
 
 
 def _trail(app: App, pid: str) -> list[AuditEntry]:
+    """The committed trail of a prospect in memory (kept packed: see ``_keep_trail``)."""
     storage = app._storage
     assert isinstance(storage, MemoryStorage)
-    return storage.state.audit[("prospect", pid)]
+    return [unpack(e) for e in storage.state.audit[("prospect", pid)]]
+
+
+def _keep_trail(app: App, pid: str, trail: list[AuditEntry]) -> None:
+    storage = app._storage
+    assert isinstance(storage, MemoryStorage)
+    storage.state.audit[("prospect", pid)] = tuple(map(pack, trail))
+
+
+def _head(storage: MemoryStorage, key: tuple[str, str]) -> ChainHead:
+    head: ChainHead = unpack(storage.state.heads[key])
+    return head
 
 
 def delete_newest_entry(app: App, pid: str, *, re_head: bool) -> None:
@@ -225,10 +238,11 @@ def delete_newest_entry(app: App, pid: str, *, re_head: bool) -> None:
     if isinstance(storage, MemoryStorage):
         trail = _trail(app, pid)
         trail.pop()
+        _keep_trail(app, pid, trail)
         if re_head:
             key = (audit_chain("prospect"), pid)
-            storage.state.heads[key] = attrs.evolve(storage.state.heads[key],
-                                                    length=len(trail), head_hash=trail[-1].hash)
+            storage.state.heads[key] = attrs.evolve(_head(storage, key), length=len(trail),
+                                                    head_hash=trail[-1].hash)
         return
     _sql(app, "DELETE FROM custmgmt_audit WHERE resource_id = :p AND sequence = 2", {"p": pid})
     if re_head:
@@ -259,8 +273,9 @@ def edit_entry(app: App, pid: str, *, re_hash: bool) -> None:
                 linked = attrs.evolve(trail[i], previous_hash=trail[i - 1].hash)
                 trail[i] = attrs.evolve(linked, hash=linked.computed_hash())
             key = (audit_chain("prospect"), pid)
-            storage.state.heads[key] = attrs.evolve(storage.state.heads[key],
+            storage.state.heads[key] = attrs.evolve(_head(storage, key),
                                                     head_hash=trail[-1].hash)
+        _keep_trail(app, pid, trail)
         return
     _sql(app, "UPDATE custmgmt_audit SET actor_id = 'u-mallory' WHERE resource_id = :p "
               "AND sequence = 1", {"p": pid})
@@ -394,10 +409,10 @@ def test_a_notary_plugin_catches_a_rollback_to_an_older_sealed_head(
         storage = app._storage
         key = (audit_chain("prospect"), pid)
         if isinstance(storage, MemoryStorage):
-            older = attrs.evolve(storage.state.heads[key], length=2,
+            older = attrs.evolve(_head(storage, key), length=2,
                                  head_hash=_trail(app, pid)[1].hash, seal="notarized:2")
             storage.state.heads[key] = older
-            _trail(app, pid).pop()
+            _keep_trail(app, pid, _trail(app, pid)[:-1])
         else:
             delete_newest_entry(app, pid, re_head=True)
             _sql(app, "UPDATE custmgmt_chain_heads SET seal = 'notarized:2' "

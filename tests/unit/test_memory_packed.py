@@ -14,8 +14,10 @@ import pytest
 
 from custmgmt.adapters.memory.packed import ATOMIC, pack, position, unpack
 from custmgmt.adapters.memory.storage import MemoryStorage
+from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import FrozenMap, Money
 from custmgmt.domain.identity import IdentityKey, KeyKind
+from custmgmt.domain.integrity import ChainHead, audit_chain
 from custmgmt.domain.prospect_events import ProspectRegistered
 from custmgmt.domain.prospects import Prospect
 from custmgmt.testing.builders import T0, add_prospect, make_prospect
@@ -81,14 +83,18 @@ def test_packed_records_leave_the_collectors_sight_and_other_values_are_kept() -
     assert Decimal in ATOMIC and datetime in ATOMIC
 
 
-def test_equal_amounts_are_packed_once_but_exactly() -> None:
+def test_equal_amounts_and_snapshots_are_packed_once_but_exactly() -> None:
     one, same, finer = Money("5", "CNY"), Money("5", "CNY"), Money("5.00", "CNY")
     assert pack(one) is pack(same)
     assert pack(finer) is not pack(one)
     assert str(unpack(pack(finer)).amount) == "5.00"
+    snapshot = (("grade", "A"), ("stage", "won"))
+    assert pack(snapshot) is pack(tuple(map(tuple, [list(p) for p in snapshot])))
+    assert unpack(pack(snapshot)) == snapshot
+    assert pack((("grade", "A"), ("stage", "lost"))) is not pack(snapshot)
 
 
-def test_the_memory_storage_keeps_prospects_and_events_out_of_the_collectors_sight() -> None:
+def test_the_memory_storage_keeps_its_records_out_of_the_collectors_sight() -> None:
     storage = MemoryStorage()
     prospects = [make_prospect(n) for n in range(1, 4)]
     with storage.unit_of_work() as uow:
@@ -96,15 +102,29 @@ def test_the_memory_storage_keeps_prospects_and_events_out_of_the_collectors_sig
         uow.events.append(ProspectRegistered(
             prospect_id=stored[0].id, owner_id="u-alice", grade=stored[0].grade,
             actor_id="u-alice", occurred_at=T0))
+        entry = chain_entry(None, resource_kind="prospect", resource_id=stored[0].id,
+                            actor_id="u-alice", action="register", at=T0,
+                            after={"grade": "B", "stage": "initial_contact"})
+        uow.audit.append(entry)
+        head = ChainHead(chain=audit_chain("prospect"), chain_id=stored[0].id, length=1,
+                         head_hash=entry.hash)
+        uow.heads.save(head)
         uow.commit()
     for _ in range(3):
         gc.collect()
-    assert all(_untracked(storage.state.prospects[p.id]) for p in prospects)
-    assert _untracked(storage.state.events[0])
+    state = storage.state
+    assert all(_untracked(state.prospects[p.id]) for p in prospects)
+    assert _untracked(state.events[0])
+    assert _untracked(state.audit[("prospect", stored[0].id)])
+    assert _untracked(state.heads[("audit:prospect", stored[0].id)])
     assert storage.state.prospects[prospects[0].id][position(Prospect, "id")] == "p-000001"
     with storage.unit_of_work(read_only=True) as uow:
         assert [uow.prospects.get(p.id) for p in prospects] == stored
-        assert [e.prospect_id for e in uow.events.all()] == [stored[0].id]
+        events = uow.events.all()
+        assert isinstance(events[0], ProspectRegistered) and len(events) == 1
+        assert events[0].prospect_id == stored[0].id
+        assert uow.audit.trail("prospect", stored[0].id) == [entry]
+        assert uow.heads.get("audit:prospect", stored[0].id) == head
 
 
 @pytest.mark.parametrize("field", ["version", "owner_id", "potential_value"])

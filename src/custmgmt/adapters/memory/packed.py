@@ -139,6 +139,11 @@ def _pack_tuple(value: tuple[Any, ...]) -> Packed:
             _shared_items[id(item)] = (item, packed)
             _shared[id(packed)] = [packed, _UNREAD]
         return packed
+    if all(type(item) is tuple and len(item) == 2 and type(item[0]) is str
+           and type(item[1]) is str for item in value):  # a snapshot: name, value pairs
+        key = (TUPLE, value)  # text compares exactly
+        found = _seen.get(key)
+        return found if found is not None else _remember(key, (TUPLE, *map(pack, value)))
     return (TUPLE, *map(pack, value))
 
 
@@ -162,9 +167,7 @@ def _unpack_items(packed: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _unpack_tuple(packed: tuple[Any, ...]) -> tuple[Any, ...]:
-    if len(packed) == 2:
-        return _read_shared(packed, _unpack_items)  # type: ignore[no-any-return]
-    return _unpack_items(packed)
+    return _read_shared(packed, _unpack_items)  # type: ignore[no-any-return]
 
 
 def _pack_frozenset(value: frozenset[Any]) -> Packed:

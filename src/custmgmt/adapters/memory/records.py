@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from custmgmt.adapters.memory.shared import restamped
+from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.followups import ClosedMonth, FollowUp
@@ -186,22 +186,16 @@ class MemoryClosedMonths:
 
 
 class MemoryAudit:
+    """Each trail is committed as a tuple of packed entries (``packed``): no object per
+    entry for the garbage collector to walk, the snapshots most entries of an import
+    repeat stored once."""
+
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
         self.staged: dict[tuple[str, str], list[AuditEntry]] = {}
         """This unit's entries, by trail."""
 
-    def _shared(self, entry: AuditEntry) -> AuditEntry:
-        """The entry with its snapshots as equal, shared instances (most entries of an
-        import say the same grade, stage, owner and version)."""
-        shared = self._state.shared
-        before, after = shared.pairs(entry.before), shared.pairs(entry.after)
-        if before is entry.before and after is entry.after:
-            return entry
-        return restamped(entry, before=before, after=after)
-
     def append(self, entry: AuditEntry) -> None:
-        entry = self._shared(entry)
         key = (entry.resource_kind, entry.resource_id)
         mine = self.staged.get(key)
         committed = self._state.audit.get(key)
@@ -228,7 +222,7 @@ class MemoryAudit:
 
     def trail(self, resource_kind: str, resource_id: str) -> Sequence[AuditEntry]:
         key = (resource_kind, resource_id)
-        return [*(self._state.audit.get(key) or ()), *self.staged.get(key, ())]
+        return [*map(unpack, self._state.audit.get(key) or ()), *self.staged.get(key, ())]
 
     def trails(self) -> Sequence[tuple[str, str]]:
         return sorted({*self._state.audit, *self.staged})
@@ -242,29 +236,36 @@ class MemoryAudit:
     def apply(self) -> None:
         audit = self._state.audit
         for key, mine in self.staged.items():
+            packed = tuple(map(pack, mine))
             committed = audit.get(key)
-            if committed is None:
-                audit[key] = mine
-            else:
-                committed.extend(mine)
+            audit[key] = packed if committed is None else committed + packed
+
+
+_CHAIN = position(ChainHead, "chain")
+
+
+def _packed_head(head: ChainHead) -> Packed:
+    """The head packed, its chain name (one of a few) stored once."""
+    packed = pack(head)
+    chain = sys.intern(packed[_CHAIN])
+    if chain is packed[_CHAIN]:
+        return packed
+    return (*packed[:_CHAIN], chain, *packed[_CHAIN + 1:])
 
 
 class MemoryHeads:
+    """Committed heads are packed (``packed``)."""
+
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._state = uow.state
         self.staged: dict[tuple[str, str], ChainHead] = {}
 
     def get(self, chain: str, chain_id: str) -> ChainHead | None:
         key = (chain, chain_id)
-        return self.staged.get(key) or self._state.heads.get(key)
-
-    @staticmethod
-    def _shared(head: ChainHead) -> ChainHead:
-        chain = sys.intern(head.chain)  # a few chain names, each stored once
-        return head if chain is head.chain else restamped(head, chain=chain)
+        found = self.staged.get(key)
+        return found if found is not None else unpack(self._state.heads.get(key))
 
     def save(self, head: ChainHead) -> None:
-        head = self._shared(head)
         self.staged[(head.chain, head.chain_id)] = head
 
     def add_many(self, heads: Sequence[ChainHead]) -> None:
@@ -272,13 +273,15 @@ class MemoryHeads:
         if len(set(keys)) != len(keys) or any(
                 k in self.staged or k in self._state.heads for k in keys):
             raise ConcurrencyError("the head of a chain in the batch exists already")
-        self.staged.update(zip(keys, map(self._shared, heads), strict=True))
+        self.staged.update(zip(keys, heads, strict=True))
 
     def check(self) -> None:
         """Nothing to check: the chain a head belongs to is checked by its own log."""
 
     def apply(self) -> None:
-        self._state.heads.update(self.staged)
+        heads = self._state.heads
+        for key, head in self.staged.items():
+            heads[key] = _packed_head(head)
 
 
 class MemoryDepartments:

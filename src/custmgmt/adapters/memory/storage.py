@@ -51,7 +51,6 @@ from custmgmt.adapters.memory.records import (
 )
 from custmgmt.adapters.memory.shared import ByKindAndId, Shared
 from custmgmt.adapters.memory.versioned import VersionedStage
-from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.care import CareFile
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.complaints import Complaint
@@ -60,7 +59,6 @@ from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
-from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
@@ -116,8 +114,10 @@ class MemoryState:
         self.follow_ups_of: dict[str, list[str]] = {}
         """prospect id -> the ids of its follow-ups (what a reassignment rewrites)."""
         self.closed_months: list[ClosedMonth] = []
-        self.audit: ByKindAndId[list[AuditEntry]] = ByKindAndId()
-        self.heads: ByKindAndId[ChainHead] = ByKindAndId()
+        self.audit: ByKindAndId[tuple[Packed, ...]] = ByKindAndId()
+        """Each audit trail, its entries packed."""
+        self.heads: ByKindAndId[Packed] = ByKindAndId()
+        """Chain heads, packed."""
         self.events: list[Packed] = []
         """The event log, packed."""
         self.outbox: dict[str, OutboxItem] = {}
