@@ -181,42 +181,123 @@ def _iterable(args: tuple[Any, ...], value: object) -> object:
     return items
 
 
+def _checker(hint: Any) -> Callable[[object], object]:
+    """What ``_check(hint, value)`` does, with the dispatch on ``hint`` done once (the
+    edge runs on every call: looking the hint apart per call cost as much as a query)."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        options = typing.get_args(hint)
+        nullable = _NONE in options
+        checks = tuple(_checker(o) for o in options if o is not _NONE)
+        allowed = " or ".join(_name(o) for o in options)
+
+        def union(value: object) -> object:
+            if value is None and nullable:
+                return None
+            problems: list[str] = []
+            for check in checks:
+                try:
+                    return check(value)
+                except _Bad as bad:
+                    problems.append(bad.message)
+            if len(problems) == 1:
+                raise _Bad(problems[0])
+            raise _Bad(f"must be {allowed}, not {type(value).__name__}")
+
+        return union
+    simple = _SIMPLE.get(hint)
+    if origin is None and simple is not None:
+        return simple
+    if origin is None and isinstance(hint, type) and hint is not object:
+        expected = "one of its values" if issubclass(hint, enum.Enum) else hint.__name__
+
+        def instance(value: object) -> object:
+            if not isinstance(value, hint):
+                raise _Bad(f"must be {expected}, not {type(value).__name__}")
+            return value
+
+        return instance
+    return functools.partial(_check, hint)
+
+
+_PLAIN = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _bound_by_inspect(function: Callable[..., Any], signature: inspect.Signature,
+                      hints: dict[str, Any], args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+    """The general path: any signature, and bind()'s message for arguments that do not fit."""
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:
+        raise ValidationError("arguments", str(error)) from None
+    errors: list[FieldError] = []
+    for name, value in list(bound.arguments.items()):
+        if name == "self":
+            continue
+        kind = signature.parameters[name].kind
+        hint = hints.get(name, Any)
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            for key, item in value.items():
+                try:
+                    value[key] = _check(hint, item)
+                except _Bad as bad:
+                    errors.append(FieldError(key, bad.message))
+            continue
+        try:
+            bound.arguments[name] = _check(hint, value)
+        except _Bad as bad:
+            errors.append(FieldError(name, bad.message))
+    if errors:
+        raise ValidationError.of(errors)
+    return function(*bound.args, **bound.kwargs)
+
+
 def _wrap(function: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(function)
+    parameters = signature.parameters
+    # no *args, **kwargs or positional-only parameters: bound by name without inspect
+    plain = all(p.kind in _PLAIN for p in parameters.values())
+    positional = tuple(name for name, p in parameters.items()
+                       if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = frozenset(name for name, p in parameters.items()
+                         if p.default is inspect.Parameter.empty)
     hints: dict[str, Any] | None = None
+    checks: tuple[tuple[str, Callable[[object], object]], ...] = ()
 
-    @functools.wraps(function)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        nonlocal hints
+    def resolve() -> dict[str, Any]:
+        nonlocal hints, checks
         if hints is None:
             try:
                 hints = typing.get_type_hints(function)
             except (NameError, TypeError):  # a hint only a type checker can resolve
                 hints = {}
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as error:
-            raise ValidationError("arguments", str(error)) from None
+            checks = tuple((name, _checker(hints.get(name, Any))) for name in parameters
+                           if name != "self")
+        return hints
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        found = resolve()
+        if not plain or len(args) > len(positional):
+            return _bound_by_inspect(function, signature, found, args, kwargs)
+        given = dict(zip(positional, args, strict=False))
+        for name in kwargs:
+            if name in given or name not in parameters:  # bind() says what is wrong
+                return _bound_by_inspect(function, signature, found, args, kwargs)
+        given.update(kwargs)
+        if not required <= given.keys():
+            return _bound_by_inspect(function, signature, found, args, kwargs)
         errors: list[FieldError] = []
-        for name, value in list(bound.arguments.items()):
-            if name == "self":
-                continue
-            kind = signature.parameters[name].kind
-            hint = hints.get(name, Any)
-            if kind is inspect.Parameter.VAR_KEYWORD:
-                for key, item in value.items():
-                    try:
-                        value[key] = _check(hint, item)
-                    except _Bad as bad:
-                        errors.append(FieldError(key, bad.message))
-                continue
-            try:
-                bound.arguments[name] = _check(hint, value)
-            except _Bad as bad:
-                errors.append(FieldError(name, bad.message))
+        for name, check in checks:  # in the signature's order, as bind() lists them
+            if name in given:
+                try:
+                    given[name] = check(given[name])
+                except _Bad as bad:
+                    errors.append(FieldError(name, bad.message))
         if errors:
             raise ValidationError.of(errors)
-        return function(*bound.args, **bound.kwargs)
+        return function(**given)
 
     return checked
 
