@@ -150,6 +150,7 @@ def _configure_events(converter: cattrs.Converter) -> None:
 
 
 _EVENT_TYPES = frozenset(event_types())
+_EVENT_NAMES = frozenset(_tag(cls) for cls in _EVENT_TYPES)
 
 
 def event_to_dict(converter: cattrs.Converter, event: DomainEvent) -> dict[str, Any]:
@@ -167,7 +168,7 @@ def event_to_dict(converter: cattrs.Converter, event: DomainEvent) -> dict[str, 
 def event_from_dict(converter: cattrs.Converter, data: dict[str, Any]) -> DomainEvent:
     """The event ``event_to_dict`` wrote (ValidationError for an unknown type or field)."""
     name = data.get("type") if isinstance(data, dict) else None
-    if name not in {_tag(cls) for cls in event_types()}:
+    if name not in _EVENT_NAMES:
         raise ValidationError("type", "is not a known event type")
     event: DomainEvent = structure(converter, data, EVENTS)
     return event

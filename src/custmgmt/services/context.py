@@ -107,7 +107,10 @@ class Context:
             actor_id=actor.id, action=action, at=at, before=before, after=after,
         )
         uow.audit.append(entry)
-        self.seal_audit(uow, entry)
+        if new:  # a new trail: its head is added, not moved (one statement, not two)
+            self.seal_new_trails(uow, [entry])
+        else:
+            self.seal_audit(uow, entry)
 
     def seal_audit(self, uow: UnitOfWork, newest: AuditEntry) -> None:
         """Record (and seal) the head of the trail that ``newest`` now ends."""

@@ -29,6 +29,9 @@ from sqlalchemy.types import NullType
 from custmgmt.errors import StorageError
 
 _KEY = "custmgmt_driver_connection"
+BEGIN_ON_DRIVER = "custmgmt_begin_on_driver"
+"""``Session.info`` key of the unit of work's own way to begin its transaction on a
+pooled DBAPI connection (no ORM Session needed); returns that connection and its dialect."""
 Processor = Callable[[Any], Any]
 
 
@@ -87,10 +90,15 @@ def _compiled(statement: Any, dialect: Dialect, keys: Sequence[str] | None = Non
 
 def _connection(session: Session) -> tuple[Any, Dialect]:
     """The DBAPI connection of the session's transaction (begun if need be), and its dialect."""
-    cached: tuple[Any, Dialect] | None = session.info.get(_KEY)
+    info = session.info
+    cached: tuple[Any, Dialect] | None = info.get(_KEY)
     if cached is None:
-        connection = session.connection()
-        cached = session.info[_KEY] = (connection.connection, connection.dialect)
+        begin = info.get(BEGIN_ON_DRIVER)
+        if begin is not None:
+            cached = info[_KEY] = begin()
+        else:
+            connection = session.connection()
+            cached = info[_KEY] = (connection.connection, connection.dialect)
     return cached
 
 
@@ -100,9 +108,9 @@ def forget_connection(session: Session) -> None:
 
 
 def commit_on_driver(session: Session) -> bool:
-    """Commit the session's transaction on its DBAPI connection and close the session
-    (ready for a new transaction, as after ``Session.commit()``), skipping SQLAlchemy's
-    commit bookkeeping; False if no statement ran on the driver (commit the session)."""
+    """Commit the session's transaction on its DBAPI connection, skipping SQLAlchemy's
+    commit bookkeeping (the caller then ends the session); False if no statement ran on
+    the driver (commit the session)."""
     cached: tuple[Any, Dialect] | None = session.info.pop(_KEY, None)
     if cached is None:
         return False
@@ -111,7 +119,6 @@ def commit_on_driver(session: Session) -> bool:
         dbapi.commit()
     except dialect.loaded_dbapi.Error as error:
         raise StorageError(f"database failure: {type(error).__name__}") from None
-    session.close()  # returns the connection; its reset rolls back nothing
     return True
 
 

@@ -190,6 +190,13 @@ class SqlHeads:
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         if not heads:
             return
+        if len(heads) == 1:  # one new trail (a single call): no savepoint, one statement
+            head = heads[0]
+            if not insert_rows(self._s, HEADS, [{
+                    "chain": head.chain, "chain_id": head.chain_id, "length": head.length,
+                    "head_hash": head.head_hash, "seal": head.seal}], skip_conflicts=True):
+                raise ConcurrencyError("the head of a chain in the batch exists already")
+            return
         try:
             with self._s.begin_nested():
                 driver_insert(self._s, table_of(ChainHeadRow), [

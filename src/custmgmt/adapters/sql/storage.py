@@ -12,7 +12,7 @@ from typing import Any, Self, TypeVar, cast
 
 import cattrs
 from alembic.util.exc import CommandError as AlembicError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
@@ -32,6 +32,7 @@ from custmgmt.adapters.sql.customers import SqlCustomers
 from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.delivery import SqlEvents, SqlObserverCursors, SqlOutbox
 from custmgmt.adapters.sql.driver import (
+    BEGIN_ON_DRIVER,
     commit_on_driver,
     forget_connection,
     is_read,
@@ -84,8 +85,15 @@ class _Guarded:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            with translated():
+            # as translated(), without a context manager per call
+            try:
                 return attribute(*args, **kwargs)
+            except CustmgmtError:
+                raise
+            except SQLAlchemyError as error:
+                raise storage_error(error) from None
+            except AlembicError as error:
+                raise StorageError(f"migration failed: {error}") from None
 
         return call
 
@@ -128,23 +136,89 @@ REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
 """The SQL implementation of each roster entry (a test holds it to the roster)."""
 
 
+class _UnitSession:
+    """What a unit of work's repositories hold as their Session. ``info`` is its own: the
+    driver (``adapters/sql/driver.py``) finds there the transaction's DBAPI connection,
+    or the unit's way to begin one on a pooled connection, so a call whose statements
+    all run on the driver (one ``register``) never makes an ORM Session, whose
+    bookkeeping (connection, transaction, close) cost as much as three statements.
+    Anything else is the unit's real Session, made on first use and joined to the
+    transaction already begun on the driver."""
+
+    def __init__(self, unit: SqlUnitOfWork) -> None:
+        self.info: dict[str, Any] = {}
+        self._unit = unit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._unit.orm_session(), name)
+
+
 class SqlUnitOfWork:
     """One database transaction; repositories share its session. A read-only unit
     begins a plain (deferred) transaction on SQLite, which takes no write lock."""
 
     def __init__(self, storage: SqlStorage, read_only: bool = False) -> None:
         self._storage = storage
-        self._session: Session | None = None
+        self._session: _UnitSession | None = None
+        self._orm: Session | None = None
+        self._pooled: Any = None  # a DBAPI connection (pool-proxied) begun on the driver
+        self._joined: Connection | None = None  # the ORM's Connection over it
         self._events: SqlEvents | None = None
         self.read_only = read_only
 
     def __enter__(self) -> Self:
-        bind = self._storage.reader if self.read_only else self._storage.engine
-        session = Session(bind, expire_on_commit=False, autoflush=False)
-        if self._storage.serial is not None:
-            _one_at_a_time(session, self._storage.serial)
+        session = _UnitSession(self)
+        storage = self._storage
+        # on the driver: SQLite files (BEGIN IMMEDIATE / BEGIN) and PostgreSQL writes; a
+        # read-only unit on PostgreSQL reads in autocommit through the ORM's connection
+        if storage.serial is None and (storage.dialect == "sqlite" or not self.read_only):
+            session.info[BEGIN_ON_DRIVER] = self._begin_on_driver
         self._session = session
         return self
+
+    def _begin_on_driver(self) -> tuple[Any, Any]:
+        """Begin the transaction on a pooled DBAPI connection (or, if the ORM Session
+        began it, join the Session's)."""
+        if self._orm is not None:
+            connection = self._orm.connection()
+            return connection.connection, connection.dialect
+        engine = self._storage.engine
+        dialect = engine.dialect
+        try:
+            pooled = engine.raw_connection()
+        except SQLAlchemyError as error:
+            raise storage_error(error) from None
+        except dialect.loaded_dbapi.Error as error:
+            raise StorageError(f"database failure: {type(error).__name__}") from None
+        if dialect.name == "sqlite":
+            cursor = pooled.cursor()
+            try:
+                cursor.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+            except sqlite3.Error as error:  # e.g. still locked after the busy timeout
+                pooled.close()
+                raise StorageError(f"database failure: {type(error).__name__}") from None
+            finally:
+                cursor.close()
+        # PostgreSQL (autocommit off) begins with the first statement
+        self._pooled = pooled
+        return pooled, dialect
+
+    def orm_session(self) -> Session:
+        """The unit's ORM Session, made on first use: in the transaction begun on the
+        driver if there is one, else on the engine (its first statement begins one)."""
+        if self._orm is None:
+            storage = self._storage
+            engine = storage.reader if self.read_only else storage.engine
+            bind: Engine | Connection = engine
+            if self._pooled is not None:
+                joined = Connection(engine, connection=self._pooled)
+                joined.execution_options(**{BEGUN: True})  # no second BEGIN (_begin)
+                self._joined = bind = joined
+            session = Session(bind, expire_on_commit=False, autoflush=False)
+            if storage.serial is not None:
+                _one_at_a_time(session, storage.serial)
+            self._orm = session
+        return self._orm
 
     def __getattr__(self, name: str) -> Any:
         """A roster repository, made on first use in this unit of work (a call touches
@@ -152,7 +226,7 @@ class SqlUnitOfWork:
         make = REPOSITORIES.get(name)
         if make is None or self._session is None:
             raise AttributeError(name)
-        repository = make(self._session, self._storage.converter)
+        repository = make(cast(Session, self._session), self._storage.converter)
         if isinstance(repository, SqlEvents):
             self._events = repository  # flushed last, at commit
         guarded = _guard(repository)
@@ -165,20 +239,41 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self._session, None
-        if session is None:
+        if self._session is None:
             return
         for name in REPOSITORIES:  # made for this transaction only
             self.__dict__.pop(name, None)
         self._events = None
-        forget_connection(session)
-        try:
-            # close() rolls back whatever was not committed (without the bookkeeping
-            # of rollback(), which restores object state nobody will read again)
-            session.close()
-        except SQLAlchemyError:
-            # The connection is already gone; the database rolls the transaction back.
-            session.invalidate()
+        self._end()
+        self._session = None
+
+    def _end(self) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        assert self._session is not None
+        forget_connection(cast(Session, self._session))
+        session, self._orm = self._orm, None
+        joined, self._joined = self._joined, None
+        pooled, self._pooled = self._pooled, None
+        if session is not None:
+            try:
+                # close() rolls back whatever was not committed (without the bookkeeping
+                # of rollback(), which restores object state nobody will read again)
+                session.close()
+            except SQLAlchemyError:
+                # The connection is already gone; the database rolls the transaction back.
+                session.invalidate()
+        if joined is not None:
+            try:
+                joined.close()  # gives the pooled connection back (after rolling back)
+            except SQLAlchemyError:
+                joined.invalidate()
+        elif pooled is not None:
+            try:
+                pooled.rollback()
+            except self._storage.engine.dialect.loaded_dbapi.Error:
+                pooled.invalidate()  # the connection is gone: the pool makes a new one
+            else:
+                pooled.close()
 
     def commit(self) -> None:
         if self._session is None:
@@ -188,16 +283,16 @@ class SqlUnitOfWork:
         with translated():
             if self._events is not None:  # last: positions in commit order (see .delivery)
                 self._events.flush()
-            if not commit_on_driver(self._session):
-                self._session.commit()
+            if not commit_on_driver(cast(Session, self._session)) and self._orm is not None:
+                self._orm.commit()
+        self._end()  # the next statement, if any, begins a new transaction
 
     def rollback(self) -> None:
         if self._session is not None:
             if self._events is not None:
                 self._events.discard()
-            forget_connection(self._session)
             with translated():
-                self._session.rollback()
+                self._end()
 
 
 def _one_at_a_time(session: Session, serial: threading.Lock) -> None:
@@ -216,6 +311,8 @@ def _one_at_a_time(session: Session, serial: threading.Lock) -> None:
 
 READ_ONLY = "custmgmt_read_only"
 """Execution option marking the connections of read-only units of work."""
+BEGUN = "custmgmt_begun"
+"""Execution option of an ORM connection joined to a transaction begun on the driver."""
 
 
 def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
@@ -235,7 +332,10 @@ def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        options = connection.get_execution_options()
+        if options.get(BEGUN, False):  # joined to the unit's transaction on the driver
+            return
+        read_only = options.get(READ_ONLY, False)
         # on the driver: a statement through SQLAlchemy cost as much as a short query
         cursor = connection.connection.cursor()
         try:
@@ -319,6 +419,7 @@ class SqlStorage:
 
     def __init__(self, url: str, *, migrate: bool = False) -> None:
         self.engine, self.serial = make_engine(url)
+        self.dialect = self.engine.dialect.name
         self.reader = self.engine.execution_options(**{READ_ONLY: True})
         if self.engine.dialect.name == "postgresql":
             # Read-only units read in autocommit: under READ COMMITTED a transaction gives
