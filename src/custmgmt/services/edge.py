@@ -59,7 +59,7 @@ class _Bad(Exception):
 def _text(value: str) -> None:
     if len(value) > MAX_TEXT:
         raise _Bad(f"must be at most {MAX_TEXT} characters")
-    problem = text_problem(value)
+    problem = None if value.isprintable() else text_problem(value)
     if problem is not None:
         raise _Bad(problem)
 

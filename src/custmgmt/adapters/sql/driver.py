@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from custmgmt.adapters.sql.column_types import UTCDateTime
 from custmgmt.errors import StorageError
 
 _KEY = "custmgmt_driver_connection"
@@ -39,7 +40,8 @@ class _Compiled:
     """A statement as the driver takes it: its SQL, the order of its positional
     parameters (None: named), and the bind processor of each parameter that has one."""
 
-    __slots__ = ("escaped", "order", "plan", "processors", "read", "results", "sql")
+    __slots__ = ("escaped", "order", "plan", "processed", "processors", "read", "results",
+                 "sql", "take")
 
     def __init__(self, statement: Any, dialect: Dialect, keys: Sequence[str] | None) -> None:
         done = statement.compile(dialect=dialect, column_keys=keys)
@@ -48,6 +50,9 @@ class _Compiled:
         self.order: tuple[str, ...] | None = tuple(done.positiontup) if done.positional \
             else None
         self.processors: dict[str, Processor] = dict(done._bind_processors)
+        for name, bind in done.binds.items():
+            if isinstance(bind.type, UTCDateTime) and name in self.processors:
+                self.processors[name] = _instant(self.processors[name], dialect.name)
         self.escaped: Mapping[str, str] = dict(done.escaped_bind_names or {})
         # positional: each parameter's name and how its value goes to the driver
         # a bind without a type (e.g. bindparam("on")) may get a date: ISO text on SQLite
@@ -56,6 +61,12 @@ class _Compiled:
         self.plan: tuple[tuple[str, Processor | None], ...] = tuple(
             (name, self.processors.get(name, _sqlite_value if name in untyped else None))
             for name in self.order or ())
+        # positional: the values in order at once, then only those with a processor
+        names = self.order or ()
+        self.take: Callable[[Mapping[str, Any]], Any] = (
+            itemgetter(*names) if len(names) > 1 else _one(names[0]) if names else _none)
+        self.processed: tuple[tuple[int, Processor], ...] = tuple(
+            (i, process) for i, (_, process) in enumerate(self.plan) if process is not None)
         self.results: tuple[Processor | None, ...] = ()
         if getattr(statement, "is_select", False):
             self.results = tuple(
@@ -64,14 +75,46 @@ class _Compiled:
 
     def arguments(self, params: Mapping[str, Any]) -> Any:
         if self.order is not None:
-            return tuple([params[name] if process is None else process(params[name])
-                          for name, process in self.plan])
+            values = self.take(params)
+            if not self.processed:
+                return values
+            values = list(values)
+            for i, process in self.processed:
+                values[i] = process(values[i])
+            return values
         processors, escaped = self.processors, self.escaped
         return {escaped.get(name, name): processors[name](value) if name in processors
                 else value for name, value in params.items()}
 
 
-_COMPILED: dict[tuple[Any, ...], _Compiled] = {}
+def _one(name: str) -> Callable[[Mapping[str, Any]], tuple[Any]]:
+    return lambda params: (params[name],)
+
+
+def _none(_params: Mapping[str, Any]) -> tuple[()]:
+    return ()
+
+
+_COMPILED: dict[tuple[int, str], _Compiled] = {}
+_LAST_INSTANT: dict[str, tuple[Any, Any]] = {}
+
+
+def _instant(process: Processor, dialect: str) -> Processor:
+    """An instant column's bind processor that reuses the last instant's result: a call
+    stores the same instant in several rows (the prospect, its history, the audit entry,
+    the event), and every instant column stores it alike on one dialect."""
+
+    def run(value: Any) -> Any:
+        last = _LAST_INSTANT.get(dialect)
+        if last is not None and last[0] is value:
+            return last[1]
+        result = process(value)
+        _LAST_INSTANT[dialect] = (value, result)
+        return result
+
+    return run
+
+
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -79,17 +122,17 @@ def _sqlite_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _compiled(statement: Any, dialect: Dialect, keys: Sequence[str] | None = None,
-              key: tuple[Any, ...] | None = None) -> _Compiled:
-    cache_key = (id(statement), dialect.name) if key is None else (*key, dialect.name)
+def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
+    cache_key = (id(statement), dialect.name)
     found = _COMPILED.get(cache_key)
     if found is None:
-        found = _COMPILED[cache_key] = _Compiled(statement, dialect, keys)
+        found = _COMPILED[cache_key] = _Compiled(statement, dialect, None)
     return found
 
 
 def _connection(session: Session) -> tuple[Any, Dialect]:
-    """The DBAPI connection of the session's transaction (begun if need be), and its dialect."""
+    """The DBAPI connection of the session's transaction (begun if need be), and its
+    dialect: the driver's own connection object, not the pool's proxy of it."""
     info = session.info
     cached: tuple[Any, Dialect] | None = info.get(_KEY)
     if cached is None:
@@ -98,7 +141,7 @@ def _connection(session: Session) -> tuple[Any, Dialect]:
             cached = info[_KEY] = begin()
         else:
             connection = session.connection()
-            cached = info[_KEY] = (connection.connection, connection.dialect)
+            cached = info[_KEY] = (connection.connection.dbapi_connection, connection.dialect)
     return cached
 
 
@@ -139,10 +182,11 @@ def leave_autocommit(driver_connection: Any) -> None:
         driver_connection.autocommit = False
 
 
-def _run(session: Session, compiled: _Compiled, arguments: Any, many: bool = False) -> Any:
-    dbapi, dialect = _connection(session)
+def _run(connected: tuple[Any, Dialect], compiled: _Compiled, arguments: Any,
+         many: bool = False) -> Any:
+    dbapi, dialect = connected
     if dialect.name == "postgresql" and not compiled.read:
-        leave_autocommit(dbapi.driver_connection)
+        leave_autocommit(dbapi)
     cursor = dbapi.cursor()
     try:
         if many:
@@ -158,8 +202,9 @@ def _run(session: Session, compiled: _Compiled, arguments: Any, many: bool = Fal
 def driver_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
     """The rows of ``statement`` (bound by name from ``params``) as the driver returns them;
     a driver error is a StorageError naming only its type (parameters may hold PII)."""
-    compiled = _compiled(statement, _connection(session)[1])
-    cursor = _run(session, compiled, compiled.arguments(params))
+    connected = _connection(session)
+    compiled = _compiled(statement, connected[1])
+    cursor = _run(connected, compiled, compiled.arguments(params))
     try:
         return list(cursor.fetchall())
     finally:
@@ -169,8 +214,9 @@ def driver_rows(session: Session, statement: Executable, params: Mapping[str, An
 def typed_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
     """Like :func:`driver_rows`, each value read back through its column's type (dates,
     instants, booleans as the ORM would give them), as tuples."""
-    compiled = _compiled(statement, _connection(session)[1])
-    cursor = _run(session, compiled, compiled.arguments(params))
+    connected = _connection(session)
+    compiled = _compiled(statement, connected[1])
+    cursor = _run(connected, compiled, compiled.arguments(params))
     try:
         rows = cursor.fetchall()
     finally:
@@ -185,8 +231,9 @@ def typed_rows(session: Session, statement: Executable, params: Mapping[str, Any
 
 def driver_execute(session: Session, statement: Executable, params: Mapping[str, Any]) -> int:
     """Run a DML ``statement`` bound by name from ``params``; the number of rows it touched."""
-    compiled = _compiled(statement, _connection(session)[1])
-    cursor = _run(session, compiled, compiled.arguments(params))
+    connected = _connection(session)
+    compiled = _compiled(statement, connected[1])
+    cursor = _run(connected, compiled, compiled.arguments(params))
     try:
         return int(cursor.rowcount)
     finally:
@@ -201,23 +248,27 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     PostgreSQL without a savepoint and the caller decides what the shortfall means."""
     if not rows:
         return 0
-    dialect = _connection(session)[1]
+    connected = _connection(session)
+    dialect = connected[1]
     keys = tuple(rows[0])
-    cache = ("insert", id(table), keys, skip_conflicts)
-    found = _COMPILED.get((*cache, dialect.name))
+    found = _ONE_INSERT.get((id(table), keys, skip_conflicts, dialect.name))
     if found is None:
         statement: Any = insert(table)
         if skip_conflicts:
             make = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
             statement = make(table).on_conflict_do_nothing()
-        found = _compiled(statement, dialect, keys, cache)
+        found = _ONE_INSERT[(id(table), keys, skip_conflicts, dialect.name)] = _Compiled(
+            statement, dialect, keys)
     many = len(rows) > 1
     arguments = [found.arguments(row) for row in rows] if many else found.arguments(rows[0])
-    cursor = _run(session, found, arguments, many)
+    cursor = _run(connected, found, arguments, many)
     try:
         return len(rows) if cursor.rowcount < 0 else int(cursor.rowcount)
     finally:
         cursor.close()
+
+
+_ONE_INSERT: dict[tuple[int, tuple[str, ...], bool, str], _Compiled] = {}
 
 
 _KEY_LOOKUPS: dict[tuple[int, int], Any] = {}

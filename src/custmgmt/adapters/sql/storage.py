@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sqlite3
 import threading
 import time
@@ -73,34 +75,38 @@ def translated() -> Iterator[None]:
         raise StorageError(f"migration failed: {error}") from None
 
 
-class _Guarded:
-    """Wraps a repository so no SQLAlchemy exception escapes any of its methods."""
+def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: object, *args: Any, **kwargs: Any) -> Any:
+        # as translated(), without a context manager per call
+        try:
+            return method(self, *args, **kwargs)
+        except CustmgmtError:
+            raise
+        except SQLAlchemyError as error:
+            raise storage_error(error) from None
+        except AlembicError as error:
+            raise StorageError(f"migration failed: {error}") from None
 
-    def __init__(self, inner: object) -> None:
-        self._inner = inner
+    return call
 
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._inner, name)
-        if not callable(attribute):
-            return attribute
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            # as translated(), without a context manager per call
-            try:
-                return attribute(*args, **kwargs)
-            except CustmgmtError:
-                raise
-            except SQLAlchemyError as error:
-                raise storage_error(error) from None
-            except AlembicError as error:
-                raise StorageError(f"migration failed: {error}") from None
-
-        return call
+_GUARDED: dict[type, type] = {}
 
 
 def _guard(repository: T) -> T:
-    """``repository``, with every method translating database errors (same interface)."""
-    return cast(T, _Guarded(repository))
+    """``repository``, with every public method translating database errors: it becomes
+    an instance of a subclass made once per repository class whose methods do that (a
+    wrapper object made each call cost more than some of the statements)."""
+    cls = type(repository)
+    guarded = _GUARDED.get(cls)
+    if guarded is None:
+        methods = {name: _translating(member)
+                   for name, member in inspect.getmembers(cls, inspect.isfunction)
+                   if not name.startswith("_")}
+        guarded = _GUARDED[cls] = type(cls.__name__, (cls,), methods)
+    repository.__class__ = guarded
+    return repository
 
 
 REPOSITORIES: Mapping[str, Callable[[Session, cattrs.Converter], object]] = {
@@ -164,6 +170,7 @@ class SqlUnitOfWork:
         self._pooled: Any = None  # a DBAPI connection (pool-proxied) begun on the driver
         self._joined: Connection | None = None  # the ORM's Connection over it
         self._events: SqlEvents | None = None
+        self._made: list[str] = []  # the repositories made in this unit
         self.read_only = read_only
 
     def __enter__(self) -> Self:
@@ -201,7 +208,7 @@ class SqlUnitOfWork:
                 cursor.close()
         # PostgreSQL (autocommit off) begins with the first statement
         self._pooled = pooled
-        return pooled, dialect
+        return pooled.dbapi_connection, dialect
 
     def orm_session(self) -> Session:
         """The unit's ORM Session, made on first use: in the transaction begun on the
@@ -231,6 +238,7 @@ class SqlUnitOfWork:
             self._events = repository  # flushed last, at commit
         guarded = _guard(repository)
         setattr(self, name, guarded)
+        self._made.append(name)
         return guarded
 
     def __exit__(
@@ -241,13 +249,14 @@ class SqlUnitOfWork:
     ) -> None:
         if self._session is None:
             return
-        for name in REPOSITORIES:  # made for this transaction only
-            self.__dict__.pop(name, None)
+        for name in self._made:  # made for this transaction only
+            del self.__dict__[name]
+        self._made.clear()
         self._events = None
         self._end()
         self._session = None
 
-    def _end(self) -> None:
+    def _end(self, committed: bool = False) -> None:
         """Roll back whatever was not committed and give the connection back."""
         assert self._session is not None
         forget_connection(cast(Session, self._session))
@@ -267,13 +276,17 @@ class SqlUnitOfWork:
                 joined.close()  # gives the pooled connection back (after rolling back)
             except SQLAlchemyError:
                 joined.invalidate()
+        elif pooled is not None and committed:
+            # nothing left to roll back: the pool need not reset it either (as
+            # SQLAlchemy's own Connection hands back a connection it has reset)
+            pooled._close_special(transaction_reset=True)
         elif pooled is not None:
             try:
                 pooled.rollback()
             except self._storage.engine.dialect.loaded_dbapi.Error:
                 pooled.invalidate()  # the connection is gone: the pool makes a new one
             else:
-                pooled.close()
+                pooled._close_special(transaction_reset=True)
 
     def commit(self) -> None:
         if self._session is None:
@@ -285,7 +298,7 @@ class SqlUnitOfWork:
                 self._events.flush()
             if not commit_on_driver(cast(Session, self._session)) and self._orm is not None:
                 self._orm.commit()
-        self._end()  # the next statement, if any, begins a new transaction
+        self._end(committed=True)  # the next statement, if any, begins a new transaction
 
     def rollback(self) -> None:
         if self._session is not None:
