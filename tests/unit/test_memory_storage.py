@@ -13,7 +13,7 @@ import pytest
 from custmgmt.adapters.memory.keys import compact, expand
 from custmgmt.adapters.memory.packed import position
 from custmgmt.adapters.memory.plans import reaches
-from custmgmt.adapters.memory.shared import ByKindAndId, Shared, restamped
+from custmgmt.adapters.memory.shared import ByKindAndId, Shared, restamped, stamped
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import Money, ProspectId
@@ -88,6 +88,10 @@ def test_shared_forgets_what_it_remembered_past_its_limit() -> None:
 def test_restamped_is_evolve_without_the_validators_and_refuses_unknown_fields() -> None:
     prospect = make_prospect(1)
     assert restamped(prospect, version=7) == attrs.evolve(prospect, version=7)
+    assert stamped(prospect, 7) == attrs.evolve(prospect, version=7)
+    assert stamped(prospect, 7) is not prospect and prospect.version == 0
+    with pytest.raises(TypeError):
+        stamped(prospect.history[0], 1)  # a history entry has no version
     with pytest.raises(TypeError):
         restamped(prospect, colour="blue")
     entry = HistoryEntry(kind=prospect.history[0].kind, by="u-a", at=T0, before=None,

@@ -120,7 +120,7 @@ class KeyStage:
                     delta[kept] = None
         clashes: dict[IdentityKey, str] = {}
         for holder_id, keys in self.staged.items():
-            for key in ordered(keys):
+            for key in (keys if len(keys) < 2 else ordered(keys)):
                 kept = self._compact(key)
                 other = delta[kept] if kept in delta else self.index.get(kept)
                 if other is not None and other != holder_id:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from custmgmt.adapters.memory.packed import pack, position, unpack
-from custmgmt.adapters.memory.shared import restamped
+from custmgmt.adapters.memory.shared import restamped, stamped
 from custmgmt.errors import ConcurrencyError, NotFound
 
 
@@ -56,8 +56,9 @@ class VersionedStage(Generic[A]):
         return unpack(stored) if self.packed and stored is not None else stored
 
     def _stamp(self, aggregate: A, version: int) -> A:
-        shared = {} if self._shared is None else self._shared(aggregate)
-        return restamped(aggregate, version=version, **shared)
+        if self._shared is None:
+            return stamped(aggregate, version)
+        return restamped(aggregate, version=version, **self._shared(aggregate))
 
     def current(self, key: str) -> A | None:
         if key in self.staged:
