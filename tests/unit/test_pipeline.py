@@ -90,3 +90,15 @@ def test_every_move_is_in_history_with_who_when_and_why() -> None:
         ("u-a", "initial_contact", "proposal", None),
         ("u-b", "proposal", "needs_identified", "scope changed"),
     ]
+
+
+def test_a_prospect_at_another_version_is_the_same_prospect_with_that_version() -> None:
+    # what a storage hands back after a write, made without validating every field again
+    prospect = at(OPEN[1])
+    stored = prospect.at_version(3)
+    assert stored == attrs.evolve(prospect, version=3) and stored is not prospect
+    assert prospect.version == 0 and hash(stored) == hash(attrs.evolve(prospect, version=3))
+    for bad in (-1, True, "1", 1.0):
+        with pytest.raises(ValidationError) as raised:
+            prospect.at_version(bad)  # type: ignore[arg-type]
+        assert raised.value.field == "version"

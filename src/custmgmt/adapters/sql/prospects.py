@@ -137,7 +137,7 @@ class SqlProspects:
         """All or nothing: if one key is held (or repeated), ClaimConflict and none stored."""
         if len(prospects) != len(keys):
             raise ValueError("one set of keys per prospect")
-        stored = [attrs.evolve(p, version=1) for p in prospects]
+        stored = [p.at_version(1) for p in prospects]
         if not stored:
             return stored
         held = [(p.id, k) for p, k in zip(stored, keys, strict=True)]

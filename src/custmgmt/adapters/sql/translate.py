@@ -179,7 +179,8 @@ def audit_values(entry: AuditEntry) -> dict[str, object]:
     return {
         "resource_kind": entry.resource_kind, "resource_id": entry.resource_id,
         "sequence": entry.sequence, "actor_id": entry.actor_id, "action": entry.action,
-        "at": entry.at, "before": json.dumps(entry.before), "after": json.dumps(entry.after),
+        "at": entry.at, "before": json.dumps(entry.before) if entry.before else "[]",
+        "after": json.dumps(entry.after),
         "previous_hash": entry.previous_hash, "hash": entry.hash,
     }
 
