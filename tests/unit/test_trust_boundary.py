@@ -112,6 +112,40 @@ def test_a_revoked_role_stops_working_at_the_next_call_in_every_process(
     assert second_process.prospects.get(alice, p.id).id == p.id
 
 
+def test_a_due_list_follows_the_stored_grants_at_every_call(
+    app: App, second_process: App, root: Principal, alice: Principal, bob: Principal
+) -> None:
+    """The due list is read with the grants its call reads (in one statement on SQL
+    storage), for the reach they gave at the last call; a change of team, role or
+    activity made by another process shows at the very next call."""
+    mia = app.principal("u-mia", roles={"sales_manager"}, team="east")
+    east, west, own = (register_numbered(app, alice, 1), register_numbered(app, bob, 2),
+                       register_numbered(app, mia, 3))
+    on = date(2027, 1, 1)
+
+    def due(who: Principal = mia) -> list[str]:
+        return sorted(i.prospect_id for i in second_process.followups.due(who, on=on))
+
+    for _ in range(2):  # the second call reads the grants with the list
+        assert due() == sorted([east.id, own.id])
+    app.principals.assign(root, "u-mia", team="west", supervisor_id=None)
+    assert due() == sorted([west.id, own.id])  # her own plans stay hers outside the team
+    app.principals.revoke(root, "u-mia", {"sales_manager"})
+    with pytest.raises(PermissionDenied):
+        due()
+    app.principals.grant(root, "u-mia", {"salesperson"})
+    assert due() == [own.id]
+    forged = Principal(id="u-mia", roles={"admin", "sales_manager"}, team="east")
+    assert due(forged) == [own.id]
+    app.principals.deactivate(root, "u-mia")
+    with pytest.raises(PermissionDenied, match="not a known, active principal"):
+        due()
+    app.principals.reactivate(root, "u-mia")
+    app.principals.grant(root, "u-mia", {"sales_manager"})
+    assert due() == sorted([west.id, own.id])
+    assert due(alice) == [east.id]
+
+
 def test_a_deactivated_principal_cannot_act_and_is_no_witness_or_new_owner(
     app: App, second_process: App, root: Principal, alice: Principal
 ) -> None:

@@ -489,6 +489,14 @@ class FollowUpPlanRepository(Protocol):
         without loading whole plans (it is the most frequent query)."""
         ...
 
+    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None
+                ) -> tuple[Principal | None, Sequence[DueItem]]:
+        """The principal ``principal_id`` as ``PrincipalRepository.get`` returns it, and
+        ``due_items(reach, on, owner)``, read together: where the storage can, in one
+        statement (one snapshot, one round trip). ``reach`` is what the caller expects
+        the principal's grants to give; it must drop the list if they give another."""
+        ...
+
 
 @frozen
 class VisitDay:

@@ -183,7 +183,10 @@ class Context:
     def known(self, uow: UnitOfWork, principal_id: str) -> Principal | None:
         """The grants of ``principal_id`` as stored (or as the auth adapter resolves
         them), or None if the id is unknown or deactivated."""
-        stored = uow.principals.get(principal_id)
+        return self.grants_of(principal_id, uow.principals.get(principal_id))
+
+    def grants_of(self, principal_id: str, stored: Principal | None) -> Principal | None:
+        """Like :meth:`known`, from ``stored``: the principal as storage has it now."""
         if stored is not None and not stored.active:
             return None
         grants = self.authorizer.resolve(principal_id, stored)
@@ -206,6 +209,15 @@ class Context:
         grants = self.acting(uow, actor, action)
         self.authorizer.check(grants, action, resource)
         return grants
+
+    def reach_from(self, claimed: Principal, stored: Principal | None, action: Action) -> Reach:
+        """Like :meth:`reach`, from the principal as storage has it now (``stored``,
+        read by the caller in its unit of work)."""
+        grants = self.grants_of(claimed.id, stored)
+        if grants is None:
+            raise PermissionDenied(claimed.id, action.value, "not a known, active principal")
+        self.authorizer.check(grants, action, None)
+        return self.authorizer.reach(grants, action)
 
     def reach(self, uow: UnitOfWork, actor: object, action: Action) -> tuple[Principal, Reach]:
         """The actor's grants and how far their right to ``action`` reaches, for

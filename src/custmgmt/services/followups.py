@@ -28,11 +28,11 @@ from custmgmt.domain.validation import (
     require_text,
 )
 from custmgmt.errors import PermissionDenied, ValidationError
-from custmgmt.ports.auth import Action, Principal, Resource
+from custmgmt.ports.auth import Action, Principal, Reach, Resource
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
 from custmgmt.services.consent import require_follow_up_consent
-from custmgmt.services.context import Context, Described
+from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
@@ -63,6 +63,10 @@ class PlanKeeper:
                 uow.follow_ups.reassign(prospect.id, prospect.owner_id, prospect.owner_team)
 
 
+REMEMBERED_REACHES = 4096
+"""How many actors' last reach ``FollowUpService.due`` remembers (then it starts over)."""
+
+
 def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) -> bool:
     """Whether ``month`` is closed for ``team`` (or for everyone) by one of ``closures``."""
     return any(c.covers(month, team) for c in closures)
@@ -75,6 +79,8 @@ class FollowUpService(Described):
     def __init__(self, context: Context, keeper: PlanKeeper) -> None:
         self._ctx = context
         self._keeper = keeper
+        self._reaches: dict[str, Reach] = {}
+        """The reach each actor's grants gave at their last due list (a guess only)."""
 
     def _local(self, moment: datetime) -> date:
         return moment.astimezone(self._ctx.settings.zone).date()
@@ -235,8 +241,25 @@ class FollowUpService(Described):
         """Prospects due for a follow-up on or before ``on`` (default: local today), for
         the actor (a manager: the team), by priority: grade, then how late."""
         day = self._ctx.today() if on is None else require_date("on", on)
+        claimed = require_principal(actor)
+        action = Action.FOLLOWUP_READ
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
-            reach = self._ctx.reach(uow, actor, Action.FOLLOWUP_READ)[1]
+            # The actor's grants are read with the list, in one statement: the list is
+            # read for the reach their grants gave last time, and kept only if the
+            # grants just read give the same (a changed right takes effect at once).
+            guess = self._reaches.get(claimed.id)
+            if guess is None:  # first time: the grants first, then both together
+                guess = self._ctx.reach(uow, claimed, action)[1]
+            for _ in range(3):
+                stored, items = uow.plans.due_for(claimed.id, guess, day, owner)
+                reach = self._ctx.reach_from(claimed, stored, action)
+                if reach == guess:
+                    if len(self._reaches) >= REMEMBERED_REACHES:
+                        self._reaches.clear()
+                    self._reaches[claimed.id] = reach
+                    return tuple(items)
+                guess = reach
+            # the grants changed at every read: the list of the last ones read
             return tuple(uow.plans.due_items(reach, day, owner))
 
     def overdue(

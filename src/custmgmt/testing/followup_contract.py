@@ -20,7 +20,7 @@ from custmgmt.domain.followups import (
 )
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
-from custmgmt.ports.auth import Principal, Reach, Scope
+from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.storage import (
     FollowUpQuery,
     OnTimeCount,
@@ -139,6 +139,51 @@ class FollowUpStorageContract:
         assert [i.grade.value for i in everyone] == sorted(i.grade.value for i in everyone)
         assert everyone[0] == DueItem("p-000003", "u-carol", Grade.A, DAY - timedelta(days=3),
                                       4)
+
+    def test_due_for_reads_the_principal_with_the_list(self, storage: Storage) -> None:
+        """``due_for`` gives what ``principals.get`` and ``due_items`` give, read
+        together: every field of the principal (roles, certifications with and without
+        an end, team, supervisor, activity, version), None for an unknown id, and the
+        principal even when the list is empty."""
+        owners = [("u-alice", "east"), ("u-bob", "east"), ("u-mia", "west"), ("u-mia", None)]
+        self._prospects(storage, *owners, *owners)
+        with storage.unit_of_work() as uow:
+            uow.plans.add_many([plan(n, owner=owners[(n - 1) % 4][0],
+                                     team=owners[(n - 1) % 4][1], due=n % 5 - 2,
+                                     grade=list(Grade)[n % 4]) for n in range(1, 9)])
+            uow.principals.save(Principal(
+                id="u-mia", roles=frozenset({"sales_manager", "salesperson"}), team="east",
+                supervisor_id="u-boss", certifications=frozenset({
+                    Certification("sample_receiver", DAY + timedelta(days=30)),
+                    Certification("first_aid")})))
+            uow.principals.save(Principal(id="u-alice", roles=frozenset({"salesperson"}),
+                                          team="east", supervisor_id="u-mia"))
+            uow.principals.save(Principal(id="u-gone", active=False))
+            uow.commit()
+        reaches = [EVERYONE, Reach(scope=Scope.OWN, principal_id="u-alice"),
+                   Reach(scope=Scope.TEAM, principal_id="u-mia", team="east"),
+                   Reach(scope=Scope.TEAM, principal_id="u-mia", team=None),
+                   Reach(scope=Scope.NONE, principal_id="u-mia")]
+        on = DAY + timedelta(days=1)
+        cases = [(who, reach, owner) for who in ("u-mia", "u-alice", "u-gone", "u-nobody")
+                 for reach in reaches for owner in (None, "u-alice", "u-mia")]
+        with storage.unit_of_work(read_only=True) as uow:
+            expected = [(uow.principals.get(who), list(uow.plans.due_items(reach, on, owner)))
+                        for who, reach, owner in cases]
+        for case, wanted in zip(cases, expected, strict=True):
+            with storage.unit_of_work(read_only=True) as uow:  # the unit's only read
+                found, items = uow.plans.due_for(*case[:2], on, case[2])
+            assert (found, list(items)) == wanted, case
+        with storage.unit_of_work(read_only=True) as uow:
+            mia, items = uow.plans.due_for("u-mia", EVERYONE, DAY - timedelta(days=30))
+        assert items == () or list(items) == []
+        assert mia is not None and mia.version == 1 and mia.certifications == {
+            Certification("sample_receiver", DAY + timedelta(days=30)),
+            Certification("first_aid")}
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.plans.due_for("u-nobody", EVERYONE, on)[0] is None
+            gone = uow.plans.due_for("u-gone", EVERYONE, on)[0]
+        assert gone is not None and not gone.active
 
     def test_due_lists_follow_every_change_of_a_plan(self, storage: Storage) -> None:
         """Whatever an adapter indexes due lists by, a plan moved in date, handed to

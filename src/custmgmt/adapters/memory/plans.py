@@ -12,14 +12,14 @@ from __future__ import annotations
 from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.followups import DueItem, FollowUpPlan, by_priority, due_item
-from custmgmt.ports.auth import Reach, Scope
+from custmgmt.ports.auth import Principal, Reach, Scope
 
 if TYPE_CHECKING:
-    from custmgmt.adapters.memory.storage import MemoryUnitOfWork
+    from custmgmt.adapters.memory.storage import MemoryPrincipals, MemoryUnitOfWork
 
 
 class OwnerDue:
@@ -125,6 +125,7 @@ def reaches(reach: Reach, owner: str | None) -> Callable[[FollowUpPlan], bool]:
 
 class MemoryPlans:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
         self._state = uow.state
         shared = uow.state.shared
         self.rows: VersionedStage[FollowUpPlan] = VersionedStage(
@@ -163,6 +164,11 @@ class MemoryPlans:
     def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
         # by_priority orders them entirely: no need to sort by date first
         return by_priority(due_item(plan, on) for plan in self._due(reach, on, owner))
+
+    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None
+                ) -> tuple[Principal | None, Sequence[DueItem]]:
+        principals = cast("MemoryPrincipals", self._uow.principals)
+        return principals.get(principal_id), self.due_items(reach, on, owner)
 
     def check(self) -> None:
         self.rows.check()

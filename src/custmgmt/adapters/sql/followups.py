@@ -24,15 +24,22 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_insert, driver_rows, insert_rows
+from custmgmt.adapters.sql.driver import (
+    dialect_name,
+    driver_insert,
+    driver_rows,
+    insert_rows,
+    read_alone,
+)
 from custmgmt.adapters.sql.reach import reach_clause
+from custmgmt.adapters.sql.repositories import principal_of, principal_row
 from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
-from custmgmt.ports.auth import Reach, Scope
+from custmgmt.ports.auth import Principal, Reach, Scope
 from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
 INSERT_PLAN = insert(table_of(FollowUpPlanRow))
@@ -44,33 +51,109 @@ GRADES = {grade.value: grade for grade in Grade}
 
 
 def _due(*where: ColumnElement[bool]) -> Select[tuple[str, str, str, date]]:
-    """Active plans due by ``:on``, in (next_due, prospect_id) order. The indexes
-    (owner_id | owner_team | -, active, next_due, prospect_id) serve filter and order."""
+    """Active plans due by ``:on``. The indexes (owner_id | owner_team | -, active,
+    next_due, prospect_id, ...) serve the filter and the (next_due, prospect_id) order,
+    and cover the columns read."""
     return select(PLANS.c.prospect_id, PLANS.c.owner_id, PLANS.c.grade, PLANS.c.next_due).where(
         PLANS.c.active == true(), PLANS.c.next_due <= bindparam("on"), *where)
 
 
-def _ordered(*parts: Select[tuple[str, str, str, date]]) -> Any:
+_ANY: tuple[ColumnElement[bool], ...] = ()
+_OWNER = (PLANS.c.owner_id == bindparam("owner"),)
+_TEAM = (PLANS.c.owner_team == bindparam("team"),)
+_MINE = (PLANS.c.owner_id == bindparam("me"),
+         or_(PLANS.c.owner_team.is_(None), PLANS.c.owner_team != bindparam("team")))
+_SHAPES: dict[str, tuple[tuple[ColumnElement[bool], ...], ...]] = {
+    "any": (_ANY,),
+    "owner": (_OWNER,),
+    # a team's list: the actor's own plans outside the team, and the team's (the
+    # small part first: SQLite merges the parts left to right, and the principal's
+    # row merged with the small part costs the large one nothing)
+    "team": (_MINE, _TEAM),
+    "team_owner": (_MINE + _OWNER, _TEAM + _OWNER),
+    "none": (),
+}
+"""The index ranges of each kind of due list (the WHERE clauses of its halves)."""
+
+
+def _list(dialect: str, shape: str, head: Select[Any] | None = None) -> Any:
+    """The due list of ``shape`` in (next_due, prospect_id) order, each part read in
+    order from its index and the parts merged, never sorted; ``head`` (a row of the
+    same four columns: the actor's principal) is read in the same statement, as the
+    first part.
+
+    SQLite merges the ordered arms of a compound select, two at a time from the left;
+    a merge whose left side is spent passes the right side's rows on without
+    comparing them, so the principal's row (its NULLs sort first) costs the list's
+    rows nothing. PostgreSQL (before 17) plans a top-level UNION ALL as an Append
+    and sorts it, and does not know a flattened arm's index order either; an arm
+    ordered in its own subquery keeps it, so the union of those, selected from, is a
+    Merge Append of index scans (the principal's row, a constant sort key, needs no
+    sort)."""
+    parts = [_due(*where) for where in _SHAPES[shape]]
+    if head is not None:
+        parts.insert(0, head)
+    if not parts:
+        raise AssertionError("a list of no part")
     if len(parts) == 1:
-        return parts[0].order_by(PLANS.c.next_due, PLANS.c.prospect_id)
-    # One ordered index range per part, merged (no sort): SQLite merges a compound
-    # select's ordered halves, PostgreSQL plans a Merge Append.
-    both = union_all(*parts)
-    return both.order_by(both.selected_columns.next_due, both.selected_columns.prospect_id)
+        only = parts[0]
+        return only.order_by(only.selected_columns.next_due, only.selected_columns.prospect_id)
+    if dialect == "postgresql":
+        ordered = [select(part.order_by(part.selected_columns.next_due,
+                                        part.selected_columns.prospect_id).subquery())
+                   for part in parts]
+        both = union_all(*ordered).subquery()
+        return select(both).order_by(both.c.next_due, both.c.prospect_id)
+    merged = union_all(*parts)
+    return merged.order_by(merged.selected_columns.next_due, merged.selected_columns.prospect_id)
 
 
-DUE_ANY = _ordered(_due())
-DUE_OWNER = _ordered(_due(PLANS.c.owner_id == bindparam("owner")))
-DUE_TEAM = _ordered(
-    _due(PLANS.c.owner_team == bindparam("team")),
-    _due(PLANS.c.owner_id == bindparam("me"),
-         or_(PLANS.c.owner_team.is_(None), PLANS.c.owner_team != bindparam("team"))),
-)
-DUE_TEAM_OWNER = _ordered(
-    _due(PLANS.c.owner_team == bindparam("team"), PLANS.c.owner_id == bindparam("owner")),
-    _due(PLANS.c.owner_id == bindparam("me"), PLANS.c.owner_id == bindparam("owner"),
-         or_(PLANS.c.owner_team.is_(None), PLANS.c.owner_team != bindparam("team"))),
-)
+_LISTS: dict[tuple[str, str, bool], Any] = {}
+
+
+def due_statement(dialect: str, shape: str, with_actor: bool = False) -> Any:
+    """The statement of a due list of ``shape`` ("any", "owner", "team", "team_owner"
+    or "none"), with the actor's principal read in it when ``with_actor``; built once
+    per dialect."""
+    key = (dialect, shape, with_actor)
+    found = _LISTS.get(key)
+    if found is None:
+        head = principal_row(dialect) if with_actor else None
+        found = _LISTS[key] = _list(dialect, shape, head)
+    return found
+
+
+def _shape(reach: Reach, owner: str | None, params: dict[str, Any]) -> str:
+    """Which list ``reach`` (narrowed to ``owner``) reads; fills in its parameters."""
+    if reach.scope is Scope.ANY:
+        params["owner"] = owner
+        return "any" if owner is None else "owner"
+    if reach.scope is Scope.TEAM and reach.team is not None:
+        params.update(team=reach.team, me=reach.principal_id, owner=owner)
+        return "team" if owner is None else "team_owner"
+    if reach.scope is Scope.NONE or (owner is not None and owner != reach.principal_id):
+        return "none"
+    params["owner"] = reach.principal_id
+    return "owner"
+
+
+def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
+    """``DueItem``s of (prospect_id, owner_id, grade, next_due) rows read in
+    (next_due, prospect_id) order, by priority (grade, most days late, prospect id).
+    The per-row work is one DueItem: a stable sort by grade alone keeps the date order
+    within each grade, and each distinct date (a list holds few; SQLite keeps ISO text)
+    is parsed and its lateness counted once."""
+    if not rows:
+        return ()
+    rows.sort(key=_GRADE)
+    days: dict[Any, date] = {}
+    late: dict[Any, int] = {}
+    for due in set(map(_DUE, rows)):
+        day = date.fromisoformat(due) if isinstance(due, str) else due
+        days[due], late[due] = day, (on - day).days
+    new, grades = tuple.__new__, GRADES
+    return tuple([new(DueItem, (pid, who, grades[grade], days[due], late[due]))
+                  for pid, who, grade, due in rows])
 
 
 def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
@@ -136,34 +219,30 @@ class SqlPlans:
 
     def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
         params: dict[str, Any] = {"on": on}
-        if reach.scope is Scope.NONE:
-            return []
-        if reach.scope is Scope.ANY:
-            statement = DUE_ANY if owner is None else DUE_OWNER
-            params["owner"] = owner
-        elif reach.scope is Scope.TEAM and reach.team is not None:
-            statement = DUE_TEAM if owner is None else DUE_TEAM_OWNER
-            params.update(team=reach.team, me=reach.principal_id, owner=owner)
-        else:
-            if owner is not None and owner != reach.principal_id:
-                return []
-            statement = DUE_OWNER
-            params["owner"] = reach.principal_id
-        rows = driver_rows(self._s, statement, params)
-        # Rows come in (next_due, prospect_id) order: a stable sort by grade alone gives
-        # (grade, most days late, prospect id).
-        rows.sort(key=_GRADE)
-        # A due list holds few distinct dates: parse each (SQLite keeps ISO text) once.
-        days: dict[Any, tuple[date, int]] = {}
-        for due in {row[3] for row in rows}:
-            parsed = date.fromisoformat(due) if isinstance(due, str) else due
-            days[due] = (parsed, (on - parsed).days)
-        make, grades = tuple.__new__, GRADES
-        return [make(DueItem, (pid, who, grades[grade], *days[due]))
-                for pid, who, grade, due in rows]
+        shape = _shape(reach, owner, params)
+        if shape == "none":
+            return ()
+        dialect = dialect_name(self._s)
+        return due_items_of(driver_rows(self._s, due_statement(dialect, shape), params), on)
+
+    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None
+                ) -> tuple[Principal | None, Sequence[DueItem]]:
+        params: dict[str, Any] = {"on": on, "actor": principal_id}
+        shape = _shape(reach, owner, params)
+        dialect = dialect_name(self._s)
+        rows = read_alone(self._s, due_statement(dialect, shape, with_actor=True), params)
+        # the principal's row has a NULL prospect id: it sorts first on SQLite, last on
+        # PostgreSQL
+        stored = None
+        if rows and rows[0][0] is None:
+            stored = principal_of(principal_id, rows[0][1])
+            del rows[0]
+        elif rows and rows[-1][0] is None:
+            stored = principal_of(principal_id, rows.pop()[1])
+        return stored, due_items_of(rows, on)
 
 
-_GRADE = itemgetter(2)
+_GRADE, _DUE = itemgetter(2), itemgetter(3)
 
 
 def _follow_up_values(f: FollowUp) -> dict[str, Any]:

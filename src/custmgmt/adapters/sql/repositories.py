@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
 
 import attrs
-from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Date,
+    Select,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +62,83 @@ PRINCIPAL = select(
     _PRINCIPALS.outerjoin(_ROLES, _ROLES.c.principal_id == _PRINCIPALS.c.id)
     .outerjoin(_CERTS, _CERTS.c.principal_id == _PRINCIPALS.c.id)
 ).where(_PRINCIPALS.c.id == bindparam("id"))
+def principal_row(dialect: str) -> Select[Any]:
+    """The principal ``:actor`` as one row of four columns, to be read in the same
+    statement as a due list (whose rows have the same four): a NULL prospect id, the
+    principal as a JSON document (team, supervisor, active, version, roles,
+    certifications: see :func:`principal_of`) and two NULLs. No row if there is no
+    such principal. Built once per dialect."""
+    found = _PRINCIPAL_ROWS.get(dialect)
+    if found is None:
+        found = _PRINCIPAL_ROWS[dialect] = _principal_row(dialect)
+    return found
+
+
+_PRINCIPAL_ROWS: dict[str, Select[Any]] = {}
+
+
+def _principal_row(dialect: str) -> Select[Any]:
+    p: Any = _PRINCIPALS.c
+    me: Any = bindparam("actor")
+    roles = _ROLES.c.principal_id == p.id
+    certs = _CERTS.c.principal_id == p.id
+    if dialect == "postgresql":
+        empty: Any = literal_column("'[]'::json")
+        document: Any = cast(func.json_build_object(*_keys(
+            p, select(func.coalesce(func.json_agg(_ROLES.c.role), empty))
+            .where(roles).scalar_subquery(),
+            select(func.coalesce(func.json_agg(func.json_build_array(
+                _CERTS.c.name, _CERTS.c.valid_until)), empty)).where(certs).scalar_subquery(),
+        )), String)
+    else:
+        # json() marks an aggregate's text as JSON, so it nests as an array
+        document = func.json_object(*_keys(
+            p, func.json(select(func.json_group_array(_ROLES.c.role))
+                         .where(roles).scalar_subquery()),
+            func.json(select(func.json_group_array(func.json_array(
+                _CERTS.c.name, _CERTS.c.valid_until))).where(certs).scalar_subquery())))
+    return select(cast(null(), String).label("prospect_id"), document.label("owner_id"),
+                  cast(null(), String).label("grade"), cast(null(), Date).label("next_due")
+                  ).where(p.id == me)
+
+
+def _keys(p: Any, roles: Any, certs: Any) -> list[Any]:
+    pairs = {"team": p.team, "supervisor": p.supervisor_id, "active": p.active,
+             "version": p.version, "roles": roles, "certs": certs}
+    items: list[Any] = []
+    for key, value in pairs.items():
+        items += [literal_column(f"'{key}'"), value]
+    return items
+
+
+_SEEN: dict[tuple[str, str], Principal] = {}
+
+
+def principal_of(principal_id: str, document: str) -> Principal:
+    """The principal ``principal_row`` read as ``document``. The same document gives
+    the same (immutable) Principal without parsing it again: any change to the
+    principal's grants changes the document."""
+    key = (principal_id, document)
+    found = _SEEN.get(key)
+    if found is None:
+        values = json.loads(document)
+        found = Principal(
+            id=principal_id, roles=frozenset(values["roles"]), team=values["team"],
+            supervisor_id=values["supervisor"], active=bool(values["active"]),
+            version=values["version"],
+            certifications=frozenset(
+                Certification(name, None if until is None else date.fromisoformat(until))
+                for name, until in values["certs"]))
+        if len(_SEEN) >= SEEN_PRINCIPALS:
+            _SEEN.clear()
+        _SEEN[key] = found
+    return found
+
+
+SEEN_PRINCIPALS = 1024
+"""How many principal documents ``principal_of`` remembers (then it starts over)."""
+
+
 TRAIL = select(*(AUDIT.c[name] for name in (
     "resource_kind", "resource_id", "sequence", "actor_id", "action", "at", "before",
     "after", "previous_hash", "hash"))).where(

@@ -34,7 +34,9 @@ from custmgmt.adapters.sql.customers import SqlCustomers
 from custmgmt.adapters.sql.delisting import SqlDelisting
 from custmgmt.adapters.sql.delivery import SqlEvents, SqlObserverCursors, SqlOutbox
 from custmgmt.adapters.sql.driver import (
+    ALONE,
     BEGIN_ON_DRIVER,
+    DIALECT,
     commit_on_driver,
     forget_connection,
     is_read,
@@ -176,12 +178,22 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         session = _UnitSession(self)
         storage = self._storage
+        session.info[DIALECT] = storage.dialect
         # on the driver: SQLite files (BEGIN IMMEDIATE / BEGIN) and PostgreSQL writes; a
         # read-only unit on PostgreSQL reads in autocommit through the ORM's connection
         if storage.serial is None and (storage.dialect == "sqlite" or not self.read_only):
             session.info[BEGIN_ON_DRIVER] = self._begin_on_driver
+        if self.read_only:  # a unit whose only statement is one read may run it alone
+            session.info[ALONE] = self._alone
         self._session = session
         return self
+
+    def _alone(self) -> tuple[Engine, threading.Lock | None] | None:
+        """Where a statement that is all this read-only unit reads may run on a pooled
+        connection of its own (``driver.read_alone``): None once the unit has begun."""
+        if self._orm is not None or self._pooled is not None:
+            return None
+        return self._storage.reader, self._storage.serial
 
     def _begin_on_driver(self) -> tuple[Any, Any]:
         """Begin the transaction on a pooled DBAPI connection (or, if the ORM Session
