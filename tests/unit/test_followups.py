@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +15,8 @@ from custmgmt import Grade
 from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.followups import Channel
 from custmgmt.errors import InvalidTransition, PermissionDenied, ValidationError
+from custmgmt.services import followups as followups_service
+from custmgmt.services.collector import YOUNG
 from tests.helpers import dispatcher, register_numbered
 
 App = custmgmt.CustomerManagement
@@ -217,3 +222,33 @@ def test_access_to_follow_ups(app: App, team: dict[str, Any]) -> None:
     assert app.followups.history(team["bob"]) == ()
     assert app.followups.history(team["wes"]) == ()
 
+
+
+def test_a_long_due_list_is_read_with_fewer_young_collections(
+    app: App, team: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An actor whose last due list was long reads the next one with the collector's
+    young threshold raised (``services.collector``), and gets the same list; the
+    threshold is put back after."""
+    monkeypatch.setattr(followups_service, "LONG_LIST", 3)
+    made = [register(app, team["alice"], n) for n in range(1, 4)]
+    on = date(2026, 4, 5)
+    first = app.followups.due(team["alice"], on=on)
+    assert sorted(i.prospect_id for i in first) == sorted(p.id for p in made)
+    inside: list[tuple[int, int, int]] = []
+    real = followups_service.fewer_young_collections
+
+    @contextmanager
+    def watched() -> Iterator[None]:
+        with real():
+            inside.append(gc.get_threshold())
+            yield
+
+    monkeypatch.setattr(followups_service, "fewer_young_collections", watched)
+    before = gc.get_threshold()
+    assert app.followups.due(team["alice"], on=on) == first
+    assert len(inside) == 1 and gc.get_threshold() == before
+    if gc.isenabled() and 0 < before[0] < YOUNG:
+        assert inside[0][0] == YOUNG
+    assert app.followups.due(team["bob"], on=on) == ()  # a first (short) list: not raised
+    assert len(inside) == 1

@@ -146,12 +146,16 @@ def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     if not rows:
         return ()
     rows.sort(key=_GRADE)
-    days: dict[Any, date] = {}
-    late: dict[Any, int] = {}
-    for due in set(map(_DUE, rows)):
-        day = date.fromisoformat(due) if isinstance(due, str) else due
-        days[due], late[due] = day, (on - day).days
     new, grades = tuple.__new__, GRADES
+    if isinstance(rows[0][3], date):  # PostgreSQL: dates come as dates
+        late = {due: (on - due).days for due in set(map(_DUE, rows))}
+        return tuple([new(DueItem, (pid, who, grades[grade], due, late[due]))
+                      for pid, who, grade, due in rows])
+    days: dict[Any, date] = {}
+    late = {}
+    for due in set(map(_DUE, rows)):
+        day = days[due] = date.fromisoformat(due)
+        late[due] = (on - day).days
     return tuple([new(DueItem, (pid, who, grades[grade], days[due], late[due]))
                   for pid, who, grade, due in rows])
 
