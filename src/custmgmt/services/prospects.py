@@ -118,25 +118,20 @@ def build_profile(
             source_channel=optional_text("source_channel", source_channel),
             needs=optional_text("needs", needs),
         )
-    except ValidationError:
-        pass  # again, field by field, to name every bad one
-    problems = Problems()
-    org = problems.take(lambda: build_optional("organization", OrganizationName,
-                                               organization))
-    person = problems.take(lambda: build("name", PersonName, name))
-    phone_ = problems.take(lambda: build_optional("phone", Phone, phone))
-    email_ = problems.take(lambda: build_optional("email", Email, email))
-    address_ = problems.take(lambda: build_optional("address", Address, address))
-    code = problems.take(lambda: build_optional("credit_code", CreditCode, credit_code))
-    industry_ = problems.take(lambda: optional_text("industry", industry))
-    source = problems.take(lambda: optional_text("source_channel", source_channel))
-    needs_ = problems.take(lambda: optional_text("needs", needs))
-    problems.check()
-    return Profile(
-        kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
-        name=person, phone=phone_, email=email_, address=address_, organization=org,
-        credit_code=code, industry=industry_, source_channel=source, needs=needs_,
-    )
+    except ValidationError as first:
+        # again, field by field, only to name every bad one
+        problems = Problems()
+        problems.take(lambda: build_optional("organization", OrganizationName, organization))
+        problems.take(lambda: build("name", PersonName, name))
+        problems.take(lambda: build_optional("phone", Phone, phone))
+        problems.take(lambda: build_optional("email", Email, email))
+        problems.take(lambda: build_optional("address", Address, address))
+        problems.take(lambda: build_optional("credit_code", CreditCode, credit_code))
+        problems.take(lambda: optional_text("industry", industry))
+        problems.take(lambda: optional_text("source_channel", source_channel))
+        problems.take(lambda: optional_text("needs", needs))
+        problems.check()
+        raise first from None
 
 
 def lookup_keys(
