@@ -120,3 +120,33 @@ def test_the_audit_entry_hash_is_the_generic_canonical_hash(
                        action=action, at=at, before=before, after=after,
                        previous_hash=previous)
     assert entry.computed_hash() == integrity.record_hash(integrity.AUDIT_ENTRY, entry)
+
+
+class _Text(str):
+    """A str subclass: the generic canonical form decides how it is written."""
+
+
+@given(at=st.datetimes(min_value=datetime(1901, 1, 1), max_value=datetime(2998, 1, 1),
+                       timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))])),
+       after=_PAIRS)
+def test_unusual_field_types_and_a_shared_instant_hash_as_the_generic_form(
+    at: datetime, after: tuple[tuple[str, str], ...],
+) -> None:
+    """The written-out form falls back to the generic one for a bool sequence, a str
+    subclass or a list of pairs; entries sharing one instant (an import batch) each hash
+    as the generic form says."""
+    entries = [
+        AuditEntry(resource_kind="prospect", resource_id="p-1", sequence=0, actor_id="u",
+                   action="register", at=at, after=after),
+        AuditEntry(resource_kind="prospect", resource_id="p-2", sequence=True, actor_id="u",
+                   action="register", at=at, after=after),
+        AuditEntry(resource_kind=_Text("prospect"), resource_id="p-3", sequence=2,
+                   actor_id="u", action="register", at=at, after=after),
+        AuditEntry(resource_kind="prospect", resource_id="p-4", sequence=3, actor_id="u",
+                   action="register", at=at,
+                   after=[list(pair) for pair in after]),  # type: ignore[arg-type]
+        AuditEntry(resource_kind="prospect", resource_id="p-5", sequence=4, actor_id="u",
+                   action="register", at=at.astimezone(UTC), after=after),
+    ]
+    for entry in entries:
+        assert entry.computed_hash() == integrity.record_hash(integrity.AUDIT_ENTRY, entry)

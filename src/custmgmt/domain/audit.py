@@ -7,6 +7,7 @@ business facts (grade, stage, owner id, version), never names or contacts.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _quote
 
 from attrs import field, frozen
 
@@ -35,19 +36,71 @@ class AuditEntry:
     def computed_hash(self) -> str:
         """SHA-256 of the entry's canonical bytes (``domain.integrity``), its hash aside.
 
-        The canonical form built field by field for this one record type (what
-        ``integrity.record_hash`` builds generically; a test checks they agree): a
-        bulk import hashes one entry per row."""
-        record = {
-            "resource_kind": self.resource_kind, "resource_id": self.resource_id,
-            "sequence": self.sequence, "actor_id": self.actor_id, "action": self.action,
-            "at": self.at.astimezone(UTC).isoformat(timespec="microseconds"),
-            "before": [list(pair) for pair in self.before],
-            "after": [list(pair) for pair in self.after],
-            "previous_hash": self.previous_hash,
-        }
-        return sha256_hex(canonical_json(
-            {"form": FORM, "tag": AUDIT_ENTRY, "record": record}).encode("utf-8"))
+        The canonical form written out for this one record type (what
+        ``integrity.record_hash`` builds generically; a test checks they agree byte for
+        byte): a bulk import hashes one entry per row."""
+        text = _canonical_text(self)
+        if text is None:  # a field of an unusual type: the generic form decides
+            record = {
+                "resource_kind": self.resource_kind, "resource_id": self.resource_id,
+                "sequence": self.sequence, "actor_id": self.actor_id, "action": self.action,
+                "at": self.at.astimezone(UTC).isoformat(timespec="microseconds"),
+                "before": [list(pair) for pair in self.before],
+                "after": [list(pair) for pair in self.after],
+                "previous_hash": self.previous_hash,
+            }
+            text = canonical_json({"form": FORM, "tag": AUDIT_ENTRY, "record": record})
+        return sha256_hex(text.encode("utf-8"))
+
+
+_PREFIX = '{"form":' + _quote(FORM) + ',"record":{"action":'
+_SUFFIX = '},"tag":' + _quote(AUDIT_ENTRY) + "}"
+
+
+def _pairs(pairs: object) -> str | None:
+    """``[["name","value"],...]`` as ``canonical_json`` writes it, or None unless every
+    item is a pair of plain strings."""
+    if type(pairs) is not tuple:
+        return None
+    for pair in pairs:
+        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str \
+                or type(pair[1]) is not str:  # a name and a value
+            return None
+    return "[" + ",".join([f"[{_quote(name)},{_quote(value)}]" for name, value in pairs]) + "]"
+
+
+_last_instant: tuple[datetime | None, str] = (None, "")
+"""The instant last written and its text (an import writes one instant per batch)."""
+
+
+def _instant(at: datetime) -> str:
+    global _last_instant  # noqa: PLW0603 (a one-entry cache: swapped whole, thread-safe)
+    last = _last_instant
+    if last[0] is at:
+        return last[1]
+    text = _quote(at.astimezone(UTC).isoformat(timespec="microseconds"))
+    _last_instant = (at, text)
+    return text
+
+
+def _canonical_text(entry: AuditEntry) -> str | None:
+    """The canonical JSON of ``entry`` (keys sorted, compact, not ASCII-escaped), written
+    directly for plain field values; None for anything else (a bool sequence, a str
+    subclass...), which ``canonical_json`` then writes."""
+    action, actor, previous = entry.action, entry.actor_id, entry.previous_hash
+    rid, kind, sequence, at = entry.resource_id, entry.resource_kind, entry.sequence, entry.at
+    if not (type(action) is str and type(actor) is str and type(previous) is str
+            and type(rid) is str and type(kind) is str and type(sequence) is int
+            and type(at) is datetime):
+        return None
+    before, after = _pairs(entry.before), _pairs(entry.after)
+    if before is None or after is None:
+        return None
+    return (f"{_PREFIX}{_quote(action)},\"actor_id\":{_quote(actor)},"
+            f"\"after\":{after},\"at\":{_instant(at)},\"before\":{before},"
+            f"\"previous_hash\":{_quote(previous)},\"resource_id\":{_quote(rid)},"
+            f"\"resource_kind\":{_quote(kind)},\"sequence\":{int.__repr__(sequence)}"
+            f"{_SUFFIX}")
 
 
 def chain_entry(
