@@ -66,7 +66,20 @@ def _pairs(pairs: object) -> str | None:
         if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str \
                 or type(pair[1]) is not str:  # a name and a value
             return None
-    return "[" + ",".join([f"[{_quote(name)},{_quote(value)}]" for name, value in pairs]) + "]"
+    known = _written_pairs.get(pairs)  # an import's snapshots repeat: each written once
+    if known is not None:
+        return known
+    text = "[" + ",".join([f"[{_quote(name)},{_quote(value)}]" for name, value in pairs]) + "]"
+    if len(_written_pairs) >= _PAIRS_KEPT:
+        _written_pairs.clear()
+    _written_pairs[pairs] = text
+    return text
+
+
+_PAIRS_KEPT = 1024
+_written_pairs: dict[tuple[tuple[str, str], ...], str] = {}
+"""Pairs of exact ``str`` already written, by value (bounded: cleared when full); equal
+pairs of exact strings are written the same."""
 
 
 _last_instant: tuple[datetime | None, str] = (None, "")

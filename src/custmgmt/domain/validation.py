@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
@@ -73,6 +74,15 @@ def _aware(value: datetime) -> bool:
         return False
 
 
+MAX_DIGITS = 27
+_PLAIN_NUMBER = re.compile(
+    rf"[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]{{1,{MAX_DECIMAL_PLACES}}})?")
+"""Digits, at most ``MAX_INTEGER_DIGITS`` of them before an optional point and at most
+``MAX_DECIMAL_PLACES`` after: finite, in range, and (as the sum is at most
+``MAX_DIGITS``) never too many digits; ``_bounded`` would pass it unchanged."""
+assert MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES <= MAX_DIGITS
+
+
 def exact_decimal(field: str, value: object) -> Decimal:
     """A Decimal, int or numeric string as an exact, finite, bounded Decimal.
 
@@ -87,6 +97,8 @@ def exact_decimal(field: str, value: object) -> Decimal:
             raise ValidationError(field, TOO_BIG)
         return Decimal(value)
     if isinstance(value, str):
+        if _PLAIN_NUMBER.fullmatch(value):  # the usual case: within every bound below
+            return Decimal(value)
         if len(value) > 100:
             raise ValidationError(field, "is not a number")
         try:
@@ -113,7 +125,7 @@ def _bounded(field: str, number: Decimal) -> Decimal:
         exponent += 1
     if exponent < -MAX_DECIMAL_PLACES:
         raise ValidationError(field, f"must have at most {MAX_DECIMAL_PLACES} decimal places")
-    if len(significant) > 27:
+    if len(significant) > MAX_DIGITS:
         raise ValidationError(field, "has too many digits")
     return number
 

@@ -78,6 +78,14 @@ _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,39}$")
 
 def clean(row: object) -> dict[str, object]:
     """Check that ``row`` is a mapping of known columns; empty cells become None."""
+    if not (type(row) is dict and row.keys() <= COLUMNS):  # else the usual case: all known
+        _check_columns(row)
+    # CSV gives "" for an empty cell: that means "not given".
+    return {k: (None if isinstance(v, str) and not v.strip() else v)
+            for k, v in row.items()}  # type: ignore[attr-defined]
+
+
+def _check_columns(row: object) -> None:
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
     unknown = sorted(str(k) for k in row if k not in COLUMNS)
@@ -88,8 +96,6 @@ def clean(row: object) -> dict[str, object]:
             raise ValidationError(named[0], "is not a known column")
         raise ValidationError("columns", f"{len(unknown)} unknown column(s): is the first "
                               "line a header?")
-    # CSV gives "" for an empty cell: that means "not given".
-    return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in row.items()}
 
 
 V = TypeVar("V")
