@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custmgmt.domain import validation
+from custmgmt.domain.common import Money
+from custmgmt.domain.grading import DefaultGradingPolicy, Grade, Willingness
 from custmgmt.errors import ValidationError
 from custmgmt.services.prospect_import import COLUMNS, clean
 
@@ -91,3 +93,40 @@ def test_unknown_columns_are_refused_from_a_dict_as_from_any_mapping(
     assert outcome(row) == outcome(_Row(row))  # type: ignore[arg-type]
     if not set(row) <= COLUMNS:
         assert isinstance(outcome(row), tuple)
+
+
+def _general_grade(policy: DefaultGradingPolicy, will: Willingness, value: Money) -> Grade:
+    """What ``DefaultGradingPolicy.grade`` did before comparing the amounts directly."""
+    by_will = {Willingness.CLEAR: Grade.A, Willingness.INTERESTED: Grade.B,
+               Willingness.WATCHING: Grade.C, Willingness.NONE: Grade.D}[will]
+    if by_will is Grade.D:
+        return Grade.D
+    if value >= policy.large:
+        by_value = Grade.A
+    elif value >= policy.medium:
+        by_value = Grade.B
+    else:
+        by_value = Grade.C
+    return max(by_will, by_value, key=lambda g: g.value)
+
+
+_AMOUNTS = st.decimals(min_value=0, max_value=10**9, places=2)
+
+
+@given(will=st.sampled_from(list(Willingness)), amount=_AMOUNTS, medium=_AMOUNTS,
+       extra=_AMOUNTS, currency=st.sampled_from(["CNY", "USD"]))
+def test_the_default_policy_grades_as_it_did_by_comparing_money(
+    will: Willingness, amount: Decimal, medium: Decimal, extra: Decimal, currency: str,
+) -> None:
+    policy = DefaultGradingPolicy(large=Money(medium + extra, "CNY"), medium=Money(medium, "CNY"))
+    value = Money(amount, currency)
+    if currency != "CNY":
+        with pytest.raises(ValidationError):
+            policy.grade(will, value)
+        return
+    assert policy.grade(will, value) is _general_grade(policy, will, value)
+
+
+@given(st.sampled_from(list(Grade)), st.sampled_from(list(Grade)))
+def test_the_lower_grade_is_the_larger_letter(one: Grade, other: Grade) -> None:
+    assert one.lower(other) is max(one, other, key=lambda g: g.value)

@@ -21,7 +21,8 @@ class Grade(enum.Enum):
 
     def lower(self, other: Grade) -> Grade:
         """The lower (less urgent) of two grades."""
-        return max(self, other, key=lambda g: g.value)
+        # max(self, other, key=value), ties to self, read without the value property
+        return other if other._value_ > self._value_ else self
 
 
 class Willingness(enum.Enum):
@@ -71,7 +72,11 @@ class DefaultGradingPolicy:
         by_will = _BY_WILLINGNESS[willingness]
         if by_will is Grade.D:
             return Grade.D
-        if potential_value >= self.large:
+        if type(potential_value) is Money:  # one currency (checked above): the amounts
+            amount = potential_value.amount
+            by_value = Grade.A if amount >= self.large.amount else (
+                Grade.B if amount >= self.medium.amount else Grade.C)
+        elif potential_value >= self.large:
             by_value = Grade.A
         elif potential_value >= self.medium:
             by_value = Grade.B

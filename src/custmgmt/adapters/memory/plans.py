@@ -139,8 +139,14 @@ class MemoryPlans:
         return self.rows.save(plan.prospect_id, plan)
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
+        rows = self.rows
+        staged, committed = rows.staged, rows.committed
         for plan in plans:
-            self.save(plan)
+            key = plan.prospect_id
+            if plan.version == 0 and key not in staged and key not in committed:
+                rows.add_new(key, plan)  # what ``save`` does with a new plan
+            else:
+                rows.save(key, plan)
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         return sorted(self._due(reach, on, owner),

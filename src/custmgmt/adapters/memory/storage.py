@@ -221,15 +221,34 @@ class MemoryProspects:
         added: list[str] = []
         mark = self.keys.mark()
         try:
-            for prospect, held in zip(prospects, keys, strict=True):
-                self.add(prospect, held)
-                added.append(prospect.id)
+            if self._all_free(prospects, keys):  # the usual case: no check per row
+                add, stage = self.rows.add_new, self.keys.stage
+                for prospect, held in zip(prospects, keys, strict=True):
+                    add(prospect.id, prospect)
+                    added.append(prospect.id)
+                    stage(prospect.id, held)
+            else:  # row by row: the first row refused raises what ``add`` raises
+                for prospect, held in zip(prospects, keys, strict=True):
+                    self.add(prospect, held)
+                    added.append(prospect.id)
         except BaseException:
             for prospect_id in added:
                 del self.rows.staged[prospect_id]
             self.keys.restore(mark)
             raise
         return [self.rows.staged[prospect_id][1] for prospect_id in added]
+
+    def _all_free(
+        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
+    ) -> bool:
+        """Whether every prospect is new and every key unheld and given once: then
+        ``add`` would refuse none of them, whatever their order."""
+        every = [k for held in keys for k in held]
+        ids = {p.id for p in prospects}
+        rows = self.rows
+        return (len(set(every)) == len(every) and len(ids) == len(prospects)
+                and not any(i in rows.staged or i in rows.committed for i in ids)
+                and not self.keys.holder_ids(every))
 
     def get(self, prospect_id: ProspectId) -> Prospect:
         return self.rows.get(prospect_id)

@@ -93,6 +93,10 @@ class VersionedStage(Generic[A]):
             raise ConcurrencyError(f"{self.kind} {key!r} already exists")
         return self._put(key, 0, aggregate, 1)
 
+    def add_new(self, key: str, aggregate: A) -> A:
+        """``add`` of a key the caller just found neither staged nor committed."""
+        return self._put(key, 0, aggregate, 1)
+
     def update(self, key: str, aggregate: A) -> A:
         version = self._current_version(key)
         if version is None:
