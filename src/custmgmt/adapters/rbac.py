@@ -163,11 +163,14 @@ class RoleBasedAuthorizer:
     """Grants by role. A principal gets the widest scope any of its roles grants.
 
     The grants are custmgmt's stored ones: ``resolve`` returns the stored
-    principal as it is, and the role names it knows are the table's.
+    principal as it is, and the role names it knows are the table's. The table is
+    copied when the authorizer is made; what a set of roles grants is worked out
+    once per set (every call asks it again).
     """
 
     def __init__(self, table: Mapping[str, Mapping[Action, Scope]] = DEFAULT_TABLE) -> None:
-        self._table = table
+        self._table = {role: dict(grants) for role, grants in table.items()}
+        self._merged: dict[frozenset[str], dict[Action, Scope]] = {}
 
     def resolve(self, principal_id: str, stored: Principal | None) -> Principal | None:
         return stored if stored is not None and stored.id == principal_id else None
@@ -176,17 +179,31 @@ class RoleBasedAuthorizer:
         return frozenset(self._table)
 
     def _scope(self, principal: Principal, action: Action) -> Scope:
-        scopes = (self._table.get(role, {}).get(action, Scope.NONE) for role in principal.roles)
-        return max(scopes, default=Scope.NONE)
+        roles = principal.roles
+        grants = self._merged.get(roles)
+        if grants is None:
+            grants = {}
+            for role in roles:
+                for granted, scope in self._table.get(role, {}).items():
+                    grants[granted] = max(scope, grants.get(granted, Scope.NONE))
+            if len(self._merged) >= MERGED_ROLE_SETS:
+                self._merged.clear()
+            self._merged[roles] = grants
+        return grants.get(action, Scope.NONE)
 
     def reach(self, principal: Principal, action: Action) -> Reach:
         return Reach(scope=self._scope(principal, action), principal_id=principal.id,
                      team=principal.team)
 
     def check(self, principal: Principal, action: Action, resource: Resource | None) -> None:
-        reach = self.reach(principal, action)
-        if reach.scope is Scope.NONE:
+        scope = self._scope(principal, action)
+        if scope is Scope.NONE:
             raise PermissionDenied(principal.id, action.value, "no role grants it")
-        if resource is not None and not reach.covers(resource):
-            raise PermissionDenied(principal.id, action.value, f"not within {reach.scope.name} "
+        if resource is not None and not Reach(
+                scope=scope, principal_id=principal.id, team=principal.team).covers(resource):
+            raise PermissionDenied(principal.id, action.value, f"not within {scope.name} "
                                    f"scope for {resource.kind} {resource.id!r}")
+
+
+MERGED_ROLE_SETS = 1024
+"""How many distinct sets of roles ``RoleBasedAuthorizer`` remembers (then it starts over)."""

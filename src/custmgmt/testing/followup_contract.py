@@ -140,6 +140,30 @@ class FollowUpStorageContract:
         assert everyone[0] == DueItem("p-000003", "u-carol", Grade.A, DAY - timedelta(days=3),
                                       4)
 
+    def test_due_items_count_lateness_on_each_day_asked(self, storage: Storage) -> None:
+        """The same plans asked on several days, back and forth, each time in the
+        types and values a plan gives (an adapter may remember the dates it parsed)."""
+        self._prospects(storage, *[("u-alice", "east")] * 3)
+        with storage.unit_of_work() as uow:
+            uow.plans.add_many([plan(1, due=-2, grade=Grade.A), plan(2, due=0),
+                                plan(3, due=3, grade=Grade.D)])
+            uow.commit()
+        alice = Reach(scope=Scope.OWN, principal_id="u-alice")
+        for shift in (0, 5, 0, 40, 3, 5, -3):
+            on = DAY + timedelta(days=shift)
+            with storage.unit_of_work(read_only=True) as uow:
+                items = list(uow.plans.due_items(alice, on))
+            with storage.unit_of_work(read_only=True) as uow:  # its statement alone
+                listed = uow.plans.due_for("u-alice", alice, on)[1]
+            expected = by_priority(due_item(p, on) for p in (
+                plan(1, due=-2, grade=Grade.A), plan(2, due=0), plan(3, due=3, grade=Grade.D))
+                if p.next_due <= on)
+            assert items == list(listed) == expected, shift
+            for item in items:
+                assert type(item) is DueItem and type(item.next_due) is date
+                assert type(item.grade) is Grade and type(item.days_late) is int
+                assert item.days_late == (on - item.next_due).days
+
     def test_due_for_reads_the_principal_with_the_list(self, storage: Storage) -> None:
         """``due_for`` gives what ``principals.get`` and ``due_items`` give, read
         together: every field of the principal (roles, certifications with and without

@@ -15,6 +15,7 @@ The unit of work's DBAPI connection is looked up once per transaction and kept i
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from operator import itemgetter
@@ -215,62 +216,123 @@ def driver_rows(session: Session, statement: Executable, params: Mapping[str, An
 
 ALONE = "custmgmt_alone"
 """``Session.info`` key of a read-only unit of work: a function giving, until the unit
-has begun its transaction, its engine and (in-memory SQLite) the lock its transactions
-hold, for :func:`read_alone`; None after."""
+has begun its transaction, the storage's :class:`Readers` for :func:`read_alone`;
+None after."""
 DIALECT = "custmgmt_dialect"
 """``Session.info`` key of the name of the unit's dialect."""
+KEEP_READERS = 2
+"""How many pooled connections :class:`Readers` keeps checked out between reads."""
+
+
+class Readers:
+    """The pooled connections :func:`read_alone` reads on. Up to ``keep`` of them stay
+    checked out of the engine's pool between reads, ready in autocommit: checking a
+    connection out of SQLAlchemy's pool and back in (its bookkeeping, events, the
+    reset on return) cost as much as a short indexed read. A connection that sat
+    unused for more than ``idle_seconds`` goes back to the pool, whose checkout pings
+    it, instead of being used as it is; one that failed is invalidated, never kept.
+    ``serial`` (in-memory SQLite: one shared connection) keeps none."""
+
+    def __init__(self, engine: Engine, serial: threading.Lock | None, *,
+                 keep: int = KEEP_READERS, idle_seconds: float | None = None) -> None:
+        self.engine = engine
+        self.dialect: Dialect = engine.dialect
+        self.serial = serial
+        self._keep = 0 if serial is not None else keep
+        self._idle_seconds = idle_seconds
+        self._autocommit = self.dialect.name == "postgresql"
+        self._idle: list[tuple[Any, float]] = []
+        self._closed = False
+
+    def take(self) -> Any:
+        """A pooled connection in autocommit, one kept if any is fresh."""
+        idle = self._idle
+        pooled: Any
+        while idle:
+            try:
+                pooled, used = idle.pop()
+            except IndexError:  # another thread took the last one
+                break
+            if self._idle_seconds is None or time.monotonic() - used <= self._idle_seconds:
+                return pooled
+            self._back(pooled)
+        pooled = self.engine.raw_connection()
+        if self._autocommit:
+            try:
+                pooled.driver_connection.autocommit = True
+            except BaseException:
+                pooled.invalidate()
+                raise
+        return pooled
+
+    def give(self, pooled: Any) -> None:
+        """``pooled`` read without failing: kept for the next read, or back to the pool."""
+        idle = self._idle
+        if len(idle) < self._keep and not self._closed:
+            idle.append((pooled, 0.0 if self._idle_seconds is None else time.monotonic()))
+            if self._closed:  # closed meanwhile
+                self.close()
+            return
+        self._back(pooled)
+
+    def _back(self, pooled: Any) -> None:
+        if self._autocommit:
+            try:
+                pooled.driver_connection.autocommit = False  # as the pool hands them out
+            except self.dialect.loaded_dbapi.Error:
+                pooled.invalidate()
+                return
+        pooled.close()
+
+    def close(self) -> None:
+        """Give every kept connection back to the pool (before the engine is disposed)."""
+        self._closed = True
+        while self._idle:
+            try:
+                pooled, _ = self._idle.pop()
+            except IndexError:
+                break
+            self._back(pooled)
 
 
 def read_alone(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
     """Like :func:`driver_rows`, for a statement that is all a read-only unit reads: if
-    the unit has not begun its transaction, it runs on a pooled connection of its own
-    in autocommit (one statement reads one snapshot), without the session: that skips
-    the session's transaction bookkeeping, which cost as much as a short query, and
-    on SQLite a BEGIN and a ROLLBACK, on PostgreSQL their round trips. Otherwise it
-    runs in the unit's transaction."""
+    the unit has not begun its transaction, it runs on a connection of the storage's
+    :class:`Readers` in autocommit (one statement reads one snapshot), without the
+    session: that skips the session's transaction bookkeeping, which cost as much as
+    a short query, and on SQLite a BEGIN and a ROLLBACK, on PostgreSQL their round
+    trips. Otherwise it runs in the unit's transaction."""
     info = session.info
-    alone: Callable[[], tuple[Engine, threading.Lock | None] | None] | None = info.get(ALONE)
-    target = None if alone is None or _KEY in info else alone()
-    if target is None:
+    alone: Callable[[], Readers | None] | None = info.get(ALONE)
+    readers = None if alone is None or _KEY in info else alone()
+    if readers is None:
         return driver_rows(session, statement, params)
-    engine, serial = target
-    dialect = engine.dialect
+    dialect = readers.dialect
     compiled = _compiled(statement, dialect)
     arguments = compiled.arguments(params)
+    serial = readers.serial
     if serial is not None and not serial.acquire(timeout=30):
         raise StorageError("timed out waiting for the in-memory SQLite database")
     try:
-        pooled = engine.raw_connection()
+        pooled = readers.take()
         try:
-            return _read_on(pooled, dialect, compiled.sql, arguments)
-        finally:
-            pooled.close()
+            cursor = pooled.driver_connection.cursor()
+            try:
+                cursor.execute(compiled.sql, arguments)
+                rows: list[Any] = cursor.fetchall()
+            finally:
+                cursor.close()
+        except dialect.loaded_dbapi.Error as error:
+            pooled.invalidate()  # whatever state it is left in, the pool drops it
+            raise StorageError(f"database failure: {type(error).__name__}") from None
+        except BaseException:
+            pooled.invalidate()
+            raise
+        readers.give(pooled)
+        return rows
     finally:
         if serial is not None:
             serial.release()
-
-
-def _read_on(pooled: Any, dialect: Dialect, sql: str, arguments: Any) -> list[Any]:
-    connection = pooled.driver_connection
-    postgresql = dialect.name == "postgresql"
-    try:
-        if postgresql:
-            connection.autocommit = True
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, arguments)
-            rows: list[Any] = cursor.fetchall()
-        finally:
-            cursor.close()
-        if postgresql:
-            connection.autocommit = False  # as the pool hands its connections out
-        return rows
-    except dialect.loaded_dbapi.Error as error:
-        pooled.invalidate()  # whatever state it is left in, the pool drops it
-        raise StorageError(f"database failure: {type(error).__name__}") from None
-    except BaseException:
-        pooled.invalidate()
-        raise
 
 
 def typed_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:

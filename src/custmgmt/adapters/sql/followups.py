@@ -141,23 +141,47 @@ def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     """``DueItem``s of (prospect_id, owner_id, grade, next_due) rows read in
     (next_due, prospect_id) order, by priority (grade, most days late, prospect id).
     The per-row work is one DueItem: a stable sort by grade alone keeps the date order
-    within each grade, and each distinct date (a list holds few; SQLite keeps ISO text)
-    is parsed and its lateness counted once."""
+    within each grade, and each distinct date (a list holds few; SQLite keeps ISO text,
+    PostgreSQL gives dates) is parsed and its lateness on ``on`` counted once, and
+    remembered for the next list asked on the same day."""
     if not rows:
         return ()
     rows.sort(key=_GRADE)
+    days, late = _dates_on(on)
     new, grades = tuple.__new__, GRADES
-    if isinstance(rows[0][3], date):  # PostgreSQL: dates come as dates
-        late = {due: (on - due).days for due in set(map(_DUE, rows))}
-        return tuple([new(DueItem, (pid, who, grades[grade], due, late[due]))
+    try:
+        return tuple([new(DueItem, (pid, who, grades[grade], days[due], late[due]))
                       for pid, who, grade, due in rows])
-    days: dict[Any, date] = {}
-    late = {}
+    except KeyError:  # a date not seen yet on ``on``
+        pass
+    seen: dict[Any, date] = {}
+    lateness: dict[Any, int] = {}
     for due in set(map(_DUE, rows)):
-        day = days[due] = date.fromisoformat(due)
-        late[due] = (on - day).days
-    return tuple([new(DueItem, (pid, who, grades[grade], days[due], late[due]))
+        day = due if isinstance(due, date) else date.fromisoformat(due)
+        seen[due], lateness[due] = day, (on - day).days
+    if len(late) >= REMEMBERED_DATES:
+        days.clear()
+        late.clear()
+    days.update(seen)
+    late.update(lateness)
+    return tuple([new(DueItem, (pid, who, grades[grade], seen[due], lateness[due]))
                   for pid, who, grade, due in rows])
+
+
+_DATES: dict[date, tuple[dict[Any, date], dict[Any, int]]] = {}
+REMEMBERED_DATES = 4096
+"""How many stored due dates (ISO text or dates) ``due_items_of`` remembers per day asked."""
+
+
+def _dates_on(on: date) -> tuple[dict[Any, date], dict[Any, int]]:
+    """The dates already parsed and their lateness on ``on``: the dictionaries grow as
+    lists ask (a few days asked are remembered, then it starts over)."""
+    found = _DATES.get(on)
+    if found is None:
+        if len(_DATES) >= 8:
+            _DATES.clear()
+        found = _DATES[on] = ({}, {})
+    return found
 
 
 def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:

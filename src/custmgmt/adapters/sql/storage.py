@@ -37,6 +37,7 @@ from custmgmt.adapters.sql.driver import (
     ALONE,
     BEGIN_ON_DRIVER,
     DIALECT,
+    Readers,
     commit_on_driver,
     forget_connection,
     is_read,
@@ -188,12 +189,12 @@ class SqlUnitOfWork:
         self._session = session
         return self
 
-    def _alone(self) -> tuple[Engine, threading.Lock | None] | None:
-        """Where a statement that is all this read-only unit reads may run on a pooled
+    def _alone(self) -> Readers | None:
+        """Where a statement that is all this read-only unit reads may run on a
         connection of its own (``driver.read_alone``): None once the unit has begun."""
         if self._orm is not None or self._pooled is not None:
             return None
-        return self._storage.reader, self._storage.serial
+        return self._storage.readers
 
     def _begin_on_driver(self) -> tuple[Any, Any]:
         """Begin the transaction on a pooled DBAPI connection (or, if the ORM Session
@@ -454,6 +455,9 @@ class SqlStorage:
             # rolls back: a read-only unit still keeps nothing it wrote.
             self.reader = self.reader.execution_options(isolation_level="AUTOCOMMIT")
             _begin_on_write(self.engine)
+        self.readers = Readers(
+            self.reader, self.serial,
+            idle_seconds=IDLE_PING_SECONDS if self.dialect == "postgresql" else None)
         self.converter = make_converter()
         try:
             with translated():
@@ -474,5 +478,6 @@ class SqlStorage:
             migrations.upgrade(self.engine)
 
     def close(self) -> None:
+        self.readers.close()
         self.engine.dispose()
 

@@ -1,0 +1,160 @@
+"""The connections a read-only call reads on alone (``driver.Readers``): kept between
+reads, never stale, never kept after a failure, given back when the storage closes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+import custmgmt
+from custmgmt.adapters.sql.driver import KEEP_READERS, Readers
+from custmgmt.adapters.sql.storage import SqlStorage
+from custmgmt.adapters.system import FixedClock
+from custmgmt.errors import StorageError
+from tests.conftest import START
+from tests.helpers import register_numbered
+from tests.pg_server import Cluster
+
+App = custmgmt.CustomerManagement
+ON = date(2026, 12, 31)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
+
+
+@pytest.fixture
+def app(url: str) -> Iterator[App]:
+    with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as opened:
+        alice = opened.principal("u-alice", roles={"salesperson"}, team="east")
+        register_numbered(opened, alice, 1)
+        yield opened
+
+
+def _storage(app: App) -> SqlStorage:
+    storage = app.followups._ctx.storage
+    assert isinstance(storage, SqlStorage)
+    return storage
+
+
+def _alice(app: App) -> custmgmt.Principal:
+    alice = app.get_principal("u-alice")
+    assert alice is not None
+    return alice
+
+
+def test_a_reader_is_kept_and_reused(app: App) -> None:
+    readers = _storage(app).readers
+    alice = _alice(app)
+    app.followups.due(alice, on=ON)  # the first list reads the grants first, in a transaction
+    assert len(app.followups.due(alice, on=ON)) == 1
+    kept = list(readers._idle)
+    assert len(kept) == 1
+    assert len(app.followups.due(alice, on=ON)) == 1
+    assert [p for p, _ in readers._idle] == [p for p, _ in kept]  # the same connection
+
+
+def test_a_kept_reader_sees_what_others_committed_since(app: App, url: str) -> None:
+    alice = _alice(app)
+    assert len(app.followups.due(alice, on=ON)) == 1
+    with custmgmt.open(url, clock=FixedClock(START)) as other:
+        register_numbered(other, _alice(other), 2)
+    assert len(app.followups.due(alice, on=ON)) == 2
+    app.principal("u-alice", roles=set(), team="east")  # no role left: refused at once
+    with pytest.raises(custmgmt.errors.PermissionDenied):
+        app.followups.due(alice, on=ON)
+
+
+def test_no_more_than_a_few_are_kept(url: str) -> None:
+    with custmgmt.open(url, migrate=True) as app:
+        readers = _storage(app).readers
+        taken = [readers.take() for _ in range(KEEP_READERS + 2)]
+        for pooled in taken:
+            readers.give(pooled)
+        assert len(readers._idle) == KEEP_READERS
+        pool: Any = _storage(app).engine.pool
+        assert pool.checkedout() == KEEP_READERS
+
+
+def test_a_reader_idle_too_long_goes_back_to_the_pool(url: str) -> None:
+    storage = SqlStorage(url, migrate=True)
+    try:
+        readers = Readers(storage.reader, None, idle_seconds=0.0)
+        first = readers.take()
+        readers.give(first)
+        pool: Any = storage.engine.pool
+        assert pool.checkedout() == 1
+        second = readers.take()  # the kept one was idle too long: back to the pool first
+        assert second is not first
+        assert pool.checkedout() == 1
+        readers.give(second)
+        readers.close()
+        assert pool.checkedout() == 0
+    finally:
+        storage.close()
+
+
+def test_a_failed_read_is_never_kept(app: App, url: str) -> None:
+    readers = _storage(app).readers
+    alice = _alice(app)
+    app.followups.due(alice, on=ON)
+    app.followups.due(alice, on=ON)
+    ((kept, _),) = readers._idle
+    if url.startswith("sqlite"):
+        kept.driver_connection.close()  # gone: the next read on it fails
+    else:
+        pid = kept.driver_connection.info.backend_pid
+        database = _storage(app).engine.url.database
+        host = _storage(app).engine.url.query["host"]
+        with psycopg.connect(f"host={host} user=postgres dbname={database}",
+                             autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(StorageError):
+        app.followups.due(alice, on=ON)
+    assert readers._idle == []
+    assert len(app.followups.due(alice, on=ON)) == 1  # a new connection from the pool
+
+
+def test_closing_gives_every_kept_reader_back(url: str) -> None:
+    storage = SqlStorage(url, migrate=True)
+    readers = storage.readers
+    taken = [readers.take() for _ in range(KEEP_READERS)]
+    for pooled in taken:
+        readers.give(pooled)
+    pool: Any = storage.engine.pool
+    assert pool.checkedout() == KEEP_READERS
+    storage.close()
+    assert readers._idle == []
+    assert pool.checkedout() == 0
+    late = storage.engine.raw_connection()
+    readers.give(late)  # after closing: back to the pool, not kept
+    assert readers._idle == []
+    storage.engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_a_postgresql_reader_reads_in_autocommit_and_goes_back_as_the_pool_gave_it(
+        postgres: Cluster) -> None:
+    storage = SqlStorage(postgres.new_database(), migrate=True)
+    try:
+        readers = storage.readers
+        pooled = readers.take()
+        assert pooled.driver_connection.autocommit is True
+        readers.give(pooled)
+        readers.close()
+        driver: Any = pooled.driver_connection
+        assert driver is None or driver.autocommit is False
+        with storage.engine.connect() as connection:  # the pool hands it out again
+            handed: Any = connection.connection.driver_connection
+            assert handed.autocommit is False
+    finally:
+        storage.close()
