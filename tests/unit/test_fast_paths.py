@@ -9,9 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from custmgmt.adapters.memory.packed import pack, unpack
+from custmgmt.adapters.memory.shared import ByKindAndId
 from custmgmt.domain import validation
 from custmgmt.domain.common import Money
 from custmgmt.domain.grading import DefaultGradingPolicy, Grade, Willingness
+from custmgmt.domain.integrity import audit_chain
 from custmgmt.errors import ValidationError
 from custmgmt.services.prospect_import import COLUMNS, clean
 
@@ -130,3 +133,34 @@ def test_the_default_policy_grades_as_it_did_by_comparing_money(
 @given(st.sampled_from(list(Grade)), st.sampled_from(list(Grade)))
 def test_the_lower_grade_is_the_larger_letter(one: Grade, other: Grade) -> None:
     assert one.lower(other) is max(one, other, key=lambda g: g.value)
+
+
+class _Str(str):
+    pass
+
+
+def test_only_pairs_of_exact_text_are_shared_when_packed() -> None:
+    plain = (("grade", "A"), ("stage", "won"))
+    odd = ((_Str("grade"), "A"), ("stage", "won"))
+    mixed = (("grade", "A"), ("stage", "won", "extra"))
+    assert pack(plain) is pack((("grade", "A"), ("stage", "won")))
+    assert type(unpack(pack(odd))[0][0]) is _Str  # never merged with the plain one
+    assert unpack(pack(mixed)) == mixed
+    assert unpack(pack(())) == ()
+
+
+def test_writes_through_the_inner_map_of_a_kind_are_in_the_map() -> None:
+    trails: ByKindAndId[int] = ByKindAndId()
+    trails[("prospect", "p-1")] = 1
+    inner = trails.of_kind("prospect")
+    assert inner is trails.of_kind("prospect")
+    inner["p-2"] = 2
+    trails.of_kind("customer")["c-1"] = 3
+    assert trails.get(("prospect", "p-2")) == 2 and ("customer", "c-1") in trails
+    assert sorted(trails) == [("customer", "c-1"), ("prospect", "p-1"), ("prospect", "p-2")]
+    assert len(trails) == 3
+
+
+def test_an_audit_chain_name_is_one_string_per_kind() -> None:
+    assert audit_chain("prospect") == "audit:prospect"
+    assert audit_chain("prospect") is audit_chain("".join(["pros", "pect"]))

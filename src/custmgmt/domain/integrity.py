@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal
@@ -146,7 +147,8 @@ CUSTODY_CHAIN = "custody"
 
 def audit_chain(resource_kind: str) -> str:
     """The chain name of the audit trails of one kind of resource."""
-    return f"audit:{resource_kind}"
+    # one string per kind (a head per new trail names it: an import makes one per row)
+    return sys.intern(f"audit:{resource_kind}")
 
 
 @frozen(kw_only=True)

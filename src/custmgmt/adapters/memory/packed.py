@@ -139,12 +139,14 @@ def _pack_tuple(value: tuple[Any, ...]) -> Packed:
             _shared_items[id(item)] = (item, packed)
             _shared[id(packed)] = [packed, _UNREAD]
         return packed
-    if all(type(item) is tuple and len(item) == 2 and type(item[0]) is str
-           and type(item[1]) is str for item in value):  # a snapshot: name, value pairs
-        key = (TUPLE, value)  # text compares exactly
-        found = _seen.get(key)
-        return found if found is not None else _remember(key, (TUPLE, *map(pack, value)))
-    return (TUPLE, *map(pack, value))
+    for item in value:
+        if type(item) is not tuple or len(item) != 2 or type(item[0]) is not str \
+                or type(item[1]) is not str:
+            return (TUPLE, *map(pack, value))
+    # a snapshot: name, value pairs (text compares exactly)
+    key = (TUPLE, value)
+    found = _seen.get(key)
+    return found if found is not None else _remember(key, (TUPLE, *map(pack, value)))
 
 
 def _read_shared(packed: Packed, build: Callable[[Packed], Any]) -> Any:

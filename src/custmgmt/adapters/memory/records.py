@@ -235,10 +235,14 @@ class MemoryAudit:
 
     def apply(self) -> None:
         audit = self._state.audit
-        for key, mine in self.staged.items():
+        inners: dict[str, dict[str, tuple[Packed, ...]]] = {}
+        for (kind, rid), mine in self.staged.items():
+            inner = inners.get(kind)
+            if inner is None:
+                inner = inners[kind] = audit.of_kind(kind)
             packed = tuple(map(pack, mine))
-            committed = audit.get(key)
-            audit[key] = packed if committed is None else committed + packed
+            committed = inner.get(rid)
+            inner[rid] = packed if committed is None else committed + packed
 
 
 _CHAIN = position(ChainHead, "chain")
@@ -280,8 +284,12 @@ class MemoryHeads:
 
     def apply(self) -> None:
         heads = self._state.heads
-        for key, head in self.staged.items():
-            heads[key] = _packed_head(head)
+        inners: dict[str, dict[str, Packed]] = {}
+        for (chain, chain_id), head in self.staged.items():
+            inner = inners.get(chain)
+            if inner is None:
+                inner = inners[chain] = heads.of_kind(chain)
+            inner[chain_id] = _packed_head(head)
 
 
 class MemoryDepartments:

@@ -110,6 +110,14 @@ class ByKindAndId(MutableMapping[tuple[str, str], V]):
     def __getitem__(self, key: tuple[str, str]) -> V:
         return self._kinds[key[0]][key[1]]
 
+    def of_kind(self, kind: str) -> dict[str, V]:
+        """The inner map of ``kind`` (made empty if none), to write many of one kind
+        without a method call each; what is put in it is in this map."""
+        inner = self._kinds.get(kind)
+        if inner is None:
+            inner = self._kinds[kind] = {}
+        return inner
+
     def get(self, key: tuple[str, str], default: None = None) -> V | None:  # type: ignore[override]
         inner = self._kinds.get(key[0])
         return None if inner is None else inner.get(key[1])
