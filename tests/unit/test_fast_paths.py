@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -164,3 +166,47 @@ def test_writes_through_the_inner_map_of_a_kind_are_in_the_map() -> None:
 def test_an_audit_chain_name_is_one_string_per_kind() -> None:
     assert audit_chain("prospect") == "audit:prospect"
     assert audit_chain("prospect") is audit_chain("".join(["pros", "pect"]))
+
+
+def _general_a_date(value: object) -> str | None:
+    """What ``a_date`` refused (its message) before its fast path; None: accepted."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        return f"must be a date, not {type(value).__name__}"
+    return validation.date_problem(value)
+
+
+def _general_non_negative_int(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"must be an integer, not {type(value).__name__}"
+    return "must not be negative" if value < 0 else None
+
+
+def _outcome(check: Callable[..., None], value: object) -> str | None:
+    attribute = attrs.fields(_Dated).day
+    try:
+        check(None, attribute, value)
+    except ValidationError as error:
+        assert error.field == "day"
+        return error.message
+    return None
+
+
+@attrs.frozen
+class _Dated:
+    day: object
+
+
+@given(st.one_of(st.dates(), st.datetimes(), st.integers(), st.none(), st.text(max_size=3)))
+def test_a_date_is_checked_as_before(value: object) -> None:
+    assert _outcome(validation.a_date, value) == _general_a_date(value)
+
+
+@given(st.one_of(st.integers(), st.booleans(), st.floats(), st.decimals(), st.none()))
+def test_a_non_negative_int_is_checked_as_before(value: object) -> None:
+    assert _outcome(validation.non_negative_int, value) == _general_non_negative_int(value)
+
+
+def test_dates_at_the_bounds_and_beyond() -> None:
+    for day in (validation.EARLIEST_DATE, validation.LATEST_DATE, date.min, date.max,
+                validation.EARLIEST_DATE - timedelta(days=1)):
+        assert _outcome(validation.a_date, day) == _general_a_date(day)

@@ -185,14 +185,17 @@ def derive_plan(
     if override is not None and override > by_cadence:
         override = None
     next_due = override or by_cadence
+    if previous is None:  # a new plan (an import derives one per row)
+        return FollowUpPlan(
+            prospect_id=prospect.id, owner_id=prospect.owner_id,
+            owner_team=prospect.owner_team, grade=prospect.grade, stage=prospect.stage,
+            active=active, anchor=anchor, override=override, next_due=next_due)
     fields: dict[str, Any] = {
         "prospect_id": prospect.id, "owner_id": prospect.owner_id,
         "owner_team": prospect.owner_team, "grade": prospect.grade,
         "stage": prospect.stage, "active": active,
         "anchor": anchor, "override": override, "next_due": next_due,
     }
-    if previous is None:
-        return FollowUpPlan(**fields)
     return attrs.evolve(previous, **fields)
 
 

@@ -190,6 +190,8 @@ def aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def a_date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is date and EARLIEST_DATE <= value <= LATEST_DATE:
+        return  # the usual case: a plain date in range
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValidationError(attribute.name, f"must be a date, not {type(value).__name__}")
     problem = date_problem(value)
@@ -198,6 +200,8 @@ def a_date(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def non_negative_int(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if type(value) is int and value >= 0:
+        return  # the usual case (not a bool: its type is bool)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(attribute.name, f"must be an integer, not {type(value).__name__}")
     if value < 0:
