@@ -59,7 +59,6 @@ from custmgmt.services.sealed import visible_prospects
 KIND = "prospect"
 T = TypeVar("T")
 _IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_NOT_PROFILE = frozenset({"willingness", "currency", "potential_value"})
 
 KeepPlans = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
 """Called with prospects just added (True) or changed (False), in their unit of work."""
@@ -352,10 +351,17 @@ class ProspectService(Described):
             if currency not in CURRENCY_MINOR_UNITS:
                 raise ValidationError("currency", "must be a known ISO 4217 code")
             value = non_negative_value(row.get("potential_value"), str(currency))
-            if row.get("name") is None:
+            get = row.get
+            name = get("name")
+            if name is None:
                 raise ValidationError("name", "is required")
-            fields = {k: v for k, v in row.items() if k not in _NOT_PROFILE}
-            return build_profile(**fields), will, value  # type: ignore[arg-type]
+            # every column of a row (``clean`` refused others) but the three above
+            profile = build_profile(
+                name=name, phone=get("phone"), email=get("email"),  # type: ignore[arg-type]
+                address=get("address"), organization=get("organization"),  # type: ignore[arg-type]
+                credit_code=get("credit_code"), industry=get("industry"),  # type: ignore[arg-type]
+                source_channel=get("source_channel"), needs=get("needs"))  # type: ignore[arg-type]
+            return profile, will, value
 
         def parse_naming_all(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
             fields = dict(row)
