@@ -60,7 +60,7 @@ def test_a_reader_is_kept_and_reused(app: App) -> None:
     kept = list(readers._idle)
     assert len(kept) == 1
     assert len(app.followups.due(alice, on=ON)) == 1
-    assert [p for p, _ in readers._idle] == [p for p, _ in kept]  # the same connection
+    assert [p for p, _, _ in readers._idle] == [p for p, _, _ in kept]  # the same connection
 
 
 def test_a_kept_reader_sees_what_others_committed_since(app: App, url: str) -> None:
@@ -78,8 +78,8 @@ def test_no_more_than_a_few_are_kept(url: str) -> None:
     with custmgmt.open(url, migrate=True) as app:
         readers = _storage(app).readers
         taken = [readers.take() for _ in range(KEEP_READERS + 2)]
-        for pooled in taken:
-            readers.give(pooled)
+        for pooled, driver in taken:
+            readers.give(pooled, driver)
         assert len(readers._idle) == KEEP_READERS
         pool: Any = _storage(app).engine.pool
         assert pool.checkedout() == KEEP_READERS
@@ -90,13 +90,13 @@ def test_a_reader_idle_too_long_goes_back_to_the_pool(url: str) -> None:
     try:
         readers = Readers(storage.reader, None, idle_seconds=0.0)
         first = readers.take()
-        readers.give(first)
+        readers.give(*first)
         pool: Any = storage.engine.pool
         assert pool.checkedout() == 1
         second = readers.take()  # the kept one was idle too long: back to the pool first
-        assert second is not first
+        assert second[0] is not first[0]
         assert pool.checkedout() == 1
-        readers.give(second)
+        readers.give(*second)
         readers.close()
         assert pool.checkedout() == 0
     finally:
@@ -108,7 +108,7 @@ def test_a_failed_read_is_never_kept(app: App, url: str) -> None:
     alice = _alice(app)
     app.followups.due(alice, on=ON)
     app.followups.due(alice, on=ON)
-    ((kept, _),) = readers._idle
+    ((kept, _, _),) = readers._idle
     if url.startswith("sqlite"):
         kept.driver_connection.close()  # gone: the next read on it fails
     else:
@@ -128,15 +128,15 @@ def test_closing_gives_every_kept_reader_back(url: str) -> None:
     storage = SqlStorage(url, migrate=True)
     readers = storage.readers
     taken = [readers.take() for _ in range(KEEP_READERS)]
-    for pooled in taken:
-        readers.give(pooled)
+    for pooled, driver in taken:
+        readers.give(pooled, driver)
     pool: Any = storage.engine.pool
     assert pool.checkedout() == KEEP_READERS
     storage.close()
     assert readers._idle == []
     assert pool.checkedout() == 0
     late = storage.engine.raw_connection()
-    readers.give(late)  # after closing: back to the pool, not kept
+    readers.give(late, late.driver_connection)  # after closing: back to the pool, not kept
     assert readers._idle == []
     storage.engine.dispose()
 
@@ -147,12 +147,11 @@ def test_a_postgresql_reader_reads_in_autocommit_and_goes_back_as_the_pool_gave_
     storage = SqlStorage(postgres.new_database(), migrate=True)
     try:
         readers = storage.readers
-        pooled = readers.take()
-        assert pooled.driver_connection.autocommit is True
-        readers.give(pooled)
+        pooled, driver = readers.take()
+        assert driver.autocommit is True
+        readers.give(pooled, driver)
         readers.close()
-        driver: Any = pooled.driver_connection
-        assert driver is None or driver.autocommit is False
+        assert driver.autocommit is False
         with storage.engine.connect() as connection:  # the pool hands it out again
             handed: Any = connection.connection.driver_connection
             assert handed.autocommit is False

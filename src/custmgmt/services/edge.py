@@ -132,11 +132,27 @@ def _kind(accept: Callable[[object], bool], what: str) -> Callable[[object], obj
     return check
 
 
+def _a_text(value: object) -> object:
+    """``_kind`` for ``str``, in one call (text is the commonest argument)."""
+    if not isinstance(value, str):
+        raise _Bad(f"must be text, not {type(value).__name__}")
+    _text(value)
+    return value
+
+
+def _a_date(value: object) -> object:
+    """``_kind`` for ``date``, in one call."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise _Bad(f"must be a date, not {type(value).__name__}")
+    _day(value)
+    return value
+
+
 _SIMPLE: dict[object, Callable[[object], object]] = {
-    str: _kind(lambda v: isinstance(v, str), "text"),
+    str: _a_text,
     bool: _kind(lambda v: isinstance(v, bool), "True or False"),
     int: _kind(lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-    date: _kind(lambda v: isinstance(v, date) and not isinstance(v, datetime), "a date"),
+    date: _a_date,
     datetime: _kind(lambda v: isinstance(v, datetime), "a datetime"),
 }
 

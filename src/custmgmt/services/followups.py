@@ -69,6 +69,8 @@ REMEMBERED_REACHES = 4096
 """How many actors' last reach ``FollowUpService.due`` remembers (then it starts over)."""
 LONG_LIST = 500
 """A due list this long is read with fewer young garbage collections (``collector``)."""
+_AS_IS = nullcontext()
+"""A short list is read as the collector is (one context for every call: it keeps no state)."""
 
 
 def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) -> bool:
@@ -259,10 +261,10 @@ class FollowUpService(Described):
                 # a long list (the actor's last one was) is thousands of new objects,
                 # which die with the list or live on with it: the young collections
                 # every 700 of them would walk them for nothing
-                with fewer_young_collections() if long else nullcontext():
+                with fewer_young_collections() if long else _AS_IS:
                     stored, items = uow.plans.due_for(claimed.id, guess, day, owner)
                 reach = self._ctx.reach_from(claimed, stored, action)
-                if reach == guess:
+                if reach is guess or reach == guess:
                     if len(self._reaches) >= REMEMBERED_REACHES:
                         self._reaches.clear()
                     self._reaches[claimed.id] = (reach, len(items) >= LONG_LIST)

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import NullType
+from sqlalchemy.types import Date, NullType
 
 from custmgmt.adapters.sql.column_types import UTCDateTime
 from custmgmt.errors import StorageError
@@ -55,6 +55,9 @@ class _Compiled:
         for name, bind in done.binds.items():
             if isinstance(bind.type, UTCDateTime) and name in self.processors:
                 self.processors[name] = _instant(self.processors[name], dialect.name)
+            elif (dialect.name == "sqlite" and name in self.processors
+                  and type(bind.type) is Date):
+                self.processors[name] = _sqlite_date(self.processors[name])
         self.escaped: Mapping[str, str] = dict(done.escaped_bind_names or {})
         # positional: each parameter's name and how its value goes to the driver
         # a bind without a type (e.g. bindparam("on")) may get a date: ISO text on SQLite
@@ -117,6 +120,16 @@ def _instant(process: Processor, dialect: str) -> Processor:
     return run
 
 
+
+
+def _sqlite_date(process: Processor) -> Processor:
+    """SQLAlchemy's Date bind processor on SQLite, which formats year, month and day
+    through a dictionary: a plain date's ISO text is the same text, sooner."""
+
+    def run(value: Any) -> Any:
+        return value.isoformat() if type(value) is date else process(value)
+
+    return run
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -241,44 +254,47 @@ class Readers:
         self._keep = 0 if serial is not None else keep
         self._idle_seconds = idle_seconds
         self._autocommit = self.dialect.name == "postgresql"
-        self._idle: list[tuple[Any, float]] = []
+        self._idle: list[tuple[Any, Any, float]] = []
         self._closed = False
 
-    def take(self) -> Any:
-        """A pooled connection in autocommit, one kept if any is fresh."""
+    def take(self) -> tuple[Any, Any]:
+        """A pooled connection in autocommit and its driver's connection, one kept if
+        any is fresh."""
         idle = self._idle
-        pooled: Any
+        driver: Any
         while idle:
             try:
-                pooled, used = idle.pop()
+                pooled, driver, used = idle.pop()
             except IndexError:  # another thread took the last one
                 break
             if self._idle_seconds is None or time.monotonic() - used <= self._idle_seconds:
-                return pooled
-            self._back(pooled)
+                return pooled, driver
+            self._back(pooled, driver)
         pooled = self.engine.raw_connection()
+        driver = pooled.driver_connection
         if self._autocommit:
             try:
-                pooled.driver_connection.autocommit = True
+                driver.autocommit = True
             except BaseException:
                 pooled.invalidate()
                 raise
-        return pooled
+        return pooled, driver
 
-    def give(self, pooled: Any) -> None:
+    def give(self, pooled: Any, driver: Any) -> None:
         """``pooled`` read without failing: kept for the next read, or back to the pool."""
         idle = self._idle
         if len(idle) < self._keep and not self._closed:
-            idle.append((pooled, 0.0 if self._idle_seconds is None else time.monotonic()))
+            idle.append((pooled, driver,
+                         0.0 if self._idle_seconds is None else time.monotonic()))
             if self._closed:  # closed meanwhile
                 self.close()
             return
-        self._back(pooled)
+        self._back(pooled, driver)
 
-    def _back(self, pooled: Any) -> None:
+    def _back(self, pooled: Any, driver: Any) -> None:
         if self._autocommit:
             try:
-                pooled.driver_connection.autocommit = False  # as the pool hands them out
+                driver.autocommit = False  # as the pool hands them out
             except self.dialect.loaded_dbapi.Error:
                 pooled.invalidate()
                 return
@@ -289,10 +305,10 @@ class Readers:
         self._closed = True
         while self._idle:
             try:
-                pooled, _ = self._idle.pop()
+                pooled, driver, _ = self._idle.pop()
             except IndexError:
                 break
-            self._back(pooled)
+            self._back(pooled, driver)
 
 
 def read_alone(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
@@ -314,21 +330,17 @@ def read_alone(session: Session, statement: Executable, params: Mapping[str, Any
     if serial is not None and not serial.acquire(timeout=30):
         raise StorageError("timed out waiting for the in-memory SQLite database")
     try:
-        pooled = readers.take()
+        pooled, driver = readers.take()
         try:
-            cursor = pooled.driver_connection.cursor()
-            try:
-                cursor.execute(compiled.sql, arguments)
-                rows: list[Any] = cursor.fetchall()
-            finally:
-                cursor.close()
+            # the driver's own execute (sqlite3, psycopg): its cursor is closed as it goes
+            rows: list[Any] = driver.execute(compiled.sql, arguments).fetchall()
         except dialect.loaded_dbapi.Error as error:
             pooled.invalidate()  # whatever state it is left in, the pool drops it
             raise StorageError(f"database failure: {type(error).__name__}") from None
         except BaseException:
             pooled.invalidate()
             raise
-        readers.give(pooled)
+        readers.give(pooled, driver)
         return rows
     finally:
         if serial is not None:

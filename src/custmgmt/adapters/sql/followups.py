@@ -150,6 +150,9 @@ def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     days, late = _dates_on(on)
     new, grades = tuple.__new__, GRADES
     try:
+        if isinstance(rows[0][3], date):  # PostgreSQL: dates come as dates
+            return tuple([new(DueItem, (pid, who, grades[grade], due, late[due]))
+                          for pid, who, grade, due in rows])
         return tuple([new(DueItem, (pid, who, grades[grade], days[due], late[due]))
                       for pid, who, grade, due in rows])
     except KeyError:  # a date not seen yet on ``on``

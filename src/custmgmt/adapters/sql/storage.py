@@ -246,7 +246,8 @@ class SqlUnitOfWork:
         make = REPOSITORIES.get(name)
         if make is None or self._session is None:
             raise AttributeError(name)
-        repository = make(cast(Session, self._session), self._storage.converter)
+        session: Any = self._session  # not a Session: see _UnitSession (no cast() call)
+        repository = make(session, self._storage.converter)
         if isinstance(repository, SqlEvents):
             self._events = repository  # flushed last, at commit
         guarded = _guard(repository)
@@ -272,7 +273,8 @@ class SqlUnitOfWork:
     def _end(self, committed: bool = False) -> None:
         """Roll back whatever was not committed and give the connection back."""
         assert self._session is not None
-        forget_connection(cast(Session, self._session))
+        unit_session: Any = self._session
+        forget_connection(unit_session)
         session, self._orm = self._orm, None
         joined, self._joined = self._joined, None
         pooled, self._pooled = self._pooled, None
@@ -471,7 +473,8 @@ class SqlStorage:
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         # Its repositories come from the roster; the storage contract checks the port.
-        return cast(UnitOfWork, SqlUnitOfWork(self, read_only))
+        unit: Any = SqlUnitOfWork(self, read_only)
+        return unit  # type: ignore[no-any-return]
 
     def migrate(self) -> None:
         with translated():
