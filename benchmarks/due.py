@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +109,14 @@ def build(url: str, plans: int, placeholder: str, execute: Callable[[str], None]
 
 
 GRADES = {grade.value: grade for grade in Grade}
+BY_GRADE = itemgetter(2)
 FLOOR = "raw floor"
 
 
 def typed(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     """The rows (prospect_id, owner_id, grade, next_due), in (next_due, prospect_id)
     order, as ``DueItem``s in priority order: the least a typed result costs."""
-    rows.sort(key=lambda row: row[2])  # stable: the date order stays within a grade
+    rows.sort(key=BY_GRADE)  # stable: the date order stays within a grade
     days = {due: due if isinstance(due, date) else date.fromisoformat(due)
             for due in {row[3] for row in rows}}
     late = {due: (on - day).days for due, day in days.items()}
