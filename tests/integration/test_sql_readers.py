@@ -3,6 +3,7 @@ reads, never stale, never kept after a failure, given back when the storage clos
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -157,3 +158,51 @@ def test_a_postgresql_reader_reads_in_autocommit_and_goes_back_as_the_pool_gave_
             assert handed.autocommit is False
     finally:
         storage.close()
+
+
+def test_threads_reading_at_once_each_get_their_own_connection(app: App) -> None:
+    """Many threads reading due lists at once: every list is right, no connection is
+    used by two threads at a time, and no more than a few stay checked out after."""
+    alice = _alice(app)
+    app.followups.due(alice, on=ON)
+    readers = _storage(app).readers
+    used: dict[int, int] = {}
+    in_use: set[int] = set()
+    lock = threading.Lock()
+    shared: list[str] = []
+    real_take, real_give = readers.take, readers.give
+
+    def take() -> tuple[Any, Any]:
+        pooled, driver = real_take()
+        with lock:
+            if id(driver) in in_use:
+                shared.append("two threads on one connection")
+            in_use.add(id(driver))
+            used[id(driver)] = used.get(id(driver), 0) + 1
+        return pooled, driver
+
+    def give(pooled: Any, driver: Any) -> None:
+        with lock:
+            in_use.discard(id(driver))
+        real_give(pooled, driver)
+
+    readers.take, readers.give = take, give  # type: ignore[method-assign]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(30):
+                assert len(app.followups.due(alice, on=ON)) == 1
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and shared == []
+    assert sum(used.values()) == 6 * 30
+    assert len(readers._idle) <= KEEP_READERS
+    pool: Any = _storage(app).engine.pool
+    assert pool.checkedout() == len(readers._idle)
