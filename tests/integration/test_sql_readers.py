@@ -4,6 +4,7 @@ reads, never stale, never kept after a failure, given back when the storage clos
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_no_more_than_a_few_are_kept(url: str) -> None:
         assert pool.checkedout() == KEEP_READERS
 
 
-def test_a_reader_idle_too_long_goes_back_to_the_pool(url: str) -> None:
+def test_a_reader_idle_too_long_is_pinged_and_kept_while_it_answers(url: str) -> None:
     storage = SqlStorage(url, migrate=True)
     try:
         readers = Readers(storage.reader, None, idle_seconds=0.0)
@@ -94,14 +95,36 @@ def test_a_reader_idle_too_long_goes_back_to_the_pool(url: str) -> None:
         readers.give(*first)
         pool: Any = storage.engine.pool
         assert pool.checkedout() == 1
-        second = readers.take()  # the kept one was idle too long: back to the pool first
-        assert second[0] is not first[0]
+        second = readers.take()  # idle too long, but it answers the ping
+        assert second[0] is first[0]
         assert pool.checkedout() == 1
         readers.give(*second)
         readers.close()
         assert pool.checkedout() == 0
     finally:
         storage.close()
+
+
+@pytest.mark.postgresql
+def test_a_read_after_the_server_dropped_idle_readers_reconnects(
+        postgres: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = postgres.new_database()
+    real, offset = time.monotonic, [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: real() + offset[0])
+    with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as app:
+        register_numbered(app, app.principal("u-alice", roles={"salesperson"}, team="east"), 1)
+        alice = _alice(app)
+        for _ in range(3):
+            assert len(app.followups.due(alice, on=ON)) == 1
+        assert _storage(app).readers._idle  # a reader is kept
+        offset[0] += 60  # every connection, kept or pooled, idle past IDLE_PING_SECONDS
+        engine_url = _storage(app).engine.url
+        with psycopg.connect(f"host={engine_url.query['host']} user=postgres "
+                             f"dbname={engine_url.database}", autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = %s AND pid <> pg_backend_pid()",
+                          (engine_url.database,))
+        assert len(app.followups.due(alice, on=ON)) == 1  # a new connection, no error
 
 
 def test_a_failed_read_is_never_kept(app: App, url: str) -> None:

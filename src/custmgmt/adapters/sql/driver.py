@@ -242,8 +242,8 @@ class Readers:
     checked out of the engine's pool between reads, ready in autocommit: checking a
     connection out of SQLAlchemy's pool and back in (its bookkeeping, events, the
     reset on return) cost as much as a short indexed read. A connection that sat
-    unused for more than ``idle_seconds`` goes back to the pool, whose checkout pings
-    it, instead of being used as it is; one that failed is invalidated, never kept.
+    unused for more than ``idle_seconds`` is pinged before it is used, and replaced by
+    a new one if it no longer answers; one that failed is invalidated, never kept.
     ``serial`` (in-memory SQLite: one shared connection) keeps none."""
 
     def __init__(self, engine: Engine, serial: threading.Lock | None, *,
@@ -267,9 +267,10 @@ class Readers:
                 pooled, driver, used = idle.pop()
             except IndexError:  # another thread took the last one
                 break
-            if self._idle_seconds is None or time.monotonic() - used <= self._idle_seconds:
+            if self._idle_seconds is None or time.monotonic() - used <= self._idle_seconds \
+                    or self._alive(driver):
                 return pooled, driver
-            self._back(pooled, driver)
+            pooled.invalidate()  # gone (a server restart, an idle timeout): a new one
         pooled = self.engine.raw_connection()
         driver = pooled.driver_connection
         if self._autocommit:
@@ -279,6 +280,15 @@ class Readers:
                 pooled.invalidate()
                 raise
         return pooled, driver
+
+    def _alive(self, driver: Any) -> bool:
+        """Whether ``driver`` still answers (a ping, as the pool's checkout does for a
+        connection that sat idle). Giving it back to the pool would not do: checking
+        it in marks it as just used, so the pool would hand it out unpinged."""
+        try:
+            return bool(self.dialect.do_ping(driver))
+        except self.dialect.loaded_dbapi.Error:
+            return False
 
     def give(self, pooled: Any, driver: Any) -> None:
         """``pooled`` read without failing: kept for the next read, or back to the pool."""
