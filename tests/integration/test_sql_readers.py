@@ -229,3 +229,25 @@ def test_threads_reading_at_once_each_get_their_own_connection(app: App) -> None
     assert len(readers._idle) <= KEEP_READERS
     pool: Any = _storage(app).engine.pool
     assert pool.checkedout() == len(readers._idle)
+
+
+@pytest.mark.postgresql
+def test_a_new_reader_the_driver_refuses_to_put_in_autocommit_fails_as_a_storage_error(
+        postgres: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = SqlStorage(postgres.new_database(), migrate=True)
+    try:
+        readers = Readers(storage.reader, None)
+        handed_out = readers.engine.raw_connection
+
+        def in_a_transaction() -> Any:
+            pooled = handed_out()
+            pooled.driver_connection.execute("SELECT 1")  # psycopg now refuses autocommit
+            return pooled
+
+        monkeypatch.setattr(readers.engine, "raw_connection", in_a_transaction)
+        with pytest.raises(StorageError, match="database failure"):
+            readers.take()
+        pool: Any = storage.engine.pool
+        assert pool.checkedout() == 0  # dropped, not leaked
+    finally:
+        storage.close()

@@ -276,6 +276,9 @@ class Readers:
         if self._autocommit:
             try:
                 driver.autocommit = True
+            except self.dialect.loaded_dbapi.Error as error:
+                pooled.invalidate()
+                raise StorageError(f"database failure: {type(error).__name__}") from None
             except BaseException:
                 pooled.invalidate()
                 raise
