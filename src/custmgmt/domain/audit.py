@@ -60,12 +60,8 @@ _SUFFIX = '},"tag":' + _quote(AUDIT_ENTRY) + "}"
 def _pairs(pairs: object) -> str | None:
     """``[["name","value"],...]`` as ``canonical_json`` writes it, or None unless every
     item is a pair of plain strings."""
-    if type(pairs) is not tuple:
+    if type(pairs) is not tuple or not text_pairs(pairs):
         return None
-    for pair in pairs:
-        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str \
-                or type(pair[1]) is not str:  # a name and a value
-            return None
     known = _written_pairs.get(pairs)  # an import's snapshots repeat: each written once
     if known is not None:
         return known
@@ -74,6 +70,16 @@ def _pairs(pairs: object) -> str | None:
         _written_pairs.clear()
     _written_pairs[pairs] = text
     return text
+
+
+def text_pairs(items: tuple[object, ...]) -> bool:
+    """Whether every item is a (name, value) pair of exact ``str``, as a snapshot is:
+    such pairs are equal exactly when their text is."""
+    for pair in items:
+        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str \
+                or type(pair[1]) is not str:
+            return False
+    return True
 
 
 _PAIRS_KEPT = 1024

@@ -62,13 +62,6 @@ class CheckedAuthorizer:
     def reach(self, principal: Principal, action: Action) -> Reach:
         return self._inner.reach(require_principal(principal), action)
 
-    def checked_reach(self, principal: Principal, action: Action) -> Reach:
-        """``check`` (with no resource), then ``reach``: how far a right the principal
-        holds at all reaches."""
-        inner = self._inner
-        inner.check(require_principal(principal), action, None)
-        return inner.reach(principal, action)
-
 
 @frozen(kw_only=True)
 class Context:
@@ -223,11 +216,8 @@ class Context:
         grants = self.grants_of(claimed.id, stored)
         if grants is None:
             raise PermissionDenied(claimed.id, action.value, "not a known, active principal")
-        authorizer = self.authorizer
-        if isinstance(authorizer, CheckedAuthorizer):
-            return authorizer.checked_reach(grants, action)
-        authorizer.check(grants, action, None)
-        return authorizer.reach(grants, action)
+        self.authorizer.check(grants, action, None)
+        return self.authorizer.reach(grants, action)
 
     def reach(self, uow: UnitOfWork, actor: object, action: Action) -> tuple[Principal, Reach]:
         """The actor's grants and how far their right to ``action`` reaches, for

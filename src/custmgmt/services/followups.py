@@ -264,7 +264,7 @@ class FollowUpService(Described):
                 with fewer_young_collections() if long else _AS_IS:
                     stored, items = uow.plans.due_for(claimed.id, guess, day, owner)
                 reach = self._ctx.reach_from(claimed, stored, action)
-                if reach is guess or reach == guess:
+                if reach == guess:
                     if len(self._reaches) >= REMEMBERED_REACHES:
                         self._reaches.clear()
                     self._reaches[claimed.id] = (reach, len(items) >= LONG_LIST)

@@ -34,6 +34,7 @@ from typing import Any
 
 import attrs
 
+from custmgmt.domain.audit import text_pairs
 from custmgmt.domain.common import Money
 from custmgmt.domain.prospects import HistoryEntry
 
@@ -139,12 +140,9 @@ def _pack_tuple(value: tuple[Any, ...]) -> Packed:
             _shared_items[id(item)] = (item, packed)
             _shared[id(packed)] = [packed, _UNREAD]
         return packed
-    for item in value:
-        if type(item) is not tuple or len(item) != 2 or type(item[0]) is not str \
-                or type(item[1]) is not str:
-            return (TUPLE, *map(pack, value))
-    # a snapshot: name, value pairs (text compares exactly)
-    key = (TUPLE, value)
+    if not text_pairs(value):
+        return (TUPLE, *map(pack, value))
+    key = (TUPLE, value)  # a snapshot: its text compares exactly
     found = _seen.get(key)
     return found if found is not None else _remember(key, (TUPLE, *map(pack, value)))
 

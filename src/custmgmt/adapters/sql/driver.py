@@ -122,6 +122,12 @@ def _instant(process: Processor, dialect: str) -> Processor:
 
 
 
+def driver_failure(error: BaseException) -> StorageError:
+    """What callers see of a driver's error: its class name, never its message (which
+    may quote the values of the statement)."""
+    return StorageError(f"database failure: {type(error).__name__}")
+
+
 def _sqlite_date(process: Processor) -> Processor:
     """SQLAlchemy's Date bind processor on SQLite, which formats year, month and day
     through a dictionary: a plain date's ISO text is the same text, sooner."""
@@ -176,7 +182,7 @@ def commit_on_driver(session: Session) -> bool:
     try:
         dbapi.commit()
     except dialect.loaded_dbapi.Error as error:
-        raise StorageError(f"database failure: {type(error).__name__}") from None
+        raise driver_failure(error) from None
     return True
 
 
@@ -212,7 +218,7 @@ def _run(connected: tuple[Any, Dialect], compiled: _Compiled, arguments: Any,
         return cursor
     except dialect.loaded_dbapi.Error as error:
         cursor.close()
-        raise StorageError(f"database failure: {type(error).__name__}") from None
+        raise driver_failure(error) from None
 
 
 def driver_rows(session: Session, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
@@ -278,7 +284,7 @@ class Readers:
                 driver.autocommit = True
             except self.dialect.loaded_dbapi.Error as error:
                 pooled.invalidate()
-                raise StorageError(f"database failure: {type(error).__name__}") from None
+                raise driver_failure(error) from None
             except BaseException:
                 pooled.invalidate()
                 raise
@@ -349,7 +355,7 @@ def read_alone(session: Session, statement: Executable, params: Mapping[str, Any
             rows: list[Any] = driver.execute(compiled.sql, arguments).fetchall()
         except dialect.loaded_dbapi.Error as error:
             pooled.invalidate()  # whatever state it is left in, the pool drops it
-            raise StorageError(f"database failure: {type(error).__name__}") from None
+            raise driver_failure(error) from None
         except BaseException:
             pooled.invalidate()
             raise
@@ -524,7 +530,7 @@ def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, An
     except dbapi.IntegrityError as error:
         raise IntegrityError(sql, None, error) from None
     except dbapi.Error as error:
-        raise StorageError(f"database failure: {type(error).__name__}") from None
+        raise driver_failure(error) from None
     finally:
         cursor.close()
 
@@ -552,7 +558,7 @@ def driver_key_holders(
                                f"WHERE kind = ? AND value IN ({marks})", (kind, *chunk))
             found.extend(cursor.fetchall())
     except dialect.loaded_dbapi.Error as error:
-        raise StorageError(f"database failure: {type(error).__name__}") from None
+        raise driver_failure(error) from None
     finally:
         cursor.close()
     return found

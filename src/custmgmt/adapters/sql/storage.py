@@ -39,6 +39,7 @@ from custmgmt.adapters.sql.driver import (
     DIALECT,
     Readers,
     commit_on_driver,
+    driver_failure,
     forget_connection,
     is_read,
     leave_autocommit,
@@ -209,14 +210,14 @@ class SqlUnitOfWork:
         except SQLAlchemyError as error:
             raise storage_error(error) from None
         except dialect.loaded_dbapi.Error as error:
-            raise StorageError(f"database failure: {type(error).__name__}") from None
+            raise driver_failure(error) from None
         if dialect.name == "sqlite":
             cursor = pooled.cursor()
             try:
                 cursor.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
             except sqlite3.Error as error:  # e.g. still locked after the busy timeout
                 pooled.close()
-                raise StorageError(f"database failure: {type(error).__name__}") from None
+                raise driver_failure(error) from None
             finally:
                 cursor.close()
         # PostgreSQL (autocommit off) begins with the first statement
@@ -246,8 +247,7 @@ class SqlUnitOfWork:
         make = REPOSITORIES.get(name)
         if make is None or self._session is None:
             raise AttributeError(name)
-        session: Any = self._session  # not a Session: see _UnitSession (no cast() call)
-        repository = make(session, self._storage.converter)
+        repository = make(cast(Session, self._session), self._storage.converter)
         if isinstance(repository, SqlEvents):
             self._events = repository  # flushed last, at commit
         guarded = _guard(repository)
@@ -273,8 +273,7 @@ class SqlUnitOfWork:
     def _end(self, committed: bool = False) -> None:
         """Roll back whatever was not committed and give the connection back."""
         assert self._session is not None
-        unit_session: Any = self._session
-        forget_connection(unit_session)
+        forget_connection(cast(Session, self._session))
         session, self._orm = self._orm, None
         joined, self._joined = self._joined, None
         pooled, self._pooled = self._pooled, None
@@ -369,7 +368,7 @@ def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
         try:
             cursor.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
         except sqlite3.Error as error:  # e.g. still locked after the busy timeout
-            raise StorageError(f"database failure: {type(error).__name__}") from None
+            raise driver_failure(error) from None
         finally:
             cursor.close()
 
@@ -473,8 +472,7 @@ class SqlStorage:
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         # Its repositories come from the roster; the storage contract checks the port.
-        unit: Any = SqlUnitOfWork(self, read_only)
-        return unit  # type: ignore[no-any-return]
+        return cast(UnitOfWork, SqlUnitOfWork(self, read_only))
 
     def migrate(self) -> None:
         with translated():
