@@ -211,9 +211,11 @@ def test_threads_reading_at_once_each_get_their_own_connection(app: App) -> None
 
     readers.take, readers.give = take, give  # type: ignore[method-assign]
     errors: list[BaseException] = []
+    start = threading.Barrier(6)
 
     def work() -> None:
         try:
+            start.wait()  # all at once
             for _ in range(30):
                 assert len(app.followups.due(alice, on=ON)) == 1
         except BaseException as error:  # reported below

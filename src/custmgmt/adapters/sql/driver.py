@@ -262,6 +262,7 @@ class Readers:
         self._autocommit = self.dialect.name == "postgresql"
         self._idle: list[tuple[Any, Any, float]] = []
         self._closed = False
+        self._giving = threading.Lock()
 
     def take(self) -> tuple[Any, Any]:
         """A pooled connection in autocommit and its driver's connection, one kept if
@@ -301,13 +302,11 @@ class Readers:
 
     def give(self, pooled: Any, driver: Any) -> None:
         """``pooled`` read without failing: kept for the next read, or back to the pool."""
-        idle = self._idle
-        if len(idle) < self._keep and not self._closed:
-            idle.append((pooled, driver,
-                         0.0 if self._idle_seconds is None else time.monotonic()))
-            if self._closed:  # closed meanwhile
-                self.close()
-            return
+        used = 0.0 if self._idle_seconds is None else time.monotonic()
+        with self._giving:  # two threads giving back at once must not keep more than keep
+            if len(self._idle) < self._keep and not self._closed:
+                self._idle.append((pooled, driver, used))
+                return
         self._back(pooled, driver)
 
     def _back(self, pooled: Any, driver: Any) -> None:
@@ -321,12 +320,10 @@ class Readers:
 
     def close(self) -> None:
         """Give every kept connection back to the pool (before the engine is disposed)."""
-        self._closed = True
-        while self._idle:
-            try:
-                pooled, driver, _ = self._idle.pop()
-            except IndexError:
-                break
+        with self._giving:
+            self._closed = True
+            kept, self._idle[:] = self._idle[:], []
+        for pooled, driver, _ in kept:
             self._back(pooled, driver)
 
 
