@@ -3,6 +3,7 @@ that what reads back is exactly what was stored (the contract suite covers the r
 
 from __future__ import annotations
 
+import gc
 import itertools
 from datetime import timedelta, timezone
 from decimal import Decimal
@@ -12,12 +13,12 @@ import pytest
 
 from custmgmt.adapters.memory.keys import compact, expand
 from custmgmt.adapters.memory.packed import position
-from custmgmt.adapters.memory.plans import reaches
+from custmgmt.adapters.memory.plans import pack_plan, packed_due_items, reaches
 from custmgmt.adapters.memory.shared import ByKindAndId, Shared, restamped, stamped
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.domain.audit import chain_entry
 from custmgmt.domain.common import Money, ProspectId
-from custmgmt.domain.followups import FollowUpPlan
+from custmgmt.domain.followups import FollowUpPlan, due_item
 from custmgmt.domain.identity import IdentityKey, KeyKind
 from custmgmt.domain.prospects import Grade, HistoryEntry, Prospect
 from custmgmt.ports.auth import Reach, Resource, Scope
@@ -153,4 +154,43 @@ def test_the_due_list_filter_is_reach_covers_of_the_plans_prospect() -> None:
             resource = Resource(kind="prospect", id=plan.prospect_id, owner_id=plan.owner_id,
                                 team=plan.owner_team)
             expected = reach.covers(resource) and owner in (None, plan.owner_id)
-            assert covers(plan) is expected, (reach, owner, plan)
+            assert covers(plan.owner_id, plan.owner_team) is expected, (reach, owner, plan)
+
+
+def _plans() -> list[FollowUpPlan]:
+    day = T0.date()
+    return [FollowUpPlan(prospect_id=ProspectId(f"p-{n}"), owner_id=owner, owner_team=team,
+                         grade=grade, active=active, anchor=day,
+                         override=None if n % 3 else day + timedelta(days=2),
+                         next_due=day + timedelta(days=n % 5))
+            for n, (owner, team, grade, active) in enumerate(itertools.product(
+                ("u-alice", "u-bob"), ("east", None), Grade, (True, False)))]
+
+
+def test_committed_plans_are_packed_untracked_and_read_back_equal() -> None:
+    storage = MemoryStorage()
+    plans = _plans()
+    with storage.unit_of_work() as uow:
+        uow.plans.add_many(plans)
+        uow.commit()
+    gc.collect()
+    stored = storage.state.plans
+    assert all(type(stored[p.prospect_id]) is tuple for p in plans)
+    assert not any(gc.is_tracked(stored[p.prospect_id]) for p in plans)
+    # equal dates of different plans are one stored instance
+    due = position(FollowUpPlan, "next_due")
+    same = [stored[p.prospect_id][due] for p in plans if p.next_due == T0.date()]
+    assert len(same) > 1 and all(d is same[0] for d in same)
+    with storage.unit_of_work(read_only=True) as uow:
+        assert [uow.plans.get(p.prospect_id) for p in plans] == [
+            attrs.evolve(p, version=1) for p in plans]
+
+
+def test_a_due_item_read_from_a_packed_plan_is_the_one_the_plan_gives() -> None:
+    plans = [attrs.evolve(p, version=1) for p in _plans()]
+    shared = Shared()
+    packed = [pack_plan(plan, shared.day) for plan in plans]
+    for on in (T0.date(), T0.date() + timedelta(days=2), T0.date() + timedelta(days=9)):
+        items = packed_due_items(packed, on)
+        assert items == [due_item(plan, on) for plan in plans]
+        assert [type(i.grade) for i in items] == [Grade] * len(plans)

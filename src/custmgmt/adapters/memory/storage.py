@@ -58,7 +58,7 @@ from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
-from custmgmt.domain.followups import ClosedMonth, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import ClosedMonth, FollowUp
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
@@ -101,7 +101,8 @@ class MemoryState:
         """Campaign touches by notification id."""
         self.outcomes: list[Outcome] = []
         self.principals: dict[str, Principal] = {}
-        self.plans: dict[str, FollowUpPlan] = {}
+        self.plans: dict[str, Packed] = {}
+        """Follow-up plans by prospect id, packed (``plans.pack_plan``)."""
         self.plan_index = PlanIndex()
         """The active plans by owner and due date (what ``due`` reads)."""
         self.samples: dict[str, Sample] = {}
