@@ -184,6 +184,7 @@ def test_a_complaint_goes_received_acknowledged_resolved_confirmed(hotel: Hotel)
                                             severity=Severity.HIGH, summary="cold shower",
                                             service="room")
     assert received.state is ComplaintState.RECEIVED and received.received_by == "u-desk"
+    assert received.id.startswith("cm-")  # campaigns are "cp-": one prefix, one kind
     assert received.acknowledge_due == h.clock.now() + timedelta(hours=4)
     assert received.resolve_due == h.clock.now() + timedelta(days=2)
     assert "cold shower" not in repr(received)

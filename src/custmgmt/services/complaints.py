@@ -82,7 +82,7 @@ class ComplaintCare(CareBase):
             who = self._ctx.authorize(uow, actor, Action.COMPLAINT_RECEIVE)
             customer = self._customer(uow, cid)
             complaint, events = Complaint.receive(
-                id=self._ctx.ids.new_id("cp"), customer_id=customer.id, channel=how,
+                id=self._ctx.ids.new_id("cm"), customer_id=customer.id, channel=how,
                 severity=level, summary=what, service=about, visit_id=visit, by=who.id,
                 at=now, zone=settings.zone,
                 acknowledge_within=settings.complaint_acknowledge[level],
