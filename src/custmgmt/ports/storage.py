@@ -489,12 +489,16 @@ class FollowUpPlanRepository(Protocol):
         without loading whole plans (it is the most frequent query)."""
         ...
 
-    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None
+    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None,
+                known: Principal | None = None,
                 ) -> tuple[Principal | None, Sequence[DueItem]]:
         """The principal ``principal_id`` as ``PrincipalRepository.get`` returns it, and
         ``due_items(reach, on, owner)``, read together: where the storage can, in one
         statement (one snapshot, one round trip). ``reach`` is what the caller expects
-        the principal's grants to give; it must drop the list if they give another."""
+        the principal's grants to give; it must drop the list if they give another.
+        ``known`` is the principal as an earlier ``due_for`` returned it: if storage
+        still holds exactly that, it may return ``known`` itself, having checked it
+        in the same snapshot as the list instead of reading it again."""
         ...
 
 

@@ -85,9 +85,10 @@ class FollowUpService(Described):
     def __init__(self, context: Context, keeper: PlanKeeper) -> None:
         self._ctx = context
         self._keeper = keeper
-        self._reaches: dict[str, tuple[Reach, bool]] = {}
-        """The reach each actor's grants gave at their last due list (a guess only), and
-        whether that list was long."""
+        self._reaches: dict[str, tuple[Reach, bool, Principal | None]] = {}
+        """The reach each actor's grants gave at their last due list (a guess only),
+        whether that list was long, and the actor's principal as storage had it then
+        (storage checks it is unchanged, see ``PlanRepository.due_for``)."""
 
     def _local(self, moment: datetime) -> date:
         return moment.astimezone(self._ctx.settings.zone).date()
@@ -254,7 +255,7 @@ class FollowUpService(Described):
             # The actor's grants are read with the list, in one statement: the list is
             # read for the reach their grants gave last time, and kept only if the
             # grants just read give the same (a changed right takes effect at once).
-            guess, long = self._reaches.get(claimed.id, (None, False))
+            guess, long, known = self._reaches.get(claimed.id, (None, False, None))
             if guess is None:  # first time: the grants first, then both together
                 guess = self._ctx.reach(uow, claimed, action)[1]
             for _ in range(3):
@@ -262,14 +263,16 @@ class FollowUpService(Described):
                 # which die with the list or live on with it: the young collections
                 # every 700 of them would walk them for nothing
                 with fewer_young_collections() if long else _AS_IS:
-                    stored, items = uow.plans.due_for(claimed.id, guess, day, owner)
+                    # the principal as last read: storage may check it is unchanged
+                    # instead of reading it again
+                    stored, items = uow.plans.due_for(claimed.id, guess, day, owner, known)
                 reach = self._ctx.reach_from(claimed, stored, action)
                 if reach == guess:
                     if len(self._reaches) >= REMEMBERED_REACHES:
                         self._reaches.clear()
-                    self._reaches[claimed.id] = (reach, len(items) >= LONG_LIST)
+                    self._reaches[claimed.id] = (reach, len(items) >= LONG_LIST, stored)
                     return tuple(items)
-                guess = reach
+                guess, known = reach, None
             # the grants changed at every read: the list of the last ones read
             return tuple(uow.plans.due_items(reach, day, owner))
 

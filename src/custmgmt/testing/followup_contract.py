@@ -209,6 +209,68 @@ class FollowUpStorageContract:
             gone = uow.plans.due_for("u-gone", EVERYONE, on)[0]
         assert gone is not None and not gone.active
 
+    def test_due_for_with_a_known_principal_gives_the_stored_one(
+            self, storage: Storage) -> None:
+        """``due_for(..., known=...)`` gives the same list and the principal as stored
+        now, whatever ``known`` is: the principal an earlier call returned (unchanged,
+        or changed since in roles, certifications, team or activity), one built by
+        hand with the same fields, another principal's, or an unknown id's; and with
+        an empty list too."""
+        owners = [("u-alice", "east"), ("u-mia", "east")]
+        self._prospects(storage, *owners, *owners)
+        with storage.unit_of_work() as uow:
+            uow.plans.add_many([plan(n, owner=owners[(n - 1) % 2][0], team="east",
+                                     due=n % 3 - 1, grade=list(Grade)[n % 4])
+                                for n in range(1, 5)])
+            uow.principals.save(Principal(id="u-alice", roles=frozenset({"salesperson"}),
+                                          team="east"))
+            uow.principals.save(Principal(id="u-mia", roles=frozenset({"sales_manager"}),
+                                          team="east"))
+            uow.commit()
+        alice = Reach(scope=Scope.OWN, principal_id="u-alice")
+        team = Reach(scope=Scope.TEAM, principal_id="u-mia", team="east")
+        on = DAY + timedelta(days=1)
+
+        def read(who: str, reach: Reach, known: Principal | None, day: date = on,
+                 ) -> tuple[Principal | None, list[DueItem]]:
+            with storage.unit_of_work(read_only=True) as uow:
+                found, items = uow.plans.due_for(who, reach, day, None, known)
+                expected = list(uow.plans.due_items(reach, day))
+                assert list(items) == expected
+                assert found == uow.principals.get(who)
+            return found, list(items)
+
+        first, items = read("u-alice", alice, None)
+        assert first is not None and items
+        again, same = read("u-alice", alice, first)  # unchanged: may be ``first`` itself
+        assert (again, same) == (first, items)
+        with storage.unit_of_work() as uow:  # every grant changed in turn
+            uow.principals.save(attrs.evolve(first, roles=frozenset({"sales_manager"})))
+            uow.commit()
+        changed, _ = read("u-alice", alice, first)
+        assert changed is not None and changed.roles == {"sales_manager"}
+        with storage.unit_of_work() as uow:
+            uow.principals.save(attrs.evolve(changed, certifications=frozenset(
+                {Certification("first_aid", DAY)})))
+            uow.commit()
+        certified, _ = read("u-alice", alice, changed)
+        assert certified is not None and certified.certifications == {
+            Certification("first_aid", DAY)}
+        with storage.unit_of_work() as uow:
+            uow.principals.save(attrs.evolve(certified, team="west", active=False))
+            uow.commit()
+        moved, _ = read("u-alice", alice, certified)
+        assert moved is not None and (moved.team, moved.active) == ("west", False)
+        # a principal built by hand, another's, an unknown id's, an empty list
+        assert read("u-alice", alice, attrs.evolve(moved))[0] == moved
+        mia, listed = read("u-mia", team, None)
+        assert mia is not None and listed
+        assert read("u-mia", team, moved) == (mia, listed)
+        assert read("u-alice", alice, mia)[0] == moved
+        assert read("u-nobody", alice, mia)[0] is None
+        early = DAY - timedelta(days=30)
+        assert read("u-mia", team, mia, early) == (mia, [])
+
     def test_due_lists_follow_every_change_of_a_plan(self, storage: Storage) -> None:
         """Whatever an adapter indexes due lists by, a plan moved in date, handed to
         another owner or team, stopped or restarted is listed where it now belongs —

@@ -218,7 +218,8 @@ class MemoryPlans:
         # by_priority orders them entirely: no need to sort by date first
         return by_priority(items)
 
-    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None
+    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None,
+                known: Principal | None = None,
                 ) -> tuple[Principal | None, Sequence[DueItem]]:
         principals = cast("MemoryPrincipals", self._uow.principals)
         return principals.get(principal_id), self.due_items(reach, on, owner)

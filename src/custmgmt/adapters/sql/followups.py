@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -32,7 +33,13 @@ from custmgmt.adapters.sql.driver import (
     read_alone,
 )
 from custmgmt.adapters.sql.reach import reach_clause
-from custmgmt.adapters.sql.repositories import principal_of, principal_row
+from custmgmt.adapters.sql.repositories import (
+    document_of,
+    principal_of,
+    principal_row,
+    principal_unchanged,
+    principal_unchanged_test,
+)
 from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
@@ -76,7 +83,8 @@ _SHAPES: dict[str, tuple[tuple[ColumnElement[bool], ...], ...]] = {
 """The index ranges of each kind of due list (the WHERE clauses of its halves)."""
 
 
-def _list(dialect: str, shape: str, head: Select[Any] | None = None) -> Any:
+def _list(dialect: str, shape: str, head: Select[Any] | None = None,
+          guarded: bool = False) -> Any:
     """The due list of ``shape`` in (next_due, prospect_id) order, each part read in
     order from its index and the parts merged, never sorted; ``head`` (a row of the
     same four columns: the actor's principal) is read in the same statement, as the
@@ -89,8 +97,19 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None) -> Any:
     and sorts it, and does not know a flattened arm's index order either; an arm
     ordered in its own subquery keeps it, so the union of those, selected from, is a
     Merge Append of index scans (the principal's row, a constant sort key, needs no
-    sort)."""
+    sort).
+
+    ``guarded``: every part reads nothing unless the principal ``:actor`` is still
+    stored as ``:document`` (:func:`principal_unchanged`). On SQLite each part
+    selects from that one-row subquery too, which the planner puts first (a unique
+    key: one row), so the part is read in index order once, or not at all; a
+    condition instead would be tested on every row. On PostgreSQL it is a condition
+    on an init plan, tested once."""
     parts = [_due(*where) for where in _SHAPES[shape]]
+    if guarded and dialect == "postgresql":
+        parts = [part.where(principal_unchanged_test(dialect)) for part in parts]
+    elif guarded:
+        parts = [part.select_from(principal_unchanged(dialect), PLANS) for part in parts]
     if head is not None:
         parts.insert(0, head)
     if not parts:
@@ -108,18 +127,20 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None) -> Any:
     return merged.order_by(merged.selected_columns.next_due, merged.selected_columns.prospect_id)
 
 
-_LISTS: dict[tuple[str, str, bool], Any] = {}
+_LISTS: dict[tuple[str, str, bool, bool], Any] = {}
 
 
-def due_statement(dialect: str, shape: str, with_actor: bool = False) -> Any:
+def due_statement(dialect: str, shape: str, with_actor: bool = False,
+                  guarded: bool = False) -> Any:
     """The statement of a due list of ``shape`` ("any", "owner", "team", "team_owner"
-    or "none"), with the actor's principal read in it when ``with_actor``; built once
+    or "none"), with the actor's principal read in it when ``with_actor``, or read
+    only if the actor is still stored as ``:document`` when ``guarded``; built once
     per dialect."""
-    key = (dialect, shape, with_actor)
+    key = (dialect, shape, with_actor, guarded)
     found = _LISTS.get(key)
     if found is None:
         head = principal_row(dialect) if with_actor else None
-        found = _LISTS[key] = _list(dialect, shape, head)
+        found = _LISTS[key] = _list(dialect, shape, head, guarded)
     return found
 
 
@@ -143,18 +164,21 @@ def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     The per-row work is one DueItem: a stable sort by grade alone keeps the date order
     within each grade, and each distinct date (a list holds few; SQLite keeps ISO text,
     PostgreSQL gives dates) is parsed and its lateness on ``on`` counted once, and
-    remembered for the next list asked on the same day."""
+    remembered for the next list asked on the same day. The items are made by
+    ``map`` calling ``tuple.__new__`` from C (a call per row from the comprehension
+    cost a fifth more)."""
     if not rows:
         return ()
     rows.sort(key=_GRADE)
     days, late = _dates_on(on)
-    new, grades = tuple.__new__, GRADES
+    grades = GRADES
     try:
         if isinstance(rows[0][3], date):  # PostgreSQL: dates come as dates
-            return tuple([new(DueItem, (pid, who, grades[grade], due, late[due]))
-                          for pid, who, grade, due in rows])
-        return tuple([new(DueItem, (pid, who, grades[grade], days[due], late[due]))
-                      for pid, who, grade, due in rows])
+            values = [(pid, who, grades[grade], due, late[due]) for pid, who, grade, due in rows]
+        else:
+            values = [(pid, who, grades[grade], days[due], late[due])
+                      for pid, who, grade, due in rows]
+        return tuple(map(_NEW, repeat(DueItem, len(values)), values))
     except KeyError:  # a date not seen yet on ``on``
         pass
     seen: dict[Any, date] = {}
@@ -167,8 +191,12 @@ def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
         late.clear()
     days.update(seen)
     late.update(lateness)
-    return tuple([new(DueItem, (pid, who, grades[grade], seen[due], lateness[due]))
-                  for pid, who, grade, due in rows])
+    values = [(pid, who, grades[grade], seen[due], lateness[due])
+              for pid, who, grade, due in rows]
+    return tuple(map(_NEW, repeat(DueItem, len(values)), values))
+
+
+_NEW = tuple.__new__
 
 
 _DATES: dict[date, tuple[dict[Any, date], dict[Any, int]]] = {}
@@ -256,11 +284,21 @@ class SqlPlans:
         dialect = dialect_name(self._s)
         return due_items_of(driver_rows(self._s, due_statement(dialect, shape), params), on)
 
-    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None
+    def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None,
+                known: Principal | None = None,
                 ) -> tuple[Principal | None, Sequence[DueItem]]:
         params: dict[str, Any] = {"on": on, "actor": principal_id}
         shape = _shape(reach, owner, params)
         dialect = dialect_name(self._s)
+        document = None if known is None or shape == "none" else document_of(known)
+        if document is not None and known is not None and known.id == principal_id:
+            # the list alone, read only if the principal is still stored as ``known``
+            # (an empty list: changed, or nothing due; read both below)
+            params["document"] = document
+            rows = read_alone(self._s, due_statement(dialect, shape, guarded=True), params)
+            if rows:
+                return known, due_items_of(rows, on)
+            del params["document"]
         rows = read_alone(self._s, due_statement(dialect, shape, with_actor=True), params)
         # the principal's row has a NULL prospect id: it sorts first on SQLite, last on
         # PostgreSQL

@@ -77,29 +77,61 @@ def principal_row(dialect: str) -> Select[Any]:
 _PRINCIPAL_ROWS: dict[str, Select[Any]] = {}
 
 
-def _principal_row(dialect: str) -> Select[Any]:
+def _document(dialect: str) -> Any:
+    """The principal document expression (see :func:`principal_row`) over the
+    principals table."""
     p: Any = _PRINCIPALS.c
-    me: Any = bindparam("actor")
     roles = _ROLES.c.principal_id == p.id
     certs = _CERTS.c.principal_id == p.id
     if dialect == "postgresql":
         empty: Any = literal_column("'[]'::json")
-        document: Any = cast(func.json_build_object(*_keys(
+        return cast(func.json_build_object(*_keys(
             p, select(func.coalesce(func.json_agg(_ROLES.c.role), empty))
             .where(roles).scalar_subquery(),
             select(func.coalesce(func.json_agg(func.json_build_array(
                 _CERTS.c.name, _CERTS.c.valid_until)), empty)).where(certs).scalar_subquery(),
         )), String)
-    else:
-        # json() marks an aggregate's text as JSON, so it nests as an array
-        document = func.json_object(*_keys(
-            p, func.json(select(func.json_group_array(_ROLES.c.role))
-                         .where(roles).scalar_subquery()),
-            func.json(select(func.json_group_array(func.json_array(
-                _CERTS.c.name, _CERTS.c.valid_until))).where(certs).scalar_subquery())))
+    # json() marks an aggregate's text as JSON, so it nests as an array
+    return func.json_object(*_keys(
+        p, func.json(select(func.json_group_array(_ROLES.c.role))
+                     .where(roles).scalar_subquery()),
+        func.json(select(func.json_group_array(func.json_array(
+            _CERTS.c.name, _CERTS.c.valid_until))).where(certs).scalar_subquery())))
+
+
+def _principal_row(dialect: str) -> Select[Any]:
+    document = _document(dialect)
     return select(cast(null(), String).label("prospect_id"), document.label("owner_id"),
                   cast(null(), String).label("grade"), cast(null(), Date).label("next_due")
-                  ).where(p.id == me)
+                  ).where(_PRINCIPALS.c.id == bindparam("actor"))
+
+
+def principal_unchanged(dialect: str) -> Any:
+    """A one-row subquery if the principal ``:actor`` is still stored as the document
+    ``:document`` (what :func:`principal_row` read), none otherwise: a statement
+    selecting from it and another table reads nothing if the principal changed. Built
+    once per dialect."""
+    found = _UNCHANGED.get(dialect)
+    if found is None:
+        found = _UNCHANGED[dialect] = select(literal_column("1").label("unchanged")).where(
+            _PRINCIPALS.c.id == bindparam("actor"),
+            _document(dialect) == bindparam("document", type_=String)).subquery("unchanged")
+    return found
+
+
+def principal_unchanged_test(dialect: str) -> Any:
+    """Like :func:`principal_unchanged`, as a condition (PostgreSQL evaluates it once,
+    as a one-time filter over an init plan)."""
+    found = _UNCHANGED_TEST.get(dialect)
+    if found is None:
+        found = _UNCHANGED_TEST[dialect] = select(_document(dialect)).where(
+            _PRINCIPALS.c.id == bindparam("actor")).scalar_subquery() == bindparam(
+            "document", type_=String)
+    return found
+
+
+_UNCHANGED: dict[str, Any] = {}
+_UNCHANGED_TEST: dict[str, Any] = {}
 
 
 def _keys(p: Any, roles: Any, certs: Any) -> list[Any]:
@@ -131,8 +163,21 @@ def principal_of(principal_id: str, document: str) -> Principal:
                 for name, until in values["certs"]))
         if len(_SEEN) >= SEEN_PRINCIPALS:
             _SEEN.clear()
+            _DOCUMENTS.clear()
         _SEEN[key] = found
+        _DOCUMENTS[id(found)] = (found, document)
     return found
+
+
+def document_of(principal: Principal) -> str | None:
+    """The document :func:`principal_of` made ``principal`` from (that very object),
+    or None if it did not make it or no longer remembers it."""
+    found = _DOCUMENTS.get(id(principal))
+    return found[1] if found is not None and found[0] is principal else None
+
+
+_DOCUMENTS: dict[int, tuple[Principal, str]] = {}
+"""By the id of each Principal in ``_SEEN`` (held there, so the id is not reused)."""
 
 
 SEEN_PRINCIPALS = 1024

@@ -1,0 +1,124 @@
+"""A due list on SQL storage, once the actor's principal is known: one statement that
+reads the list only if the principal is still stored as it was (not the principal
+again), and reads the principal with the list as soon as it changed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import custmgmt
+from custmgmt.adapters.sql import driver, followups
+from custmgmt.adapters.system import FixedClock
+from tests.conftest import START
+from tests.helpers import register_numbered
+
+App = custmgmt.CustomerManagement
+ON = date(2026, 12, 31)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    return str(request.getfixturevalue("postgres").new_database())
+
+
+@pytest.fixture
+def app(url: str) -> Iterator[App]:
+    with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as opened:
+        opened.principal("u-root", roles={"admin"})
+        alice = opened.principal("u-alice", roles={"salesperson"}, team="east")
+        opened.principal("u-mia", roles={"sales_manager"}, team="east")
+        register_numbered(opened, alice, 1)
+        register_numbered(opened, alice, 2)
+        yield opened
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[str, str, bool, bool], int]]:
+    """The due-list statements each call sends (their key) and how many rows each read."""
+    seen: list[tuple[tuple[str, str, bool, bool], int]] = []
+    original = driver.read_alone
+
+    def read(session: Any, statement: Any, params: Any) -> list[Any]:
+        rows = original(session, statement, params)
+        seen.append((next(k for k, v in followups._LISTS.items() if v is statement), len(rows)))
+        return rows
+
+    monkeypatch.setattr(followups, "read_alone", read)
+    return seen
+
+
+def _principal(app: App, who: str) -> custmgmt.Principal:
+    found = app.get_principal(who)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("who", ["u-alice", "u-mia"])
+def test_a_known_principal_is_checked_not_read_again(
+        app: App, sent: list[tuple[tuple[str, str, bool, bool], int]], who: str) -> None:
+    actor = _principal(app, who)
+    first = app.followups.due(actor, on=ON)
+    assert len(first) == 2
+    sent.clear()
+    for _ in range(3):
+        assert app.followups.due(actor, on=ON) == first
+    # the list alone, guarded: two rows each time, no principal row
+    assert [(key[2:], rows) for key, rows in sent] == [((False, True), 2)] * 3
+
+
+def test_a_changed_principal_is_read_with_the_list(
+        app: App, sent: list[tuple[tuple[str, str, bool, bool], int]]) -> None:
+    root, alice, mia = (_principal(app, w) for w in ("u-root", "u-alice", "u-mia"))
+    assert len(app.followups.due(mia, on=ON)) == 2
+    app.followups.due(mia, on=ON)
+    sent.clear()
+    app.principals.assign(root, "u-mia", team="west", supervisor_id=None)
+    assert app.followups.due(mia, on=ON) == ()
+    # the guard read nothing; both read: the east list with the new grants, which
+    # reach the west team instead; its list read again, with the grants
+    assert [(key[1:], rows) for key, rows in sent] == [
+        (("team", False, True), 0), (("team", True, False), 3), (("team", True, False), 1)]
+    sent.clear()
+    app.principals.assign(root, "u-mia", team="east", supervisor_id=None)
+    assert len(app.followups.due(mia, on=ON)) == 2
+    assert sent[0][0][2:] == (False, True)
+    assert sent[-1][0][2:] == (True, False)
+    sent.clear()
+    assert len(app.followups.due(mia, on=ON)) == 2  # known again: guarded only
+    assert [key[2:] for key, _ in sent] == [(False, True)]
+    sent.clear()
+    assert app.followups.due(alice, on=date(2020, 1, 1)) == ()  # nothing due: both read
+    assert sent[-1][0][2:] == (True, False)
+
+
+def test_the_guarded_statement_reads_the_list_in_index_order(app: App, url: str) -> None:
+    """SQLite: the one-row guard first, then the list's index range in order, no sort.
+    PostgreSQL: the guard is a one-time filter, the parts index scans, no sort."""
+    storage: Any = app.followups._ctx.storage
+    dialect = storage.engine.dialect
+    explain = "EXPLAIN QUERY PLAN" if dialect.name == "sqlite" else "EXPLAIN"
+    params = {"on": ON, "actor": "u-mia", "owner": "u-mia", "me": "u-mia", "team": "east",
+              "document": "{}"}
+    with storage.engine.connect() as connection:
+        for shape in ("owner", "team"):
+            compiled = driver._compiled(
+                followups.due_statement(dialect.name, shape, guarded=True), dialect)
+            arguments = compiled.arguments(params)
+            plan = [str(row[-1]) for row in connection.exec_driver_sql(
+                f"{explain} {compiled.sql}",
+                tuple(arguments) if isinstance(arguments, list | tuple) else arguments)]
+            text = "\n".join(plan)
+            nodes = [line.strip().removeprefix("->").strip() for line in plan]
+            assert "TEMP B-TREE" not in text, text
+            assert not any(re.match(r"(Incremental )?Sort +\(", node) for node in nodes), text
+            assert "ix_custmgmt_followup_plans" in text, text
+            if dialect.name == "postgresql":
+                assert "One-Time Filter" in text, text
