@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Protocol
 
 from attrs import field, frozen
 
 from custmgmt.domain.common import Money, non_negative_money
+from custmgmt.domain.enums import Choice
 from custmgmt.errors import ValidationError
 
 
-class Grade(enum.Enum):
+class Grade(Choice):
     """A: clear intent, large potential. B: interested, medium. C: watching, small. D: none."""
 
     A = "A"
@@ -25,7 +25,7 @@ class Grade(enum.Enum):
         return other if other._value_ > self._value_ else self
 
 
-class Willingness(enum.Enum):
+class Willingness(Choice):
     CLEAR = "clear"
     INTERESTED = "interested"
     WATCHING = "watching"

@@ -10,7 +10,6 @@ Matching stays exact: equal normalized keys give equal sealed keys.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import re
 import unicodedata
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 import phonenumbers
 from attrs import field, frozen
 
+from custmgmt.domain.enums import Choice
 from custmgmt.errors import ValidationError
 
 DEFAULT_PEPPER = b"custmgmt identity keys: set Settings.key_pepper to your own secret"
@@ -29,7 +29,7 @@ anyone with custmgmt can test a guessed phone against them. Configure your own."
 DEFAULT_REGION = "CN"
 
 
-class KeyKind(enum.Enum):
+class KeyKind(Choice):
     """Which identity of a prospect a key stands for."""
 
     PHONE = "phone"
@@ -200,7 +200,7 @@ class KeyRing:
     def seal(self, kind: KeyKind, normalized: str) -> IdentityKey:
         """HMAC-SHA256 of ``kind``, NUL, ``normalized`` under the pepper, in hex."""
         inner, outer = self._pads[0].copy(), self._pads[1].copy()
-        inner.update(f"{kind.value}\x00{normalized}".encode())
+        inner.update(f"{kind._value_}\x00{normalized}".encode())  # value, not via the property
         outer.update(inner.digest())
         return IdentityKey(kind, outer.hexdigest())
 

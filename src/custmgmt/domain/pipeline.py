@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import enum
+from custmgmt.domain.enums import Choice
 
 
-class Stage(enum.Enum):
+class Stage(Choice):
     INITIAL_CONTACT = "initial_contact"
     NEEDS_IDENTIFIED = "needs_identified"
     PROPOSAL = "proposal"

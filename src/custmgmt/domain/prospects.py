@@ -7,7 +7,6 @@ clock, so time and actor are always arguments.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -27,6 +26,7 @@ from custmgmt.domain.common import (
     RegistrationId,
     non_negative_money,
 )
+from custmgmt.domain.enums import Choice
 from custmgmt.domain.grading import DefaultGradingPolicy, Grade, GradingPolicy, Willingness
 from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.domain.pipeline import PIPELINE, Stage
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-class ProspectKind(enum.Enum):
+class ProspectKind(Choice):
     INDIVIDUAL = "individual"
     ORGANIZATION = "organization"
 
@@ -97,7 +97,7 @@ class Registration:
     """Taken from the open pool rather than registered fresh."""
 
 
-class ChangeKind(enum.Enum):
+class ChangeKind(Choice):
     REGISTERED = "registered"
     GRADE = "grade"
     STAGE = "stage"
@@ -190,8 +190,8 @@ class Prospect:
     ) -> Changed:
         grade = policy.grade(willingness, potential_value)
         entry = HistoryEntry(
-            kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None, after=grade.value,
-            reason="registered",
+            kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None,
+            after=grade._value_, reason="registered",  # (``value`` without the property)
         )
         prospect = cls(
             id=id, profile=profile, willingness=willingness, potential_value=potential_value,

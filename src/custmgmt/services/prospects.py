@@ -81,11 +81,11 @@ def resource_of(prospect: Prospect) -> Resource:
 
 def snapshot(prospect: Prospect) -> dict[str, str]:
     """The audit view of a prospect: business facts only, no personal data."""
-    return {
-        "grade": prospect.grade.value,
-        "stage": prospect.stage.value,
+    return {  # ``_value_``: the member's value, read without the ``value`` property
+        "grade": prospect.grade._value_,
+        "stage": prospect.stage._value_,
         "owner": prospect.owner_id,
-        "willingness": prospect.willingness.value,
+        "willingness": prospect.willingness._value_,
         "version": str(prospect.version),
     }
 
