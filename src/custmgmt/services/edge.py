@@ -269,17 +269,47 @@ def _bound_by_inspect(function: Callable[..., Any], signature: inspect.Signature
     return function(*bound.args, **bound.kwargs)
 
 
+def _binding(parameters: Mapping[str, inspect.Parameter]
+             ) -> tuple[Callable[..., tuple[Any, ...]], Callable[..., Any]]:
+    """For a plain signature: a function with the same parameters (names, kinds and
+    default objects) that returns its arguments in order, and one that calls a
+    function with such values as the signature takes them. Python binds the
+    arguments itself (a TypeError if they do not fit), sooner than a dictionary
+    built and looked through per call."""
+    names = list(parameters)
+    namespace: dict[str, Any] = {}
+    accepted: list[str] = []
+    passed: list[str] = []
+    starred = False
+    for i, (name, parameter) in enumerate(parameters.items()):
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and not starred:
+            accepted.append("*")
+            starred = True
+        if parameter.default is inspect.Parameter.empty:
+            accepted.append(name)
+        else:
+            namespace[f"_edge_default_{i}"] = parameter.default
+            accepted.append(f"{name}=_edge_default_{i}")
+        passed.append(f"{name}={name}" if starred else name)
+    source = (f"def bind({', '.join(accepted)}):\n    return ({', '.join(names)},)\n"
+              f"def call(_edge_target, {', '.join(names)}):\n"
+              f"    return _edge_target({', '.join(passed)})\n")
+    exec(source, namespace)  # parameter names only: identifiers
+    return namespace["bind"], namespace["call"]
+
+
 def _wrap(function: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(function)
     parameters = signature.parameters
-    # no *args, **kwargs or positional-only parameters: bound by name without inspect
+    # no *args, **kwargs or positional-only parameters: bound by Python itself
     plain = all(p.kind in _PLAIN for p in parameters.values())
-    positional = tuple(name for name, p in parameters.items()
-                       if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    required = frozenset(name for name, p in parameters.items()
-                         if p.default is inspect.Parameter.empty)
+    if not plain:
+        return _wrap_any(function, signature)
+    bind, call = _binding(parameters)
     hints: dict[str, Any] | None = None
-    checks: tuple[tuple[str, Callable[[object], object]], ...] = ()
+    # (position, name, check, default): a default left as it is, as given, unchecked
+    checks: tuple[tuple[int, str, Callable[[object], object], object], ...] = ()
+    missing = object()
 
     def resolve() -> dict[str, Any]:
         nonlocal hints, checks
@@ -288,32 +318,51 @@ def _wrap(function: Callable[..., Any]) -> Callable[..., Any]:
                 hints = typing.get_type_hints(function)
             except (NameError, TypeError):  # a hint only a type checker can resolve
                 hints = {}
-            checks = tuple((name, _checker(hints.get(name, Any))) for name in parameters
-                           if name != "self")
+            checks = tuple(
+                (i, name, _checker(hints.get(name, Any)),
+                 missing if p.default is inspect.Parameter.empty else p.default)
+                for i, (name, p) in enumerate(parameters.items()) if name != "self")
         return hints
 
     @functools.wraps(function)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        found = resolve()
-        if not plain or len(args) > len(positional):
+        found = hints if hints is not None else resolve()
+        try:
+            values = list(bind(*args, **kwargs))
+        except TypeError:  # bind() says what is wrong
             return _bound_by_inspect(function, signature, found, args, kwargs)
-        given = dict(zip(positional, args, strict=False))
-        for name in kwargs:
-            if name in given or name not in parameters:  # bind() says what is wrong
-                return _bound_by_inspect(function, signature, found, args, kwargs)
-        given.update(kwargs)
-        if not required <= given.keys():
-            return _bound_by_inspect(function, signature, found, args, kwargs)
-        errors: list[FieldError] = []
-        for name, check in checks:  # in the signature's order, as bind() lists them
-            if name in given:
-                try:
-                    given[name] = check(given[name])
-                except _Bad as bad:
-                    errors.append(FieldError(name, bad.message))
+        errors: list[FieldError] | None = None
+        for i, name, check, default in checks:  # in the signature's order, as bind() lists them
+            value = values[i]
+            if value is default:
+                continue
+            try:
+                values[i] = check(value)
+            except _Bad as bad:
+                if errors is None:
+                    errors = []
+                errors.append(FieldError(name, bad.message))
         if errors:
             raise ValidationError.of(errors)
-        return function(**given)
+        return call(function, *values)
+
+    return checked
+
+
+def _wrap_any(function: Callable[..., Any], signature: inspect.Signature
+              ) -> Callable[..., Any]:
+    """``_wrap`` for any other signature: bound by ``inspect`` at every call."""
+    hints: dict[str, Any] | None = None
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        nonlocal hints
+        if hints is None:
+            try:
+                hints = typing.get_type_hints(function)
+            except (NameError, TypeError):  # a hint only a type checker can resolve
+                hints = {}
+        return _bound_by_inspect(function, signature, hints, args, kwargs)
 
     return checked
 
