@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -120,9 +121,9 @@ def typed(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     days = {due: due if isinstance(due, date) else date.fromisoformat(due)
             for due in {row[3] for row in rows}}
     late = {due: (on - day).days for due, day in days.items()}
-    new = tuple.__new__
-    return tuple([new(DueItem, (pid, who, GRADES[grade], days[due], late[due]))
-                  for pid, who, grade, due in rows])
+    values = [(pid, who, GRADES[grade], days[due], late[due]) for pid, who, grade, due in rows]
+    # as the library makes them: tuple.__new__ called by map from C
+    return tuple(map(tuple.__new__, repeat(DueItem, len(values)), values))
 
 
 def median_ms(values: Sequence[int]) -> float:
