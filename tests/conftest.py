@@ -58,6 +58,15 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return cluster.new_database()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database on each SQL back end: a SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
+
+
 @pytest.fixture
 def app(clock: FixedClock, storage_url: str) -> Iterator[custmgmt.CustomerManagement]:
     """The app on each back end, delivering to the memory notifier (``app.notifier.sent``)."""

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import custmgmt
+
+
+def in_threads(work: Callable[[], object], count: int) -> None:
+    """Run ``work`` in ``count`` threads at once and wait for all of them."""
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def a_customer(app: custmgmt.CustomerManagement, n: int = 1) -> str:

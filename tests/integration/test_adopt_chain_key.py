@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -17,24 +16,15 @@ from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.errors import IntegrityError, PermissionDenied, ValidationError
 from custmgmt.ports.settings import Settings
 from tests.helpers import a_customer, register_numbered
-from tests.pg_server import Cluster
 
 App = custmgmt.CustomerManagement
 KEY = b"a secret kept outside the database"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
-
-
 @pytest.fixture
-def written_without_a_key(url: str, clock: FixedClock) -> Iterator[str]:
+def written_without_a_key(sql_url: str, clock: FixedClock) -> Iterator[str]:
     """Two samples and two prospects, written before any key was chosen."""
-    with custmgmt.open(url, clock=clock, ids=SequentialIds(), migrate=True) as app:
+    with custmgmt.open(sql_url, clock=clock, ids=SequentialIds(), migrate=True) as app:
         rita = app.principal("u-rita", roles={"sample_receiver"}, certifications={
             Certification("sample_receiver", date(2026, 12, 31))})
         alice = app.principal("u-alice", roles={"salesperson"})
@@ -46,11 +36,11 @@ def written_without_a_key(url: str, clock: FixedClock) -> Iterator[str]:
                                 unit="kg", description="bag", requested_work="MFI")
         for n in (1, 2):
             register_numbered(app, alice, n)
-    yield url
+    yield sql_url
 
 
-def keyed(url: str, clock: FixedClock) -> App:
-    return custmgmt.open(url, clock=clock, settings=Settings(chain_key=KEY))
+def keyed(sql_url: str, clock: FixedClock) -> App:
+    return custmgmt.open(sql_url, clock=clock, settings=Settings(chain_key=KEY))
 
 
 def test_a_key_chosen_later_is_adopted_by_sealing_every_head(

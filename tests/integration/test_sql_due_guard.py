@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,16 +21,9 @@ App = custmgmt.CustomerManagement
 ON = date(2026, 12, 31)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    return str(request.getfixturevalue("postgres").new_database())
-
-
 @pytest.fixture
-def app(url: str) -> Iterator[App]:
-    with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as opened:
+def app(sql_url: str) -> Iterator[App]:
+    with custmgmt.open(sql_url, migrate=True, clock=FixedClock(START)) as opened:
         opened.principal("u-root", roles={"admin"})
         alice = opened.principal("u-alice", roles={"salesperson"}, team="east")
         opened.principal("u-mia", roles={"sales_manager"}, team="east")
@@ -99,7 +91,7 @@ def test_a_changed_principal_is_read_with_the_list(
     assert sent[-1][0][2:] == (True, False)
 
 
-def test_the_guarded_statement_reads_the_list_in_index_order(app: App, url: str) -> None:
+def test_the_guarded_statement_reads_the_list_in_index_order(app: App, sql_url: str) -> None:
     """SQLite: the one-row guard first, then the list's index range in order, no sort.
     PostgreSQL: the guard is a one-time filter, the parts index scans, no sort."""
     storage: Any = app.followups._ctx.storage

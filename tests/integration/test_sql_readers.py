@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,24 +18,16 @@ from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.adapters.system import FixedClock
 from custmgmt.errors import StorageError
 from tests.conftest import START
-from tests.helpers import register_numbered
+from tests.helpers import in_threads, register_numbered
 from tests.pg_server import Cluster
 
 App = custmgmt.CustomerManagement
 ON = date(2026, 12, 31)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
-
-
 @pytest.fixture
-def app(url: str) -> Iterator[App]:
-    with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as opened:
+def app(sql_url: str) -> Iterator[App]:
+    with custmgmt.open(sql_url, migrate=True, clock=FixedClock(START)) as opened:
         alice = opened.principal("u-alice", roles={"salesperson"}, team="east")
         register_numbered(opened, alice, 1)
         yield opened
@@ -65,10 +56,10 @@ def test_a_reader_is_kept_and_reused(app: App) -> None:
     assert [p for p, _, _ in readers._idle] == [p for p, _, _ in kept]  # the same connection
 
 
-def test_a_kept_reader_sees_what_others_committed_since(app: App, url: str) -> None:
+def test_a_kept_reader_sees_what_others_committed_since(app: App, sql_url: str) -> None:
     alice = _alice(app)
     assert len(app.followups.due(alice, on=ON)) == 1
-    with custmgmt.open(url, clock=FixedClock(START)) as other:
+    with custmgmt.open(sql_url, clock=FixedClock(START)) as other:
         register_numbered(other, _alice(other), 2)
     assert len(app.followups.due(alice, on=ON)) == 2
     app.principal("u-alice", roles=set(), team="east")  # no role left: refused at once
@@ -76,8 +67,8 @@ def test_a_kept_reader_sees_what_others_committed_since(app: App, url: str) -> N
         app.followups.due(alice, on=ON)
 
 
-def test_no_more_than_a_few_are_kept(url: str) -> None:
-    with custmgmt.open(url, migrate=True) as app:
+def test_no_more_than_a_few_are_kept(sql_url: str) -> None:
+    with custmgmt.open(sql_url, migrate=True) as app:
         readers = _storage(app).readers
         taken = [readers.take() for _ in range(KEEP_READERS + 2)]
         for pooled, driver in taken:
@@ -87,8 +78,8 @@ def test_no_more_than_a_few_are_kept(url: str) -> None:
         assert pool.checkedout() == KEEP_READERS
 
 
-def test_a_reader_idle_too_long_is_pinged_and_kept_while_it_answers(url: str) -> None:
-    storage = SqlStorage(url, migrate=True)
+def test_a_reader_idle_too_long_is_pinged_and_kept_while_it_answers(sql_url: str) -> None:
+    storage = SqlStorage(sql_url, migrate=True)
     try:
         readers = Readers(storage.reader, None, idle_seconds=0.0)
         first = readers.take()
@@ -127,13 +118,13 @@ def test_a_read_after_the_server_dropped_idle_readers_reconnects(
         assert len(app.followups.due(alice, on=ON)) == 1  # a new connection, no error
 
 
-def test_a_failed_read_is_never_kept(app: App, url: str) -> None:
+def test_a_failed_read_is_never_kept(app: App, sql_url: str) -> None:
     readers = _storage(app).readers
     alice = _alice(app)
     app.followups.due(alice, on=ON)
     app.followups.due(alice, on=ON)
     ((kept, _, _),) = readers._idle
-    if url.startswith("sqlite"):
+    if sql_url.startswith("sqlite"):
         kept.driver_connection.close()  # gone: the next read on it fails
     else:
         pid = kept.driver_connection.info.backend_pid
@@ -148,8 +139,8 @@ def test_a_failed_read_is_never_kept(app: App, url: str) -> None:
     assert len(app.followups.due(alice, on=ON)) == 1  # a new connection from the pool
 
 
-def test_closing_gives_every_kept_reader_back(url: str) -> None:
-    storage = SqlStorage(url, migrate=True)
+def test_closing_gives_every_kept_reader_back(sql_url: str) -> None:
+    storage = SqlStorage(sql_url, migrate=True)
     readers = storage.readers
     taken = [readers.take() for _ in range(KEEP_READERS)]
     for pooled, driver in taken:
@@ -221,11 +212,7 @@ def test_threads_reading_at_once_each_get_their_own_connection(app: App) -> None
         except BaseException as error:  # reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(work, 6)
     assert errors == [] and shared == []
     assert sum(used.values()) == 6 * 30
     assert len(readers._idle) <= KEEP_READERS

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from types import SimpleNamespace
 from typing import Any
 
 from custmgmt.adapters.sql.driver import Readers
+from tests.helpers import in_threads
 
 
 class FakePooled:
@@ -47,11 +47,7 @@ def test_threads_taking_and_giving_back_never_keep_more_than_keep() -> None:
             seen = max(seen, list.__len__(readers._idle))
         most.append(seen)
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(work, 6)
     assert max(most) <= 2
     assert list.__len__(readers._idle) <= 2
 

@@ -134,11 +134,16 @@ class FollowUpPlan:
     version: int = field(default=0, validator=non_negative_int)
 
     def days_late(self, on: date) -> int:
-        return max(0, (on - self.next_due).days)
+        return days_late(self.next_due, on)
 
     def by_cadence(self, policy: CadencePolicy, after: date) -> date:
         """When the cadence alone would have the next follow-up after ``after``."""
         return after + timedelta(days=policy.interval(self.grade, self.stage))
+
+
+def days_late(next_due: date, on: date) -> int:
+    """How many days a follow-up due on ``next_due`` is late on ``on`` (0 if not yet)."""
+    return max(0, (on - next_due).days)
 
 
 class DueItem(NamedTuple):

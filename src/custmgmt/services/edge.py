@@ -298,6 +298,15 @@ def _binding(parameters: Mapping[str, inspect.Parameter]
     return namespace["bind"], namespace["call"]
 
 
+def _hints_of(function: Callable[..., Any]) -> dict[str, Any]:
+    """``function``'s type hints, resolved when it is first called (its module is
+    loaded by then); none if a hint only a type checker can resolve."""
+    try:
+        return typing.get_type_hints(function)
+    except (NameError, TypeError):
+        return {}
+
+
 def _wrap(function: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(function)
     parameters = signature.parameters
@@ -314,10 +323,7 @@ def _wrap(function: Callable[..., Any]) -> Callable[..., Any]:
     def resolve() -> dict[str, Any]:
         nonlocal hints, checks
         if hints is None:
-            try:
-                hints = typing.get_type_hints(function)
-            except (NameError, TypeError):  # a hint only a type checker can resolve
-                hints = {}
+            hints = _hints_of(function)
             checks = tuple(
                 (i, name, _checker(hints.get(name, Any)),
                  missing if p.default is inspect.Parameter.empty else p.default)
@@ -358,10 +364,7 @@ def _wrap_any(function: Callable[..., Any], signature: inspect.Signature
     def checked(*args: Any, **kwargs: Any) -> Any:
         nonlocal hints
         if hints is None:
-            try:
-                hints = typing.get_type_hints(function)
-            except (NameError, TypeError):  # a hint only a type checker can resolve
-                hints = {}
+            hints = _hints_of(function)
         return _bound_by_inspect(function, signature, hints, args, kwargs)
 
     return checked

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
 from custmgmt.adapters.memory.versioned import VersionedStage
-from custmgmt.domain.followups import DueItem, FollowUpPlan, by_priority, due_item
+from custmgmt.domain.followups import DueItem, FollowUpPlan, by_priority, days_late, due_item
 from custmgmt.domain.prospects import Grade
 from custmgmt.ports.auth import Principal, Reach, Scope
 
@@ -142,15 +142,15 @@ _PROSPECT, _OWNER, _TEAM, _GRADE, _ACTIVE, _ANCHOR, _NEXT_DUE = (
         "prospect_id", "owner_id", "owner_team", "grade", "active", "anchor", "next_due"))
 
 
-_GRADES = {grade.name: grade for grade in Grade}
-"""A packed grade is ``(code, name)`` (``packed``): its member, by name."""
+_GRADES = {pack(grade): grade for grade in Grade}
+"""Each grade by its packed form."""
 
 
 def packed_due_items(plans: Iterable[Packed], on: date) -> list[DueItem]:
     """``[due_item(unpack(plan), on) for plan in plans]``, read from the packed plans
     without building them again (a due list reads a thousand rows)."""
-    return [DueItem(plan[_PROSPECT], plan[_OWNER], _GRADES[plan[_GRADE][1]], due,
-                    max(0, (on - due).days))
+    return [DueItem(plan[_PROSPECT], plan[_OWNER], _GRADES[plan[_GRADE]], due,
+                    days_late(due, on))
             for plan in plans for due in (plan[_NEXT_DUE],)]
 
 

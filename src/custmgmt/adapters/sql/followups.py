@@ -43,7 +43,14 @@ from custmgmt.adapters.sql.repositories import (
 from custmgmt.adapters.sql.tables import ClosedMonthRow, FollowUpPlanRow, FollowUpRow, table_of
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.followups import Channel, ClosedMonth, DueItem, FollowUp, FollowUpPlan
+from custmgmt.domain.followups import (
+    Channel,
+    ClosedMonth,
+    DueItem,
+    FollowUp,
+    FollowUpPlan,
+    days_late,
+)
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Principal, Reach, Scope
@@ -185,7 +192,7 @@ def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     lateness: dict[Any, int] = {}
     for due in set(map(_DUE, rows)):
         day = due if isinstance(due, date) else date.fromisoformat(due)
-        seen[due], lateness[due] = day, (on - day).days
+        seen[due], lateness[due] = day, days_late(day, on)
     if len(late) >= REMEMBERED_DATES:
         days.clear()
         late.clear()
@@ -290,15 +297,14 @@ class SqlPlans:
         params: dict[str, Any] = {"on": on, "actor": principal_id}
         shape = _shape(reach, owner, params)
         dialect = dialect_name(self._s)
-        document = None if known is None or shape == "none" else document_of(known)
-        if document is not None and known is not None and known.id == principal_id:
+        if known is not None and known.id == principal_id and shape != "none" \
+                and (document := document_of(known)) is not None:
             # the list alone, read only if the principal is still stored as ``known``
             # (an empty list: changed, or nothing due; read both below)
-            params["document"] = document
-            rows = read_alone(self._s, due_statement(dialect, shape, guarded=True), params)
+            rows = read_alone(self._s, due_statement(dialect, shape, guarded=True),
+                              {**params, "document": document})
             if rows:
                 return known, due_items_of(rows, on)
-            del params["document"]
         rows = read_alone(self._s, due_statement(dialect, shape, with_actor=True), params)
         # the principal's row has a NULL prospect id: it sorts first on SQLite, last on
         # PostgreSQL
