@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import custmgmt
 
 
-def in_threads(work: Callable[[], object], count: int) -> None:
-    """Run ``work`` in ``count`` threads at once and wait for all of them."""
-    threads = [threading.Thread(target=work) for _ in range(count)]
+def each_in_thread(
+    target: Callable[..., object], arguments: Iterable[tuple[Any, ...]], timeout: float = 120.0
+) -> None:
+    """Call ``target(*args)`` for each of ``arguments`` in a thread of its own, all at
+    once, and wait for them; fail if any is still running after ``timeout`` seconds
+    (a hung thread must not pass as a finished one)."""
+    threads = [threading.Thread(target=target, args=args) for args in arguments]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + timeout
     for thread in threads:
-        thread.join()
+        thread.join(max(0.0, deadline - time.monotonic()))
+    running = sum(thread.is_alive() for thread in threads)
+    assert not running, f"{running} of {len(threads)} threads still running after {timeout} s"
+
+
+def in_threads(work: Callable[[], object], count: int, timeout: float = 120.0) -> None:
+    """Run ``work`` in ``count`` threads at once and wait for all of them."""
+    each_in_thread(work, [()] * count, timeout)
 
 
 def a_customer(app: custmgmt.CustomerManagement, n: int = 1) -> str:

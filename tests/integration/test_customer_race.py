@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import custmgmt
+from tests.helpers import each_in_thread
 from tests.integration.race import SPELLINGS, contend_for_customer
 from tests.pg_server import Cluster
 
@@ -29,12 +30,7 @@ def check(results: list[tuple[str, str, str]], app: custmgmt.CustomerManagement)
 def race_in_threads(target: Callable[[int, Any, Any], None]) -> list[tuple[str, str, str]]:
     start = threading.Barrier(len(SPELLINGS))
     results: queue.Queue[tuple[str, str, str]] = queue.Queue()
-    threads = [threading.Thread(target=target, args=(n, start, results))
-               for n in range(len(SPELLINGS))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    each_in_thread(target, [(n, start, results) for n in range(len(SPELLINGS))])
     return [results.get_nowait() for _ in range(results.qsize())]
 
 

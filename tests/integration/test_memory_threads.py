@@ -6,6 +6,7 @@ import threading
 
 import custmgmt
 from custmgmt.errors import ClaimConflict
+from tests.helpers import each_in_thread
 
 SPELLINGS = ["13800138000", "+86 138 0013 8000", "0086-138-0013-8000", "１３８００１３８０００",
              "138.0013.8000", "(+86)13800138000", "138 0013 8000", "86 13800138000"]
@@ -27,12 +28,7 @@ def test_exactly_one_of_many_simultaneous_registrations_wins() -> None:
         except ClaimConflict as conflict:
             lost.append(conflict)
 
-    threads = [threading.Thread(target=register, args=(n, phone))
-               for n, phone in enumerate(SPELLINGS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    each_in_thread(register, list(enumerate(SPELLINGS)))
     assert len(won) == 1 and len(lost) == len(SPELLINGS) - 1
     assert {c.owner_id for c in lost} == set(won)
     root = app.principal("u-root", roles={"admin"})

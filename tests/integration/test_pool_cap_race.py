@@ -14,6 +14,7 @@ import pytest
 
 import custmgmt
 from custmgmt.errors import PermissionDenied
+from tests.helpers import each_in_thread
 from tests.integration.race import POOL, claim_from_pool
 from tests.pg_server import Cluster
 
@@ -54,11 +55,7 @@ def _check(outcomes: list[tuple[str, str]], app: custmgmt.CustomerManagement) ->
 def _threads(target: Any, ids: list[str]) -> list[tuple[str, str]]:
     start = threading.Barrier(len(ids))
     results: queue.Queue[tuple[str, str]] = queue.Queue()
-    threads = [threading.Thread(target=target, args=(pid, start, results)) for pid in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    each_in_thread(target, [(pid, start, results) for pid in ids])
     return [results.get_nowait() for _ in range(results.qsize())]
 
 

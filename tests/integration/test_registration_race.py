@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import custmgmt
+from tests.helpers import each_in_thread
 from tests.integration.race import SPELLINGS, contend
 from tests.pg_server import Cluster
 
@@ -29,12 +30,7 @@ def test_threads_on_a_sqlite_file(tmp_path: Path) -> None:
     custmgmt.open(url, migrate=True).close()
     start = threading.Barrier(len(SPELLINGS))
     results: queue.Queue[tuple[str, str, str]] = queue.Queue()
-    threads = [threading.Thread(target=contend, args=(url, n, start, results))
-               for n in range(len(SPELLINGS))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    each_in_thread(contend, [(url, n, start, results) for n in range(len(SPELLINGS))])
     check([results.get_nowait() for _ in range(results.qsize())], url)
 
 

@@ -12,7 +12,7 @@ import custmgmt
 from custmgmt import Certification
 from custmgmt.adapters.system import FixedClock
 from custmgmt.errors import CustmgmtError
-from tests.helpers import a_customer
+from tests.helpers import a_customer, each_in_thread
 from tests.pg_server import Cluster
 
 COUNT = 12
@@ -41,12 +41,7 @@ def register_all_at_once(url: str) -> list[str]:
             except CustmgmtError as error:
                 errors.append(error)
 
-        threads = [threading.Thread(target=register, args=pair) for pair in zip(clerks, ids,
-                                                                               strict=True)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        each_in_thread(register, list(zip(clerks, ids, strict=True)))
         assert errors == []
         return numbers
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import custmgmt
 from custmgmt.errors import ClaimConflict, ConcurrencyError
+from tests.helpers import each_in_thread
 
 THREADS = 8
 
@@ -25,11 +26,7 @@ def together(work: Callable[[int], Any]) -> list[tuple[str, Any]]:
         except Exception as error:  # reported to the test, which checks what it was
             outcomes[n] = ("raised", error)
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    each_in_thread(run, [(n,) for n in range(THREADS)])
     return outcomes
 
 

@@ -14,7 +14,7 @@ import pytest
 import custmgmt
 from custmgmt.adapters.system import FixedClock
 from tests.conftest import START
-from tests.helpers import register_numbered
+from tests.helpers import in_threads, register_numbered
 
 App = custmgmt.CustomerManagement
 
@@ -98,12 +98,7 @@ def test_read_only_calls_run_while_another_writer_holds_the_lock(
                     errors.append(error)
 
             # Eight readers at once, all while the writer holds the write lock.
-            readers = [threading.Thread(target=read_all) for _ in range(8)]
-            for reader in readers:
-                reader.start()
-            for reader in readers:
-                reader.join(timeout=20)
-            assert not any(reader.is_alive() for reader in readers), "readers waited"
+            in_threads(read_all, 8, timeout=20)  # fails if a reader waited for the lock
             assert errors == []
             assert len(results) == 8 * len(reads)
             # Readers see the last committed state, not the writer's uncommitted change.

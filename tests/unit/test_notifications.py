@@ -21,6 +21,7 @@ from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.notifications import backoff
 from custmgmt.testing import sample_notification
+from tests.helpers import each_in_thread
 
 App = custmgmt.CustomerManagement
 
@@ -324,11 +325,7 @@ def test_several_workers_at_once_deliver_each_item_exactly_once(
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=work, args=(a,)) for a in [first, *apps]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    each_in_thread(work, [(a,) for a in [first, *apps]])
     for app in {id(a): a for a in [first, *apps]}.values():
         app.close()
     assert errors == []

@@ -14,7 +14,7 @@ import custmgmt
 from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.prospects import ChangeKind
 from custmgmt.errors import ClaimConflict, PermissionDenied, ValidationError
-from tests.helpers import dispatcher, register_numbered
+from tests.helpers import dispatcher, each_in_thread, register_numbered
 
 App = custmgmt.CustomerManagement
 LAPSE = custmgmt.Settings(ownership_lapse=True,
@@ -116,11 +116,7 @@ def test_two_taking_one_pooled_prospect_at_once_never_both_win(
             except ClaimConflict as conflict:
                 lost.append(conflict)
 
-        threads = [threading.Thread(target=take, args=(c,)) for c in contenders]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        each_in_thread(take, [(c,) for c in contenders], timeout=60)
         assert len(won) == 1 and len(lost) == len(contenders) - 1
         assert {c.owner_id for c in lost} == set(won)
         assert app.prospects.get(root, p.id).owner_id == won[0]
