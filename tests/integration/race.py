@@ -1,11 +1,57 @@
-"""One contender in a registration race, run in its own thread or process."""
+"""Races: contenders released at the same moment in threads or processes, and the
+contenders themselves (module-level, so that a spawned process can import them)."""
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import custmgmt
 from custmgmt.errors import ClaimConflict, PermissionDenied
+from tests.helpers import each_in_thread
+
+Contender = Callable[..., None]
+"""Called as ``contender(*arguments, start, results)``: waits on the barrier ``start``,
+then does its one thing and puts its outcome in the queue ``results``."""
+
+
+def race_in_threads(contender: Contender, arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """One thread per tuple of ``arguments``, all released together; their outcomes."""
+    start = threading.Barrier(len(arguments))
+    results: queue.Queue[Any] = queue.Queue()
+    each_in_thread(contender, [(*args, start, results) for args in arguments])
+    return [results.get_nowait() for _ in range(results.qsize())]
+
+
+def race_in_processes(
+    contender: Contender, arguments: Sequence[tuple[Any, ...]], timeout: float = 180.0
+) -> list[Any]:
+    """One spawned process per tuple of ``arguments``, all released together; their
+    outcomes. Each process must end cleanly."""
+    spawn = multiprocessing.get_context("spawn")
+    start: Any = spawn.Barrier(len(arguments))
+    results: Any = spawn.Queue()
+    processes = [spawn.Process(target=contender, args=(*args, start, results))
+                 for args in arguments]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=timeout) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    return outcomes
+
+
+def one_winner(results: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+    """The one contender that won; every other lost, told the winner's owner and id."""
+    outcomes = sorted(r[0] for r in results)
+    assert outcomes == ["lost"] * (len(results) - 1) + ["won"], results
+    (winner,) = [r for r in results if r[0] == "won"]
+    assert {(r[1], r[2]) for r in results if r[0] == "lost"} == {(winner[1], winner[2])}
+    return winner
 
 # The same person, written the ways people write a phone number.
 SPELLINGS = ["13800138000", "+86 138 0013 8000", "0086-138-0013-8000", "１３８００１３８０００",

@@ -3,9 +3,6 @@ row updated atomically in SQL; a held counter in memory)."""
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +11,7 @@ import pytest
 
 import custmgmt
 from custmgmt.errors import PermissionDenied
-from tests.helpers import each_in_thread
-from tests.integration.race import POOL, claim_from_pool
+from tests.integration.race import POOL, claim_from_pool, race_in_processes, race_in_threads
 from tests.pg_server import Cluster
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -52,13 +48,6 @@ def _check(outcomes: list[tuple[str, str]], app: custmgmt.CustomerManagement) ->
     assert {p.id for p in app.prospects.mine(taker).items} == {pid for _, pid in claimed}
 
 
-def _threads(target: Any, ids: list[str]) -> list[tuple[str, str]]:
-    start = threading.Barrier(len(ids))
-    results: queue.Queue[tuple[str, str]] = queue.Queue()
-    each_in_thread(target, [(pid, start, results) for pid in ids])
-    return [results.get_nowait() for _ in range(results.qsize())]
-
-
 def test_ten_parallel_claims_with_a_cap_of_five_in_memory() -> None:
     clock = custmgmt.FixedClock(START)
     with custmgmt.open("memory://", clock=clock, settings=custmgmt.Settings(**POOL)) as app:
@@ -77,14 +66,13 @@ def test_ten_parallel_claims_with_a_cap_of_five_in_memory() -> None:
             except Exception as error:  # reported to the test, which fails on it
                 results.put(("error", f"{type(error).__name__}: {error}"))
 
-        _check(_threads(claim, ids), app)
+        _check(race_in_threads(claim, [(pid,) for pid in ids]), app)
 
 
 def test_ten_parallel_claims_with_a_cap_of_five_on_a_sqlite_file(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'crm.db'}"
     ids = _filled(url)
-    outcomes = _threads(lambda pid, start, results: claim_from_pool(url, pid, LATER, start,
-                                                                     results), ids)
+    outcomes = race_in_threads(claim_from_pool, [(url, pid, LATER) for pid in ids])
     with custmgmt.open(url, settings=custmgmt.Settings(**POOL)) as app:
         _check(outcomes, app)
 
@@ -95,16 +83,6 @@ def test_ten_parallel_claims_in_processes_with_a_cap_of_five_on_postgresql(
 ) -> None:
     url = postgres.new_database()
     ids = _filled(url)
-    spawn = multiprocessing.get_context("spawn")
-    start: Any = spawn.Barrier(len(ids))
-    results: Any = spawn.Queue()
-    processes = [spawn.Process(target=claim_from_pool, args=(url, pid, LATER, start, results))
-                 for pid in ids]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=180) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
-        assert process.exitcode == 0
+    outcomes = race_in_processes(claim_from_pool, [(url, pid, LATER) for pid in ids])
     with custmgmt.open(url, settings=custmgmt.Settings(**POOL)) as app:
         _check(outcomes, app)
