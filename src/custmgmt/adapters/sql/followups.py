@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -11,9 +11,11 @@ from typing import Any
 import attrs
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
     bindparam,
     case,
+    cast,
     func,
     insert,
     or_,
@@ -104,7 +106,8 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None,
     and sorts it, and does not know a flattened arm's index order either; an arm
     ordered in its own subquery keeps it, so the union of those, selected from, is a
     Merge Append of index scans (the principal's row, a constant sort key, needs no
-    sort).
+    sort). On PostgreSQL the fourth column is the days late on ``:on`` (``:on -
+    next_due``, an integer) instead of the date: see :func:`due_items_of`.
 
     ``guarded``: every part reads nothing unless the principal ``:actor`` is still
     stored as ``:document`` (:func:`principal_unchanged`). On SQLite each part
@@ -121,15 +124,24 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None,
         parts.insert(0, head)
     if not parts:
         raise AssertionError("a list of no part")
+    if dialect == "postgresql":
+        if len(parts) == 1:
+            listed = parts[0].order_by(parts[0].selected_columns.next_due,
+                                       parts[0].selected_columns.prospect_id).subquery()
+        else:
+            ordered = [select(part.order_by(part.selected_columns.next_due,
+                                            part.selected_columns.prospect_id).subquery())
+                       for part in parts]
+            listed = union_all(*ordered).subquery()
+        # the days late, counted by the database: an integer (a small one, which Python
+        # keeps ready-made) instead of a date object per row that is then hashed to
+        # look its lateness up; the dates are made once per distinct lateness
+        return select(listed.c.prospect_id, listed.c.owner_id, listed.c.grade,
+                      (cast(bindparam("on"), Date) - listed.c.next_due).label("late"),
+                      ).order_by(listed.c.next_due, listed.c.prospect_id)
     if len(parts) == 1:
         only = parts[0]
         return only.order_by(only.selected_columns.next_due, only.selected_columns.prospect_id)
-    if dialect == "postgresql":
-        ordered = [select(part.order_by(part.selected_columns.next_due,
-                                        part.selected_columns.prospect_id).subquery())
-                   for part in parts]
-        both = union_all(*ordered).subquery()
-        return select(both).order_by(both.c.next_due, both.c.prospect_id)
     merged = union_all(*parts)
     return merged.order_by(merged.selected_columns.next_due, merged.selected_columns.prospect_id)
 
@@ -166,22 +178,24 @@ def _shape(reach: Reach, owner: str | None, params: dict[str, Any]) -> str:
 
 
 def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
-    """``DueItem``s of (prospect_id, owner_id, grade, next_due) rows read in
-    (next_due, prospect_id) order, by priority (grade, most days late, prospect id).
+    """``DueItem``s of (prospect_id, owner_id, grade, due) rows read in (next_due,
+    prospect_id) order, by priority (grade, most days late, prospect id). ``due`` is
+    the next due date as SQLite keeps it (ISO text), or on PostgreSQL the days late on
+    ``on`` as the database counted them (an integer, see :func:`_list`).
     The per-row work is one DueItem: a stable sort by grade alone keeps the date order
-    within each grade, and each distinct date (a list holds few; SQLite keeps ISO text,
-    PostgreSQL gives dates) is parsed and its lateness on ``on`` counted once, and
-    remembered for the next list asked on the same day. The items are made by
-    ``map`` calling ``tuple.__new__`` from C (a call per row from the comprehension
-    cost a fifth more)."""
+    within each grade, and each distinct ``due`` (a list holds few) is turned into its
+    date and lateness on ``on`` once, and remembered for the next list asked on the
+    same day. The items are made by ``map`` calling ``tuple.__new__`` from C (a call
+    per row from the comprehension cost a fifth more)."""
     if not rows:
         return ()
     rows.sort(key=_GRADE)
     days, late = _dates_on(on)
     grades = GRADES
     try:
-        if isinstance(rows[0][3], date):  # PostgreSQL: dates come as dates
-            values = [(pid, who, grades[grade], due, late[due]) for pid, who, grade, due in rows]
+        if type(rows[0][3]) is int:  # PostgreSQL: the days late (never negative)
+            values = [(pid, who, grades[grade], days[due], due)
+                      for pid, who, grade, due in rows]
         else:
             values = [(pid, who, grades[grade], days[due], late[due])
                       for pid, who, grade, due in rows]
@@ -191,12 +205,16 @@ def due_items_of(rows: list[Any], on: date) -> tuple[DueItem, ...]:
     seen: dict[Any, date] = {}
     lateness: dict[Any, int] = {}
     for due in set(map(_DUE, rows)):
-        day = due if isinstance(due, date) else date.fromisoformat(due)
+        if type(due) is int:  # days late on ``on``
+            day = on - timedelta(days=due)
+        else:
+            day = due if isinstance(due, date) else date.fromisoformat(due)
         seen[due], lateness[due] = day, days_late(day, on)
     if len(late) >= REMEMBERED_DATES:
         days.clear()
         late.clear()
-    days.update(seen)
+    # the fast path above takes a (never negative) number of days late as it is
+    days.update((due, day) for due, day in seen.items() if type(due) is not int or due >= 0)
     late.update(lateness)
     values = [(pid, who, grades[grade], seen[due], lateness[due])
               for pid, who, grade, due in rows]
