@@ -6,16 +6,19 @@ business facts (grade, stage, owner id, version), never names or contacts.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
+from typing import Any
 
 from attrs import field, frozen
 
 from custmgmt.domain import legacy_hashes
 from custmgmt.domain.integrity import AUDIT_ENTRY, FORM, GENESIS, canonical_json, sha256_hex
-from custmgmt.domain.validation import aware, text
+from custmgmt.domain.validation import aware, plain_text, text, unchecked, utc_instant
 
-__all__ = ["GENESIS", "AuditEntry", "broken_link", "chain_entry"]
+__all__ = ["GENESIS", "AuditEntry", "broken_link", "chain_entry", "first_entries"]
 
 
 @frozen(kw_only=True)
@@ -146,6 +149,65 @@ def chain_entry(
     # and validate a second entry (an import makes one per row).
     object.__setattr__(draft, "hash", draft.computed_hash())
     return draft
+
+
+_new_entry = unchecked(AuditEntry)
+
+
+def first_entries(
+    *,
+    resource_kind: str,
+    resource_ids: Sequence[str],
+    actor_id: str,
+    action: str,
+    at: datetime,
+    afters: Sequence[dict[str, str]],
+) -> list[AuditEntry]:
+    """The first entry of each of many new trails, by one actor at one instant:
+    ``[chain_entry(None, resource_kind=resource_kind, resource_id=i, actor_id=actor_id,
+    action=action, at=at, before=None, after=a) for i, a in zip(resource_ids, afters)]``,
+    equal entry for entry, made for a bulk import.
+
+    The fields all entries share are checked once, each snapshot written once (the same
+    mapping given for many rows is sorted and written once), and each entry's canonical
+    text is that shared text with its resource id put in, hashed; an entry any part of
+    which is unusual is made by ``chain_entry`` itself."""
+    if len(resource_ids) != len(afters):
+        raise ValueError("one snapshot per resource id")
+    if not (plain_text(resource_kind, 50) and plain_text(actor_id, 200)
+            and plain_text(action, 100) and utc_instant(at)):
+        return [chain_entry(None, resource_kind=resource_kind, resource_id=rid,
+                            actor_id=actor_id, action=action, at=at, before=None, after=after)
+                for rid, after in zip(resource_ids, afters, strict=True)]
+    # By the snapshot mapping's identity (``afters`` keeps each alive meanwhile): its
+    # sorted pairs, and a SHA-256 that has read the canonical text up to the resource id.
+    started: dict[int, tuple[tuple[tuple[str, str], ...], Any] | None] = {}
+    head = f"{_PREFIX}{_quote(action)},\"actor_id\":{_quote(actor_id)},\"after\":"
+    middle = (f",\"at\":{_instant(at)},\"before\":[],\"previous_hash\":{_quote(GENESIS)},"
+              "\"resource_id\":")
+    tail = f",\"resource_kind\":{_quote(resource_kind)},\"sequence\":0{_SUFFIX}"
+    make = _new_entry
+    entries: list[AuditEntry] = []
+    for rid, after in zip(resource_ids, afters, strict=True):
+        if id(after) in started:
+            known = started[id(after)]
+        else:
+            pairs = tuple(sorted(after.items())) if type(after) is dict else None
+            text = None if pairs is None else _pairs(pairs)
+            known = started[id(after)] = None if pairs is None or text is None else (
+                pairs, hashlib.sha256(f"{head}{text}{middle}".encode()))
+        if known is None or not plain_text(rid, 100):
+            entries.append(chain_entry(None, resource_kind=resource_kind, resource_id=rid,
+                                       actor_id=actor_id, action=action, at=at,
+                                       before=None, after=after))
+            continue
+        digest = known[1].copy()
+        digest.update(f"{_quote(rid)}{tail}".encode())
+        entries.append(make(
+            resource_kind=resource_kind, resource_id=rid, sequence=0, actor_id=actor_id,
+            action=action, at=at, before=(), after=known[0], previous_hash=GENESIS,
+            hash=digest.hexdigest()))
+    return entries
 
 
 def broken_link(entries: list[AuditEntry]) -> int | None:

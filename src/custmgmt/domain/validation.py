@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from types import MemberDescriptorType
 from typing import Any, TypeVar
 
 import attrs
@@ -152,6 +153,14 @@ def optional(validator: Validator) -> Validator:
     return check
 
 
+def plain_text(value: object, max_length: int) -> bool:
+    """Whether ``value`` is printable, non-blank ``str`` of at most ``max_length``
+    characters: what ``text(max_length)`` accepts in a few C calls (it accepts more,
+    checked slowly: text with tabs or line breaks, a ``str`` subclass)."""
+    return type(value) is str and len(value) <= max_length and value.isprintable() \
+        and bool(value.strip())
+
+
 def text(max_length: int = 2000) -> Validator:
     """A non-blank string of at most ``max_length`` characters."""
 
@@ -173,6 +182,13 @@ def text(max_length: int = 2000) -> Validator:
 
 _EARLIEST_UTC = datetime.combine(EARLIEST_DATE, time.min, UTC)
 _LATEST_UTC = datetime.combine(LATEST_DATE, time.max, UTC)
+
+
+def utc_instant(value: object) -> bool:
+    """Whether ``value`` is a ``datetime`` in UTC within range: what ``aware`` accepts
+    without a Python call (it accepts more: any time zone, a subclass)."""
+    return type(value) is datetime and value.tzinfo is UTC \
+        and _EARLIEST_UTC <= value <= _LATEST_UTC
 
 
 def aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -265,3 +281,51 @@ def require_id(field: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise ValidationError(field, "must be an id (a non-empty string)")
     return clean_text(field, value)
+
+
+_UNCHECKED: dict[type, Callable[..., Any]] = {}
+
+
+def unchecked(cls: type[T]) -> Callable[..., T]:
+    """A constructor of the frozen, slotted attrs class ``cls`` that runs none of its
+    validators (its ``__attrs_post_init__`` still runs): the same keyword arguments and
+    defaults, each value stored as given.
+
+    Only for values the caller has just proven to pass those validators (a bulk import
+    checks each input once, then builds several records from it; its checks are the
+    validators' own fast paths, and anything else goes to the validating constructor,
+    which raises what it always raised). Public constructors keep validating."""
+    found = _UNCHECKED.get(cls)
+    if found is None:
+        found = _UNCHECKED[cls] = _unchecked(cls)
+    return found
+
+
+def _unchecked(cls: type) -> Callable[..., Any]:
+    fields = attrs.fields(cls)
+    scope: dict[str, Any] = {"cls": cls, "new": object.__new__}
+    params, body = [], []
+    for n, a in enumerate(fields):
+        if not a.init or isinstance(a.default, attrs.Factory) or a.converter is not None:  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}.{a.name}: not a plain field")
+        if a.default is attrs.NOTHING:
+            params.append(a.name)
+        else:
+            scope[f"default_{n}"] = a.default
+            params.append(f"{a.name}=default_{n}")
+        # the slot's own descriptor: what ``object.__setattr__`` finds, without the search
+        scope[f"set_{n}"] = _slot_setter(cls, a.name)
+        body.append(f"    set_{n}(self, {a.name})\n")
+    if hasattr(cls, "__attrs_post_init__"):
+        body.append("    self.__attrs_post_init__()\n")
+    exec(f"def make(*, {', '.join(params)}):\n    self = new(cls)\n{''.join(body)}"
+         "    return self\n", scope)
+    return scope["make"]  # type: ignore[no-any-return]
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if isinstance(found, MemberDescriptorType):
+            return found.__set__
+    raise TypeError(f"{cls.__name__}.{name}: not a slot")

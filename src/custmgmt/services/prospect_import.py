@@ -15,7 +15,7 @@ from typing import NamedTuple, TypeVar
 
 from attrs import frozen
 
-from custmgmt.domain.audit import chain_entry
+from custmgmt.domain.audit import first_entries
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.customers import Purpose
 from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prospect, Willingness
@@ -68,7 +68,8 @@ class Candidate(NamedTuple):
 
 Progress = Callable[[int, int], None]
 Parse = Callable[[Mapping[str, object]], tuple[Profile, Willingness, Money]]
-Snapshot = Callable[[Prospect], dict[str, str]]
+Snapshots = Callable[[Sequence[Prospect]], list[dict[str, str]]]
+"""The audit snapshot of each prospect (equal ones may be one shared mapping)."""
 ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
 
@@ -117,13 +118,13 @@ class ProspectImport:
 
     def __init__(
         self, ctx: Context, policy: GradingPolicy, actor: Principal, parse: Parse,
-        snapshot: Snapshot,
+        snapshots: Snapshots,
         keep_plans: Callable[[UnitOfWork, Sequence[Prospect], bool], None],
         release_lost: ReleaseLost | None = None,
         import_id: str | None = None,
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
-        self._parse, self._snapshot, self._keep_plans = parse, snapshot, keep_plans
+        self._parse, self._snapshots, self._keep_plans = parse, snapshots, keep_plans
         self._release_lost = release_lost
         self._import_id = import_id or ctx.ids.new_id("imp")
         self.imported = 0
@@ -250,12 +251,9 @@ class ProspectImport:
             made = [self._prospect(who, c, now) for c in free]
             stored = uow.prospects.add_many([p for p, _ in made], [c.keys for c in free])
             self._keep_plans(uow, stored, True)
-            entries = [
-                chain_entry(None, resource_kind="prospect", resource_id=p.id,
-                            actor_id=who.id, action="register", at=now, before=None,
-                            after=self._snapshot(p))
-                for p in stored
-            ]
+            entries = first_entries(
+                resource_kind="prospect", resource_ids=[p.id for p in stored],
+                actor_id=who.id, action="register", at=now, afters=self._snapshots(stored))
             uow.audit.append_many(entries)
             self._ctx.seal_new_trails(uow, entries)
             events = [e for _, evs in made for e in evs]

@@ -38,7 +38,7 @@ from custmgmt.domain.prospects import (
     Willingness,
     earliest_claim,
 )
-from custmgmt.domain.validation import require_enum, require_id
+from custmgmt.domain.validation import plain_text, require_enum, require_id, unchecked
 from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
@@ -90,6 +90,20 @@ def snapshot(prospect: Prospect) -> dict[str, str]:
     }
 
 
+def snapshots(prospects: Iterable[Prospect]) -> list[dict[str, str]]:
+    """``[snapshot(p) for p in prospects]``, equal snapshots made once and shared (an
+    import's rows have a few between them: the audit writes each once)."""
+    made: dict[tuple[object, ...], dict[str, str]] = {}
+    found: list[dict[str, str]] = []
+    for p in prospects:
+        key = (p.grade, p.stage, p.owner_id, p.willingness, p.version)
+        known = made.get(key)
+        if known is None:
+            known = made[key] = snapshot(p)
+        found.append(known)
+    return found
+
+
 def build_profile(
     *,
     name: str,
@@ -105,18 +119,28 @@ def build_profile(
     """A prospect's or customer's profile from loose arguments (one ValidationError
     naming every bad field); its identity keys are normalized the one way both share."""
     try:  # the usual case, a good profile, built straight (an import builds one per row)
-        org = build_optional("organization", OrganizationName, organization)
-        return Profile(
-            kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
-            name=build("name", PersonName, name),
-            phone=build_optional("phone", Phone, phone),
-            email=build_optional("email", Email, email),
-            address=build_optional("address", Address, address), organization=org,
-            credit_code=build_optional("credit_code", CreditCode, credit_code),
-            industry=optional_text("industry", industry),
-            source_channel=optional_text("source_channel", source_channel),
-            needs=optional_text("needs", needs),
-        )
+        org = None if organization is None else build_optional(
+            "organization", OrganizationName, organization)
+        kind = ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL
+        person = build("name", PersonName, name)
+        ph = None if phone is None else build_optional("phone", Phone, phone)
+        mail = None if email is None else build_optional("email", Email, email)
+        place = None if address is None else build_optional("address", Address, address)
+        code = None if credit_code is None else build_optional(
+            "credit_code", CreditCode, credit_code)
+        trade = None if industry is None else optional_text("industry", industry)
+        source = None if source_channel is None else optional_text(
+            "source_channel", source_channel)
+        need = None if needs is None else optional_text("needs", needs)
+        # Each value is of its field's type (built just above): only the free texts'
+        # lengths are Profile's own checks. When they pass its validators' fast path,
+        # it is built without running them again; else its validators say what is wrong.
+        make = _new_profile if (trade is None or plain_text(trade, 100)) and (
+            source is None or plain_text(source, 100)) and (
+            need is None or plain_text(need, 2000)) else Profile
+        return make(kind=kind, name=person, phone=ph, email=mail, address=place,
+                    organization=org, credit_code=code, industry=trade,
+                    source_channel=source, needs=need)
     except ValidationError as first:
         # again, field by field, only to name every bad one
         problems = Problems()
@@ -131,6 +155,9 @@ def build_profile(
         problems.take(lambda: optional_text("needs", needs))
         problems.check()
         raise first from None
+
+
+_new_profile = unchecked(Profile)
 
 
 def lookup_keys(
@@ -384,7 +411,7 @@ class ProspectService(Described):
             problems.check()
             return profile, will, value
 
-        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshot, self._keep_plans,
+        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshots, self._keep_plans,
                              self._release_lost, import_id)
         return run.run(rows, batch_size, first_line, on_progress)
 

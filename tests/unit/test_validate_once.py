@@ -1,0 +1,277 @@
+"""Inputs checked once: the records a registration or an import builds from values that
+passed their checks are built without running the same validators again, and what
+they refuse is still refused, with the same error, everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custmgmt.domain.audit import AuditEntry, broken_link, chain_entry, first_entries
+from custmgmt.domain.common import (
+    Money,
+    OrganizationName,
+    PersonName,
+    Phone,
+    ProspectId,
+    RegistrationId,
+)
+from custmgmt.domain.grading import DefaultGradingPolicy, Grade, Willingness
+from custmgmt.domain.prospects import (
+    ChangeKind,
+    HistoryEntry,
+    Profile,
+    Prospect,
+    ProspectKind,
+    ProspectRegistered,
+    Registration,
+)
+from custmgmt.domain.validation import unchecked
+from custmgmt.errors import ValidationError
+from custmgmt.services.inputs import build, build_optional, optional_text
+from custmgmt.services.prospects import build_profile, snapshot, snapshots
+
+AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+PROFILE = Profile(kind=ProspectKind.INDIVIDUAL, name=PersonName("Wang"),
+                  phone=Phone("13900000001"))
+
+
+def test_an_unchecked_record_equals_the_checked_one() -> None:
+    history = (HistoryEntry(kind=ChangeKind.REGISTERED, by="u-1", at=AT, before=None,
+                            after="A", reason="registered"),)
+    fields = {"id": "p-1", "profile": PROFILE, "willingness": Willingness.CLEAR,
+              "potential_value": Money("10", "CNY"), "grade": Grade.A, "owner_id": "u-1",
+              "registration": Registration(id="r-1", by="u-1", at=AT), "history": history}
+    made = unchecked(Prospect)(**fields)
+    assert made == Prospect(**fields)  # type: ignore[arg-type]
+    assert type(made) is Prospect and made.version == 0 and made.customer_id is None
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.id = "p-2"  # type: ignore[misc]
+
+
+def test_unchecked_runs_the_post_init_checks() -> None:
+    with pytest.raises(ValidationError) as raised:
+        unchecked(Profile)(kind=ProspectKind.INDIVIDUAL, name=PersonName("Wang"))
+    assert raised.value.field == "contacts"
+
+
+def test_unchecked_refuses_records_with_converted_or_derived_fields() -> None:
+    with pytest.raises(TypeError):
+        unchecked(Money)  # its amount is converted
+    with pytest.raises(TypeError):
+        unchecked(Phone)  # its key is derived
+    with pytest.raises(TypeError):
+        unchecked(attrs.frozen(slots=False)(type("Loose", (), {"__annotations__": {"x": "int"}})))
+
+
+class _Text(str):
+    pass
+
+
+class _Policy:
+    """A plugin policy returning whatever it was given."""
+
+    def __init__(self, grade: object) -> None:
+        self.given = grade
+
+    def grade(self, willingness: Willingness, potential_value: Money) -> Grade:
+        return self.given  # type: ignore[return-value]
+
+
+def _checked_register(**kw: object) -> tuple[Prospect, tuple[ProspectRegistered, ...]]:
+    """What ``Prospect.register`` did before it checked its inputs once: every record
+    built by its validating constructor."""
+    grade = kw["policy"].grade(kw["willingness"], kw["potential_value"])  # type: ignore[attr-defined]
+    entry = HistoryEntry(kind=ChangeKind.REGISTERED, by=kw["owner_id"], at=kw["at"],  # type: ignore[arg-type]
+                         before=None, after=grade._value_, reason="registered")
+    prospect = Prospect(
+        id=kw["id"], profile=kw["profile"], willingness=kw["willingness"],  # type: ignore[arg-type]
+        potential_value=kw["potential_value"], grade=grade, owner_id=kw["owner_id"],  # type: ignore[arg-type]
+        owner_team=kw["owner_team"],  # type: ignore[arg-type]
+        registration=Registration(id=kw["registration_id"], by=kw["owner_id"], at=kw["at"]),  # type: ignore[arg-type]
+        history=(entry,))
+    event = ProspectRegistered(actor_id=kw["owner_id"], occurred_at=kw["at"], prospect_id=kw["id"],  # type: ignore[arg-type]
+                               owner_id=kw["owner_id"], grade=grade)  # type: ignore[arg-type]
+    return prospect, (event,)
+
+
+def _outcome(make: object, **kw: object) -> object:
+    try:
+        return make(**kw)  # type: ignore[operator]
+    except ValidationError as error:
+        return ("refused", error.field, error.message)
+    except (AttributeError, TypeError, KeyError) as error:
+        return ("failed", type(error).__name__)
+
+
+_IDS = st.one_of(st.just("p-1"), st.text(max_size=4), st.text(min_size=99, max_size=102),
+                 st.just("p\t1"), st.just(" "), st.builds(_Text, st.just("p-1")),
+                 st.integers(), st.none())
+_INSTANTS = st.one_of(
+    st.just(AT), st.just(AT.astimezone(timezone(timedelta(hours=8)))),
+    st.just(AT.replace(tzinfo=None)), st.just(AT.replace(fold=1)),
+    st.just(datetime(1, 1, 1, tzinfo=UTC)), st.just("2026-03-02"))
+
+
+_VALUES = st.sampled_from([Money("10", "CNY"), Money("-1", "CNY"), Decimal(5),
+                           Money("1.00", "USD"), Money("0", "CNY")])
+_GOOD = {"id": "p-1", "registration_id": "imp:1", "profile": PROFILE,
+         "willingness": Willingness.CLEAR, "potential_value": Money("10", "CNY"),
+         "owner_id": "u-1", "owner_team": "t-1", "at": AT, "grade": None}
+_ODD = {"id": _IDS, "registration_id": _IDS, "owner_id": _IDS, "at": _INSTANTS,
+        "owner_team": st.sampled_from([None, "t-1", 7]),
+        "willingness": st.sampled_from([*Willingness, "clear"]), "potential_value": _VALUES,
+        "profile": st.sampled_from([PROFILE, "a profile"]),
+        "grade": st.sampled_from([None, *Grade, "A"])}
+
+
+def _same_registration(kw: dict[str, object]) -> None:
+    grade = kw.pop("grade")
+    kw["policy"] = DefaultGradingPolicy() if grade is None else _Policy(grade)
+    assert _outcome(Prospect.register, **kw) == _outcome(_checked_register, **kw)
+
+
+@given(st.data())
+def test_register_refuses_one_odd_input_as_the_validating_constructors_did(
+    data: st.DataObject,
+) -> None:
+    name = data.draw(st.sampled_from(sorted(_ODD)))
+    _same_registration({**_GOOD, name: data.draw(_ODD[name])})
+
+
+@given(st.fixed_dictionaries(_ODD))
+def test_register_makes_or_refuses_what_the_validating_constructors_did(
+    inputs: dict[str, object],
+) -> None:
+    _same_registration(inputs)
+
+
+def test_registrations_alike_share_their_history() -> None:
+    def register(n: int, grade: Grade) -> Prospect:
+        return Prospect.register(
+            id=ProspectId(f"p-{n}"), registration_id=RegistrationId(f"r-{n}"),
+            profile=PROFILE, willingness=Willingness.CLEAR,
+            potential_value=Money("1", "CNY"), owner_id="u-1", owner_team=None,
+            policy=_Policy(grade), at=AT)[0]
+
+    assert register(1, Grade.A).history is register(2, Grade.A).history
+    assert register(3, Grade.B).history == (HistoryEntry(
+        kind=ChangeKind.REGISTERED, by="u-1", at=AT, before=None, after="B",
+        reason="registered"),)
+    assert register(4, Grade.B).history is not register(5, Grade.A).history
+
+
+_TEXTS = st.one_of(st.none(), st.just("  "), st.just("Retail"), st.just("x" * 100),
+                   st.just("x" * 101), st.just(" " + "x" * 99 + " "), st.just("a\tb"),
+                   st.just("a\x00b"), st.just("y" * 2001), st.integers())
+
+
+def _checked_profile(**kw: object) -> Profile:
+    """What ``build_profile`` built before it checked its values once: the validating
+    constructor given the cleaned parts."""
+    org = build_optional("organization", OrganizationName, kw["organization"])
+    return Profile(
+        kind=ProspectKind.ORGANIZATION if org is not None else ProspectKind.INDIVIDUAL,
+        name=build("name", PersonName, "Wang"), phone=build_optional("phone", Phone, kw["phone"]),
+        organization=org, industry=optional_text("industry", kw["industry"]),
+        source_channel=optional_text("source_channel", kw["source_channel"]),
+        needs=optional_text("needs", kw["needs"]))
+
+
+@given(industry=_TEXTS, source_channel=_TEXTS, needs=_TEXTS,
+       phone=st.sampled_from([None, "13900000001", "x"]),
+       organization=st.sampled_from([None, "ACME Co., Ltd."]))
+def test_a_profile_is_built_or_refused_as_its_validators_say(
+    industry: object, source_channel: object, needs: object, phone: object,
+    organization: object,
+) -> None:
+    kw = {"industry": industry, "source_channel": source_channel, "needs": needs,
+          "phone": phone, "organization": organization}
+    try:
+        expected = _checked_profile(**kw)
+    except ValidationError as error:
+        with pytest.raises(ValidationError) as raised:
+            build_profile(name="Wang", **kw)  # type: ignore[arg-type]
+        assert error.field in {e.path for e in raised.value.errors}  # named, maybe with more
+        return
+    got = build_profile(name="Wang", **kw)  # type: ignore[arg-type]
+    assert got == expected and type(got) is Profile
+
+
+_KINDS = st.sampled_from(["prospect", "", "k" * 51, _Text("prospect"), 3])
+_ACTORS = st.sampled_from(["u-1", "u\t1", "", 7, "\u00e9\u4e2d"])
+_RIDS = st.one_of(st.sampled_from(["p-1", 'p"2', "p\t3", "", "r" * 101, "\u4e2d"]),
+                  st.text(max_size=3))
+
+
+_AFTERS = ({"grade": "A", "stage": "initial_contact", "owner": "u-1", "version": "1"},
+           {"grade": "B", "owner": 'u"1\\'}, {"grade": _Text("A")}, {"version": 1}, {})
+_ROWS = st.lists(st.tuples(_RIDS, st.integers(0, len(_AFTERS) - 1)), max_size=6)
+_BATCH = {"kind": _KINDS, "actor": _ACTORS, "action": st.sampled_from(["register", ""]),
+          "at": _INSTANTS, "rows": _ROWS, "shared": st.booleans()}
+_PLAIN_BATCH = {"kind": "prospect", "actor": "u-1", "action": "register", "at": AT,
+                "rows": [("p-1", 0), ("p-2", 0), ("p-3", 1)], "shared": True}
+
+
+def _same_entries(kind: object, actor: object, action: str, at: object,
+                  rows: list[tuple[str, int]], shared: bool) -> None:
+    afters = [dict(s) for s in _AFTERS]
+    chosen = [afters[n] if shared else dict(afters[n]) for _, n in rows]
+    ids = [rid for rid, _ in rows]
+
+    def each() -> list[AuditEntry]:
+        return [chain_entry(None, resource_kind=kind, resource_id=rid, actor_id=actor,  # type: ignore[arg-type]
+                            action=action, at=at, before=None, after=after)  # type: ignore[arg-type]
+                for rid, after in zip(ids, chosen, strict=True)]
+
+    def batch() -> list[AuditEntry]:
+        return first_entries(resource_kind=kind, resource_ids=ids, actor_id=actor,  # type: ignore[arg-type]
+                             action=action, at=at, afters=chosen)  # type: ignore[arg-type]
+
+    expected, got = _outcome(each), _outcome(batch)
+    assert got == expected
+    if isinstance(got, list):
+        for entry, other in zip(got, expected, strict=True):
+            assert entry.hash == entry.computed_hash() == other.hash
+            assert [type(v) for v in entry.after] == [type(v) for v in other.after]
+            assert broken_link([entry]) is None
+
+
+@given(st.data())
+def test_first_entries_with_one_odd_input_are_what_chain_entry_makes(
+    data: st.DataObject,
+) -> None:
+    name = data.draw(st.sampled_from(sorted(_BATCH)))
+    _same_entries(**{**_PLAIN_BATCH, name: data.draw(_BATCH[name])})  # type: ignore[arg-type]
+
+
+@given(st.fixed_dictionaries(_BATCH))
+def test_first_entries_are_the_entries_chain_entry_makes(inputs: dict[str, object]) -> None:
+    _same_entries(**inputs)  # type: ignore[arg-type]
+
+
+def test_first_entries_wants_one_snapshot_per_id() -> None:
+    with pytest.raises(ValueError, match="one snapshot"):
+        first_entries(resource_kind="prospect", resource_ids=["p-1"], actor_id="u-1",
+                      action="register", at=AT, afters=[])
+
+
+def test_snapshots_are_the_snapshots_equal_ones_shared() -> None:
+    def register(n: int, will: Willingness, owner: str) -> Prospect:
+        return Prospect.register(
+            id=ProspectId(f"p-{n}"), registration_id=RegistrationId(f"r-{n}"),
+            profile=PROFILE, willingness=will, potential_value=Money("1", "CNY"),
+            owner_id=owner, owner_team=None, policy=DefaultGradingPolicy(), at=AT)[0]
+
+    made = [register(1, Willingness.CLEAR, "u-1"), register(2, Willingness.CLEAR, "u-1"),
+            register(3, Willingness.NONE, "u-1"), register(4, Willingness.CLEAR, "u-2"),
+            register(5, Willingness.CLEAR, "u-1").at_version(1)]
+    found = snapshots(made)
+    assert found == [snapshot(p) for p in made]
+    assert found[0] is found[1]
+    assert len({id(s) for s in found}) == 4
