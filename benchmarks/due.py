@@ -164,7 +164,7 @@ def run(  # noqa: PLR0912, PLR0915 - one interleaved measurement loop
             key = next(k for k, v in followups._LISTS.items() if v is statement)
             alone = driver._compiled(followups.due_statement(key[0], key[1]), dialect_of)
             only = (alone.sql, alone.arguments({k: v for k, v in params.items()
-                                                if k not in ("actor", "document")}))
+                                                if k not in ("actor", "version")}))
             return library, only
 
         people = [app.get_principal(salesperson(i * (OWNERS // SAMPLE))) for i in range(SAMPLE)]
