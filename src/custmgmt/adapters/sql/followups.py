@@ -149,17 +149,19 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None,
     if not parts:
         raise AssertionError("a list of no part")
     if dialect == "postgresql":
-        if len(parts) == 1:
-            listed = parts[0].order_by(parts[0].selected_columns.next_due,
-                                       parts[0].selected_columns.prospect_id).subquery()
-        else:
-            ordered = [select(part.order_by(part.selected_columns.next_due,
-                                            part.selected_columns.prospect_id).subquery())
-                       for part in parts]
-            listed = union_all(*ordered).subquery()
         # the days late, counted by the database: an integer (a small one, which Python
         # keeps ready-made) instead of a date object per row that is then hashed to
         # look its lateness up; the dates are made once per distinct lateness
+        if len(parts) == 1:
+            only = parts[0]
+            return only.with_only_columns(
+                PLANS.c.prospect_id, PLANS.c.owner_id, PLANS.c.grade,
+                (cast(bindparam("on"), Date) - PLANS.c.next_due).label("late"),
+            ).order_by(PLANS.c.next_due, PLANS.c.prospect_id)
+        ordered = [select(part.order_by(part.selected_columns.next_due,
+                                        part.selected_columns.prospect_id).subquery())
+                   for part in parts]
+        listed = union_all(*ordered).subquery()
         return select(listed.c.prospect_id, listed.c.owner_id, listed.c.grade,
                       (cast(bindparam("on"), Date) - listed.c.next_due).label("late"),
                       ).order_by(listed.c.next_due, listed.c.prospect_id)
