@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import custmgmt
 from custmgmt.domain.audit import AuditEntry, broken_link, chain_entry, first_entries
 from custmgmt.domain.common import (
     Money,
@@ -275,3 +276,16 @@ def test_snapshots_are_the_snapshots_equal_ones_shared() -> None:
     assert found == [snapshot(p) for p in made]
     assert found[0] is found[1]
     assert len({id(s) for s in found}) == 4
+
+
+def test_an_import_keeps_each_amount_exactly_as_written(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    written = ["1.0", "1.00", "1.0", "2", "-1", "1.0"]
+    report = app.prospects.import_many(alice, [
+        {"name": f"P {n}", "phone": f"1390000{n:04d}", "willingness": "clear",
+         "potential_value": value} for n, value in enumerate(written)])
+    assert [(r.line, r.field) for r in report.rejected] == [(5, "potential_value")]
+    kept = sorted(app.prospects.mine(alice).items, key=lambda p: p.registration.id)
+    assert [str(p.potential_value.amount) for p in kept] == ["1.0", "1.00", "1.0", "2", "1.0"]

@@ -158,6 +158,9 @@ def build_profile(
 
 
 _new_profile = unchecked(Profile)
+_WILLINGNESS = {member._value_: member for member in Willingness}
+"""Each willingness by its value: ``Willingness(text)`` in one look-up."""
+_VALUES_KEPT = 1024
 
 
 def lookup_keys(
@@ -366,50 +369,13 @@ class ProspectService(Described):
         if import_id is not None and not _IMPORT_ID.match(import_id):
             raise ValidationError("import_id", "must be 1 to 64 letters, digits, '-' or '_'")
 
+        values: dict[tuple[str, str], Money] = {}
+
         def parse(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
             try:  # a good row, built straight
-                return parse_good(row)
+                return _parse_good(row, values)
             except ValidationError:
-                return parse_naming_all(row)
-
-        def parse_good(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
-            will = require_enum("willingness", Willingness, row.get("willingness"))
-            currency = row.get("currency") or "CNY"
-            if currency not in CURRENCY_MINOR_UNITS:
-                raise ValidationError("currency", "must be a known ISO 4217 code")
-            value = non_negative_value(row.get("potential_value"), str(currency))
-            get = row.get
-            name = get("name")
-            if name is None:
-                raise ValidationError("name", "is required")
-            # every column of a row (``clean`` refused others) but the three above
-            profile = build_profile(
-                name=name, phone=get("phone"), email=get("email"),  # type: ignore[arg-type]
-                address=get("address"), organization=get("organization"),  # type: ignore[arg-type]
-                credit_code=get("credit_code"), industry=get("industry"),  # type: ignore[arg-type]
-                source_channel=get("source_channel"), needs=get("needs"))  # type: ignore[arg-type]
-            return profile, will, value
-
-        def parse_naming_all(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
-            fields = dict(row)
-            problems = Problems()
-            will = problems.take(lambda: require_enum("willingness", Willingness,
-                                                      fields.pop("willingness", None)))
-            currency = fields.pop("currency", None) or "CNY"
-            raw_value = fields.pop("potential_value", None)
-            if currency in CURRENCY_MINOR_UNITS:
-                value = problems.take(lambda: non_negative_value(raw_value, str(currency)))
-            else:
-                problems.take(lambda: _raise(ValidationError(
-                    "currency", "must be a known ISO 4217 code such as CNY")))
-            # build_profile checks each field's type itself: no per-row edge check
-            if fields.get("name") is None:
-                problems.take(lambda: _raise(ValidationError("name", "is required")))
-            else:
-                profile = problems.take(
-                    lambda: build_profile(**fields))  # type: ignore[arg-type]
-            problems.check()
-            return profile, will, value
+                return _parse_naming_all(row)
 
         run = ProspectImport(self._ctx, self._policy, actor, parse, snapshots, self._keep_plans,
                              self._release_lost, import_id)
@@ -708,6 +674,66 @@ class ProspectService(Described):
             by_grade[grade] += n
             by_stage[stage] += n
         return ProspectCounts(by_grade=by_grade, by_stage=by_stage, total=sum(cells.values()))
+
+
+def _parse_good(
+    row: Mapping[str, object], values: dict[tuple[str, str], Money]
+) -> tuple[Profile, Willingness, Money]:
+    """A good row's profile, willingness and value (ValidationError at its first bad
+    field). ``values``: the amounts read so far by their text and currency (an import's
+    rows repeat a few; the same text in one currency is the same amount, which rows
+    share as they may share any immutable value), bounded: cleared when full."""
+    get = row.get
+    raw_will = get("willingness")
+    will = _WILLINGNESS.get(raw_will) if type(raw_will) is str else None
+    if will is None:
+        will = require_enum("willingness", Willingness, raw_will)
+    currency = get("currency") or "CNY"
+    if currency not in CURRENCY_MINOR_UNITS:
+        raise ValidationError("currency", "must be a known ISO 4217 code")
+    raw = get("potential_value")
+    if type(raw) is str and type(currency) is str:
+        value = values.get((raw, currency))
+        if value is None:
+            value = non_negative_value(raw, currency)
+            if len(values) >= _VALUES_KEPT:
+                values.clear()
+            values[(raw, currency)] = value
+    else:
+        value = non_negative_value(raw, str(currency))
+    name = get("name")
+    if name is None:
+        raise ValidationError("name", "is required")
+    # every column of a row (``clean`` refused others) but the three above
+    profile = build_profile(
+        name=name, phone=get("phone"), email=get("email"),  # type: ignore[arg-type]
+        address=get("address"), organization=get("organization"),  # type: ignore[arg-type]
+        credit_code=get("credit_code"), industry=get("industry"),  # type: ignore[arg-type]
+        source_channel=get("source_channel"), needs=get("needs"))  # type: ignore[arg-type]
+    return profile, will, value
+
+
+def _parse_naming_all(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
+    """A row's profile, willingness and value; one ValidationError naming every bad field."""
+    fields = dict(row)
+    problems = Problems()
+    will = problems.take(lambda: require_enum("willingness", Willingness,
+                                              fields.pop("willingness", None)))
+    currency = fields.pop("currency", None) or "CNY"
+    raw_value = fields.pop("potential_value", None)
+    if currency in CURRENCY_MINOR_UNITS:
+        value = problems.take(lambda: non_negative_value(raw_value, str(currency)))
+    else:
+        problems.take(lambda: _raise(ValidationError(
+            "currency", "must be a known ISO 4217 code such as CNY")))
+    # build_profile checks each field's type itself: no per-row edge check
+    if fields.get("name") is None:
+        problems.take(lambda: _raise(ValidationError("name", "is required")))
+    else:
+        profile = problems.take(
+            lambda: build_profile(**fields))  # type: ignore[arg-type]
+    problems.check()
+    return profile, will, value
 
 
 def _raise(error: ValidationError) -> None:

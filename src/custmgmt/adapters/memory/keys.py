@@ -77,15 +77,20 @@ class KeyStage:
     def holder_ids(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, str]:
         """Who holds each key, as this unit sees it: its own writes over the index."""
         found: dict[IdentityKey, str] = {}
+        by_key, staged, index, kept = self._staged_by_key, self.staged, self.index, self._kept
         for key in set(keys):
-            staged = self._staged_by_key.get(key)
-            if staged:
-                found[key] = staged[0]
-                continue
-            holder_id = self.index.get(self._compact(key))
+            if by_key:  # (nothing staged yet: the usual case of a batch's first look-up)
+                holders = by_key.get(key)
+                if holders:
+                    found[key] = holders[0]
+                    continue
+            compacted = kept.get(key)
+            if compacted is None:
+                compacted = kept[key] = compact(key)
+            holder_id = index.get(compacted)
             # A holder this unit staged anew holds only the keys it was staged with.
-            if holder_id is not None and (holder_id not in self.staged
-                                          or key in self.staged[holder_id]):
+            if holder_id is not None and (holder_id not in staged
+                                          or key in staged[holder_id]):
                 found[key] = holder_id
         return found
 

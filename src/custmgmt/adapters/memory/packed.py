@@ -65,6 +65,11 @@ _shared: dict[int, list[Any]] = {}
 once read]. The rows that share a value read back one instance too, as the immutable
 values they are may be."""
 _UNREAD = object()
+_identical: dict[int, tuple[object, Packed]] = {}
+"""A value whose packed form is shared (a record of ``_KEYS``, a tuple of one such
+record, a tuple of text pairs), by its identity: (the value, kept alive; its packed
+form). An import hands many rows one instance of such a value: it is packed once,
+without its exact key being made again for every row."""
 
 
 def pack(value: object) -> Packed:
@@ -123,28 +128,42 @@ def _remember(key: Hashable, packed: Packed) -> Packed:
         _seen.clear()
         _shared_items.clear()
         _shared.clear()
+        _identical.clear()
     _seen[key] = packed
     _shared[id(packed)] = [packed, _UNREAD]
     return packed
 
 
+def _same(value: object, packed: Packed) -> Packed:
+    """``packed``, the shared packed form of ``value``, noted by ``value``'s identity."""
+    if len(_identical) >= 2 * LIMIT:
+        _identical.clear()
+    _identical[id(value)] = (value, packed)
+    return packed
+
+
 def _pack_tuple(value: tuple[Any, ...]) -> Packed:
+    hit = _identical.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
     if len(value) == 1:  # most often a history of one shared entry: share the tuple too
         item = pack(value[0])
         found = _shared_items.get(id(item))
         if found is not None and found[0] is item:
-            return found[1]
+            return _same(value, found[1])
         packed = (TUPLE, item)
         shared = _shared.get(id(item))
         if shared is not None and shared[0] is item:
             _shared_items[id(item)] = (item, packed)
             _shared[id(packed)] = [packed, _UNREAD]
+            return _same(value, packed)
         return packed
     if not text_pairs(value):
         return (TUPLE, *map(pack, value))
     key = (TUPLE, value)  # a snapshot: its text compares exactly
     found = _seen.get(key)
-    return found if found is not None else _remember(key, (TUPLE, *map(pack, value)))
+    return _same(value, found if found is not None
+                 else _remember(key, (TUPLE, *map(pack, value))))
 
 
 def _read_shared(packed: Packed, build: Callable[[Packed], Any]) -> Any:
@@ -200,8 +219,8 @@ def _record(cls: type) -> Callable[[Any], Packed]:
     scope: dict[str, Any] = {"cls": cls, "make": object.__new__, "setattr": object.__setattr__,
                              "ATOMIC": ATOMIC, "packers": _packers, "pack": pack,
                              "unpackers": _unpackers, "key_of": _KEYS.get(cls),
-                             "seen": _seen, "remember": _remember,
-                             "read_shared": _read_shared}
+                             "seen": _seen, "remember": _remember, "same": _same,
+                             "identical": _identical, "read_shared": _read_shared}
     rebuild = "".join(
         f"    v = packed[{n + 1}]\n"
         f"    setattr(new, {name!r}, v if type(v) is not tuple else unpackers[v[0]](v))\n"
@@ -216,11 +235,13 @@ def _record(cls: type) -> Callable[[Any], Packed]:
         f"(v if (t := type(v := record.{name})) in ATOMIC else packers.get(t, pack)(v)), "
         for name in names)
     if cls in _KEYS:
-        body = (f"    key = key_of(record)\n"
+        body = (f"    hit = identical.get(id(record))\n"
+                f"    if hit is not None and hit[0] is record:\n        return hit[1]\n"
+                f"    key = key_of(record)\n"
                 f"    if key is None:\n        return ({code}, {items})\n"
                 f"    found = seen.get(key)\n"
-                f"    if found is not None:\n        return found\n"
-                f"    return remember(key, ({code}, {items}))\n")
+                f"    if found is None:\n        found = remember(key, ({code}, {items}))\n"
+                f"    return same(record, found)\n")
     else:
         body = f"    return ({code}, {items})\n"
     exec(f"def packer(record):\n{body}", scope)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, MutableMapping
 from datetime import date, datetime
+from types import MemberDescriptorType
 from typing import Any, TypeVar
 
 import attrs
@@ -56,12 +57,16 @@ class Shared:
 
     def __init__(self) -> None:
         self._seen: dict[Hashable, object] = {}
+        self._days: dict[date, date] = {}
+        """Plain dates by themselves (a date of exact type ``date`` is equal only to the
+        same day: no key to make)."""
 
     def __getstate__(self) -> dict[str, object]:
         return {}  # a cache, not stored data: it pickles (and compares) as empty
 
     def __setstate__(self, _state: dict[str, object]) -> None:
         self._seen = {}
+        self._days = {}
 
     def _one(self, key: Hashable | None, value: T) -> T:
         if key is None:
@@ -80,7 +85,16 @@ class Shared:
         return self._one(("money", value.currency, value.amount.as_tuple()), value)
 
     def day(self, value: date) -> date:
-        return self._one(("day", value), value) if type(value) is date else value
+        if type(value) is not date:
+            return value
+        days = self._days
+        seen = days.get(value)
+        if seen is not None:
+            return seen
+        if len(days) >= LIMIT:
+            days.clear()
+        days[value] = value
+        return value
 
     def pairs(self, value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         if type(value) is not tuple:
@@ -188,11 +202,22 @@ def stamped(record: T, version: int) -> T:
         names = [a.name for a in attrs.fields(cls)]
         if "version" not in names:
             raise TypeError(f"{cls.__name__} has no field 'version'")
-        body = "".join(f"    setattr(new, {name!r}, record.{name})\n"
-                       for name in names if name != "version")
+        # each slot set through its own descriptor (what ``object.__setattr__`` finds)
         scope: dict[str, Any] = {"cls": cls, "make": object.__new__,
-                                 "setattr": object.__setattr__}
+                                 **{f"set_{n}": _slot(cls, name) for n, name in enumerate(names)}}
+        body = "".join(f"    set_{n}(new, record.{name})\n"
+                       for n, name in enumerate(names) if name != "version")
         exec(f"def stamp(record, version):\n    new = make(cls)\n{body}"
-             "    setattr(new, 'version', version)\n    return new\n", scope)
+             f"    set_{names.index('version')}(new, version)\n    return new\n", scope)
         stamp = _STAMPERS[cls] = scope["stamp"]
     return stamp(record, version)  # type: ignore[no-any-return]
+
+
+def _slot(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of the slot ``name`` of ``cls`` (``object.__setattr__`` for a class
+    without one)."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if isinstance(found, MemberDescriptorType):
+            return found.__set__
+    return lambda record, value: object.__setattr__(record, name, value)
