@@ -106,34 +106,6 @@ def _principal_row(dialect: str) -> Select[Any]:
                   ).where(_PRINCIPALS.c.id == bindparam("actor"))
 
 
-def principal_unchanged(dialect: str) -> Any:
-    """A one-row subquery if the principal ``:actor`` is still stored as the document
-    ``:document`` (what :func:`principal_row` read), none otherwise: a statement
-    selecting from it and another table reads nothing if the principal changed. Built
-    once per dialect."""
-    found = _UNCHANGED.get(dialect)
-    if found is None:
-        found = _UNCHANGED[dialect] = select(literal_column("1").label("unchanged")).where(
-            _PRINCIPALS.c.id == bindparam("actor"),
-            _document(dialect) == bindparam("document", type_=String)).subquery("unchanged")
-    return found
-
-
-def principal_unchanged_test(dialect: str) -> Any:
-    """Like :func:`principal_unchanged`, as a condition (PostgreSQL evaluates it once,
-    as a one-time filter over an init plan)."""
-    found = _UNCHANGED_TEST.get(dialect)
-    if found is None:
-        found = _UNCHANGED_TEST[dialect] = select(_document(dialect)).where(
-            _PRINCIPALS.c.id == bindparam("actor")).scalar_subquery() == bindparam(
-            "document", type_=String)
-    return found
-
-
-_UNCHANGED: dict[str, Any] = {}
-_UNCHANGED_TEST: dict[str, Any] = {}
-
-
 def _keys(p: Any, roles: Any, certs: Any) -> list[Any]:
     pairs = {"team": p.team, "supervisor": p.supervisor_id, "active": p.active,
              "version": p.version, "roles": roles, "certs": certs}
