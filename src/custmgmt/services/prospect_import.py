@@ -81,6 +81,12 @@ def clean(row: object) -> dict[str, object]:
     """Check that ``row`` is a mapping of known columns; empty cells become None."""
     if not (type(row) is dict and row.keys() <= COLUMNS):  # else the usual case: all known
         _check_columns(row)
+    else:
+        for value in row.values():
+            if isinstance(value, str) and not value.strip():
+                break
+        else:  # a plain dict without an empty cell: nothing to clean (it is read, not kept)
+            return row
     # CSV gives "" for an empty cell: that means "not given".
     return {k: (None if isinstance(v, str) and not v.strip() else v)
             for k, v in row.items()}  # type: ignore[attr-defined]

@@ -107,6 +107,22 @@ class KeyStage:
         for key in held:
             self._staged_by_key.setdefault(key, []).append(holder_id)
 
+    def stage_new(self, holders: Iterable[tuple[str, frozenset[IdentityKey]]]) -> None:
+        """``stage`` of each (holder id, keys), the usual case written out: a holder this
+        unit has not staged yet, with keys nobody holds."""
+        staged, by_key = self.staged, self._staged_by_key
+        for holder_id, keys in holders:
+            if holder_id in staged:
+                self.stage(holder_id, keys)
+                continue
+            held = staged[holder_id] = keys if type(keys) is frozenset else frozenset(keys)
+            for key in held:
+                found = by_key.get(key)
+                if found is None:
+                    by_key[key] = [holder_id]
+                else:
+                    found.append(holder_id)
+
     def mark(self) -> Mark:
         """What is staged now, to go back to with ``restore`` (an all-or-nothing call)."""
         return dict(self.staged), {k: list(v) for k, v in self._staged_by_key.items()}
@@ -119,15 +135,22 @@ class KeyStage:
         key two holders would hold is returned as a clash (key -> the holder that keeps
         it), else nothing."""
         delta: dict[Compact, str | None] = {}
+        index, held, compacts = self.index, self.held, self._kept
         for holder_id in self.staged:
-            for kept in held_keys(self.held.get(holder_id)):
-                if self.index.get(kept) == holder_id:
+            before = held.get(holder_id)
+            if before is None:  # a new holder: nothing of its own to free
+                continue
+            for kept in held_keys(before):
+                if index.get(kept) == holder_id:
                     delta[kept] = None
         clashes: dict[IdentityKey, str] = {}
         for holder_id, keys in self.staged.items():
             for key in (keys if len(keys) < 2 else ordered(keys)):
-                kept = self._compact(key)
-                other = delta[kept] if kept in delta else self.index.get(kept)
+                found = compacts.get(key)
+                if found is None:
+                    found = compacts[key] = compact(key)
+                kept = found
+                other = delta[kept] if kept in delta else index.get(kept)
                 if other is not None and other != holder_id:
                     clashes.setdefault(key, other)
                     continue
@@ -141,13 +164,16 @@ class KeyStage:
                 self.index.pop(kept, None)
             else:
                 self.index[kept] = holder_id
+        held, compacts = self.held, self._kept
         for holder_id, keys in self.staged.items():
             if not keys:
-                self.held.pop(holder_id, None)
+                held.pop(holder_id, None)
             elif len(keys) == 1:
-                self.held[holder_id] = self._compact(next(iter(keys)))
+                for key in keys:  # (its one key, read without an iterator object)
+                    one = compacts.get(key)
+                    held[holder_id] = one if one is not None else self._compact(key)
             else:
-                self.held[holder_id] = tuple(self._compact(k) for k in ordered(keys))
+                held[holder_id] = tuple(self._compact(k) for k in ordered(keys))
 
     def _compact(self, key: IdentityKey) -> Compact:
         kept = self._kept.get(key)

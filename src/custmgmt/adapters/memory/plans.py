@@ -183,8 +183,13 @@ class MemoryPlans:
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
         rows = self.rows
         staged, committed = rows.staged, rows.committed
-        for plan in plans:
-            key = plan.prospect_id
+        keys = [plan.prospect_id for plan in plans]
+        if len(set(keys)) == len(keys) and all(
+                plan.version == 0 and key not in staged and key not in committed
+                for key, plan in zip(keys, plans, strict=True)):
+            rows.add_many_new(list(zip(keys, plans, strict=True)))  # the usual case: new
+            return
+        for key, plan in zip(keys, plans, strict=True):
             if plan.version == 0 and key not in staged and key not in committed:
                 rows.add_new(key, plan)  # what ``save`` does with a new plan
             else:

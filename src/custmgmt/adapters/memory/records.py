@@ -207,11 +207,30 @@ class MemoryAudit:
             mine.append(entry)
 
     def append_many(self, entries: Sequence[AuditEntry]) -> None:
+        """``append`` of each entry in turn (all or none), each kind's committed trails
+        found once (an import appends a thousand first entries)."""
         done: list[tuple[str, str]] = []
+        staged, audit = self.staged, self._state.audit
+        inners: dict[str, dict[str, tuple[Packed, ...]] | None] = {}
         try:
             for entry in entries:
-                self.append(entry)
-                done.append((entry.resource_kind, entry.resource_id))
+                kind, rid = entry.resource_kind, entry.resource_id
+                if kind in inners:
+                    inner = inners[kind]
+                else:
+                    inner = inners[kind] = audit.inner(kind)
+                key = (kind, rid)
+                mine = staged.get(key)
+                committed = None if inner is None else inner.get(rid)
+                if entry.sequence != (len(committed) if committed else 0) + (
+                        len(mine) if mine else 0):
+                    raise ConcurrencyError(
+                        f"audit sequence {entry.sequence} of {entry.resource_id!r}")
+                if mine is None:
+                    staged[key] = [entry]
+                else:
+                    mine.append(entry)
+                done.append(key)
         except BaseException:
             for key in reversed(done):
                 mine = self.staged[key]
@@ -274,10 +293,14 @@ class MemoryHeads:
 
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         keys = [(h.chain, h.chain_id) for h in heads]
+        committed = self._state.heads
+        inners = {chain: committed.inner(chain) for chain in {k[0] for k in keys}}
+        staged = self.staged
         if len(set(keys)) != len(keys) or any(
-                k in self.staged or k in self._state.heads for k in keys):
+                k in staged or ((inner := inners[k[0]]) is not None and k[1] in inner)
+                for k in keys):
             raise ConcurrencyError("the head of a chain in the batch exists already")
-        self.staged.update(zip(keys, heads, strict=True))
+        staged.update(zip(keys, heads, strict=True))
 
     def check(self) -> None:
         """Nothing to check: the chain a head belongs to is checked by its own log."""

@@ -132,6 +132,10 @@ class ByKindAndId(MutableMapping[tuple[str, str], V]):
             inner = self._kinds[kind] = {}
         return inner
 
+    def inner(self, kind: str) -> dict[str, V] | None:
+        """The inner map of ``kind`` to read (None: nothing of that kind yet)."""
+        return self._kinds.get(kind)
+
     def get(self, key: tuple[str, str], default: None = None) -> V | None:  # type: ignore[override]
         inner = self._kinds.get(key[0])
         return None if inner is None else inner.get(key[1])

@@ -223,18 +223,17 @@ class MemoryProspects:
         mark = self.keys.mark()
         try:
             if self._all_free(prospects, keys):  # the usual case: no check per row
-                add, stage = self.rows.add_new, self.keys.stage
-                for prospect, held in zip(prospects, keys, strict=True):
-                    add(prospect.id, prospect)
-                    added.append(prospect.id)
-                    stage(prospect.id, held)
+                added = [p.id for p in prospects]
+                stored = self.rows.add_many_new(list(zip(added, prospects, strict=True)))
+                self.keys.stage_new(zip(added, keys, strict=True))
+                return stored
             else:  # row by row: the first row refused raises what ``add`` raises
                 for prospect, held in zip(prospects, keys, strict=True):
                     self.add(prospect, held)
                     added.append(prospect.id)
         except BaseException:
             for prospect_id in added:
-                del self.rows.staged[prospect_id]
+                self.rows.staged.pop(prospect_id, None)
             self.keys.restore(mark)
             raise
         return [self.rows.staged[prospect_id][1] for prospect_id in added]

@@ -146,10 +146,31 @@ class VersionedStage(Generic[A]):
     def written(self) -> dict[str, A]:
         return {key: aggregate for key, (_, aggregate) in self.staged.items()}
 
+    def add_many_new(self, items: list[tuple[str, A]]) -> list[A]:
+        """``add_new`` of each (key, aggregate): keys the caller just found neither staged
+        nor committed (and each given once). Returns what each is stored as."""
+        staged = self.staged
+        if self._shared is not None:
+            return [self.add_new(key, aggregate) for key, aggregate in items]
+        stored = []
+        for key, aggregate in items:
+            copy = stamped(aggregate, 1)
+            staged[key] = (0, copy)
+            stored.append(copy)
+        return stored
+
     def check(self) -> None:
         """Under the store's lock: refuse if anything written moved since it was read."""
+        committed, at = self.committed, self._version_at
         for key, (expected, _) in self.staged.items():
-            if self._version(key) != expected:
+            stored = committed.get(key)
+            if stored is None:
+                if expected == 0:  # the usual case: still new
+                    continue
+                version = 0
+            else:
+                version = stored[at] if self.packed else stored.version
+            if version != expected:
                 raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
 
     def apply(self) -> None:
