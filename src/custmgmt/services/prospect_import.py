@@ -209,7 +209,11 @@ class ProspectImport:
         free: list[Candidate] = []
         for c in candidates:
             holder = _first(c.keys, held)
-            earlier = _first(c.keys, seen)
+            earlier = None
+            for key in c.keys:  # (a key no earlier row gave: the usual case, one look-up)
+                if key in seen:
+                    earlier = _first(c.keys, seen)
+                    break
             refused = None if not customers else self._ctx.guard.refused_holder(
                 customers, c.keys, Purpose.SALES, uow, now)
             if holder is not None and self._same_row(holder.registration.id, c.line):
@@ -222,7 +226,8 @@ class ProspectImport:
                 self._reject(c.line, None, f"duplicate of line {earlier} in this import")
             else:
                 free.append(c)
-                seen.update(dict.fromkeys(c.keys, c.line))
+                for key in c.keys:
+                    seen[key] = c.line
         return free
 
     def _prospect(

@@ -235,8 +235,9 @@ class MemoryPlans:
     def apply(self) -> None:
         state = self._state
         committed, index, day = state.plans, state.plan_index, state.shared.day
-        for pid, (_, plan) in self.rows.staged.items():
-            previous = committed.get(pid)
+        for pid, (expected, plan) in self.rows.staged.items():
+            # (expected 0: checked under this lock that none is committed, nothing to unindex)
+            previous = committed.get(pid) if expected else None
             if previous is not None:
                 index.remove(previous)
             committed[pid] = packed = pack_plan(plan, day)
