@@ -52,15 +52,17 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Every service test runs on each back end."""
     if request.param == "memory":
         return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
+    return _new_database(request, tmp_path)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new database on each SQL back end: a SQLite file, a PostgreSQL database."""
+    """A new database on each SQL back end: a SQLite file, a PostgreSQL database (a
+    store that outlives one app, and that several apps open at once)."""
+    return _new_database(request, tmp_path)
+
+
+def _new_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'crm.db'}"
     cluster: Cluster = request.getfixturevalue("postgres")

@@ -73,36 +73,28 @@ def test_four_worker_processes_deliver_a_thousand_items_each_exactly_once(
           f"per worker {Counter(line['pid'] for line in lines).most_common()}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
-
-
 def test_a_worker_killed_between_send_and_mark_sent_is_redelivered_with_the_same_key(
-    durable_url: str, tmp_path: Path
+    sql_url: str, tmp_path: Path
 ) -> None:
-    prepare(durable_url, 3)
+    prepare(sql_url, 3)
     log = tmp_path / "delivered.jsonl"
     # The lease must outlast starting the next worker process on a loaded machine (10 s
     # did not, at a load average above 10).
-    code, _, _ = finish(worker(durable_url, log, "--batch", "1", "--lease-seconds", "30",
+    code, _, _ = finish(worker(sql_url, log, "--batch", "1", "--lease-seconds", "30",
                                "--option", "file-log.die_after=2"))
     assert code == -9  # SIGKILL, right after the far side got n-000002
     assert [line["id"] for line in read(log)] == ["n-000001", "n-000002"]
-    with custmgmt.open(durable_url) as app:
+    with custmgmt.open(sql_url) as app:
         stuck = {i.notification.id: i for i in app.outbox(OPS)}["n-000002"]
     assert stuck.status is DeliveryStatus.PENDING and stuck.leased_until is not None
-    code, out, err = finish(worker(durable_url, log))
+    code, out, err = finish(worker(sql_url, log))
     assert code == 0 and "sent 1," in out, err  # the lease has not expired: only n-3
     time.sleep(max(0.0, (stuck.leased_until - datetime.now(UTC)).total_seconds()) + 0.2)
-    code, out, err = finish(worker(durable_url, log))
+    code, out, err = finish(worker(sql_url, log))
     assert code == 0 and "sent 1," in out, err
     lines = read(log)
     assert [(line["id"], line["key"]) for line in lines] == [
         ("n-000001", "n-000001"), ("n-000002", "n-000002"), ("n-000003", "n-000003"),
         ("n-000002", "n-000002")]  # again, with the same key
     assert len({str(line["key"]) for line in lines}) == 3  # a key-honouring far side: once each
-    assert statuses(durable_url) == Counter({DeliveryStatus.SENT: 3})
+    assert statuses(sql_url) == Counter({DeliveryStatus.SENT: 3})

@@ -18,7 +18,6 @@ from custmgmt.adapters.sql.translate import customer_values, prospect_values
 from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.errors import ClaimConflict
 from custmgmt.testing.builders import make_customer, make_prospect
-from tests.pg_server import Cluster
 
 PEPPER = b"a secret pepper for the tests"
 TABLES = {"prospect": "custmgmt_prospect_keys", "customer": "custmgmt_customer_keys"}
@@ -130,17 +129,8 @@ def test_a_won_prospect_links_to_the_customer_whose_landline_is_written_otherwis
     assert won.customer_id == customer.id
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database that outlives one ``app`` (memory storage does not)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
-
-
-def test_a_new_pepper_needs_a_rekey_which_keeps_matching_exact(database_url: str) -> None:
-    with custmgmt.open(database_url, migrate=True) as app:
+def test_a_new_pepper_needs_a_rekey_which_keeps_matching_exact(sql_url: str) -> None:
+    with custmgmt.open(sql_url, migrate=True) as app:
         alice = app.principal("u-alice", roles={"salesperson"})
         anna = app.principal("u-anna", roles={"account_manager"})
         app.prospects.register(alice, name="A", phone="13800138000", willingness="clear",
@@ -150,7 +140,7 @@ def test_a_new_pepper_needs_a_rekey_which_keeps_matching_exact(database_url: str
         app.principal("u-ben", roles={"account_manager"})
         before = _stored_keys(app), _stored_keys(app, "customer")
     settings = custmgmt.Settings(key_pepper=PEPPER)
-    with custmgmt.open(database_url, settings=settings) as app:
+    with custmgmt.open(sql_url, settings=settings) as app:
         bob, ben = app.get_principal("u-bob"), app.get_principal("u-ben")
         assert bob is not None and ben is not None
         # Before the rekey, keys sealed with the old pepper are not seen.

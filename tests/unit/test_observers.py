@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 
 import custmgmt
 from custmgmt.domain.common import DomainEvent
 from custmgmt.plugins import hookimpl
-from tests.pg_server import Cluster
 
 App = custmgmt.CustomerManagement
 
@@ -66,33 +64,24 @@ def test_an_observer_that_was_down_catches_up_in_order_after_its_backoff(
     assert watcher.seen == [f"ProspectRegistered:{first}", f"ProspectRegistered:{second}"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store two app objects open at once (a memory store lives inside one app)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
-
-
 def test_a_new_observer_starts_at_the_end_of_the_log(
-    shared_url: str, clock: custmgmt.FixedClock
+    sql_url: str, clock: custmgmt.FixedClock
 ) -> None:
-    with open_with(shared_url, clock) as app:
+    with open_with(sql_url, clock) as app:
         register(app, 1)
     watcher = Watcher()
-    with open_with(shared_url, clock, watcher) as app:
+    with open_with(sql_url, clock, watcher) as app:
         assert app.feed_observers() == 0
         new = register(app, 2)
     assert watcher.seen == [f"ProspectRegistered:{new}"]
 
 
 def test_events_another_process_committed_reach_the_observer_from_the_log(
-    shared_url: str, clock: custmgmt.FixedClock
+    sql_url: str, clock: custmgmt.FixedClock
 ) -> None:
     watcher = Watcher()
-    with open_with(shared_url, clock, watcher) as observed, \
-            open_with(shared_url, clock) as other:
+    with open_with(sql_url, clock, watcher) as observed, \
+            open_with(sql_url, clock) as other:
         elsewhere = register(other, 1)     # an app without the observer installed
         assert watcher.seen == []
         assert observed.feed_observers() == 1
@@ -100,10 +89,10 @@ def test_events_another_process_committed_reach_the_observer_from_the_log(
 
 
 def test_one_observer_in_two_processes_shares_one_cursor(
-    shared_url: str, clock: custmgmt.FixedClock
+    sql_url: str, clock: custmgmt.FixedClock
 ) -> None:
     one, two = Watcher(), Watcher()    # the same plugin installed in two processes
-    with open_with(shared_url, clock, one) as a, open_with(shared_url, clock, two) as b:
+    with open_with(sql_url, clock, one) as a, open_with(sql_url, clock, two) as b:
         registered = [register(a, 1), register(b, 2), register(a, 3)]
         a.feed_observers()
         b.feed_observers()
