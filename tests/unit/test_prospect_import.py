@@ -214,3 +214,27 @@ def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables
         finally:
             engine.dispose()
         assert analyzed > 0
+
+
+def test_a_value_the_grading_policy_refuses_costs_only_its_row(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    seller = app.principal("u-s", roles={"salesperson"})
+    rows = [{"name": f"P{n}", "phone": f"1360000{n:04d}", "willingness": "clear",
+             "potential_value": "2000000", **({"currency": "USD"} if n == 2 else {})}
+            for n in range(1, 4)]
+    report = app.prospects.import_many(seller, rows)
+    assert report.imported == 2
+    assert [(r.line, r.field) for r in report.rejected] == [(2, "potential_value")]
+
+
+@pytest.mark.parametrize("currency", [["CNY"], {"CNY": 1}, 7])
+def test_a_currency_that_is_not_text_is_refused_by_name(
+    app: custmgmt.CustomerManagement, currency: object,
+) -> None:
+    seller = app.principal("u-s", roles={"salesperson"})
+    report = app.prospects.import_many(seller, [{
+        "name": "P1", "phone": "13600000001", "willingness": "clear",
+        "potential_value": "2000000", "currency": currency}])
+    assert report.imported == 0
+    assert [(r.line, r.field) for r in report.rejected] == [(1, "currency")]

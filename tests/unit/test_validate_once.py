@@ -4,6 +4,7 @@ they refuse is still refused, with the same error, everywhere."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -254,6 +255,28 @@ def test_first_entries_with_one_odd_input_are_what_chain_entry_makes(
 @given(st.fixed_dictionaries(_BATCH))
 def test_first_entries_are_the_entries_chain_entry_makes(inputs: dict[str, object]) -> None:
     _same_entries(**inputs)  # type: ignore[arg-type]
+
+
+def test_first_entries_give_each_row_its_own_snapshot_from_a_sequence_made_anew() -> None:
+    """A Sequence whose snapshots are made as it is read: a freed mapping's id is
+    reused, and must not hand a row an earlier row's snapshot."""
+
+    class Anew(Sequence[dict[str, str]]):
+        def __init__(self, grades: list[str]) -> None:
+            self._grades = grades
+
+        def __len__(self) -> int:
+            return len(self._grades)
+
+        def __getitem__(self, i: int) -> dict[str, str]:  # type: ignore[override]
+            return {"grade": self._grades[i]}
+
+    grades = ["A", "B", "C", "D"]
+    entries = first_entries(
+        resource_kind="prospect", resource_ids=["p-1", "p-2", "p-3", "p-4"], actor_id="u-1",
+        action="register", at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC), afters=Anew(grades))
+    assert [dict(e.after)["grade"] for e in entries] == grades
+    assert all(e.hash == e.computed_hash() for e in entries)
 
 
 def test_first_entries_wants_one_snapshot_per_id() -> None:

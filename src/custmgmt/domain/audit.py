@@ -172,6 +172,7 @@ def first_entries(
     mapping given for many rows is sorted and written once), and each entry's canonical
     text is that shared text with its resource id put in, hashed; an entry any part of
     which is unusual is made by ``chain_entry`` itself."""
+    afters = list(afters)  # held while ids stand for them (a Sequence may make them anew)
     if len(resource_ids) != len(afters):
         raise ValueError("one snapshot per resource id")
     if not (plain_text(resource_kind, 50) and plain_text(actor_id, 200)
@@ -179,7 +180,7 @@ def first_entries(
         return [chain_entry(None, resource_kind=resource_kind, resource_id=rid,
                             actor_id=actor_id, action=action, at=at, before=None, after=after)
                 for rid, after in zip(resource_ids, afters, strict=True)]
-    # By the snapshot mapping's identity (``afters`` keeps each alive meanwhile): its
+    # By the snapshot mapping's identity (the list keeps each alive meanwhile): its
     # sorted pairs, and a SHA-256 that has read the canonical text up to the resource id.
     started: dict[int, tuple[tuple[tuple[str, str], ...], Any] | None] = {}
     head = f"{_PREFIX}{_quote(action)},\"actor_id\":{_quote(actor_id)},\"after\":"

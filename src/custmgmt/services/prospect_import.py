@@ -158,6 +158,9 @@ class ProspectImport:
         for line, row in batch:
             try:
                 profile, will, value = self._parse(clean(row))
+                # a value the grading policy refuses (another currency) is this row's
+                # fault: refused here, not by the batch's write
+                self._policy.grade(will, value)
             except ValidationError as error:
                 self._reject(line, error.field, "; ".join(
                     f"{e.path}: {e.message}" if e.path != error.field else e.message

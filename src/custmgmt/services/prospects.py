@@ -689,7 +689,7 @@ def _parse_good(
     if will is None:
         will = require_enum("willingness", Willingness, raw_will)
     currency = get("currency") or "CNY"
-    if currency not in CURRENCY_MINOR_UNITS:
+    if not _known_currency(currency):
         raise ValidationError("currency", "must be a known ISO 4217 code")
     raw = get("potential_value")
     if type(raw) is str and type(currency) is str:
@@ -713,6 +713,10 @@ def _parse_good(
     return profile, will, value
 
 
+def _known_currency(currency: object) -> bool:
+    return isinstance(currency, str) and currency in CURRENCY_MINOR_UNITS
+
+
 def _parse_naming_all(row: Mapping[str, object]) -> tuple[Profile, Willingness, Money]:
     """A row's profile, willingness and value; one ValidationError naming every bad field."""
     fields = dict(row)
@@ -721,7 +725,7 @@ def _parse_naming_all(row: Mapping[str, object]) -> tuple[Profile, Willingness, 
                                               fields.pop("willingness", None)))
     currency = fields.pop("currency", None) or "CNY"
     raw_value = fields.pop("potential_value", None)
-    if currency in CURRENCY_MINOR_UNITS:
+    if _known_currency(currency):
         value = problems.take(lambda: non_negative_value(raw_value, str(currency)))
     else:
         problems.take(lambda: _raise(ValidationError(
