@@ -165,9 +165,7 @@ def text(max_length: int = 2000) -> Validator:
     """A non-blank string of at most ``max_length`` characters."""
 
     def check(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        # the usual case first, in a few C calls: printable text of a fitting length
-        if type(value) is str and len(value) <= max_length and value.isprintable() \
-                and value.strip():
+        if plain_text(value, max_length):  # the usual case first, in a few C calls
             return
         if not isinstance(value, str):
             raise ValidationError(attribute.name, f"must be text, not {type(value).__name__}")
@@ -193,8 +191,7 @@ def utc_instant(value: object) -> bool:
 
 def aware(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """A timezone-aware datetime (instants are compared across zones)."""
-    if type(value) is datetime and value.tzinfo is UTC \
-            and _EARLIEST_UTC <= value <= _LATEST_UTC:
+    if utc_instant(value):
         return  # the usual case: an instant of the clock, in UTC and in range
     if not isinstance(value, datetime):
         raise ValidationError(attribute.name, f"must be a datetime, not {type(value).__name__}")
