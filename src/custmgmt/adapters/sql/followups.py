@@ -146,10 +146,12 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None,
         parts = [part.where(_UNCHANGED_TEST) for part in parts]
     elif guarded:
         parts = [part.select_from(_UNCHANGED, PLANS) for part in parts]
+    if not parts:  # nothing can be due: the principal alone, if asked for
+        if head is None:
+            raise AssertionError("a list of no part")
+        return head
     if head is not None:
         parts.insert(0, head)
-    if not parts:
-        raise AssertionError("a list of no part")
     if dialect == "postgresql":
         # the days late, counted by the database: an integer (a small one, which Python
         # keeps ready-made) instead of a date object per row that is then hashed to
