@@ -218,3 +218,23 @@ def test_sql_engines_hide_statement_parameters(tmp_path: object) -> None:
     engine, _ = make_engine("sqlite://")
     assert engine.hide_parameters
     engine.dispose()
+
+
+class _LyingText(str):
+    """Text that says it is printable and hides its NUL from iteration."""
+
+    def isprintable(self) -> bool:
+        return True
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter("ab")
+
+
+def test_a_str_subclass_cannot_hide_a_control_character(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    with pytest.raises(ValidationError) as caught:
+        _register(app, root, name=_LyingText("a\x00b"))
+    assert caught.value.field == "name"
+    assert app.prospects.list(root).items == ()

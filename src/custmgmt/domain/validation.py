@@ -38,6 +38,8 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored as text, or None: lone surrogates (not encodable
     as UTF-8), NUL and other control characters (PostgreSQL refuses NUL) are refused."""
+    if type(value) is not str:  # a subclass's own isprintable or iteration may lie
+        value = str.__str__(value)
     if value.isprintable():  # the usual case, checked in C: nothing to refuse
         return None
     for ch in value:
