@@ -86,11 +86,9 @@ _UNCHANGED = select(literal_column("1").label("unchanged")).where(
     _PRINCIPALS.c.version == bindparam("version", type_=Integer)).subquery("unchanged")
 """One row if the principal ``:actor`` is still stored at ``:version``, none otherwise.
 Every stored change of a principal (its team, supervisor, activity, roles or
-certifications) counts up its version: ``SqlPrincipals.save``, a compare-and-set on
-the version, is the only writer of a principal and rewrites its roles and
-certifications with it, and principals are never deleted. A grant edited by hand in
-SQL must count the version up too, or this list keeps the old reach (docs/access.md
-says so to operators). Comparing the version
+certifications) counts up its version: ``SqlPrincipals.save`` is a compare-and-set on
+the version, and the database's triggers count it up at a change made by hand in SQL
+(migration 0020); principals are never deleted. Comparing the version
 (the primary key's row, one integer) costs the database less than building and
 comparing the principal's whole document (on PostgreSQL, about 30 microseconds a
 list)."""

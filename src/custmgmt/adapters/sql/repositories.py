@@ -237,6 +237,12 @@ class SqlPrincipals:
             self._s.execute(insert(CertificationRow), [
                 {"principal_id": pid, "name": c.name, "valid_until": c.valid_until}
                 for c in principal.certifications])
+        if version > 0 or principal.roles or principal.certifications:
+            # the database counted the version up at each role and certification row
+            # written (migration 0020, for changes made by hand): one change, one version
+            self._s.execute(update(PrincipalRow).where(
+                PrincipalRow.id == pid, PrincipalRow.version != version + 1,
+            ).values(version=version + 1).execution_options(synchronize_session=False))
         return attrs.evolve(principal, version=version + 1)
 
 
