@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from datetime import date, datetime
 
 from custmgmt.domain.common import ProspectId
@@ -34,7 +33,7 @@ from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import FollowUpQuery, UnitOfWork
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.consent import require_follow_up_consent
-from custmgmt.services.context import Context, Described, require_principal
+from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import optional_text
 from custmgmt.services.prospects import KIND, resource_of
@@ -69,8 +68,6 @@ REMEMBERED_REACHES = 4096
 """How many actors' last reach ``FollowUpService.due`` remembers (then it starts over)."""
 LONG_LIST = 500
 """A due list this long is read with fewer young garbage collections (``collector``)."""
-_AS_IS = nullcontext()
-"""A short list is read as the collector is (one context for every call: it keeps no state)."""
 
 
 def closed_for(closures: Sequence[ClosedMonth], month: str, team: str | None) -> bool:
@@ -248,8 +245,9 @@ class FollowUpService(Described):
     ) -> tuple[DueItem, ...]:
         """Prospects due for a follow-up on or before ``on`` (default: local today), for
         the actor (a manager: the team), by priority: grade, then how late."""
-        day = self._ctx.today() if on is None else require_date("on", on)
-        claimed = require_principal(actor)
+        # the edge checked ``actor`` (a Principal) and ``on`` (a date in range)
+        day = self._ctx.today() if on is None else on
+        claimed = actor
         action = Action.FOLLOWUP_READ
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             # The actor's grants are read with the list, in one statement: the list is
@@ -259,12 +257,16 @@ class FollowUpService(Described):
             if guess is None:  # first time: the grants first, then both together
                 guess = self._ctx.reach(uow, claimed, action)[1]
             for _ in range(3):
-                # a long list (the actor's last one was) is thousands of new objects,
-                # which die with the list or live on with it: the young collections
-                # every 700 of them would walk them for nothing
-                with fewer_young_collections() if long else _AS_IS:
-                    # the principal as last read: storage may check it is unchanged
-                    # instead of reading it again
+                # the principal as last read: storage may check it is unchanged instead
+                # of reading it again
+                if long:
+                    # a long list (the actor's last one was) is thousands of new
+                    # objects, which die with the list or live on with it: the young
+                    # collections every 700 of them would walk them for nothing
+                    with fewer_young_collections():
+                        stored, items = uow.plans.due_for(claimed.id, guess, day, owner,
+                                                          known)
+                else:
                     stored, items = uow.plans.due_for(claimed.id, guess, day, owner, known)
                 reach = self._ctx.reach_from(claimed, stored, action)
                 if reach == guess:
