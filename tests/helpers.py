@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import custmgmt
@@ -46,6 +47,19 @@ def register_numbered(
                               "willingness": "clear", "potential_value": 2_000_000}
     values.update(fields)
     return app.prospects.register(who, **values)
+
+
+@contextmanager
+def east_team(url: str, clock: custmgmt.FixedClock) -> Iterator[custmgmt.CustomerManagement]:
+    """The app on ``url`` with an admin (u-root), a salesperson (u-alice, who owns two
+    prospects) and her sales manager (u-mia), both in team east."""
+    with custmgmt.open(url, migrate=True, clock=clock) as opened:
+        opened.principal("u-root", roles={"admin"})
+        alice = opened.principal("u-alice", roles={"salesperson"}, team="east")
+        opened.principal("u-mia", roles={"sales_manager"}, team="east")
+        register_numbered(opened, alice, 1)
+        register_numbered(opened, alice, 2)
+        yield opened
 
 
 def dispatcher(app: custmgmt.CustomerManagement) -> custmgmt.Principal:

@@ -17,7 +17,7 @@ import custmgmt
 from custmgmt.adapters.system import FixedClock
 from custmgmt.errors import PermissionDenied
 from tests.conftest import START
-from tests.helpers import register_numbered
+from tests.helpers import east_team, register_numbered
 
 App = custmgmt.CustomerManagement
 ON = date(2026, 12, 31)
@@ -25,12 +25,7 @@ ON = date(2026, 12, 31)
 
 @pytest.fixture
 def app(sql_url: str) -> Iterator[App]:
-    with custmgmt.open(sql_url, migrate=True, clock=FixedClock(START)) as opened:
-        opened.principal("u-root", roles={"admin"})
-        alice = opened.principal("u-alice", roles={"salesperson"}, team="east")
-        opened.principal("u-mia", roles={"sales_manager"}, team="east")
-        register_numbered(opened, alice, 1)
-        register_numbered(opened, alice, 2)
+    with east_team(sql_url, FixedClock(START)) as opened:
         yield opened
 
 
