@@ -39,6 +39,13 @@ def find_binaries() -> tuple[str, str] | None:
     return None
 
 
+_SEEDED = {
+    "custmgmt_alembic_version": None,
+    "custmgmt_grants_generation": "UPDATE custmgmt_grants_generation SET generation = 0",
+}
+"""Tables whose rows the migrations write, kept (and reset) when a database is emptied."""
+
+
 class Cluster:
     def __init__(self, initdb: str, pg_ctl: str) -> None:
         self.initdb, self.pg_ctl = initdb, pg_ctl
@@ -141,10 +148,13 @@ class Cluster:
 
     def _empty(self, connection: psycopg.Connection[tuple[object, ...]]) -> None:
         assert self._schema is not None
-        tables = [t for t in self._schema[0] if t != "custmgmt_alembic_version"]
+        tables = [t for t in self._schema[0] if t not in _SEEDED]
         with connection.transaction():
             for table in tables:
                 connection.execute(f'DELETE FROM "{table}"')
+            for reset in _SEEDED.values():
+                if reset is not None:
+                    connection.execute(reset)
             sequences = [row[0] for row in connection.execute(
                 "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
             for sequence in sequences:

@@ -93,7 +93,7 @@ def test_the_guarded_statement_reads_the_list_in_index_order(app: App, sql_url: 
     dialect = storage.engine.dialect
     explain = "EXPLAIN QUERY PLAN" if dialect.name == "sqlite" else "EXPLAIN"
     params = {"on": ON, "actor": "u-mia", "owner": "u-mia", "me": "u-mia", "team": "east",
-              "version": 1}
+              "generation": 1}
     with storage.engine.connect() as connection:
         if dialect.name == "postgresql":
             # a table of two rows is read whole and sorted, whatever the indexes; what

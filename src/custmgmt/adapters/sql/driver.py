@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, NullType
 
 from custmgmt.adapters.sql.column_types import UTCDateTime
-from custmgmt.errors import StorageError
+from custmgmt.errors import ConcurrencyError, CustmgmtError, StorageError
 
 _KEY = "custmgmt_driver_connection"
 BEGIN_ON_DRIVER = "custmgmt_begin_on_driver"
@@ -122,9 +122,19 @@ def _instant(process: Processor, dialect: str) -> Processor:
 
 
 
-def driver_failure(error: BaseException) -> StorageError:
-    """What callers see of a driver's error: its class name, never its message (which
-    may quote the values of the statement)."""
+_CONFLICTS = frozenset({"40001", "40P01"})
+"""SQLSTATEs of a transaction the database ended to break a conflict with another:
+a serialization failure, a deadlock (e.g. a library save against a script that
+changed a principal's roles by hand, locking in the other order)."""
+
+
+def driver_failure(error: BaseException) -> CustmgmtError:
+    """What callers see of a driver's error: ConcurrencyError for a conflict the
+    database broke (reload and retry), else StorageError with the error's class name,
+    never its message (which may quote the values of the statement)."""
+    if getattr(error, "sqlstate", None) in _CONFLICTS:
+        return ConcurrencyError(
+            f"a concurrent transaction conflicted ({type(error).__name__}): reload and retry")
     return StorageError(f"database failure: {type(error).__name__}")
 
 

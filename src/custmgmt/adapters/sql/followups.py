@@ -10,9 +10,9 @@ from typing import Any
 
 import attrs
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Date,
-    Integer,
     Select,
     bindparam,
     case,
@@ -38,7 +38,7 @@ from custmgmt.adapters.sql.driver import (
 )
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.repositories import (
-    document_of,
+    generation_of,
     principal_of,
     principal_row,
 )
@@ -46,7 +46,7 @@ from custmgmt.adapters.sql.tables import (
     ClosedMonthRow,
     FollowUpPlanRow,
     FollowUpRow,
-    PrincipalRow,
+    GrantsGenerationRow,
     table_of,
 )
 from custmgmt.adapters.sql.versioned import versioned_update
@@ -80,21 +80,19 @@ def _due(*where: ColumnElement[bool]) -> Select[tuple[str, str, str, date]]:
         PLANS.c.active == true(), PLANS.c.next_due <= bindparam("on"), *where)
 
 
-_PRINCIPALS = table_of(PrincipalRow)
+_GENERATION = table_of(GrantsGenerationRow)
 _UNCHANGED = select(literal_column("1").label("unchanged")).where(
-    _PRINCIPALS.c.id == bindparam("actor"),
-    _PRINCIPALS.c.version == bindparam("version", type_=Integer)).subquery("unchanged")
-"""One row if the principal ``:actor`` is still stored at ``:version``, none otherwise.
-Every stored change of a principal (its team, supervisor, activity, roles or
-certifications) counts up its version: ``SqlPrincipals.save`` is a compare-and-set on
-the version, and the database's triggers count it up at a change made by hand in SQL
-(migration 0020); principals are never deleted. Comparing the version
-(the primary key's row, one integer) costs the database less than building and
-comparing the principal's whole document (on PostgreSQL, about 30 microseconds a
-list)."""
-_UNCHANGED_TEST = select(_PRINCIPALS.c.version).where(
-    _PRINCIPALS.c.id == bindparam("actor")).scalar_subquery() == bindparam(
-    "version", type_=Integer)
+    _GENERATION.c.id == literal_column("1"),
+    _GENERATION.c.generation == bindparam("generation", type_=BigInteger),
+).subquery("unchanged")
+"""One row if no principal, role or certification changed since the actor was read
+with ``:generation`` (the grants generation, which the database counts up at every
+such change, by the library or by hand: migration 0020), none otherwise. Comparing
+one number (a primary key's row) costs the database less than building and comparing
+the actor's whole document (on PostgreSQL, about 30 microseconds a list)."""
+_UNCHANGED_TEST = select(_GENERATION.c.generation).where(
+    _GENERATION.c.id == literal_column("1"),
+).scalar_subquery() == bindparam("generation", type_=BigInteger)
 """Like ``_UNCHANGED``, as a condition (PostgreSQL tests it once: a one-time filter
 over an init plan)."""
 
@@ -133,8 +131,8 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None,
     sort). On PostgreSQL the fourth column is the days late on ``:on`` (``:on -
     next_due``, an integer) instead of the date: see :func:`due_items_of`.
 
-    ``guarded``: every part reads nothing unless the principal ``:actor`` is still
-    stored at ``:version`` (``_UNCHANGED``). On SQLite each part
+    ``guarded``: every part reads nothing unless the grants generation is still
+    ``:generation`` (``_UNCHANGED``). On SQLite each part
     selects from that one-row subquery too, which the planner puts first (a unique
     key: one row), so the part is read in index order once, or not at all; a
     condition instead would be tested on every row. On PostgreSQL it is a condition
@@ -181,7 +179,7 @@ def due_statement(dialect: str, shape: str, with_actor: bool = False,
                   guarded: bool = False) -> Any:
     """The statement of a due list of ``shape`` ("any", "owner", "team", "team_owner"
     or "none"), with the actor's principal read in it when ``with_actor``, or read
-    only if the actor is still stored at ``:version`` when ``guarded``; built once
+    only if no grants changed since ``:generation`` when ``guarded``; built once
     per dialect."""
     key = (dialect, shape, with_actor, guarded)
     found = _LISTS.get(key)
@@ -343,13 +341,13 @@ class SqlPlans:
         params: dict[str, Any] = {"on": on, "actor": principal_id}
         shape = _shape(reach, owner, params)
         dialect = dialect_name(self._s)
-        if known is not None and known.id == principal_id and shape != "none" \
-                and document_of(known) is not None:
-            # the list alone, read only if the principal is still stored as ``known``
-            # was read (its version: an empty list: changed, or nothing due; read both
-            # below)
+        generation = None if known is None else generation_of(known)
+        if generation is not None and known is not None and known.id == principal_id \
+                and shape != "none":
+            # the list alone, read only if no grants changed since ``known`` was read (an
+            # empty list: changed, or nothing due; read both below)
             rows = read_alone(self._s, due_statement(dialect, shape, guarded=True),
-                              {**params, "version": known.version})
+                              {**params, "generation": generation})
             if rows:
                 return known, due_items_of(rows, on)
         rows = read_alone(self._s, due_statement(dialect, shape, with_actor=True), params)

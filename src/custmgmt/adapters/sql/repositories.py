@@ -33,6 +33,7 @@ from custmgmt.adapters.sql.tables import (
     CertificationRow,
     ChainHeadRow,
     CounterRow,
+    GrantsGenerationRow,
     PrincipalRoleRow,
     PrincipalRow,
     table_of,
@@ -53,6 +54,7 @@ AUDIT = table_of(AuditRow)
 HEADS = table_of(ChainHeadRow)
 _PRINCIPALS, _ROLES, _CERTS = (table_of(PrincipalRow), table_of(PrincipalRoleRow),
                                table_of(CertificationRow))
+_GENERATION = table_of(GrantsGenerationRow)
 # Read on every call (who is acting): one statement on the driver, the principal's
 # row joined with its roles and certifications (a row per pair; people hold a few).
 PRINCIPAL = select(
@@ -66,8 +68,8 @@ def principal_row(dialect: str) -> Select[Any]:
     """The principal ``:actor`` as one row of four columns, to be read in the same
     statement as a due list (whose rows have the same four): a NULL prospect id, the
     principal as a JSON document (team, supervisor, active, version, roles,
-    certifications: see :func:`principal_of`) and two NULLs. No row if there is no
-    such principal. Built once per dialect."""
+    certifications and the grants generation: see :func:`principal_of`) and two
+    NULLs. No row if there is no such principal. Built once per dialect."""
     found = _PRINCIPAL_ROWS.get(dialect)
     if found is None:
         found = _PRINCIPAL_ROWS[dialect] = _principal_row(dialect)
@@ -108,7 +110,9 @@ def _principal_row(dialect: str) -> Select[Any]:
 
 def _keys(p: Any, roles: Any, certs: Any) -> list[Any]:
     pairs = {"team": p.team, "supervisor": p.supervisor_id, "active": p.active,
-             "version": p.version, "roles": roles, "certs": certs}
+             "version": p.version, "roles": roles, "certs": certs,
+             "generation": select(_GENERATION.c.generation).where(
+                 _GENERATION.c.id == literal_column("1")).scalar_subquery()}
     items: list[Any] = []
     for key, value in pairs.items():
         items += [literal_column(f"'{key}'"), value]
@@ -121,7 +125,7 @@ _SEEN: dict[tuple[str, str], Principal] = {}
 def principal_of(principal_id: str, document: str) -> Principal:
     """The principal ``principal_row`` read as ``document``. The same document gives
     the same (immutable) Principal without parsing it again: any change to the
-    principal's grants changes the document."""
+    principal's grants changes the document (its generation, at least)."""
     key = (principal_id, document)
     found = _SEEN.get(key)
     if found is None:
@@ -135,20 +139,21 @@ def principal_of(principal_id: str, document: str) -> Principal:
                 for name, until in values["certs"]))
         if len(_SEEN) >= SEEN_PRINCIPALS:
             _SEEN.clear()
-            _DOCUMENTS.clear()
+            _GENERATIONS.clear()
         _SEEN[key] = found
-        _DOCUMENTS[id(found)] = (found, document)
+        _GENERATIONS[id(found)] = (found, values["generation"])
     return found
 
 
-def document_of(principal: Principal) -> str | None:
-    """The document :func:`principal_of` made ``principal`` from (that very object),
-    or None if it did not make it or no longer remembers it."""
-    found = _DOCUMENTS.get(id(principal))
+def generation_of(principal: Principal) -> int | None:
+    """The grants generation (``GrantsGenerationRow``) read with ``principal`` when
+    :func:`principal_of` made it (that very object), or None if it did not make it, no
+    longer remembers it, or read no generation."""
+    found = _GENERATIONS.get(id(principal))
     return found[1] if found is not None and found[0] is principal else None
 
 
-_DOCUMENTS: dict[int, tuple[Principal, str]] = {}
+_GENERATIONS: dict[int, tuple[Principal, int | None]] = {}
 """By the id of each Principal in ``_SEEN`` (held there, so the id is not reused)."""
 
 
@@ -237,12 +242,6 @@ class SqlPrincipals:
             self._s.execute(insert(CertificationRow), [
                 {"principal_id": pid, "name": c.name, "valid_until": c.valid_until}
                 for c in principal.certifications])
-        if version > 0 or principal.roles or principal.certifications:
-            # the database counted the version up at each role and certification row
-            # written (migration 0020, for changes made by hand): one change, one version
-            self._s.execute(update(PrincipalRow).where(
-                PrincipalRow.id == pid, PrincipalRow.version != version + 1,
-            ).values(version=version + 1).execution_options(synchronize_session=False))
         return attrs.evolve(principal, version=version + 1)
 
 

@@ -51,16 +51,21 @@ from custmgmt.adapters.sql.prospects import SqlProspects
 from custmgmt.adapters.sql.repositories import SqlAudit, SqlCounters, SqlHeads, SqlPrincipals
 from custmgmt.adapters.sql.samples import SqlSamples
 from custmgmt.adapters.sql.stock import SqlDepartments, SqlStockCounts
-from custmgmt.errors import CustmgmtError, StorageError, ValidationError
+from custmgmt.errors import ConcurrencyError, CustmgmtError, StorageError, ValidationError
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.serialization import make_converter
 
 T = TypeVar("T")
 
 
-def storage_error(error: SQLAlchemyError) -> StorageError:
-    """A StorageError that names the failure but never echoes parameters (they hold PII)."""
+def storage_error(error: SQLAlchemyError) -> CustmgmtError:
+    """A StorageError that names the failure but never echoes parameters (they hold
+    PII); ConcurrencyError for a conflict the database broke (see ``driver_failure``)."""
     original = getattr(error, "orig", None)
+    if original is not None:
+        failure = driver_failure(original)
+        if isinstance(failure, ConcurrencyError):
+            return failure
     code = getattr(error, "code", None)
     detail = type(original).__name__ if original is not None else type(error).__name__
     return StorageError(f"database failure: {detail}" + (f" [{code}]" if code else ""))

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -258,6 +259,18 @@ class PrincipalRow(Base):
     supervisor_id: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, server_default=true())
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+
+
+class GrantsGenerationRow(Base):
+    """One row: a number the database counts up at every change of a principal, its
+    roles or certifications, made by the library or by hand (migration 0020's
+    triggers). A due list read for an actor known from an earlier list is kept only
+    if the number is still the one read with that actor."""
+
+    __tablename__ = "custmgmt_grants_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)
 
 
 class PrincipalRoleRow(Base):

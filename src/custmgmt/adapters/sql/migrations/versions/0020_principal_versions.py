@@ -1,13 +1,19 @@
-"""the database counts a principal's version up at every change of its grants
+"""the database counts every change of a principal's grants
 
-A principal's version goes up whenever the principal or its roles or certifications
-change, also when they are changed by hand in SQL: a due list checks the version of
-the actor it read last time instead of reading the actor again, so a grant changed
-without a new version would go unseen there. Triggers count the version up after
-each change of a role or certification row, and on an update of the principal that
-leaves the version as it was; an update that sets the version itself keeps it. The
-library's own save sets the version it returns once its roles and certifications
-are written (``SqlPrincipals.save``).
+``custmgmt_grants_generation`` holds one number that triggers count up at every
+statement that changes a principal, its roles or its certifications: the library's
+own saves and changes made by hand in SQL (an UPDATE, a DELETE and INSERT, SQLite's
+REPLACE, PostgreSQL's TRUNCATE) alike. A due list for an actor known from an earlier
+list is read only while the number is the one read with that actor
+(``adapters/sql/followups.py``), so a grant changed by hand takes effect at the next
+call there too, as it does everywhere else.
+
+On PostgreSQL the trigger function runs as its owner (SECURITY DEFINER) with the
+search path it was created with: an operator allowed to edit roles but not this table,
+or a session whose search path does not name the store's schema, still counts the
+change. Triggers switched off (``session_replication_role = replica``, as
+``pg_restore --disable-triggers`` sets it, or ``ALTER TABLE ... DISABLE TRIGGER``) count
+nothing: restart the apps after such a restore.
 
 A later migration that rebuilds one of these tables on SQLite (``batch_alter_table``
 copies and drops it) drops its triggers with it and must create them again.
@@ -19,6 +25,7 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
@@ -26,72 +33,49 @@ down_revision = "0019"
 branch_labels = None
 depends_on = None
 
-PRINCIPALS = "custmgmt_principals"
-GRANTS = ("custmgmt_principal_roles", "custmgmt_certifications")
-BUMP = f"UPDATE {PRINCIPALS} SET version = version + 1 WHERE id = {{row}}.principal_id"
+GENERATION = "custmgmt_grants_generation"
+WATCHED = ("custmgmt_principals", "custmgmt_principal_roles", "custmgmt_certifications")
+COUNT = f"UPDATE {GENERATION} SET generation = generation + 1 WHERE id = 1"
+FUNCTION = "custmgmt_count_grants_change"
 
-SQLITE_PRINCIPAL = f"""
-CREATE TRIGGER {PRINCIPALS}_version AFTER UPDATE ON {PRINCIPALS}
-FOR EACH ROW WHEN NEW.version = OLD.version
-BEGIN UPDATE {PRINCIPALS} SET version = OLD.version + 1 WHERE id = NEW.id; END
-"""
-
-POSTGRESQL_FUNCTIONS = f"""
-CREATE FUNCTION {PRINCIPALS}_version() RETURNS trigger LANGUAGE plpgsql AS $$
+POSTGRESQL_FUNCTION = f"""
+CREATE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path FROM CURRENT AS $$
 BEGIN
-    IF NEW.version = OLD.version THEN
-        NEW.version := OLD.version + 1;
-    END IF;
-    RETURN NEW;
-END $$;
-CREATE FUNCTION custmgmt_grant_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        {BUMP.format(row="OLD")};
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        {BUMP.format(row="NEW")};
-    END IF;
+    {COUNT};
     RETURN NULL;
-END $$;
-CREATE TRIGGER {PRINCIPALS}_version BEFORE UPDATE ON {PRINCIPALS}
-FOR EACH ROW EXECUTE FUNCTION {PRINCIPALS}_version();
+END $$
 """
-
-
-def _sqlite_grant_triggers(table: str) -> list[str]:
-    return [
-        f"CREATE TRIGGER {table}_added AFTER INSERT ON {table} FOR EACH ROW "
-        f"BEGIN {BUMP.format(row='NEW')}; END",
-        f"CREATE TRIGGER {table}_removed AFTER DELETE ON {table} FOR EACH ROW "
-        f"BEGIN {BUMP.format(row='OLD')}; END",
-        f"CREATE TRIGGER {table}_changed AFTER UPDATE ON {table} FOR EACH ROW "
-        f"BEGIN {BUMP.format(row='OLD')}; {BUMP.format(row='NEW')}; END",
-    ]
 
 
 def upgrade() -> None:
+    op.create_table(
+        GENERATION,
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{GENERATION}")),
+    )
+    op.execute(f"INSERT INTO {GENERATION} (id, generation) VALUES (1, 0)")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(POSTGRESQL_FUNCTIONS)
-        for table in GRANTS:
-            op.execute(f"CREATE TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE "
-                       f"ON {table} FOR EACH ROW EXECUTE FUNCTION custmgmt_grant_changed()")
+        op.execute(POSTGRESQL_FUNCTION)
+        for table in WATCHED:
+            op.execute(f"CREATE TRIGGER {table}_counted AFTER INSERT OR UPDATE OR DELETE "
+                       f"OR TRUNCATE ON {table} FOR EACH STATEMENT "
+                       f"EXECUTE FUNCTION {FUNCTION}()")
         return
-    op.execute(SQLITE_PRINCIPAL)
-    for table in GRANTS:
-        for statement in _sqlite_grant_triggers(table):
-            op.execute(statement)
+    for table in WATCHED:  # SQLite has row triggers only (and no TRUNCATE)
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            op.execute(f"CREATE TRIGGER {table}_{event.lower()}_counted AFTER {event} "
+                       f"ON {table} FOR EACH ROW BEGIN {COUNT}; END")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for table in (PRINCIPALS, *GRANTS):
-            suffix = "version" if table == PRINCIPALS else "changed"
-            op.execute(f"DROP TRIGGER {table}_{suffix} ON {table}")
-        op.execute(f"DROP FUNCTION {PRINCIPALS}_version()")
-        op.execute("DROP FUNCTION custmgmt_grant_changed()")
-        return
-    op.execute(f"DROP TRIGGER {PRINCIPALS}_version")
-    for table in GRANTS:
-        for suffix in ("added", "removed", "changed"):
-            op.execute(f"DROP TRIGGER {table}_{suffix}")
+        for table in WATCHED:
+            op.execute(f"DROP TRIGGER {table}_counted ON {table}")
+        op.execute(f"DROP FUNCTION {FUNCTION}()")
+    else:
+        for table in WATCHED:
+            for event in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER {table}_{event}_counted")
+    op.drop_table(GENERATION)
