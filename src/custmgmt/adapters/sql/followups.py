@@ -341,9 +341,9 @@ class SqlPlans:
         params: dict[str, Any] = {"on": on, "actor": principal_id}
         shape = _shape(reach, owner, params)
         dialect = dialect_name(self._s)
-        generation = None if known is None else generation_of(known)
-        if generation is not None and known is not None and known.id == principal_id \
-                and shape != "none":
+        generation = None if known is None or known.id != principal_id \
+            else generation_of(known)
+        if generation is not None and shape != "none":
             # the list alone, read only if no grants changed since ``known`` was read (an
             # empty list: changed, or nothing due; read both below)
             rows = read_alone(self._s, due_statement(dialect, shape, guarded=True),
