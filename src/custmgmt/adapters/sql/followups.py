@@ -38,6 +38,8 @@ from custmgmt.adapters.sql.driver import (
 )
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.repositories import (
+    CURRENT_GENERATION,
+    GENERATIONS,
     generation_of,
     principal_of,
     principal_row,
@@ -46,7 +48,6 @@ from custmgmt.adapters.sql.tables import (
     ClosedMonthRow,
     FollowUpPlanRow,
     FollowUpRow,
-    GrantsGenerationRow,
     table_of,
 )
 from custmgmt.adapters.sql.versioned import versioned_update
@@ -80,19 +81,16 @@ def _due(*where: ColumnElement[bool]) -> Select[tuple[str, str, str, date]]:
         PLANS.c.active == true(), PLANS.c.next_due <= bindparam("on"), *where)
 
 
-_GENERATION = table_of(GrantsGenerationRow)
 _UNCHANGED = select(literal_column("1").label("unchanged")).where(
-    _GENERATION.c.id == literal_column("1"),
-    _GENERATION.c.generation == bindparam("generation", type_=BigInteger),
+    GENERATIONS.c.id == literal_column("1"),
+    GENERATIONS.c.generation == bindparam("generation", type_=BigInteger),
 ).subquery("unchanged")
 """One row if no principal, role or certification changed since the actor was read
 with ``:generation`` (the grants generation, which the database counts up at every
 such change, by the library or by hand: migration 0020), none otherwise. Comparing
 one number (a primary key's row) costs the database less than building and comparing
 the actor's whole document (on PostgreSQL, about 30 microseconds a list)."""
-_UNCHANGED_TEST = select(_GENERATION.c.generation).where(
-    _GENERATION.c.id == literal_column("1"),
-).scalar_subquery() == bindparam("generation", type_=BigInteger)
+_UNCHANGED_TEST = bindparam("generation", type_=BigInteger) == CURRENT_GENERATION
 """Like ``_UNCHANGED``, as a condition (PostgreSQL tests it once: a one-time filter
 over an init plan)."""
 

@@ -54,7 +54,11 @@ AUDIT = table_of(AuditRow)
 HEADS = table_of(ChainHeadRow)
 _PRINCIPALS, _ROLES, _CERTS = (table_of(PrincipalRow), table_of(PrincipalRoleRow),
                                table_of(CertificationRow))
-_GENERATION = table_of(GrantsGenerationRow)
+GENERATIONS = table_of(GrantsGenerationRow)
+CURRENT_GENERATION = select(GENERATIONS.c.generation).where(
+    GENERATIONS.c.id == literal_column("1")).scalar_subquery()
+"""The grants generation, which the database counts up at every change of a principal,
+its roles or certifications (migration 0020), as a value."""
 # Read on every call (who is acting): one statement on the driver, the principal's
 # row joined with its roles and certifications (a row per pair; people hold a few).
 PRINCIPAL = select(
@@ -111,8 +115,7 @@ def _principal_row(dialect: str) -> Select[Any]:
 def _keys(p: Any, roles: Any, certs: Any) -> list[Any]:
     pairs = {"team": p.team, "supervisor": p.supervisor_id, "active": p.active,
              "version": p.version, "roles": roles, "certs": certs,
-             "generation": select(_GENERATION.c.generation).where(
-                 _GENERATION.c.id == literal_column("1")).scalar_subquery()}
+             "generation": CURRENT_GENERATION}
     items: list[Any] = []
     for key, value in pairs.items():
         items += [literal_column(f"'{key}'"), value]
