@@ -54,9 +54,9 @@ AUDIT = table_of(AuditRow)
 HEADS = table_of(ChainHeadRow)
 _PRINCIPALS, _ROLES, _CERTS = (table_of(PrincipalRow), table_of(PrincipalRoleRow),
                                table_of(CertificationRow))
-GENERATIONS = table_of(GrantsGenerationRow)
-CURRENT_GENERATION = select(GENERATIONS.c.generation).where(
-    GENERATIONS.c.id == literal_column("1")).scalar_subquery()
+_GENERATION = table_of(GrantsGenerationRow)
+CURRENT_GENERATION = select(_GENERATION.c.generation).where(
+    _GENERATION.c.id == literal_column("1")).scalar_subquery()
 """The grants generation, which the database counts up at every change of a principal,
 its roles or certifications (migration 0020), as a value."""
 # Read on every call (who is acting): one statement on the driver, the principal's
