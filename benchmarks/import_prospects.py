@@ -2,6 +2,7 @@
 
     python benchmarks/import_prospects.py [--rows 10000 100000] [--batch-size 1000]
         [--rounds 1] [--postgresql URL | --start-postgresql] [--skip-sqlite]
+        [--lane-variants]
 
 Every measurement runs in its own process, so that its peak RSS is its own; only
 the import itself is timed (not opening or migrating the database). With
@@ -34,6 +35,17 @@ SQLite (a file in WAL mode with foreign keys on, as custmgmt opens it):
   seals, grade, due date), one transaction per batch as ``import_many`` commits. No
   validation, no history, no audit entry, no duplicate-key query (the unique
   indexes refuse). It bounds from below what any schema could cost.
+* ``raw import lane``: the cheapest program that still does the policy's work for
+  each row and keeps what this issue's due goal needs, the shape a redesigned import
+  would have to take (``LANE_SCHEMA``, ``lane_batches``): one tight loop over the
+  input checking the five fields, sealing both keys from precomputed HMAC pads,
+  grading and dating the plan; one table holding the prospect with its registration,
+  plan and sealed unique keys, indexed for the owner's and the team's due lists in
+  index order (as ``custmgmt_followup_plans`` is); one audit row a batch naming
+  every prospect in it; no history, no event, no rejected-row reporting. Timed in
+  one transaction (``1 commit``, its best case) and with a commit per batch. With
+  ``--lane-variants`` also with keys kept as 64-bit integers (the first 8 bytes of
+  the seal) and, on top of that, without the team's index.
 * ``raw minimal``: ``sqlite3.executemany`` of the input rows into one prospect table
   with its unique keys (id primary key, unique phone, unique e-mail).
 * ``raw one-table, one commit``: the one-table floor written in a single transaction,
@@ -47,8 +59,9 @@ or ``--start-postgresql`` for a throw-away cluster as the test suite makes): eac
 measurement gets a new database; ``custmgmt`` as above, the raw same-rows and
 policy-floor programs with psycopg (``COPY`` per table and batch, the same key check,
 the same ``ANALYZE`` rule, the same event-ordering lock), the one-table floor with
-``COPY`` per batch, against ``psycopg executemany`` (and ``COPY``) of the minimal rows
-into the same one-table schema.
+``COPY`` per batch, the import lane with ``COPY`` per batch in one transaction,
+against ``psycopg executemany`` (and ``COPY``) of the minimal rows into the same
+one-table schema.
 """
 
 from __future__ import annotations
@@ -340,6 +353,131 @@ def sqlite_one_table(count: int, path: Path, batch_size: int) -> float:
     return elapsed
 
 
+# -- the import lane: the least any design keeping the due lists' indexes could cost --
+
+LANE_SCHEMA = (
+    "CREATE TABLE lane_prospects (id VARCHAR(100) PRIMARY KEY, name TEXT NOT NULL, "
+    "phone TEXT NOT NULL, email TEXT, willingness TEXT NOT NULL, "
+    "potential_amount TEXT NOT NULL, grade TEXT NOT NULL, owner_id TEXT NOT NULL, "
+    "owner_team TEXT, registration_id TEXT NOT NULL, registered_by TEXT NOT NULL, "
+    "registered_at {instant} NOT NULL, active BOOLEAN NOT NULL, next_due DATE NOT NULL, "
+    "phone_key {key} NOT NULL UNIQUE, email_key {key} UNIQUE)",
+    "CREATE INDEX lane_owner_due ON lane_prospects "
+    "(owner_id, active, next_due, id, grade, owner_team)",
+    "CREATE INDEX lane_team_due ON lane_prospects "
+    "(owner_team, active, next_due, id, owner_id, grade)",
+    "CREATE TABLE lane_audit (id {serial} PRIMARY KEY, at {instant} NOT NULL, "
+    "actor_id TEXT NOT NULL, prospect_ids TEXT NOT NULL, hash TEXT NOT NULL)")
+LANE_VARIANTS = {"": (True, "BLOB"), "-int64": (True, "INTEGER"),
+                 "-int64-no-team": (False, "INTEGER")}
+"""Kind suffix: (with the team's due index, how a sealed key is kept)."""
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[a-z]{2,24}")
+
+
+def lane_batches(count: int, batch_size: int, sqlite: bool, int_keys: bool
+                 ) -> Iterator[tuple[list[tuple[Any, ...]], tuple[Any, ...]]]:
+    """The rows of each batch and its one audit row, written as one tight loop over the
+    input: the five fields checked (no control characters or lone surrogates, lengths,
+    a CN mobile or the batch fails, an e-mail, a known willingness, a whole amount),
+    both keys sealed from precomputed HMAC pads, a counter-based time-ordered id, the
+    grade and the due date. Less than ``import_many`` owes its callers (no rejected
+    rows reported, no history, no event, no per-prospect audit entry)."""
+    now = datetime.now(UTC)
+    at: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    today = now.astimezone(ZONE).date()
+    due: dict[str, Any] = {g: today + timedelta(days=d) for g, d in CADENCE_DAYS.items()}
+    if sqlite:
+        due = {g: day.isoformat() for g, day in due.items()}
+    sealer = hmac.new(PEPPER, digestmod=hashlib.sha256).copy
+    prefix, import_id = f"p-{time.time_ns() // 1_000_000:012x}7", _new_id("imp")
+    unprintable, mobile, email_ok = _UNPRINTABLE.search, _CN_MOBILE.fullmatch, _EMAIL.fullmatch
+
+    def seal(text: bytes) -> Any:
+        mac = sealer()
+        mac.update(text)
+        return int.from_bytes(mac.digest()[:8], "big", signed=True) if int_keys \
+            else mac.digest()
+
+    numbered = enumerate(rows(count), start=1)
+    while batch := list(islice(numbered, batch_size)):
+        written = []
+        for line, row in batch:
+            name, phone = row["name"].strip(), row["phone"].strip()
+            email, will, value = row["email"].strip().lower(), row["willingness"], \
+                row["potential_value"]
+            if not (0 < len(name) <= 200 and mobile(phone) and email_ok(email)
+                    and will in BY_WILLINGNESS and value.isdigit() and len(value) <= 15) \
+                    or unprintable(name) or unprintable(email):
+                raise SystemExit(f"import lane: line {line} refused")
+            grade = _grade(will, int(value))
+            written.append((
+                f"{prefix}{line:019x}", name, phone, email, will, value, grade, "u-alice",
+                None, f"{import_id}:{line}", "u-alice", at, True, due[grade],
+                seal(b"phone\x00+86" + phone.encode()), seal(b"email\x00" + email.encode())))
+        ids = ",".join(r[0] for r in written)
+        yield written, (at, "u-alice", ids, hashlib.sha256(ids.encode()).hexdigest())
+
+
+def _lane_schema(variant: str, sqlite: bool) -> list[str]:
+    team, key = LANE_VARIANTS[variant]
+    key = key if sqlite else {"BLOB": "BYTEA", "INTEGER": "BIGINT"}[key]
+    serial = "INTEGER" if sqlite else "BIGINT GENERATED ALWAYS AS IDENTITY"
+    return [s.format(key=key, serial=serial, instant="TEXT" if sqlite else "TIMESTAMPTZ")
+            for s in LANE_SCHEMA if team or "lane_team_due" not in s]
+
+
+def sqlite_lane(count: int, path: Path, batch_size: int, variant: str = "",
+                one_commit: bool = True) -> float:
+    """The import lane into SQLite: executemany per batch, the whole import in one
+    transaction (its best case: a commit per batch writes the randomly placed key
+    index pages again each time) with a 64 MiB page cache."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA cache_size=-65536")
+    for statement in _lane_schema(variant, sqlite=True):
+        connection.execute(statement)
+    insert = f"INSERT INTO lane_prospects VALUES ({_placeholders(16)})"
+    audit = "INSERT INTO lane_audit (at, actor_id, prospect_ids, hash) VALUES (?, ?, ?, ?)"
+    started = time.perf_counter()
+    if one_commit:
+        connection.execute("BEGIN IMMEDIATE")
+    for written, audited in lane_batches(count, batch_size, True, "int64" in variant):
+        if not one_commit:
+            connection.execute("BEGIN IMMEDIATE")
+        connection.executemany(insert, written)
+        connection.execute(audit, audited)
+        if not one_commit:
+            connection.execute("COMMIT")
+    if one_commit:
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def postgresql_lane(count: int, url: str, batch_size: int, variant: str = "") -> float:
+    """The import lane into PostgreSQL: COPY per batch, one commit."""
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(_libpq(url)) as connection:
+        for statement in _lane_schema(variant, sqlite=False):
+            connection.execute(statement)
+        connection.commit()
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for written, audited in lane_batches(count, batch_size, False,
+                                                 "int64" in variant):
+                with cursor.copy("COPY lane_prospects FROM STDIN") as copy:
+                    for row in written:
+                        copy.write_row(row)
+                cursor.execute("INSERT INTO lane_audit (at, actor_id, prospect_ids, hash) "
+                               "VALUES (%s, %s, %s, %s)", audited)
+        connection.commit()
+        return time.perf_counter() - started
+
+
 def sqlite_same_rows(count: int, path: Path, batch_size: int) -> float:
     return sqlite_raw(count, path, batch_size, SAME_ROWS)
 
@@ -572,6 +710,14 @@ def child(kind: str, count: int, batch_size: int, url: str | None) -> None:
             elapsed = sqlite_one_table(count, path, count)
         elif kind == "memory-custmgmt":
             elapsed = custmgmt_import(count, "memory://", batch_size)
+        elif kind == "sqlite-lane-batched":
+            elapsed = sqlite_lane(count, path, batch_size, one_commit=False)
+        elif kind.startswith("sqlite-lane"):
+            elapsed = sqlite_lane(count, path, batch_size, kind.removeprefix("sqlite-lane"))
+        elif kind.startswith("postgresql-lane"):
+            assert url is not None
+            elapsed = postgresql_lane(count, url, batch_size,
+                                      kind.removeprefix("postgresql-lane"))
         else:
             assert url is not None
             programs: dict[str, Callable[[int, str, int], float]] = {
@@ -622,6 +768,9 @@ def main() -> None:
     parser.add_argument("--postgresql", metavar="URL")
     parser.add_argument("--start-postgresql", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--lane-variants", action="store_true",
+                        help="also time the import lane with 64-bit keys, and without the "
+                             "team's due index")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -630,55 +779,83 @@ def main() -> None:
     if not args.skip_sqlite:
         print(check_same_rows())
     for count in [] if args.skip_sqlite else args.rows:
-        print(f"SQLite file, {count:,} rows, batches of {args.batch_size}, "
-              f"median of {args.rounds}")
-        minimal, single, one_table, floor, same, ours, memory = medians(
-            ["sqlite-minimal", "sqlite-one-table-single", "sqlite-one-table", "sqlite-floor",
-             "sqlite-same-rows", "sqlite-custmgmt", "memory-custmgmt"], count,
-            args.batch_size, args.rounds, lambda: None)
-        print(line("raw minimal insert", *minimal, count))
-        print(line("raw one-table, one commit", *single, count))
-        print(line("raw one-table floor", *one_table, count))
-        print(line("raw policy floor", *floor, count))
-        print(line("raw same rows, same schema", *same, count))
-        print(line("custmgmt import_many", *ours, count))
-        print(line("custmgmt on memory://", *memory, count))
-        print(f"  custmgmt / raw same rows: {ours[0] / same[0]:.2f}x (goal <= 1.5x)")
-        print(f"  custmgmt / raw minimal: {ours[0] / minimal[0]:.2f}x (goal <= 3x); "
-              f"raw one-table floor / raw minimal: {one_table[0] / minimal[0]:.2f}x "
-              f"(in one commit: {single[0] / minimal[0]:.2f}x); "
-              f"raw policy floor / raw minimal: {floor[0] / minimal[0]:.2f}x; "
-              f"raw same rows / raw minimal: {same[0] / minimal[0]:.2f}x; "
-              f"custmgmt on memory:// (no database) / raw minimal: "
-              f"{memory[0] / minimal[0]:.2f}x")
+        sqlite_section(count, args)
     if not (args.postgresql or args.start_postgresql):
         return
     databases = Databases(args.postgresql)
     try:
         for count in args.rows:
-            print(f"PostgreSQL, {count:,} rows, batches of {args.batch_size}, "
-                  f"median of {args.rounds}")
-            minimal, copied, one_table, floor, same, ours, memory = medians(
-                ["postgresql-minimal", "postgresql-minimal-copy", "postgresql-one-table",
-                 "postgresql-floor", "postgresql-same-rows", "postgresql-custmgmt",
-                 "memory-custmgmt"], count, args.batch_size, args.rounds, databases.new)
-            print(line("psycopg executemany", *minimal, count))
-            print(line("psycopg COPY", *copied, count))
-            print(line("raw one-table floor (COPY)", *one_table, count))
-            print(line("raw policy floor (COPY)", *floor, count))
-            print(line("raw same rows (COPY)", *same, count))
-            print(line("custmgmt import_many", *ours, count))
-            print(line("custmgmt on memory://", *memory, count))
-            print(f"  custmgmt / psycopg executemany: {ours[0] / minimal[0]:.2f}x "
-                  f"(goal <= 3x); raw one-table floor / executemany: "
-                  f"{one_table[0] / minimal[0]:.2f}x; raw policy floor / executemany: "
-                  f"{floor[0] / minimal[0]:.2f}x; raw same rows / executemany: "
-                  f"{same[0] / minimal[0]:.2f}x")
-            print(f"  custmgmt / raw same rows: {ours[0] / same[0]:.2f}x; custmgmt on "
-                  f"memory:// (no database) / executemany: {memory[0] / minimal[0]:.2f}x")
+            postgresql_section(count, args, databases.new)
     finally:
         databases.close()
 
+
+def _lane_ratios(kinds: list[str], lanes: list[tuple[float, float]], baseline: float,
+                 prefix: str) -> str:
+    """The import lane's variants as ratios to ``baseline``: "; int64: 2.90x"."""
+    return "".join(f"; {kind.removeprefix(prefix)}: {lane[0] / baseline:.2f}x"
+                   for kind, lane in zip(kinds, lanes, strict=True))
+
+
+def sqlite_section(count: int, args: argparse.Namespace) -> None:
+    print(f"SQLite file, {count:,} rows, batches of {args.batch_size}, "
+          f"median of {args.rounds}")
+    variants = [f"sqlite-lane{v}" for v in LANE_VARIANTS if v] if args.lane_variants else []
+    minimal, single, one_table, floor, same, ours, memory, lane, lane_batched, *others = \
+        medians(["sqlite-minimal", "sqlite-one-table-single", "sqlite-one-table",
+                 "sqlite-floor", "sqlite-same-rows", "sqlite-custmgmt", "memory-custmgmt",
+                 "sqlite-lane", "sqlite-lane-batched", *variants], count,
+                args.batch_size, args.rounds, lambda: None)
+    print(line("raw minimal insert", *minimal, count))
+    print(line("raw one-table, one commit", *single, count))
+    print(line("raw one-table floor", *one_table, count))
+    print(line("raw import lane, 1 commit", *lane, count))
+    print(line("raw import lane", *lane_batched, count))
+    print(line("raw policy floor", *floor, count))
+    print(line("raw same rows, same schema", *same, count))
+    print(line("custmgmt import_many", *ours, count))
+    print(line("custmgmt on memory://", *memory, count))
+    print(f"  custmgmt / raw same rows: {ours[0] / same[0]:.2f}x (goal <= 1.5x)")
+    print(f"  custmgmt / raw minimal: {ours[0] / minimal[0]:.2f}x (goal <= 3x); "
+          f"raw one-table floor / raw minimal: {one_table[0] / minimal[0]:.2f}x "
+          f"(in one commit: {single[0] / minimal[0]:.2f}x); "
+          f"raw policy floor / raw minimal: {floor[0] / minimal[0]:.2f}x; "
+          f"raw same rows / raw minimal: {same[0] / minimal[0]:.2f}x; "
+          f"custmgmt on memory:// (no database) / raw minimal: "
+          f"{memory[0] / minimal[0]:.2f}x")
+    print(f"  raw import lane / raw minimal: {lane[0] / minimal[0]:.2f}x in one commit, "
+          f"{lane_batched[0] / minimal[0]:.2f}x with a commit per batch"
+          + _lane_ratios(variants, others, minimal[0], "sqlite-lane-"))
+
+
+def postgresql_section(count: int, args: argparse.Namespace,
+                       urls: Callable[[], str | None]) -> None:
+    print(f"PostgreSQL, {count:,} rows, batches of {args.batch_size}, "
+          f"median of {args.rounds}")
+    variants = ([f"postgresql-lane{v}" for v in LANE_VARIANTS if v]
+                if args.lane_variants else [])
+    minimal, copied, one_table, lane, floor, same, ours, memory, *others = medians(
+        ["postgresql-minimal", "postgresql-minimal-copy", "postgresql-one-table",
+         "postgresql-lane", "postgresql-floor", "postgresql-same-rows",
+         "postgresql-custmgmt", "memory-custmgmt", *variants], count, args.batch_size,
+        args.rounds, urls)
+    print(line("psycopg executemany", *minimal, count))
+    print(line("psycopg COPY", *copied, count))
+    print(line("raw one-table floor (COPY)", *one_table, count))
+    print(line("raw import lane (COPY)", *lane, count))
+    print(line("raw policy floor (COPY)", *floor, count))
+    print(line("raw same rows (COPY)", *same, count))
+    print(line("custmgmt import_many", *ours, count))
+    print(line("custmgmt on memory://", *memory, count))
+    print(f"  custmgmt / psycopg executemany: {ours[0] / minimal[0]:.2f}x "
+          f"(goal <= 3x); raw one-table floor / executemany: "
+          f"{one_table[0] / minimal[0]:.2f}x; raw policy floor / executemany: "
+          f"{floor[0] / minimal[0]:.2f}x; raw same rows / executemany: "
+          f"{same[0] / minimal[0]:.2f}x")
+    print(f"  custmgmt / raw same rows: {ours[0] / same[0]:.2f}x; custmgmt on "
+          f"memory:// (no database) / executemany: {memory[0] / minimal[0]:.2f}x")
+    print(f"  raw import lane / executemany: {lane[0] / minimal[0]:.2f}x"
+          + _lane_ratios(variants, others, minimal[0], "postgresql-lane-"))
 
 if __name__ == "__main__":
     main()
