@@ -841,42 +841,50 @@ def main() -> None:
         databases.close()
 
 
-def _lane_ratios(kinds: list[str], lanes: list[tuple[float, float]], baseline: float,
-                 prefix: str) -> str:
-    """The import lane's variants as ratios to ``baseline``: "; as-today: 3.90x"."""
-    return "".join(f"; {kind.removeprefix(prefix)}: {lane[0] / baseline:.2f}x"
-                   for kind, lane in zip(kinds, lanes, strict=True))
+def measured(labelled: list[tuple[str, str]], count: int, args: argparse.Namespace,
+             urls: Callable[[], str | None]) -> dict[str, tuple[float, float]]:
+    """Each (label, kind)'s median seconds and MiB, printed a line each in that order."""
+    results = medians([kind for _, kind in labelled], count, args.batch_size, args.rounds,
+                      urls)
+    for (label, _), result in zip(labelled, results, strict=True):
+        print(line(label, *result, count))
+    return {kind: result for (_, kind), result in zip(labelled, results, strict=True)}
 
 
 def sqlite_section(count: int, args: argparse.Namespace) -> None:
     print(f"SQLite file, {count:,} rows, batches of {args.batch_size}, "
           f"median of {args.rounds}")
     variants = [f"sqlite-lane{v}" for v in LANE_INDEXES if v] if args.lane_variants else []
-    minimal, single, one_table, floor, same, ours, memory, lane, lane_batched, *others = \
-        medians(["sqlite-minimal", "sqlite-one-table-single", "sqlite-one-table",
-                 "sqlite-floor", "sqlite-same-rows", "sqlite-custmgmt", "memory-custmgmt",
-                 "sqlite-lane", "sqlite-lane-batched", *variants], count,
-                args.batch_size, args.rounds, lambda: None)
-    print(line("raw minimal insert", *minimal, count))
-    print(line("raw one-table, one commit", *single, count))
-    print(line("raw one-table floor", *one_table, count))
-    print(line("raw import lane, 1 commit", *lane, count))
-    print(line("raw import lane", *lane_batched, count))
-    print(line("raw policy floor", *floor, count))
-    print(line("raw same rows, same schema", *same, count))
-    print(line("custmgmt import_many", *ours, count))
-    print(line("custmgmt on memory://", *memory, count))
-    print(f"  custmgmt / raw same rows: {ours[0] / same[0]:.2f}x (goal <= 1.5x)")
-    print(f"  custmgmt / raw minimal: {ours[0] / minimal[0]:.2f}x (goal <= 3x); "
-          f"raw one-table floor / raw minimal: {one_table[0] / minimal[0]:.2f}x "
-          f"(in one commit: {single[0] / minimal[0]:.2f}x); "
-          f"raw policy floor / raw minimal: {floor[0] / minimal[0]:.2f}x; "
-          f"raw same rows / raw minimal: {same[0] / minimal[0]:.2f}x; "
+    got = measured([
+        ("raw minimal insert", "sqlite-minimal"),
+        ("raw one-table, one commit", "sqlite-one-table-single"),
+        ("raw one-table floor", "sqlite-one-table"),
+        ("raw import lane, 1 commit", "sqlite-lane"),
+        ("raw import lane", "sqlite-lane-batched"),
+        ("raw policy floor", "sqlite-floor"),
+        ("raw same rows, same schema", "sqlite-same-rows"),
+        ("custmgmt import_many", "sqlite-custmgmt"),
+        ("custmgmt on memory://", "memory-custmgmt"),
+        *((f"raw import lane, {v.removeprefix('sqlite-lane-')}", v) for v in variants),
+    ], count, args, lambda: None)
+    minimal, ours = got["sqlite-minimal"][0], got["sqlite-custmgmt"][0]
+
+    def to_minimal(kind: str) -> str:
+        return f"{got[kind][0] / minimal:.2f}x"
+
+    print(f"  custmgmt / raw same rows: {ours / got['sqlite-same-rows'][0]:.2f}x "
+          "(goal <= 1.5x)")
+    print(f"  custmgmt / raw minimal: {to_minimal('sqlite-custmgmt')} (goal <= 3x); "
+          f"raw one-table floor / raw minimal: {to_minimal('sqlite-one-table')} "
+          f"(in one commit: {to_minimal('sqlite-one-table-single')}); "
+          f"raw policy floor / raw minimal: {to_minimal('sqlite-floor')}; "
+          f"raw same rows / raw minimal: {to_minimal('sqlite-same-rows')}; "
           f"custmgmt on memory:// (no database) / raw minimal: "
-          f"{memory[0] / minimal[0]:.2f}x")
-    print(f"  raw import lane / raw minimal: {lane[0] / minimal[0]:.2f}x in one commit, "
-          f"{lane_batched[0] / minimal[0]:.2f}x with a commit per batch"
-          + _lane_ratios(variants, others, minimal[0], "sqlite-lane-"))
+          f"{to_minimal('memory-custmgmt')}")
+    print(f"  raw import lane / raw minimal: {to_minimal('sqlite-lane')} in one commit, "
+          f"{to_minimal('sqlite-lane-batched')} with a commit per batch"
+          + "".join(f"; {v.removeprefix('sqlite-lane-')}, one commit: {to_minimal(v)}"
+                    for v in variants))
 
 
 def postgresql_section(count: int, args: argparse.Namespace,
@@ -885,28 +893,33 @@ def postgresql_section(count: int, args: argparse.Namespace,
           f"median of {args.rounds}")
     variants = ([f"postgresql-lane{v}" for v in LANE_INDEXES if v]
                 if args.lane_variants else [])
-    minimal, copied, one_table, lane, floor, same, ours, memory, *others = medians(
-        ["postgresql-minimal", "postgresql-minimal-copy", "postgresql-one-table",
-         "postgresql-lane", "postgresql-floor", "postgresql-same-rows",
-         "postgresql-custmgmt", "memory-custmgmt", *variants], count, args.batch_size,
-        args.rounds, urls)
-    print(line("psycopg executemany", *minimal, count))
-    print(line("psycopg COPY", *copied, count))
-    print(line("raw one-table floor (COPY)", *one_table, count))
-    print(line("raw import lane (COPY)", *lane, count))
-    print(line("raw policy floor (COPY)", *floor, count))
-    print(line("raw same rows (COPY)", *same, count))
-    print(line("custmgmt import_many", *ours, count))
-    print(line("custmgmt on memory://", *memory, count))
-    print(f"  custmgmt / psycopg executemany: {ours[0] / minimal[0]:.2f}x "
+    got = measured([
+        ("psycopg executemany", "postgresql-minimal"),
+        ("psycopg COPY", "postgresql-minimal-copy"),
+        ("raw one-table floor (COPY)", "postgresql-one-table"),
+        ("raw import lane (COPY)", "postgresql-lane"),
+        ("raw policy floor (COPY)", "postgresql-floor"),
+        ("raw same rows (COPY)", "postgresql-same-rows"),
+        ("custmgmt import_many", "postgresql-custmgmt"),
+        ("custmgmt on memory://", "memory-custmgmt"),
+        *((f"raw import lane, {v.removeprefix('postgresql-lane-')}", v) for v in variants),
+    ], count, args, urls)
+    minimal, ours = got["postgresql-minimal"][0], got["postgresql-custmgmt"][0]
+
+    def to_minimal(kind: str) -> str:
+        return f"{got[kind][0] / minimal:.2f}x"
+
+    print(f"  custmgmt / psycopg executemany: {to_minimal('postgresql-custmgmt')} "
           f"(goal <= 3x); raw one-table floor / executemany: "
-          f"{one_table[0] / minimal[0]:.2f}x; raw policy floor / executemany: "
-          f"{floor[0] / minimal[0]:.2f}x; raw same rows / executemany: "
-          f"{same[0] / minimal[0]:.2f}x")
-    print(f"  custmgmt / raw same rows: {ours[0] / same[0]:.2f}x; custmgmt on "
-          f"memory:// (no database) / executemany: {memory[0] / minimal[0]:.2f}x")
-    print(f"  raw import lane / executemany: {lane[0] / minimal[0]:.2f}x"
-          + _lane_ratios(variants, others, minimal[0], "postgresql-lane-"))
+          f"{to_minimal('postgresql-one-table')}; raw policy floor / executemany: "
+          f"{to_minimal('postgresql-floor')}; raw same rows / executemany: "
+          f"{to_minimal('postgresql-same-rows')}")
+    print(f"  custmgmt / raw same rows: {ours / got['postgresql-same-rows'][0]:.2f}x; "
+          f"custmgmt on memory:// (no database) / executemany: "
+          f"{to_minimal('memory-custmgmt')}")
+    print(f"  raw import lane / executemany: {to_minimal('postgresql-lane')}"
+          + "".join(f"; {v.removeprefix('postgresql-lane-')}: {to_minimal(v)}"
+                    for v in variants))
 
 if __name__ == "__main__":
     main()
