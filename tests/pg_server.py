@@ -122,7 +122,7 @@ class Cluster:
     def _schema_of(self, connection: psycopg.Connection[tuple[object, ...]]
                    ) -> tuple[tuple[str, ...], str]:
         """The tables and the migration revision of the connected database."""
-        tables = tuple(row[0] for row in connection.execute(
+        tables = tuple(str(row[0]) for row in connection.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"))
         revision = connection.execute(
             "SELECT string_agg(version_num, ',') FROM custmgmt_alembic_version").fetchone()
