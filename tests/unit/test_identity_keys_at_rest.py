@@ -13,6 +13,7 @@ import custmgmt
 from custmgmt.adapters.memory.keys import expand
 from custmgmt.adapters.memory.storage import MemoryStorage
 from custmgmt.adapters.sql import migrate
+from custmgmt.adapters.sql.column_types import unpack_key
 from custmgmt.adapters.sql.tables import CustomerRow, ProspectRow
 from custmgmt.adapters.sql.translate import customer_values, prospect_values
 from custmgmt.adapters.system import FixedClock, SequentialIds
@@ -20,7 +21,7 @@ from custmgmt.errors import ClaimConflict
 from custmgmt.testing.builders import make_customer, make_prospect
 
 PEPPER = b"a secret pepper for the tests"
-TABLES = {"prospect": "custmgmt_prospect_keys", "customer": "custmgmt_customer_keys"}
+KEY_COLUMNS = ("phone_key", "email_key", "organization_key", "credit_code_key")
 
 
 def _stored_keys(app: custmgmt.CustomerManagement, holder: str = "prospect",
@@ -30,8 +31,15 @@ def _stored_keys(app: custmgmt.CustomerManagement, holder: str = "prospect",
         index = storage.state.key_index if holder == "prospect" else storage.state.customer_keys
         return {(k.kind.value, k.value) for k in map(expand, index)}
     with storage.engine.connect() as connection:  # type: ignore[attr-defined]
-        rows = connection.execute(sa.text(f"SELECT kind, value FROM {TABLES[holder]}"))
-        return {(kind, value) for kind, value in rows}
+        if holder == "customer":
+            rows = connection.execute(sa.text("SELECT kind, value FROM custmgmt_customer_keys"))
+            return {(kind, value) for kind, value in rows}
+        # a prospect's keys are columns of its row, kept as bytes (column_types.pack_key)
+        held = connection.execute(sa.text(
+            f"SELECT {', '.join(KEY_COLUMNS)} FROM custmgmt_prospects")).all()
+    return {(column.removesuffix("_key"), unpack_key(bytes(value)))
+            for row in held for column, value in zip(KEY_COLUMNS, row, strict=True)
+            if value is not None}
 
 
 def _assert_sealed(stored: set[tuple[str, str]], *clear: str) -> None:

@@ -186,7 +186,7 @@ def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
 def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables(
     app: custmgmt.CustomerManagement, storage_url: str
 ) -> None:
-    # Enough rows for the key table to outgrow its (absent) statistics on PostgreSQL:
+    # Enough rows for the prospect table to outgrow its (absent) statistics on PostgreSQL:
     # the import ANALYZEs it between batches, and the duplicate check keeps working.
     alice = app.principal("u-alice", roles={"salesperson"})
     bob = app.principal("u-bob", roles={"salesperson"})
@@ -210,7 +210,7 @@ def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables
             with engine.connect() as connection:
                 analyzed = connection.execute(text(
                     "SELECT relpages FROM pg_class "
-                    "WHERE oid = CAST('custmgmt_prospect_keys' AS regclass)")).scalar_one()
+                    "WHERE oid = CAST('custmgmt_prospects' AS regclass)")).scalar_one()
         finally:
             engine.dispose()
         assert analyzed > 0

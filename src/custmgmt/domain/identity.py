@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import phonenumbers
@@ -47,6 +47,16 @@ class IdentityKey:
 
     def __repr__(self) -> str:
         return f"IdentityKey({self.kind.value}, {self.value[:12]!r}...)"
+
+
+def one_of_each_kind(keys: Iterable[IdentityKey]) -> None:
+    """A party holds at most one key of each kind (its one phone, e-mail, organization
+    and credit code): ValidationError naming ``keys`` otherwise."""
+    kinds: set[KeyKind] = set()
+    for key in keys:
+        if key.kind in kinds:
+            raise ValidationError("keys", f"a party holds one {key.kind.value} key at most")
+        kinds.add(key.kind)
 
 
 def fold(value: str) -> str:

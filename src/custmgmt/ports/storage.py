@@ -112,7 +112,10 @@ class ProspectRepository(Protocol):
 
     Keys arrive sealed (``domain.identity.KeyRing``: keyed hashes, never a clear
     phone or e-mail); the repository stores and compares them as opaque values and
-    enforces that no two prospects hold one key (a unique index in SQL)."""
+    enforces that no two prospects hold one key (a unique index in SQL). A prospect
+    holds at most one key of each kind: ``add``, ``add_many``, ``update`` and
+    ``replace_keys`` refuse two of one kind with ValidationError (field ``keys``) and
+    store nothing."""
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
         """Store a new prospect (version 1) holding ``keys``. Raises ClaimConflict if

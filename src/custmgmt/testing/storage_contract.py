@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar
 
@@ -14,7 +14,7 @@ import pytest
 
 from custmgmt.domain.audit import AuditEntry, chain_entry
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.identity import KeyRing
+from custmgmt.domain.identity import KeyKind, KeyRing
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
@@ -25,7 +25,13 @@ from custmgmt.domain.prospects import (
     Willingness,
     earliest_claim,
 )
-from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound, StorageError
+from custmgmt.errors import (
+    ClaimConflict,
+    ConcurrencyError,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.roster import ROSTER
 from custmgmt.ports.storage import ProspectQuery, Storage, UnitOfWork
@@ -348,6 +354,98 @@ class StorageContract(
         with storage.unit_of_work() as uow:
             assert {p.id for p in uow.prospects.holders_of(two.held_keys(other)).values()} == {
                 two.id}
+
+    def test_keys_may_trade_places_between_prospects_in_one_replace(
+        self, storage: Storage
+    ) -> None:
+        one, two = make_prospect(1), make_prospect(2)
+        with storage.unit_of_work() as uow:
+            add_prospect(uow, one)
+            add_prospect(uow, two)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.prospects.replace_keys({one.id: keys_of(two), two.id: keys_of(one)})
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert {p.id for p in uow.prospects.holders_of(keys_of(one)).values()} == {two.id}
+            assert {p.id for p in uow.prospects.holders_of(keys_of(two)).values()} == {one.id}
+
+    def test_a_refused_replace_names_the_holder_outside_the_batch(
+        self, storage: Storage
+    ) -> None:
+        """B gives its keys up to A and takes C's: C, who keeps them, is named."""
+        one, two, three = make_prospect(1), make_prospect(2), make_prospect(3)
+        with storage.unit_of_work() as uow:
+            for p in (one, two, three):
+                add_prospect(uow, p)
+            uow.commit()
+        with pytest.raises(ClaimConflict) as raised, storage.unit_of_work() as uow:
+            uow.prospects.replace_keys({one.id: keys_of(two), two.id: keys_of(three)})
+            uow.commit()
+        assert raised.value.registration_id == three.registration.id
+        with storage.unit_of_work() as uow:
+            for p in (one, two, three):
+                assert {h.id for h in uow.prospects.holders_of(keys_of(p)).values()} == {p.id}
+
+    def test_replacing_the_keys_of_an_unknown_prospect_is_not_found_and_changes_nothing(
+        self, storage: Storage
+    ) -> None:
+        one = make_prospect(1)
+        with storage.unit_of_work() as uow:
+            add_prospect(uow, one)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            with pytest.raises(NotFound):
+                uow.prospects.replace_keys({one.id: keys_of(make_prospect(2)),
+                                            ProspectId("p-unknown"): keys_of(make_prospect(3))})
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert {h.id for h in uow.prospects.holders_of(keys_of(one)).values()} == {one.id}
+            assert uow.prospects.holders_of(keys_of(make_prospect(2))) == {}
+
+    def test_an_update_refused_for_its_keys_leaves_the_prospect_as_it_was(
+        self, storage: Storage
+    ) -> None:
+        one, two = make_prospect(1), make_prospect(2)
+        with storage.unit_of_work() as uow:
+            add_prospect(uow, one)
+            stored = add_prospect(uow, two)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ClaimConflict):
+                uow.prospects.update(stored.advance(Stage.PROPOSAL, by="u-a", at=T0)[0],
+                                     keys_of(one))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.get(two.id) == stored
+            assert {h.id for h in uow.prospects.holders_of(keys_of(two)).values()} == {two.id}
+
+    def test_a_prospect_holds_one_key_of_each_kind_and_a_second_changes_nothing(
+        self, storage: Storage
+    ) -> None:
+        one, two = make_prospect(1), make_prospect(2)
+        phones = frozenset(k for p in (one, two) for k in keys_of(p)
+                           if k.kind is KeyKind.PHONE)
+        with storage.unit_of_work() as uow:
+            stored = add_prospect(uow, one)
+            uow.commit()
+        refused: dict[str, Callable[[UnitOfWork], object]] = {
+            "add": lambda uow: uow.prospects.add(two, phones),
+            "add_many": lambda uow: uow.prospects.add_many([two], [phones]),
+            "update": lambda uow: uow.prospects.update(
+                stored.advance(Stage.PROPOSAL, by="u-a", at=T0)[0], phones),
+            "replace_keys": lambda uow: uow.prospects.replace_keys({one.id: phones}),
+        }
+        for name, call in refused.items():
+            with storage.unit_of_work() as uow:
+                with pytest.raises(ValidationError) as raised:
+                    call(uow)
+                assert raised.value.field == "keys", name
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.get(one.id) == stored
+            assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [one.id]
+            assert {p.id for p in uow.prospects.holders_of(phones).values()} == {one.id}
 
     def test_counters_stop_at_their_limit_and_count_only_committed_takes(
         self, storage: Storage

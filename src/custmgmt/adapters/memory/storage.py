@@ -59,6 +59,7 @@ from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
 from custmgmt.domain.followups import ClosedMonth, FollowUp
+from custmgmt.domain.identity import one_of_each_kind
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
@@ -207,6 +208,7 @@ class MemoryProspects:
             raise held[0].claim_conflict(held[1])
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
+        one_of_each_kind(keys)
         if prospect.id in self.rows.staged or prospect.id in self.rows.committed:
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         self._refuse_held(prospect.id, keys)
@@ -219,6 +221,8 @@ class MemoryProspects:
     ) -> Sequence[Prospect]:
         if len(prospects) != len(keys):
             raise ValueError("one set of keys per prospect")
+        for held in keys:
+            one_of_each_kind(held)
         added: list[str] = []
         mark = self.keys.mark()
         try:
@@ -258,6 +262,7 @@ class MemoryProspects:
     ) -> Prospect:
         self.rows.require(prospect.id)
         if keys is not None:
+            one_of_each_kind(keys)
             self._refuse_held(prospect.id, keys)
         stored = self.rows.update(prospect.id, prospect)
         if keys is not None:
@@ -265,8 +270,9 @@ class MemoryProspects:
         return stored
 
     def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
-        for prospect_id in keys:
+        for prospect_id, held in keys.items():
             self.rows.require(prospect_id)
+            one_of_each_kind(held)
         for prospect_id, held in keys.items():
             self.keys.stage(prospect_id, held)
 

@@ -1,12 +1,13 @@
-"""Column types that keep instants and money exact on every engine."""
+"""Column types that keep instants, money and identity keys exact on every engine."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy import DateTime, Dialect, LargeBinary, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -53,3 +54,37 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         return value if isinstance(value, Decimal) else Decimal(value)
+
+
+_SEAL = re.compile("[0-9a-f]{64}")
+_SEALED, _OTHER = b"\x01", b"\x00"
+
+
+def pack_key(value: str) -> bytes:
+    """An identity key's value as stored: a seal (64 hex digits) as its 32 bytes, any
+    other value (the keys are opaque to storage) as its UTF-8, each behind its own tag
+    byte so that the two can never be equal. Half the size of the hex text in every
+    entry of the unique index that enforces the first registration."""
+    if _SEAL.fullmatch(value):
+        return _SEALED + bytes.fromhex(value)
+    return _OTHER + value.encode("utf-8", "surrogatepass")
+
+
+def unpack_key(stored: bytes) -> str:
+    """The value ``pack_key`` was given."""
+    if stored[:1] == _SEALED:
+        return stored[1:].hex()
+    return stored[1:].decode("utf-8", "surrogatepass")
+
+
+class SealedKey(TypeDecorator[str]):
+    """An identity key's value, stored by ``pack_key`` (bytes on every engine)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else pack_key(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else unpack_key(bytes(value))

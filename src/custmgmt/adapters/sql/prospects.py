@@ -1,37 +1,38 @@
-"""The SQL prospect repository: rows, identity keys, history, and their queries."""
+"""The SQL prospect repository: rows (with their identity keys), history, and queries."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import attrs
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
+    Select,
     and_,
     bindparam,
     case,
-    delete,
     func,
     insert,
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from custmgmt.adapters.sql.column_types import SealedKey, unpack_key
 from custmgmt.adapters.sql.driver import (
-    FEW_KEYS,
-    driver_execute,
     driver_insert,
-    driver_key_holders,
+    driver_rows,
     insert_rows,
-    key_holders,
 )
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.tables import (
+    KEY_COLUMNS,
     ProspectHistoryRow,
-    ProspectKeyRow,
     ProspectRow,
     table_of,
 )
@@ -42,26 +43,57 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.identity import IdentityKey, KeyKind
+from custmgmt.domain.identity import IdentityKey, one_of_each_kind
 from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage, earliest_claim
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
 
 # Statements built once: per-call construction of ORM DML dominated bulk imports.
-PROSPECTS, KEYS, HISTORY = (table_of(ProspectRow), table_of(ProspectKeyRow),
-                            table_of(ProspectHistoryRow))
-INSERT_PROSPECT = insert(PROSPECTS)
-INSERT_KEY = insert(KEYS)
+PROSPECTS, HISTORY = table_of(ProspectRow), table_of(ProspectHistoryRow)
 INSERT_HISTORY = insert(HISTORY)
-FORGET = delete(PROSPECTS).where(PROSPECTS.c.id == bindparam("id"))
+HOLD_KEYS = update(PROSPECTS).where(PROSPECTS.c.id == bindparam("pid")).values(
+    {column: bindparam(column) for column in KEY_COLUMNS.values()})
+NO_KEYS = dict.fromkeys(KEY_COLUMNS.values())
+CHUNK = 512
+"""Keys of a kind, or ids, per statement in bulk look-ups and changes."""
+FEW_KEYS = 8
+"""Up to this many keys (a registration's) are looked up in one statement."""
 
 
-def _key_rows(held: Sequence[tuple[str, frozenset[IdentityKey]]]) -> list[dict[str, str]]:
-    return [
-        {"kind": k.kind.value, "value": k.value, "prospect_id": prospect_id}
-        for prospect_id, keys in held
-        for k in sorted(keys, key=lambda k: (k.kind.value, k.value))
-    ]
+def _key_values(keys: frozenset[IdentityKey]) -> dict[str, str | None]:
+    """The key columns of a prospect holding ``keys``: None where it holds no key."""
+    one_of_each_kind(keys)
+    values = dict(NO_KEYS)
+    for key in keys:
+        values[KEY_COLUMNS[key.kind]] = key.value
+    return values
+
+
+KEY_KINDS = tuple(KEY_COLUMNS)
+SEALED = SealedKey()
+_LOOKUPS: dict[tuple[tuple[str, int], ...], Select[Any]] = {}
+
+
+def _holder_lookup(values: Mapping[str, list[str]]) -> tuple[Select[Any], dict[str, str]]:
+    """SELECT the id and keys of the prospects holding any of ``values`` (key column ->
+    values), and its parameters. A column's values are padded (by repeating the last) to
+    a power of two: a few statements serve every size, each compiled once."""
+    shape: list[tuple[str, int]] = []
+    params: dict[str, str] = {}
+    for column, given in values.items():
+        size = 1 << (len(given) - 1).bit_length()
+        shape.append((column, size))
+        padded = [*given, *[given[-1]] * (size - len(given))]
+        params.update((f"{column}_{i}", value) for i, value in enumerate(padded))
+    key = tuple(shape)
+    statement = _LOOKUPS.get(key)
+    if statement is None:
+        statement = _LOOKUPS[key] = select(
+            PROSPECTS.c.id, *(PROSPECTS.c[c] for c in KEY_COLUMNS.values())).where(or_(*(
+                PROSPECTS.c[column].in_([bindparam(f"{column}_{i}", type_=SEALED)
+                                         for i in range(size)])
+                for column, size in shape)))
+    return statement, params
 
 
 class SqlProspects:
@@ -93,18 +125,13 @@ class SqlProspects:
         return self._load([row])[0]
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
-        """Insert row, keys and history on the driver. A refused claim leaves no trace (so
-        a bulk import can carry on with the rest of its batch) without a savepoint: rows
-        that would break a unique key are skipped (ON CONFLICT DO NOTHING), which fails
-        no statement, and a prospect whose keys did not all go in is deleted again."""
+        """Insert the row (with its keys) and history on the driver. A refused claim leaves
+        no trace (so a bulk import can carry on with the rest of its batch) without a
+        savepoint: a row that would break a unique key is skipped (ON CONFLICT DO
+        NOTHING), which fails no statement."""
         stored = attrs.evolve(prospect, version=1)
-        if not insert_rows(self._s, PROSPECTS, [prospect_values(stored)],
-                             skip_conflicts=True):
-            self._raise_conflict(stored.id, keys)
-            raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
-        rows = _key_rows([(stored.id, keys)])
-        if insert_rows(self._s, KEYS, rows, skip_conflicts=True) != len(rows):
-            driver_execute(self._s, FORGET, {"id": stored.id})  # its keys go with it
+        row = {**prospect_values(stored), **_key_values(keys)}
+        if not insert_rows(self._s, PROSPECTS, [row], skip_conflicts=True):
             self._raise_conflict(stored.id, keys)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         insert_rows(self._s, HISTORY, [history_values(stored.id, i, entry)
@@ -115,21 +142,19 @@ class SqlProspects:
         self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
     ) -> Prospect:
         stored = attrs.evolve(prospect, version=prospect.version + 1)
-        versioned_update(self._s, ProspectRow, {"id": prospect.id}, prospect.version,
-                         prospect_values(stored), "prospect")
-        if keys is not None:
-            self._s.execute(delete(ProspectKeyRow).where(
-                ProspectKeyRow.prospect_id == prospect.id))
-            self._claim(stored.id, keys)
+        if keys is None:
+            versioned_update(self._s, ProspectRow, {"id": prospect.id}, prospect.version,
+                             prospect_values(stored), "prospect")
+        else:
+            one_of_each_kind(keys)  # before anything is written
+            with self._s.begin_nested():  # a refused key leaves the row as it was too
+                versioned_update(self._s, ProspectRow, {"id": prospect.id},
+                                 prospect.version, prospect_values(stored), "prospect")
+                self._hold({stored.id: keys})
         known = self._s.scalar(select(func.count()).select_from(ProspectHistoryRow).where(
             ProspectHistoryRow.prospect_id == prospect.id)) or 0
         self._append_history(stored, known)
         return stored
-
-    def _insert_keys(self, held: Sequence[tuple[str, frozenset[IdentityKey]]]) -> None:
-        rows = _key_rows(held)
-        if rows:
-            self._s.execute(INSERT_KEY, rows)
 
     def add_many(
         self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
@@ -140,19 +165,17 @@ class SqlProspects:
         stored = [p.at_version(1) for p in prospects]
         if not stored:
             return stored
-        held = [(p.id, k) for p, k in zip(stored, keys, strict=True)]
+        held = list(zip(stored, keys, strict=True))
         # Before this batch's inserts, so that an import waiting for another's ANALYZE
         # holds no key the other may be waiting for.
         self._refresh_statistics()
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
+            rows = [{**prospect_values(p), **_key_values(k)} for p, k in held]
             with self._s.begin_nested():
-                driver_insert(self._s, PROSPECTS, [prospect_values(p) for p in stored])
-                driver_insert(self._s, KEYS, [
-                    {"kind": k.kind.value, "value": k.value, "prospect_id": pid}
-                    for pid, ks in held for k in ks])
+                driver_insert(self._s, PROSPECTS, rows)
         except IntegrityError:
-            self._raise_batch_conflict(held, {p.id: p for p in stored})
+            self._raise_batch_conflict([(p.id, k) for p, k in held], {p.id: p for p in stored})
             raise ConcurrencyError("a prospect in the batch already exists") from None
         driver_insert(self._s, HISTORY, [
             history_values(p.id, i, entry) for p in stored for i, entry in enumerate(p.history)
@@ -163,33 +186,39 @@ class SqlProspects:
         """PostgreSQL plans the duplicate-key check from table statistics. While a bulk
         import fills new tables they go stale, and the planner then reads every key of a
         kind for each batch (quadratic). ANALYZE the tables a batch writes whenever the
-        key table has doubled since its statistics were taken (a few times per import)."""
+        prospect table has doubled since its statistics were taken (a few times per
+        import)."""
         if self._s.get_bind().dialect.name != "postgresql":
             return
         pages, analyzed = self._s.execute(text(
             "SELECT pg_relation_size(oid) / 8192, relpages FROM pg_class "
-            "WHERE oid = CAST(:name AS regclass)"), {"name": KEYS.name}).one()
+            "WHERE oid = CAST(:name AS regclass)"), {"name": PROSPECTS.name}).one()
         if pages > 2 * analyzed + 8:
-            self._s.execute(text(f"ANALYZE {KEYS.name}, {PROSPECTS.name}"))
+            self._s.execute(text(f"ANALYZE {PROSPECTS.name}"))
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
+        """The prospect holding each of ``keys`` that anyone holds. The keys are looked
+        up on the driver by their unique indexes (a registration's few keys in one
+        statement, a batch's 512 of a kind a statement); holders, if any, then loaded."""
         wanted = set(keys)
-        found: dict[IdentityKey, str] = {}
-        if len(wanted) <= FEW_KEYS:  # a single registration: one statement on the driver
-            if wanted:
-                found = {IdentityKey(KeyKind(kind), value): holder for kind, value, holder in
-                         key_holders(self._s, KEYS, "prospect_id",
-                                     [(k.kind.value, k.value) for k in wanted])}
-            return self._holders(found)
-        by_kind: dict[KeyKind, list[str]] = {}
+        by_column: dict[str, list[str]] = {}
         for key in wanted:
-            by_kind.setdefault(key.kind, []).append(key.value)
-        for kind, values in by_kind.items():
-            values.sort()
-            # kind = ? AND value IN (...) walks the (kind, value) primary key.
-            for value, prospect_id in driver_key_holders(self._s, KEYS, "prospect_id",
-                                                         kind.value, values):
-                found[IdentityKey(kind, value)] = prospect_id
+            by_column.setdefault(KEY_COLUMNS[key.kind], []).append(key.value)
+        if len(wanted) <= FEW_KEYS:
+            lookups = [by_column] if wanted else []
+        else:
+            lookups = [{column: values[start:start + CHUNK]}
+                       for column, values in by_column.items()
+                       for start in range(0, len(values), CHUNK)]
+        found: dict[IdentityKey, str] = {}
+        for lookup in lookups:
+            statement, params = _holder_lookup(lookup)
+            for holder_id, *held in driver_rows(self._s, statement, params):
+                for kind, value in zip(KEY_KINDS, held, strict=True):
+                    if value is not None:
+                        key = IdentityKey(kind, unpack_key(bytes(value)))
+                        if key in wanted:
+                            found[key] = holder_id
         return self._holders(found)
 
     def _holders(self, found: Mapping[IdentityKey, str]) -> dict[IdentityKey, Prospect]:
@@ -205,10 +234,12 @@ class SqlProspects:
         new: Mapping[str, Prospect] | None = None,
     ) -> None:
         """The batch was refused: name a key held outside it, or repeated inside it
-        (``new``: the batch's prospects that are not stored)."""
+        (``new``: the batch's prospects that are not stored). The keys its stored
+        prospects hold now are theirs to give up: they block nobody in the batch."""
         first_with: dict[IdentityKey, str] = {}
+        giving_up = frozenset(prospect_id for prospect_id, _ in batch)
         for prospect_id, keys in batch:
-            self._raise_conflict(prospect_id, keys)
+            self._raise_conflict(giving_up, keys)
             for key in keys:
                 if key in first_with:
                     first = first_with[key]
@@ -216,34 +247,44 @@ class SqlProspects:
                     raise holder.claim_conflict(key)
                 first_with[key] = prospect_id
 
-    def _raise_conflict(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
-        """If another prospect holds one of ``keys``, raise ClaimConflict."""
+    def _raise_conflict(self, mine: str | frozenset[str], keys: frozenset[IdentityKey]
+                        ) -> None:
+        """If a prospect other than ``mine`` (one id or several) holds one of ``keys``,
+        raise ClaimConflict."""
+        ours = frozenset((mine,)) if isinstance(mine, str) else mine
         others = {key: holder for key, holder in self.holders_of(keys).items()
-                  if holder.id != prospect_id}
+                  if holder.id not in ours}
         held = earliest_claim(others)
         if held is not None:
             raise held[0].claim_conflict(held[1])
 
-    def _claim(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
-        """Insert the keys; the primary key refuses one someone else holds."""
-        try:
-            with self._s.begin_nested():
-                self._insert_keys([(prospect_id, keys)])
-        except IntegrityError:
-            self._raise_conflict(prospect_id, keys)
-            raise ConcurrencyError("identity keys changed meanwhile") from None
-
-    def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
+    def _hold(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
+        """Give each prospect exactly its ``keys``; a unique index refuses one someone else
+        holds. Every old key is let go first, so that keys may move between them.
+        NotFound if one of the prospects is not stored."""
+        rows = [{"pid": pid, **_key_values(held)} for pid, held in keys.items()]  # checked
         ids = list(keys)
-        for start in range(0, len(ids), 500):
-            self._s.execute(delete(ProspectKeyRow).where(
-                ProspectKeyRow.prospect_id.in_(ids[start:start + 500])))
         try:
             with self._s.begin_nested():
-                self._insert_keys(list(keys.items()))
+                for start in range(0, len(ids), CHUNK):
+                    chunk = ids[start:start + CHUNK]
+                    cleared = cast(CursorResult[Any], self._s.execute(update(PROSPECTS).where(
+                        PROSPECTS.c.id.in_(chunk)).values(NO_KEYS))).rowcount
+                    if cleared != len(set(chunk)):
+                        self._raise_missing(chunk)
+                self._s.execute(HOLD_KEYS, rows)
         except IntegrityError:
             self._raise_batch_conflict(list(keys.items()))
             raise ConcurrencyError("identity keys changed meanwhile") from None
+
+    def _raise_missing(self, ids: Sequence[str]) -> None:
+        stored = set(self._s.scalars(select(ProspectRow.id).where(ProspectRow.id.in_(ids))))
+        missing = sorted(set(ids) - stored)
+        raise NotFound("prospect", missing[0] if missing else ids[0])
+
+    def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
+        if keys:
+            self._hold(keys)
 
     def _append_history(self, prospect: Prospect, known: int) -> None:
         new = prospect.history[known:]

@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from custmgmt.adapters.sql.column_types import ExactDecimal, UTCDateTime
+from custmgmt.adapters.sql.column_types import ExactDecimal, SealedKey, UTCDateTime
+from custmgmt.domain.identity import KeyKind
 
 # Explicit constraint names, identical on SQLite and PostgreSQL, so migrations can name them.
 NAMING_CONVENTION = {
@@ -35,6 +36,17 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+KEY_COLUMNS = {kind: f"{kind.value}_key" for kind in KeyKind}
+"""The column of a prospect's row that holds its identity key of each kind."""
+
+
+def held_key_index(table: str, column: str) -> Index:
+    """The unique index of one identity-key column; rows without that key are left out."""
+    held = text(f"{column} IS NOT NULL")
+    return Index(f"ux_{table}_{column}", column, unique=True,
+                 sqlite_where=held, postgresql_where=held)
 
 
 def table_of(row: type[Base]) -> Table:
@@ -73,8 +85,18 @@ class ProspectRow(Base):
     registration_from_pool: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
     customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The identity keys it holds, at most one of each kind (none once released). A
+    # unique index on each makes the first registration stand; in the prospect's own
+    # row, a registration writes one row and no key table.
+    phone_key: Mapped[str | None] = mapped_column(SealedKey)
+    email_key: Mapped[str | None] = mapped_column(SealedKey)
+    organization_key: Mapped[str | None] = mapped_column(SealedKey)
+    credit_code_key: Mapped[str | None] = mapped_column(SealedKey)
 
-    __table_args__ = (Index("ix_custmgmt_prospects_registered", "registered_at", "id"),)
+    __table_args__ = (
+        Index("ix_custmgmt_prospects_registered", "registered_at", "id"),
+        *(held_key_index("custmgmt_prospects", column) for column in KEY_COLUMNS.values()),
+    )
 
 
 class ProspectHistoryRow(Base):
@@ -90,18 +112,6 @@ class ProspectHistoryRow(Base):
     before: Mapped[str | None] = mapped_column(String(200))
     after: Mapped[str] = mapped_column(String(2000))
     reason: Mapped[str | None] = mapped_column(Text)
-
-
-class ProspectKeyRow(Base):
-    """The active identity keys: the primary key makes the first registration stand."""
-
-    __tablename__ = "custmgmt_prospect_keys"
-
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    value: Mapped[str] = mapped_column(String(300), primary_key=True)
-    prospect_id: Mapped[str] = mapped_column(
-        ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), index=True
-    )
 
 
 class CustomerRow(Base):

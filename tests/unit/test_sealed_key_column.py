@@ -1,0 +1,36 @@
+"""How a prospect's identity keys are kept in its row: a seal as its 32 bytes, any
+other (opaque) value exactly, and never one mistaken for the other."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custmgmt.adapters.sql.column_types import pack_key, unpack_key
+from custmgmt.domain.identity import KeyKind, KeyRing
+
+seals = st.binary(min_size=32, max_size=32).map(bytes.hex)
+
+
+@given(seals)
+def test_a_seal_is_kept_as_its_32_bytes_behind_a_tag(seal: str) -> None:
+    packed = pack_key(seal)
+    assert len(packed) == 33 and packed[1:] == bytes.fromhex(seal)
+    assert unpack_key(packed) == seal
+
+
+@given(st.text())  # lone surrogates, NUL and control characters included
+def test_any_other_value_comes_back_exactly(value: str) -> None:
+    assert unpack_key(pack_key(value)) == value
+
+
+@given(seals, st.text())
+def test_a_seal_and_another_value_never_pack_alike(seal: str, value: str) -> None:
+    if value != seal:
+        assert pack_key(value) != pack_key(seal)
+
+
+def test_upper_case_hex_is_not_a_seal_and_stays_as_written() -> None:
+    seal = KeyRing().seal(KeyKind.PHONE, "+8613900000001").value
+    assert unpack_key(pack_key(seal.upper())) == seal.upper()
+    assert pack_key(seal.upper()) != pack_key(seal)
