@@ -164,8 +164,8 @@ COLUMNS = {
         "industry", "source_channel", "needs", "willingness", "potential_amount",
         "potential_currency", "grade", "grade_is_manual", "stage", "owner_id", "owner_team",
         "registration_id", "registered_by", "registered_at", "registration_active",
-        "registration_from_pool", "version", "customer_id"),
-    "custmgmt_prospect_keys": ("kind", "value", "prospect_id"),
+        "registration_from_pool", "version", "customer_id", "phone_key", "email_key",
+        "organization_key", "credit_code_key"),
     "custmgmt_prospect_history": (
         "prospect_id", "position", "kind", "by", "at", "before", "after", "reason"),
     "custmgmt_followup_plans": (
@@ -179,11 +179,12 @@ COLUMNS = {
 }
 SAME_ROWS = tuple(COLUMNS)
 """Every table custmgmt writes for an imported prospect."""
-FLOOR = ("custmgmt_prospects", "custmgmt_prospect_keys", "custmgmt_followup_plans",
-         "custmgmt_audit")
-"""What the policy itself requires: the prospect with its registration and owner, its
+FLOOR = ("custmgmt_prospects", "custmgmt_followup_plans", "custmgmt_audit")
+"""What the policy itself requires: the prospect with its registration, owner and
 identity keys (the duplicate check), its follow-up plan, and one audit entry per batch
 naming every prospect the batch registered (who, when, which)."""
+KEY_TAG = b"\x01"
+"""custmgmt keeps a sealed key as this tag byte and the seal's 32 bytes."""
 
 
 def _grade(willingness: str, value: int) -> str:
@@ -207,7 +208,7 @@ class RawBatch:
 
     def __init__(self, tables: tuple[str, ...], import_id: str, sqlite: bool) -> None:
         self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in tables}
-        self.keys: dict[str, list[str]] = {"phone": [], "email": []}
+        self.keys: dict[str, list[bytes]] = {"phone": [], "email": []}
         self._import_id = import_id
         self._named: list[list[str]] = []
         now = datetime.now(UTC)
@@ -223,9 +224,10 @@ class RawBatch:
 
     def add(self, line: int, row: dict[str, str]) -> None:
         pid, at, rows = _new_id("p"), self.at, self.rows
-        phone = hmac.digest(PEPPER, f"phone\x00+86{row['phone']}".encode(), "sha256").hex()
-        email = hmac.digest(PEPPER, f"email\x00{row['email'].strip().lower()}".encode(),
-                            "sha256").hex()
+        phone = KEY_TAG + hmac.digest(PEPPER, f"phone\x00+86{row['phone']}".encode(),
+                                      "sha256")
+        email = KEY_TAG + hmac.digest(
+            PEPPER, f"email\x00{row['email'].strip().lower()}".encode(), "sha256")
         self.keys["phone"].append(phone)
         self.keys["email"].append(email)
         grade = _grade(row["willingness"], int(row["potential_value"]))
@@ -233,8 +235,7 @@ class RawBatch:
             pid, "individual", row["name"], row["phone"], row["email"], None, None, None,
             None, None, None, row["willingness"], row["potential_value"], "CNY", grade, False,
             "initial_contact", "u-alice", None, f"{self._import_id}:{line}", "u-alice", at,
-            True, False, 1, None))
-        rows["custmgmt_prospect_keys"] += [("phone", phone, pid), ("email", email, pid)]
+            True, False, 1, None, phone, email, None, None))
         rows["custmgmt_followup_plans"].append((
             pid, "u-alice", None, grade, "initial_contact", True, self._day(self.today), None,
             self._day(self.today + timedelta(days=CADENCE_DAYS[grade])), 1))
@@ -302,8 +303,8 @@ def sqlite_raw(count: int, path: Path, batch_size: int, tables: tuple[str, ...])
             for start in range(0, len(values), 500):
                 chunk = values[start:start + 500]
                 held = connection.execute(
-                    "SELECT value, prospect_id FROM custmgmt_prospect_keys WHERE kind = ? "
-                    f"AND value IN ({_placeholders(len(chunk))})", (kind, *chunk)).fetchall()
+                    f"SELECT {kind}_key, id FROM custmgmt_prospects WHERE {kind}_key "
+                    f"IN ({_placeholders(len(chunk))})", chunk).fetchall()
                 if held:
                     raise SystemExit("raw program: a key is held already")
         for table in tables:
@@ -685,18 +686,17 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
                     values.sort()
                     for start in range(0, len(values), 500):
                         cursor.execute(
-                            "SELECT value, prospect_id FROM custmgmt_prospect_keys "
-                            "WHERE kind = %s AND value = ANY(%s)",
-                            (kind, values[start:start + 500]))
+                            f"SELECT {kind}_key, id FROM custmgmt_prospects "
+                            f"WHERE {kind}_key = ANY(%s)", (values[start:start + 500],))
                         if cursor.fetchall():
                             raise SystemExit("raw program: a key is held already")
-                # the planner's statistics go stale while the key table fills: ANALYZE
-                # it whenever it has doubled, as custmgmt does
+                # the planner's statistics go stale while the table fills: ANALYZE it
+                # whenever it has doubled, as custmgmt does
                 pages, analyzed = cursor.execute(
                     "SELECT pg_relation_size(oid) / 8192, relpages FROM pg_class "
-                    "WHERE oid = 'custmgmt_prospect_keys'::regclass").fetchone() or (0, 0)
+                    "WHERE oid = 'custmgmt_prospects'::regclass").fetchone() or (0, 0)
                 if pages > 2 * analyzed + 8:
-                    cursor.execute("ANALYZE custmgmt_prospect_keys, custmgmt_prospects")
+                    cursor.execute("ANALYZE custmgmt_prospects")
                 if "custmgmt_events" in tables:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
                 for table in tables:
