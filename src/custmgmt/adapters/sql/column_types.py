@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -56,7 +55,6 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return value if isinstance(value, Decimal) else Decimal(value)
 
 
-_SEAL = re.compile("[0-9a-f]{64}")
 _SEALED, _OTHER = b"\x01", b"\x00"
 
 
@@ -65,8 +63,13 @@ def pack_key(value: str) -> bytes:
     other value (the keys are opaque to storage) as its UTF-8, each behind its own tag
     byte so that the two can never be equal. Half the size of the hex text in every
     entry of the unique index that enforces the first registration."""
-    if _SEAL.fullmatch(value):
-        return _SEALED + bytes.fromhex(value)
+    if len(value) == 64:
+        try:
+            sealed = bytes.fromhex(value)
+        except ValueError:
+            sealed = b""
+        if sealed.hex() == value:  # lower-case hex digits only, as a seal is written
+            return _SEALED + sealed
     return _OTHER + value.encode("utf-8", "surrogatepass")
 
 
