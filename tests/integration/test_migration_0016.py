@@ -4,31 +4,20 @@ downgrades cleanly: undone, its tables are gone; done again, they are back and u
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect
 
 import custmgmt
 from custmgmt.adapters.sql import migrate
-from tests.pg_server import Cluster
 
 TABLES = {"custmgmt_consents", "custmgmt_campaigns", "custmgmt_campaign_members",
           "custmgmt_campaign_waves", "custmgmt_products", "custmgmt_risk_assessments",
           "custmgmt_touches", "custmgmt_outcomes"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    if request.param == "sqlite":
-        return lambda: f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_empty_database
-
-
-def test_0016_downgrades_and_upgrades_again(new_url: Callable[[], str]) -> None:
-    url = new_url()
+def test_0016_downgrades_and_upgrades_again(new_empty_url: Callable[[], str]) -> None:
+    url = new_empty_url()
     engine = create_engine(url)
     migrate.upgrade(engine, "0016")
     assert set(inspect(engine).get_table_names()) >= TABLES

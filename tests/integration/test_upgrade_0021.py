@@ -6,7 +6,6 @@ refers to a prospect, and what either side cannot hold is refused, the store unc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,20 +19,11 @@ from custmgmt.adapters.sql.translate import history_values, prospect_values
 from custmgmt.domain.prospects import Prospect
 from custmgmt.errors import ClaimConflict, StorageError
 from custmgmt.testing.builders import keys_of, make_prospect
-from tests.pg_server import Cluster
 
 KEYS = "custmgmt_prospect_keys"
 KEY_COLUMNS = ("phone_key", "email_key", "organization_key", "credit_code_key")
 
 Held = set[tuple[str, str, str]]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    if request.param == "sqlite":
-        return lambda: f"sqlite:///{tmp_path / 'crm.db'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_empty_database
 
 
 def _at_0020(url: str, prospects: Iterable[Prospect], held: Held) -> sa.Engine:
@@ -62,8 +52,8 @@ def _tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
 
-def test_the_keys_move_into_the_row_and_back(new_url: Callable[[], str]) -> None:
-    url = new_url()
+def test_the_keys_move_into_the_row_and_back(new_empty_url: Callable[[], str]) -> None:
+    url = new_empty_url()
     old = make_prospect(1, organization="Acme Co., Ltd.")
     other = make_prospect(2)
     held = {(k.kind.value, k.value, old.id) for k in keys_of(old)}
@@ -118,9 +108,9 @@ def _children(engine: sa.Engine) -> dict[str, int]:
 
 
 def test_a_key_the_old_table_cannot_hold_refuses_the_downgrade(
-    new_url: Callable[[], str],
+    new_empty_url: Callable[[], str],
 ) -> None:
-    url = new_url()
+    url = new_empty_url()
     old = make_prospect(1)
     engine = _at_0020(url, [old], {(k.kind.value, k.value, old.id) for k in keys_of(old)})
     try:
@@ -138,9 +128,9 @@ def test_a_key_the_old_table_cannot_hold_refuses_the_downgrade(
 
 
 def test_two_keys_of_one_kind_are_refused_and_the_store_left_at_0020(
-    new_url: Callable[[], str],
+    new_empty_url: Callable[[], str],
 ) -> None:
-    url = new_url()
+    url = new_empty_url()
     old = make_prospect(1)
     held = {(k.kind.value, k.value, old.id) for k in keys_of(old)}
     held.add(("phone", "0" * 64, old.id))
