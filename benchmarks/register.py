@@ -39,6 +39,8 @@ import custmgmt
 
 PEPPER = b"custmgmt identity keys: set Settings.key_pepper to your own secret"
 """custmgmt's default ``key_pepper`` (the benchmark configures none)."""
+KEY_TAG = b"\x01"
+"""custmgmt keeps a sealed key as this tag byte and the seal's 32 bytes."""
 
 TABLES = {  # table -> the column naming the prospect
     "custmgmt_prospects": "id",
@@ -80,7 +82,7 @@ class Raw:
     def sealed(phone: str, email: str) -> dict[str, bytes]:
         """The identity keys custmgmt stores for this phone and e-mail, as it stores them
         in the prospect's row (``column_types.pack_key``: a tag byte, the 32 bytes)."""
-        return {kind: b"\x01" + hmac.digest(PEPPER, f"{kind}\x00{value}".encode(), "sha256")
+        return {kind: KEY_TAG + hmac.digest(PEPPER, f"{kind}\x00{value}".encode(), "sha256")
                 for kind, value in (("phone", f"+86{phone}"), ("email", email))}
 
     def register(self, n: int) -> None:

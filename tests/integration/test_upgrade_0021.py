@@ -5,7 +5,9 @@ refers to a prospect, and what either side cannot hold is refused, the store unc
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +15,7 @@ from alembic import command
 
 import custmgmt
 from custmgmt.adapters.sql import migrate
+from custmgmt.adapters.sql.column_types import pack_key
 from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.adapters.sql.tables import ProspectHistoryRow, ProspectRow
 from custmgmt.adapters.sql.translate import history_values, prospect_values
@@ -64,10 +67,12 @@ def test_the_keys_move_into_the_row_and_back(new_empty_url: Callable[[], str]) -
         migrate.upgrade(engine, "head")
         assert KEYS not in _tables(engine)
         with engine.connect() as connection:
-            at_rest = connection.execute(sa.text(
-                f"SELECT {', '.join(KEY_COLUMNS)} FROM custmgmt_prospects "
-                "WHERE id = :id"), {"id": old.id}).one()
-        assert all(v is None or isinstance(v, bytes | memoryview) for v in at_rest)
+            at_rest = {(column.removesuffix("_key"), bytes(value), pid)
+                       for pid, *values in connection.execute(sa.text(
+                           f"SELECT id, {', '.join(KEY_COLUMNS)} FROM custmgmt_prospects"))
+                       for column, value in zip(KEY_COLUMNS, values, strict=True)
+                       if value is not None}
+        assert at_rest == {(kind, pack_key(value), pid) for kind, value, pid in held}
         with custmgmt.open(url) as app:
             bob = app.principal("u-bob", roles={"salesperson"})
             assert old.profile.phone is not None
@@ -127,13 +132,15 @@ def test_a_key_the_old_table_cannot_hold_refuses_the_downgrade(
         engine.dispose()
 
 
-def test_two_keys_of_one_kind_are_refused_and_the_store_left_at_0020(
-    new_empty_url: Callable[[], str],
+@pytest.mark.parametrize("extra", [("phone", "0" * 64), ("fax", "0" * 64)])
+def test_a_key_a_row_cannot_hold_is_refused_and_the_store_left_at_0020(
+    new_empty_url: Callable[[], str], extra: tuple[str, str],
 ) -> None:
+    """A second key of one kind, or a kind the row has no column for."""
     url = new_empty_url()
     old = make_prospect(1)
     held = {(k.kind.value, k.value, old.id) for k in keys_of(old)}
-    held.add(("phone", "0" * 64, old.id))
+    held.add((*extra, old.id))
     engine = _at_0020(url, [old], held)
     try:
         with pytest.raises(StorageError, match="0021") as raised:
@@ -143,5 +150,24 @@ def test_two_keys_of_one_kind_are_refused_and_the_store_left_at_0020(
         assert _key_table(engine) == held
         assert not set(KEY_COLUMNS) & {c["name"] for c in sa.inspect(engine).get_columns(
             "custmgmt_prospects")}
+    finally:
+        engine.dispose()
+
+
+def test_an_old_sqlite_refuses_the_downgrade_before_changing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    old = make_prospect(1)
+    engine = _at_0020(url, [old], {(k.kind.value, k.value, old.id) for k in keys_of(old)})
+    try:
+        migrate.upgrade(engine, "head")
+        monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+        with pytest.raises(StorageError, match=r"3\.35 or later"):
+            command.downgrade(migrate.config(engine), "0020")  # a plain engine, too
+        assert migrate.current(engine) == migrate.head()
+        assert KEYS not in _tables(engine)
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("custmgmt_prospects")}
+        assert {f"ux_custmgmt_prospects_{c}" for c in KEY_COLUMNS} <= indexes
     finally:
         engine.dispose()

@@ -114,8 +114,8 @@ class ProspectRepository(Protocol):
     phone or e-mail); the repository stores and compares them as opaque values and
     enforces that no two prospects hold one key (a unique index in SQL). A prospect
     holds at most one key of each kind: ``add``, ``add_many``, ``update`` and
-    ``replace_keys`` refuse two of one kind with ValidationError (field ``keys``) and
-    store nothing."""
+    ``replace_keys`` refuse two of one kind with ValidationError (field ``keys``),
+    checked before anything else, and store nothing."""
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
         """Store a new prospect (version 1) holding ``keys``. Raises ClaimConflict if
@@ -149,7 +149,8 @@ class ProspectRepository(Protocol):
 
     def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
         """Swap the keys these prospects hold, without changing the prospects (re-keying
-        with a new pepper); ClaimConflict if two would hold one key."""
+        with a new pepper); ClaimConflict if two would hold one key, NotFound if one of
+        the prospects is not stored."""
         ...
 
     def find(self, query: ProspectQuery) -> Sequence[Prospect]:

@@ -260,9 +260,10 @@ class MemoryProspects:
     def update(
         self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
     ) -> Prospect:
-        self.rows.require(prospect.id)
         if keys is not None:
             one_of_each_kind(keys)
+        self.rows.require(prospect.id)
+        if keys is not None:
             self._refuse_held(prospect.id, keys)
         stored = self.rows.update(prospect.id, prospect)
         if keys is not None:
@@ -270,9 +271,10 @@ class MemoryProspects:
         return stored
 
     def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
-        for prospect_id, held in keys.items():
-            self.rows.require(prospect_id)
+        for held in keys.values():
             one_of_each_kind(held)
+        for prospect_id in keys:
+            self.rows.require(prospect_id)
         for prospect_id, held in keys.items():
             self.keys.stage(prospect_id, held)
 

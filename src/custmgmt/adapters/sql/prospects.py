@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.column_types import SealedKey, unpack_key
 from custmgmt.adapters.sql.driver import (
+    FEW_KEYS,
     driver_insert,
     driver_rows,
     insert_rows,
@@ -54,10 +55,12 @@ INSERT_HISTORY = insert(HISTORY)
 HOLD_KEYS = update(PROSPECTS).where(PROSPECTS.c.id == bindparam("pid")).values(
     {column: bindparam(column) for column in KEY_COLUMNS.values()})
 NO_KEYS = dict.fromkeys(KEY_COLUMNS.values())
+KEY_KINDS = tuple(KEY_COLUMNS)
+KEY_TYPE = SealedKey()
+"""The key columns' type, given to the look-up's parameters (they bind as bytes)."""
 CHUNK = 512
 """Keys of a kind, or ids, per statement in bulk look-ups and changes."""
-FEW_KEYS = 8
-"""Up to this many keys (a registration's) are looked up in one statement."""
+_LOOKUPS: dict[tuple[tuple[str, int], ...], Select[Any]] = {}
 
 
 def _key_values(keys: frozenset[IdentityKey]) -> dict[str, str | None]:
@@ -69,18 +72,17 @@ def _key_values(keys: frozenset[IdentityKey]) -> dict[str, str | None]:
     return values
 
 
-KEY_KINDS = tuple(KEY_COLUMNS)
-SEALED = SealedKey()
-_LOOKUPS: dict[tuple[tuple[str, int], ...], Select[Any]] = {}
-
-
 def _holder_lookup(values: Mapping[str, list[str]]) -> tuple[Select[Any], dict[str, str]]:
     """SELECT the id and keys of the prospects holding any of ``values`` (key column ->
     values), and its parameters. A column's values are padded (by repeating the last) to
-    a power of two: a few statements serve every size, each compiled once."""
+    a power of two, the columns in one order: a few statements serve every size, each
+    compiled once."""
     shape: list[tuple[str, int]] = []
     params: dict[str, str] = {}
-    for column, given in values.items():
+    for column in KEY_COLUMNS.values():
+        given = values.get(column)
+        if not given:
+            continue
         size = 1 << (len(given) - 1).bit_length()
         shape.append((column, size))
         padded = [*given, *[given[-1]] * (size - len(given))]
@@ -90,7 +92,7 @@ def _holder_lookup(values: Mapping[str, list[str]]) -> tuple[Select[Any], dict[s
     if statement is None:
         statement = _LOOKUPS[key] = select(
             PROSPECTS.c.id, *(PROSPECTS.c[c] for c in KEY_COLUMNS.values())).where(or_(*(
-                PROSPECTS.c[column].in_([bindparam(f"{column}_{i}", type_=SEALED)
+                PROSPECTS.c[column].in_([bindparam(f"{column}_{i}", type_=KEY_TYPE)
                                          for i in range(size)])
                 for column, size in shape)))
     return statement, params
@@ -132,7 +134,7 @@ class SqlProspects:
         stored = attrs.evolve(prospect, version=1)
         row = {**prospect_values(stored), **_key_values(keys)}
         if not insert_rows(self._s, PROSPECTS, [row], skip_conflicts=True):
-            self._raise_conflict(stored.id, keys)
+            self._raise_conflict(frozenset((stored.id,)), keys)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         insert_rows(self._s, HISTORY, [history_values(stored.id, i, entry)
                                          for i, entry in enumerate(stored.history)])
@@ -185,8 +187,8 @@ class SqlProspects:
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans the duplicate-key check from table statistics. While a bulk
         import fills new tables they go stale, and the planner then reads every key of a
-        kind for each batch (quadratic). ANALYZE the tables a batch writes whenever the
-        prospect table has doubled since its statistics were taken (a few times per
+        kind for each batch (quadratic). ANALYZE the prospect table, which holds the
+        keys, whenever it has doubled since its statistics were taken (a few times per
         import)."""
         if self._s.get_bind().dialect.name != "postgresql":
             return
@@ -247,11 +249,9 @@ class SqlProspects:
                     raise holder.claim_conflict(key)
                 first_with[key] = prospect_id
 
-    def _raise_conflict(self, mine: str | frozenset[str], keys: frozenset[IdentityKey]
-                        ) -> None:
-        """If a prospect other than ``mine`` (one id or several) holds one of ``keys``,
-        raise ClaimConflict."""
-        ours = frozenset((mine,)) if isinstance(mine, str) else mine
+    def _raise_conflict(self, ours: frozenset[str], keys: frozenset[IdentityKey]) -> None:
+        """If a prospect other than those of ``ours`` holds one of ``keys``, raise
+        ClaimConflict."""
         others = {key: holder for key, holder in self.holders_of(keys).items()
                   if holder.id not in ours}
         held = earliest_claim(others)
@@ -262,7 +262,8 @@ class SqlProspects:
         """Give each prospect exactly its ``keys``; a unique index refuses one someone else
         holds. Every old key is let go first, so that keys may move between them.
         NotFound if one of the prospects is not stored."""
-        rows = [{"pid": pid, **_key_values(held)} for pid, held in keys.items()]  # checked
+        # every key set checked (ValidationError) before anything is written
+        rows = [{"pid": pid, **_key_values(held)} for pid, held in keys.items()]
         ids = list(keys)
         try:
             with self._s.begin_nested():
@@ -278,9 +279,12 @@ class SqlProspects:
             raise ConcurrencyError("identity keys changed meanwhile") from None
 
     def _raise_missing(self, ids: Sequence[str]) -> None:
+        """Some of ``ids`` matched no row: NotFound naming one that is not stored."""
         stored = set(self._s.scalars(select(ProspectRow.id).where(ProspectRow.id.in_(ids))))
         missing = sorted(set(ids) - stored)
-        raise NotFound("prospect", missing[0] if missing else ids[0])
+        if not missing:  # every one is stored: the count fell short for another reason
+            raise ConcurrencyError("prospects changed meanwhile")
+        raise NotFound("prospect", missing[0])
 
     def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
         if keys:

@@ -87,7 +87,7 @@ class ProspectRow(Base):
     customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
     # The identity keys it holds, at most one of each kind (none once released). A
     # unique index on each makes the first registration stand; in the prospect's own
-    # row, a registration writes one row and no key table.
+    # row, the keys take no row of their own.
     phone_key: Mapped[str | None] = mapped_column(SealedKey)
     email_key: Mapped[str | None] = mapped_column(SealedKey)
     organization_key: Mapped[str | None] = mapped_column(SealedKey)
