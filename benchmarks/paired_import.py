@@ -1,0 +1,99 @@
+"""What a change bought: ``import_many`` at two commits, interleaved in one run.
+
+    python benchmarks/paired_import.py --base 6248738 [--rows 10000] [--rounds 5]
+                                       [--start-postgresql]
+
+The base commit is checked out into a temporary git worktree (removed after); each
+import runs in a process of its own, on a new database, with the checkout's own
+``src`` first on ``sys.path`` and its own ``benchmarks/import_prospects.py``
+(``custmgmt_import``: the seconds spent in ``import_many``). The two sides alternate
+round by round, so that both meet the same neighbours on a shared machine; prints
+each side's times, their medians and the ratio this checkout / base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+CHILD = """
+import sys
+sys.path.insert(0, "benchmarks")
+import import_prospects
+print(import_prospects.custmgmt_import(int(sys.argv[1]), sys.argv[2], 1000))
+"""
+
+
+def one_import(root: Path, rows: int, url: str) -> float:
+    """Seconds ``import_many`` of ``rows`` took with the checkout at ``root``."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(rows), url], cwd=root, capture_output=True,
+        text=True, env={"PYTHONPATH": str(root / "src"), "PATH": "/usr/bin:/bin"},
+        check=False)
+    if done.returncode:
+        raise SystemExit(f"the import at {root} failed:\n{done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def measure(sides: dict[str, Path], rows: int, rounds: int,
+            new_url: Callable[[], str]) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {side: [] for side in sides}
+    for n in range(rounds):
+        order = list(sides) if n % 2 else list(reversed(sides))
+        for side in order:
+            times[side].append(one_import(sides[side], rows, new_url()))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", required=True, help="the commit to compare with")
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--start-postgresql", action="store_true",
+                        help="start a throwaway PostgreSQL server (initdb/pg_ctl on PATH)")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="custmgmt-paired-"))
+    base = folder / "base"
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base],
+                   cwd=HERE, check=True)
+    cluster = None
+    try:
+        if args.start_postgresql:  # a new database for every import
+            sys.path.insert(0, str(HERE))
+            from tests.pg_server import Cluster, find_binaries  # noqa: PLC0415
+
+            binaries = find_binaries()
+            if binaries is None:
+                raise SystemExit("--start-postgresql: initdb and pg_ctl are not on PATH")
+            cluster = Cluster(*binaries)
+            cluster.start()
+            new_url = cluster.new_empty_database
+            where = "PostgreSQL"
+        else:
+            counter = iter(range(1_000_000))
+            new_url = lambda: f"sqlite:///{folder / f'db{next(counter)}.sqlite'}"  # noqa: E731
+            where = "SQLite file"
+        times = measure({"base": base, "this": HERE}, args.rows, args.rounds, new_url)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE,
+                       check=False)
+    medians = {side: statistics.median(found) for side, found in times.items()}
+    print(f"{where}, import_many of {args.rows:,} rows, {args.rounds} interleaved rounds")
+    for side, found in times.items():
+        label = f"base {args.base}" if side == "base" else "this checkout"
+        print(f"  {label:22} median {medians[side]:8.3f} s   "
+              f"({', '.join(f'{t:.3f}' for t in found)})")
+    print(f"  this / base: {medians['this'] / medians['base']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
