@@ -14,11 +14,13 @@ each side's times, their medians and the ratio this checkout / base.
 from __future__ import annotations
 
 import argparse
+import functools
+import itertools
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
@@ -39,6 +41,10 @@ def one_import(root: Path, rows: int, url: str) -> float:
     if done.returncode:
         raise SystemExit(f"the import at {root} failed:\n{done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def next_sqlite_url(files: Iterator[Path]) -> str:
+    return f"sqlite:///{next(files)}"
 
 
 def measure(sides: dict[str, Path], rows: int, rounds: int,
@@ -77,8 +83,8 @@ def main() -> None:
             new_url = cluster.new_empty_database
             where = "PostgreSQL"
         else:
-            counter = iter(range(1_000_000))
-            new_url = lambda: f"sqlite:///{folder / f'db{next(counter)}.sqlite'}"  # noqa: E731
+            files = (folder / f"db{n}.sqlite" for n in itertools.count())
+            new_url = functools.partial(next_sqlite_url, files)
             where = "SQLite file"
         times = measure({"base": base, "this": HERE}, args.rows, args.rounds, new_url)
     finally:

@@ -355,14 +355,18 @@ class StorageContract(
             assert {p.id for p in uow.prospects.holders_of(two.held_keys(other)).values()} == {
                 two.id}
 
+    def _stored(self, storage: Storage, *prospects: Prospect) -> list[Prospect]:
+        """``prospects`` added with their keys in one committed unit, as stored."""
+        with storage.unit_of_work() as uow:
+            stored = [add_prospect(uow, p) for p in prospects]
+            uow.commit()
+        return stored
+
     def test_keys_may_trade_places_between_prospects_in_one_replace(
         self, storage: Storage
     ) -> None:
         one, two = make_prospect(1), make_prospect(2)
-        with storage.unit_of_work() as uow:
-            add_prospect(uow, one)
-            add_prospect(uow, two)
-            uow.commit()
+        self._stored(storage, one, two)
         with storage.unit_of_work() as uow:
             uow.prospects.replace_keys({one.id: keys_of(two), two.id: keys_of(one)})
             uow.commit()
@@ -375,10 +379,7 @@ class StorageContract(
     ) -> None:
         """B gives its keys up to A and takes C's: C, who keeps them, is named."""
         one, two, three = make_prospect(1), make_prospect(2), make_prospect(3)
-        with storage.unit_of_work() as uow:
-            for p in (one, two, three):
-                add_prospect(uow, p)
-            uow.commit()
+        self._stored(storage, one, two, three)
         with pytest.raises(ClaimConflict) as raised, storage.unit_of_work() as uow:
             uow.prospects.replace_keys({one.id: keys_of(two), two.id: keys_of(three)})
             uow.commit()
@@ -391,9 +392,7 @@ class StorageContract(
         self, storage: Storage
     ) -> None:
         one = make_prospect(1)
-        with storage.unit_of_work() as uow:
-            add_prospect(uow, one)
-            uow.commit()
+        self._stored(storage, one)
         with storage.unit_of_work() as uow:
             with pytest.raises(NotFound):
                 uow.prospects.replace_keys({one.id: keys_of(make_prospect(2)),
@@ -407,10 +406,7 @@ class StorageContract(
         self, storage: Storage
     ) -> None:
         one, two = make_prospect(1), make_prospect(2)
-        with storage.unit_of_work() as uow:
-            add_prospect(uow, one)
-            stored = add_prospect(uow, two)
-            uow.commit()
+        stored = self._stored(storage, one, two)[1]
         with storage.unit_of_work() as uow:
             with pytest.raises(ClaimConflict):
                 uow.prospects.update(stored.advance(Stage.PROPOSAL, by="u-a", at=T0)[0],
@@ -426,9 +422,7 @@ class StorageContract(
         one, two = make_prospect(1), make_prospect(2)
         phones = frozenset(k for p in (one, two) for k in keys_of(p)
                            if k.kind is KeyKind.PHONE)
-        with storage.unit_of_work() as uow:
-            stored = add_prospect(uow, one)
-            uow.commit()
+        stored = self._stored(storage, one)[0]
         refused: dict[str, Callable[[UnitOfWork], object]] = {
             "add": lambda uow: uow.prospects.add(two, phones),
             "add_many": lambda uow: uow.prospects.add_many([two], [phones]),

@@ -261,7 +261,7 @@ class MemoryProspects:
         self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
     ) -> Prospect:
         if keys is not None:
-            one_of_each_kind(keys)
+            one_of_each_kind(keys)  # before NotFound, as SQL checks it
         self.rows.require(prospect.id)
         if keys is not None:
             self._refuse_held(prospect.id, keys)

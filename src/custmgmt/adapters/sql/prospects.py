@@ -171,9 +171,9 @@ class SqlProspects:
         # Before this batch's inserts, so that an import waiting for another's ANALYZE
         # holds no key the other may be waiting for.
         self._refresh_statistics()
+        rows = [{**prospect_values(p), **_key_values(k)} for p, k in held]
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
-            rows = [{**prospect_values(p), **_key_values(k)} for p, k in held]
             with self._s.begin_nested():
                 driver_insert(self._s, PROSPECTS, rows)
         except IntegrityError:
