@@ -206,11 +206,15 @@ def _canonical_hash(record: dict[str, Any]) -> str:
 class RawBatch:
     """The rows of one batch, column tuples per table, built by hand."""
 
-    def __init__(self, tables: tuple[str, ...], import_id: str, sqlite: bool) -> None:
+    def __init__(self, tables: tuple[str, ...], import_id: str, sqlite: bool,
+                 previous: tuple[int, str] | None) -> None:
         self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in tables}
         self.keys: dict[str, list[bytes]] = {"phone": [], "email": []}
+        self.import_head: tuple[Any, ...] | None = None
+        """The import trail's head, moved by this batch (inserted or replaced)."""
         self._import_id = import_id
-        self._named: list[list[str]] = []
+        self._previous = previous
+        self._named: list[tuple[str, str]] = []
         now = datetime.now(UTC)
         self.now = now
         # SQLite holds instants as naive UTC text with microseconds, dates as text
@@ -239,51 +243,73 @@ class RawBatch:
         rows["custmgmt_followup_plans"].append((
             pid, "u-alice", None, grade, "initial_contact", True, self._day(self.today), None,
             self._day(self.today + timedelta(days=CADENCE_DAYS[grade])), 1))
-        if "custmgmt_prospect_history" not in rows:  # the floor: one audit entry a batch
-            self._named.append([pid, grade])
-            return
-        rows["custmgmt_prospect_history"].append(
-            (pid, 0, "registered", "u-alice", at, None, grade, "registered"))
-        after = [["grade", grade], ["owner", "u-alice"], ["stage", "initial_contact"],
-                 ["version", "1"], ["willingness", row["willingness"]]]
-        digest = _canonical_hash({
-            "resource_kind": "prospect", "resource_id": pid, "sequence": 0,
-            "actor_id": "u-alice", "action": "register",
-            "at": self.now.isoformat(timespec="microseconds"), "before": [], "after": after,
-            "previous_hash": "0" * 64})
-        rows["custmgmt_audit"].append(("prospect", pid, 0, "u-alice", "register", at, "[]",
-                                       json.dumps(after), "0" * 64, digest))
-        rows["custmgmt_chain_heads"].append(("audit:prospect", pid, 1, digest, None))
-        rows["custmgmt_events"].append(("ProspectRegistered", at, json.dumps({
-            "actor_id": "u-alice", "grade": grade, "occurred_at": self.now.isoformat(),
-            "owner_id": "u-alice", "prospect_id": pid, "type": "ProspectRegistered",
-        }, sort_keys=True)))
+        self._named.append((pid, grade))
+        if "custmgmt_prospect_history" in rows:
+            rows["custmgmt_prospect_history"].append(
+                (pid, 0, "registered", "u-alice", at, None, grade, "registered"))
 
-    def finish(self) -> None:
-        """The floor's one audit entry for the batch, naming every prospect it made."""
+    def finish(self) -> tuple[int, str] | None:
+        """The batch's one audit entry, naming every prospect it made; with the same rows
+        as custmgmt also each prospect's head (no entry yet: it starts from the batch's),
+        the import trail's head and the batch's event. Returns the entry's sequence and
+        hash, which the next batch's entry links to."""
         if not self._named:
-            return
+            return self._previous
+        if "custmgmt_prospect_history" not in self.rows:  # the floor
+            return self._floor_entry()
+        sequence = 0 if self._previous is None else self._previous[0] + 1
+        previous_hash = "0" * 64 if self._previous is None else self._previous[1]
+        after = [["prospects", " ".join(pid for pid, _ in self._named)]]
+        digest = _canonical_hash({
+            "resource_kind": "prospect_import", "resource_id": self._import_id,
+            "sequence": sequence, "actor_id": "u-alice", "action": "register",
+            "at": self.now.isoformat(timespec="microseconds"), "before": [], "after": after,
+            "previous_hash": previous_hash})
+        self.rows["custmgmt_audit"].append((
+            "prospect_import", self._import_id, sequence, "u-alice", "register", self.at,
+            "[]", json.dumps(after), previous_hash, digest))
+        self.rows["custmgmt_chain_heads"].extend(
+            ("audit:prospect", pid, 0, digest, None) for pid, _ in self._named)
+        self.import_head = ("audit:prospect_import", self._import_id, sequence + 1, digest,
+                            None)
+        self.rows["custmgmt_events"].append(("ProspectsImported", self.at, json.dumps({
+            "actor_id": "u-alice", "import_id": self._import_id,
+            "occurred_at": self.now.isoformat(), "owner_id": "u-alice",
+            "prospects": [{"grade": grade, "prospect_id": pid} for pid, grade in self._named],
+            "type": "ProspectsImported"}, sort_keys=True)))
+        return sequence, digest
+
+    def _floor_entry(self) -> None:
         batch = _new_id("imb")
+        named = [list(pair) for pair in self._named]
         digest = _canonical_hash({
             "resource_kind": "import", "resource_id": batch, "sequence": 0,
             "actor_id": "u-alice", "action": "register",
             "at": self.now.isoformat(timespec="microseconds"), "before": [],
-            "after": self._named, "previous_hash": "0" * 64})
+            "after": named, "previous_hash": "0" * 64})
         self.rows["custmgmt_audit"].append((
             "import", batch, 0, "u-alice", "register", self.at, "[]",
-            json.dumps(self._named), "0" * 64, digest))
+            json.dumps(named), "0" * 64, digest))
 
 
 def raw_batches(count: int, batch_size: int, tables: tuple[str, ...], sqlite: bool
                 ) -> Iterator[RawBatch]:
     import_id = _new_id("imp")
     numbered = enumerate(rows(count), start=1)
+    previous: tuple[int, str] | None = None
     while batch := list(islice(numbered, batch_size)):
-        raw = RawBatch(tables, import_id, sqlite)
+        raw = RawBatch(tables, import_id, sqlite, previous)
         for line, row in batch:
             raw.add(line, row)
-        raw.finish()
+        previous = raw.finish()
         yield raw
+
+
+MOVE_IMPORT_HEAD = (
+    "INSERT INTO custmgmt_chain_heads (chain, chain_id, length, head_hash, seal) "
+    "VALUES ({0}, {0}, {0}, {0}, {0}) ON CONFLICT (chain, chain_id) DO UPDATE SET "
+    "length = excluded.length, head_hash = excluded.head_hash, seal = excluded.seal")
+"""The import trail's head: the first batch adds it, every later one moves it."""
 
 
 def sqlite_raw(count: int, path: Path, batch_size: int, tables: tuple[str, ...]) -> float:
@@ -309,6 +335,8 @@ def sqlite_raw(count: int, path: Path, batch_size: int, tables: tuple[str, ...])
                     raise SystemExit("raw program: a key is held already")
         for table in tables:
             connection.executemany(inserts[table], batch.rows[table])
+        if batch.import_head is not None:
+            connection.execute(MOVE_IMPORT_HEAD.format("?"), batch.import_head)
         connection.execute("COMMIT")
     elapsed = time.perf_counter() - started
     connection.close()
@@ -703,6 +731,8 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
                     with cursor.copy(copies[table]) as copy:
                         for row in batch.rows[table]:
                             copy.write_row(row)
+                if batch.import_head is not None:
+                    cursor.execute(MOVE_IMPORT_HEAD.format("%s"), batch.import_head)
             connection.commit()
         return time.perf_counter() - started
 

@@ -36,6 +36,7 @@ INTERNAL = {
     "custmgmt.__main__": "python -m custmgmt",
     "custmgmt.services.context": "what services share; not called by applications",
     "custmgmt.services.inputs": "input checks shared by services",
+    "custmgmt.services.trails": "where an audit trail starts; docs/integrity.md says it",
     "custmgmt.services.collector": "how import_many tunes the garbage collector; docs/storage.md",
     "custmgmt.domain.validation": "attrs validators shared by the domain",
     "custmgmt.testing.": "contract pieces: the public ones are in custmgmt.testing.__all__",

@@ -86,3 +86,26 @@ def test_without_a_key_there_is_nothing_to_seal_with(
         with pytest.raises(ValidationError) as raised:
             app.audit.seal_heads(root)
         assert raised.value.field == "chain_key"
+
+
+def test_imported_prospects_heads_are_sealed_though_they_have_no_entry_yet(
+    sql_url: str, clock: FixedClock
+) -> None:
+    with custmgmt.open(sql_url, clock=clock, ids=SequentialIds(), migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        app.principal("u-root", roles={"admin"})
+        app.principal("u-aud", roles={"auditor"})
+        app.prospects.import_many(alice, [
+            {"name": f"P{n}", "phone": f"1380000000{n}", "willingness": "clear",
+             "potential_value": "5"} for n in (1, 2)], import_id="imp-1")
+        pids = sorted(p.id for p in app.prospects.list(alice).items)
+    with keyed(sql_url, clock) as app:
+        root, auditor = app.get_principal("u-root"), app.get_principal("u-aud")
+        assert root is not None and auditor is not None
+        with pytest.raises(IntegrityError, match="not sealed"):
+            app.audit.verify(auditor, "prospect", pids[0])
+        report = app.audit.seal_heads(root)
+        # the import's trail, and each prospect's head that starts from its entry
+        assert (report.sealed, report.already_sealed, report.refused) == (3, 0, ())
+        assert [app.audit.verify(auditor, "prospect", pid) for pid in pids] == [1, 1]
+        assert app.audit.verify(auditor, "prospect_import", "imp-1") == 1

@@ -32,7 +32,7 @@ from custmgmt.adapters.sql.tables import (
     table_of,
 )
 from custmgmt.adapters.system import FixedClock, SequentialIds
-from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
 from custmgmt.domain.integrity import CUSTODY_CHAIN, ChainHead, audit_chain
 from custmgmt.domain.samples import CustodyEvent, Sample, event_hash
 from custmgmt.errors import (
@@ -358,21 +358,118 @@ def test_who_may_verify_and_what(app: App) -> None:
     assert app.audit.verify(qm, "prospect", pid) == 3
 
 
-def test_an_import_records_and_seals_every_trail(app: App, keyed: bool) -> None:
+# --- an import's trails: one entry a batch, a head a prospect ----------------------
+
+IMPORTED = [{"name": f"P{n}", "phone": f"1380000000{n}", "willingness": "clear",
+             "potential_value": "5"} for n in range(1, 5)]
+
+
+def imported(app: App, rows: int = 3) -> tuple[custmgmt.Principal, list[str]]:
+    """``rows`` prospects imported by u-alice in batches of two (import id ``imp-1``)."""
     alice = app.principal("u-alice", roles={"salesperson"})
+    report = app.prospects.import_many(alice, IMPORTED[:rows], batch_size=2,
+                                       import_id="imp-1")
+    assert report.imported == rows
+    return alice, sorted(p.id for p in app.prospects.list(alice).items)
+
+
+def change(app: App, alice: custmgmt.Principal, pid: str) -> None:
+    """A change that appends one entry to the prospect's own trail."""
+    app.followups.record(alice, pid, channel=custmgmt.Channel.PHONE, summary="call")
+
+
+def edit_import_entry(app: App, how: str) -> None:
+    """Change the import's first batch entry behind custmgmt's back: ``actor`` (its hash
+    kept), ``rehash`` (and its hash made to match), ``unname`` (its first prospect left
+    out, re-hashed) or ``delete``."""
+    storage = app._storage
+    if isinstance(storage, MemoryStorage):
+        key = (IMPORT_KIND, "imp-1")
+        trail = [unpack(e) for e in storage.state.audit[key]]
+        first = trail[0]
+        if how == "delete":
+            storage.state.audit[key] = tuple(map(pack, trail[1:]))
+            return
+        named = dict(first.after)["prospects"]
+        edited = attrs.evolve(first, actor_id="u-mallory") if how != "unname" else \
+            attrs.evolve(first, after=(("prospects", named.split(" ", 1)[1]),))
+        if how != "actor":
+            edited = attrs.evolve(edited, hash=edited.computed_hash())
+        storage.state.audit[key] = tuple(map(pack, [edited, *trail[1:]]))
+        return
+    where = "WHERE resource_kind = 'prospect_import' AND sequence = 0"
+    if how == "delete":
+        _sql(app, f"DELETE FROM custmgmt_audit {where}", {})
+        return
+    assert isinstance(storage, SqlStorage)
+    with storage.unit_of_work() as uow:
+        first = uow.audit.trail(IMPORT_KIND, "imp-1")[0]
+    named = dict(first.after)["prospects"]
+    edited = attrs.evolve(first, actor_id="u-mallory") if how != "unname" else \
+        attrs.evolve(first, after=(("prospects", named.split(" ", 1)[1]),))
+    if how != "actor":
+        edited = attrs.evolve(edited, hash=edited.computed_hash())
+    _sql(app, f"UPDATE custmgmt_audit SET actor_id = :a, after = :after, hash = :h {where}",
+         {"a": edited.actor_id, "after": json.dumps([list(p) for p in edited.after]),
+          "h": edited.hash})
+
+
+def test_an_import_writes_one_entry_a_batch_that_each_trail_starts_from(
+    app: App, clock: FixedClock
+) -> None:
+    alice, pids = imported(app)
     auditor = app.principal("u-audit", roles={"auditor"})
-    report = app.prospects.import_many(alice, [
-        {"name": "A", "phone": "13800000001", "willingness": "clear", "potential_value": "5"},
-        {"name": "B", "phone": "13800000002", "willingness": "clear", "potential_value": "5"},
-    ])
-    assert report.imported == 2
-    prospects = app.prospects.list(alice).items
-    assert len(prospects) == 2
-    for p in prospects:
-        assert app.audit.verify(auditor, "prospect", p.id) == 1
-        delete_whole_trail(app, p.id, with_head=False)
-        with pytest.raises(IntegrityError, match="1 entries, 0 are stored"):
-            app.audit.verify(auditor, "prospect", p.id)
+    assert app.audit.verify(auditor, IMPORT_KIND, "imp-1") == 2  # two batches
+    for n, pid in enumerate(pids):
+        assert app.audit.verify(auditor, "prospect", pid) == 1
+        (entry,) = app.prospects.audit_trail(alice, pid)
+        assert (entry.resource_kind, entry.resource_id, entry.sequence) == (
+            IMPORT_KIND, "imp-1", n // 2)
+        assert (entry.actor_id, entry.action, entry.at) == ("u-alice", "register", clock.now())
+        assert pid in dict(entry.after)["prospects"].split(" ")
+    change(app, alice, pids[2])
+    origin, own = app.prospects.audit_trail(alice, pids[2])
+    assert (own.resource_kind, own.sequence, own.previous_hash) == (
+        "prospect", 0, origin.hash)
+    assert app.audit.verify(auditor, "prospect", pids[2]) == 2
+
+
+def test_an_import_run_again_continues_its_trail(app: App) -> None:
+    alice, _ = imported(app)
+    report = app.prospects.import_many(alice, IMPORTED, batch_size=2, import_id="imp-1")
+    assert (report.imported, report.already_imported) == (1, 3)
+    auditor = app.principal("u-audit", roles={"auditor"})
+    assert app.audit.verify(auditor, IMPORT_KIND, "imp-1") == 3
+    newest = max(app.prospects.list(alice).items, key=lambda p: p.registration.id)
+    assert newest.registration.id == "imp-1:4"
+    assert app.audit.verify(auditor, "prospect", newest.id) == 1
+
+
+@pytest.mark.parametrize("with_head", [True, False])
+def test_an_imported_prospects_own_trail_deleted_is_caught(app: App, with_head: bool) -> None:
+    alice, pids = imported(app)
+    auditor = app.principal("u-audit", roles={"auditor"})
+    change(app, alice, pids[0])
+    delete_whole_trail(app, pids[0], with_head=with_head)
+    named = "its audit trail is missing" if with_head else "1 entries, 0 are stored"
+    with pytest.raises(IntegrityError, match=named):
+        app.audit.verify(auditor, "prospect", pids[0])
+
+
+@pytest.mark.parametrize("how", ["actor", "rehash", "unname", "delete"])
+def test_an_edited_or_deleted_import_entry_is_caught(app: App, how: str) -> None:
+    alice, pids = imported(app)
+    auditor = app.principal("u-audit", roles={"auditor"})
+    change(app, alice, pids[1])
+    edit_import_entry(app, how)
+    with pytest.raises(IntegrityError, match="the import entry its trail starts from"):
+        app.audit.verify(auditor, "prospect", pids[0])
+    with pytest.raises(IntegrityError, match="audit entry 0 was edited"):
+        app.audit.verify(auditor, "prospect", pids[1])  # its own entry links to nothing
+    assert app.audit.verify(auditor, "prospect", pids[2]) == 1  # the other batch's
+    with pytest.raises(IntegrityError, match=r"audit entry [01] was edited"):
+        app.audit.verify(auditor, IMPORT_KIND, "imp-1")  # nor does the import's own trail
+    assert app.prospects.audit_trail(alice, pids[0]) == ()
 
 
 # --- the key and the sealer port ------------------------------------------------------

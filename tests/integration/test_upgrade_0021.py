@@ -126,7 +126,10 @@ def test_a_key_the_old_table_cannot_hold_refuses_the_downgrade(
         with pytest.raises(StorageError, match="cannot be undone") as raised:
             _downgrade_as_the_library_does(url)
         assert "9" * 20 not in str(raised.value)
-        assert migrate.current(engine) == migrate.head()
+        # 0021 refused before changing anything; the step down from 0022 before it stands
+        # where DDL is not transactional (SQLite), and is rolled back with it where it is
+        stood = "0021" if engine.dialect.name == "sqlite" else migrate.head()
+        assert migrate.current(engine) == stood
         assert KEYS not in _tables(engine)
     finally:
         engine.dispose()
@@ -161,11 +164,11 @@ def test_an_old_sqlite_refuses_the_downgrade_before_changing_anything(
     old = make_prospect(1)
     engine = _at_0020(url, [old], {(k.kind.value, k.value, old.id) for k in keys_of(old)})
     try:
-        migrate.upgrade(engine, "head")
+        migrate.upgrade(engine, "0021")
         monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
         with pytest.raises(StorageError, match=r"3\.35 or later"):
             command.downgrade(migrate.config(engine), "0020")  # a plain engine, too
-        assert migrate.current(engine) == migrate.head()
+        assert migrate.current(engine) == "0021"
         assert KEYS not in _tables(engine)
         indexes = {i["name"] for i in sa.inspect(engine).get_indexes("custmgmt_prospects")}
         assert {f"ux_custmgmt_prospects_{c}" for c in KEY_COLUMNS} <= indexes

@@ -10,6 +10,7 @@ import pytest
 
 import custmgmt
 from custmgmt import Grade
+from custmgmt.domain.prospects import ProspectsImported
 from custmgmt.errors import PermissionDenied, ValidationError
 from tests.helpers import admin
 
@@ -50,8 +51,12 @@ def test_good_rows_are_imported_and_bad_rows_reported_by_line(
     mine = app.prospects.mine(alice).items
     assert [(p.profile.name.value, p.grade) for p in mine] == [
         ("Wang Wei", Grade.A), ("Li Na", Grade.B), ("Zhao Liu", Grade.D)]
-    registered = [e for e in app.events(admin(app)) if e.name == "ProspectRegistered"]
-    assert len(registered) == 4
+    events = app.events(admin(app))
+    assert [e.name for e in events if e.name == "ProspectRegistered"] == ["ProspectRegistered"]
+    imported = [e for e in events if isinstance(e, ProspectsImported)]  # one a batch
+    assert [([p.grade for p in e.prospects], e.owner_id) for e in imported] == [
+        ([Grade.A, Grade.B], "u-alice"), ([Grade.D], "u-alice")]
+    assert [p.prospect_id for e in imported for p in e.prospects] == sorted(p.id for p in mine)
 
 
 def test_any_iterable_streams_through(app: custmgmt.CustomerManagement) -> None:

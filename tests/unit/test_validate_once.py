@@ -4,7 +4,6 @@ they refuse is still refused, with the same error, everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -14,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import custmgmt
-from custmgmt.domain.audit import AuditEntry, broken_link, chain_entry, first_entries
 from custmgmt.domain.common import (
     Money,
     OrganizationName,
@@ -36,7 +34,7 @@ from custmgmt.domain.prospects import (
 from custmgmt.domain.validation import unchecked
 from custmgmt.errors import ValidationError
 from custmgmt.services.inputs import build, build_optional, optional_text
-from custmgmt.services.prospects import build_profile, snapshot, snapshots
+from custmgmt.services.prospects import build_profile
 
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 PROFILE = Profile(kind=ProspectKind.INDIVIDUAL, name=PersonName("Wang"),
@@ -203,102 +201,6 @@ def test_a_profile_is_built_or_refused_as_its_validators_say(
         return
     got = build_profile(name="Wang", **kw)  # type: ignore[arg-type]
     assert got == expected and type(got) is Profile
-
-
-_KINDS = st.sampled_from(["prospect", "", "k" * 51, _Text("prospect"), 3])
-_ACTORS = st.sampled_from(["u-1", "u\t1", "", 7, "\u00e9\u4e2d"])
-_RIDS = st.one_of(st.sampled_from(["p-1", 'p"2', "p\t3", "", "r" * 101, "\u4e2d"]),
-                  st.text(max_size=3))
-
-
-_AFTERS = ({"grade": "A", "stage": "initial_contact", "owner": "u-1", "version": "1"},
-           {"grade": "B", "owner": 'u"1\\'}, {"grade": _Text("A")}, {"version": 1}, {})
-_ROWS = st.lists(st.tuples(_RIDS, st.integers(0, len(_AFTERS) - 1)), max_size=6)
-_BATCH = {"kind": _KINDS, "actor": _ACTORS, "action": st.sampled_from(["register", ""]),
-          "at": _INSTANTS, "rows": _ROWS, "shared": st.booleans()}
-_PLAIN_BATCH = {"kind": "prospect", "actor": "u-1", "action": "register", "at": AT,
-                "rows": [("p-1", 0), ("p-2", 0), ("p-3", 1)], "shared": True}
-
-
-def _same_entries(kind: object, actor: object, action: str, at: object,
-                  rows: list[tuple[str, int]], shared: bool) -> None:
-    afters = [dict(s) for s in _AFTERS]
-    chosen = [afters[n] if shared else dict(afters[n]) for _, n in rows]
-    ids = [rid for rid, _ in rows]
-
-    def each() -> list[AuditEntry]:
-        return [chain_entry(None, resource_kind=kind, resource_id=rid, actor_id=actor,  # type: ignore[arg-type]
-                            action=action, at=at, before=None, after=after)  # type: ignore[arg-type]
-                for rid, after in zip(ids, chosen, strict=True)]
-
-    def batch() -> list[AuditEntry]:
-        return first_entries(resource_kind=kind, resource_ids=ids, actor_id=actor,  # type: ignore[arg-type]
-                             action=action, at=at, afters=chosen)  # type: ignore[arg-type]
-
-    expected, got = _outcome(each), _outcome(batch)
-    assert got == expected
-    if isinstance(got, list):
-        for entry, other in zip(got, expected, strict=True):
-            assert entry.hash == entry.computed_hash() == other.hash
-            assert [type(v) for v in entry.after] == [type(v) for v in other.after]
-            assert broken_link([entry]) is None
-
-
-@given(st.data())
-def test_first_entries_with_one_odd_input_are_what_chain_entry_makes(
-    data: st.DataObject,
-) -> None:
-    name = data.draw(st.sampled_from(sorted(_BATCH)))
-    _same_entries(**{**_PLAIN_BATCH, name: data.draw(_BATCH[name])})  # type: ignore[arg-type]
-
-
-@given(st.fixed_dictionaries(_BATCH))
-def test_first_entries_are_the_entries_chain_entry_makes(inputs: dict[str, object]) -> None:
-    _same_entries(**inputs)  # type: ignore[arg-type]
-
-
-def test_first_entries_give_each_row_its_own_snapshot_from_a_sequence_made_anew() -> None:
-    """A Sequence whose snapshots are made as it is read: a freed mapping's id is
-    reused, and must not hand a row an earlier row's snapshot."""
-
-    class Anew(Sequence[dict[str, str]]):
-        def __init__(self, grades: list[str]) -> None:
-            self._grades = grades
-
-        def __len__(self) -> int:
-            return len(self._grades)
-
-        def __getitem__(self, i: int) -> dict[str, str]:  # type: ignore[override]
-            return {"grade": self._grades[i]}
-
-    grades = ["A", "B", "C", "D"]
-    entries = first_entries(
-        resource_kind="prospect", resource_ids=["p-1", "p-2", "p-3", "p-4"], actor_id="u-1",
-        action="register", at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC), afters=Anew(grades))
-    assert [dict(e.after)["grade"] for e in entries] == grades
-    assert all(e.hash == e.computed_hash() for e in entries)
-
-
-def test_first_entries_wants_one_snapshot_per_id() -> None:
-    with pytest.raises(ValueError, match="one snapshot"):
-        first_entries(resource_kind="prospect", resource_ids=["p-1"], actor_id="u-1",
-                      action="register", at=AT, afters=[])
-
-
-def test_snapshots_are_the_snapshots_equal_ones_shared() -> None:
-    def register(n: int, will: Willingness, owner: str) -> Prospect:
-        return Prospect.register(
-            id=ProspectId(f"p-{n}"), registration_id=RegistrationId(f"r-{n}"),
-            profile=PROFILE, willingness=will, potential_value=Money("1", "CNY"),
-            owner_id=owner, owner_team=None, policy=DefaultGradingPolicy(), at=AT)[0]
-
-    made = [register(1, Willingness.CLEAR, "u-1"), register(2, Willingness.CLEAR, "u-1"),
-            register(3, Willingness.NONE, "u-1"), register(4, Willingness.CLEAR, "u-2"),
-            register(5, Willingness.CLEAR, "u-1").at_version(1)]
-    found = snapshots(made)
-    assert found == [snapshot(p) for p in made]
-    assert found[0] is found[1]
-    assert len({id(s) for s in found}) == 4
 
 
 def test_an_import_keeps_each_amount_exactly_as_written(

@@ -6,19 +6,18 @@ business facts (grade, stage, owner id, version), never names or contacts.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
-from typing import Any
 
 from attrs import field, frozen
 
 from custmgmt.domain import legacy_hashes
 from custmgmt.domain.integrity import AUDIT_ENTRY, FORM, GENESIS, canonical_json, sha256_hex
-from custmgmt.domain.validation import aware, plain_text, text, unchecked, utc_instant
+from custmgmt.domain.validation import aware, text
 
-__all__ = ["GENESIS", "AuditEntry", "broken_link", "chain_entry", "first_entries"]
+__all__ = ["GENESIS", "IMPORT_KIND", "AuditEntry", "broken_link", "chain_entry",
+           "import_entry", "names"]
 
 
 @frozen(kw_only=True)
@@ -41,7 +40,7 @@ class AuditEntry:
 
         The canonical form written out for this one record type (what
         ``integrity.record_hash`` builds generically; a test checks they agree byte for
-        byte): a bulk import hashes one entry per row."""
+        byte): a verify hashes every entry of a trail."""
         text = _canonical_text(self)
         if text is None:  # a field of an unusual type: the generic form decides
             record = {
@@ -65,14 +64,7 @@ def _pairs(pairs: object) -> str | None:
     item is a pair of plain strings."""
     if type(pairs) is not tuple or not text_pairs(pairs):
         return None
-    known = _written_pairs.get(pairs)  # an import's snapshots repeat: each written once
-    if known is not None:
-        return known
-    text = "[" + ",".join([f"[{_quote(name)},{_quote(value)}]" for name, value in pairs]) + "]"
-    if len(_written_pairs) >= _PAIRS_KEPT:
-        _written_pairs.clear()
-    _written_pairs[pairs] = text
-    return text
+    return "[" + ",".join([f"[{_quote(name)},{_quote(value)}]" for name, value in pairs]) + "]"
 
 
 def text_pairs(items: tuple[object, ...]) -> bool:
@@ -85,14 +77,8 @@ def text_pairs(items: tuple[object, ...]) -> bool:
     return True
 
 
-_PAIRS_KEPT = 1024
-_written_pairs: dict[tuple[tuple[str, str], ...], str] = {}
-"""Pairs of exact ``str`` already written, by value (bounded: cleared when full); equal
-pairs of exact strings are written the same."""
-
-
 _last_instant: tuple[datetime | None, str] = (None, "")
-"""The instant last written and its text (an import writes one instant per batch)."""
+"""The instant last written and its text (a verify reads many entries of one instant)."""
 
 
 def _instant(at: datetime) -> str:
@@ -135,85 +121,55 @@ def chain_entry(
     at: datetime,
     before: dict[str, str] | None = None,
     after: dict[str, str] | None = None,
+    origin: str = GENESIS,
 ) -> AuditEntry:
-    """The next entry of a resource's trail, linked to ``previous`` by its hash."""
+    """The next entry of a resource's trail, linked to ``previous`` by its hash; the
+    first links to ``origin``: ``GENESIS``, or the import entry the trail continues."""
     draft = AuditEntry(
         resource_kind=resource_kind, resource_id=resource_id,
         sequence=0 if previous is None else previous.sequence + 1,
         actor_id=actor_id, action=action, at=at,
         before=tuple(sorted((before or {}).items())),
         after=tuple(sorted((after or {}).items())),
-        previous_hash=GENESIS if previous is None else previous.hash,
+        previous_hash=origin if previous is None else previous.hash,
     )
     # The draft is ours alone until returned: set its hash in place rather than build
-    # and validate a second entry (an import makes one per row).
+    # and validate a second entry.
     object.__setattr__(draft, "hash", draft.computed_hash())
     return draft
 
 
-_new_entry = unchecked(AuditEntry)
+IMPORT_KIND = "prospect_import"
+"""The resource kind of an import's trail: one entry a batch, naming its prospects."""
+
+_NAMED = "prospects"
 
 
-def first_entries(
-    *,
-    resource_kind: str,
-    resource_ids: Sequence[str],
-    actor_id: str,
-    action: str,
-    at: datetime,
-    afters: Sequence[dict[str, str]],
-) -> list[AuditEntry]:
-    """The first entry of each of many new trails, by one actor at one instant:
-    ``[chain_entry(None, resource_kind=resource_kind, resource_id=i, actor_id=actor_id,
-    action=action, at=at, before=None, after=a) for i, a in zip(resource_ids, afters)]``,
-    equal entry for entry, made for a bulk import.
+def import_entry(
+    previous: AuditEntry | None, *, import_id: str, prospect_ids: Sequence[str],
+    actor_id: str, at: datetime,
+) -> AuditEntry:
+    """The entry of one import batch: who registered ``prospect_ids``, and when.
 
-    The fields all entries share are checked once, each snapshot written once (the same
-    mapping given for many rows is sorted and written once), and each entry's canonical
-    text is that shared text with its resource id put in, hashed; an entry any part of
-    which is unusual is made by ``chain_entry`` itself."""
-    afters = list(afters)  # held while ids stand for them (a Sequence may make them anew)
-    if len(resource_ids) != len(afters):
-        raise ValueError("one snapshot per resource id")
-    if not (plain_text(resource_kind, 50) and plain_text(actor_id, 200)
-            and plain_text(action, 100) and utc_instant(at)):
-        return [chain_entry(None, resource_kind=resource_kind, resource_id=rid,
-                            actor_id=actor_id, action=action, at=at, before=None, after=after)
-                for rid, after in zip(resource_ids, afters, strict=True)]
-    # By the snapshot mapping's identity (the list keeps each alive meanwhile): its
-    # sorted pairs, and a SHA-256 that has read the canonical text up to the resource id.
-    started: dict[int, tuple[tuple[tuple[str, str], ...], Any] | None] = {}
-    head = f"{_PREFIX}{_quote(action)},\"actor_id\":{_quote(actor_id)},\"after\":"
-    middle = (f",\"at\":{_instant(at)},\"before\":[],\"previous_hash\":{_quote(GENESIS)},"
-              "\"resource_id\":")
-    tail = f",\"resource_kind\":{_quote(resource_kind)},\"sequence\":0{_SUFFIX}"
-    make = _new_entry
-    entries: list[AuditEntry] = []
-    for rid, after in zip(resource_ids, afters, strict=True):
-        if id(after) in started:
-            known = started[id(after)]
-        else:
-            pairs = tuple(sorted(after.items())) if type(after) is dict else None
-            text = None if pairs is None else _pairs(pairs)
-            known = started[id(after)] = None if pairs is None or text is None else (
-                pairs, hashlib.sha256(f"{head}{text}{middle}".encode()))
-        if known is None or not plain_text(rid, 100):
-            entries.append(chain_entry(None, resource_kind=resource_kind, resource_id=rid,
-                                       actor_id=actor_id, action=action, at=at,
-                                       before=None, after=after))
-            continue
-        digest = known[1].copy()
-        digest.update(f"{_quote(rid)}{tail}".encode())
-        entries.append(make(
-            resource_kind=resource_kind, resource_id=rid, sequence=0, actor_id=actor_id,
-            action=action, at=at, before=(), after=known[0], previous_hash=GENESIS,
-            hash=digest.hexdigest()))
-    return entries
+    Each prospect's own trail starts from this entry's hash (its first change links to
+    it), so one entry stands for the first entry of a thousand trails."""
+    return chain_entry(previous, resource_kind=IMPORT_KIND, resource_id=import_id,
+                       actor_id=actor_id, action="register", at=at,
+                       after={_NAMED: " ".join(prospect_ids)})
 
 
-def broken_link(entries: list[AuditEntry]) -> int | None:
-    """Index of the first entry whose hash or link does not hold, or None if all do."""
-    previous_hash = GENESIS
+def names(entry: AuditEntry, resource_id: str) -> bool:
+    """Whether ``entry`` is an import batch's entry naming ``resource_id``."""
+    if entry.resource_kind != IMPORT_KIND:
+        return False
+    named = dict(entry.after).get(_NAMED, "")
+    return resource_id in named.split(" ")
+
+
+def broken_link(entries: list[AuditEntry], origin: str = GENESIS) -> int | None:
+    """Index of the first entry whose hash or link does not hold, or None if all do;
+    the first entry links to ``origin``."""
+    previous_hash = origin
     written_by_0_1 = legacy_hashes.audit_prefix(entries)
     for index, entry in enumerate(entries):
         if (

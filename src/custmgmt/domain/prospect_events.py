@@ -17,6 +17,25 @@ class ProspectRegistered(DomainEvent):
 
 
 @frozen(kw_only=True)
+class ImportedProspect:
+    """One prospect a batch of ``import_many`` registered, and the grade it got."""
+
+    prospect_id: ProspectId
+    grade: Grade
+
+
+@frozen(kw_only=True)
+class ProspectsImported(DomainEvent):
+    """One batch of ``import_many`` registered ``prospects``, all owned by
+    ``owner_id``. An import raises this once a batch instead of a
+    ``ProspectRegistered`` for each row."""
+
+    import_id: str
+    owner_id: str
+    prospects: tuple[ImportedProspect, ...]
+
+
+@frozen(kw_only=True)
 class GradeChanged(DomainEvent):
     prospect_id: ProspectId
     before: Grade

@@ -32,12 +32,14 @@ from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.domain.pipeline import PIPELINE, Stage
 from custmgmt.domain.prospect_events import (
     GradeChanged,
+    ImportedProspect,
     OwnerChanged,
     ProfileChanged,
     ProspectClaimed,
     ProspectCustomerNamed,
     ProspectRegistered,
     ProspectReleased,
+    ProspectsImported,
     StageChanged,
 )
 from custmgmt.domain.validation import (
@@ -55,10 +57,10 @@ from custmgmt.errors import ClaimConflict, InvalidTransition, ValidationError
 # Re-exported: they belong to the prospect's vocabulary.
 __all__ = [
     "PIPELINE", "ChangeKind", "DefaultGradingPolicy", "Grade", "GradeChanged", "GradingPolicy",
-    "HistoryEntry", "IdentityKey", "KeyKind", "OwnerChanged", "Profile", "ProfileChanged",
-    "Prospect", "ProspectClaimed", "ProspectCustomerNamed", "ProspectKind", "ProspectRegistered",
-    "ProspectReleased",
-    "Registration", "Stage", "StageChanged", "Willingness",
+    "HistoryEntry", "IdentityKey", "ImportedProspect", "KeyKind", "OwnerChanged", "Profile",
+    "ProfileChanged", "Prospect", "ProspectClaimed", "ProspectCustomerNamed", "ProspectKind",
+    "ProspectRegistered", "ProspectReleased", "ProspectsImported", "Registration", "Stage",
+    "StageChanged", "Willingness",
 ]
 
 

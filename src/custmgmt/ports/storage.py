@@ -650,6 +650,12 @@ class AuditLog(Protocol):
         """Every ``(resource kind, resource id)`` that has a trail, in that order."""
         ...
 
+    def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
+        """The entry of a ``resource_kind`` trail whose hash is ``entry_hash``, or None.
+        Asked of import trails (``prospect_import``: an imported prospect's trail starts
+        from one of their entries); adapters index that kind, and may scan others."""
+        ...
+
 
 @frozen
 class StoredEvent:
@@ -673,6 +679,10 @@ class ChainHeadRepository(Protocol):
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         """Create the heads of new chains (a bulk import's new trails), all or nothing;
         ConcurrencyError if one of them has a head already."""
+        ...
+
+    def ids(self, chain: str) -> Sequence[str]:
+        """The id of every head of ``chain`` (``"audit:prospect"``...), in order."""
         ...
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from attrs import frozen
 
-from custmgmt.domain.audit import broken_link
+from custmgmt.domain.audit import IMPORT_KIND, broken_link
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.integrity import CUSTODY_CHAIN, GENESIS, audit_chain
 from custmgmt.domain.quantities import exact
@@ -31,6 +31,7 @@ from custmgmt.services.marketing import resource_of as campaign_resource
 from custmgmt.services.privacy import KIND as PI_REQUEST
 from custmgmt.services.prospects import KIND as PROSPECT
 from custmgmt.services.prospects import resource_of
+from custmgmt.services.trails import origin_of
 
 Lookup = Callable[[UnitOfWork, str], Resource]
 
@@ -79,7 +80,7 @@ def _stock_count(uow: UnitOfWork, resource_id: str) -> Resource:
 
 
 AUDITED: Mapping[str, Lookup | None] = {
-    PROSPECT: _prospect, CUSTOMER: _customer, "stock_count": _stock_count,
+    PROSPECT: _prospect, IMPORT_KIND: None, CUSTOMER: _customer, "stock_count": _stock_count,
     CREDIT: _credit, CREDIT_LIMIT: _credit_limit, "report": None, PI_REQUEST: _pi_request,
     "consent": _customer, CAMPAIGN: _campaign,
     "complaint": _complaint, "care_file": _care_file}
@@ -135,13 +136,14 @@ class AuditService(Described):
                 if resource is None:
                     raise NotFound(kind, rid)
                 raise IntegrityError(f"{what}: its audit trail is missing")
-            bad = broken_link(trail)
+            origin = origin_of(uow, rid, trail, head, what)
+            bad = broken_link(trail, origin)
             if bad is not None:
                 raise IntegrityError(f"{what}: audit entry {bad} was edited, deleted, "
                                      "inserted or reordered")
             self._ctx.check_head(uow, audit_chain(kind), rid, length=len(trail),
-                                 head_hash=trail[-1].hash if trail else GENESIS, what=what)
-        return len(trail)
+                                 head_hash=trail[-1].hash if trail else origin, what=what)
+        return len(trail) + (origin != GENESIS)
 
 
 @frozen(kw_only=True)
@@ -162,7 +164,11 @@ def _seal_heads(ctx: Context, actor: Principal) -> SealReport:
     with ctx.storage.unit_of_work(read_only=True) as uow:
         ctx.authorize(uow, actor, Action.AUDIT_SEAL)
         chains = [(CUSTODY_CHAIN, s.id) for s in uow.samples.find()]
-        chains += [(audit_chain(kind), rid) for kind, rid in uow.audit.trails()]
+        trails = [(audit_chain(kind), rid) for kind, rid in uow.audit.trails()]
+        # an imported prospect has a head, and no entry until it changes
+        imported = set(uow.heads.ids(audit_chain(PROSPECT))).difference(
+            rid for chain, rid in trails if chain == audit_chain(PROSPECT))
+        chains += trails + [(audit_chain(PROSPECT), rid) for rid in sorted(imported)]
     sealed = already = 0
     refused: list[str] = []
     for batch in _batches(chains, 200):
@@ -213,9 +219,11 @@ def _verified(uow: UnitOfWork, chain: str, chain_id: str) -> tuple[int, str]:
             Chain().verify(sample, events)
         return len(events), events[-1].hash
     kind = chain.removeprefix("audit:")
+    what = f"{kind} {chain_id}"
     trail = list(uow.audit.trail(kind, chain_id))
-    bad = broken_link(trail)
+    origin = origin_of(uow, chain_id, trail, uow.heads.get(chain, chain_id), what)
+    bad = broken_link(trail, origin)
     if bad is not None:
-        raise IntegrityError(f"{kind} {chain_id}: audit entry {bad} was edited, deleted, "
+        raise IntegrityError(f"{what}: audit entry {bad} was edited, deleted, "
                              "inserted or reordered")
-    return len(trail), trail[-1].hash if trail else GENESIS
+    return len(trail), trail[-1].hash if trail else origin

@@ -15,10 +15,18 @@ from typing import NamedTuple, TypeVar
 
 from attrs import frozen
 
-from custmgmt.domain.audit import first_entries
+from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, import_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.customers import Purpose
-from custmgmt.domain.prospects import GradingPolicy, IdentityKey, Profile, Prospect, Willingness
+from custmgmt.domain.prospects import (
+    GradingPolicy,
+    IdentityKey,
+    ImportedProspect,
+    Profile,
+    Prospect,
+    ProspectsImported,
+    Willingness,
+)
 from custmgmt.errors import ClaimConflict, CustmgmtError, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.storage import UnitOfWork
@@ -68,8 +76,6 @@ class Candidate(NamedTuple):
 
 Progress = Callable[[int, int], None]
 Parse = Callable[[Mapping[str, object]], tuple[Profile, Willingness, Money]]
-Snapshots = Callable[[Sequence[Prospect]], list[dict[str, str]]]
-"""The audit snapshot of each prospect (equal ones may be one shared mapping)."""
 ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
 
@@ -120,19 +126,26 @@ def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | 
 
 class ProspectImport:
     """One run of ``import_many``: registration ids are ``<import id>:<line>``, so a
-    re-run with the same import id recognises the rows an earlier run stored."""
+    re-run with the same import id recognises the rows an earlier run stored.
+
+    Each batch appends one entry to the import's own audit trail (``prospect_import``,
+    by import id) naming the prospects it registered, and raises one
+    ``ProspectsImported`` event; each prospect's trail starts from that entry (its head,
+    of length 0, holds the entry's hash) and grows at its first change."""
 
     def __init__(
         self, ctx: Context, policy: GradingPolicy, actor: Principal, parse: Parse,
-        snapshots: Snapshots,
         keep_plans: Callable[[UnitOfWork, Sequence[Prospect], bool], None],
         release_lost: ReleaseLost | None = None,
         import_id: str | None = None,
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
-        self._parse, self._snapshots, self._keep_plans = parse, snapshots, keep_plans
+        self._parse, self._keep_plans = parse, keep_plans
         self._release_lost = release_lost
         self._import_id = import_id or ctx.ids.new_id("imp")
+        self._newest: AuditEntry | None = None
+        """The import trail's newest entry, once read (``_newest_read``)."""
+        self._newest_read = False
         self.imported = 0
         self.already_imported = 0
         self.rejected: list[RejectedRow] = []
@@ -233,15 +246,13 @@ class ProspectImport:
                     seen[key] = c.line
         return free
 
-    def _prospect(
-        self, who: Principal, c: Candidate, now: datetime
-    ) -> tuple[Prospect, tuple[DomainEvent, ...]]:
+    def _prospect(self, who: Principal, c: Candidate, now: datetime) -> Prospect:
         return Prospect.register(
             id=ProspectId(self._ctx.ids.new_id("p")),
             registration_id=RegistrationId(f"{self._import_id}:{c.line}"),
             profile=c.profile, willingness=c.willingness, potential_value=c.value,
             owner_id=who.id, owner_team=who.team, policy=self._policy, at=now,
-        )
+        )[0]  # its ProspectRegistered: the batch raises one ProspectsImported instead
 
     def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
         rejected_before, already_before = len(self.rejected), self.already_imported
@@ -258,22 +269,41 @@ class ProspectImport:
         self, candidates: list[Candidate]
     ) -> tuple[Sequence[Prospect], list[DomainEvent]]:
         now = self._ctx.now()
-        with self._ctx.storage.unit_of_work() as uow:
-            # Grants as stored now, batch by batch: a revoke stops the rest of the import.
-            who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
-            free = self._unclaimed(uow, who, candidates)
-            made = [self._prospect(who, c, now) for c in free]
-            stored = uow.prospects.add_many([p for p, _ in made], [c.keys for c in free])
-            self._keep_plans(uow, stored, True)
-            entries = first_entries(
-                resource_kind="prospect", resource_ids=[p.id for p in stored],
-                actor_id=who.id, action="register", at=now, afters=self._snapshots(stored))
-            uow.audit.append_many(entries)
-            self._ctx.seal_new_trails(uow, entries)
-            events = [e for _, evs in made for e in evs]
-            uow.events.append_many(events)
-            uow.commit()
+        try:
+            with self._ctx.storage.unit_of_work() as uow:
+                # Grants as stored now, batch by batch: a revoke stops the rest of the import.
+                who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
+                free = self._unclaimed(uow, who, candidates)
+                made = [self._prospect(who, c, now) for c in free]
+                stored = uow.prospects.add_many(made, [c.keys for c in free])
+                self._keep_plans(uow, stored, True)
+                entry, events = self._record(uow, who, stored, now)
+                uow.commit()
+        except BaseException:
+            self._newest_read = False  # another run of this import may have appended
+            raise
+        self._newest = entry or self._newest
         return stored, events
+
+    def _record(
+        self, uow: UnitOfWork, who: Principal, stored: Sequence[Prospect], now: datetime
+    ) -> tuple[AuditEntry | None, list[DomainEvent]]:
+        """The batch's audit entry, its prospects' trail heads and its event."""
+        if not stored:
+            return None, []
+        if not self._newest_read:
+            trail = uow.audit.trail(IMPORT_KIND, self._import_id)
+            self._newest, self._newest_read = (trail[-1] if trail else None), True
+        entry = import_entry(self._newest, import_id=self._import_id,
+                             prospect_ids=[p.id for p in stored], actor_id=who.id, at=now)
+        uow.audit.append(entry)
+        self._ctx.seal_audit(uow, entry)
+        self._ctx.continue_trails(uow, "prospect", [p.id for p in stored], entry)
+        event = ProspectsImported(
+            actor_id=who.id, occurred_at=now, import_id=self._import_id, owner_id=who.id,
+            prospects=tuple(ImportedProspect(prospect_id=p.id, grade=p.grade) for p in stored))
+        uow.events.append(event)
+        return entry, [event]
 
     def _write_one(self, candidate: Candidate) -> Sequence[DomainEvent]:
         try:

@@ -26,6 +26,7 @@ from custmgmt.domain.common import (
 )
 from custmgmt.domain.customers import Purpose
 from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
+from custmgmt.domain.integrity import audit_chain
 from custmgmt.domain.prospects import (
     Changed,
     Grade,
@@ -55,6 +56,7 @@ from custmgmt.services.inputs import (
 )
 from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
 from custmgmt.services.sealed import visible_prospects
+from custmgmt.services.trails import import_entry_of
 
 KIND = "prospect"
 T = TypeVar("T")
@@ -88,20 +90,6 @@ def snapshot(prospect: Prospect) -> dict[str, str]:
         "willingness": prospect.willingness._value_,
         "version": str(prospect.version),
     }
-
-
-def snapshots(prospects: Iterable[Prospect]) -> list[dict[str, str]]:
-    """``[snapshot(p) for p in prospects]``, equal snapshots made once and shared (an
-    import's rows have a few between them: the audit writes each once)."""
-    made: dict[tuple[object, ...], dict[str, str]] = {}
-    found: list[dict[str, str]] = []
-    for p in prospects:
-        key = (p.grade, p.stage, p.owner_id, p.willingness, p.version)
-        known = made.get(key)
-        if known is None:
-            known = made[key] = snapshot(p)
-        found.append(known)
-    return found
 
 
 def build_profile(
@@ -377,7 +365,7 @@ class ProspectService(Described):
             except ValidationError:
                 return _parse_naming_all(row)
 
-        run = ProspectImport(self._ctx, self._policy, actor, parse, snapshots, self._keep_plans,
+        run = ProspectImport(self._ctx, self._policy, actor, parse, self._keep_plans,
                              self._release_lost, import_id)
         return run.run(rows, batch_size, first_line, on_progress)
 
@@ -399,11 +387,18 @@ class ProspectService(Described):
         return self.get(actor, prospect_id).history
 
     def audit_trail(self, actor: Principal, prospect_id: str) -> tuple[AuditEntry, ...]:
-        """The prospect's hash-chained audit entries (business facts only, no PII)."""
+        """The prospect's hash-chained audit entries (business facts only, no PII).
+
+        An imported prospect's trail begins with its import batch's entry (resource
+        kind ``prospect_import``, by import id), which says who registered it and when
+        and names every prospect of the batch; its own entries link to it."""
         pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             prospect = self._load(uow, actor, Action.PROSPECT_READ, pid)[1]
-            return tuple(uow.audit.trail(KIND, prospect.id))
+            trail = tuple(uow.audit.trail(KIND, prospect.id))
+            imported = import_entry_of(uow, prospect.id, trail,
+                                       uow.heads.get(audit_chain(KIND), prospect.id))
+            return trail if imported is None else (imported, *trail)
 
     def _change(
         self,

@@ -12,7 +12,7 @@ from typing import ClassVar
 import attrs
 import pytest
 
-from custmgmt.domain.audit import AuditEntry, chain_entry
+from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, chain_entry, import_entry
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.identity import KeyKind, KeyRing
 from custmgmt.domain.integrity import ChainHead
@@ -750,6 +750,39 @@ class StorageContract(
             with storage.unit_of_work() as uow:
                 assert uow.heads.get("audit:prospect", "p-9") is None
                 assert uow.heads.get("audit:prospect", "p-0") == heads[0]
+
+    def test_chain_head_ids_are_listed_by_chain_staged_ones_too(self, storage: Storage) -> None:
+        def head(chain: str, chain_id: str) -> ChainHead:
+            return ChainHead(chain=chain, chain_id=chain_id, length=0, head_hash="e" * 64)
+
+        with storage.unit_of_work() as uow:
+            uow.heads.add_many([head("audit:prospect", "p-2"), head("custody", "s-1")])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.heads.save(head("audit:prospect", "p-1"))
+            assert list(uow.heads.ids("audit:prospect")) == ["p-1", "p-2"]
+            assert list(uow.heads.ids("custody")) == ["s-1"]
+            assert list(uow.heads.ids("audit:customer")) == []
+        with storage.unit_of_work() as uow:  # rolled back
+            assert list(uow.heads.ids("audit:prospect")) == ["p-2"]
+
+    def test_an_import_entry_is_found_by_its_hash(self, storage: Storage) -> None:
+        first = import_entry(None, import_id="imp-1", prospect_ids=["p-1", "p-2"],
+                             actor_id="u-a", at=T0)
+        second = import_entry(first, import_id="imp-1", prospect_ids=["p-3"],
+                              actor_id="u-a", at=T0)
+        other = chain_entry(None, resource_kind="prospect", resource_id="p-1",
+                            actor_id="u-a", action="register", at=T0, origin=first.hash)
+        with storage.unit_of_work() as uow:
+            uow.audit.append_many([first, other])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            uow.audit.append(second)
+            assert uow.audit.entry_with_hash(IMPORT_KIND, second.hash) == second  # staged
+            assert uow.audit.entry_with_hash(IMPORT_KIND, first.hash) == first
+            assert uow.audit.entry_with_hash(IMPORT_KIND, other.hash) is None  # another kind
+            assert uow.audit.entry_with_hash("prospect", other.hash) == other
+            assert uow.audit.entry_with_hash(IMPORT_KIND, "0" * 64) is None
 
     def test_events_read_back_equal_in_order(self, storage: Storage) -> None:
         events = [

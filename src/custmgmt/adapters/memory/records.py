@@ -246,6 +246,15 @@ class MemoryAudit:
     def trails(self) -> Sequence[tuple[str, str]]:
         return sorted({*self._state.audit, *self.staged})
 
+    def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
+        # A scan of the kind's trails: asked of import trails, one entry a batch.
+        for rid in sorted({*(self._state.audit.inner(resource_kind) or ()),
+                           *(rid for kind, rid in self.staged if kind == resource_kind)}):
+            for entry in self.trail(resource_kind, rid):
+                if entry.hash == entry_hash:
+                    return entry
+        return None
+
     def check(self) -> None:
         for key, mine in self.staged.items():
             committed = self._state.audit.get(key)
@@ -301,6 +310,10 @@ class MemoryHeads:
                 for k in keys):
             raise ConcurrencyError("the head of a chain in the batch exists already")
         staged.update(zip(keys, heads, strict=True))
+
+    def ids(self, chain: str) -> Sequence[str]:
+        return sorted({*(self._state.heads.inner(chain) or ()),
+                       *(cid for name, cid in self.staged if name == chain)})
 
     def check(self) -> None:
         """Nothing to check: the chain a head belongs to is checked by its own log."""

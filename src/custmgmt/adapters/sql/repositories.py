@@ -164,11 +164,14 @@ SEEN_PRINCIPALS = 1024
 """How many principal documents ``principal_of`` remembers (then it starts over)."""
 
 
-TRAIL = select(*(AUDIT.c[name] for name in (
+ENTRY = select(*(AUDIT.c[name] for name in (
     "resource_kind", "resource_id", "sequence", "actor_id", "action", "at", "before",
-    "after", "previous_hash", "hash"))).where(
+    "after", "previous_hash", "hash")))
+TRAIL = ENTRY.where(
     AUDIT.c.resource_kind == bindparam("kind"), AUDIT.c.resource_id == bindparam("id"),
 ).order_by(AUDIT.c.sequence)
+WITH_HASH = ENTRY.where(  # (a hash names one entry: no LIMIT, which would take a parameter)
+    AUDIT.c.resource_kind == bindparam("kind"), AUDIT.c.hash == bindparam("hash"))
 MOVE_HEAD = update(HEADS).where(
     HEADS.c.chain == bindparam("chain_"), HEADS.c.chain_id == bindparam("chain_id_"),
 ).values(length=bindparam("length_"), head_hash=bindparam("head_hash_"),
@@ -278,6 +281,10 @@ class SqlAudit:
         ).all()
         return [(kind, rid) for kind, rid in rows]
 
+    def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
+        rows = typed_rows(self._s, WITH_HASH, {"kind": resource_kind, "hash": entry_hash})
+        return audit_of(*rows[0]) if rows else None
+
 
 class SqlHeads:
     def __init__(self, session: Session) -> None:
@@ -322,6 +329,10 @@ class SqlHeads:
                      "head_hash": h.head_hash, "seal": h.seal} for h in heads])
         except IntegrityError:
             raise ConcurrencyError("the head of a chain in the batch exists already") from None
+
+    def ids(self, chain: str) -> Sequence[str]:
+        return list(self._s.scalars(select(ChainHeadRow.chain_id).where(
+            ChainHeadRow.chain == chain).order_by(ChainHeadRow.chain_id)))
 
 
 class SqlCounters:

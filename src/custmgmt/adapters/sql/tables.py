@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from custmgmt.adapters.sql.column_types import ExactDecimal, SealedKey, UTCDateTime
+from custmgmt.domain.audit import IMPORT_KIND
 from custmgmt.domain.identity import KeyKind
 
 # Explicit constraint names, identical on SQLite and PostgreSQL, so migrations can name them.
@@ -47,6 +48,14 @@ def held_key_index(table: str, column: str) -> Index:
     held = text(f"{column} IS NOT NULL")
     return Index(f"ux_{table}_{column}", column, unique=True,
                  sqlite_where=held, postgresql_where=held)
+
+
+def import_entry_index() -> Index:
+    """Finds an import batch's entry by its hash (an imported prospect's trail starts
+    from it); entries of other kinds are left out."""
+    imports = text(f"resource_kind = '{IMPORT_KIND}'")
+    return Index("ix_custmgmt_audit_import_hash", "hash",
+                 sqlite_where=imports, postgresql_where=imports)
 
 
 def table_of(row: type[Base]) -> Table:
@@ -304,6 +313,7 @@ class CertificationRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "custmgmt_audit"
+    __table_args__ = (import_entry_index(),)
 
     resource_kind: Mapped[str] = mapped_column(String(50), primary_key=True)
     resource_id: Mapped[str] = mapped_column(String(100), primary_key=True)

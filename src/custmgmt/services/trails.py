@@ -1,0 +1,50 @@
+"""Where a resource's audit trail starts: nowhere (``GENESIS``), or its import's entry.
+
+A prospect registered by ``import_many`` has no entry of its own until it first
+changes: the entry of its import batch (kind ``prospect_import``) names it, and its
+trail's head (length 0) holds that entry's hash; its first own entry links to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, names
+from custmgmt.domain.integrity import GENESIS, ChainHead
+from custmgmt.errors import IntegrityError
+from custmgmt.ports.storage import UnitOfWork
+
+
+def import_entry_of(
+    uow: UnitOfWork, resource_id: str, trail: Sequence[AuditEntry], head: ChainHead | None
+) -> AuditEntry | None:
+    """The import entry ``trail`` continues (the one its first entry links to, or with
+    no entry the one its head holds), if it is intact and names ``resource_id``."""
+    if trail:
+        claimed = trail[0].previous_hash
+    elif head is not None and head.length == 0:
+        claimed = head.head_hash
+    else:
+        return None
+    if claimed == GENESIS:
+        return None
+    entry = uow.audit.entry_with_hash(IMPORT_KIND, claimed)
+    if entry is None or entry.computed_hash() != claimed or not names(entry, resource_id):
+        return None
+    return entry
+
+
+def origin_of(
+    uow: UnitOfWork, resource_id: str, trail: Sequence[AuditEntry], head: ChainHead | None,
+    what: str,
+) -> str:
+    """The hash ``trail``'s first entry must link to: its import entry's, or
+    ``GENESIS``. IntegrityError when there is no entry and the head starts from an
+    import entry that is missing, edited or does not name the resource."""
+    entry = import_entry_of(uow, resource_id, trail, head)
+    if entry is not None:
+        return entry.hash
+    if not trail and head is not None and head.length == 0:
+        raise IntegrityError(f"{what}: the import entry its trail starts from is missing, "
+                             "edited, or does not name it")
+    return GENESIS
