@@ -13,13 +13,15 @@ SQLite (a file in WAL mode with foreign keys on, as custmgmt opens it):
 
 * ``custmgmt``: ``app.prospects.import_many``: validates each row, normalizes the
   phone, seals the identity keys, checks that nobody holds them, grades, and writes
-  the prospect, its keys, history, follow-up plan, audit entry, chain head and event.
+  the prospect with its keys, its history, follow-up plan and audit chain head, and
+  for each batch one audit entry naming its prospects and one event.
 * ``raw same rows``: a hand-written sqlite3 program writing the same rows into the
   same schema (migrated by custmgmt: same tables, indexes and constraints), in
   batches of the same size, each in one ``BEGIN IMMEDIATE`` transaction with the
   same duplicate-key ``SELECT``. It computes the same values (time-ordered ids, keys
-  sealed with the same pepper, the same grades and due dates, the audit entry's
-  canonical SHA-256, the event's JSON) but validates nothing and builds no objects.
+  sealed with the same pepper, the same grades and due dates, the batch's audit
+  entry's canonical SHA-256, the event's JSON) but validates nothing and builds no
+  objects.
   Before timing anything the script checks this on 40 rows: both programs' tables
   must hold the same rows (but for ids, instants and hashes), and custmgmt must
   verify the raw program's audit trails and refuse its rows as duplicates.

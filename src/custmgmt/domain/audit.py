@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
 
+import attrs
 from attrs import field, frozen
 
 from custmgmt.domain import legacy_hashes
@@ -17,7 +18,7 @@ from custmgmt.domain.integrity import AUDIT_ENTRY, FORM, GENESIS, canonical_json
 from custmgmt.domain.validation import aware, text
 
 __all__ = ["GENESIS", "IMPORT_KIND", "AuditEntry", "broken_link", "chain_entry",
-           "import_entry", "names"]
+           "import_entry", "named", "naming_only"]
 
 
 @frozen(kw_only=True)
@@ -158,12 +159,17 @@ def import_entry(
                        after={_NAMED: " ".join(prospect_ids)})
 
 
-def names(entry: AuditEntry, resource_id: str) -> bool:
-    """Whether ``entry`` is an import batch's entry naming ``resource_id``."""
+def named(entry: AuditEntry) -> frozenset[str]:
+    """The ids an import batch's entry names (none for an entry of another kind)."""
     if entry.resource_kind != IMPORT_KIND:
-        return False
-    named = dict(entry.after).get(_NAMED, "")
-    return resource_id in named.split(" ")
+        return frozenset()
+    return frozenset(dict(entry.after).get(_NAMED, "").split(" ")) - {""}
+
+
+def naming_only(entry: AuditEntry, resource_id: str) -> AuditEntry:
+    """An import batch's entry as shown to a reader of one of its prospects: naming only
+    that one. Its hash is still the stored entry's, over the whole batch."""
+    return attrs.evolve(entry, after=((_NAMED, resource_id),))
 
 
 def broken_link(entries: list[AuditEntry], origin: str = GENESIS) -> int | None:

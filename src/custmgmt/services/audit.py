@@ -31,7 +31,7 @@ from custmgmt.services.marketing import resource_of as campaign_resource
 from custmgmt.services.privacy import KIND as PI_REQUEST
 from custmgmt.services.prospects import KIND as PROSPECT
 from custmgmt.services.prospects import resource_of
-from custmgmt.services.trails import origin_of
+from custmgmt.services.trails import ImportEntries
 
 Lookup = Callable[[UnitOfWork, str], Resource]
 
@@ -114,8 +114,10 @@ class AuditService(Described):
         ``"credit"`` (an instrument), ``"credit_limit"`` (by customer id), ``"consent"``
         (a person's consent records, by customer id), ``"campaign"``, ``"report"`` (a
         closed month, by its name), ``"pi_request"`` (a personal-information
-        request), ``"complaint"`` or ``"care_file"`` (by customer id). Returns the
-        number of entries.
+        request), ``"complaint"``, ``"care_file"`` (by customer id) or
+        ``"prospect_import"`` (an import's batch entries, by import id). Returns the
+        number of entries; an imported prospect's count includes its batch's entry,
+        which its trail starts from, checked to be intact and to name it.
         Needs the ``audit.verify`` right."""
         if not isinstance(kind, str) or kind not in AUDITED:
             raise ValidationError("kind", "must be one of: " + ", ".join(sorted(AUDITED)))
@@ -136,7 +138,7 @@ class AuditService(Described):
                 if resource is None:
                     raise NotFound(kind, rid)
                 raise IntegrityError(f"{what}: its audit trail is missing")
-            origin = origin_of(uow, rid, trail, head, what)
+            origin = ImportEntries().origin(uow, rid, trail, head, what)
             bad = broken_link(trail, origin)
             if bad is not None:
                 raise IntegrityError(f"{what}: audit entry {bad} was edited, deleted, "
@@ -171,11 +173,12 @@ def _seal_heads(ctx: Context, actor: Principal) -> SealReport:
         chains += trails + [(audit_chain(PROSPECT), rid) for rid in sorted(imported)]
     sealed = already = 0
     refused: list[str] = []
+    imports = ImportEntries()  # each batch entry checked once, not once a prospect
     for batch in _batches(chains, 200):
         with ctx.storage.unit_of_work() as uow:
             ctx.authorize(uow, actor, Action.AUDIT_SEAL)
             for chain, chain_id in batch:
-                outcome = _seal_one(ctx, uow, chain, chain_id)
+                outcome = _seal_one(ctx, uow, chain, chain_id, imports)
                 sealed += outcome == "sealed"
                 already += outcome == "already"
                 if outcome not in ("sealed", "already"):
@@ -189,7 +192,9 @@ def _batches(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str
         yield items[start:start + size]
 
 
-def _seal_one(ctx: Context, uow: UnitOfWork, chain: str, chain_id: str) -> str:
+def _seal_one(
+    ctx: Context, uow: UnitOfWork, chain: str, chain_id: str, imports: ImportEntries
+) -> str:
     """"sealed", "already", or why the chain was not sealed."""
     what = f"{chain} {chain_id}"
     head = uow.heads.get(chain, chain_id)
@@ -201,7 +206,7 @@ def _seal_one(ctx: Context, uow: UnitOfWork, chain: str, chain_id: str) -> str:
             return f"{error} (sealed under another key?)"
         return "already"
     try:
-        length, newest = _verified(uow, chain, chain_id)
+        length, newest = _verified(uow, chain, chain_id, imports)
     except IntegrityError as error:
         return str(error)
     if head is not None and (head.length, head.head_hash) != (length, newest):
@@ -210,7 +215,9 @@ def _seal_one(ctx: Context, uow: UnitOfWork, chain: str, chain_id: str) -> str:
     return "sealed"
 
 
-def _verified(uow: UnitOfWork, chain: str, chain_id: str) -> tuple[int, str]:
+def _verified(
+    uow: UnitOfWork, chain: str, chain_id: str, imports: ImportEntries
+) -> tuple[int, str]:
     """The length and newest hash of a chain that verifies; IntegrityError if not."""
     if chain == CUSTODY_CHAIN:
         sample = uow.samples.get(chain_id)
@@ -221,7 +228,7 @@ def _verified(uow: UnitOfWork, chain: str, chain_id: str) -> tuple[int, str]:
     kind = chain.removeprefix("audit:")
     what = f"{kind} {chain_id}"
     trail = list(uow.audit.trail(kind, chain_id))
-    origin = origin_of(uow, chain_id, trail, uow.heads.get(chain, chain_id), what)
+    origin = imports.origin(uow, chain_id, trail, uow.heads.get(chain, chain_id), what)
     bad = broken_link(trail, origin)
     if bad is not None:
         raise IntegrityError(f"{what}: audit entry {bad} was edited, deleted, "

@@ -27,7 +27,13 @@ from custmgmt.domain.prospects import (
     ProspectsImported,
     Willingness,
 )
-from custmgmt.errors import ClaimConflict, CustmgmtError, StorageError, ValidationError
+from custmgmt.errors import (
+    ClaimConflict,
+    ConcurrencyError,
+    CustmgmtError,
+    StorageError,
+    ValidationError,
+)
 from custmgmt.ports.auth import Action, Principal
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.collector import fewer_young_collections
@@ -79,6 +85,10 @@ Parse = Callable[[Mapping[str, object]], tuple[Profile, Willingness, Money]]
 ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
 
+
+WRITE_ATTEMPTS = 5
+"""How often a batch is written again when another run of the same import appended to
+the import's trail meanwhile (``ConcurrencyError``), before the error is raised."""
 
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,39}$")
 
@@ -255,15 +265,21 @@ class ProspectImport:
         )[0]  # its ProspectRegistered: the batch raises one ProspectsImported instead
 
     def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
-        rejected_before, already_before = len(self.rejected), self.already_imported
-        try:
-            stored, events = self._write_batch(candidates)
-        except CustmgmtError:
-            del self.rejected[rejected_before:]
-            self.already_imported = already_before
-            raise
-        self.imported += len(stored)
-        return events
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            rejected_before, already_before = len(self.rejected), self.already_imported
+            try:
+                stored, events = self._write_batch(candidates)
+            except CustmgmtError as error:
+                del self.rejected[rejected_before:]
+                self.already_imported = already_before
+                # Another run of this import appended to its trail meanwhile: the next
+                # attempt reads the trail (and the rows the other run stored) again.
+                if isinstance(error, ConcurrencyError) and attempt < WRITE_ATTEMPTS:
+                    continue
+                raise
+            self.imported += len(stored)
+            return events
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _write_batch(
         self, candidates: list[Candidate]

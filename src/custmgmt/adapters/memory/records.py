@@ -11,7 +11,7 @@ import attrs
 
 from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
 from custmgmt.adapters.memory.versioned import VersionedStage
-from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
 from custmgmt.domain.followups import ClosedMonth, FollowUp
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
@@ -247,13 +247,22 @@ class MemoryAudit:
         return sorted({*self._state.audit, *self.staged})
 
     def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
-        # A scan of the kind's trails: asked of import trails, one entry a batch.
-        for rid in sorted({*(self._state.audit.inner(resource_kind) or ()),
-                           *(rid for kind, rid in self.staged if kind == resource_kind)}):
-            for entry in self.trail(resource_kind, rid):
-                if entry.hash == entry_hash:
-                    return entry
-        return None
+        for (kind, _), mine in self.staged.items():
+            if kind == resource_kind:
+                for entry in mine:
+                    if entry.hash == entry_hash:
+                        return entry
+        inner = self._state.audit.inner(resource_kind) or {}
+        if resource_kind == IMPORT_KIND:  # indexed: where the entry was put, if still there
+            found = self._state.import_entries.get(entry_hash)
+            trail = None if found is None else inner.get(found[0])
+            if found is None or trail is None:
+                return None
+            if found[1] < len(trail) and (entry := unpack(trail[found[1]])).hash == entry_hash:
+                return entry
+            inner = {found[0]: trail}  # (the trail was edited: look through it)
+        return next((e for trail in inner.values() for e in map(unpack, trail)
+                     if e.hash == entry_hash), None)
 
     def check(self) -> None:
         for key, mine in self.staged.items():
@@ -271,6 +280,8 @@ class MemoryAudit:
             packed = tuple(map(pack, mine))
             committed = inner.get(rid)
             inner[rid] = packed if committed is None else committed + packed
+            if kind == IMPORT_KIND:
+                self._state.import_entries.update((e.hash, (rid, e.sequence)) for e in mine)
 
 
 _CHAIN = position(ChainHead, "chain")

@@ -118,6 +118,9 @@ class MemoryState:
         self.closed_months: list[ClosedMonth] = []
         self.audit: ByKindAndId[tuple[Packed, ...]] = ByKindAndId()
         """Each audit trail, its entries packed."""
+        self.import_entries: dict[str, tuple[str, int]] = {}
+        """Import batch entries (kind ``prospect_import``) by hash: their trail's id and
+        their sequence (read from ``audit``, and checked there, when asked for)."""
         self.heads: ByKindAndId[Packed] = ByKindAndId()
         """Chain heads, packed."""
         self.events: list[Packed] = []

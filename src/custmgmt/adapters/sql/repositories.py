@@ -43,7 +43,7 @@ from custmgmt.adapters.sql.translate import (
     audit_values,
 )
 from custmgmt.adapters.sql.versioned import save_versioned
-from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Certification, Principal
@@ -172,6 +172,9 @@ TRAIL = ENTRY.where(
 ).order_by(AUDIT.c.sequence)
 WITH_HASH = ENTRY.where(  # (a hash names one entry: no LIMIT, which would take a parameter)
     AUDIT.c.resource_kind == bindparam("kind"), AUDIT.c.hash == bindparam("hash"))
+IMPORT_WITH_HASH = ENTRY.where(  # the kind written out: any plan can use the partial index
+    AUDIT.c.resource_kind == literal_column(f"'{IMPORT_KIND}'"),
+    AUDIT.c.hash == bindparam("hash"))
 MOVE_HEAD = update(HEADS).where(
     HEADS.c.chain == bindparam("chain_"), HEADS.c.chain_id == bindparam("chain_id_"),
 ).values(length=bindparam("length_"), head_hash=bindparam("head_hash_"),
@@ -282,7 +285,9 @@ class SqlAudit:
         return [(kind, rid) for kind, rid in rows]
 
     def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
-        rows = typed_rows(self._s, WITH_HASH, {"kind": resource_kind, "hash": entry_hash})
+        rows = typed_rows(self._s, IMPORT_WITH_HASH, {"hash": entry_hash}) \
+            if resource_kind == IMPORT_KIND else \
+            typed_rows(self._s, WITH_HASH, {"kind": resource_kind, "hash": entry_hash})
         return audit_of(*rows[0]) if rows else None
 
 

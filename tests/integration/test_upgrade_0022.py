@@ -1,0 +1,45 @@
+"""Migration 0022 indexes import entries by hash; its downgrade refuses while the store
+holds an import written with one entry a batch (0021 would read its trails as broken)."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+
+import custmgmt
+from custmgmt.adapters.sql import migrate
+from custmgmt.adapters.sql.storage import SqlStorage
+from custmgmt.errors import StorageError
+
+
+def _downgrade(url: str) -> None:
+    storage = SqlStorage(url)
+    try:
+        command.downgrade(migrate.config(storage.engine), "0021")
+    finally:
+        storage.close()
+
+
+def test_a_store_without_imports_goes_down_and_up_again(sql_url: str) -> None:
+    with custmgmt.open(sql_url, migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        app.prospects.register(alice, name="Li", phone="13800000001", willingness="clear",
+                               potential_value=5)
+    _downgrade(sql_url)
+    with custmgmt.open(sql_url, migrate=True) as app:  # back up to the head
+        auditor = app.principal("u-audit", roles={"auditor"})
+        (p,) = app.prospects.list(app.principal("u-alice", roles={"salesperson"})).items
+        assert app.audit.verify(auditor, "prospect", p.id) == 1
+
+
+def test_a_store_with_an_import_refuses_the_downgrade(sql_url: str) -> None:
+    with custmgmt.open(sql_url, migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        app.prospects.import_many(alice, [{"name": "Li", "phone": "13800000001",
+                                           "willingness": "clear", "potential_value": "5"}])
+    with pytest.raises(StorageError, match="0022 cannot be undone"):
+        _downgrade(sql_url)
+    with custmgmt.open(sql_url) as app:  # still at the head: opens without migrating
+        (p,) = app.prospects.list(app.principal("u-alice", roles={"salesperson"})).items
+        auditor = app.principal("u-audit", roles={"auditor"})
+        assert app.audit.verify(auditor, "prospect", p.id) == 1
