@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
 
-import attrs
 from attrs import field, frozen
 
 from custmgmt.domain import legacy_hashes
@@ -18,7 +17,7 @@ from custmgmt.domain.integrity import AUDIT_ENTRY, FORM, GENESIS, canonical_json
 from custmgmt.domain.validation import aware, text
 
 __all__ = ["GENESIS", "IMPORT_KIND", "AuditEntry", "broken_link", "chain_entry",
-           "import_entry", "named", "naming_only"]
+           "import_entry", "named"]
 
 
 @frozen(kw_only=True)
@@ -164,12 +163,6 @@ def named(entry: AuditEntry) -> frozenset[str]:
     if entry.resource_kind != IMPORT_KIND:
         return frozenset()
     return frozenset(dict(entry.after).get(_NAMED, "").split(" ")) - {""}
-
-
-def naming_only(entry: AuditEntry, resource_id: str) -> AuditEntry:
-    """An import batch's entry as shown to a reader of one of its prospects: naming only
-    that one. Its hash is still the stored entry's, over the whole batch."""
-    return attrs.evolve(entry, after=((_NAMED, resource_id),))
 
 
 def broken_link(entries: list[AuditEntry], origin: str = GENESIS) -> int | None:

@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 import attrs
 from attrs import frozen
 
-from custmgmt.domain.audit import AuditEntry, naming_only
+from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import (
     CURRENCY_MINOR_UNITS,
     Address,
@@ -391,16 +391,15 @@ class ProspectService(Described):
 
         An imported prospect's trail begins with its import batch's entry (resource
         kind ``prospect_import``, by import id), which says who registered it and when;
-        its own entries link to it. That entry is shown naming only this prospect: the
-        stored one names the whole batch, and its hash is over that (``app.audit.verify``
-        checks it)."""
+        its own entries link to it. That entry is the stored record, hash and all, so it
+        names the ids of every prospect of the batch (ids only: no personal data)."""
         pid = ProspectId(require_id("prospect_id", prospect_id))
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             prospect = self._load(uow, actor, Action.PROSPECT_READ, pid)[1]
             trail = tuple(uow.audit.trail(KIND, prospect.id))
             imported = ImportEntries().start_of(uow, prospect.id, trail,
                                                 uow.heads.get(audit_chain(KIND), prospect.id))
-            return trail if imported is None else (naming_only(imported, prospect.id), *trail)
+            return trail if imported is None else (imported, *trail)
 
     def _change(
         self,
