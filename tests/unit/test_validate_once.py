@@ -4,7 +4,7 @@ they refuse is still refused, with the same error, everywhere."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import attrs
@@ -21,6 +21,7 @@ from custmgmt.domain.common import (
     ProspectId,
     RegistrationId,
 )
+from custmgmt.domain.followups import DefaultCadencePolicy, FollowUpPlan, derive_plan
 from custmgmt.domain.grading import DefaultGradingPolicy, Grade, Willingness
 from custmgmt.domain.prospects import (
     ChangeKind,
@@ -214,3 +215,18 @@ def test_an_import_keeps_each_amount_exactly_as_written(
     assert [(r.line, r.field) for r in report.rejected] == [(5, "potential_value")]
     kept = sorted(app.prospects.mine(alice).items, key=lambda p: p.registration.id)
     assert [str(p.potential_value.amount) for p in kept] == ["1.0", "1.00", "1.0", "2", "1.0"]
+
+
+@given(today=st.dates(max_value=date(9000, 1, 1)), grade=st.sampled_from(list(Grade)))
+def test_a_new_plan_is_made_or_refused_as_its_validators_say(today: date, grade: Grade) -> None:
+    prospect = attrs.evolve(Prospect.register(
+        id=ProspectId("p-1"), registration_id=RegistrationId("r-1"), profile=PROFILE,
+        willingness=Willingness.CLEAR, potential_value=Money("1", "CNY"), owner_id="u-1",
+        owner_team="east", policy=DefaultGradingPolicy(), at=AT)[0], grade=grade)
+    policy = DefaultCadencePolicy()
+    due = today + timedelta(days=policy.interval(grade, prospect.stage))
+    expected = _outcome(FollowUpPlan, prospect_id=prospect.id, owner_id="u-1",
+                        owner_team="east", grade=grade, stage=prospect.stage, active=True,
+                        anchor=today, next_due=due)
+    got = _outcome(derive_plan, prospect=prospect, previous=None, policy=policy, today=today)
+    assert got == expected and type(got) is type(expected)

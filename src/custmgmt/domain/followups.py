@@ -22,7 +22,17 @@ from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent, FrozenMap, ProspectId
 from custmgmt.domain.prospects import Grade, Prospect, Stage
-from custmgmt.domain.validation import a_date, aware, non_negative_int, of_type, optional, text
+from custmgmt.domain.validation import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    a_date,
+    aware,
+    non_negative_int,
+    of_type,
+    optional,
+    text,
+    unchecked,
+)
 from custmgmt.errors import FieldError, InvalidTransition, ValidationError
 
 
@@ -190,7 +200,16 @@ def derive_plan(
     if override is not None and override > by_cadence:
         override = None
     next_due = override or by_cadence
-    if previous is None:  # a new plan (an import derives one per row)
+    if previous is None and type(prospect) is Prospect and type(anchor) is date \
+            and type(next_due) is date and EARLIEST_DATE <= anchor <= next_due <= LATEST_DATE:
+        # A new plan from a stored prospect (an import derives one per row): its id,
+        # owner, grade and stage passed the prospect's own validators, and the dates are
+        # checked here, so the plan's validators would all pass.
+        return _new_plan(
+            prospect_id=prospect.id, owner_id=prospect.owner_id,
+            owner_team=prospect.owner_team, grade=prospect.grade, stage=prospect.stage,
+            active=active, anchor=anchor, override=override, next_due=next_due)
+    if previous is None:
         return FollowUpPlan(
             prospect_id=prospect.id, owner_id=prospect.owner_id,
             owner_team=prospect.owner_team, grade=prospect.grade, stage=prospect.stage,
@@ -202,6 +221,9 @@ def derive_plan(
         "anchor": anchor, "override": override, "next_due": next_due,
     }
     return attrs.evolve(previous, **fields)
+
+
+_new_plan = unchecked(FollowUpPlan)
 
 
 def after_follow_up(
