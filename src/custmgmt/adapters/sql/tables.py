@@ -93,7 +93,7 @@ class ProspectRow(Base):
     registration_active: Mapped[bool] = mapped_column(Boolean)
     registration_from_pool: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
-    customer_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(100))
     # The identity keys it holds, at most one of each kind (none once released). A
     # unique index on each makes the first registration stand; in the prospect's own
     # row, the keys take no row of their own.
@@ -105,6 +105,11 @@ class ProspectRow(Base):
     __table_args__ = (
         Index("ix_custmgmt_prospects_registered", "registered_at", "id"),
         *(held_key_index("custmgmt_prospects", column) for column in KEY_COLUMNS.values()),
+        # Found by customer with ``customer_id = ?``; a prospect is registered (and
+        # imported) with none, and those rows are left out of the index.
+        Index("ix_custmgmt_prospects_customer_id", "customer_id",
+              sqlite_where=text("customer_id IS NOT NULL"),
+              postgresql_where=text("customer_id IS NOT NULL")),
     )
 
 
