@@ -70,3 +70,18 @@ def dispatcher(app: custmgmt.CustomerManagement) -> custmgmt.Principal:
 def admin(app: custmgmt.CustomerManagement) -> custmgmt.Principal:
     """A principal who may do anything, e.g. read the event log."""
     return app.principal("u-admin", roles={"admin"})
+
+
+def downgrade_as_the_library_opens(url: str, revision: str) -> None:
+    """Downgrade the store at ``url`` to ``revision`` on the engine the library opens
+    (SQLite: foreign keys on), as ``custmgmt db downgrade`` would."""
+    from alembic import command
+
+    from custmgmt.adapters.sql import migrate
+    from custmgmt.adapters.sql.storage import SqlStorage
+
+    storage = SqlStorage(url)
+    try:
+        command.downgrade(migrate.config(storage.engine), revision)
+    finally:
+        storage.close()

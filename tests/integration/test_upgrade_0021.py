@@ -16,12 +16,12 @@ from alembic import command
 import custmgmt
 from custmgmt.adapters.sql import migrate
 from custmgmt.adapters.sql.column_types import pack_key
-from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.adapters.sql.tables import ProspectHistoryRow, ProspectRow
 from custmgmt.adapters.sql.translate import history_values, prospect_values
 from custmgmt.domain.prospects import Prospect
 from custmgmt.errors import ClaimConflict, StorageError
 from custmgmt.testing.builders import keys_of, make_prospect
+from tests.helpers import downgrade_as_the_library_opens
 
 KEYS = "custmgmt_prospect_keys"
 KEY_COLUMNS = ("phone_key", "email_key", "organization_key", "credit_code_key")
@@ -84,26 +84,17 @@ def test_the_keys_move_into_the_row_and_back(new_empty_url: Callable[[], str]) -
                 assert caught.value.registration_id == old.registration.id
         before = _children(engine)
         assert before["custmgmt_prospect_history"] == 2
-        _downgrade_as_the_library_does(url)
+        downgrade_as_the_library_opens(url, "0020")
         assert _key_table(engine) == held
         assert _children(engine) == before
         assert not set(KEY_COLUMNS) & {c["name"] for c in sa.inspect(engine).get_columns(
             "custmgmt_prospects")}
         migrate.upgrade(engine, "head")
-        _downgrade_as_the_library_does(url)
+        downgrade_as_the_library_opens(url, "0020")
         assert _key_table(engine) == held
         assert _children(engine) == before
     finally:
         engine.dispose()
-
-
-def _downgrade_as_the_library_does(url: str) -> None:
-    """Downgrade to 0020 on the engine the library opens (SQLite: foreign keys on)."""
-    storage = SqlStorage(url)
-    try:
-        command.downgrade(migrate.config(storage.engine), "0020")
-    finally:
-        storage.close()
 
 
 def _children(engine: sa.Engine) -> dict[str, int]:
@@ -124,7 +115,7 @@ def test_a_key_the_old_table_cannot_hold_refuses_the_downgrade(
             connection.execute(sa.text("UPDATE custmgmt_prospects SET credit_code_key = :v"),
                                {"v": b"\x00" + b"9" * 301})
         with pytest.raises(StorageError, match="cannot be undone") as raised:
-            _downgrade_as_the_library_does(url)
+            downgrade_as_the_library_opens(url, "0020")
         assert "9" * 20 not in str(raised.value)
         # 0021 refused before changing anything; the step down from 0022 before it stands
         # where DDL is not transactional (SQLite), and is rolled back with it where it is

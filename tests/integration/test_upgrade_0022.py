@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
 import custmgmt
 from custmgmt.adapters.sql import migrate
-from custmgmt.adapters.sql.storage import SqlStorage
 from custmgmt.errors import StorageError
-
-
-def _downgrade(url: str) -> None:
-    storage = SqlStorage(url)
-    try:
-        command.downgrade(migrate.config(storage.engine), "0021")
-    finally:
-        storage.close()
+from tests.helpers import downgrade_as_the_library_opens
 
 
 def test_a_store_without_imports_goes_down_and_up_again(sql_url: str) -> None:
@@ -26,7 +17,7 @@ def test_a_store_without_imports_goes_down_and_up_again(sql_url: str) -> None:
         alice = app.principal("u-alice", roles={"salesperson"})
         app.prospects.register(alice, name="Li", phone="13800000001", willingness="clear",
                                potential_value=5)
-    _downgrade(sql_url)
+    downgrade_as_the_library_opens(sql_url, "0021")
     with custmgmt.open(sql_url, migrate=True) as app:  # back up to the head
         auditor = app.principal("u-audit", roles={"auditor"})
         (p,) = app.prospects.list(app.principal("u-alice", roles={"salesperson"})).items
@@ -39,7 +30,7 @@ def test_a_store_with_an_import_refuses_the_downgrade(sql_url: str) -> None:
         app.prospects.import_many(alice, [{"name": "Li", "phone": "13800000001",
                                            "willingness": "clear", "potential_value": "5"}])
     with pytest.raises(StorageError, match="0022 cannot be undone"):
-        _downgrade(sql_url)
+        downgrade_as_the_library_opens(sql_url, "0021")
     engine = sa.create_engine(sql_url)
     try:  # 0022 refused before changing anything; where DDL is not transactional
         # (SQLite) the later revisions' steps down before it stand
