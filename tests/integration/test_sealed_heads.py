@@ -621,3 +621,19 @@ def test_a_customers_trail_verifies_and_its_loss_is_caught(app: App) -> None:
         _sql(app, "DELETE FROM custmgmt_chain_heads WHERE chain_id = :c", {"c": cid})
     with pytest.raises(IntegrityError, match="its audit trail is missing"):
         app.audit.verify(auditor, "customer", cid)
+
+
+@pytest.mark.parametrize("after", ["not json", '{"prospects": 1}', "[[1]]", "[1, 2]"])
+def test_a_snapshot_that_is_not_pairs_is_an_integrity_error(sql_url: str, after: str) -> None:
+    """Written behind custmgmt's back into an import's entry: every prospect of the batch
+    and the entry's own trail fail with IntegrityError; no decoding error escapes."""
+    with custmgmt.open(sql_url, migrate=True) as app:
+        alice, pids = imported(app, rows=2)
+        auditor = app.principal("u-audit", roles={"auditor"})
+        _sql(app, "UPDATE custmgmt_audit SET after = :a", {"a": after})
+        for call in (lambda: app.audit.verify(auditor, "prospect", pids[0]),
+                     lambda: app.audit.verify(auditor, IMPORT_KIND, "imp-1"),
+                     lambda: app.prospects.audit_trail(alice, pids[1])):
+            with pytest.raises(IntegrityError, match="not a list of pairs") as raised:
+                call()
+            assert after not in str(raised.value)

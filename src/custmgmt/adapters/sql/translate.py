@@ -43,6 +43,7 @@ from custmgmt.domain.prospects import (
     Stage,
     Willingness,
 )
+from custmgmt.errors import IntegrityError
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 
 
@@ -186,7 +187,13 @@ def audit_values(entry: AuditEntry) -> dict[str, object]:
 
 
 def _pairs(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in json.loads(text))
+    """An audit entry's ``before`` or ``after`` as written: a JSON list of pairs. Any
+    other text was written behind custmgmt's back: IntegrityError, naming no value."""
+    try:
+        return tuple((str(k), str(v)) for k, v in json.loads(text))
+    except (ValueError, TypeError) as error:  # (JSONDecodeError is a ValueError)
+        raise IntegrityError(f"an audit entry's snapshot is not a list of pairs "
+                             f"({type(error).__name__}): the row was edited") from None
 
 
 def to_audit(row: AuditRow) -> AuditEntry:
