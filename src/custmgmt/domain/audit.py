@@ -13,11 +13,18 @@ from json.encoder import encode_basestring as _quote
 from attrs import field, frozen
 
 from custmgmt.domain import legacy_hashes
-from custmgmt.domain.integrity import AUDIT_ENTRY, FORM, GENESIS, canonical_json, sha256_hex
+from custmgmt.domain.integrity import (
+    AUDIT_ENTRY,
+    FORM,
+    GENESIS,
+    ChainHead,
+    canonical_json,
+    sha256_hex,
+)
 from custmgmt.domain.validation import aware, text
 
 __all__ = ["GENESIS", "IMPORT_KIND", "AuditEntry", "broken_link", "chain_entry",
-           "import_entry", "named"]
+           "claimed_origin", "import_entry", "named"]
 
 
 @frozen(kw_only=True)
@@ -125,13 +132,24 @@ def chain_entry(
 ) -> AuditEntry:
     """The next entry of a resource's trail, linked to ``previous`` by its hash; the
     first links to ``origin``: ``GENESIS``, or the import entry the trail continues."""
+    return _linked(
+        0 if previous is None else previous.sequence + 1,
+        origin if previous is None else previous.hash,
+        resource_kind=resource_kind, resource_id=resource_id, actor_id=actor_id,
+        action=action, at=at, before=before, after=after)
+
+
+def _linked(
+    sequence: int, previous_hash: str, *, resource_kind: str, resource_id: str,
+    actor_id: str, action: str, at: datetime, before: dict[str, str] | None,
+    after: dict[str, str] | None,
+) -> AuditEntry:
     draft = AuditEntry(
-        resource_kind=resource_kind, resource_id=resource_id,
-        sequence=0 if previous is None else previous.sequence + 1,
+        resource_kind=resource_kind, resource_id=resource_id, sequence=sequence,
         actor_id=actor_id, action=action, at=at,
         before=tuple(sorted((before or {}).items())),
         after=tuple(sorted((after or {}).items())),
-        previous_hash=origin if previous is None else previous.hash,
+        previous_hash=previous_hash,
     )
     # The draft is ours alone until returned: set its hash in place rather than build
     # and validate a second entry.
@@ -146,16 +164,29 @@ _NAMED = "prospects"
 
 
 def import_entry(
-    previous: AuditEntry | None, *, import_id: str, prospect_ids: Sequence[str],
+    head: ChainHead | None, *, import_id: str, prospect_ids: Sequence[str],
     actor_id: str, at: datetime,
 ) -> AuditEntry:
-    """The entry of one import batch: who registered ``prospect_ids``, and when.
+    """The entry of one import batch: who registered ``prospect_ids``, and when; the
+    next of the import's trail, whose ``head`` (None: no batch yet) it links to.
 
     Each prospect's own trail starts from this entry's hash (its first change links to
     it), so one entry stands for the first entry of a thousand trails."""
-    return chain_entry(previous, resource_kind=IMPORT_KIND, resource_id=import_id,
-                       actor_id=actor_id, action="register", at=at,
-                       after={_NAMED: " ".join(prospect_ids)})
+    return _linked(
+        0 if head is None else head.length, GENESIS if head is None else head.head_hash,
+        resource_kind=IMPORT_KIND, resource_id=import_id, actor_id=actor_id,
+        action="register", at=at, before=None, after={_NAMED: " ".join(prospect_ids)})
+
+
+def claimed_origin(trail: Sequence[AuditEntry], head: ChainHead | None) -> str:
+    """The hash a trail says it starts from: its first entry's link, or with no entry
+    the hash its head (of length 0) holds; ``GENESIS`` for a trail of its own. Only an
+    imported prospect's trail claims another: its import batch's entry."""
+    if trail:
+        return trail[0].previous_hash
+    if head is not None and head.length == 0:
+        return head.head_hash
+    return GENESIS
 
 
 def named(entry: AuditEntry) -> frozenset[str]:

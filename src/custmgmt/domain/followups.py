@@ -200,27 +200,20 @@ def derive_plan(
     if override is not None and override > by_cadence:
         override = None
     next_due = override or by_cadence
-    if previous is None and type(prospect) is Prospect and type(anchor) is date \
-            and type(next_due) is date and EARLIEST_DATE <= anchor <= next_due <= LATEST_DATE:
-        # A new plan from a stored prospect (an import derives one per row): its id,
-        # owner, grade and stage passed the prospect's own validators, and the dates are
-        # checked here, so the plan's validators would all pass.
-        return _new_plan(
-            prospect_id=prospect.id, owner_id=prospect.owner_id,
-            owner_team=prospect.owner_team, grade=prospect.grade, stage=prospect.stage,
-            active=active, anchor=anchor, override=override, next_due=next_due)
-    if previous is None:
-        return FollowUpPlan(
-            prospect_id=prospect.id, owner_id=prospect.owner_id,
-            owner_team=prospect.owner_team, grade=prospect.grade, stage=prospect.stage,
-            active=active, anchor=anchor, override=override, next_due=next_due)
     fields: dict[str, Any] = {
         "prospect_id": prospect.id, "owner_id": prospect.owner_id,
         "owner_team": prospect.owner_team, "grade": prospect.grade,
         "stage": prospect.stage, "active": active,
         "anchor": anchor, "override": override, "next_due": next_due,
     }
-    return attrs.evolve(previous, **fields)
+    if previous is not None:
+        return attrs.evolve(previous, **fields)
+    # A new plan from a stored prospect (an import derives one per row) whose dates are in
+    # range passes every validator of the plan: its id, owner, grade and stage passed the
+    # prospect's own. Anything else is built by the validating constructor.
+    proven = type(prospect) is Prospect and type(anchor) is date \
+        and type(next_due) is date and EARLIEST_DATE <= anchor <= next_due <= LATEST_DATE
+    return (_new_plan if proven else FollowUpPlan)(**fields)
 
 
 _new_plan = unchecked(FollowUpPlan)

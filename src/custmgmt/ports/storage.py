@@ -650,10 +650,10 @@ class AuditLog(Protocol):
         """Every ``(resource kind, resource id)`` that has a trail, in that order."""
         ...
 
-    def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
-        """The entry of a ``resource_kind`` trail whose hash is ``entry_hash``, or None.
-        Asked of import trails (``prospect_import``: an imported prospect's trail starts
-        from one of their entries); adapters index that kind, and may scan others."""
+    def import_entry(self, entry_hash: str) -> AuditEntry | None:
+        """The entry of an import's trail (kind ``prospect_import``: one entry a batch)
+        whose hash is ``entry_hash``, or None; an imported prospect's trail starts from
+        one. Found by the hash without reading every import's trail."""
         ...
 
 

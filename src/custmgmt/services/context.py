@@ -9,7 +9,7 @@ from typing import TypeVar
 import attrs
 from attrs import field, frozen
 
-from custmgmt.domain.audit import AuditEntry, chain_entry
+from custmgmt.domain.audit import AuditEntry, chain_entry, claimed_origin
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer, Purpose
 from custmgmt.domain.integrity import GENESIS, ChainHead, audit_chain, check_head
@@ -105,19 +105,14 @@ class Context:
         entry = chain_entry(
             trail[-1] if trail else None, resource_kind=kind, resource_id=resource_id,
             actor_id=actor.id, action=action, at=at, before=before, after=after,
-            origin=GENESIS if trail or new else self._origin(uow, kind, resource_id),
+            origin=GENESIS if trail or new else claimed_origin(
+                (), uow.heads.get(audit_chain(kind), resource_id)),
         )
         uow.audit.append(entry)
         if new:  # a new trail: its head is added, not moved (one statement, not two)
             self.seal_new_trails(uow, [entry])
         else:
             self.seal_audit(uow, entry)
-
-    def _origin(self, uow: UnitOfWork, kind: str, resource_id: str) -> str:
-        """What the first entry of a trail with none yet links to: the import entry its
-        head starts from (an imported prospect's), else ``GENESIS``."""
-        head = uow.heads.get(audit_chain(kind), resource_id)
-        return head.head_hash if head is not None and head.length == 0 else GENESIS
 
     def continue_trails(
         self, uow: UnitOfWork, kind: str, resource_ids: Sequence[str], origin: AuditEntry

@@ -15,9 +15,10 @@ from typing import NamedTuple, TypeVar
 
 from attrs import frozen
 
-from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, import_entry
+from custmgmt.domain.audit import IMPORT_KIND, import_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.customers import Purpose
+from custmgmt.domain.integrity import audit_chain
 from custmgmt.domain.prospects import (
     GradingPolicy,
     IdentityKey,
@@ -153,9 +154,6 @@ class ProspectImport:
         self._parse, self._keep_plans = parse, keep_plans
         self._release_lost = release_lost
         self._import_id = import_id or ctx.ids.new_id("imp")
-        self._newest: AuditEntry | None = None
-        """The import trail's newest entry, once read (``_newest_read``)."""
-        self._newest_read = False
         self.imported = 0
         self.already_imported = 0
         self.rejected: list[RejectedRow] = []
@@ -265,7 +263,8 @@ class ProspectImport:
         )[0]  # its ProspectRegistered: the batch raises one ProspectsImported instead
 
     def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+        attempts = 1
+        while True:
             rejected_before, already_before = len(self.rejected), self.already_imported
             try:
                 stored, events = self._write_batch(candidates)
@@ -273,53 +272,48 @@ class ProspectImport:
                 del self.rejected[rejected_before:]
                 self.already_imported = already_before
                 # Another run of this import appended to its trail meanwhile: the next
-                # attempt reads the trail (and the rows the other run stored) again.
-                if isinstance(error, ConcurrencyError) and attempt < WRITE_ATTEMPTS:
+                # attempt reads the trail's head (and the rows the other run stored) again.
+                if isinstance(error, ConcurrencyError) and attempts < WRITE_ATTEMPTS:
+                    attempts += 1
                     continue
                 raise
             self.imported += len(stored)
             return events
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _write_batch(
         self, candidates: list[Candidate]
     ) -> tuple[Sequence[Prospect], list[DomainEvent]]:
         now = self._ctx.now()
-        try:
-            with self._ctx.storage.unit_of_work() as uow:
-                # Grants as stored now, batch by batch: a revoke stops the rest of the import.
-                who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
-                free = self._unclaimed(uow, who, candidates)
-                made = [self._prospect(who, c, now) for c in free]
-                stored = uow.prospects.add_many(made, [c.keys for c in free])
-                self._keep_plans(uow, stored, True)
-                entry, events = self._record(uow, who, stored, now)
-                uow.commit()
-        except BaseException:
-            self._newest_read = False  # another run of this import may have appended
-            raise
-        self._newest = entry or self._newest
+        with self._ctx.storage.unit_of_work() as uow:
+            # Grants as stored now, batch by batch: a revoke stops the rest of the import.
+            who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
+            free = self._unclaimed(uow, who, candidates)
+            made = [self._prospect(who, c, now) for c in free]
+            stored = uow.prospects.add_many(made, [c.keys for c in free])
+            self._keep_plans(uow, stored, True)
+            events = self._record(uow, who, stored, now)
+            uow.commit()
         return stored, events
 
     def _record(
         self, uow: UnitOfWork, who: Principal, stored: Sequence[Prospect], now: datetime
-    ) -> tuple[AuditEntry | None, list[DomainEvent]]:
-        """The batch's audit entry, its prospects' trail heads and its event."""
+    ) -> list[DomainEvent]:
+        """The batch's audit entry (the next of the import's trail), its prospects' trail
+        heads and its event."""
         if not stored:
-            return None, []
-        if not self._newest_read:
-            trail = uow.audit.trail(IMPORT_KIND, self._import_id)
-            self._newest, self._newest_read = (trail[-1] if trail else None), True
-        entry = import_entry(self._newest, import_id=self._import_id,
-                             prospect_ids=[p.id for p in stored], actor_id=who.id, at=now)
+            return []
+        ids = [p.id for p in stored]
+        entry = import_entry(uow.heads.get(audit_chain(IMPORT_KIND), self._import_id),
+                             import_id=self._import_id, prospect_ids=ids, actor_id=who.id,
+                             at=now)
         uow.audit.append(entry)
         self._ctx.seal_audit(uow, entry)
-        self._ctx.continue_trails(uow, "prospect", [p.id for p in stored], entry)
+        self._ctx.continue_trails(uow, "prospect", ids, entry)
         event = ProspectsImported(
             actor_id=who.id, occurred_at=now, import_id=self._import_id, owner_id=who.id,
             prospects=tuple(ImportedProspect(prospect_id=p.id, grade=p.grade) for p in stored))
         uow.events.append(event)
-        return entry, [event]
+        return [event]
 
     def _write_one(self, candidate: Candidate) -> Sequence[DomainEvent]:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, named
+from custmgmt.domain.audit import AuditEntry, claimed_origin, named
 from custmgmt.domain.integrity import GENESIS, ChainHead
 from custmgmt.errors import IntegrityError
 from custmgmt.ports.storage import UnitOfWork
@@ -26,7 +26,7 @@ class ImportEntries:
         """The intact import entry whose hash is ``entry_hash``, if it names
         ``resource_id``."""
         if entry_hash not in self._found:
-            entry = uow.audit.entry_with_hash(IMPORT_KIND, entry_hash)
+            entry = uow.audit.import_entry(entry_hash)
             intact = entry is not None and entry.computed_hash() == entry_hash
             self._found[entry_hash] = (entry, named(entry)) if entry and intact else None
         found = self._found[entry_hash]
@@ -36,15 +36,9 @@ class ImportEntries:
         self, uow: UnitOfWork, resource_id: str, trail: Sequence[AuditEntry],
         head: ChainHead | None,
     ) -> AuditEntry | None:
-        """The import entry ``trail`` continues (the one its first entry links to, or
-        with no entry the one its head holds), if it is intact and names
-        ``resource_id``."""
-        if trail:
-            claimed = trail[0].previous_hash
-        elif head is not None and head.length == 0:
-            claimed = head.head_hash
-        else:
-            return None
+        """The import entry ``trail`` continues (``claimed_origin``), if it is intact
+        and names ``resource_id``."""
+        claimed = claimed_origin(trail, head)
         return None if claimed == GENESIS else self.naming(uow, claimed, resource_id)
 
     def origin(

@@ -12,7 +12,7 @@ from typing import ClassVar
 import attrs
 import pytest
 
-from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, chain_entry, import_entry
+from custmgmt.domain.audit import AuditEntry, chain_entry, import_entry
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.identity import KeyKind, KeyRing
 from custmgmt.domain.integrity import ChainHead
@@ -769,7 +769,9 @@ class StorageContract(
     def test_an_import_entry_is_found_by_its_hash(self, storage: Storage) -> None:
         first = import_entry(None, import_id="imp-1", prospect_ids=["p-1", "p-2"],
                              actor_id="u-a", at=T0)
-        second = import_entry(first, import_id="imp-1", prospect_ids=["p-3"],
+        moved = ChainHead(chain="audit:prospect_import", chain_id="imp-1", length=1,
+                          head_hash=first.hash)
+        second = import_entry(moved, import_id="imp-1", prospect_ids=["p-3"],
                               actor_id="u-a", at=T0)
         other = chain_entry(None, resource_kind="prospect", resource_id="p-1",
                             actor_id="u-a", action="register", at=T0, origin=first.hash)
@@ -778,11 +780,11 @@ class StorageContract(
             uow.commit()
         with storage.unit_of_work() as uow:
             uow.audit.append(second)
-            assert uow.audit.entry_with_hash(IMPORT_KIND, second.hash) == second  # staged
-            assert uow.audit.entry_with_hash(IMPORT_KIND, first.hash) == first
-            assert uow.audit.entry_with_hash(IMPORT_KIND, other.hash) is None  # another kind
-            assert uow.audit.entry_with_hash("prospect", other.hash) == other
-            assert uow.audit.entry_with_hash(IMPORT_KIND, "0" * 64) is None
+            assert (second.sequence, second.previous_hash) == (1, first.hash)
+            assert uow.audit.import_entry(second.hash) == second  # staged
+            assert uow.audit.import_entry(first.hash) == first
+            assert uow.audit.import_entry(other.hash) is None  # another kind
+            assert uow.audit.import_entry("0" * 64) is None
 
     def test_events_read_back_equal_in_order(self, storage: Storage) -> None:
         events = [

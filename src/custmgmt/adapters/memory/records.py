@@ -246,23 +246,13 @@ class MemoryAudit:
     def trails(self) -> Sequence[tuple[str, str]]:
         return sorted({*self._state.audit, *self.staged})
 
-    def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
-        for (kind, _), mine in self.staged.items():
-            if kind == resource_kind:
-                for entry in mine:
-                    if entry.hash == entry_hash:
-                        return entry
-        inner = self._state.audit.inner(resource_kind) or {}
-        if resource_kind == IMPORT_KIND:  # indexed: where the entry was put, if still there
-            found = self._state.import_entries.get(entry_hash)
-            trail = None if found is None else inner.get(found[0])
-            if found is None or trail is None:
-                return None
-            if found[1] < len(trail) and (entry := unpack(trail[found[1]])).hash == entry_hash:
-                return entry
-            inner = {found[0]: trail}  # (the trail was edited: look through it)
-        return next((e for trail in inner.values() for e in map(unpack, trail)
-                     if e.hash == entry_hash), None)
+    def import_entry(self, entry_hash: str) -> AuditEntry | None:
+        # staged entries first, then the one import trail the hash was committed to
+        trails = [mine for (kind, _), mine in self.staged.items() if kind == IMPORT_KIND]
+        import_id = self._state.import_entries.get(entry_hash)
+        if import_id is not None:
+            trails.append([*map(unpack, self._state.audit.get((IMPORT_KIND, import_id)) or ())])
+        return next((e for trail in trails for e in trail if e.hash == entry_hash), None)
 
     def check(self) -> None:
         for key, mine in self.staged.items():
@@ -281,7 +271,7 @@ class MemoryAudit:
             committed = inner.get(rid)
             inner[rid] = packed if committed is None else committed + packed
             if kind == IMPORT_KIND:
-                self._state.import_entries.update((e.hash, (rid, e.sequence)) for e in mine)
+                self._state.import_entries.update((e.hash, rid) for e in mine)
 
 
 _CHAIN = position(ChainHead, "chain")

@@ -118,9 +118,9 @@ class MemoryState:
         self.closed_months: list[ClosedMonth] = []
         self.audit: ByKindAndId[tuple[Packed, ...]] = ByKindAndId()
         """Each audit trail, its entries packed."""
-        self.import_entries: dict[str, tuple[str, int]] = {}
-        """Import batch entries (kind ``prospect_import``) by hash: their trail's id and
-        their sequence (read from ``audit``, and checked there, when asked for)."""
+        self.import_entries: dict[str, str] = {}
+        """The import trail (kind ``prospect_import``) each import entry was committed to,
+        by the entry's hash (the entry itself is read from ``audit``)."""
         self.heads: ByKindAndId[Packed] = ByKindAndId()
         """Chain heads, packed."""
         self.events: list[Packed] = []

@@ -170,11 +170,9 @@ ENTRY = select(*(AUDIT.c[name] for name in (
 TRAIL = ENTRY.where(
     AUDIT.c.resource_kind == bindparam("kind"), AUDIT.c.resource_id == bindparam("id"),
 ).order_by(AUDIT.c.sequence)
-WITH_HASH = ENTRY.where(  # (a hash names one entry: no LIMIT, which would take a parameter)
-    AUDIT.c.resource_kind == bindparam("kind"), AUDIT.c.hash == bindparam("hash"))
-IMPORT_WITH_HASH = ENTRY.where(  # the kind written out: any plan can use the partial index
+IMPORT_ENTRY = ENTRY.where(  # the kind written out: any plan can use the partial index
     AUDIT.c.resource_kind == literal_column(f"'{IMPORT_KIND}'"),
-    AUDIT.c.hash == bindparam("hash"))
+    AUDIT.c.hash == bindparam("hash"))  # (a hash names one entry: no LIMIT to bind)
 MOVE_HEAD = update(HEADS).where(
     HEADS.c.chain == bindparam("chain_"), HEADS.c.chain_id == bindparam("chain_id_"),
 ).values(length=bindparam("length_"), head_hash=bindparam("head_hash_"),
@@ -284,10 +282,8 @@ class SqlAudit:
         ).all()
         return [(kind, rid) for kind, rid in rows]
 
-    def entry_with_hash(self, resource_kind: str, entry_hash: str) -> AuditEntry | None:
-        rows = typed_rows(self._s, IMPORT_WITH_HASH, {"hash": entry_hash}) \
-            if resource_kind == IMPORT_KIND else \
-            typed_rows(self._s, WITH_HASH, {"kind": resource_kind, "hash": entry_hash})
+    def import_entry(self, entry_hash: str) -> AuditEntry | None:
+        rows = typed_rows(self._s, IMPORT_ENTRY, {"hash": entry_hash})
         return audit_of(*rows[0]) if rows else None
 
 

@@ -50,14 +50,6 @@ def held_key_index(table: str, column: str) -> Index:
                  sqlite_where=held, postgresql_where=held)
 
 
-def import_entry_index() -> Index:
-    """Finds an import batch's entry by its hash (an imported prospect's trail starts
-    from it); entries of other kinds are left out."""
-    imports = text(f"resource_kind = '{IMPORT_KIND}'")
-    return Index("ix_custmgmt_audit_import_hash", "hash",
-                 sqlite_where=imports, postgresql_where=imports)
-
-
 def table_of(row: type[Base]) -> Table:
     """The Core table behind a row model, for statements built once and reused."""
     return Base.metadata.tables[row.__tablename__]
@@ -318,7 +310,11 @@ class CertificationRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "custmgmt_audit"
-    __table_args__ = (import_entry_index(),)
+    # An import batch's entry is found by its hash (an imported prospect's trail starts
+    # from it); entries of other kinds are left out, so no other write pays for it.
+    __table_args__ = (Index("ix_custmgmt_audit_import_hash", "hash",
+                            sqlite_where=text(f"resource_kind = '{IMPORT_KIND}'"),
+                            postgresql_where=text(f"resource_kind = '{IMPORT_KIND}'")),)
 
     resource_kind: Mapped[str] = mapped_column(String(50), primary_key=True)
     resource_id: Mapped[str] = mapped_column(String(100), primary_key=True)

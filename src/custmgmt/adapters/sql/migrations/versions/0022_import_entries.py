@@ -36,7 +36,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     imports = op.get_bind().execute(sa.text(
-        f"SELECT count(*) FROM {TABLE} WHERE resource_kind = 'prospect_import'")).scalar_one()
+        f"SELECT count(*) FROM {TABLE} WHERE {IMPORTS.text}")).scalar_one()
     if imports:
         raise StorageError(
             "migration 0022 cannot be undone: the store holds prospects imported with one "
