@@ -113,12 +113,12 @@ def test_a_key_the_old_table_cannot_hold_refuses_the_downgrade(
         migrate.upgrade(engine, "head")
         with engine.begin() as connection:  # written by hand: the library stores seals
             connection.execute(sa.text("UPDATE custmgmt_prospects SET credit_code_key = :v"),
-                               {"v": b"\x00" + b"9" * 301})
+                               {"v": pack_key("9" * 301)})
         with pytest.raises(StorageError, match="cannot be undone") as raised:
             downgrade_as_the_library_opens(url, "0020")
         assert "9" * 20 not in str(raised.value)
-        # 0021 refused before changing anything; the step down from 0022 before it stands
-        # where DDL is not transactional (SQLite), and is rolled back with it where it is
+        # 0021 refused before changing anything; the steps down from head before it stand
+        # where DDL is not transactional (SQLite), and are rolled back with it where it is
         stood = "0021" if engine.dialect.name == "sqlite" else migrate.head()
         assert migrate.current(engine) == stood
         assert KEYS not in _tables(engine)

@@ -9,12 +9,14 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
+    LargeBinary,
     Select,
     and_,
     bindparam,
     case,
     func,
     insert,
+    literal_column,
     or_,
     select,
     text,
@@ -23,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.column_types import SealedKey, unpack_key
+from custmgmt.adapters.sql.column_types import key_prefix, unpack_key
 from custmgmt.adapters.sql.driver import (
     FEW_KEYS,
     driver_insert,
@@ -35,6 +37,7 @@ from custmgmt.adapters.sql.tables import (
     KEY_COLUMNS,
     ProspectHistoryRow,
     ProspectRow,
+    key_index_expression,
     table_of,
 )
 from custmgmt.adapters.sql.translate import (
@@ -56,8 +59,6 @@ HOLD_KEYS = update(PROSPECTS).where(PROSPECTS.c.id == bindparam("pid")).values(
     {column: bindparam(column) for column in KEY_COLUMNS.values()})
 NO_KEYS = dict.fromkeys(KEY_COLUMNS.values())
 KEY_KINDS = tuple(KEY_COLUMNS)
-KEY_TYPE = SealedKey()
-"""The key columns' type, given to the look-up's parameters (they bind as bytes)."""
 CHUNK = 512
 """Keys of a kind, or ids, per statement in bulk look-ups and changes."""
 _LOOKUPS: dict[tuple[tuple[str, int], ...], Select[Any]] = {}
@@ -72,13 +73,14 @@ def _key_values(keys: frozenset[IdentityKey]) -> dict[str, str | None]:
     return values
 
 
-def _holder_lookup(values: Mapping[str, list[str]]) -> tuple[Select[Any], dict[str, str]]:
+def _holder_lookup(values: Mapping[str, list[str]]) -> tuple[Select[Any], dict[str, bytes]]:
     """SELECT the id and keys of the prospects holding any of ``values`` (key column ->
-    values), and its parameters. A column's values are padded (by repeating the last) to
-    a power of two, the columns in one order: a few statements serve every size, each
-    compiled once."""
+    values), and its parameters: what the unique indexes hold of each value, matched by
+    the indexes' own expression (the caller compares the whole keys it reads back). A
+    column's values are padded (by repeating the last) to a power of two, the columns in
+    one order: a few statements serve every size, each compiled once."""
     shape: list[tuple[str, int]] = []
-    params: dict[str, str] = {}
+    params: dict[str, bytes] = {}
     for column in KEY_COLUMNS.values():
         given = values.get(column)
         if not given:
@@ -86,14 +88,16 @@ def _holder_lookup(values: Mapping[str, list[str]]) -> tuple[Select[Any], dict[s
         size = 1 << (len(given) - 1).bit_length()
         shape.append((column, size))
         padded = [*given, *[given[-1]] * (size - len(given))]
-        params.update((f"{column}_{i}", value) for i, value in enumerate(padded))
+        params.update((f"{column}_{i}", key_prefix(value)) for i, value in enumerate(padded))
     key = tuple(shape)
     statement = _LOOKUPS.get(key)
     if statement is None:
         statement = _LOOKUPS[key] = select(
             PROSPECTS.c.id, *(PROSPECTS.c[c] for c in KEY_COLUMNS.values())).where(or_(*(
-                PROSPECTS.c[column].in_([bindparam(f"{column}_{i}", type_=KEY_TYPE)
-                                         for i in range(size)])
+                # (the IS NOT NULL matches the partial index's own condition)
+                and_(PROSPECTS.c[column].is_not(None),
+                     literal_column(key_index_expression(column)).in_(
+                         [bindparam(f"{column}_{i}", type_=LargeBinary) for i in range(size)]))
                 for column, size in shape)))
     return statement, params
 

@@ -21,7 +21,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from custmgmt.adapters.sql.column_types import ExactDecimal, SealedKey, UTCDateTime
+from custmgmt.adapters.sql.column_types import (
+    KEY_PREFIX,
+    ExactDecimal,
+    SealedKey,
+    UTCDateTime,
+)
 from custmgmt.domain.audit import IMPORT_KIND
 from custmgmt.domain.identity import KeyKind
 
@@ -43,10 +48,17 @@ KEY_COLUMNS = {kind: f"{kind.value}_key" for kind in KeyKind}
 """The column of a prospect's row that holds its identity key of each kind."""
 
 
+def key_index_expression(column: str) -> str:
+    """What the unique index of an identity-key column holds: its first ``KEY_PREFIX``
+    bytes (SQL that a look-up repeats word for word, so that both engines use the index)."""
+    return f"substr({column}, 1, {KEY_PREFIX})"
+
+
 def held_key_index(table: str, column: str) -> Index:
-    """The unique index of one identity-key column; rows without that key are left out."""
+    """The unique index of one identity-key column, over what ``key_index_expression``
+    keeps of each key; rows without that key are left out."""
     held = text(f"{column} IS NOT NULL")
-    return Index(f"ux_{table}_{column}", column, unique=True,
+    return Index(f"ux_{table}_{column}", text(key_index_expression(column)), unique=True,
                  sqlite_where=held, postgresql_where=held)
 
 
