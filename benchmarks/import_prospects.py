@@ -1,6 +1,6 @@
 """Bulk import speed and memory against raw driver programs, measured in one run.
 
-    python benchmarks/import_prospects.py [--rows 10000 100000] [--batch-size 1000]
+    python benchmarks/import_prospects.py [--rows 10000 100000] [--batch-size N]
         [--rounds 1] [--postgresql URL | --start-postgresql] [--skip-sqlite]
         [--lane-variants]
 
@@ -90,6 +90,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import custmgmt
+from custmgmt.services.prospect_import import DEFAULT_BATCH_SIZE
 
 WILLINGNESS = ("clear", "interested", "watching", "none")
 MINIMAL_SCHEMA = (
@@ -846,7 +847,9 @@ def line(label: str, seconds: float, mib: float, count: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help="rows a transaction (custmgmt's default unless given): "
+                             "custmgmt and the raw programs commit alike")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--postgresql", metavar="URL")
     parser.add_argument("--start-postgresql", action="store_true")

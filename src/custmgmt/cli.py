@@ -52,7 +52,7 @@ from custmgmt.ports.auth import Principal
 from custmgmt.ports.options import OptionValue
 from custmgmt.ports.settings import Settings
 from custmgmt.services.notifications import DispatchReport
-from custmgmt.services.prospect_import import COLUMNS
+from custmgmt.services.prospect_import import COLUMNS, DEFAULT_BATCH_SIZE
 
 PEPPER_VARIABLE = "CUSTMGMT_KEY_PEPPER"
 """The environment variable holding ``Settings.key_pepper`` (as text) for every command."""
@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     prospects.add_argument("--as", dest="actor", required=True,
                            help="id of the principal who registers them")
     prospects.add_argument("--url", required=True, help="storage URL")
-    prospects.add_argument("--batch-size", type=int, default=500)
+    prospects.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     prospects.add_argument("--encoding", default="utf-8-sig", choices=ENCODINGS,
                            help="the file's text encoding (default utf-8-sig: UTF-8 with or "
                            "without a BOM; gb18030 or gbk for Chinese spreadsheets)")

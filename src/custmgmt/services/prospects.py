@@ -54,7 +54,12 @@ from custmgmt.services.inputs import (
     page_cursor,
     page_limit,
 )
-from custmgmt.services.prospect_import import ImportReport, Progress, ProspectImport
+from custmgmt.services.prospect_import import (
+    DEFAULT_BATCH_SIZE,
+    ImportReport,
+    Progress,
+    ProspectImport,
+)
 from custmgmt.services.sealed import visible_prospects
 from custmgmt.services.trails import ImportEntries
 
@@ -328,7 +333,7 @@ class ProspectService(Described):
         actor: Principal,
         rows: Iterable[Mapping[str, object]],
         *,
-        batch_size: int = 500,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         first_line: int = 1,
         on_progress: Progress | None = None,
         import_id: str | None = None,
