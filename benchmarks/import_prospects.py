@@ -188,6 +188,8 @@ identity keys (the duplicate check), its follow-up plan, and one audit entry per
 naming every prospect the batch registered (who, when, which)."""
 KEY_TAG = b"\x01"
 """custmgmt keeps a sealed key as this tag byte and the seal's 32 bytes."""
+KEY_PREFIX = 17
+"""What a key column's unique index holds of each key: ``substr(<column>, 1, 17)``."""
 
 
 def _grade(willingness: str, value: int) -> str:
@@ -330,9 +332,10 @@ def sqlite_raw(count: int, path: Path, batch_size: int, tables: tuple[str, ...])
         for kind, values in batch.keys.items():
             values.sort()
             for start in range(0, len(values), 500):
-                chunk = values[start:start + 500]
+                chunk = [value[:KEY_PREFIX] for value in values[start:start + 500]]
                 held = connection.execute(
-                    f"SELECT {kind}_key, id FROM custmgmt_prospects WHERE {kind}_key "
+                    f"SELECT {kind}_key, id FROM custmgmt_prospects WHERE {kind}_key IS NOT "
+                    f"NULL AND substr({kind}_key, 1, {KEY_PREFIX}) "
                     f"IN ({_placeholders(len(chunk))})", chunk).fetchall()
                 if held:
                     raise SystemExit("raw program: a key is held already")
@@ -718,7 +721,9 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
                     for start in range(0, len(values), 500):
                         cursor.execute(
                             f"SELECT {kind}_key, id FROM custmgmt_prospects "
-                            f"WHERE {kind}_key = ANY(%s)", (values[start:start + 500],))
+                            f"WHERE {kind}_key IS NOT NULL AND substr({kind}_key, 1, "
+                            f"{KEY_PREFIX}) = ANY(%s)",
+                            ([v[:KEY_PREFIX] for v in values[start:start + 500]],))
                         if cursor.fetchall():
                             raise SystemExit("raw program: a key is held already")
                 # the planner's statistics go stale while the table fills: ANALYZE it

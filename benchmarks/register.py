@@ -99,8 +99,11 @@ class Raw:
                    ("u-alice",)).fetchall()
         db.execute("SELECT name, valid_until FROM custmgmt_certifications "
                    "WHERE principal_id = ?", ("u-alice",)).fetchall()
-        held = db.execute("SELECT * FROM custmgmt_prospects WHERE phone_key = ? "
-                          "OR email_key = ?", (sealed["phone"], sealed["email"])).fetchall()
+        # by the key indexes' expression (their first 17 bytes), as custmgmt looks them up
+        held = db.execute("SELECT * FROM custmgmt_prospects WHERE (phone_key IS NOT NULL AND "
+                          "substr(phone_key, 1, 17) = ?) OR (email_key IS NOT NULL AND "
+                          "substr(email_key, 1, 17) = ?)",
+                          (sealed["phone"][:17], sealed["email"][:17])).fetchall()
         keys = ("phone", sealed["phone"].hex()[2:], "email", sealed["email"].hex()[2:])
         held += db.execute("SELECT kind, value, customer_id FROM custmgmt_customer_keys WHERE "
                            "(kind = ? AND value = ?) OR (kind = ? AND value = ?)",
