@@ -85,3 +85,35 @@ def downgrade_as_the_library_opens(url: str, revision: str) -> None:
         command.downgrade(migrate.config(storage.engine), revision)
     finally:
         storage.close()
+
+
+def expression_index_drift(engine: Any) -> list[str]:
+    """The indexes on an expression in custmgmt's metadata that the database at ``engine``
+    does not define as the metadata does (by name). Alembic's compare cannot see them on
+    SQLite, where SQLAlchemy does not reflect an index on an expression."""
+    from sqlalchemy import Column, text
+    from sqlalchemy.schema import CreateIndex
+
+    from custmgmt.adapters.sql.tables import Base
+
+    query = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+             if engine.dialect.name == "sqlite" else
+             "SELECT indexname, indexdef FROM pg_indexes")
+    with engine.connect() as connection:
+        created = {name: str(sql) for name, sql in connection.execute(text(query))}
+    drift = []
+    for table in Base.metadata.tables.values():
+        for index in table.indexes:
+            if all(isinstance(e, Column) for e in index.expressions):
+                continue
+            expected = str(CreateIndex(index).compile(dialect=engine.dialect))
+            if _plain_sql(created.get(str(index.name), "")) != _plain_sql(expected):
+                drift.append(str(index.name))
+    return drift
+
+
+def _plain_sql(sql: str) -> str:
+    """``sql`` without quotes, parentheses, schema, method or layout."""
+    for noise in ('"', "(", ")", "public.", " USING btree"):
+        sql = sql.replace(noise, " ")
+    return " ".join(sql.split()).upper()

@@ -14,7 +14,7 @@ import custmgmt
 from custmgmt.adapters.sql import migrate
 from custmgmt.adapters.sql.tables import Base
 from custmgmt.errors import StorageError, ValidationError
-from tests.helpers import admin
+from tests.helpers import admin, expression_index_drift
 from tests.pg_server import Cluster
 
 
@@ -38,8 +38,10 @@ def test_the_migrated_schema_matches_the_metadata(new_url: Callable[[], str]) ->
             or name.startswith("custmgmt_"),
         })
         differences = compare_metadata(context, Base.metadata)
+    drift = expression_index_drift(engine)
     engine.dispose()
     assert differences == []
+    assert drift == []
 
 
 def test_migrations_keep_their_own_version_table_beside_the_hosts(

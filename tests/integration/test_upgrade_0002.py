@@ -22,6 +22,7 @@ from custmgmt.adapters.sql import migrate
 from custmgmt.adapters.sql.tables import Base
 from custmgmt.domain.customers import CustomerStatus
 from custmgmt.errors import IntegrityError
+from tests.helpers import expression_index_drift
 from tests.integration.released import (
     RELEASE_0001,
     documented_samples,
@@ -107,6 +108,7 @@ def test_the_upgraded_schema_matches_a_fresh_one(released_url: str) -> None:
             or name.startswith("custmgmt_"),
         })
         assert compare_metadata(context, Base.metadata) == []
+    assert expression_index_drift(engine) == []
     engine.dispose()
 
 

@@ -90,9 +90,9 @@ ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 DEFAULT_BATCH_SIZE = 5000
 """Rows a unit of work of ``import_many`` writes by default. A transaction's commit writes
 back every index page its rows touched, and identity keys land on random pages: fewer,
-larger transactions write each page fewer times (100k rows on SQLite: 0.78x the time of
-batches of 1,000, 0.67x of 500, for about 20 MiB more held). A batch holds SQLite's write
-lock while it is written, about half a second at this size."""
+larger transactions write each page fewer times (100k rows on SQLite: about 0.8x the
+time of batches of 1,000, and 0.67x-0.86x of 500 in paired runs, for about 20 MiB more
+held). A batch holds SQLite's write lock while it is written: about half a second."""
 
 WRITE_ATTEMPTS = 5
 """How often a batch is written again when another run of the same import appended to

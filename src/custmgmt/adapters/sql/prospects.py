@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.column_types import key_prefix, unpack_key
+from custmgmt.adapters.sql.column_types import KEY_PREFIX, key_prefix
 from custmgmt.adapters.sql.driver import (
     FEW_KEYS,
     driver_insert,
@@ -47,7 +47,7 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
-from custmgmt.domain.identity import IdentityKey, one_of_each_kind
+from custmgmt.domain.identity import IdentityKey, KeyKind, one_of_each_kind
 from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage, earliest_claim
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
@@ -73,22 +73,22 @@ def _key_values(keys: frozenset[IdentityKey]) -> dict[str, str | None]:
     return values
 
 
-def _holder_lookup(values: Mapping[str, list[str]]) -> tuple[Select[Any], dict[str, bytes]]:
-    """SELECT the id and keys of the prospects holding any of ``values`` (key column ->
-    values), and its parameters: what the unique indexes hold of each value, matched by
-    the indexes' own expression (the caller compares the whole keys it reads back). A
-    column's values are padded (by repeating the last) to a power of two, the columns in
-    one order: a few statements serve every size, each compiled once."""
+def _holder_lookup(prefixes: Mapping[str, list[bytes]]) -> tuple[Select[Any], dict[str, bytes]]:
+    """SELECT the id and keys of the prospects holding any of ``prefixes`` (key column ->
+    what its unique index keeps of each key sought), and its parameters, matched by the
+    index's own expression. A column's values are padded (by repeating the last) to a
+    power of two, the columns in one order: a few statements serve every size, each
+    compiled once."""
     shape: list[tuple[str, int]] = []
     params: dict[str, bytes] = {}
     for column in KEY_COLUMNS.values():
-        given = values.get(column)
+        given = prefixes.get(column)
         if not given:
             continue
         size = 1 << (len(given) - 1).bit_length()
         shape.append((column, size))
         padded = [*given, *[given[-1]] * (size - len(given))]
-        params.update((f"{column}_{i}", key_prefix(value)) for i, value in enumerate(padded))
+        params.update((f"{column}_{i}", value) for i, value in enumerate(padded))
     key = tuple(shape)
     statement = _LOOKUPS.get(key)
     if statement is None:
@@ -205,25 +205,32 @@ class SqlProspects:
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Prospect]:
         """The prospect holding each of ``keys`` that anyone holds. The keys are looked
         up on the driver by their unique indexes (a registration's few keys in one
-        statement, a batch's 512 of a kind a statement); holders, if any, then loaded."""
-        wanted = set(keys)
-        by_column: dict[str, list[str]] = {}
-        for key in wanted:
-            by_column.setdefault(KEY_COLUMNS[key.kind], []).append(key.value)
+        statement, a batch's 512 of a kind a statement); holders, if any, then loaded.
+
+        A key is held by whoever holds one alike in what the unique index keeps of it (its
+        first ``KEY_PREFIX`` bytes): the index refuses the second as it would the same key,
+        so that is the holder a refused registration is told of."""
+        wanted: dict[tuple[KeyKind, bytes], list[IdentityKey]] = {}
+        by_column: dict[str, list[bytes]] = {}
+        for key in set(keys):
+            prefix = key_prefix(key.value)
+            alike = wanted.setdefault((key.kind, prefix), [])
+            if not alike:
+                by_column.setdefault(KEY_COLUMNS[key.kind], []).append(prefix)
+            alike.append(key)
         if len(wanted) <= FEW_KEYS:
             lookups = [by_column] if wanted else []
         else:
-            lookups = [{column: values[start:start + CHUNK]}
-                       for column, values in by_column.items()
-                       for start in range(0, len(values), CHUNK)]
+            lookups = [{column: prefixes[start:start + CHUNK]}
+                       for column, prefixes in by_column.items()
+                       for start in range(0, len(prefixes), CHUNK)]
         found: dict[IdentityKey, str] = {}
         for lookup in lookups:
             statement, params = _holder_lookup(lookup)
             for holder_id, *held in driver_rows(self._s, statement, params):
                 for kind, value in zip(KEY_KINDS, held, strict=True):
                     if value is not None:
-                        key = IdentityKey(kind, unpack_key(bytes(value)))
-                        if key in wanted:
+                        for key in wanted.get((kind, bytes(value)[:KEY_PREFIX]), ()):
                             found[key] = holder_id
         return self._holders(found)
 

@@ -9,7 +9,12 @@ rows, 100k rows in batches of 1,000: about 30 us a row instead of 38-44.
 A key that is not a seal (the keys are opaque to storage) is kept from now on as its
 tag byte, 16 bytes of its SHA-256 digest and its UTF-8, so that its first 17 bytes
 stand for the whole value too; such values already stored are rewritten (both ways),
-a page at a time.
+a page at a time, each only if it is not in the new form already, so that a step
+interrupted on SQLite (whose DDL commits at once) can be run again.
+
+The upgrade checks first and changes after: two seals stored alike in their first 128
+bits (only possible when written by hand) would break the new unique index, and
+SQLite would be left with an index dropped; it refuses them before dropping any.
 
 Revision ID: 0024
 Revises: 0023
@@ -24,6 +29,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
+from custmgmt.errors import StorageError
+
 revision = "0024"
 down_revision = "0023"
 branch_labels = None
@@ -33,7 +40,7 @@ PROSPECTS = "custmgmt_prospects"
 COLUMNS = ("phone_key", "email_key", "organization_key", "credit_code_key")
 PREFIX = 17
 PAGE = 1000
-OTHER = b"\x00"
+SEALED, OTHER = b"\x01", b"\x00"
 
 _prospects = sa.table(PROSPECTS, sa.column("id", sa.String),
                       *(sa.column(c, sa.LargeBinary) for c in COLUMNS))
@@ -41,13 +48,19 @@ _prospects = sa.table(PROSPECTS, sa.column("id", sa.String),
 
 # The stored forms of a value that is not a seal, before and after this revision
 # (copies, so that the migration keeps its meaning whatever later code does).
+def _in_new_form(stored: bytes) -> bool:
+    return hashlib.sha256(stored[PREFIX:]).digest()[:PREFIX - 1] == stored[1:PREFIX]
+
+
 def _with_digest(old: bytes) -> bytes:
+    if _in_new_form(old):
+        return old
     text = old[1:]
     return OTHER + hashlib.sha256(text).digest()[:PREFIX - 1] + text
 
 
 def _without_digest(new: bytes) -> bytes:
-    return OTHER + new[PREFIX:]
+    return OTHER + new[PREFIX:] if _in_new_form(new) else new
 
 
 def _repack(column: str, convert: Callable[[bytes], bytes]) -> None:
@@ -75,15 +88,32 @@ def _index(column: str, expression: str) -> None:
                     unique=True, sqlite_where=held, postgresql_where=held)
 
 
-def upgrade() -> None:
+def _refuse_seals_alike() -> None:
+    connection = op.get_bind()
     for column in COLUMNS:
-        op.drop_index(f"ux_{PROSPECTS}_{column}", table_name=PROSPECTS)
+        col = _prospects.c[column]
+        prefix = sa.func.substr(col, 1, PREFIX)
+        alike = connection.execute(sa.select(sa.func.count()).select_from(
+            sa.select(prefix).where(col.is_not(None), sa.func.substr(col, 1, 1) == SEALED)
+            .group_by(prefix).having(sa.func.count() > 1).subquery())).scalar_one()
+        if alike:
+            raise StorageError(
+                f"migration 0024 cannot be applied: {alike} group(s) of {column} values "
+                f"agree in their first {PREFIX} bytes, which its new unique index keeps; "
+                "they were written outside custmgmt (release all but one of each group, "
+                "then migrate again)")
+
+
+def upgrade() -> None:
+    _refuse_seals_alike()
+    for column in COLUMNS:
+        op.drop_index(f"ux_{PROSPECTS}_{column}", table_name=PROSPECTS, if_exists=True)
         _repack(column, _with_digest)
         _index(column, f"substr({column}, 1, {PREFIX})")
 
 
 def downgrade() -> None:
     for column in COLUMNS:
-        op.drop_index(f"ux_{PROSPECTS}_{column}", table_name=PROSPECTS)
+        op.drop_index(f"ux_{PROSPECTS}_{column}", table_name=PROSPECTS, if_exists=True)
         _repack(column, _without_digest)
         _index(column, column)
