@@ -482,31 +482,28 @@ def _insert_plan(dialect: Any, table: Table, columns: tuple[str, ...]
 
 
 def _values(columns: tuple[Any, ...], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """One tuple (or list) per row, in the statement's column order, bind-processed."""
-    take = itemgetter(*(c for c, _ in columns))
-    if len(columns) == 1:
-        values: list[Any] = [(take(row),) for row in rows]
-    else:
-        values = [take(row) for row in rows]
-    processed = [(i, p) for i, (_, p) in enumerate(columns) if p is not None]
-    if not processed:
-        return values
-    done: list[Any] = []
-    last: list[Any] = [(_UNSET, None)] * len(columns)
-    for taken in values:
-        row = list(taken)
-        for i, process in processed:
-            value = row[i]
-            seen, result = last[i]
-            if value is not seen:  # rows of one batch share their instants: process once
-                result = process(value)
-                last[i] = (value, result)
-            row[i] = result
-        done.append(row)
-    return done
+    """One tuple per row, in the statement's column order, bind-processed. Built a column
+    at a time, the tuples zipped at the end: a batch's rows share most of their
+    processed values (its instant, flags, amounts), each processed once."""
+    built = []
+    for column, process in columns:
+        values = [row[column] for row in rows]
+        built.append(values if process is None else _processed(values, process))
+    return list(zip(*built, strict=True))
 
 
-_UNSET = object()
+def _processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``process`` of each of ``values``, called once for each distinct object (by
+    identity, not equality: Decimal("1.0") and Decimal("1.00") are kept apart)."""
+    done: dict[int, Any] = {}
+    out = []
+    for value in values:
+        key = id(value)  # every value is alive in ``values`` meanwhile: ids stay unique
+        if key in done:
+            out.append(done[key])
+        else:
+            out.append(done.setdefault(key, process(value)))
+    return out
 
 
 def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
