@@ -481,18 +481,18 @@ def _insert_plan(dialect: Any, table: Table, columns: tuple[str, ...]
     return plan
 
 
-def _values(columns: tuple[Any, ...], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """One tuple per row, in the statement's column order, bind-processed. Built a column
-    at a time, the tuples zipped at the end: a batch's rows share most of their
+def _values(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any]]) -> list[Any]:
+    """One tuple per row, in the statement's column order, bind-processed, from a list
+    of values per column (zipped at the end): a batch's rows share most of their
     processed values (its instant, flags, amounts), each processed once."""
     built = []
-    for column, process in columns:
-        values = [row[column] for row in rows]
+    for column, process in plan:
+        values = columns[column]
         built.append(values if process is None else _processed(values, process))
     return list(zip(*built, strict=True))
 
 
-def _processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
     """``process`` of each of ``values``, called once for each distinct object (by
     identity, not equality: Decimal("1.0") and Decimal("1.00") are kept apart)."""
     done: dict[int, Any] = {}
@@ -514,12 +514,21 @@ def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, An
     A broken constraint raises SQLAlchemy's IntegrityError (without the parameters,
     which may hold PII), any other driver error StorageError naming only its type.
     """
-    if not rows:
+    if rows:
+        driver_insert_columns(session, table, {c: [row[c] for row in rows] for c in rows[0]})
+
+
+def driver_insert_columns(
+    session: Session, table: Table, columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """``driver_insert`` of rows given as a list of values per column, all as long (a
+    bulk insert builds them a column at a time, with no mapping per row)."""
+    if not columns or not next(iter(columns.values())):
         return
     connection = session.connection()
     dialect = connection.dialect
-    sql, columns, copy = _insert_plan(dialect, table, tuple(rows[0]))
-    values = _values(columns, rows)
+    sql, plan, copy = _insert_plan(dialect, table, tuple(columns))
+    values = _values(plan, columns)
     if copy:
         leave_autocommit(connection.connection.driver_connection)
     cursor: Any = connection.connection.cursor()

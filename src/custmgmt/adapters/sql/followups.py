@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.driver import (
     dialect_name,
-    driver_insert,
+    driver_insert_columns,
     driver_rows,
     insert_rows,
     read_alone,
@@ -257,12 +257,23 @@ def _dates_on(on: date) -> tuple[dict[Any, date], dict[Any, int]]:
 
 
 def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
+    return {column: values[0] for column, values in _plan_columns([plan]).items()}
+
+
+def _plan_columns(plans: Sequence[FollowUpPlan]) -> dict[str, list[Any]]:
+    """``_plan_values`` of many plans, a list per column (an import's batch of plans is
+    inserted from these; enum members read by ``_value_``, not the property)."""
     return {
-        "prospect_id": plan.prospect_id, "owner_id": plan.owner_id,
-        "owner_team": plan.owner_team, "grade": plan.grade.value, "stage": plan.stage.value,
-        "active": plan.active,
-        "anchor": plan.anchor, "override": plan.override, "next_due": plan.next_due,
-        "version": plan.version,
+        "prospect_id": [p.prospect_id for p in plans],
+        "owner_id": [p.owner_id for p in plans],
+        "owner_team": [p.owner_team for p in plans],
+        "grade": [p.grade._value_ for p in plans],
+        "stage": [p.stage._value_ for p in plans],
+        "active": [p.active for p in plans],
+        "anchor": [p.anchor for p in plans],
+        "override": [p.override for p in plans],
+        "next_due": [p.next_due for p in plans],
+        "version": [p.version for p in plans],
     }
 
 
@@ -297,11 +308,11 @@ class SqlPlans:
         return stored
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        values = [{**_plan_values(p), "version": 1} for p in plans]
-        if len(values) == 1:  # a single registration's plan: one compiled INSERT
-            insert_rows(self._s, PLANS, values)
-        elif values:  # an import batch's: executemany on SQLite, COPY on PostgreSQL
-            driver_insert(self._s, PLANS, values)
+        if len(plans) == 1:  # a single registration's plan: one compiled INSERT
+            insert_rows(self._s, PLANS, [{**_plan_values(plans[0]), "version": 1}])
+        elif plans:  # an import batch's: executemany on SQLite, COPY on PostgreSQL
+            driver_insert_columns(self._s, PLANS, {**_plan_columns(plans),
+                                                   "version": [1] * len(plans)})
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [

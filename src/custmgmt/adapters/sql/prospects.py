@@ -29,6 +29,7 @@ from custmgmt.adapters.sql.column_types import KEY_PREFIX, key_prefix
 from custmgmt.adapters.sql.driver import (
     FEW_KEYS,
     driver_insert,
+    driver_insert_columns,
     driver_rows,
     insert_rows,
 )
@@ -42,6 +43,7 @@ from custmgmt.adapters.sql.tables import (
 )
 from custmgmt.adapters.sql.translate import (
     history_values,
+    prospect_columns,
     prospect_values,
     to_prospect,
 )
@@ -71,6 +73,16 @@ def _key_values(keys: frozenset[IdentityKey]) -> dict[str, str | None]:
     for key in keys:
         values[KEY_COLUMNS[key.kind]] = key.value
     return values
+
+
+def _key_columns(keys: Sequence[frozenset[IdentityKey]]) -> dict[str, list[str | None]]:
+    """``_key_values`` of many prospects' keys, a list per key column."""
+    columns: dict[str, list[str | None]] = {c: [None] * len(keys) for c in NO_KEYS}
+    for row, held in enumerate(keys):
+        one_of_each_kind(held)
+        for key in held:
+            columns[KEY_COLUMNS[key.kind]][row] = key.value
+    return columns
 
 
 def _holder_lookup(prefixes: Mapping[str, list[bytes]]) -> tuple[Select[Any], dict[str, bytes]]:
@@ -172,14 +184,14 @@ class SqlProspects:
         if not stored:
             return stored
         held = list(zip(stored, keys, strict=True))
+        columns = {**prospect_columns(stored), **_key_columns(keys)}
         # Before this batch's inserts, so that an import waiting for another's ANALYZE
         # holds no key the other may be waiting for.
         self._refresh_statistics()
-        rows = [{**prospect_values(p), **_key_values(k)} for p, k in held]
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
             with self._s.begin_nested():
-                driver_insert(self._s, PROSPECTS, rows)
+                driver_insert_columns(self._s, PROSPECTS, columns)
         except IntegrityError:
             self._raise_batch_conflict([(p.id, k) for p, k in held], {p.id: p for p in stored})
             raise ConcurrencyError("a prospect in the batch already exists") from None

@@ -27,7 +27,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custmgmt.adapters.sql.driver import driver_execute, driver_insert, insert_rows, typed_rows
+from custmgmt.adapters.sql.driver import (
+    driver_execute,
+    driver_insert,
+    driver_insert_columns,
+    insert_rows,
+    typed_rows,
+)
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CertificationRow,
@@ -325,9 +331,10 @@ class SqlHeads:
             return
         try:
             with self._s.begin_nested():
-                driver_insert(self._s, table_of(ChainHeadRow), [
-                    {"chain": h.chain, "chain_id": h.chain_id, "length": h.length,
-                     "head_hash": h.head_hash, "seal": h.seal} for h in heads])
+                driver_insert_columns(self._s, table_of(ChainHeadRow), {
+                    "chain": [h.chain for h in heads], "chain_id": [h.chain_id for h in heads],
+                    "length": [h.length for h in heads],
+                    "head_hash": [h.head_hash for h in heads], "seal": [h.seal for h in heads]})
         except IntegrityError:
             raise ConcurrencyError("the head of a chain in the batch exists already") from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from custmgmt.adapters.sql.tables import (
     AuditRow,
@@ -53,18 +54,28 @@ def _text(value: Phone | Email | Address | OrganizationName | CreditCode | None)
 
 def profile_values(profile: Profile) -> dict[str, object]:
     """The profile's columns, shared by the prospect and customer rows."""
+    return _first_row(profile_columns([profile]))
+
+
+def profile_columns(profiles: Sequence[Profile]) -> dict[str, list[Any]]:
+    """``profile_values`` of many profiles, a list per column (a bulk insert builds its
+    rows a column at a time; enum members read by ``_value_``, not the property)."""
     return {
-        "kind": profile.kind.value,
-        "name": profile.name.value,
-        "phone": _text(profile.phone),
-        "email": _text(profile.email),
-        "address": _text(profile.address),
-        "organization": _text(profile.organization),
-        "credit_code": _text(profile.credit_code),
-        "industry": profile.industry,
-        "source_channel": profile.source_channel,
-        "needs": profile.needs,
+        "kind": [p.kind._value_ for p in profiles],
+        "name": [p.name.value for p in profiles],
+        "phone": [_text(p.phone) for p in profiles],
+        "email": [_text(p.email) for p in profiles],
+        "address": [_text(p.address) for p in profiles],
+        "organization": [_text(p.organization) for p in profiles],
+        "credit_code": [_text(p.credit_code) for p in profiles],
+        "industry": [p.industry for p in profiles],
+        "source_channel": [p.source_channel for p in profiles],
+        "needs": [p.needs for p in profiles],
     }
+
+
+def _first_row(columns: dict[str, list[Any]]) -> dict[str, object]:
+    return {column: values[0] for column, values in columns.items()}
 
 
 def to_profile(row: ProspectRow | CustomerRow) -> Profile:
@@ -84,24 +95,30 @@ def to_profile(row: ProspectRow | CustomerRow) -> Profile:
 
 def prospect_values(prospect: Prospect) -> dict[str, object]:
     """Column values of a prospect's main row (not its history or keys)."""
+    return _first_row(prospect_columns([prospect]))
+
+
+def prospect_columns(prospects: Sequence[Prospect]) -> dict[str, list[Any]]:
+    """``prospect_values`` of many prospects, a list per column."""
+    registrations = [p.registration for p in prospects]
     return {
-        "id": prospect.id,
-        **profile_values(prospect.profile),
-        "willingness": prospect.willingness.value,
-        "potential_amount": prospect.potential_value.amount,
-        "potential_currency": prospect.potential_value.currency,
-        "grade": prospect.grade.value,
-        "grade_is_manual": prospect.grade_is_manual,
-        "stage": prospect.stage.value,
-        "owner_id": prospect.owner_id,
-        "owner_team": prospect.owner_team,
-        "registration_id": prospect.registration.id,
-        "registered_by": prospect.registration.by,
-        "registered_at": prospect.registration.at,
-        "registration_active": prospect.registration_active,
-        "registration_from_pool": prospect.registration.from_pool,
-        "version": prospect.version,
-        "customer_id": prospect.customer_id,
+        "id": [p.id for p in prospects],
+        **profile_columns([p.profile for p in prospects]),
+        "willingness": [p.willingness._value_ for p in prospects],
+        "potential_amount": [p.potential_value.amount for p in prospects],
+        "potential_currency": [p.potential_value.currency for p in prospects],
+        "grade": [p.grade._value_ for p in prospects],
+        "grade_is_manual": [p.grade_is_manual for p in prospects],
+        "stage": [p.stage._value_ for p in prospects],
+        "owner_id": [p.owner_id for p in prospects],
+        "owner_team": [p.owner_team for p in prospects],
+        "registration_id": [r.id for r in registrations],
+        "registered_by": [r.by for r in registrations],
+        "registered_at": [r.at for r in registrations],
+        "registration_active": [p.registration_active for p in prospects],
+        "registration_from_pool": [r.from_pool for r in registrations],
+        "version": [p.version for p in prospects],
+        "customer_id": [p.customer_id for p in prospects],
     }
 
 
