@@ -518,6 +518,14 @@ def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, An
         driver_insert_columns(session, table, {c: [row[c] for row in rows] for c in rows[0]})
 
 
+def columns_of(
+    items: Sequence[Any], read: Mapping[str, Callable[[Any], Any]]
+) -> dict[str, list[Any]]:
+    """A list per column of the values ``read`` takes from each of ``items`` (the rows of
+    a bulk insert, built a column at a time)."""
+    return {column: list(map(get, items)) for column, get in read.items()}
+
+
 def driver_insert_columns(
     session: Session, table: Table, columns: Mapping[str, Sequence[Any]]
 ) -> None:

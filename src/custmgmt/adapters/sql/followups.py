@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import attrs
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.driver import (
+    columns_of,
     dialect_name,
     driver_insert_columns,
     driver_rows,
@@ -256,25 +257,22 @@ def _dates_on(on: date) -> tuple[dict[Any, date], dict[Any, int]]:
     return found
 
 
+PLAN_COLUMNS: dict[str, Callable[[Any], Any]] = {
+    "prospect_id": attrgetter("prospect_id"),
+    "owner_id": attrgetter("owner_id"),
+    "owner_team": attrgetter("owner_team"),
+    "grade": attrgetter("grade._value_"),  # the member's value, not via the property
+    "stage": attrgetter("stage._value_"),
+    "active": attrgetter("active"),
+    "anchor": attrgetter("anchor"),
+    "override": attrgetter("override"),
+    "next_due": attrgetter("next_due"),
+    "version": attrgetter("version"),
+}
+
+
 def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
-    return {column: values[0] for column, values in _plan_columns([plan]).items()}
-
-
-def _plan_columns(plans: Sequence[FollowUpPlan]) -> dict[str, list[Any]]:
-    """``_plan_values`` of many plans, a list per column (an import's batch of plans is
-    inserted from these; enum members read by ``_value_``, not the property)."""
-    return {
-        "prospect_id": [p.prospect_id for p in plans],
-        "owner_id": [p.owner_id for p in plans],
-        "owner_team": [p.owner_team for p in plans],
-        "grade": [p.grade._value_ for p in plans],
-        "stage": [p.stage._value_ for p in plans],
-        "active": [p.active for p in plans],
-        "anchor": [p.anchor for p in plans],
-        "override": [p.override for p in plans],
-        "next_due": [p.next_due for p in plans],
-        "version": [p.version for p in plans],
-    }
+    return {column: read(plan) for column, read in PLAN_COLUMNS.items()}
 
 
 def _to_plan(row: FollowUpPlanRow) -> FollowUpPlan:
@@ -311,7 +309,7 @@ class SqlPlans:
         if len(plans) == 1:  # a single registration's plan: one compiled INSERT
             insert_rows(self._s, PLANS, [{**_plan_values(plans[0]), "version": 1}])
         elif plans:  # an import batch's: executemany on SQLite, COPY on PostgreSQL
-            driver_insert_columns(self._s, PLANS, {**_plan_columns(plans),
+            driver_insert_columns(self._s, PLANS, {**columns_of(plans, PLAN_COLUMNS),
                                                    "version": [1] * len(plans)})
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:

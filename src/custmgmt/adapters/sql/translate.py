@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
+from custmgmt.adapters.sql.driver import columns_of
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CustomerHistoryRow,
@@ -52,30 +54,48 @@ def _text(value: Phone | Email | Address | OrganizationName | CreditCode | None)
     return None if value is None else value.value
 
 
+def _optional_text(field: str) -> Callable[[Any], str | None]:
+    get = attrgetter(field)
+
+    def read(owner: Any) -> str | None:
+        return _text(get(owner))
+    return read
+
+
+# What each column holds, read from the domain object (enum members by ``_value_``, not
+# the property: a bulk insert reads a batch's values a column at a time).
+PROFILE_COLUMNS: dict[str, Callable[[Any], Any]] = {
+    "kind": attrgetter("kind._value_"),
+    "name": attrgetter("name.value"),
+    **{field: _optional_text(field)
+       for field in ("phone", "email", "address", "organization", "credit_code")},
+    "industry": attrgetter("industry"),
+    "source_channel": attrgetter("source_channel"),
+    "needs": attrgetter("needs"),
+}
+PROSPECT_COLUMNS: dict[str, Callable[[Any], Any]] = {
+    "id": attrgetter("id"),
+    "willingness": attrgetter("willingness._value_"),
+    "potential_amount": attrgetter("potential_value.amount"),
+    "potential_currency": attrgetter("potential_value.currency"),
+    "grade": attrgetter("grade._value_"),
+    "grade_is_manual": attrgetter("grade_is_manual"),
+    "stage": attrgetter("stage._value_"),
+    "owner_id": attrgetter("owner_id"),
+    "owner_team": attrgetter("owner_team"),
+    "registration_id": attrgetter("registration.id"),
+    "registered_by": attrgetter("registration.by"),
+    "registered_at": attrgetter("registration.at"),
+    "registration_active": attrgetter("registration_active"),
+    "registration_from_pool": attrgetter("registration.from_pool"),
+    "version": attrgetter("version"),
+    "customer_id": attrgetter("customer_id"),
+}
+
+
 def profile_values(profile: Profile) -> dict[str, object]:
     """The profile's columns, shared by the prospect and customer rows."""
-    return _first_row(profile_columns([profile]))
-
-
-def profile_columns(profiles: Sequence[Profile]) -> dict[str, list[Any]]:
-    """``profile_values`` of many profiles, a list per column (a bulk insert builds its
-    rows a column at a time; enum members read by ``_value_``, not the property)."""
-    return {
-        "kind": [p.kind._value_ for p in profiles],
-        "name": [p.name.value for p in profiles],
-        "phone": [_text(p.phone) for p in profiles],
-        "email": [_text(p.email) for p in profiles],
-        "address": [_text(p.address) for p in profiles],
-        "organization": [_text(p.organization) for p in profiles],
-        "credit_code": [_text(p.credit_code) for p in profiles],
-        "industry": [p.industry for p in profiles],
-        "source_channel": [p.source_channel for p in profiles],
-        "needs": [p.needs for p in profiles],
-    }
-
-
-def _first_row(columns: dict[str, list[Any]]) -> dict[str, object]:
-    return {column: values[0] for column, values in columns.items()}
+    return {column: read(profile) for column, read in PROFILE_COLUMNS.items()}
 
 
 def to_profile(row: ProspectRow | CustomerRow) -> Profile:
@@ -95,31 +115,14 @@ def to_profile(row: ProspectRow | CustomerRow) -> Profile:
 
 def prospect_values(prospect: Prospect) -> dict[str, object]:
     """Column values of a prospect's main row (not its history or keys)."""
-    return _first_row(prospect_columns([prospect]))
+    return {**{column: read(prospect) for column, read in PROSPECT_COLUMNS.items()},
+            **profile_values(prospect.profile)}
 
 
 def prospect_columns(prospects: Sequence[Prospect]) -> dict[str, list[Any]]:
     """``prospect_values`` of many prospects, a list per column."""
-    registrations = [p.registration for p in prospects]
-    return {
-        "id": [p.id for p in prospects],
-        **profile_columns([p.profile for p in prospects]),
-        "willingness": [p.willingness._value_ for p in prospects],
-        "potential_amount": [p.potential_value.amount for p in prospects],
-        "potential_currency": [p.potential_value.currency for p in prospects],
-        "grade": [p.grade._value_ for p in prospects],
-        "grade_is_manual": [p.grade_is_manual for p in prospects],
-        "stage": [p.stage._value_ for p in prospects],
-        "owner_id": [p.owner_id for p in prospects],
-        "owner_team": [p.owner_team for p in prospects],
-        "registration_id": [r.id for r in registrations],
-        "registered_by": [r.by for r in registrations],
-        "registered_at": [r.at for r in registrations],
-        "registration_active": [p.registration_active for p in prospects],
-        "registration_from_pool": [r.from_pool for r in registrations],
-        "version": [p.version for p in prospects],
-        "customer_id": [p.customer_id for p in prospects],
-    }
+    return {**columns_of(prospects, PROSPECT_COLUMNS),
+            **columns_of([p.profile for p in prospects], PROFILE_COLUMNS)}
 
 
 def history_values(prospect_id: str, position: int, entry: HistoryEntry) -> dict[str, object]:
