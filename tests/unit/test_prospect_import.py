@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -243,3 +244,40 @@ def test_a_currency_that_is_not_text_is_refused_by_name(
         "potential_value": "2000000", "currency": currency}])
     assert report.imported == 0
     assert [(r.line, r.field) for r in report.rejected] == [(1, "currency")]
+
+
+def test_a_batch_looks_holders_up_only_after_one_met_a_holder(
+    app: custmgmt.CustomerManagement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unique key indexes refuse a held key anyway: an import writes a batch first,
+    and looks up who holds its keys (to report each and release the lost) only when the
+    write was refused, or the batch before met a holder."""
+    from custmgmt.services.prospect_import import ProspectImport
+
+    looked: list[bool] = []  # per attempt at a batch: did it look holders up first
+    checked = ProspectImport._unclaimed
+
+    def recorded(self: ProspectImport, *args: Any) -> Any:
+        looked.append(self._look_up_holders)
+        return checked(self, *args)
+
+    monkeypatch.setattr(ProspectImport, "_unclaimed", recorded)
+    alice = app.principal("u-alice", roles={"salesperson"})
+    bob = app.principal("u-bob", roles={"salesperson"})
+    app.prospects.register(bob, name="Bob's", phone="13600136002", willingness="clear",
+                           potential_value=1)
+    rows = [{"name": f"P{n}", "phone": f"1370013{n:04d}", "willingness": "clear",
+             "potential_value": "1"} for n in range(8)]
+    report = app.prospects.import_many(alice, rows[:4], batch_size=2)
+    assert (report.imported, looked) == (4, [False, False])
+    looked.clear()
+    rows[5]["phone"] = "13600136002"  # bob's: the second batch of the next import
+    report = app.prospects.import_many(alice, rows[4:], batch_size=1)
+    assert report.imported == 3
+    assert [(r.line, r.field) for r in report.rejected] == [(2, None)]
+    assert "u-bob" in report.rejected[0].reason
+    # the second batch, refused at its write, looked up and was written again; the third
+    # looked up too (the one before met a holder) and met none; the fourth did not
+    assert looked == [False, False, True, True, False]
+    assert sorted(p.profile.name.value for p in app.prospects.mine(alice).items) == [
+        "P0", "P1", "P2", "P3", "P4", "P6", "P7"]
