@@ -12,16 +12,17 @@ the import itself is timed (not opening or migrating the database). With
 SQLite (a file in WAL mode with foreign keys on, as custmgmt opens it):
 
 * ``custmgmt``: ``app.prospects.import_many``: validates each row, normalizes the
-  phone, seals the identity keys, checks that nobody holds them, grades, and writes
+  phone, seals the identity keys, checks that no customer holds them (a prospect
+  holding one is refused by the unique key indexes: looked up only then), grades, writes
   the prospect with its keys, its history, follow-up plan and audit chain head, and
   for each batch one audit entry naming its prospects and one event.
 * ``raw same rows``: a hand-written sqlite3 program writing the same rows into the
   same schema (migrated by custmgmt: same tables, indexes and constraints), in
   batches of the same size, each in one ``BEGIN IMMEDIATE`` transaction with the
-  same duplicate-key ``SELECT``. It computes the same values (time-ordered ids, keys
-  sealed with the same pepper, the same grades and due dates, the batch's audit
-  entry's canonical SHA-256, the event's JSON) but validates nothing and builds no
-  objects.
+  same duplicate-key ``SELECT`` (the customers' keys). It computes the same values
+  (time-ordered ids, keys sealed with the same pepper, the same grades and due
+  dates, the batch's audit entry's canonical SHA-256, the event's JSON) but validates
+  nothing and builds no objects.
   Before timing anything the script checks this on 40 rows: both programs' tables
   must hold the same rows (but for ids, instants and hashes), and custmgmt must
   verify the raw program's audit trails and refuse its rows as duplicates.
@@ -188,8 +189,6 @@ identity keys (the duplicate check), its follow-up plan, and one audit entry per
 naming every prospect the batch registered (who, when, which)."""
 KEY_TAG = b"\x01"
 """custmgmt keeps a sealed key as this tag byte and the seal's 32 bytes."""
-KEY_PREFIX = 17
-"""What a key column's unique index holds of each key: ``substr(<column>, 1, 17)``."""
 
 
 def _grade(willingness: str, value: int) -> str:
@@ -329,14 +328,16 @@ def sqlite_raw(count: int, path: Path, batch_size: int, tables: tuple[str, ...])
     started = time.perf_counter()
     for batch in raw_batches(count, batch_size, tables, sqlite=True):
         connection.execute("BEGIN IMMEDIATE")
+        # As custmgmt checks a batch: its keys against the customers' (the prospects'
+        # unique key indexes refuse a held key themselves: looked up only on a refusal,
+        # which clean input never meets)
         for kind, values in batch.keys.items():
             values.sort()
             for start in range(0, len(values), 500):
-                chunk = [value[:KEY_PREFIX] for value in values[start:start + 500]]
+                chunk = [value[1:].hex() for value in values[start:start + 500]]
                 held = connection.execute(
-                    f"SELECT {kind}_key, id FROM custmgmt_prospects WHERE {kind}_key IS NOT "
-                    f"NULL AND substr({kind}_key, 1, {KEY_PREFIX}) "
-                    f"IN ({_placeholders(len(chunk))})", chunk).fetchall()
+                    "SELECT value, customer_id FROM custmgmt_customer_keys WHERE kind = ? "
+                    f"AND value IN ({_placeholders(len(chunk))})", (kind, *chunk)).fetchall()
                 if held:
                     raise SystemExit("raw program: a key is held already")
         for table in tables:
@@ -716,14 +717,13 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
         started = time.perf_counter()
         for batch in raw_batches(count, batch_size, tables, sqlite=False):
             with connection.cursor() as cursor:
-                for kind, values in batch.keys.items():
+                for kind, values in batch.keys.items():  # as the SQLite program does
                     values.sort()
                     for start in range(0, len(values), 500):
                         cursor.execute(
-                            f"SELECT {kind}_key, id FROM custmgmt_prospects "
-                            f"WHERE {kind}_key IS NOT NULL AND substr({kind}_key, 1, "
-                            f"{KEY_PREFIX}) = ANY(%s)",
-                            ([v[:KEY_PREFIX] for v in values[start:start + 500]],))
+                            "SELECT value, customer_id FROM custmgmt_customer_keys "
+                            "WHERE kind = %s AND value = ANY(%s)",
+                            (kind, [v[1:].hex() for v in values[start:start + 500]]))
                         if cursor.fetchall():
                             raise SystemExit("raw program: a key is held already")
                 # the planner's statistics go stale while the table fills: ANALYZE it
