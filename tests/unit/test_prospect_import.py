@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import custmgmt
-from custmgmt import Grade
+from custmgmt import Grade, Principal
 from custmgmt.domain.prospects import ProspectsImported
 from custmgmt.errors import PermissionDenied, ValidationError
 from tests.helpers import admin
@@ -164,12 +164,8 @@ def test_a_bad_row_lists_every_bad_cell(app: custmgmt.CustomerManagement) -> Non
 def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
     app: custmgmt.CustomerManagement,
 ) -> None:
-    alice = app.principal("u-alice", roles={"salesperson"})
-    bob = app.principal("u-bob", roles={"salesperson"})
-    app.prospects.register(bob, name="Bob's", phone="13600136000", willingness="clear",
-                           potential_value=1)
-    rows = [{"name": f"P{n}", "phone": f"1370013700{n}", "willingness": "clear",
-             "potential_value": "1"} for n in range(6)]
+    alice = _alice_beside_bobs_phone(app, "13600136000")
+    rows = _numbered_rows(6)
     rows[4]["phone"] = "13600136000"
 
     def interrupted() -> Iterator[dict[str, str]]:
@@ -262,12 +258,8 @@ def test_a_batch_looks_holders_up_only_after_one_met_a_holder(
         return checked(self, *args)
 
     monkeypatch.setattr(ProspectImport, "_unclaimed", recorded)
-    alice = app.principal("u-alice", roles={"salesperson"})
-    bob = app.principal("u-bob", roles={"salesperson"})
-    app.prospects.register(bob, name="Bob's", phone="13600136002", willingness="clear",
-                           potential_value=1)
-    rows = [{"name": f"P{n}", "phone": f"1370013{n:04d}", "willingness": "clear",
-             "potential_value": "1"} for n in range(8)]
+    alice = _alice_beside_bobs_phone(app, "13600136002")
+    rows = _numbered_rows(8)
     report = app.prospects.import_many(alice, rows[:4], batch_size=2)
     assert (report.imported, looked) == (4, [False, False])
     looked.clear()
@@ -281,3 +273,17 @@ def test_a_batch_looks_holders_up_only_after_one_met_a_holder(
     assert looked == [False, False, True, True, False]
     assert sorted(p.profile.name.value for p in app.prospects.mine(alice).items) == [
         "P0", "P1", "P2", "P3", "P4", "P6", "P7"]
+
+
+def _alice_beside_bobs_phone(app: custmgmt.CustomerManagement, phone: str) -> Principal:
+    """Salesperson u-alice, once salesperson u-bob has registered a prospect with ``phone``."""
+    bob = app.principal("u-bob", roles={"salesperson"})
+    app.prospects.register(bob, name="Bob's", phone=phone, willingness="clear",
+                           potential_value=1)
+    return app.principal("u-alice", roles={"salesperson"})
+
+
+def _numbered_rows(count: int) -> list[dict[str, str]]:
+    """Good rows P0, P1, ... each with its own phone."""
+    return [{"name": f"P{n}", "phone": f"1370013{n:04d}", "willingness": "clear",
+             "potential_value": "1"} for n in range(count)]
