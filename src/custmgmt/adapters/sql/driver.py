@@ -499,10 +499,9 @@ def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any
     out = []
     for value in values:
         key = id(value)  # every value is alive in ``values`` meanwhile: ids stay unique
-        if key in done:
-            out.append(done[key])
-        else:
-            out.append(done.setdefault(key, process(value)))
+        if key not in done:
+            done[key] = process(value)
+        out.append(done[key])
     return out
 
 

@@ -68,15 +68,12 @@ _LOOKUPS: dict[tuple[tuple[str, int], ...], Select[Any]] = {}
 
 def _key_values(keys: frozenset[IdentityKey]) -> dict[str, str | None]:
     """The key columns of a prospect holding ``keys``: None where it holds no key."""
-    one_of_each_kind(keys)
-    values = dict(NO_KEYS)
-    for key in keys:
-        values[KEY_COLUMNS[key.kind]] = key.value
-    return values
+    return {column: values[0] for column, values in _key_columns([keys]).items()}
 
 
 def _key_columns(keys: Sequence[frozenset[IdentityKey]]) -> dict[str, list[str | None]]:
-    """``_key_values`` of many prospects' keys, a list per key column."""
+    """``_key_values`` of many prospects' keys, a list per key column (ValidationError,
+    before anything is written, if one holds two keys of a kind)."""
     columns: dict[str, list[str | None]] = {c: [None] * len(keys) for c in NO_KEYS}
     for row, held in enumerate(keys):
         one_of_each_kind(held)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.driver import (
+    columns_of,
     driver_execute,
     driver_insert,
     driver_insert_columns,
@@ -179,6 +181,9 @@ TRAIL = ENTRY.where(
 IMPORT_ENTRY = ENTRY.where(  # the kind written out: any plan can use the partial index
     AUDIT.c.resource_kind == literal_column(f"'{IMPORT_KIND}'"),
     AUDIT.c.hash == bindparam("hash"))  # (a hash names one entry: no LIMIT to bind)
+HEAD_COLUMNS = {name: attrgetter(name)
+                for name in ("chain", "chain_id", "length", "head_hash", "seal")}
+"""A chain head's columns, each read from the ``ChainHead`` of the same name."""
 MOVE_HEAD = update(HEADS).where(
     HEADS.c.chain == bindparam("chain_"), HEADS.c.chain_id == bindparam("chain_id_"),
 ).values(length=bindparam("length_"), head_hash=bindparam("head_hash_"),
@@ -322,19 +327,15 @@ class SqlHeads:
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         if not heads:
             return
+        columns = columns_of(heads, HEAD_COLUMNS)
         if len(heads) == 1:  # one new trail (a single call): no savepoint, one statement
-            head = heads[0]
-            if not insert_rows(self._s, HEADS, [{
-                    "chain": head.chain, "chain_id": head.chain_id, "length": head.length,
-                    "head_hash": head.head_hash, "seal": head.seal}], skip_conflicts=True):
+            row = {column: values[0] for column, values in columns.items()}
+            if not insert_rows(self._s, HEADS, [row], skip_conflicts=True):
                 raise ConcurrencyError("the head of a chain in the batch exists already")
             return
         try:
             with self._s.begin_nested():
-                driver_insert_columns(self._s, table_of(ChainHeadRow), {
-                    "chain": [h.chain for h in heads], "chain_id": [h.chain_id for h in heads],
-                    "length": [h.length for h in heads],
-                    "head_hash": [h.head_hash for h in heads], "seal": [h.seal for h in heads]})
+                driver_insert_columns(self._s, HEADS, columns)
         except IntegrityError:
             raise ConcurrencyError("the head of a chain in the batch exists already") from None
 
