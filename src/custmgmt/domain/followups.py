@@ -22,6 +22,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent, FrozenMap, ProspectId
 from custmgmt.domain.prospects import Grade, Prospect, Stage
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.validation import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -217,6 +218,24 @@ def derive_plan(
 
 
 _new_plan = unchecked(FollowUpPlan)
+
+
+def first_plans(
+    batch: RegistrationBatch, policy: CadencePolicy, today: date
+) -> list[FollowUpPlan]:
+    """The plan of each prospect of ``batch``: what ``derive_plan`` gives a prospect just
+    registered (due by its grade's cadence from ``today``), each grade's date reckoned
+    once."""
+    stage = Stage.INITIAL_CONTACT
+    due = {grade: today + timedelta(days=policy.interval(grade, stage))
+           for grade in {row.grade for row in batch.rows}}
+    proven = type(today) is date and all(
+        EARLIEST_DATE <= today <= day <= LATEST_DATE for day in due.values())
+    make = _new_plan if proven else FollowUpPlan
+    owner, team, active = batch.owner_id, batch.owner_team, followed_up(stage)
+    return [make(prospect_id=row.id, owner_id=owner, owner_team=team, grade=row.grade,
+                 stage=stage, active=active, anchor=today, override=None,
+                 next_due=due[row.grade]) for row in batch.rows]
 
 
 def after_follow_up(

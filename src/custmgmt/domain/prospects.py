@@ -199,31 +199,10 @@ class Prospect:
         policy: GradingPolicy,
         at: datetime,
     ) -> Changed:
-        grade = policy.grade(willingness, potential_value)
-        if cls is Prospect and type(grade) is Grade and plain_text(id, 100) \
-                and plain_text(registration_id, 100) and plain_text(owner_id, 200) \
-                and utc_instant(at) and type(profile) is Profile \
-                and type(willingness) is Willingness and type(potential_value) is Money \
-                and not potential_value.is_negative:
-            # The usual case: every validator below would pass (these are their own fast
-            # paths), so each input is checked once here rather than in every record
-            # built from it (an import registers a thousand per batch).
-            return _registered(id, registration_id, profile, willingness, potential_value,
-                               grade, owner_id, owner_team, at)
-        entry = HistoryEntry(
-            kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None,
-            after=grade._value_, reason="registered",  # (``value`` without the property)
-        )
-        prospect = cls(
-            id=id, profile=profile, willingness=willingness, potential_value=potential_value,
-            grade=grade, owner_id=owner_id, owner_team=owner_team,
-            registration=Registration(id=registration_id, by=owner_id, at=at),
-            history=(entry,),
-        )
-        event = ProspectRegistered(
-            actor_id=owner_id, occurred_at=at, prospect_id=id, owner_id=owner_id, grade=grade
-        )
-        return prospect, (event,)
+        return registered(
+            id=id, registration_id=registration_id, profile=profile, willingness=willingness,
+            potential_value=potential_value, grade=policy.grade(willingness, potential_value),
+            owner_id=owner_id, owner_team=owner_team, at=at, cls=cls)
 
     def _regrade(
         self, grade: Grade, *, by: str, at: datetime, reason: str, manual: bool
@@ -462,6 +441,39 @@ def _registered(
         history=history)
     event = _new_registered(actor_id=owner_id, occurred_at=at, prospect_id=id,
                             owner_id=owner_id, grade=grade)
+    return prospect, (event,)
+
+
+def registered(
+    *, id: ProspectId, registration_id: RegistrationId, profile: Profile,
+    willingness: Willingness, potential_value: Money, grade: Grade, owner_id: str,
+    owner_team: str | None, at: datetime, cls: type[Prospect] = Prospect,
+) -> Changed:
+    """What ``Prospect.register`` makes of a prospect ``grade`` was given (a batch's
+    prospects come graded: ``registrations.RegistrationBatch``)."""
+    if cls is Prospect and type(grade) is Grade and plain_text(id, 100) \
+            and plain_text(registration_id, 100) and plain_text(owner_id, 200) \
+            and utc_instant(at) and type(profile) is Profile \
+            and type(willingness) is Willingness and type(potential_value) is Money \
+            and not potential_value.is_negative:
+        # The usual case: every validator below would pass (these are their own fast
+        # paths), so each input is checked once here rather than in every record
+        # built from it (an import registers a thousand per batch).
+        return _registered(id, registration_id, profile, willingness, potential_value,
+                           grade, owner_id, owner_team, at)
+    entry = HistoryEntry(
+        kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None,
+        after=grade._value_, reason="registered",  # (``value`` without the property)
+    )
+    prospect = cls(
+        id=id, profile=profile, willingness=willingness, potential_value=potential_value,
+        grade=grade, owner_id=owner_id, owner_team=owner_team,
+        registration=Registration(id=registration_id, by=owner_id, at=at),
+        history=(entry,),
+    )
+    event = ProspectRegistered(
+        actor_id=owner_id, occurred_at=at, prospect_id=id, owner_id=owner_id, grade=grade
+    )
     return prospect, (event,)
 
 

@@ -37,6 +37,7 @@ from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.privacy import PiRequest, RequestStatus
 from custmgmt.domain.prospects import Grade, Prospect, Stage
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
 from custmgmt.ports.auth import Principal, Reach, Resource
@@ -122,12 +123,11 @@ class ProspectRepository(Protocol):
         one of them is already held by another prospect: the first stands."""
         ...
 
-    def add_many(
-        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
-    ) -> Sequence[Prospect]:
-        """Store many new prospects at once (bulk import), ``keys[i]`` held by
-        ``prospects[i]``, all or nothing: if any key is held, or repeated within the
-        batch, raise ClaimConflict and store none."""
+    def add_batch(self, batch: RegistrationBatch) -> None:
+        """Store the prospects of ``batch`` (bulk import) as ``Prospect.register`` makes
+        each row (``batch.prospects()``), at version 1, each holding its row's keys; all
+        or nothing: if any key is held, or repeated within the batch, raise
+        ClaimConflict and store none."""
         ...
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Prospect]:

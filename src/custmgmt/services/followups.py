@@ -18,8 +18,10 @@ from custmgmt.domain.followups import (
     after_follow_up,
     check_can_follow_up,
     derive_plan,
+    first_plans,
 )
 from custmgmt.domain.prospects import Prospect
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.validation import (
     require_aware,
     require_date,
@@ -62,6 +64,10 @@ class PlanKeeper:
                 # Records follow ownership: the new owner (and manager) read the whole
                 # history, the former ones none of it.
                 uow.follow_ups.reassign(prospect.id, prospect.owner_id, prospect.owner_team)
+
+    def first(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
+        """The first plan of each prospect of a batch just registered."""
+        uow.plans.add_many(first_plans(batch, self.policy, self._ctx.today()))
 
 
 REMEMBERED_REACHES = 4096

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
 from itertools import islice
 from typing import NamedTuple, TypeVar
 
@@ -20,14 +19,15 @@ from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationI
 from custmgmt.domain.customers import Purpose
 from custmgmt.domain.integrity import audit_chain
 from custmgmt.domain.prospects import (
+    Grade,
     GradingPolicy,
     IdentityKey,
-    ImportedProspect,
     Profile,
     Prospect,
     ProspectsImported,
     Willingness,
 )
+from custmgmt.domain.registrations import Registered, RegistrationBatch
 from custmgmt.errors import (
     ClaimConflict,
     ConcurrencyError,
@@ -78,11 +78,13 @@ class Candidate(NamedTuple):
     profile: Profile
     willingness: Willingness
     value: Money
+    grade: Grade
     keys: frozenset[IdentityKey]
 
 
 Progress = Callable[[int, int], None]
 Parse = Callable[[Mapping[str, object]], tuple[Profile, Willingness, Money]]
+PlanBatch = Callable[[UnitOfWork, RegistrationBatch], None]
 ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
 
@@ -153,12 +155,12 @@ class ProspectImport:
 
     def __init__(
         self, ctx: Context, policy: GradingPolicy, actor: Principal, parse: Parse,
-        keep_plans: Callable[[UnitOfWork, Sequence[Prospect], bool], None],
+        plan_batch: PlanBatch,
         release_lost: ReleaseLost | None = None,
         import_id: str | None = None,
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
-        self._parse, self._keep_plans = parse, keep_plans
+        self._parse, self._plan_batch = parse, plan_batch
         self._release_lost = release_lost
         self._import_id = import_id or ctx.ids.new_id("imp")
         # Whether a batch looks up who holds its keys before writing. The unique key
@@ -193,7 +195,7 @@ class ProspectImport:
                 profile, will, value = self._parse(clean(row))
                 # a value the grading policy refuses (another currency) is this row's
                 # fault: refused here, not by the batch's write
-                self._policy.grade(will, value)
+                grade = self._policy.grade(will, value)
             except ValidationError as error:
                 self._reject(line, error.field, "; ".join(
                     f"{e.path}: {e.message}" if e.path != error.field else e.message
@@ -207,7 +209,7 @@ class ProspectImport:
             except ValidationError as error:
                 self._reject(line, error.field, error.message)
                 continue
-            candidates.append(Candidate(line, profile, will, value, keys))
+            candidates.append(Candidate(line, profile, will, value, grade, keys))
         try:
             events = self._write(candidates)
         except (ClaimConflict, StorageError) as error:
@@ -269,14 +271,6 @@ class ProspectImport:
                     seen[key] = c.line
         return free
 
-    def _prospect(self, who: Principal, c: Candidate, now: datetime) -> Prospect:
-        return Prospect.register(
-            id=ProspectId(self._ctx.ids.new_id("p")),
-            registration_id=RegistrationId(f"{self._import_id}:{c.line}"),
-            profile=c.profile, willingness=c.willingness, potential_value=c.value,
-            owner_id=who.id, owner_team=who.team, policy=self._policy, at=now,
-        )[0]  # its ProspectRegistered: the batch raises one ProspectsImported instead
-
     def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
         attempts = 1
         while True:
@@ -297,32 +291,36 @@ class ProspectImport:
                     self._look_up_holders = True
                     continue
                 raise
-            self.imported += len(stored)
+            self.imported += stored
             return events
 
-    def _write_batch(
-        self, candidates: list[Candidate]
-    ) -> tuple[Sequence[Prospect], list[DomainEvent]]:
+    def _write_batch(self, candidates: list[Candidate]) -> tuple[int, list[DomainEvent]]:
+        """Write the candidates nobody holds in one unit of work: how many, and events."""
         now = self._ctx.now()
+        new_id, import_id = self._ctx.ids.new_id, self._import_id
         with self._ctx.storage.unit_of_work() as uow:
             # Grants as stored now, batch by batch: a revoke stops the rest of the import.
             who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
             free = self._unclaimed(uow, who, candidates)
-            made = [self._prospect(who, c, now) for c in free]
-            stored = uow.prospects.add_many(made, [c.keys for c in free])
-            self._keep_plans(uow, stored, True)
-            events = self._record(uow, who, stored, now)
+            batch = RegistrationBatch(owner_id=who.id, owner_team=who.team, at=now, rows=tuple(
+                Registered(ProspectId(new_id("p")), RegistrationId(f"{import_id}:{c.line}"),
+                           c.profile, c.willingness, c.value, c.grade, c.keys)
+                for c in free))
+            uow.prospects.add_batch(batch)
+            self._plan_batch(uow, batch)
+            events = self._record(uow, who, batch)
             uow.commit()
-        return stored, events
+        return len(batch.rows), events
 
     def _record(
-        self, uow: UnitOfWork, who: Principal, stored: Sequence[Prospect], now: datetime
+        self, uow: UnitOfWork, who: Principal, batch: RegistrationBatch
     ) -> list[DomainEvent]:
         """The batch's audit entry (the next of the import's trail), its prospects' trail
         heads and its event."""
-        if not stored:
+        if not batch.rows:
             return []
-        ids = [p.id for p in stored]
+        ids = [row.id for row in batch.rows]
+        now = batch.at
         entry = import_entry(uow.heads.get(audit_chain(IMPORT_KIND), self._import_id),
                              import_id=self._import_id, prospect_ids=ids, actor_id=who.id,
                              at=now)
@@ -331,7 +329,7 @@ class ProspectImport:
         self._ctx.continue_trails(uow, "prospect", ids, entry)
         event = ProspectsImported(
             actor_id=who.id, occurred_at=now, import_id=self._import_id, owner_id=who.id,
-            prospects=tuple(ImportedProspect(prospect_id=p.id, grade=p.grade) for p in stored))
+            prospects=batch.imported())
         uow.events.append(event)
         return [event]
 

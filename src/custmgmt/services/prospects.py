@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 from attrs import frozen
@@ -39,6 +39,7 @@ from custmgmt.domain.prospects import (
     Willingness,
     earliest_claim,
 )
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.validation import plain_text, require_enum, require_id, unchecked
 from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
@@ -67,7 +68,24 @@ KIND = "prospect"
 T = TypeVar("T")
 _IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-KeepPlans = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
+class KeepPlans(Protocol):
+    """Keeps the follow-up plans in step with the prospects (``PlanKeeper``)."""
+
+    def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
+        """Derive and store the plans of ``prospects`` (``new``: just registered)."""
+
+    def first(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
+        """Store the first plan of each prospect of a batch just registered."""
+
+
+class _NoPlans:
+    """No plans kept (a prospect service used without follow-ups)."""
+
+    def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
+        pass
+
+    def first(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
+        pass
 """Called with prospects just added (True) or changed (False), in their unit of work."""
 
 
@@ -205,7 +223,7 @@ class ProspectService(Described):
     ) -> None:
         self._ctx = context
         self._policy = policy
-        self._keep_plans: KeepPlans = keep_plans or (lambda uow, prospects, new: None)
+        self._keep_plans: KeepPlans = keep_plans or _NoPlans()
         self._win_customer = win_customer
 
     @property
@@ -370,7 +388,7 @@ class ProspectService(Described):
             except ValidationError:
                 return _parse_naming_all(row)
 
-        run = ProspectImport(self._ctx, self._policy, actor, parse, self._keep_plans,
+        run = ProspectImport(self._ctx, self._policy, actor, parse, self._keep_plans.first,
                              self._release_lost, import_id)
         return run.run(rows, batch_size, first_line, on_progress)
 

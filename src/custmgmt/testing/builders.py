@@ -24,6 +24,7 @@ from custmgmt.domain.prospects import (
     ProspectKind,
     Willingness,
 )
+from custmgmt.domain.registrations import Registered, RegistrationBatch
 from custmgmt.ports.notification import Notification
 from custmgmt.ports.storage import UnitOfWork
 
@@ -40,6 +41,20 @@ def keys_of(prospect: Prospect) -> frozenset[IdentityKey]:
 def add_prospect(uow: UnitOfWork, prospect: Prospect) -> Prospect:
     """``uow.prospects.add`` with the prospect's own keys, as the services call it."""
     return uow.prospects.add(prospect, keys_of(prospect))
+
+
+def batch_of(
+    prospects: list[Prospect], keys: list[frozenset[IdentityKey]] | None = None
+) -> RegistrationBatch:
+    """The registration batch of ``prospects`` (owner, team and instant of the first),
+    each holding its own keys or ``keys[i]``: what ``uow.prospects.add_batch`` takes."""
+    first = prospects[0]
+    held = [keys_of(p) for p in prospects] if keys is None else keys
+    return RegistrationBatch(
+        owner_id=first.owner_id, owner_team=first.owner_team, at=first.registration.at,
+        rows=tuple(Registered(p.id, p.registration.id, p.profile, p.willingness,
+                              p.potential_value, p.grade, k)
+                   for p, k in zip(prospects, held, strict=True)))
 
 
 def customer_keys(customer: Customer) -> frozenset[IdentityKey]:

@@ -39,6 +39,7 @@ from custmgmt.testing.builders import (
     RING,
     T0,
     add_prospect,
+    batch_of,
     keys_of,
     make_prospect,
     same_person_as,
@@ -271,7 +272,7 @@ class StorageContract(
             assert set(everything) == set(keys_of(prospect))
             assert {p.id for p in everything.values()} == {prospect.id}
 
-    def test_add_many_is_all_or_nothing_on_a_held_or_repeated_key(
+    def test_add_batch_is_all_or_nothing_on_a_held_or_repeated_key(
         self, storage: Storage
     ) -> None:
         held = make_prospect(1, owner="u-bob")
@@ -283,15 +284,18 @@ class StorageContract(
         for batch, owner in ((repeated, "u-alice"), (clashing, "u-bob")):
             with storage.unit_of_work() as uow:
                 with pytest.raises(ClaimConflict) as raised:
-                    uow.prospects.add_many(batch, [keys_of(p) for p in batch])
+                    uow.prospects.add_batch(batch_of(batch))
                 assert raised.value.owner_id == owner
                 uow.commit()
         with storage.unit_of_work() as uow:
             assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
                 held.id]
-            fresh = [make_prospect(6), make_prospect(7)]
-            stored = uow.prospects.add_many(fresh, [keys_of(p) for p in fresh])
+            fresh = batch_of([make_prospect(6), make_prospect(7)])
+            uow.prospects.add_batch(fresh)
             uow.commit()
+        with storage.unit_of_work() as uow:
+            stored = [uow.prospects.get(row.id) for row in fresh.rows]
+        assert stored == [p.at_version(1) for p in fresh.prospects()]
         assert [p.version for p in stored] == [1, 1]
 
     def test_a_released_registration_frees_its_keys(self, storage: Storage) -> None:
@@ -425,7 +429,7 @@ class StorageContract(
         stored = self._stored(storage, one)[0]
         refused: dict[str, Callable[[UnitOfWork], object]] = {
             "add": lambda uow: uow.prospects.add(two, phones),
-            "add_many": lambda uow: uow.prospects.add_many([two], [phones]),
+            "add_batch": lambda uow: uow.prospects.add_batch(batch_of([two], [phones])),
             "update": lambda uow: uow.prospects.update(
                 stored.advance(Stage.PROPOSAL, by="u-a", at=T0)[0], phones),
             "replace_keys": lambda uow: uow.prospects.replace_keys({one.id: phones}),

@@ -64,6 +64,7 @@ from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment
 from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
 from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.domain.stock import Department, StockCount
 from custmgmt.domain.surveys import CareTask, SurveyResponse
@@ -219,11 +220,9 @@ class MemoryProspects:
         self.keys.stage(prospect.id, keys)
         return stored
 
-    def add_many(
-        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
-    ) -> Sequence[Prospect]:
-        if len(prospects) != len(keys):
-            raise ValueError("one set of keys per prospect")
+    def add_batch(self, batch: RegistrationBatch) -> None:
+        prospects = batch.prospects()
+        keys = [row.keys for row in batch.rows]
         for held in keys:
             one_of_each_kind(held)
         added: list[str] = []
@@ -231,9 +230,9 @@ class MemoryProspects:
         try:
             if self._all_free(prospects, keys):  # the usual case: no check per row
                 added = [p.id for p in prospects]
-                stored = self.rows.add_many_new(list(zip(added, prospects, strict=True)))
+                self.rows.add_many_new(list(zip(added, prospects, strict=True)))
                 self.keys.stage_new(zip(added, keys, strict=True))
-                return stored
+                return
             else:  # row by row: the first row refused raises what ``add`` raises
                 for prospect, held in zip(prospects, keys, strict=True):
                     self.add(prospect, held)
@@ -243,7 +242,6 @@ class MemoryProspects:
                 self.rows.staged.pop(prospect_id, None)
             self.keys.restore(mark)
             raise
-        return [self.rows.staged[prospect_id][1] for prospect_id in added]
 
     def _all_free(
         self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import attrs
@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from custmgmt.adapters.sql.column_types import KEY_PREFIX, key_prefix
 from custmgmt.adapters.sql.driver import (
     FEW_KEYS,
-    driver_insert,
     driver_insert_columns,
     driver_rows,
     insert_rows,
@@ -42,8 +41,8 @@ from custmgmt.adapters.sql.tables import (
     table_of,
 )
 from custmgmt.adapters.sql.translate import (
+    batch_columns,
     history_values,
-    prospect_columns,
     prospect_values,
     to_prospect,
 )
@@ -51,7 +50,8 @@ from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.identity import IdentityKey, KeyKind, one_of_each_kind
 from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage, earliest_claim
-from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
 
 # Statements built once: per-call construction of ORM DML dominated bulk imports.
@@ -171,31 +171,28 @@ class SqlProspects:
         self._append_history(stored, known)
         return stored
 
-    def add_many(
-        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
-    ) -> Sequence[Prospect]:
+    def add_batch(self, batch: RegistrationBatch) -> None:
         """All or nothing: if one key is held (or repeated), ClaimConflict and none stored."""
-        if len(prospects) != len(keys):
-            raise ValueError("one set of keys per prospect")
-        stored = [p.at_version(1) for p in prospects]
-        if not stored:
-            return stored
-        held = list(zip(stored, keys, strict=True))
-        columns = {**prospect_columns(stored), **_key_columns(keys)}
+        rows = batch.rows
+        if not rows:
+            return
+        prospects, history = batch_columns(batch)
+        prospects.update(_key_columns([row.keys for row in rows]))
         # Before this batch's inserts, so that an import waiting for another's ANALYZE
         # holds no key the other may be waiting for.
         self._refresh_statistics()
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
             with self._s.begin_nested():
-                driver_insert_columns(self._s, PROSPECTS, columns)
+                driver_insert_columns(self._s, PROSPECTS, prospects)
         except IntegrityError:
-            self._raise_batch_conflict([(p.id, k) for p, k in held], {p.id: p for p in stored})
+            registrations: dict[str, str] = {row.id: row.registration_id for row in rows}
+            self._raise_batch_conflict(
+                [(row.id, row.keys) for row in rows],
+                lambda pid, key: ClaimConflict(batch.owner_id, registrations[pid], batch.at,
+                                               key.kind.value))
             raise ConcurrencyError("a prospect in the batch already exists") from None
-        driver_insert(self._s, HISTORY, [
-            history_values(p.id, i, entry) for p in stored for i, entry in enumerate(p.history)
-        ])
-        return stored
+        driver_insert_columns(self._s, HISTORY, history)
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans the duplicate-key check from table statistics. While a bulk
@@ -253,11 +250,12 @@ class SqlProspects:
 
     def _raise_batch_conflict(
         self, batch: Sequence[tuple[str, frozenset[IdentityKey]]],
-        new: Mapping[str, Prospect] | None = None,
+        new: Callable[[str, IdentityKey], ClaimConflict] | None = None,
     ) -> None:
         """The batch was refused: name a key held outside it, or repeated inside it
-        (``new``: the batch's prospects that are not stored). The keys its stored
-        prospects hold now are theirs to give up: they block nobody in the batch."""
+        (``new``: the conflict with a prospect of the batch that is not stored, by its id
+        and the key). The keys its stored prospects hold now are theirs to give up: they
+        block nobody in the batch."""
         first_with: dict[IdentityKey, str] = {}
         giving_up = frozenset(prospect_id for prospect_id, _ in batch)
         for prospect_id, keys in batch:
@@ -265,8 +263,9 @@ class SqlProspects:
             for key in keys:
                 if key in first_with:
                     first = first_with[key]
-                    holder = new[first] if new and first in new else self.get(ProspectId(first))
-                    raise holder.claim_conflict(key)
+                    if new is not None:
+                        raise new(first, key)
+                    raise self.get(ProspectId(first)).claim_conflict(key)
                 first_with[key] = prospect_id
 
     def _raise_conflict(self, ours: frozenset[str], keys: frozenset[IdentityKey]) -> None:

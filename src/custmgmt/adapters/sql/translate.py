@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
+
+import attrs
 
 from custmgmt.adapters.sql.driver import columns_of
 from custmgmt.adapters.sql.tables import (
@@ -46,6 +48,7 @@ from custmgmt.domain.prospects import (
     Stage,
     Willingness,
 )
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.errors import IntegrityError
 from custmgmt.ports.notification import DeliveryStatus, Notification, OutboxItem
 
@@ -119,10 +122,46 @@ def prospect_values(prospect: Prospect) -> dict[str, object]:
             **profile_values(prospect.profile)}
 
 
-def prospect_columns(prospects: Sequence[Prospect]) -> dict[str, list[Any]]:
-    """``prospect_values`` of many prospects, a list per column."""
-    return {**columns_of(prospects, PROSPECT_COLUMNS),
-            **columns_of([p.profile for p in prospects], PROFILE_COLUMNS)}
+_ROW_COLUMNS = ("id", "willingness", "potential_amount", "potential_currency", "grade")
+"""The prospect columns a batch's rows give one by one, read as from a prospect."""
+HISTORY_COLUMNS = tuple(c.name for c in ProspectHistoryRow.__table__.columns)
+
+
+def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The prospect and history columns of a batch's rows, a list per column. What a row
+    has of its own is read from it; the rest, shared by every row of a grade, from the
+    prospect ``Prospect.register`` makes of the grade's first row (one rule for both)."""
+    rows = batch.rows
+    made: dict[Grade, Prospect] = {}
+    for row in rows:
+        if row.grade not in made:
+            made[row.grade] = attrs.evolve(batch, rows=(row,)).prospects()[0].at_version(1)
+    grades = [row.grade for row in rows]
+    prospects = {**columns_of(rows, {c: PROSPECT_COLUMNS[c] for c in _ROW_COLUMNS}),
+                 "registration_id": [row.registration_id for row in rows],
+                 **columns_of([row.profile for row in rows], PROFILE_COLUMNS)}
+    for column, read in PROSPECT_COLUMNS.items():
+        if column not in prospects:
+            prospects[column] = _shared(grades, {g: read(p) for g, p in made.items()})
+    history: dict[str, list[Any]] = {column: [] for column in HISTORY_COLUMNS}
+    positions = {len(p.history) for p in made.values()}
+    for position in range(max(positions, default=0)):
+        entries = {g: history_values(p.id, position, p.history[position])
+                   for g, p in made.items()}
+        for column in HISTORY_COLUMNS:
+            history[column] += [row.id for row in rows] if column == "prospect_id" else \
+                _shared(grades, {g: values[column] for g, values in entries.items()})
+    if len(positions) > 1:
+        raise ValueError("registered prospects differ in the length of their history")
+    return prospects, history
+
+
+def _shared(grades: list[Grade], value: Mapping[Grade, Any]) -> list[Any]:
+    """Each row's value by its grade: one value repeated when every grade has the same."""
+    values = list(value.values())
+    if all(v is values[0] or v == values[0] for v in values):
+        return [values[0]] * len(grades)
+    return [value[g] for g in grades]
 
 
 def history_values(prospect_id: str, position: int, entry: HistoryEntry) -> dict[str, object]:

@@ -1,0 +1,102 @@
+"""A registration batch (what ``import_many`` stores) holds to ``Prospect.register``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import attrs
+import pytest
+
+from custmgmt.adapters.sql.translate import batch_columns, history_values, prospect_values
+from custmgmt.domain.common import Money
+from custmgmt.domain.followups import DefaultCadencePolicy, derive_plan, first_plans
+from custmgmt.domain.prospects import DefaultGradingPolicy, Grade, Prospect, Willingness
+from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.domain.validation import EARLIEST_DATE, LATEST_DATE
+from custmgmt.errors import ValidationError
+from custmgmt.testing.builders import batch_of, make_prospect
+
+MIXED = [  # every grade, in an order that interleaves them
+    make_prospect(1, willingness=Willingness.CLEAR, value="2000000"),
+    make_prospect(2, willingness=Willingness.NONE),
+    make_prospect(3),
+    make_prospect(4, willingness=Willingness.WATCHING),
+    make_prospect(5, willingness=Willingness.CLEAR, value="2000000"),
+    make_prospect(6, willingness=Willingness.NONE),
+]
+
+
+def test_a_batch_makes_the_prospects_register_makes() -> None:
+    batch = batch_of(MIXED)
+    assert {p.grade for p in MIXED} == set(Grade)
+    # each row as registered by the batch's one owner at its one instant
+    assert batch.prospects() == [Prospect.register(
+        id=p.id, registration_id=p.registration.id, profile=p.profile,
+        willingness=p.willingness, potential_value=p.potential_value, owner_id="u-alice",
+        owner_team="east", policy=DefaultGradingPolicy(), at=batch.at)[0] for p in MIXED]
+    assert batch.at == MIXED[0].registration.at
+    assert [(i.prospect_id, i.grade) for i in batch.imported()] == [(p.id, p.grade) for p in MIXED]
+
+
+def test_a_batchs_first_plans_are_those_derived_for_its_prospects() -> None:
+    batch = batch_of(MIXED)
+    for policy in (DefaultCadencePolicy(), DefaultCadencePolicy(
+            days={Grade.A: 1, Grade.B: 2, Grade.C: 3, Grade.D: 4})):
+        for today in (date(2026, 1, 5), EARLIEST_DATE, LATEST_DATE - timedelta(days=90)):
+            assert first_plans(batch, policy, today) == [
+                derive_plan(p, None, policy, today) for p in batch.prospects()]
+
+
+def test_a_first_plan_due_after_the_last_date_is_refused_as_one_derived() -> None:
+    batch = batch_of(MIXED)
+    with pytest.raises(ValidationError) as raised:
+        first_plans(batch, DefaultCadencePolicy(), LATEST_DATE)
+    assert raised.value.field == "next_due"
+
+
+def test_the_sql_rows_of_a_batch_are_those_of_its_prospects() -> None:
+    batch = batch_of(MIXED)
+    prospects, history = batch_columns(batch)
+    stored = [p.at_version(1) for p in batch.prospects()]
+    rows = [prospect_values(p) for p in stored]
+    assert prospects == {column: [row[column] for row in rows] for column in rows[0]}
+    entries = [history_values(p.id, i, e) for p in stored for i, e in enumerate(p.history)]
+    assert history == {column: [row[column] for row in entries] for column in entries[0]}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"id": "p-\x00"}, "rows[1]"),
+    ({"id": "p" * 101}, "rows[1]"),
+    ({"registration_id": "\ud800"}, "rows[1]"),
+    ({"grade": "A"}, "rows[1]"),
+    ({"willingness": "clear"}, "rows[1]"),
+    ({"keys": {"phone"}}, "rows[1]"),
+    ({"potential_value": Money("-1", "CNY")}, "rows[1]"),
+    ({"profile": None}, "rows[1]"),
+])
+def test_a_batch_refuses_a_row_of_bad_values_and_names_it(
+    change: dict[str, object], field: str
+) -> None:
+    good = batch_of(MIXED[:2])
+    bad = good.rows[1]._replace(**change)
+    with pytest.raises(ValidationError) as raised:
+        RegistrationBatch(owner_id=good.owner_id, owner_team=good.owner_team, at=good.at,
+                          rows=(good.rows[0], bad))
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"owner_id": " "}, "owner_id"),
+    ({"owner_id": "u-\x00"}, "owner_id"),
+    ({"owner_team": "t" * 101}, "owner_team"),
+    ({"at": datetime(2026, 1, 5)}, "at"),
+    ({"rows": list(batch_of(MIXED).rows)}, "rows"),
+    ({"rows": (("p-1",),)}, "rows[0]"),
+])
+def test_a_batch_refuses_bad_shared_values_and_names_them(
+    change: dict[str, object], field: str
+) -> None:
+    good = batch_of(MIXED)
+    with pytest.raises(ValidationError) as raised:
+        attrs.evolve(good, **change)
+    assert raised.value.field == field
