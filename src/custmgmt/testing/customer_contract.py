@@ -9,7 +9,7 @@ import pytest
 
 from custmgmt.domain.common import Phone
 from custmgmt.domain.customers import CustomerStatus
-from custmgmt.domain.identity import KeyRing
+from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
 from custmgmt.ports.auth import Reach, Scope
 from custmgmt.ports.storage import CustomerQuery, Storage
@@ -116,6 +116,25 @@ class CustomerStorageContract:
             uow.commit()
         with storage.unit_of_work() as uow:
             assert uow.customers.get(two.id) == two
+
+    def test_holders_of_a_batchs_many_keys_finds_each_whatever_its_text(
+        self, storage: Storage
+    ) -> None:
+        # an import checks a batch's thousands of keys at once; a key is opaque text
+        odd = IdentityKey(KeyKind.PHONE, "a,b")
+        sealed = customer_keys(make_customer(2))
+        with storage.unit_of_work() as uow:
+            one = uow.customers.add(make_customer(1), frozenset({odd}))
+            two = add_customer(uow, make_customer(2))
+            uow.commit()
+        others = [IdentityKey(kind, f"{kind.value}-{n:04d}") for n in range(600)
+                  for kind in (KeyKind.PHONE, KeyKind.EMAIL)]
+        with storage.unit_of_work(read_only=True) as uow:
+            found = uow.customers.holders_of([*others[:300], odd, *sealed, *others[300:]])
+            alone = uow.customers.holders_of([*others, *sealed])
+        assert {key: c.id for key, c in found.items()} == {
+            odd: one.id, **dict.fromkeys(sealed, two.id)}
+        assert {key: c.id for key, c in alone.items()} == dict.fromkeys(sealed, two.id)
 
     def test_replace_keys_swaps_the_keys_and_refuses_a_shared_one(
         self, storage: Storage

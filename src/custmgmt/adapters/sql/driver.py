@@ -569,7 +569,12 @@ def driver_key_holders(
     try:
         for start in range(0, len(values), 500):
             chunk = list(values[start:start + 500])
-            if dialect.name == "postgresql":
+            if dialect.name == "postgresql" and all(v and "," not in v for v in chunk):
+                # one text split by the server: psycopg dumps a list of 500 strings as an
+                # array in about ten times the time (sealed keys are hex: no commas)
+                cursor.execute(f"SELECT value, {holder} FROM {name} WHERE kind = %s AND "
+                               "value = ANY(string_to_array(%s, ','))", (kind, ",".join(chunk)))
+            elif dialect.name == "postgresql":
                 cursor.execute(f"SELECT value, {holder} FROM {name} "
                                "WHERE kind = %s AND value = ANY(%s)", (kind, chunk))
             else:
