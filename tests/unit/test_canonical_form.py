@@ -150,3 +150,35 @@ def test_unusual_field_types_and_a_shared_instant_hash_as_the_generic_form(
     ]
     for entry in entries:
         assert entry.computed_hash() == integrity.record_hash(integrity.AUDIT_ENTRY, entry)
+
+
+def test_the_head_message_bytes_are_pinned() -> None:
+    assert integrity.head_message("audit:prospect", "p-1", 0, "a" * 64) == (
+        b'{"chain":"audit:prospect","form":"custmgmt-canonical/1","head":"' + b"a" * 64
+        + b'","id":"p-1","length":0,"tag":"chain-head"}')
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()))  # lone surrogates, NUL, controls
+
+
+@given(chain=ANY_TEXT, chain_id=ANY_TEXT, length=st.integers(), head_hash=ANY_TEXT)
+def test_the_head_message_is_the_canonical_json_of_its_document(
+    chain: str, chain_id: str, length: int, head_hash: str
+) -> None:
+    document = {"form": integrity.FORM, "tag": "chain-head", "chain": chain, "id": chain_id,
+                "length": length, "head": head_hash}
+    try:
+        expected: bytes | type[Exception] = integrity.canonical_json(document).encode()
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8: refused either way
+        expected = UnicodeEncodeError
+    if expected is UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            integrity.head_message(chain, chain_id, length, head_hash)
+    else:
+        assert integrity.head_message(chain, chain_id, length, head_hash) == expected
+
+
+def test_a_head_message_of_odd_types_keeps_the_canonical_form() -> None:
+    assert integrity.head_message("c", "i", True, "h") == (  # type: ignore[arg-type]
+        b'{"chain":"c","form":"custmgmt-canonical/1","head":"h","id":"i","length":true,'
+        b'"tag":"chain-head"}')
