@@ -18,6 +18,7 @@ from custmgmt.errors import (
     PermissionDenied,
     ValidationError,
 )
+from custmgmt.services.prospects import ProspectService
 from tests.helpers import admin, dispatcher
 
 App = custmgmt.CustomerManagement
@@ -307,3 +308,21 @@ def test_an_actor_must_be_a_principal(app: App, alice: custmgmt.Principal) -> No
         with pytest.raises(ValidationError) as raised:
             call()
         assert raised.value.field == "actor"
+
+
+def test_a_service_built_with_a_plain_plan_function_hands_it_every_new_prospect(
+    app: App, alice: custmgmt.Principal
+) -> None:
+    # keep_plans was a plain function before a batch had its own call (KeepPlans.first)
+    seen: list[tuple[list[tuple[str, int]], bool]] = []
+    service = ProspectService(app._context, app.prospects.grading_policy,
+                              lambda uow, prospects, new: seen.append(
+                                  ([(p.id, p.version) for p in prospects], new)))
+    one = service.register(alice, name="A", phone="13800000001", willingness="clear",
+                           potential_value=1)
+    report = service.import_many(alice, [
+        {"name": "B", "phone": "13800000002", "willingness": "clear", "potential_value": "1"},
+        {"name": "C", "phone": "13800000003", "willingness": "none", "potential_value": "1"}])
+    assert report.imported == 2
+    imported = [p.id for p in app.prospects.mine(alice).items if p.id != one.id]
+    assert seen == [([(one.id, 1)], True), ([(pid, 1) for pid in imported], True)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 
 import attrs
@@ -10,7 +11,13 @@ import pytest
 from custmgmt.adapters.sql.translate import batch_columns, history_values, prospect_values
 from custmgmt.domain.common import Money
 from custmgmt.domain.followups import DefaultCadencePolicy, derive_plan, first_plans
-from custmgmt.domain.prospects import DefaultGradingPolicy, Grade, Prospect, Willingness
+from custmgmt.domain.prospects import (
+    DefaultGradingPolicy,
+    Grade,
+    Prospect,
+    Stage,
+    Willingness,
+)
 from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.validation import EARLIEST_DATE, LATEST_DATE
 from custmgmt.errors import ValidationError
@@ -45,6 +52,25 @@ def test_a_batchs_first_plans_are_those_derived_for_its_prospects() -> None:
         for today in (date(2026, 1, 5), EARLIEST_DATE, LATEST_DATE - timedelta(days=90)):
             assert first_plans(batch, policy, today) == [
                 derive_plan(p, None, policy, today) for p in batch.prospects()]
+
+
+class Spreading:
+    """A cadence plugin spreading follow-ups over four days: its answer varies by call."""
+
+    def __init__(self) -> None:
+        self.days = itertools.cycle([7, 8, 9, 10])
+
+    def interval(self, grade: Grade, stage: Stage) -> int:
+        return next(self.days)
+
+
+def test_the_policy_is_asked_for_each_first_plan_as_derive_plan_asks_it() -> None:
+    batch = batch_of(MIXED)
+    today = date(2026, 1, 5)
+    plans = first_plans(batch, Spreading(), today)
+    derived = Spreading()
+    assert plans == [derive_plan(p, None, derived, today) for p in batch.prospects()]
+    assert len({p.next_due for p in plans}) == 4
 
 
 def test_a_first_plan_due_after_the_last_date_is_refused_as_one_derived() -> None:

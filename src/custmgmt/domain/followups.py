@@ -224,18 +224,19 @@ def first_plans(
     batch: RegistrationBatch, policy: CadencePolicy, today: date
 ) -> list[FollowUpPlan]:
     """The plan of each prospect of ``batch``: what ``derive_plan`` gives a prospect just
-    registered (due by its grade's cadence from ``today``), each grade's date reckoned
-    once."""
+    registered, due by its grade's cadence from ``today`` (the policy asked for each, as
+    ``derive_plan`` asks it: a plugin may spread prospects over several days)."""
     stage = Stage.INITIAL_CONTACT
-    due = {grade: today + timedelta(days=policy.interval(grade, stage))
-           for grade in {row.grade for row in batch.rows}}
-    proven = type(today) is date and all(
-        EARLIEST_DATE <= today <= day <= LATEST_DATE for day in due.values())
-    make = _new_plan if proven else FollowUpPlan
+    interval = policy.interval
     owner, team, active = batch.owner_id, batch.owner_team, followed_up(stage)
-    return [make(prospect_id=row.id, owner_id=owner, owner_team=team, grade=row.grade,
-                 stage=stage, active=active, anchor=today, override=None,
-                 next_due=due[row.grade]) for row in batch.rows]
+    plans = []
+    for row in batch.rows:
+        due = today + timedelta(days=interval(row.grade, stage))
+        plans.append((_new_plan if type(due) is date and EARLIEST_DATE <= today <= due
+                      <= LATEST_DATE else FollowUpPlan)(
+            prospect_id=row.id, owner_id=owner, owner_team=team, grade=row.grade,
+            stage=stage, active=active, anchor=today, override=None, next_due=due))
+    return plans
 
 
 def after_follow_up(

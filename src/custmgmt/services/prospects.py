@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 import attrs
 from attrs import frozen
@@ -78,14 +78,30 @@ class KeepPlans(Protocol):
         """Store the first plan of each prospect of a batch just registered."""
 
 
-class _NoPlans:
-    """No plans kept (a prospect service used without follow-ups)."""
+PlanProspects = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
+"""What ``keep_plans`` was before ``KeepPlans.first``: a function of the prospects."""
+
+
+class _Plans:
+    """``KeepPlans`` from a plain function: a batch's prospects built and handed to it as
+    stored (version 1)."""
+
+    def __init__(self, keep: PlanProspects) -> None:
+        self._keep = keep
 
     def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
-        pass
+        self._keep(uow, prospects, new)
 
     def first(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
-        pass
+        self._keep(uow, [p.at_version(1) for p in batch.prospects()], True)
+
+
+def _keeper(keep_plans: KeepPlans | PlanProspects | None) -> KeepPlans:
+    if keep_plans is None:
+        return _Plans(lambda uow, prospects, new: None)
+    if callable(getattr(keep_plans, "first", None)):
+        return cast(KeepPlans, keep_plans)
+    return _Plans(keep_plans)
 """Called with prospects just added (True) or changed (False), in their unit of work."""
 
 
@@ -218,12 +234,13 @@ class ProspectService(Described):
     """Register, grade, move along the pipeline, transfer and list prospects."""
 
     def __init__(
-        self, context: Context, policy: GradingPolicy, keep_plans: KeepPlans | None = None,
+        self, context: Context, policy: GradingPolicy,
+        keep_plans: KeepPlans | PlanProspects | None = None,
         win_customer: WinCustomer | None = None,
     ) -> None:
         self._ctx = context
         self._policy = policy
-        self._keep_plans: KeepPlans = keep_plans or _NoPlans()
+        self._keep_plans = _keeper(keep_plans)
         self._win_customer = win_customer
 
     @property
