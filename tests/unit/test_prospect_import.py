@@ -11,8 +11,12 @@ import pytest
 
 import custmgmt
 from custmgmt import Grade, Principal
+from custmgmt.adapters.memory.storage import MemoryProspects
 from custmgmt.domain.prospects import ProspectsImported
-from custmgmt.errors import PermissionDenied, ValidationError
+from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.errors import ClaimConflict, PermissionDenied, ValidationError
+from custmgmt.plugins import hookimpl
+from custmgmt.testing.builders import T0
 from tests.helpers import admin
 
 CSV = """name,phone,email,organization,willingness,potential_value
@@ -287,3 +291,51 @@ def _numbered_rows(count: int) -> list[dict[str, str]]:
     """Good rows P0, P1, ... each with its own phone."""
     return [{"name": f"P{n}", "phone": f"1370013{n:04d}", "willingness": "clear",
              "potential_value": "1"} for n in range(count)]
+
+
+def test_a_storage_refusing_a_key_it_does_not_report_ends_the_import_with_each_row_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a foreign adapter whose write refuses a key its look-up never reports: the batch is
+    # looked up and written again once, then row by row, each row refused, not for ever
+    writes: list[int] = []
+
+    def refuse(self: MemoryProspects, batch: RegistrationBatch) -> None:
+        writes.append(len(batch.rows))
+        if len(writes) > 50:
+            raise AssertionError("written again and again")
+        raise ClaimConflict("u-x", "r-x", T0, "phone")
+
+    monkeypatch.setattr(MemoryProspects, "add_batch", refuse)
+    with custmgmt.open("memory://") as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        report = app.prospects.import_many(alice, _numbered_rows(3))
+    assert (report.imported, [r.line for r in report.rejected]) == (0, [1, 2, 3])
+    assert {r.reason for r in report.rejected} == {
+        f"already registered by u-x (r-x, {T0.isoformat()})"}
+    assert writes == [3, 3, 1, 1, 1, 1, 1, 1]
+
+
+class _GradesAsText:
+    """A broken grading plugin: answers "A", not Grade.A."""
+
+    @hookimpl
+    def custmgmt_grading_policy(self, settings: object) -> object:
+        return self
+
+    def grade(self, willingness: object, potential_value: object) -> str:
+        return "A"
+
+
+def test_a_grading_plugin_answering_no_grade_is_refused_by_field() -> None:
+    with custmgmt.open("memory://", plugins=[_GradesAsText()]) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        with pytest.raises(ValidationError) as raised:
+            app.prospects.register(alice, name="A", phone="13800000001",
+                                   willingness="clear", potential_value=1)
+        assert raised.value.field == "grade"
+        report = app.prospects.import_many(alice, _numbered_rows(2))
+        assert report.imported == 0
+        assert [(r.line, r.field, r.reason) for r in report.rejected] == [
+            (1, "grade", "must be a Grade, not str"), (2, "grade", "must be a Grade, not str")]
+        assert not app.prospects.mine(alice).items

@@ -86,16 +86,23 @@ class _Policy:
 
 def _checked_register(**kw: object) -> tuple[Prospect, tuple[ProspectRegistered, ...]]:
     """What ``Prospect.register`` did before it checked its inputs once: every record
-    built by its validating constructor."""
+    built by its validating constructor (a grade that is not a ``Grade`` refused first,
+    and the registration's fields named by the arguments they came from)."""
     grade = kw["policy"].grade(kw["willingness"], kw["potential_value"])  # type: ignore[attr-defined]
+    if not isinstance(grade, Grade):
+        raise ValidationError("grade", f"must be a Grade, not {type(grade).__name__}")
+    try:
+        registration = Registration(id=kw["registration_id"], by=kw["owner_id"], at=kw["at"])  # type: ignore[arg-type]
+    except ValidationError as error:
+        named = {"id": "registration_id", "by": "owner_id"}.get(error.field, error.field)
+        raise ValidationError(named, error.message) from None
     entry = HistoryEntry(kind=ChangeKind.REGISTERED, by=kw["owner_id"], at=kw["at"],  # type: ignore[arg-type]
                          before=None, after=grade._value_, reason="registered")
     prospect = Prospect(
         id=kw["id"], profile=kw["profile"], willingness=kw["willingness"],  # type: ignore[arg-type]
         potential_value=kw["potential_value"], grade=grade, owner_id=kw["owner_id"],  # type: ignore[arg-type]
         owner_team=kw["owner_team"],  # type: ignore[arg-type]
-        registration=Registration(id=kw["registration_id"], by=kw["owner_id"], at=kw["at"]),  # type: ignore[arg-type]
-        history=(entry,))
+        registration=registration, history=(entry,))
     event = ProspectRegistered(actor_id=kw["owner_id"], occurred_at=kw["at"], prospect_id=kw["id"],  # type: ignore[arg-type]
                                owner_id=kw["owner_id"], grade=grade)  # type: ignore[arg-type]
     return prospect, (event,)

@@ -199,7 +199,7 @@ class Prospect:
         policy: GradingPolicy,
         at: datetime,
     ) -> Changed:
-        return registered(
+        return register_graded(
             id=id, registration_id=registration_id, profile=profile, willingness=willingness,
             potential_value=potential_value, grade=policy.grade(willingness, potential_value),
             owner_id=owner_id, owner_team=owner_team, at=at, cls=cls)
@@ -444,7 +444,11 @@ def _registered(
     return prospect, (event,)
 
 
-def registered(
+_REGISTRATION_ARGUMENTS = {"id": "registration_id", "by": "owner_id"}
+"""``Registration``'s fields by the names ``register`` takes them under."""
+
+
+def register_graded(
     *, id: ProspectId, registration_id: RegistrationId, profile: Profile,
     willingness: Willingness, potential_value: Money, grade: Grade, owner_id: str,
     owner_team: str | None, at: datetime, cls: type[Prospect] = Prospect,
@@ -461,6 +465,13 @@ def registered(
         # built from it (an import registers a thousand per batch).
         return _registered(id, registration_id, profile, willingness, potential_value,
                            grade, owner_id, owner_team, at)
+    if not isinstance(grade, Grade):  # a grading plugin's answer
+        raise ValidationError("grade", f"must be a Grade, not {type(grade).__name__}")
+    try:
+        registration = Registration(id=registration_id, by=owner_id, at=at)
+    except ValidationError as error:  # named as the caller named them
+        raise ValidationError(_REGISTRATION_ARGUMENTS.get(error.field, error.field),
+                              error.message) from None
     entry = HistoryEntry(
         kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None,
         after=grade._value_, reason="registered",  # (``value`` without the property)
@@ -468,8 +479,7 @@ def registered(
     prospect = cls(
         id=id, profile=profile, willingness=willingness, potential_value=potential_value,
         grade=grade, owner_id=owner_id, owner_team=owner_team,
-        registration=Registration(id=registration_id, by=owner_id, at=at),
-        history=(entry,),
+        registration=registration, history=(entry,),
     )
     event = ProspectRegistered(
         actor_id=owner_id, occurred_at=at, prospect_id=id, owner_id=owner_id, grade=grade

@@ -9,7 +9,6 @@ keeps objects, and the tests hold the two to each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -17,9 +16,9 @@ from attrs import field, frozen
 
 from custmgmt.domain.common import Money, ProspectId, RegistrationId
 from custmgmt.domain.grading import Grade, Willingness
-from custmgmt.domain.identity import IdentityKey
+from custmgmt.domain.identity import IdentityKey, KeyKind
 from custmgmt.domain.prospect_events import ImportedProspect
-from custmgmt.domain.prospects import GradingPolicy, Profile, Prospect, registered
+from custmgmt.domain.prospects import Profile, Prospect, register_graded
 from custmgmt.domain.validation import aware, optional, plain_text, text
 from custmgmt.errors import ValidationError
 
@@ -36,9 +35,10 @@ class Registered(NamedTuple):
     keys: frozenset[IdentityKey]
 
 
-def _rows(_inst: object, _attribute: object, value: object) -> None:
-    """Each row what ``Prospect.register`` would accept, checked by the validators' own
-    fast paths (a batch holds thousands); the first row that is not, named."""
+def _rows(batch: RegistrationBatch, _attribute: object, value: object) -> None:
+    """Each row what ``Prospect.register`` accepts, with keys of its own kinds; a row
+    that fails the validators' fast paths (a batch holds thousands) is checked by them in
+    full, and the first field they refuse is named (``rows[2].id``)."""
     if type(value) is not tuple:
         raise ValidationError("rows", "must be a tuple of Registered")
     for n, row in enumerate(value):
@@ -46,8 +46,33 @@ def _rows(_inst: object, _attribute: object, value: object) -> None:
                 and plain_text(row.registration_id, 100) and type(row.profile) is Profile
                 and type(row.willingness) is Willingness
                 and type(row.potential_value) is Money and not row.potential_value.is_negative
-                and type(row.grade) is Grade and type(row.keys) is frozenset):
-            raise ValidationError(f"rows[{n}]", "is not a Registered row of valid values")
+                and type(row.grade) is Grade and _keys(row.keys)):
+            _check_row(batch, n, row)
+
+
+def _keys(keys: object) -> bool:
+    """Whether ``keys`` is a frozenset of sealed keys, at most one of each kind."""
+    return type(keys) is frozenset and all(
+        type(k) is IdentityKey and type(k.kind) is KeyKind and type(k.value) is str
+        for k in keys) and len({k.kind for k in keys}) == len(keys)
+
+
+def _check_row(batch: RegistrationBatch, n: int, row: object) -> None:
+    """Raise what ``Prospect.register`` raises for ``row`` (ValidationError naming
+    ``rows[n].<field>``), or for keys that are not sealed keys of distinct kinds."""
+    if not isinstance(row, Registered):
+        raise ValidationError(f"rows[{n}]", "must be a Registered row")
+    try:
+        register_graded(
+            id=row.id, registration_id=row.registration_id, profile=row.profile,
+            willingness=row.willingness, potential_value=row.potential_value,
+            grade=row.grade, owner_id=batch.owner_id, owner_team=batch.owner_team,
+            at=batch.at)
+    except ValidationError as error:
+        raise ValidationError(f"rows[{n}].{error.field}", error.message) from None
+    if not _keys(row.keys):
+        raise ValidationError(f"rows[{n}].keys", "must be sealed identity keys, at most "
+                              "one of each kind")
 
 
 @frozen(kw_only=True)
@@ -60,22 +85,10 @@ class RegistrationBatch:
     at: datetime = field(validator=aware)
     rows: tuple[Registered, ...] = field(validator=_rows)
 
-    @classmethod
-    def graded(
-        cls, *, owner_id: str, owner_team: str | None, at: datetime, policy: GradingPolicy,
-        rows: Sequence[tuple[ProspectId, RegistrationId, Profile, Willingness, Money,
-                             frozenset[IdentityKey]]],
-    ) -> RegistrationBatch:
-        """A batch of ``rows`` (id, registration id, profile, willingness, value, keys),
-        each graded by ``policy``."""
-        return cls(owner_id=owner_id, owner_team=owner_team, at=at, rows=tuple(
-            Registered(pid, rid, profile, will, value, policy.grade(will, value), keys)
-            for pid, rid, profile, will, value, keys in rows))
-
     def prospects(self) -> list[Prospect]:
         """The batch as ``Prospect.register`` makes each of its rows (not yet stored:
         version 0), for a storage that keeps prospects as objects."""
-        return [registered(
+        return [register_graded(
             id=row.id, registration_id=row.registration_id, profile=row.profile,
             willingness=row.willingness, potential_value=row.potential_value, grade=row.grade,
             owner_id=self.owner_id, owner_team=self.owner_team, at=self.at)[0]

@@ -65,7 +65,7 @@ class PlanKeeper:
                 # history, the former ones none of it.
                 uow.follow_ups.reassign(prospect.id, prospect.owner_id, prospect.owner_team)
 
-    def first(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
+    def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
         """The first plan of each prospect of a batch just registered."""
         uow.plans.add_many(first_plans(batch, self.policy, self._ctx.today()))
 

@@ -196,6 +196,8 @@ class ProspectImport:
                 # a value the grading policy refuses (another currency) is this row's
                 # fault: refused here, not by the batch's write
                 grade = self._policy.grade(will, value)
+                if not isinstance(grade, Grade):  # a grading plugin's fault, said per row
+                    raise ValidationError("grade", f"must be a Grade, not {type(grade).__name__}")
             except ValidationError as error:
                 self._reject(line, error.field, "; ".join(
                     f"{e.path}: {e.message}" if e.path != error.field else e.message
@@ -272,7 +274,7 @@ class ProspectImport:
         return free
 
     def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
-        attempts = 1
+        attempts, looked_up = 1, False
         while True:
             rejected_before, already_before = len(self.rejected), self.already_imported
             try:
@@ -285,10 +287,12 @@ class ProspectImport:
                 if isinstance(error, ConcurrencyError) and attempts < WRITE_ATTEMPTS:
                     attempts += 1
                     continue
-                # Written without a look-up, and someone holds a key of the batch: look
-                # them up (reporting each, releasing the lost) and write the batch again.
-                if isinstance(error, ClaimConflict) and not self._look_up_holders:
-                    self._look_up_holders = True
+                # Someone holds a key of the batch (not looked up, or registered since):
+                # look them up (reporting each, releasing the lost) and write the batch
+                # again, once: a storage whose write refuses a key its look-up does not
+                # report would otherwise be written again for ever.
+                if isinstance(error, ClaimConflict) and not looked_up:
+                    self._look_up_holders = looked_up = True
                     continue
                 raise
             self.imported += stored

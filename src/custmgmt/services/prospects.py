@@ -68,18 +68,19 @@ KIND = "prospect"
 T = TypeVar("T")
 _IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
+
 class KeepPlans(Protocol):
     """Keeps the follow-up plans in step with the prospects (``PlanKeeper``)."""
 
     def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
         """Derive and store the plans of ``prospects`` (``new``: just registered)."""
 
-    def first(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
+    def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
         """Store the first plan of each prospect of a batch just registered."""
 
 
 PlanProspects = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
-"""What ``keep_plans`` was before ``KeepPlans.first``: a function of the prospects."""
+"""What ``keep_plans`` was before ``KeepPlans.plan_batch``: a function of prospects."""
 
 
 class _Plans:
@@ -92,17 +93,16 @@ class _Plans:
     def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
         self._keep(uow, prospects, new)
 
-    def first(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
+    def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
         self._keep(uow, [p.at_version(1) for p in batch.prospects()], True)
 
 
 def _keeper(keep_plans: KeepPlans | PlanProspects | None) -> KeepPlans:
     if keep_plans is None:
         return _Plans(lambda uow, prospects, new: None)
-    if callable(getattr(keep_plans, "first", None)):
+    if callable(getattr(keep_plans, "plan_batch", None)):
         return cast(KeepPlans, keep_plans)
     return _Plans(keep_plans)
-"""Called with prospects just added (True) or changed (False), in their unit of work."""
 
 
 @frozen
@@ -405,7 +405,7 @@ class ProspectService(Described):
             except ValidationError:
                 return _parse_naming_all(row)
 
-        run = ProspectImport(self._ctx, self._policy, actor, parse, self._keep_plans.first,
+        run = ProspectImport(self._ctx, self._policy, actor, parse, self._keep_plans.plan_batch,
                              self._release_lost, import_id)
         return run.run(rows, batch_size, first_line, on_progress)
 

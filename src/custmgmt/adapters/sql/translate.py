@@ -144,15 +144,14 @@ def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[
         if column not in prospects:
             prospects[column] = _shared(grades, {g: read(p) for g, p in made.items()})
     history: dict[str, list[Any]] = {column: [] for column in HISTORY_COLUMNS}
-    positions = {len(p.history) for p in made.values()}
-    for position in range(max(positions, default=0)):
+    for position in range(max(len(p.history) for p in made.values())):
         entries = {g: history_values(p.id, position, p.history[position])
-                   for g, p in made.items()}
+                   for g, p in made.items() if position < len(p.history)}
+        having = [row for row in rows if row.grade in entries]
         for column in HISTORY_COLUMNS:
-            history[column] += [row.id for row in rows] if column == "prospect_id" else \
-                _shared(grades, {g: values[column] for g, values in entries.items()})
-    if len(positions) > 1:
-        raise ValueError("registered prospects differ in the length of their history")
+            history[column] += [row.id for row in having] if column == "prospect_id" else \
+                _shared([row.grade for row in having],
+                        {g: values[column] for g, values in entries.items()})
     return prospects, history
 
 
