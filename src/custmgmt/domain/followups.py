@@ -229,11 +229,18 @@ def first_plans(
     stage = Stage.INITIAL_CONTACT
     interval = policy.interval
     owner, team, active = batch.owner_id, batch.owner_team, followed_up(stage)
+    in_range = type(today) is date and today >= EARLIEST_DATE
+    due_after: dict[object, date] = {}  # by the interval's answer (a few distinct days)
     plans = []
     for row in batch.rows:
-        due = today + timedelta(days=interval(row.grade, stage))
-        plans.append((_new_plan if type(due) is date and EARLIEST_DATE <= today <= due
-                      <= LATEST_DATE else FollowUpPlan)(
+        days = interval(row.grade, stage)
+        due = due_after.get(days) if type(days) is int else None
+        if due is None:
+            due = today + timedelta(days=days)
+            if type(days) is int:
+                due_after[days] = due
+        plans.append((_new_plan if in_range and type(due) is date and due <= LATEST_DATE
+                      else FollowUpPlan)(
             prospect_id=row.id, owner_id=owner, owner_team=team, grade=row.grade,
             stage=stage, active=active, anchor=today, override=None, next_due=due))
     return plans

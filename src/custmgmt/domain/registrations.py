@@ -52,9 +52,15 @@ def _rows(batch: RegistrationBatch, _attribute: object, value: object) -> None:
 
 def _keys(keys: object) -> bool:
     """Whether ``keys`` is a frozenset of sealed keys, at most one of each kind."""
-    return type(keys) is frozenset and all(
-        type(k) is IdentityKey and type(k.kind) is KeyKind and type(k.value) is str
-        for k in keys) and len({k.kind for k in keys}) == len(keys)
+    if type(keys) is not frozenset:
+        return False
+    kinds = set()
+    for key in keys:
+        if type(key) is not IdentityKey or type(key.kind) is not KeyKind \
+                or type(key.value) is not str:
+            return False
+        kinds.add(key.kind)
+    return len(kinds) == len(keys)
 
 
 def _check_row(batch: RegistrationBatch, n: int, row: object) -> None:
