@@ -83,14 +83,17 @@ def test_a_first_plan_due_after_the_last_date_is_refused_as_one_derived() -> Non
     assert raised.value.field == "next_due"
 
 
-def test_the_sql_rows_of_a_batch_are_those_of_its_prospects() -> None:
-    batch = batch_of(MIXED)
-    prospects, history = batch_columns(batch)
+def assert_its_sql_rows_are_those_of_its_prospects(batch: RegistrationBatch) -> None:
+    columns, history = batch_columns(batch)
     stored = [p.at_version(1) for p in batch.prospects()]
-    rows = [prospect_values(p) for p in stored]
-    assert prospects == {column: [row[column] for row in rows] for column in rows[0]}
+    expected = [prospect_values(p) for p in stored]
+    assert columns == {column: [row[column] for row in expected] for column in expected[0]}
     entries = [history_values(p.id, i, e) for p in stored for i, e in enumerate(p.history)]
     assert history == {column: [row[column] for row in entries] for column in entries[0]}
+
+
+def test_the_sql_rows_of_a_batch_are_those_of_its_prospects() -> None:
+    assert_its_sql_rows_are_those_of_its_prospects(batch_of(MIXED))
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -160,10 +163,4 @@ def test_the_sql_rows_of_any_batch_are_those_of_its_prospects(
 ) -> None:
     prospects = [make_prospect(n, willingness=w, value=v, organization=org)
                  for n, (w, v, org) in enumerate(rows, start=1)]
-    batch = batch_of(prospects)
-    columns, history = batch_columns(batch)
-    stored = [p.at_version(1) for p in batch.prospects()]
-    expected = [prospect_values(p) for p in stored]
-    assert columns == {column: [row[column] for row in expected] for column in expected[0]}
-    entries = [history_values(p.id, i, e) for p in stored for i, e in enumerate(p.history)]
-    assert history == {column: [row[column] for row in entries] for column in entries[0]}
+    assert_its_sql_rows_are_those_of_its_prospects(batch_of(prospects))
