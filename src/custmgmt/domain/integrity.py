@@ -110,6 +110,7 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",
                               allow_nan=False)
 _json_text: Callable[[str], str] = json.encoder.encode_basestring
 """A ``str`` as canonical JSON writes it (``ensure_ascii=False``), quotes included."""
+_FORM_TEXT = _json_text(FORM)
 
 
 def canonical_json(data: Any) -> str:
@@ -151,9 +152,6 @@ def head_message(chain: str, chain_id: str, length: int, head_hash: str) -> byte
                 f'"length":{int.__repr__(length)},"tag":"chain-head"}}').encode()
     return canonical_json({"form": FORM, "tag": "chain-head", "chain": chain, "id": chain_id,
                            "length": length, "head": head_hash}).encode("utf-8")
-
-
-_FORM_TEXT = _json_text(FORM)
 
 
 CUSTODY_CHAIN = "custody"

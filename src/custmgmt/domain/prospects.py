@@ -448,6 +448,18 @@ _REGISTRATION_ARGUMENTS = {"id": "registration_id", "by": "owner_id"}
 """``Registration``'s fields by the names ``register`` takes them under."""
 
 
+def registrable(
+    id: object, registration_id: object, profile: object, willingness: object,
+    potential_value: object, grade: object,
+) -> bool:
+    """Whether a prospect's own inputs pass ``Prospect.register``'s validators by their
+    fast paths (``register_graded``'s and a registration batch's check of each row)."""
+    return plain_text(id, 100) and plain_text(registration_id, 100) \
+        and type(profile) is Profile and type(willingness) is Willingness \
+        and type(potential_value) is Money and not potential_value.is_negative \
+        and type(grade) is Grade
+
+
 def register_graded(
     *, id: ProspectId, registration_id: RegistrationId, profile: Profile,
     willingness: Willingness, potential_value: Money, grade: Grade, owner_id: str,
@@ -455,11 +467,8 @@ def register_graded(
 ) -> Changed:
     """What ``Prospect.register`` makes of a prospect ``grade`` was given (a batch's
     prospects come graded: ``registrations.RegistrationBatch``)."""
-    if cls is Prospect and type(grade) is Grade and plain_text(id, 100) \
-            and plain_text(registration_id, 100) and plain_text(owner_id, 200) \
-            and utc_instant(at) and type(profile) is Profile \
-            and type(willingness) is Willingness and type(potential_value) is Money \
-            and not potential_value.is_negative:
+    if cls is Prospect and plain_text(owner_id, 200) and utc_instant(at) and registrable(
+            id, registration_id, profile, willingness, potential_value, grade):
         # The usual case: every validator below would pass (these are their own fast
         # paths), so each input is checked once here rather than in every record
         # built from it (an import registers a thousand per batch).

@@ -18,8 +18,8 @@ from custmgmt.domain.common import Money, ProspectId, RegistrationId
 from custmgmt.domain.grading import Grade, Willingness
 from custmgmt.domain.identity import IdentityKey, KeyKind
 from custmgmt.domain.prospect_events import ImportedProspect
-from custmgmt.domain.prospects import Profile, Prospect, register_graded
-from custmgmt.domain.validation import aware, optional, plain_text, text
+from custmgmt.domain.prospects import Profile, Prospect, register_graded, registrable
+from custmgmt.domain.validation import aware, optional, text
 from custmgmt.errors import ValidationError
 
 
@@ -42,11 +42,7 @@ def _rows(batch: RegistrationBatch, _attribute: object, value: object) -> None:
     if type(value) is not tuple:
         raise ValidationError("rows", "must be a tuple of Registered")
     for n, row in enumerate(value):
-        if not (type(row) is Registered and plain_text(row.id, 100)
-                and plain_text(row.registration_id, 100) and type(row.profile) is Profile
-                and type(row.willingness) is Willingness
-                and type(row.potential_value) is Money and not row.potential_value.is_negative
-                and type(row.grade) is Grade and _keys(row.keys)):
+        if not (type(row) is Registered and registrable(*row[:6]) and _keys(row.keys)):
             _check_row(batch, n, row)
 
 
@@ -69,11 +65,7 @@ def _check_row(batch: RegistrationBatch, n: int, row: object) -> None:
     if not isinstance(row, Registered):
         raise ValidationError(f"rows[{n}]", "must be a Registered row")
     try:
-        register_graded(
-            id=row.id, registration_id=row.registration_id, profile=row.profile,
-            willingness=row.willingness, potential_value=row.potential_value,
-            grade=row.grade, owner_id=batch.owner_id, owner_team=batch.owner_team,
-            at=batch.at)
+        batch.prospect(row)
     except ValidationError as error:
         raise ValidationError(f"rows[{n}].{error.field}", error.message) from None
     if not _keys(row.keys):
@@ -94,11 +86,14 @@ class RegistrationBatch:
     def prospects(self) -> list[Prospect]:
         """The batch as ``Prospect.register`` makes each of its rows (not yet stored:
         version 0), for a storage that keeps prospects as objects."""
-        return [register_graded(
+        return [self.prospect(row) for row in self.rows]
+
+    def prospect(self, row: Registered) -> Prospect:
+        """What ``Prospect.register`` makes of one row of the batch (version 0)."""
+        return register_graded(
             id=row.id, registration_id=row.registration_id, profile=row.profile,
             willingness=row.willingness, potential_value=row.potential_value, grade=row.grade,
             owner_id=self.owner_id, owner_team=self.owner_team, at=self.at)[0]
-            for row in self.rows]
 
     def imported(self) -> tuple[ImportedProspect, ...]:
         """Each prospect's id and grade, as ``ProspectsImported`` names them."""

@@ -8,8 +8,6 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-import attrs
-
 from custmgmt.adapters.sql.driver import columns_of
 from custmgmt.adapters.sql.tables import (
     AuditRow,
@@ -135,7 +133,7 @@ def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[
     made: dict[Grade, Prospect] = {}
     for row in rows:
         if row.grade not in made:
-            made[row.grade] = attrs.evolve(batch, rows=(row,)).prospects()[0].at_version(1)
+            made[row.grade] = batch.prospect(row).at_version(1)
     grades = [row.grade for row in rows]
     prospects = {**columns_of(rows, {c: PROSPECT_COLUMNS[c] for c in _ROW_COLUMNS}),
                  "registration_id": [row.registration_id for row in rows],
