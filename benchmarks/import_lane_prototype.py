@@ -23,12 +23,19 @@ What the prototype adds to the lane (``import_rows``):
      batch ("ProspectsImported", JSON count, first and last id);
   6. on_progress(imported, rejected) after each batch;
   7. WAL, synchronous left alone, cache_size 64 MiB (as the lane).
+
+And, as options (the ``proto-duties`` kinds), what custmgmt's other issues ask of an
+import: a sealed trail head for each prospect (#10: a deleted trail is caught), here
+the number of its batch's audit entry and a 128-bit HMAC in its own row; each batch's
+keys looked up among the keys customers hold (#11); grade and cadence asked of policy
+objects for each row (the plugin path).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -39,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -59,6 +66,9 @@ class Options:
     idempotence: str = "index"    # "index" | "rowid" | "none"
     events: bool = True           # one event row a batch
     one_commit: bool = True       # else a commit per batch
+    heads: bool = False           # each prospect's sealed trail head, in its row
+    customers: bool = False       # each batch's keys looked up among customers' keys
+    policies: bool = False        # grade and cadence asked of policy objects a row
 
 
 @dataclass
@@ -66,7 +76,7 @@ class Report:
     imported: int = 0
     already_imported: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
-    conflicts: list[tuple[int, str, int]] = field(default_factory=list)
+    conflicts: list[tuple[int, str, int | str]] = field(default_factory=list)
     refused_rows: int = 0  # rows rejected or in conflict (a row may have 2 entries)
 
 
@@ -78,7 +88,8 @@ def schema(opts: Options) -> list[str]:
         "potential_amount TEXT NOT NULL, grade TEXT NOT NULL, owner_id TEXT NOT NULL, "
         "owner_team TEXT, registration_id TEXT NOT NULL, registered_by TEXT NOT NULL, "
         "registered_at TEXT NOT NULL, active BOOLEAN NOT NULL, next_due DATE NOT NULL, "
-        f"phone_key INTEGER NOT NULL{unique}, email_key INTEGER{unique})",
+        f"phone_key INTEGER NOT NULL{unique}, email_key INTEGER{unique}"
+        + (", head_entry INTEGER, head_seal BLOB" if opts.heads else "") + ")",
         "CREATE INDEX lp_owner_due ON lp (owner_id, next_due) WHERE active",
         "CREATE INDEX lp_team_due ON lp (owner_team, next_due) WHERE active",
         "CREATE TABLE lp_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
@@ -87,6 +98,12 @@ def schema(opts: Options) -> list[str]:
         "occurred_at TEXT NOT NULL, payload TEXT NOT NULL)",
         "CREATE TABLE lp_imports (import_id TEXT PRIMARY KEY, base INTEGER NOT NULL UNIQUE)",
     ]
+    if opts.customers:  # the keys customers hold (custmgmt_customer_keys), 1,000 of them
+        statements.append("CREATE TABLE lp_customer_keys (key INTEGER PRIMARY KEY, "
+                          "customer_id TEXT NOT NULL)")
+        held = random.Random(3)
+        statements += [f"INSERT INTO lp_customer_keys VALUES "
+                       f"({held.getrandbits(64) - 2**63}, 'c-{n}')" for n in range(1000)]
     if opts.partial:
         statements += ["CREATE UNIQUE INDEX lp_phone_key ON lp (phone_key) WHERE active",
                        "CREATE UNIQUE INDEX lp_email_key ON lp (email_key) WHERE active"]
@@ -165,11 +182,18 @@ def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in on
     at = now.strftime("%Y-%m-%d %H:%M:%S.%f")
     registration = f"{import_id}:"
     on_conflict = " ON CONFLICT DO NOTHING" if opts.conflicts else ""
+    heads = ", head_entry, head_seal" if opts.heads else ""
     insert = (
         "INSERT INTO lp (id, name, phone, email, willingness, potential_amount, grade, "
-        "registration_id, next_due, phone_key, email_key, owner_id, registered_by, "
-        f"registered_at, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{owner}', "
-        f"'{owner}', '{at}', 1){on_conflict}")
+        f"registration_id, next_due, phone_key, email_key{heads}, owner_id, registered_by, "
+        f"registered_at, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+        f"{', ?, ?' if opts.heads else ''}, '{owner}', '{owner}', '{at}', 1){on_conflict}")
+    policy = Policy()
+    grade_by, interval = policy.grade, policy.interval
+    due_after: dict[object, str] = {}  # by the cadence's answer (a few distinct days)
+    previous_hash = bytes(32)
+    chain_inner, chain_outer = _chain_inner, _chain_outer
+    to_bytes = int.to_bytes
     audit = ("INSERT INTO lp_audit (at, actor_id, prospect_ids, hash) "
              f"VALUES ('{at}', '{owner}', ?, ?)")
     event = f"INSERT INTO lp_events (type, occurred_at, payload) VALUES " \
@@ -185,6 +209,8 @@ def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in on
 
     execute("BEGIN IMMEDIATE")
     try:
+        # the number of the import's first audit entry (the heads name their entry)
+        entry = execute("SELECT coalesce(max(id), 0) + 1 FROM lp_audit").fetchone()[0]
         # the id base: time-ordered, above every id held, a multiple of 2**21
         millis = time.time_ns() // 1_000_000
         top = execute("SELECT max(id) FROM lp").fetchone()[0]
@@ -231,12 +257,29 @@ def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in on
                     report.rejected += [(line, f, r) for f, r in found]
                     report.refused_rows += 1
                     continue
-                grade = grade_of(will, int(value))
-                written.append((
-                    base + line, name, phone, email, will, value, grade,
-                    f"{registration}{line}", due[grade],
-                    seal(b"phone\x00+86" + phone.encode()),
-                    seal(b"email\x00" + email.encode())))
+                if opts.policies:  # as custmgmt asks its policies: each row
+                    grade = grade_by(will, int(value))
+                    days = interval(grade, STAGE)
+                    next_due = due_after.get(days)
+                    if next_due is None:
+                        next_due = due_after[days] = (today + timedelta(days=days)).isoformat()
+                else:
+                    grade = grade_of(will, int(value))
+                    next_due = due[grade]
+                pid = base + line
+                stored = (pid, name, phone, email, will, value, grade,
+                          f"{registration}{line}", next_due,
+                          seal(b"phone\x00+86" + phone.encode()),
+                          seal(b"email\x00" + email.encode()))
+                if opts.heads:  # the head: length 0 at the batch's entry, sealed
+                    mac = chain_inner()
+                    mac.update(HEAD + to_bytes(pid, 8, "big") + to_bytes(entry, 8, "big"))
+                    sealed = chain_outer()
+                    sealed.update(mac.digest())
+                    stored += (entry, sealed.digest()[:16])
+                written.append(stored)
+            if written and opts.customers:
+                written = not_customers(connection, written, base, report)
             if written:
                 before = connection.total_changes
                 executemany(insert, written)
@@ -245,7 +288,13 @@ def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in on
                                         opts.idempotence == "index")
             if written:
                 ids = ",".join(str(r[0]) for r in written)
-                execute(audit, (ids, hashlib.sha256(ids.encode()).hexdigest()))
+                if opts.heads:  # the entry the heads name: its number, chained hashes
+                    previous_hash = entry_hash(previous_hash, written)
+                    execute(AUDIT_AT.format(at=at, owner=owner),
+                            (entry, ids, previous_hash.hex()))
+                    entry += 1
+                else:
+                    execute(audit, (ids, hashlib.sha256(ids.encode()).hexdigest()))
                 if opts.events:
                     execute(event, (json.dumps({
                         "import_id": import_id, "count": len(written),
@@ -262,6 +311,64 @@ def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in on
             execute("ROLLBACK")
         raise
     return report
+
+
+STAGE = "initial_contact"
+CHAIN_KEY = b"custmgmt chain heads: the benchmark's own secret"
+_chain_inner, _chain_outer = ip._hmac_pads(CHAIN_KEY)
+
+
+class Policy:
+    """What custmgmt's grading and cadence plugins answer (its defaults), asked a row."""
+
+    def grade(self, willingness: str, value: int) -> str:
+        return ip._grade(willingness, value)
+
+    def interval(self, grade: str, stage: str) -> int:
+        return ip.CADENCE_DAYS[grade]
+
+
+def entry_hash(previous: bytes, written: list[tuple[Any, ...]]) -> bytes:
+    """The batch's audit entry: SHA-256 over the entry before and every id it names."""
+    return hashlib.sha256(previous + ",".join(str(r[0]) for r in written).encode()).digest()
+
+
+HEAD = b"audit:prospect\x00"
+ENTRY_ONE = (1).to_bytes(8, "big")
+AUDIT_AT = ("INSERT INTO lp_audit (id, at, actor_id, prospect_ids, hash) "
+            "VALUES (?, '{at}', '{owner}', ?, ?)")
+
+
+def head_seal(prospect_id: int, entry: int) -> bytes:
+    """HMAC-SHA-256 (chain key, the first 128 bits) of a prospect's trail head: its
+    chain, its id, and the audit entry its trail starts at (length 0), whose hash the
+    import's own sealed chain of entries vouches for."""
+    return hmac.digest(CHAIN_KEY, HEAD + prospect_id.to_bytes(8, "big")
+                       + entry.to_bytes(8, "big"), "sha256")[:16]
+
+
+def not_customers(connection: sqlite3.Connection, written: list[tuple[Any, ...]],
+                  base: int, report: Report) -> list[tuple[Any, ...]]:
+    """The rows none of whose keys a customer holds; the others reported, naming the
+    customer (custmgmt asks the customers' keys of each batch before it writes)."""
+    keys = [row[9] for row in written] + [row[10] for row in written]
+    held: dict[int, str] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        held.update(connection.execute(
+            "SELECT key, customer_id FROM lp_customer_keys WHERE key IN "
+            f"({', '.join('?' * len(chunk))})", chunk).fetchall())
+    if not held:
+        return written
+    kept = []
+    for row in written:
+        holders = [held[key] for key in (row[9], row[10]) if key in held]
+        if holders:
+            report.conflicts += [(row[0] - base, "customer", holder) for holder in holders]
+            report.refused_rows += 1
+        else:
+            kept.append(row)
+    return kept
 
 
 def shortfall(connection: sqlite3.Connection, written: list[tuple[Any, ...]], base: int,
@@ -305,8 +412,8 @@ def good(n: int) -> dict[str, str]:
             "willingness": ip.WILLINGNESS[n % 4], "potential_value": str((n % 50) * 40_000)}
 
 
-def check(mode: str) -> list[str]:  # noqa: PLR0915 - one check after another
-    opts = Options(idempotence=mode)
+def check(mode: str, duties: bool = False) -> list[str]:  # noqa: PLR0915
+    opts = replace(DUTIES, idempotence=mode) if duties else Options(idempotence=mode)
     done = []
     with tempfile.TemporaryDirectory() as folder:
         c = connect(Path(folder) / "check.db")
@@ -353,7 +460,10 @@ def check(mode: str) -> list[str]:  # noqa: PLR0915 - one check after another
         named = [int(i) for ids, _ in audits[1:] for i in ids.split(",")]
         assert sorted(named) == sorted(i for (i,) in c.execute(
             "SELECT id FROM lp WHERE registration_id LIKE 'imp-A:%'"))
-        assert all(hashlib.sha256(ids.encode()).hexdigest() == h for ids, h in audits)
+        if opts.heads:  # each import's entries chain (check_duties checks the heads)
+            assert all(len(h) == 64 for _, h in audits)
+        else:
+            assert all(hashlib.sha256(ids.encode()).hexdigest() == h for ids, h in audits)
         events = [json.loads(p) for (p,) in c.execute(
             "SELECT payload FROM lp_events WHERE type = 'ProspectsImported' ORDER BY id")]
         assert [e["count"] for e in events[1:]] == [4, 1, 2], events
@@ -434,6 +544,47 @@ def check(mode: str) -> list[str]:  # noqa: PLR0915 - one check after another
     return done
 
 
+def check_duties(mode: str) -> list[str]:
+    """The duties' own checks: heads that verify, and the customers' keys refused."""
+    opts = replace(DUTIES, idempotence=mode)
+    done = []
+    with tempfile.TemporaryDirectory() as folder:
+        c = connect(Path(folder) / "duties.db")
+        create(c, opts)
+        inner, outer = ip._hmac_pads(ip.PEPPER)
+
+        def key(text: bytes) -> int:
+            mac = inner()
+            mac.update(text)
+            sealed = outer()
+            sealed.update(mac.digest())
+            return int.from_bytes(sealed.digest()[:8], "big", signed=True)
+
+        held = good(3)
+        c.execute("INSERT INTO lp_customer_keys VALUES (?, 'c-held')",
+                  (key(b"email\x00" + held["email"].encode()),))
+        rows = [good(n) for n in range(1, 11)]
+        rows[6] = dict(rows[6], phone=rows[1]["phone"])  # line 7: refused by the index
+        report = import_rows(c, iter(rows), "imp-D", opts, batch_size=4)
+        assert (3, "customer", "c-held") in report.conflicts, report
+        assert report.imported == 8, report
+        done.append("a row whose key a customer holds: refused, naming the customer")
+        previous = bytes(32)
+        for number, ids, digest in c.execute(
+                "SELECT id, prospect_ids, hash FROM lp_audit ORDER BY id"):
+            named = [int(i) for i in ids.split(",")]
+            assert entry_hash(previous, [(i,) for i in named]).hex() == digest
+            previous = bytes.fromhex(digest)
+            for i in named:
+                head, seal = c.execute("SELECT head_entry, head_seal FROM lp WHERE id = ?",
+                                       (i,)).fetchone()
+                assert head == number and seal == head_seal(i, number), i
+        done.append("each prospect's head is its batch's entry, sealed; the entries chain "
+                    "(a batch with a refused row too)")
+        c.close()
+    return done
+
+
 # -- timing ------------------------------------------------------------------------
 
 def rows_with_trouble(count: int) -> Any:
@@ -452,8 +603,59 @@ def noop(imported: int, rejected: int) -> None:
     pass
 
 
+DUTIES = Options(heads=True, customers=True, policies=True)
+
+
+def sealed_minimal(count: int, path: Path, heads: bool) -> float:
+    """The minimal insert as #10 has a prospect's identity keys kept: sealed (HMAC-SHA-256,
+    the first 64 bits as an integer) instead of the clear phone and e-mail, sealed as the
+    rows are written; with ``heads`` also each prospect's sealed trail head. Nothing
+    else: no check, no grade, no plan, no owner. What the seals alone cost."""
+    inner, outer = ip._hmac_pads(ip.PEPPER)
+
+    def seal(text: bytes) -> int:
+        mac = inner()
+        mac.update(text)
+        sealed = outer()
+        sealed.update(mac.digest())
+        return int.from_bytes(sealed.digest()[:8], "big", signed=True)
+
+    def rows() -> Any:
+        for n, row in enumerate(ip.rows(count), start=1):
+            keys = (seal(b"phone\x00+86" + row["phone"].encode()),
+                    seal(b"email\x00" + row["email"].encode()))
+            if heads:  # as the importer seals them (and head_seal checks them)
+                mac = _chain_inner()
+                mac.update(HEAD + n.to_bytes(8, "big") + ENTRY_ONE)
+                sealed = _chain_outer()
+                sealed.update(mac.digest())
+                yield (n, row["name"], *keys, row["willingness"], row["potential_value"], 1,
+                       sealed.digest()[:16])
+            else:
+                yield (n, row["name"], *keys, row["willingness"], row["potential_value"])
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(
+        "CREATE TABLE sealed_prospects (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "phone_key INTEGER NOT NULL UNIQUE, email_key INTEGER UNIQUE, "
+        "willingness TEXT NOT NULL, potential_value TEXT NOT NULL"
+        + (", head_entry INTEGER NOT NULL, head_seal BLOB NOT NULL)" if heads else ")"))
+    started = time.perf_counter()
+    connection.execute("BEGIN IMMEDIATE")
+    connection.executemany(
+        f"INSERT INTO sealed_prospects VALUES ({', '.join('?' * (8 if heads else 6))})",
+        rows())
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
 KINDS: dict[str, Options | None] = {
     "minimal": None,
+    "minimal-sealed": None,                                  # the keys sealed, no more
+    "minimal-sealed-heads": None,                            # and a sealed head a row
     "lane": None,
     "proto": Options(),                                      # everything, mode "index"
     "proto-rowid": Options(idempotence="rowid"),             # idempotence by rowid
@@ -466,6 +668,14 @@ KINDS: dict[str, Options | None] = {
     "proto-batched": Options(one_commit=False),              # a commit per batch
     "proto-dirty": Options(),                                # 2% bad/conflicting rows
     "proto-rowid-dirty": Options(idempotence="rowid"),
+    # with the duties custmgmt's other issues give an import (#10: a sealed trail head a
+    # prospect, so that a deleted trail is caught; #11: no key a customer holds; the
+    # plugin path: grade and cadence asked of the policies a row)
+    "proto-duties": DUTIES,
+    "proto-duties-rowid": replace(DUTIES, idempotence="rowid"),
+    "proto-heads": Options(heads=True),
+    "proto-customers": Options(customers=True),
+    "proto-policies": Options(policies=True),
 }
 
 
@@ -476,6 +686,8 @@ def child(kind: str, count: int) -> None:
             elapsed = ip.sqlite_minimal(count, path, 1000)
         elif kind == "lane":
             elapsed = ip.sqlite_lane(count, path, 1000)
+        elif kind.startswith("minimal-sealed"):
+            elapsed = sealed_minimal(count, path, heads=kind.endswith("heads"))
         else:
             opts = KINDS[kind]
             assert opts is not None
@@ -515,6 +727,8 @@ def main() -> None:
     for mode in ("index", "rowid"):
         for passed in check(mode):
             print(f"check [{mode}] ok: {passed}")
+        for passed in check(mode, duties=True) + check_duties(mode):
+            print(f"check [{mode}, duties] ok: {passed}")
     if args.checks_only:
         return
     for count in args.rows:
