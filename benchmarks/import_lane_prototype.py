@@ -2,7 +2,7 @@
 against the benchmark's raw minimal insert and raw import lane in the same run.
 
     python benchmarks/import_lane_prototype.py [--rows 10000 100000]
-        [--rounds 5] [--kinds ...] [--checks-only]
+        [--rounds 5] [--kinds ...] [--checks-only | --no-checks] [--variants ...]
 
 Every measurement runs in a fresh subprocess with a fresh temp file; rounds are
 interleaved (the order of the kinds rotates each round); medians are reported.
@@ -29,6 +29,16 @@ import: a sealed trail head for each prospect (#10: a deleted trail is caught), 
 the number of its batch's audit entry and a 128-bit HMAC in its own row; each batch's
 keys looked up among the keys customers hold (#11); grade and cadence asked of policy
 objects for each row (the plugin path).
+
+``import_rows_fast`` (the ``fast-*`` kinds, a review's: every duty, done other ways,
+each way a flag of ``Options``; ``--variants`` picks which the checks run on):
+keyed BLAKE2b for the keys and heads, its state keyed and fed the fixed prefix once
+and copied a row (``mac="blake2b", prefixed=True``; ``fast-pre-hmac`` keeps
+HMAC-SHA-256); 500 rows a multi-row ``INSERT OR IGNORE`` (no statement journal; a row
+refused for no key conflict still raises); the customers' keys probed inside that
+INSERT (``NOT EXISTS`` a row, the refused rows named on the shortfall path:
+``cust_mode="sql"``) or by one ``json_each`` statement a batch (``"json"``); a new
+file's pages 16 KiB (``page_size=16384``).
 """
 
 from __future__ import annotations
@@ -42,13 +52,15 @@ import random
 import resource
 import sqlite3
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from itertools import islice
+from functools import partial
+from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +81,16 @@ class Options:
     heads: bool = False           # each prospect's sealed trail head, in its row
     customers: bool = False       # each batch's keys looked up among customers' keys
     policies: bool = False        # grade and cadence asked of policy objects a row
+    # -- the review variant (import_rows_fast) --
+    fast: bool = False            # import_rows_fast instead of import_rows
+    mac: str = "hmac"             # "hmac" (HMAC-SHA-256 pads) | "blake2b" (keyed BLAKE2b)
+    per_statement: int = 1        # rows a multi-row INSERT ... VALUES (1: executemany)
+    page_size: int = 0            # PRAGMA page_size for a new file (0: default)
+    cust_mode: str = "in"         # "in" (prototype) | "json" (1 statement) | "sql" (in insert)
+    team_nn: bool = False         # team due index WHERE active AND owner_team IS NOT NULL
+    prefixed: bool = False        # BLAKE2b states keyed and fed their prefix once, copied
+    columnar: bool = False        # keys, heads, policies by map() over a batch's columns
+    ignore: bool = False          # INSERT OR IGNORE (no statement journal) for DO NOTHING
 
 
 @dataclass
@@ -91,7 +113,8 @@ def schema(opts: Options) -> list[str]:
         f"phone_key INTEGER NOT NULL{unique}, email_key INTEGER{unique}"
         + (", head_entry INTEGER, head_seal BLOB" if opts.heads else "") + ")",
         "CREATE INDEX lp_owner_due ON lp (owner_id, next_due) WHERE active",
-        "CREATE INDEX lp_team_due ON lp (owner_team, next_due) WHERE active",
+        "CREATE INDEX lp_team_due ON lp (owner_team, next_due) WHERE active"
+        + (" AND owner_team IS NOT NULL" if opts.team_nn else ""),
         "CREATE TABLE lp_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
         "actor_id TEXT NOT NULL, prospect_ids TEXT NOT NULL, hash TEXT NOT NULL)",
         "CREATE TABLE lp_events (id INTEGER PRIMARY KEY, type TEXT NOT NULL, "
@@ -112,8 +135,10 @@ def schema(opts: Options) -> list[str]:
     return statements
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
+def connect(path: Path | str, page_size: int = 0) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
+    if page_size:  # a new file: before WAL writes its first page
+        connection.execute(f"PRAGMA page_size={page_size}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA cache_size=-65536")
     return connection
@@ -171,6 +196,9 @@ def reasons(row: Any) -> list[tuple[str, str]]:  # noqa: PLR0912 - one branch a 
 def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in one place
         connection: sqlite3.Connection, source: Any, import_id: str, opts: Options,
         batch_size: int = 1000, on_progress: Any = None, owner: str = "u-alice") -> Report:
+    if opts.fast:
+        return import_rows_fast(connection, source, import_id, opts, batch_size,
+                                on_progress, owner)
     if not 1 <= batch_size <= 1000:
         raise ValueError("batch_size must be 1 to 1000")
     report = Report()
@@ -405,6 +433,386 @@ def shortfall(connection: sqlite3.Connection, written: list[tuple[Any, ...]], ba
     return stored
 
 
+# -- the review variant: import_rows_fast -------------------------------------------
+
+# BLAKE2b takes a key of at most 64 bytes: a longer pepper is first hashed (as HMAC
+# hashes a key longer than its block), a shorter one is used as it is.
+B2_PEPPER = (hashlib.blake2b(ip.PEPPER, digest_size=64, person=b"custmgmt-pepper").digest()
+             if len(ip.PEPPER) > 64 else ip.PEPPER)
+ZERO8 = bytes(8)  # a head's trail length: 0
+
+
+def key_seal(opts: Options, text: bytes) -> int:
+    """A prospect's identity key: a keyed MAC of ``text`` under the pepper, its first
+    64 bits as a signed integer (HMAC-SHA-256 or keyed BLAKE2b, as ``opts.mac``)."""
+    if opts.mac == "blake2b":
+        return int.from_bytes(hashlib.blake2b(text, key=B2_PEPPER, digest_size=8).digest(),
+                              "big", signed=True)
+    return int.from_bytes(hmac.digest(ip.PEPPER, text, "sha256")[:8], "big", signed=True)
+
+
+def head_seal_of(opts: Options, prospect_id: int, entry: int) -> bytes:
+    """A prospect's sealed trail head (128-bit tag under the chain key): chain, id,
+    length 0 (explicit for BLAKE2b), the audit entry its trail starts at."""
+    if opts.mac == "blake2b":
+        return hashlib.blake2b(HEAD + prospect_id.to_bytes(8, "big") + ZERO8
+                               + entry.to_bytes(8, "big"), key=CHAIN_KEY,
+                               digest_size=16).digest()
+    return head_seal(prospect_id, entry)
+
+
+def not_customers_json(connection: sqlite3.Connection, written: list[tuple[Any, ...]],
+                       base: int, report: Report) -> list[tuple[Any, ...]]:
+    """As not_customers, in one statement a batch (the keys as one JSON array)."""
+    keys = json.dumps([k for row in written for k in (row[9], row[10])])
+    held = dict(connection.execute(
+        "SELECT key, customer_id FROM lp_customer_keys "
+        "WHERE key IN (SELECT value FROM json_each(?))", (keys,)).fetchall())
+    if not held:
+        return written
+    kept = []
+    for row in written:
+        holders = [held[key] for key in (row[9], row[10]) if key in held]
+        if holders:
+            report.conflicts += [(row[0] - base, "customer", holder) for holder in holders]
+            report.refused_rows += 1
+        else:
+            kept.append(row)
+    return kept
+
+
+def shortfall_fast(connection: sqlite3.Connection, written: list[tuple[Any, ...]],
+                   base: int, report: Report, already: set[int], by_registration: bool,
+                   customers_in_insert: bool) -> list[tuple[Any, ...]]:
+    """As shortfall; with the customers' look-up inside the INSERT, a refused row is
+    first asked whether a customer holds one of its keys (and reported naming them)."""
+    ids = {i for (i,) in connection.execute(
+        "SELECT id FROM lp WHERE id BETWEEN ? AND ?", (written[0][0], written[-1][0]))}
+    stored = []
+    for row in written:
+        if row[0] in ids and row[0] - base not in already:
+            stored.append(row)
+            continue
+        line = row[0] - base
+        if customers_in_insert:
+            holders = [h for (h,) in connection.execute(
+                "SELECT customer_id FROM lp_customer_keys WHERE key = ? UNION ALL "
+                "SELECT customer_id FROM lp_customer_keys WHERE key = ?",
+                (row[9], row[10]))]
+            if holders:
+                report.conflicts += [(line, "customer", h) for h in holders]
+                report.refused_rows += 1
+                continue
+        earlier = by_registration and connection.execute(
+            "SELECT id FROM lp WHERE registration_id = ?", (row[7],)).fetchone()
+        if earlier:
+            report.already_imported += 1
+            continue
+        named = False
+        for conflict, column, key in (("phone", "phone_key", row[9]),
+                                      ("email", "email_key", row[10])):
+            holder = connection.execute(
+                f"SELECT id FROM lp WHERE {column} = ? AND active", (key,)).fetchone()
+            if holder is not None:
+                report.conflicts.append((line, conflict, holder[0]))
+                named = True
+        report.refused_rows += 1
+        if not named:
+            raise RuntimeError(f"line {line} refused for no reason found")
+    return stored
+
+
+def import_rows_fast(  # noqa: PLR0912, PLR0915
+        connection: sqlite3.Connection, source: Any, import_id: str, opts: Options,
+        batch_size: int = 1000, on_progress: Any = None, owner: str = "u-alice") -> Report:
+    """import_rows with the same duties, fewer Python steps a row: keys and heads by
+    keyed BLAKE2b (one call a seal), rows written by multi-row INSERT ... VALUES
+    statements, the customers' keys looked up in one statement a batch or inside the
+    INSERT itself (refused rows then named on the shortfall path)."""
+    if not 1 <= batch_size <= 1000:
+        raise ValueError("batch_size must be 1 to 1000")
+    report = Report()
+    today = datetime.now(UTC).astimezone(ip.ZONE).date()
+    due = {g: (today + timedelta(days=d)).isoformat() for g, d in ip.CADENCE_DAYS.items()}
+    grade_of = ip._grade
+    now = datetime.now(UTC)
+    at = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    registration = f"{import_id}:"
+    heads, policies = opts.heads, opts.policies
+    cust_sql = opts.customers and opts.cust_mode == "sql"
+    n_params = 13 if heads else 11
+    columns = ("id, name, phone, email, willingness, potential_amount, grade, "
+               "registration_id, next_due, phone_key, email_key"
+               + (", head_entry, head_seal" if heads else "")
+               + ", owner_id, registered_by, registered_at, active")
+    consts = f"'{owner}', '{owner}', '{at}', 1"
+    # INSERT OR IGNORE skips a row any constraint refuses (as DO NOTHING does for the
+    # unique ones) and so never aborts: no statement journal for a multi-row INSERT.
+    # A row refused for no key conflict is still caught: shortfall_fast raises.
+    ignore = opts.conflicts and opts.ignore
+    verb = "INSERT OR IGNORE" if ignore else "INSERT"
+    on_conflict = " ON CONFLICT DO NOTHING" if opts.conflicts and not ignore else ""
+    statements: dict[int, str] = {}
+
+    def insert_sql(k: int) -> str:
+        sql = statements.get(k)
+        if sql is None:
+            marks = ", ".join("?" * n_params)
+            if cust_sql:  # the customers' keys asked by the INSERT itself, row by row
+                sql = (f"{verb} INTO lp ({columns}) SELECT *, {consts} FROM (VALUES "
+                       + ", ".join([f"({marks})"] * k)
+                       + ") WHERE NOT EXISTS (SELECT 1 FROM lp_customer_keys WHERE key IN "
+                         "(column10, column11))" + on_conflict)
+            else:
+                sql = (f"{verb} INTO lp ({columns}) VALUES "
+                       + ", ".join([f"({marks}, {consts})"] * k) + on_conflict)
+            statements[k] = sql
+        return sql
+
+    per = max(1, min(opts.per_statement, connection.getlimit(
+        sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // n_params))
+    policy = Policy()
+    grade_by, interval = policy.grade, policy.interval
+    due_after: dict[object, str] = {}
+    previous_hash = bytes(32)
+    event = f"INSERT INTO lp_events (type, occurred_at, payload) VALUES " \
+            f"('ProspectsImported', '{at}', ?)"
+    audit = AUDIT_AT.format(at=at, owner=owner)
+    plain_audit = ("INSERT INTO lp_audit (at, actor_id, prospect_ids, hash) "
+                   f"VALUES ('{at}', '{owner}', ?, ?)")
+    execute, executemany = connection.execute, connection.executemany
+    flatten = chain.from_iterable
+    b2 = hashlib.blake2b
+    from_bytes = int.from_bytes
+    if opts.mac == "blake2b":
+        pepper = B2_PEPPER
+
+        def seal(text: bytes) -> int:
+            return from_bytes(b2(text, key=pepper, digest_size=8).digest(), "big",
+                              signed=True)
+    else:
+        inner, outer = ip._hmac_pads(ip.PEPPER)
+
+        def seal(text: bytes) -> int:
+            mac = inner()
+            mac.update(text)
+            sealed = outer()
+            sealed.update(mac.digest())
+            return from_bytes(sealed.digest()[:8], "big", signed=True)
+    use_b2 = opts.mac == "blake2b"
+    chain_key = CHAIN_KEY
+    columnar = opts.columnar and use_b2
+    # keyed BLAKE2b buffers its key block until data follows: fed its fixed prefix once,
+    # a copy seals a value with one compression (the same MAC as b2(prefix + value))
+    prefixed = opts.prefixed and use_b2
+    phone_mac = b2(b"phone\x00+86", key=B2_PEPPER, digest_size=8).copy
+    email_mac = b2(b"email\x00", key=B2_PEPPER, digest_size=8).copy
+    head_mac = b2(HEAD, key=CHAIN_KEY, digest_size=16).copy
+    unpack_q = struct.Struct(">q").unpack
+    pack_head = struct.Struct(">QQQ").pack  # id, length 0, entry
+    pepper8 = partial(b2, key=B2_PEPPER, digest_size=8)
+    chain16 = partial(b2, key=CHAIN_KEY, digest_size=16)
+    b2_digest = b2.digest
+    key_of = partial(int.from_bytes, byteorder="big", signed=True)
+    head_pack = struct.Struct(f">{len(HEAD)}sQQQ").pack  # chain, id, length 0, entry
+
+    class DueOf(dict):  # the due date of a cadence's answer, made once an answer
+        def __missing__(self, days: int) -> str:
+            self[days] = value = (today + timedelta(days=days)).isoformat()
+            return value
+    due_of = DueOf()
+
+    execute("BEGIN IMMEDIATE")
+    try:
+        entry = execute("SELECT coalesce(max(id), 0) + 1 FROM lp_audit").fetchone()[0]
+        millis = time.time_ns() // 1_000_000
+        top = execute("SELECT max(id) FROM lp").fetchone()[0]
+        base = max(millis << BITS, ((top >> BITS) + 1) << BITS if top is not None else 0)
+        rerun = False
+        if opts.idempotence == "rowid":
+            held = execute("SELECT base FROM lp_imports WHERE import_id = ?",
+                           (import_id,)).fetchone()
+            if held:
+                base, rerun = held[0], True
+            else:
+                top = execute("SELECT max(base) FROM lp_imports").fetchone()[0]
+                if top is not None and top >= base:
+                    base = top + (1 << BITS)
+                execute("INSERT INTO lp_imports VALUES (?, ?)", (import_id, base))
+        numbered = enumerate(source, start=1)
+        while batch := list(islice(numbered, batch_size)):
+            if batch[-1][0] > MAX_LINE:
+                raise ValueError(f"more than {MAX_LINE} lines in one import")
+            already: set[int] = set()
+            if rerun:
+                already = {i - base for (i,) in execute(
+                    "SELECT id FROM lp WHERE id BETWEEN ? AND ?",
+                    (base + batch[0][0], base + batch[-1][0]))}
+                report.already_imported += len(already)
+            if columnar:  # the same checks a row; keys, heads, policies column-wise
+                kept = []
+                keep = kept.append
+                for line, row in batch:
+                    if line in already:
+                        continue
+                    try:
+                        name, phone = row["name"].strip(), row["phone"].strip()
+                        email, will, value = row["email"].strip().lower(), \
+                            row["willingness"], row["potential_value"]
+                        ok = (0 < len(name) <= 200 and mobile(phone) and clean_email(email)
+                              and ((name.isascii() and name.isprintable())
+                                   or not unprintable(name))
+                              and will in WILL and value.isascii() and value.isdigit()
+                              and len(value) <= 15)
+                    except (KeyError, AttributeError, TypeError):
+                        ok = False
+                    if not ok:
+                        found = reasons(row) or [("row", "refused")]
+                        report.rejected += [(line, f, r) for f, r in found]
+                        report.refused_rows += 1
+                        continue
+                    keep((line, name, phone, email, will, value))
+                written = []
+                if kept:
+                    lines_, names, phones, emails, wills, values = zip(*kept, strict=True)
+                    pids = [base + line for line in lines_]
+                    if policies:  # each row's grade and cadence asked of the policies
+                        grades = list(map(grade_by, wills, map(int, values)))
+                        dues = list(map(due_of.__getitem__,
+                                        map(interval, grades, repeat(STAGE))))
+                    else:
+                        grades = list(map(grade_of, wills, map(int, values)))
+                        dues = list(map(due.__getitem__, grades))
+                    phone_keys = map(key_of, map(b2_digest, map(pepper8, map(
+                        b"phone\x00+86".__add__, map(str.encode, phones)))))
+                    email_keys = map(key_of, map(b2_digest, map(pepper8, map(
+                        b"email\x00".__add__, map(str.encode, emails)))))
+                    regs = map(registration.__add__, map(str, lines_))
+                    if heads:
+                        sealed = map(b2_digest, map(chain16, map(
+                            head_pack, repeat(HEAD), pids, repeat(0), repeat(entry))))
+                        written = list(zip(pids, names, phones, emails, wills, values,
+                                           grades, regs, dues, phone_keys, email_keys,
+                                           repeat(entry, len(pids)), sealed, strict=True))
+                    else:
+                        written = list(zip(pids, names, phones, emails, wills, values,
+                                           grades, regs, dues, phone_keys, email_keys,
+                                           strict=True))
+            else:
+                tail = ZERO8 + entry.to_bytes(8, "big")  # the heads name this batch's entry
+                entry_bytes = entry.to_bytes(8, "big")
+                written = []
+                append = written.append
+                for line, row in batch:
+                    if line in already:
+                        continue
+                    try:
+                        name, phone = row["name"].strip(), row["phone"].strip()
+                        email, will, value = row["email"].strip().lower(), \
+                            row["willingness"], row["potential_value"]
+                        ok = (0 < len(name) <= 200 and mobile(phone) and clean_email(email)
+                              and ((name.isascii() and name.isprintable())
+                                   or not unprintable(name))
+                              and will in WILL and value.isascii() and value.isdigit()
+                              and len(value) <= 15)
+                    except (KeyError, AttributeError, TypeError):
+                        ok = False
+                    if not ok:
+                        found = reasons(row) or [("row", "refused")]
+                        report.rejected += [(line, f, r) for f, r in found]
+                        report.refused_rows += 1
+                        continue
+                    if policies:
+                        grade = grade_by(will, int(value))
+                        days = interval(grade, STAGE)
+                        next_due = due_after.get(days)
+                        if next_due is None:
+                            next_due = due_after[days] = (today + timedelta(days=days)).isoformat()
+                    else:
+                        grade = grade_of(will, int(value))
+                        next_due = due[grade]
+                    pid = base + line
+                    if prefixed:  # the keyed states after their fixed prefix, copied
+                        mac = phone_mac()
+                        mac.update(phone.encode())
+                        phone_key = unpack_q(mac.digest())[0]
+                        mac = email_mac()
+                        mac.update(email.encode())
+                        email_key = unpack_q(mac.digest())[0]
+                    elif use_b2:
+                        phone_key = from_bytes(b2(b"phone\x00+86" + phone.encode(), key=pepper,
+                                                  digest_size=8).digest(), "big", signed=True)
+                        email_key = from_bytes(b2(b"email\x00" + email.encode(), key=pepper,
+                                                  digest_size=8).digest(), "big", signed=True)
+                    else:
+                        phone_key = seal(b"phone\x00+86" + phone.encode())
+                        email_key = seal(b"email\x00" + email.encode())
+                    if heads:
+                        if prefixed:
+                            mac = head_mac()
+                            mac.update(pack_head(pid, 0, entry))
+                            head = mac.digest()
+                        elif use_b2:
+                            head = b2(HEAD + pid.to_bytes(8, "big") + tail, key=chain_key,
+                                      digest_size=16).digest()
+                        else:  # HMAC-SHA-256 from the chain key's pads (= head_seal)
+                            mac = _chain_inner()
+                            mac.update(HEAD + pid.to_bytes(8, "big") + entry_bytes)
+                            sealed = _chain_outer()
+                            sealed.update(mac.digest())
+                            head = sealed.digest()[:16]
+                        append((pid, name, phone, email, will, value, grade,
+                                f"{registration}{line}", next_due, phone_key, email_key,
+                                entry, head))
+                    else:
+                        append((pid, name, phone, email, will, value, grade,
+                                f"{registration}{line}", next_due, phone_key, email_key))
+            if written and opts.customers and not cust_sql:
+                written = (not_customers_json if opts.cust_mode == "json"
+                           else not_customers)(connection, written, base, report)
+            if written:
+                before = connection.total_changes
+                if per == 1:
+                    executemany(insert_sql(1), written)
+                else:
+                    flat = list(flatten(written))
+                    n = len(written)
+                    full = n - n % per
+                    step = per * n_params
+                    if full:
+                        executemany(insert_sql(per), [flat[i:i + step]
+                                                      for i in range(0, full * n_params, step)])
+                    if n - full:
+                        execute(insert_sql(n - full), flat[full * n_params:])
+                if connection.total_changes - before != len(written):
+                    written = shortfall_fast(connection, written, base, report, already,
+                                             opts.idempotence == "index", cust_sql)
+            if written:
+                ids = ",".join([str(r[0]) for r in written])
+                if heads:  # entry_hash(previous_hash, written), the ids joined once
+                    previous_hash = hashlib.sha256(previous_hash + ids.encode()).digest()
+                    execute(audit, (entry, ids, previous_hash.hex()))
+                    entry += 1
+                else:
+                    execute(plain_audit, (ids, hashlib.sha256(ids.encode()).hexdigest()))
+                if opts.events:
+                    execute(event, (json.dumps({
+                        "import_id": import_id, "count": len(written),
+                        "first_id": written[0][0], "last_id": written[-1][0]}),))
+                report.imported += len(written)
+            if not opts.one_commit:
+                execute("COMMIT")
+                execute("BEGIN IMMEDIATE")
+            if on_progress is not None:
+                on_progress(report.imported, report.refused_rows)
+        execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            execute("ROLLBACK")
+        raise
+    return report
+
+
 # -- correctness checks ------------------------------------------------------------
 
 def good(n: int) -> dict[str, str]:
@@ -412,11 +820,13 @@ def good(n: int) -> dict[str, str]:
             "willingness": ip.WILLINGNESS[n % 4], "potential_value": str((n % 50) * 40_000)}
 
 
-def check(mode: str, duties: bool = False) -> list[str]:  # noqa: PLR0915
+def check(mode: str, duties: bool = False,  # noqa: PLR0915 - one check after another
+          variant: dict[str, Any] | None = None) -> list[str]:
     opts = replace(DUTIES, idempotence=mode) if duties else Options(idempotence=mode)
+    opts = replace(opts, **(variant or {}))
     done = []
     with tempfile.TemporaryDirectory() as folder:
-        c = connect(Path(folder) / "check.db")
+        c = connect(Path(folder) / "check.db", opts.page_size)
         create(c, opts)
         # a prospect registered before the import (active), and a released one
         r0 = import_rows(c, [good(900), good(901)], "pre", opts)
@@ -530,7 +940,7 @@ def check(mode: str, duties: bool = False) -> list[str]:  # noqa: PLR0915
                 row[key] = rng.choice(bad_values)
         mutated.append(row)
     with tempfile.TemporaryDirectory() as folder:
-        c = connect(Path(folder) / "mutated.db")
+        c = connect(Path(folder) / "mutated.db", opts.page_size)
         create(c, opts)
         report = import_rows(c, iter(mutated), "imp-M", opts)
         c.close()
@@ -544,16 +954,20 @@ def check(mode: str, duties: bool = False) -> list[str]:  # noqa: PLR0915
     return done
 
 
-def check_duties(mode: str) -> list[str]:
+def check_duties(mode: str, variant: dict[str, Any] | None = None) -> list[str]:
     """The duties' own checks: heads that verify, and the customers' keys refused."""
-    opts = replace(DUTIES, idempotence=mode)
+    opts = replace(replace(DUTIES, idempotence=mode), **(variant or {}))
     done = []
     with tempfile.TemporaryDirectory() as folder:
-        c = connect(Path(folder) / "duties.db")
+        c = connect(Path(folder) / "duties.db", opts.page_size)
+        if opts.page_size:
+            assert c.execute("PRAGMA page_size").fetchone()[0] == opts.page_size
         create(c, opts)
         inner, outer = ip._hmac_pads(ip.PEPPER)
 
         def key(text: bytes) -> int:
+            if opts.mac != "hmac":
+                return key_seal(opts, text)
             mac = inner()
             mac.update(text)
             sealed = outer()
@@ -578,9 +992,62 @@ def check_duties(mode: str) -> list[str]:
             for i in named:
                 head, seal = c.execute("SELECT head_entry, head_seal FROM lp WHERE id = ?",
                                        (i,)).fetchone()
-                assert head == number and seal == head_seal(i, number), i
+                assert head == number and seal == head_seal_of(opts, i, number), i
         done.append("each prospect's head is its batch's entry, sealed; the entries chain "
                     "(a batch with a refused row too)")
+        c.close()
+    return done
+
+
+def check_variant(mode: str, variant: dict[str, Any]) -> list[str]:
+    """More checks of the duties, for batches the earlier checks don't make: duplicates
+    and customers' keys inside one batch (and across the statements of a batch)."""
+    opts = replace(replace(DUTIES, idempotence=mode), **variant)
+    done = []
+    with tempfile.TemporaryDirectory() as folder:
+        c = connect(Path(folder) / "variant.db", opts.page_size)
+        create(c, opts)
+        rows = [good(n) for n in range(1, 41)]
+        rows[4] = dict(rows[4], phone=rows[1]["phone"])      # line 5 dup of line 2
+        rows[30] = dict(rows[30], email=rows[2]["email"].upper())  # line 31 dup of 3
+        both = good(10)                                       # line 10: both keys held
+        c.execute("INSERT INTO lp_customer_keys VALUES (?, 'c-p')",
+                  (key_seal(opts, b"phone\x00+86" + both["phone"].encode()),))
+        c.execute("INSERT INTO lp_customer_keys VALUES (?, 'c-e')",
+                  (key_seal(opts, b"email\x00" + both["email"].encode()),))
+        rows[19] = dict(rows[19], phone=both["phone"], email="x20@example.com")  # line 20
+        report = import_rows(c, iter(rows), "imp-V", opts, batch_size=1000)
+        ids = dict(c.execute("SELECT registration_id, id FROM lp"))
+        assert (5, "phone", ids["imp-V:2"]) in report.conflicts, report
+        assert (31, "email", ids["imp-V:3"]) in report.conflicts, report
+        assert sorted(x for x in report.conflicts if x[0] == 10) == [
+            (10, "customer", "c-e"), (10, "customer", "c-p")], report
+        assert report.conflicts.count((20, "customer", "c-p")) == 1, report
+        assert len(report.conflicts) == 5 and report.imported == 36, report
+        assert report.refused_rows == 4, report
+        done.append("in one batch: the earlier line wins a duplicate (the later one names "
+                    "it), a row both of whose keys customers hold names both")
+        # the keys are keyed MACs: sealed under the pepper, not a plain hash
+        phone_key = c.execute("SELECT phone_key FROM lp WHERE id = ?",
+                              (ids["imp-V:1"],)).fetchone()[0]
+        assert phone_key == key_seal(opts, b"phone\x00+86" + rows[0]["phone"].encode())
+        plain = int.from_bytes(hashlib.blake2b(b"phone\x00+86" + rows[0]["phone"].encode(),
+                                               digest_size=8).digest(), "big", signed=True)
+        assert phone_key != plain
+        done.append(f"identity keys are {opts.mac} MACs under the pepper")
+        # a deleted prospect with its head: the chained entry still names it
+        victim = ids["imp-V:7"]
+        c.execute("DELETE FROM lp WHERE id = ?", (victim,))
+        missing = [int(i) for (named,) in c.execute("SELECT prospect_ids FROM lp_audit")
+                   for i in named.split(",")
+                   if not c.execute("SELECT 1 FROM lp WHERE id = ?", (int(i),)).fetchone()]
+        assert missing == [victim], missing
+        done.append("a prospect deleted with its head: its batch's entry still names it")
+        # a forged head (entry changed) does not verify
+        row = c.execute("SELECT id, head_entry, head_seal FROM lp LIMIT 1").fetchone()
+        assert head_seal_of(opts, row[0], row[1]) == row[2]
+        assert head_seal_of(opts, row[0], row[1] + 1) != row[2]
+        done.append("a head moved to another entry does not verify")
         c.close()
     return done
 
@@ -677,6 +1144,51 @@ KINDS: dict[str, Options | None] = {
     "proto-customers": Options(customers=True),
     "proto-policies": Options(policies=True),
 }
+# the review's variants: every duty (DUTIES), other ways to do them
+VARIANTS: dict[str, dict[str, Any]] = {
+    "fast-b2": dict(fast=True, mac="blake2b"),
+    "fast-b2-ign": dict(fast=True, mac="blake2b", ignore=True, per_statement=500),
+    "fast-b2-ign-sql": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                            cust_mode="sql"),
+    "fast-b2-ign-json": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                             cust_mode="json"),
+    "fast-b2-ign-sql-16k": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                                cust_mode="sql", page_size=16384),
+    "fast-b2-ign-sql-64k": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                                cust_mode="sql", page_size=65536),
+    "fast-b2-ign-sql-16k-nn": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                                   cust_mode="sql", page_size=16384, team_nn=True),
+    "fast-b2-ign-json-16k": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                                 cust_mode="json", page_size=16384),
+    "fast-pre": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                     cust_mode="sql", page_size=16384, prefixed=True),
+    "fast-pre-json": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                          cust_mode="json", page_size=16384, prefixed=True),
+    "fast-pre-nn": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                        cust_mode="sql", page_size=16384, prefixed=True, team_nn=True),
+    "fast-pre-hmac": dict(fast=True, mac="hmac", ignore=True, per_statement=500,
+                          cust_mode="sql", page_size=16384),
+    "fast-col": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                     cust_mode="sql", page_size=16384, columnar=True),
+    "fast-col-nn": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                        cust_mode="sql", page_size=16384, columnar=True, team_nn=True),
+    "fast-col-json": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                          cust_mode="json", page_size=16384, columnar=True),
+    "fast-hmac-ign-sql": dict(fast=True, ignore=True, per_statement=500, cust_mode="sql"),
+    "fast-multi": dict(fast=True, per_statement=100),
+    "fast-b2-multi": dict(fast=True, mac="blake2b", per_statement=100),
+    "fast-b2-multi-json": dict(fast=True, mac="blake2b", per_statement=100, cust_mode="json"),
+    "fast-b2-multi-sql": dict(fast=True, mac="blake2b", per_statement=100, cust_mode="sql"),
+    "fast-b2-multi-sql-16k": dict(fast=True, mac="blake2b", per_statement=100,
+                                  cust_mode="sql", page_size=16384),
+    "fast-b2-multi-json-16k": dict(fast=True, mac="blake2b", per_statement=100,
+                                   cust_mode="json", page_size=16384),
+    "fast-b2-multi-sql-16k-nn": dict(fast=True, mac="blake2b", per_statement=100,
+                                     cust_mode="sql", page_size=16384, team_nn=True),
+}
+for _name, _variant in VARIANTS.items():
+    KINDS[_name] = replace(DUTIES, idempotence="rowid", **_variant)
+    KINDS[_name + "-index"] = replace(DUTIES, **_variant)
 
 
 def child(kind: str, count: int) -> None:
@@ -691,7 +1203,7 @@ def child(kind: str, count: int) -> None:
         else:
             opts = KINDS[kind]
             assert opts is not None
-            connection = connect(path)
+            connection = connect(path, opts.page_size)
             create(connection, opts)
             source = rows_with_trouble(count) if kind.endswith("dirty") else ip.rows(count)
             started = time.perf_counter()
@@ -713,22 +1225,31 @@ def measure(kind: str, count: int) -> tuple[float, float]:
     return float(elapsed), int(peak) / 1024
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0912 - options, checks, then the timing table
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--kinds", nargs="+", default=list(KINDS))
     parser.add_argument("--checks-only", action="store_true")
+    parser.add_argument("--variants", nargs="*", default=None,
+                        help="the variants to check (default: all)")
+    parser.add_argument("--no-checks", action="store_true")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.rows[0])
         return
-    for mode in ("index", "rowid"):
+    for mode in ("index", "rowid") if not args.no_checks else ():
         for passed in check(mode):
             print(f"check [{mode}] ok: {passed}")
         for passed in check(mode, duties=True) + check_duties(mode):
             print(f"check [{mode}, duties] ok: {passed}")
+        for name, variant in VARIANTS.items():
+            if args.variants and name not in args.variants:
+                continue
+            for passed in (check(mode, False, variant) + check(mode, True, variant)
+                           + check_duties(mode, variant) + check_variant(mode, variant)):
+                print(f"check [{mode}, {name}] ok: {passed}")
     if args.checks_only:
         return
     for count in args.rows:
@@ -744,7 +1265,7 @@ def main() -> None:
                 f"{k} {got[k][0] / got['minimal'][0]:.2f}x" for k in args.kinds),
                 flush=True)
         minimal = statistics.median(s for s, _ in runs["minimal"])
-        lane = statistics.median(s for s, _ in runs["lane"])
+        lane = statistics.median(s for s, _ in runs["lane"]) if "lane" in runs else None
         print(f"SQLite file, {count:,} rows, median of {args.rounds} interleaved rounds")
         print(f"  {'kind':<20} {'s':>8} {'us/row':>8} {'/minimal':>9} {'med ratio':>10} "
               f"{'/lane':>7} {'MiB':>7} {'paired vs proto':>16}")
@@ -756,8 +1277,9 @@ def main() -> None:
                 gap = statistics.median((a[0] - b[0]) / m[0] for a, b, m in zip(
                     runs[k], runs["proto"], runs["minimal"], strict=True))
                 paired = f"{gap:+15.3f}x"
+            to_lane = f"{s / lane:6.2f}x" if lane else "      -"
             print(f"  {k:<20} {s:8.3f} {s / count * 1e6:8.2f} {s / minimal:8.2f}x "
-                  f"{statistics.median(ratios[k]):9.2f}x {s / lane:6.2f}x {mib:7.1f} {paired}")
+                  f"{statistics.median(ratios[k]):9.2f}x {to_lane} {mib:7.1f} {paired}")
         print(flush=True)
 
 
