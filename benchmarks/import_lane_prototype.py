@@ -59,8 +59,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from itertools import chain, islice, repeat
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +88,6 @@ class Options:
     cust_mode: str = "in"         # "in" (prototype) | "json" (1 statement) | "sql" (in insert)
     team_nn: bool = False         # team due index WHERE active AND owner_team IS NOT NULL
     prefixed: bool = False        # BLAKE2b states keyed and fed their prefix once, copied
-    columnar: bool = False        # keys, heads, policies by map() over a batch's columns
     ignore: bool = False          # INSERT OR IGNORE (no statement journal) for DO NOTHING
 
 
@@ -191,6 +189,42 @@ def reasons(row: Any) -> list[tuple[str, str]]:  # noqa: PLR0912 - one branch a 
     return out
 
 
+def begin_import(connection: sqlite3.Connection, import_id: str, opts: Options
+                 ) -> tuple[int, int, bool]:
+    """In the import's transaction: the number of its first audit entry (the heads name
+    their entry), its id base (time-ordered, above every id held, a multiple of
+    2**21), and whether an earlier run of the same import id holds that base."""
+    execute = connection.execute
+    entry = execute("SELECT coalesce(max(id), 0) + 1 FROM lp_audit").fetchone()[0]
+    millis = time.time_ns() // 1_000_000
+    top = execute("SELECT max(id) FROM lp").fetchone()[0]
+    base = max(millis << BITS, ((top >> BITS) + 1) << BITS if top is not None else 0)
+    if opts.idempotence == "rowid":
+        held = execute("SELECT base FROM lp_imports WHERE import_id = ?",
+                       (import_id,)).fetchone()
+        if held:
+            return entry, held[0], True
+        top = execute("SELECT max(base) FROM lp_imports").fetchone()[0]
+        if top is not None and top >= base:
+            base = top + (1 << BITS)
+        execute("INSERT INTO lp_imports VALUES (?, ?)", (import_id, base))
+    return entry, base, False
+
+
+def stored_before(connection: sqlite3.Connection, batch: list[tuple[int, Any]], base: int,
+                  rerun: bool, report: Report) -> set[int]:
+    """The lines of ``batch`` an earlier run of this import stored (counted, not written
+    again); refuses a line number past what an id base leaves room for."""
+    if batch[-1][0] > MAX_LINE:
+        raise ValueError(f"more than {MAX_LINE} lines in one import")
+    if not rerun:
+        return set()
+    already = {i - base for (i,) in connection.execute(
+        "SELECT id FROM lp WHERE id BETWEEN ? AND ?", (base + batch[0][0], base + batch[-1][0]))}
+    report.already_imported += len(already)
+    return already
+
+
 # -- the importer ------------------------------------------------------------------
 
 def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in one place
@@ -237,34 +271,10 @@ def import_rows(  # noqa: PLR0912, PLR0915 - the whole prototype importer, in on
 
     execute("BEGIN IMMEDIATE")
     try:
-        # the number of the import's first audit entry (the heads name their entry)
-        entry = execute("SELECT coalesce(max(id), 0) + 1 FROM lp_audit").fetchone()[0]
-        # the id base: time-ordered, above every id held, a multiple of 2**21
-        millis = time.time_ns() // 1_000_000
-        top = execute("SELECT max(id) FROM lp").fetchone()[0]
-        base = max(millis << BITS, ((top >> BITS) + 1) << BITS if top is not None else 0)
-        rerun = False
-        if opts.idempotence == "rowid":
-            held = execute("SELECT base FROM lp_imports WHERE import_id = ?",
-                           (import_id,)).fetchone()
-            if held:
-                base, rerun = held[0], True
-            else:
-                top = execute("SELECT max(base) FROM lp_imports").fetchone()[0]
-                if top is not None and top >= base:
-                    base = top + (1 << BITS)
-                execute("INSERT INTO lp_imports VALUES (?, ?)", (import_id, base))
+        entry, base, rerun = begin_import(connection, import_id, opts)
         numbered = enumerate(source, start=1)
         while batch := list(islice(numbered, batch_size)):
-            if batch[-1][0] > MAX_LINE:
-                raise ValueError(f"more than {MAX_LINE} lines in one import")
-            first_line = batch[0][0]
-            already: set[int] = set()
-            if rerun:  # rows an earlier run of this import stored: count, don't write
-                already = {i - base for (i,) in execute(
-                    "SELECT id FROM lp WHERE id BETWEEN ? AND ?",
-                    (base + first_line, base + batch[-1][0]))}
-                report.already_imported += len(already)
+            already = stored_before(connection, batch, base, rerun, report)
             written = []
             for line, row in batch:
                 if line in already:
@@ -601,7 +611,6 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
             return from_bytes(sealed.digest()[:8], "big", signed=True)
     use_b2 = opts.mac == "blake2b"
     chain_key = CHAIN_KEY
-    columnar = opts.columnar and use_b2
     # keyed BLAKE2b buffers its key block until data follows: fed its fixed prefix once,
     # a copy seals a value with one compression (the same MAC as b2(prefix + value))
     prefixed = opts.prefixed and use_b2
@@ -610,163 +619,82 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
     head_mac = b2(HEAD, key=CHAIN_KEY, digest_size=16).copy
     unpack_q = struct.Struct(">q").unpack
     pack_head = struct.Struct(">QQQ").pack  # id, length 0, entry
-    pepper8 = partial(b2, key=B2_PEPPER, digest_size=8)
-    chain16 = partial(b2, key=CHAIN_KEY, digest_size=16)
-    b2_digest = b2.digest
-    key_of = partial(int.from_bytes, byteorder="big", signed=True)
-    head_pack = struct.Struct(f">{len(HEAD)}sQQQ").pack  # chain, id, length 0, entry
-
-    class DueOf(dict):  # the due date of a cadence's answer, made once an answer
-        def __missing__(self, days: int) -> str:
-            self[days] = value = (today + timedelta(days=days)).isoformat()
-            return value
-    due_of = DueOf()
 
     execute("BEGIN IMMEDIATE")
     try:
-        entry = execute("SELECT coalesce(max(id), 0) + 1 FROM lp_audit").fetchone()[0]
-        millis = time.time_ns() // 1_000_000
-        top = execute("SELECT max(id) FROM lp").fetchone()[0]
-        base = max(millis << BITS, ((top >> BITS) + 1) << BITS if top is not None else 0)
-        rerun = False
-        if opts.idempotence == "rowid":
-            held = execute("SELECT base FROM lp_imports WHERE import_id = ?",
-                           (import_id,)).fetchone()
-            if held:
-                base, rerun = held[0], True
-            else:
-                top = execute("SELECT max(base) FROM lp_imports").fetchone()[0]
-                if top is not None and top >= base:
-                    base = top + (1 << BITS)
-                execute("INSERT INTO lp_imports VALUES (?, ?)", (import_id, base))
+        entry, base, rerun = begin_import(connection, import_id, opts)
         numbered = enumerate(source, start=1)
         while batch := list(islice(numbered, batch_size)):
-            if batch[-1][0] > MAX_LINE:
-                raise ValueError(f"more than {MAX_LINE} lines in one import")
-            already: set[int] = set()
-            if rerun:
-                already = {i - base for (i,) in execute(
-                    "SELECT id FROM lp WHERE id BETWEEN ? AND ?",
-                    (base + batch[0][0], base + batch[-1][0]))}
-                report.already_imported += len(already)
-            if columnar:  # the same checks a row; keys, heads, policies column-wise
-                kept = []
-                keep = kept.append
-                for line, row in batch:
-                    if line in already:
-                        continue
-                    try:
-                        name, phone = row["name"].strip(), row["phone"].strip()
-                        email, will, value = row["email"].strip().lower(), \
-                            row["willingness"], row["potential_value"]
-                        ok = (0 < len(name) <= 200 and mobile(phone) and clean_email(email)
-                              and ((name.isascii() and name.isprintable())
-                                   or not unprintable(name))
-                              and will in WILL and value.isascii() and value.isdigit()
-                              and len(value) <= 15)
-                    except (KeyError, AttributeError, TypeError):
-                        ok = False
-                    if not ok:
-                        found = reasons(row) or [("row", "refused")]
-                        report.rejected += [(line, f, r) for f, r in found]
-                        report.refused_rows += 1
-                        continue
-                    keep((line, name, phone, email, will, value))
-                written = []
-                if kept:
-                    lines_, names, phones, emails, wills, values = zip(*kept, strict=True)
-                    pids = [base + line for line in lines_]
-                    if policies:  # each row's grade and cadence asked of the policies
-                        grades = list(map(grade_by, wills, map(int, values)))
-                        dues = list(map(due_of.__getitem__,
-                                        map(interval, grades, repeat(STAGE))))
-                    else:
-                        grades = list(map(grade_of, wills, map(int, values)))
-                        dues = list(map(due.__getitem__, grades))
-                    phone_keys = map(key_of, map(b2_digest, map(pepper8, map(
-                        b"phone\x00+86".__add__, map(str.encode, phones)))))
-                    email_keys = map(key_of, map(b2_digest, map(pepper8, map(
-                        b"email\x00".__add__, map(str.encode, emails)))))
-                    regs = map(registration.__add__, map(str, lines_))
-                    if heads:
-                        sealed = map(b2_digest, map(chain16, map(
-                            head_pack, repeat(HEAD), pids, repeat(0), repeat(entry))))
-                        written = list(zip(pids, names, phones, emails, wills, values,
-                                           grades, regs, dues, phone_keys, email_keys,
-                                           repeat(entry, len(pids)), sealed, strict=True))
-                    else:
-                        written = list(zip(pids, names, phones, emails, wills, values,
-                                           grades, regs, dues, phone_keys, email_keys,
-                                           strict=True))
-            else:
-                tail = ZERO8 + entry.to_bytes(8, "big")  # the heads name this batch's entry
-                entry_bytes = entry.to_bytes(8, "big")
-                written = []
-                append = written.append
-                for line, row in batch:
-                    if line in already:
-                        continue
-                    try:
-                        name, phone = row["name"].strip(), row["phone"].strip()
-                        email, will, value = row["email"].strip().lower(), \
-                            row["willingness"], row["potential_value"]
-                        ok = (0 < len(name) <= 200 and mobile(phone) and clean_email(email)
-                              and ((name.isascii() and name.isprintable())
-                                   or not unprintable(name))
-                              and will in WILL and value.isascii() and value.isdigit()
-                              and len(value) <= 15)
-                    except (KeyError, AttributeError, TypeError):
-                        ok = False
-                    if not ok:
-                        found = reasons(row) or [("row", "refused")]
-                        report.rejected += [(line, f, r) for f, r in found]
-                        report.refused_rows += 1
-                        continue
-                    if policies:
-                        grade = grade_by(will, int(value))
-                        days = interval(grade, STAGE)
-                        next_due = due_after.get(days)
-                        if next_due is None:
-                            next_due = due_after[days] = (today + timedelta(days=days)).isoformat()
-                    else:
-                        grade = grade_of(will, int(value))
-                        next_due = due[grade]
-                    pid = base + line
-                    if prefixed:  # the keyed states after their fixed prefix, copied
-                        mac = phone_mac()
-                        mac.update(phone.encode())
-                        phone_key = unpack_q(mac.digest())[0]
-                        mac = email_mac()
-                        mac.update(email.encode())
-                        email_key = unpack_q(mac.digest())[0]
+            already = stored_before(connection, batch, base, rerun, report)
+            tail = ZERO8 + entry.to_bytes(8, "big")  # the heads name this batch's entry
+            entry_bytes = entry.to_bytes(8, "big")
+            written = []
+            append = written.append
+            for line, row in batch:
+                if line in already:
+                    continue
+                # import_rows' checks, inlined as there: a call a row is what is measured
+                try:
+                    name, phone = row["name"].strip(), row["phone"].strip()
+                    email, will, value = row["email"].strip().lower(), \
+                        row["willingness"], row["potential_value"]
+                    ok = (0 < len(name) <= 200 and mobile(phone) and clean_email(email)
+                          and ((name.isascii() and name.isprintable())
+                               or not unprintable(name))
+                          and will in WILL and value.isascii() and value.isdigit()
+                          and len(value) <= 15)
+                except (KeyError, AttributeError, TypeError):
+                    ok = False
+                if not ok:
+                    found = reasons(row) or [("row", "refused")]
+                    report.rejected += [(line, f, r) for f, r in found]
+                    report.refused_rows += 1
+                    continue
+                if policies:
+                    grade = grade_by(will, int(value))
+                    days = interval(grade, STAGE)
+                    next_due = due_after.get(days)
+                    if next_due is None:
+                        next_due = due_after[days] = (today + timedelta(days=days)).isoformat()
+                else:
+                    grade = grade_of(will, int(value))
+                    next_due = due[grade]
+                pid = base + line
+                if prefixed:  # the keyed states after their fixed prefix, copied
+                    mac = phone_mac()
+                    mac.update(phone.encode())
+                    phone_key = unpack_q(mac.digest())[0]
+                    mac = email_mac()
+                    mac.update(email.encode())
+                    email_key = unpack_q(mac.digest())[0]
+                elif use_b2:
+                    phone_key = from_bytes(b2(b"phone\x00+86" + phone.encode(), key=pepper,
+                                              digest_size=8).digest(), "big", signed=True)
+                    email_key = from_bytes(b2(b"email\x00" + email.encode(), key=pepper,
+                                              digest_size=8).digest(), "big", signed=True)
+                else:
+                    phone_key = seal(b"phone\x00+86" + phone.encode())
+                    email_key = seal(b"email\x00" + email.encode())
+                if heads:
+                    if prefixed:
+                        mac = head_mac()
+                        mac.update(pack_head(pid, 0, entry))
+                        head = mac.digest()
                     elif use_b2:
-                        phone_key = from_bytes(b2(b"phone\x00+86" + phone.encode(), key=pepper,
-                                                  digest_size=8).digest(), "big", signed=True)
-                        email_key = from_bytes(b2(b"email\x00" + email.encode(), key=pepper,
-                                                  digest_size=8).digest(), "big", signed=True)
-                    else:
-                        phone_key = seal(b"phone\x00+86" + phone.encode())
-                        email_key = seal(b"email\x00" + email.encode())
-                    if heads:
-                        if prefixed:
-                            mac = head_mac()
-                            mac.update(pack_head(pid, 0, entry))
-                            head = mac.digest()
-                        elif use_b2:
-                            head = b2(HEAD + pid.to_bytes(8, "big") + tail, key=chain_key,
-                                      digest_size=16).digest()
-                        else:  # HMAC-SHA-256 from the chain key's pads (= head_seal)
-                            mac = _chain_inner()
-                            mac.update(HEAD + pid.to_bytes(8, "big") + entry_bytes)
-                            sealed = _chain_outer()
-                            sealed.update(mac.digest())
-                            head = sealed.digest()[:16]
-                        append((pid, name, phone, email, will, value, grade,
-                                f"{registration}{line}", next_due, phone_key, email_key,
-                                entry, head))
-                    else:
-                        append((pid, name, phone, email, will, value, grade,
-                                f"{registration}{line}", next_due, phone_key, email_key))
+                        head = b2(HEAD + pid.to_bytes(8, "big") + tail, key=chain_key,
+                                  digest_size=16).digest()
+                    else:  # HMAC-SHA-256 from the chain key's pads (= head_seal)
+                        mac = _chain_inner()
+                        mac.update(HEAD + pid.to_bytes(8, "big") + entry_bytes)
+                        sealed = _chain_outer()
+                        sealed.update(mac.digest())
+                        head = sealed.digest()[:16]
+                    append((pid, name, phone, email, will, value, grade,
+                            f"{registration}{line}", next_due, phone_key, email_key,
+                            entry, head))
+                else:
+                    append((pid, name, phone, email, will, value, grade,
+                            f"{registration}{line}", next_due, phone_key, email_key))
             if written and opts.customers and not cust_sql:
                 written = (not_customers_json if opts.cust_mode == "json"
                            else not_customers)(connection, written, base, report)
@@ -1168,12 +1096,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
                         cust_mode="sql", page_size=16384, prefixed=True, team_nn=True),
     "fast-pre-hmac": dict(fast=True, mac="hmac", ignore=True, per_statement=500,
                           cust_mode="sql", page_size=16384),
-    "fast-col": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
-                     cust_mode="sql", page_size=16384, columnar=True),
-    "fast-col-nn": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
-                        cust_mode="sql", page_size=16384, columnar=True, team_nn=True),
-    "fast-col-json": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
-                          cust_mode="json", page_size=16384, columnar=True),
     "fast-hmac-ign-sql": dict(fast=True, ignore=True, per_statement=500, cust_mode="sql"),
     "fast-multi": dict(fast=True, per_statement=100),
     "fast-b2-multi": dict(fast=True, mac="blake2b", per_statement=100),
