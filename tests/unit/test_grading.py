@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from custmgmt import Grade, Money, Willingness
+from custmgmt.domain.grading import policy_grade
 from custmgmt.domain.prospects import DefaultGradingPolicy
 from custmgmt.errors import ValidationError
 
@@ -49,3 +50,15 @@ def test_a_value_in_another_currency_is_refused_not_guessed() -> None:
     with pytest.raises(ValidationError) as raised:
         POLICY.grade(Willingness.CLEAR, Money("1000000", "USD"))
     assert raised.value.field == "potential_value"
+
+
+@pytest.mark.parametrize("answer", ["A", None, 1, Willingness.CLEAR])
+def test_a_policy_answer_that_is_no_grade_is_refused_naming_the_grade(answer: object) -> None:
+    with pytest.raises(ValidationError) as refused:
+        policy_grade(answer)
+    assert refused.value.field == "grade"
+    assert refused.value.message == f"must be a Grade, not {type(answer).__name__}"
+
+
+def test_a_policy_answer_that_is_a_grade_is_kept() -> None:
+    assert all(policy_grade(grade) is grade for grade in Grade)

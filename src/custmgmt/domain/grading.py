@@ -38,6 +38,14 @@ class GradingPolicy(Protocol):
     def grade(self, willingness: Willingness, potential_value: Money) -> Grade: ...
 
 
+def policy_grade(answer: object) -> Grade:
+    """A grading policy's answer, if it is a ``Grade`` (a plugin may answer anything);
+    otherwise ``ValidationError`` naming the field ``grade``."""
+    if not isinstance(answer, Grade):
+        raise ValidationError("grade", f"must be a Grade, not {type(answer).__name__}")
+    return answer
+
+
 _BY_WILLINGNESS = {
     Willingness.CLEAR: Grade.A,
     Willingness.INTERESTED: Grade.B,

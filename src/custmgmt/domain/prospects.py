@@ -27,7 +27,13 @@ from custmgmt.domain.common import (
     non_negative_money,
 )
 from custmgmt.domain.enums import Choice
-from custmgmt.domain.grading import DefaultGradingPolicy, Grade, GradingPolicy, Willingness
+from custmgmt.domain.grading import (
+    DefaultGradingPolicy,
+    Grade,
+    GradingPolicy,
+    Willingness,
+    policy_grade,
+)
 from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.domain.pipeline import PIPELINE, Stage
 from custmgmt.domain.prospect_events import (
@@ -474,8 +480,7 @@ def register_graded(
         # built from it (an import registers a thousand per batch).
         return _registered(id, registration_id, profile, willingness, potential_value,
                            grade, owner_id, owner_team, at)
-    if not isinstance(grade, Grade):  # a grading plugin's answer
-        raise ValidationError("grade", f"must be a Grade, not {type(grade).__name__}")
+    policy_grade(grade)  # a grading plugin's answer
     try:
         registration = Registration(id=registration_id, by=owner_id, at=at)
     except ValidationError as error:  # named as the caller named them

@@ -17,6 +17,7 @@ from attrs import frozen
 from custmgmt.domain.audit import IMPORT_KIND, import_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.customers import Purpose
+from custmgmt.domain.grading import policy_grade
 from custmgmt.domain.integrity import audit_chain
 from custmgmt.domain.prospects import (
     Grade,
@@ -193,11 +194,10 @@ class ProspectImport:
         for line, row in batch:
             try:
                 profile, will, value = self._parse(clean(row))
-                # a value the grading policy refuses (another currency) is this row's
-                # fault: refused here, not by the batch's write
-                grade = self._policy.grade(will, value)
-                if not isinstance(grade, Grade):  # a grading plugin's fault, said per row
-                    raise ValidationError("grade", f"must be a Grade, not {type(grade).__name__}")
+                # a value the grading policy refuses (another currency), or a plugin's
+                # answer that is no Grade, is this row's fault: refused here, not by the
+                # batch's write
+                grade = policy_grade(self._policy.grade(will, value))
             except ValidationError as error:
                 self._reject(line, error.field, "; ".join(
                     f"{e.path}: {e.message}" if e.path != error.field else e.message
