@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import custmgmt
+from custmgmt.adapters.sql.storage import SQLITE_PAGE_SIZE
 from custmgmt.adapters.system import FixedClock
 from tests.conftest import START
 from tests.helpers import in_threads, register_numbered
@@ -37,6 +38,23 @@ def test_a_file_database_is_in_wal_mode(database: tuple[str, Path]) -> None:
     _, path = database
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_new_file_has_the_larger_pages_and_an_existing_one_keeps_its_own(
+        database: tuple[str, Path], tmp_path: Path) -> None:
+    _, path = database
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA page_size").fetchone() == (SQLITE_PAGE_SIZE,)
+    older = tmp_path / "older.db"
+    with sqlite3.connect(older) as raw:  # made by another program, at SQLite's default
+        raw.execute("CREATE TABLE theirs (x)")
+        before = raw.execute("PRAGMA page_size").fetchone()
+    assert before != (SQLITE_PAGE_SIZE,)
+    with custmgmt.open(f"sqlite:///{older}", migrate=True) as app:
+        app.principal("u-alice", roles={"salesperson"})
+    with sqlite3.connect(older) as raw:
+        assert raw.execute("PRAGMA page_size").fetchone() == before
+        assert raw.execute("SELECT count(*) FROM custmgmt_principals").fetchone() == (1,)
 
 
 def _held_write_lock(path: Path) -> sqlite3.Connection:
