@@ -14,8 +14,9 @@ SQLite (a file in WAL mode with foreign keys on, as custmgmt opens it):
 * ``custmgmt``: ``app.prospects.import_many``: validates each row, normalizes the
   phone, seals the identity keys, checks that no customer holds them (a prospect
   holding one is refused by the unique key indexes: looked up only then), grades, writes
-  the prospect with its keys, its history, follow-up plan and audit chain head, and
-  for each batch one audit entry naming its prospects and one event.
+  the prospect with its keys (and its registration, the history of a new prospect),
+  follow-up plan and audit chain head, and for each batch one audit entry naming its
+  prospects and one event.
 * ``raw same rows``: a hand-written sqlite3 program writing the same rows into the
   same schema (migrated by custmgmt: same tables, indexes and constraints), in
   batches of the same size, each in one ``BEGIN IMMEDIATE`` transaction with the
@@ -181,8 +182,9 @@ COLUMNS = {
     "custmgmt_chain_heads": ("chain", "chain_id", "length", "head_hash", "seal"),
     "custmgmt_events": ("type", "occurred_at", "payload"),
 }
-SAME_ROWS = tuple(COLUMNS)
-"""Every table custmgmt writes for an imported prospect."""
+SAME_ROWS = tuple(t for t in COLUMNS if t != "custmgmt_prospect_history")
+"""Every table custmgmt writes for an imported prospect (not the history: a new
+prospect's registration is kept in its row until its first change)."""
 FLOOR = ("custmgmt_prospects", "custmgmt_followup_plans", "custmgmt_audit")
 """What the policy itself requires: the prospect with its registration, owner and
 identity keys (the duplicate check), its follow-up plan, and one audit entry per batch
@@ -248,9 +250,6 @@ class RawBatch:
             pid, "u-alice", None, grade, "initial_contact", True, self._day(self.today), None,
             self._day(self.today + timedelta(days=CADENCE_DAYS[grade])), 1))
         self._named.append((pid, grade))
-        if "custmgmt_prospect_history" in rows:
-            rows["custmgmt_prospect_history"].append(
-                (pid, 0, "registered", "u-alice", at, None, grade, "registered"))
 
     def finish(self) -> tuple[int, str] | None:
         """The batch's one audit entry, naming every prospect it made; with the same rows
@@ -259,7 +258,7 @@ class RawBatch:
         hash, which the next batch's entry links to."""
         if not self._named:
             return self._previous
-        if "custmgmt_prospect_history" not in self.rows:  # the floor
+        if "custmgmt_chain_heads" not in self.rows:  # the floor
             return self._floor_entry()
         sequence = 0 if self._previous is None else self._previous[0] + 1
         previous_hash = "0" * 64 if self._previous is None else self._previous[1]

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custmgmt.adapters.sql.translate import batch_columns, history_values, prospect_values
+from custmgmt.adapters.sql.translate import (
+    HISTORY_COLUMNS,
+    batch_columns,
+    history_values,
+    prospect_values,
+    registration_entry,
+    stored_history,
+)
 from custmgmt.domain.common import Money
 from custmgmt.domain.followups import DefaultCadencePolicy, derive_plan, first_plans
 from custmgmt.domain.identity import IdentityKey, KeyKind
@@ -88,8 +95,13 @@ def assert_its_sql_rows_are_those_of_its_prospects(batch: RegistrationBatch) -> 
     stored = [p.at_version(1) for p in batch.prospects()]
     expected = [prospect_values(p) for p in stored]
     assert columns == {column: [row[column] for row in expected] for column in expected[0]}
-    entries = [history_values(p.id, i, e) for p in stored for i, e in enumerate(p.history)]
-    assert history == {column: [row[column] for row in entries] for column in entries[0]}
+    entries = [history_values(p.id, i, e) for p in stored
+               for i, e in enumerate(stored_history(p))]
+    assert history == {column: [row[column] for row in entries] for column in HISTORY_COLUMNS}
+    # a new prospect's history is its registration, which its row keeps
+    assert entries == []
+    assert all(p.history == (registration_entry(p.registration.by, p.registration.at,
+                                                p.grade.value),) for p in stored)
 
 
 def test_the_sql_rows_of_a_batch_are_those_of_its_prospects() -> None:

@@ -18,7 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from operator import itemgetter
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import Any
 
 from sqlalchemy import Dialect, Engine, Executable, Table, and_, bindparam, insert, or_, select
@@ -495,6 +496,13 @@ def _values(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any]]) -> list
 def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
     """``process`` of each of ``values``, called once for each distinct object (by
     identity, not equality: Decimal("1.0") and Decimal("1.00") are kept apart)."""
+    if not values:
+        return []
+    first = values[0]
+    if all(map(is_, values, repeat(first))):
+        # one object throughout (a batch's instant, flags, a key kind no row has):
+        # checked and repeated in C, not looked up value by value
+        return [process(first)] * len(values)
     done: dict[int, Any] = {}
     out = []
     for value in values:

@@ -44,6 +44,7 @@ from custmgmt.adapters.sql.translate import (
     batch_columns,
     history_values,
     prospect_values,
+    stored_history,
     to_prospect,
 )
 from custmgmt.adapters.sql.versioned import versioned_update
@@ -140,7 +141,8 @@ class SqlProspects:
         return self._load([row])[0]
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
-        """Insert the row (with its keys) and history on the driver. A refused claim leaves
+        """Insert the row (with its keys) and history on the driver (none if the history is
+        only the registration, which the row keeps: see ``update``). A refused claim leaves
         no trace (so a bulk import can carry on with the rest of its batch) without a
         savepoint: a row that would break a unique key is skipped (ON CONFLICT DO
         NOTHING), which fails no statement."""
@@ -150,7 +152,7 @@ class SqlProspects:
             self._raise_conflict(frozenset((stored.id,)), keys)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         insert_rows(self._s, HISTORY, [history_values(stored.id, i, entry)
-                                         for i, entry in enumerate(stored.history)])
+                                         for i, entry in enumerate(stored_history(stored))])
         return stored
 
     def update(
@@ -166,6 +168,8 @@ class SqlProspects:
                 versioned_update(self._s, ProspectRow, {"id": prospect.id},
                                  prospect.version, prospect_values(stored), "prospect")
                 self._hold({stored.id: keys})
+        # a prospect never changed has no history row (its row keeps its registration):
+        # its first change stores the registration entry, as loaded, with the rest
         known = self._s.scalar(select(func.count()).select_from(ProspectHistoryRow).where(
             ProspectHistoryRow.prospect_id == prospect.id)) or 0
         self._append_history(stored, known)

@@ -128,7 +128,9 @@ HISTORY_COLUMNS = tuple(c.name for c in ProspectHistoryRow.__table__.columns)
 def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
     """The prospect and history columns of a batch's rows, a list per column. What a row
     has of its own is read from it; the rest, shared by every row of a grade, from the
-    prospect ``Prospect.register`` makes of the grade's first row (one rule for both)."""
+    prospect ``Prospect.register`` makes of the grade's first row (one rule for both).
+    A new prospect's history is its registration alone, which its row keeps
+    (:func:`stored_history`): the history columns are empty unless that rule changes."""
     rows = batch.rows
     made: dict[Grade, Prospect] = {}
     for row in rows:
@@ -142,15 +144,34 @@ def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[
         if column not in prospects:
             prospects[column] = _shared(grades, {g: read(p) for g, p in made.items()})
     history: dict[str, list[Any]] = {column: [] for column in HISTORY_COLUMNS}
-    for position in range(max(len(p.history) for p in made.values())):
-        entries = {g: history_values(p.id, position, p.history[position])
-                   for g, p in made.items() if position < len(p.history)}
+    stored = {g: stored_history(p) for g, p in made.items()}
+    for position in range(max(len(h) for h in stored.values())):
+        entries = {g: history_values("", position, h[position])
+                   for g, h in stored.items() if position < len(h)}
         having = [row for row in rows if row.grade in entries]
         for column in HISTORY_COLUMNS:
             history[column] += [row.id for row in having] if column == "prospect_id" else \
                 _shared([row.grade for row in having],
                         {g: values[column] for g, values in entries.items()})
     return prospects, history
+
+
+def registration_entry(registered_by: str, registered_at: datetime, grade: str) -> HistoryEntry:
+    """The history entry ``Prospect.register`` begins a prospect's history with, from what
+    its row keeps of the registration and the grade it was registered at."""
+    return HistoryEntry(kind=ChangeKind.REGISTERED, by=registered_by, at=registered_at,
+                        before=None, after=grade, reason="registered")
+
+
+def stored_history(prospect: Prospect) -> tuple[HistoryEntry, ...]:
+    """The history entries of a new prospect to store as history rows: none if its history
+    is only its registration, which its row keeps until its first change (an import
+    writes no history row per prospect). ``update`` then stores the whole history."""
+    history = prospect.history
+    if len(history) == 1 and history[0] == registration_entry(
+            prospect.registration.by, prospect.registration.at, prospect.grade._value_):
+        return ()
+    return history
 
 
 def _shared(grades: list[Grade], value: Mapping[Grade, Any]) -> list[Any]:
@@ -187,7 +208,8 @@ def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Pros
             HistoryEntry(kind=ChangeKind(h.kind), by=h.by, at=h.at, before=h.before,
                          after=h.after, reason=h.reason)
             for h in sorted(history, key=lambda h: h.position)
-        ),
+        ) if history else (  # never changed: its registration, which the row keeps
+            registration_entry(row.registered_by, row.registered_at, row.grade),),
         version=row.version,
         customer_id=row.customer_id,
     )
