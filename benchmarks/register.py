@@ -61,6 +61,8 @@ class Raw:
     """The same writes by hand, from the rows custmgmt wrote for one prospect."""
 
     def __init__(self, path: Path, template_id: str) -> None:
+        # (a table with no row for the template, as the history of a new prospect, is
+        # one the raw program does not write either)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -76,7 +78,7 @@ class Raw:
         self.db.row_factory = None
         self.inserts = {table: "INSERT INTO {t} ({c}) VALUES ({v})".format(
             t=table, c=", ".join(f'"{k}"' for k in rows[0]),
-            v=", ".join("?" for _ in rows[0])) for table, rows in self.rows.items()}
+            v=", ".join("?" for _ in rows[0])) for table, rows in self.rows.items() if rows}
 
     @staticmethod
     def sealed(phone: str, email: str) -> dict[str, bytes]:
