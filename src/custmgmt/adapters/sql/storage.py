@@ -350,8 +350,8 @@ BEGUN = "custmgmt_begun"
 SQLITE_PAGE_SIZE = 16384
 """Bytes a page of a SQLite file custmgmt creates. An import's sealed identity keys land
 on random index pages, each written again by every commit that touched it; at 16 KiB
-(SQLite's default is 4 KiB) the indexes have fewer, fuller pages and an import of 100k
-prospects took about 0.9x the time (benchmarks/HISTORY.md, 2026-12-02)."""
+(SQLite's default is 4 KiB) the indexes have fewer, fuller pages: an import of 100k
+prospects took 0.96x the time (benchmarks/HISTORY.md, 2026-12-02)."""
 
 
 def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
