@@ -345,17 +345,10 @@ def main() -> None:
         postgresql_case(args.postgresql, args.plans, args.rounds)
     elif args.start_postgresql:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from tests.pg_server import Cluster, find_binaries  # noqa: PLC0415
+        from tests.pg_server import throwaway_cluster  # noqa: PLC0415
 
-        binaries = find_binaries()
-        if binaries is None:
-            raise SystemExit("initdb/pg_ctl not found")
-        cluster = Cluster(*binaries)
-        cluster.start()
-        try:
+        with throwaway_cluster() as cluster:
             postgresql_case(cluster.new_empty_database(), args.plans, args.rounds)
-        finally:
-            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -60,17 +60,10 @@ def databases(postgresql: bool) -> Iterator[Callable[[str], str]]:
             yield lambda name: f"sqlite:///{Path(folder) / f'{name}.db'}"
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.pg_server import Cluster, find_binaries  # noqa: PLC0415 - only here
+    from tests.pg_server import throwaway_cluster  # noqa: PLC0415 - only here
 
-    binaries = find_binaries()
-    if binaries is None:
-        raise SystemExit("--start-postgresql: initdb and pg_ctl are not on PATH")
-    cluster = Cluster(*binaries)
-    cluster.start()
-    try:
+    with throwaway_cluster() as cluster:
         yield lambda _name: cluster.new_empty_database()
-    finally:
-        cluster.stop()
 
 
 def main() -> None:

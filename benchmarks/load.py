@@ -283,17 +283,10 @@ def main() -> None:
         run("PostgreSQL", args.postgresql, args.processes, args.operations)
     elif args.start_postgresql:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from tests.pg_server import Cluster, find_binaries  # noqa: PLC0415
+        from tests.pg_server import throwaway_cluster  # noqa: PLC0415
 
-        binaries = find_binaries()
-        if binaries is None:
-            raise SystemExit("initdb/pg_ctl not found")
-        cluster = Cluster(*binaries)
-        cluster.start()
-        try:
+        with throwaway_cluster() as cluster:
             run("PostgreSQL", cluster.new_empty_database(), args.processes, args.operations)
-        finally:
-            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ each side's times, their medians and the ratio this checkout / base.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import itertools
 import statistics
@@ -81,28 +82,21 @@ def main() -> None:
     base = folder / "base"
     subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base],
                    cwd=HERE, check=True)
-    cluster = None
     try:
-        if args.start_postgresql:  # a new database for every import
-            sys.path.insert(0, str(HERE))
-            from tests.pg_server import Cluster, find_binaries  # noqa: PLC0415
+        with contextlib.ExitStack() as stack:
+            if args.start_postgresql:  # a new database for every import
+                sys.path.insert(0, str(HERE))
+                from tests.pg_server import throwaway_cluster  # noqa: PLC0415
 
-            binaries = find_binaries()
-            if binaries is None:
-                raise SystemExit("--start-postgresql: initdb and pg_ctl are not on PATH")
-            cluster = Cluster(*binaries)
-            cluster.start()
-            new_url = cluster.new_empty_database
-            where = "PostgreSQL"
-        else:
-            files = (folder / f"db{n}.sqlite" for n in itertools.count())
-            new_url = functools.partial(next_sqlite_url, files)
-            where = "SQLite file"
-        times = measure({"base": base, "this": HERE}, args.rows, args.rounds,
-                        args.batch_size, new_url)
+                new_url = stack.enter_context(throwaway_cluster()).new_empty_database
+                where = "PostgreSQL"
+            else:
+                files = (folder / f"db{n}.sqlite" for n in itertools.count())
+                new_url = functools.partial(next_sqlite_url, files)
+                where = "SQLite file"
+            times = measure({"base": base, "this": HERE}, args.rows, args.rounds,
+                            args.batch_size, new_url)
     finally:
-        if cluster is not None:
-            cluster.stop()
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE,
                        check=False)
     medians = {side: statistics.median(found) for side, found in times.items()}

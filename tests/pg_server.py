@@ -21,6 +21,8 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -159,3 +161,18 @@ class Cluster:
                 "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")]
             for sequence in sequences:
                 connection.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """A started throw-away cluster, stopped after (the benchmarks' ``--start-postgresql``);
+    SystemExit if initdb and pg_ctl are not on PATH."""
+    binaries = find_binaries()
+    if binaries is None:
+        raise SystemExit("--start-postgresql: initdb and pg_ctl are not on PATH")
+    cluster = Cluster(*binaries)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

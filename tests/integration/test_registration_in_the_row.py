@@ -4,9 +4,7 @@ written until the prospect first changes, and then the whole history is, as load
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 
 import custmgmt
@@ -14,15 +12,6 @@ from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.prospects import ChangeKind, Grade, HistoryEntry
 from tests.conftest import START
 from tests.helpers import register_numbered
-from tests.pg_server import Cluster
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def new_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
-    if request.param == "sqlite":
-        return lambda: f"sqlite:///{tmp_path / 'crm.sqlite'}"
-    cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_empty_database
 
 
 def _history_rows(url: str, prospect_id: str) -> list[tuple[int, str, str | None, str]]:
@@ -42,8 +31,8 @@ def _registered(by: str, grade: Grade) -> HistoryEntry:
 
 
 def test_a_new_prospect_stores_no_history_row_and_reads_its_registration(
-        new_url: Callable[[], str]) -> None:
-    url = new_url()
+        new_empty_url: Callable[[], str]) -> None:
+    url = new_empty_url()
     with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as app:
         alice = app.principal("u-alice", roles={"salesperson"}, team="east")
         one = register_numbered(app, alice, 1)
@@ -60,8 +49,8 @@ def test_a_new_prospect_stores_no_history_row_and_reads_its_registration(
 
 
 def test_the_first_change_stores_the_registration_as_it_was_then_the_change(
-        new_url: Callable[[], str]) -> None:
-    url = new_url()
+        new_empty_url: Callable[[], str]) -> None:
+    url = new_empty_url()
     with custmgmt.open(url, migrate=True, clock=FixedClock(START)) as app:
         alice = app.principal("u-alice", roles={"salesperson"}, team="east")
         mia = app.principal("u-mia", roles={"sales_manager"}, team="east")
