@@ -15,7 +15,6 @@ from custmgmt.adapters.sql.translate import (
     batch_columns,
     history_values,
     prospect_values,
-    registration_entry,
     stored_history,
 )
 from custmgmt.domain.common import Money
@@ -27,6 +26,7 @@ from custmgmt.domain.prospects import (
     Prospect,
     Stage,
     Willingness,
+    registration_entry,
 )
 from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.validation import EARLIEST_DATE, LATEST_DATE
@@ -101,7 +101,7 @@ def assert_its_sql_rows_are_those_of_its_prospects(batch: RegistrationBatch) -> 
     # a new prospect's history is its registration, which its row keeps
     assert entries == []
     assert all(p.history == (registration_entry(p.registration.by, p.registration.at,
-                                                p.grade.value),) for p in stored)
+                                                p.grade),) for p in stored)
 
 
 def test_the_sql_rows_of_a_batch_are_those_of_its_prospects() -> None:

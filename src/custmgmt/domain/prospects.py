@@ -66,7 +66,7 @@ __all__ = [
     "HistoryEntry", "IdentityKey", "ImportedProspect", "KeyKind", "OwnerChanged", "Profile",
     "ProfileChanged", "Prospect", "ProspectClaimed", "ProspectCustomerNamed", "ProspectKind",
     "ProspectRegistered", "ProspectReleased", "ProspectsImported", "Registration", "Stage",
-    "StageChanged", "Willingness",
+    "StageChanged", "Willingness", "registration_entry", "with_registration",
 ]
 
 
@@ -499,6 +499,24 @@ def register_graded(
         actor_id=owner_id, occurred_at=at, prospect_id=id, owner_id=owner_id, grade=grade
     )
     return prospect, (event,)
+
+
+def registration_entry(by: str, at: datetime, grade: Grade) -> HistoryEntry:
+    """The entry ``Prospect.register`` begins a prospect's history with: registered by
+    ``by`` at ``at``, at ``grade``. A storage may keep it as the prospect's registration
+    and grade, and write it only once the prospect changes."""
+    return HistoryEntry(kind=ChangeKind.REGISTERED, by=by, at=at, before=None,
+                        after=grade._value_, reason="registered")
+
+
+def with_registration(prospect: Prospect) -> Prospect:
+    """``prospect`` as a storage keeps it: with no history given, its history is its
+    registration (``registration_entry`` of its registration and grade), as every
+    prospect ``Prospect.register`` makes begins."""
+    if prospect.history:
+        return prospect
+    return attrs.evolve(prospect, history=(registration_entry(
+        prospect.registration.by, prospect.registration.at, prospect.grade),))
 
 
 def earliest_claim(

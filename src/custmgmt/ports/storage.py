@@ -116,7 +116,13 @@ class ProspectRepository(Protocol):
     enforces that no two prospects hold one key (a unique index in SQL). A prospect
     holds at most one key of each kind: ``add``, ``add_many``, ``update`` and
     ``replace_keys`` refuse two of one kind with ValidationError (field ``keys``),
-    checked before anything else, and store nothing."""
+    checked before anything else, and store nothing.
+
+    A prospect's history begins with its registration: one stored (``add``,
+    ``update``) with no history reads back with ``registration_entry`` of its
+    registration and grade as its history (``domain.prospects.with_registration``).
+    A storage may keep that entry as the row's registration until the first change
+    (the SQL storage does)."""
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
         """Store a new prospect (version 1) holding ``keys``. Raises ClaimConflict if

@@ -24,6 +24,7 @@ from custmgmt.domain.prospects import (
     Stage,
     Willingness,
     earliest_claim,
+    registration_entry,
 )
 from custmgmt.errors import (
     ClaimConflict,
@@ -104,6 +105,37 @@ class StorageContract(
             loaded = uow.prospects.get(prospect.id)
         assert stored.version == 1
         assert loaded == stored == attrs.evolve(prospect, version=1)
+
+    def test_a_prospect_stored_with_no_history_reads_back_with_its_registration(
+            self, storage: Storage) -> None:
+        bare = attrs.evolve(make_prospect(1), history=())
+        with storage.unit_of_work() as uow:
+            stored = add_prospect(uow, bare)
+            uow.commit()
+        registered = registration_entry(bare.registration.by, bare.registration.at,
+                                        bare.grade)
+        with storage.unit_of_work() as uow:
+            loaded = uow.prospects.get(bare.id)
+            assert loaded == stored and loaded.history == (registered,)
+            moved, _ = loaded.advance(Stage.PROPOSAL, by="u-alice", at=T0)
+            uow.prospects.update(attrs.evolve(moved, history=()))
+            uow.commit()
+        with storage.unit_of_work() as uow:  # updated with no history: the same rule
+            assert uow.prospects.get(bare.id).history == (registered,)
+
+    def test_a_changed_prospect_keeps_the_grade_it_was_registered_at(
+            self, storage: Storage) -> None:
+        with storage.unit_of_work() as uow:
+            stored = add_prospect(uow, make_prospect(1))
+            uow.commit()
+        regraded, _ = stored.override_grade(Grade.D, reason="no budget", by="u-mia", at=T0)
+        with storage.unit_of_work() as uow:
+            uow.prospects.update(regraded)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            history = uow.prospects.get(stored.id).history
+        assert history == regraded.history
+        assert history[0] == stored.history[0] and history[0].after != Grade.D.value
 
     def test_missing_prospect_is_not_found(self, storage: Storage) -> None:
         with storage.unit_of_work() as uow, pytest.raises(NotFound):

@@ -63,7 +63,14 @@ from custmgmt.domain.identity import one_of_each_kind
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
-from custmgmt.domain.prospects import Grade, IdentityKey, Prospect, Stage, earliest_claim
+from custmgmt.domain.prospects import (
+    Grade,
+    IdentityKey,
+    Prospect,
+    Stage,
+    earliest_claim,
+    with_registration,
+)
 from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.domain.stock import Department, StockCount
@@ -212,6 +219,7 @@ class MemoryProspects:
             raise held[0].claim_conflict(held[1])
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
+        prospect = with_registration(prospect)  # as SQL storage reads it back
         one_of_each_kind(keys)
         if prospect.id in self.rows.staged or prospect.id in self.rows.committed:
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
@@ -259,6 +267,7 @@ class MemoryProspects:
     def update(
         self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
     ) -> Prospect:
+        prospect = with_registration(prospect)
         if keys is not None:
             one_of_each_kind(keys)  # before NotFound, as SQL checks it
         self.rows.require(prospect.id)

@@ -50,7 +50,15 @@ from custmgmt.adapters.sql.translate import (
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.identity import IdentityKey, KeyKind, one_of_each_kind
-from custmgmt.domain.prospects import PIPELINE, ChangeKind, Grade, Prospect, Stage, earliest_claim
+from custmgmt.domain.prospects import (
+    PIPELINE,
+    ChangeKind,
+    Grade,
+    Prospect,
+    Stage,
+    earliest_claim,
+    with_registration,
+)
 from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
@@ -146,7 +154,7 @@ class SqlProspects:
         no trace (so a bulk import can carry on with the rest of its batch) without a
         savepoint: a row that would break a unique key is skipped (ON CONFLICT DO
         NOTHING), which fails no statement."""
-        stored = attrs.evolve(prospect, version=1)
+        stored = attrs.evolve(with_registration(prospect), version=1)
         row = {**prospect_values(stored), **_key_values(keys)}
         if not insert_rows(self._s, PROSPECTS, [row], skip_conflicts=True):
             self._raise_conflict(frozenset((stored.id,)), keys)
@@ -158,7 +166,7 @@ class SqlProspects:
     def update(
         self, prospect: Prospect, keys: frozenset[IdentityKey] | None = None
     ) -> Prospect:
-        stored = attrs.evolve(prospect, version=prospect.version + 1)
+        stored = attrs.evolve(with_registration(prospect), version=prospect.version + 1)
         if keys is None:
             versioned_update(self._s, ProspectRow, {"id": prospect.id}, prospect.version,
                              prospect_values(stored), "prospect")

@@ -45,6 +45,7 @@ from custmgmt.domain.prospects import (
     Registration,
     Stage,
     Willingness,
+    registration_entry,
 )
 from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.errors import IntegrityError
@@ -156,21 +157,14 @@ def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[
     return prospects, history
 
 
-def registration_entry(registered_by: str, registered_at: datetime, grade: str) -> HistoryEntry:
-    """The history entry ``Prospect.register`` begins a prospect's history with, from what
-    its row keeps of the registration and the grade it was registered at."""
-    return HistoryEntry(kind=ChangeKind.REGISTERED, by=registered_by, at=registered_at,
-                        before=None, after=grade, reason="registered")
-
-
 def stored_history(prospect: Prospect) -> tuple[HistoryEntry, ...]:
     """The history entries of a new prospect to store as history rows: none if its history
     is only its registration, which its row keeps until its first change (an import
     writes no history row per prospect). ``update`` then stores the whole history."""
     history = prospect.history
-    if len(history) == 1 and history[0] == registration_entry(
-            prospect.registration.by, prospect.registration.at, prospect.grade._value_):
-        return ()
+    if not history or (len(history) == 1 and history[0] == registration_entry(
+            prospect.registration.by, prospect.registration.at, prospect.grade)):
+        return ()  # (none given: read back as its registration, as ``with_registration``)
     return history
 
 
@@ -209,7 +203,7 @@ def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Pros
                          after=h.after, reason=h.reason)
             for h in sorted(history, key=lambda h: h.position)
         ) if history else (  # never changed: its registration, which the row keeps
-            registration_entry(row.registered_by, row.registered_at, row.grade),),
+            registration_entry(row.registered_by, row.registered_at, Grade(row.grade)),),
         version=row.version,
         customer_id=row.customer_id,
     )
