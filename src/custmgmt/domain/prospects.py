@@ -415,7 +415,6 @@ _PROSPECT_FIELDS = tuple(a.name for a in attrs.fields(Prospect))
 
 _new_prospect = unchecked(Prospect)
 _new_registration = unchecked(Registration)
-_new_entry = unchecked(HistoryEntry)
 _new_registered = unchecked(ProspectRegistered)
 
 _HISTORIES_KEPT = 1024
@@ -431,15 +430,14 @@ def _registered(
     owner_team: str | None, at: datetime,
 ) -> Changed:
     """``Prospect.register`` of inputs that pass every validator (checked by the caller),
-    its records built without running them again."""
+    its records built without running them again (its history entry once an owner,
+    instant and grade)."""
     key = (owner_id, at, at.fold, grade)
     history = _registered_histories.get(key)
     if history is None:
         if len(_registered_histories) >= _HISTORIES_KEPT:
             _registered_histories.clear()
-        history = _registered_histories[key] = (_new_entry(
-            kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None,
-            after=grade._value_, reason="registered"),)
+        history = _registered_histories[key] = (registration_entry(owner_id, at, grade),)
     prospect = _new_prospect(
         id=id, profile=profile, willingness=willingness, potential_value=potential_value,
         grade=grade, owner_id=owner_id, owner_team=owner_team,
@@ -486,10 +484,7 @@ def register_graded(
     except ValidationError as error:  # named as the caller named them
         raise ValidationError(_REGISTRATION_ARGUMENTS.get(error.field, error.field),
                               error.message) from None
-    entry = HistoryEntry(
-        kind=ChangeKind.REGISTERED, by=owner_id, at=at, before=None,
-        after=grade._value_, reason="registered",  # (``value`` without the property)
-    )
+    entry = registration_entry(owner_id, at, grade)
     prospect = cls(
         id=id, profile=profile, willingness=willingness, potential_value=potential_value,
         grade=grade, owner_id=owner_id, owner_team=owner_team,
@@ -506,7 +501,8 @@ def registration_entry(by: str, at: datetime, grade: Grade) -> HistoryEntry:
     ``by`` at ``at``, at ``grade``. A storage may keep it as the prospect's registration
     and grade, and write it only once the prospect changes."""
     return HistoryEntry(kind=ChangeKind.REGISTERED, by=by, at=at, before=None,
-                        after=grade._value_, reason="registered")
+                        after=grade._value_,  # (``value`` without the property)
+                        reason="registered")
 
 
 def with_registration(prospect: Prospect) -> Prospect:

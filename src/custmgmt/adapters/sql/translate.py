@@ -162,9 +162,9 @@ def stored_history(prospect: Prospect) -> tuple[HistoryEntry, ...]:
     is only its registration, which its row keeps until its first change (an import
     writes no history row per prospect). ``update`` then stores the whole history."""
     history = prospect.history
-    if not history or (len(history) == 1 and history[0] == registration_entry(
-            prospect.registration.by, prospect.registration.at, prospect.grade)):
-        return ()  # (none given: read back as its registration, as ``with_registration``)
+    if history == (registration_entry(prospect.registration.by, prospect.registration.at,
+                                      prospect.grade),):
+        return ()
     return history
 
 
@@ -185,12 +185,13 @@ def history_values(prospect_id: str, position: int, entry: HistoryEntry) -> dict
 
 
 def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Prospect:
+    grade = Grade(row.grade)
     return Prospect(
         id=ProspectId(row.id),
         profile=to_profile(row),
         willingness=Willingness(row.willingness),
         potential_value=Money(row.potential_amount, row.potential_currency),
-        grade=Grade(row.grade),
+        grade=grade,
         grade_is_manual=row.grade_is_manual,
         stage=Stage(row.stage),
         owner_id=row.owner_id,
@@ -203,7 +204,7 @@ def to_prospect(row: ProspectRow, history: Sequence[ProspectHistoryRow]) -> Pros
                          after=h.after, reason=h.reason)
             for h in sorted(history, key=lambda h: h.position)
         ) if history else (  # never changed: its registration, which the row keeps
-            registration_entry(row.registered_by, row.registered_at, Grade(row.grade)),),
+            registration_entry(row.registered_by, row.registered_at, grade),),
         version=row.version,
         customer_id=row.customer_id,
     )
