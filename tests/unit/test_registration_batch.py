@@ -24,11 +24,17 @@ from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
     Grade,
     Prospect,
+    ProspectKind,
     Stage,
     Willingness,
     registration_entry,
 )
-from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.domain.registrations import (
+    KeyColumns,
+    ProfileColumns,
+    RegistrationBatch,
+    profiles_pass,
+)
 from custmgmt.domain.validation import EARLIEST_DATE, LATEST_DATE
 from custmgmt.errors import ValidationError
 from custmgmt.testing.builders import batch_of, make_prospect
@@ -129,9 +135,76 @@ def test_a_batch_refuses_a_row_of_bad_values_and_names_it(
     good = batch_of(MIXED[:2])
     bad = good.rows[1]._replace(**change)
     with pytest.raises(ValidationError) as raised:
-        RegistrationBatch(owner_id=good.owner_id, owner_team=good.owner_team, at=good.at,
-                          rows=(good.rows[0], bad))
+        RegistrationBatch.of_rows(owner_id=good.owner_id, owner_team=good.owner_team,
+                                  at=good.at, rows=(good.rows[0], bad))
     assert raised.value.field == field
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"ids": ("p-1", "p-\x00")}, "rows[1].id"),
+    ({"registration_ids": ("r-1", "\ud800")}, "rows[1].registration_id"),
+    ({"grades": (Grade.A, "A")}, "rows[1].grade"),
+    ({"willingness": (Willingness.CLEAR, "clear")}, "rows[1].willingness"),
+    ({"potential_values": (Money("1", "CNY"), Money("-1", "CNY"))},
+     "rows[1].potential_value"),
+    ({"name": ("Ann", "Bo\x00b")}, "rows[1].profile.name"),
+    ({"name": ("Ann", " ")}, "rows[1].profile.name"),
+    ({"name": ("Ann", "x" * 201)}, "rows[1].profile.name"),
+    ({"phone": ("13900000001", "12")}, "rows[1].profile.phone"),
+    ({"email": ("a@example.com", "not an address")}, "rows[1].profile.email"),
+    ({"email": ("a@example.com", 7)}, "rows[1].profile.email"),
+    ({"address": ("Road 1", "\ud800")}, "rows[1].profile.address"),
+    ({"phone": ("13900000001", None), "email": ("a@example.com", None)},
+     "rows[1].profile.contacts"),
+    ({"needs": (None, "n" * 2001)}, "rows[1].profile.needs"),
+    ({"credit_code": (None, "91350100M000100Y43")}, "rows[1].profile.credit_code"),
+    ({"kind": (ProspectKind.INDIVIDUAL, ProspectKind.ORGANIZATION)},
+     "rows[1].profile.organization"),
+    ({"phone_key": ("k", 3)}, "rows[1].keys"),
+    ({"ids": ("p-1",)}, "registration_ids"),
+    ({"grades": [Grade.A, Grade.B]}, "grades"),
+])
+def test_a_batch_refuses_a_column_with_a_bad_value_and_names_its_row(
+    change: dict[str, object], field: str
+) -> None:
+    """The columns a bulk import hands over are checked as rows are: the first bad value
+    is named by its row and field, whichever check (column or row) finds it."""
+    good = batch_of([make_prospect(1), make_prospect(2)])
+    profiles = good.profiles._replace(**{k: v for k, v in change.items()
+                                         if k in ProfileColumns._fields})
+    keys = good.keys._replace(**{k.removesuffix("_key"): v for k, v in change.items()
+                                 if k.endswith("_key")})
+    shared = {k: v for k, v in change.items()
+              if k not in ProfileColumns._fields and not k.endswith("_key")}
+    with pytest.raises(ValidationError) as raised:
+        attrs.evolve(good, profiles=profiles, keys=keys, **shared)
+    assert raised.value.field == field
+    assert "Bo" not in str(raised.value) and "139" not in str(raised.value)
+
+
+def test_a_batch_of_columns_holds_the_rows_it_was_made_of() -> None:
+    rows = batch_of(MIXED).rows
+    again = RegistrationBatch.of_rows(owner_id="u-alice", owner_team="east",
+                                      at=MIXED[0].registration.at, rows=rows)
+    assert again.rows == rows
+    assert len(again) == len(MIXED)
+    assert [again.keys.row(n) for n in range(len(again))] == [r.keys for r in rows]
+
+
+def test_the_key_columns_are_in_the_order_of_the_key_kinds() -> None:
+    assert KeyColumns._fields == tuple(kind.value for kind in KeyKind)
+
+
+def test_the_fast_column_checks_never_pass_what_a_row_check_refuses() -> None:
+    """Every value refused row by row is refused by the column checks too (they are
+    sufficient conditions, not the rule): a good batch with one cell changed."""
+    good = batch_of([make_prospect(1), make_prospect(2)])
+    for field, bad in [("name", "a\tb"), ("name", "x" * 201), ("phone", "+86 139 0000 0001"),
+                       ("phone", "139000000012"), ("email", "a@b"),
+                       ("email", " a@b.co"), ("address", "a\nb"), ("industry", "i" * 101)]:
+        column = getattr(good.profiles, field)
+        changed = good.profiles._replace(**{field: (column[0], bad)})
+        assert not profiles_pass(changed), (field, bad)
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -139,9 +212,6 @@ def test_a_batch_refuses_a_row_of_bad_values_and_names_it(
     ({"owner_id": "u-\x00"}, "owner_id"),
     ({"owner_team": "t" * 101}, "owner_team"),
     ({"at": datetime(2026, 1, 5)}, "at"),
-    ({"rows": list(batch_of(MIXED).rows)}, "rows"),
-    ({"rows": (("p-1",),)}, "rows[0]"),
-    ({"rows": ("p-1",)}, "rows[0]"),
 ])
 def test_a_batch_refuses_bad_shared_values_and_names_them(
     change: dict[str, object], field: str
@@ -152,17 +222,31 @@ def test_a_batch_refuses_bad_shared_values_and_names_them(
     assert raised.value.field == field
 
 
+@pytest.mark.parametrize("bad_rows", [[], (("p-1",),), ("p-1",)])
+def test_a_batch_of_rows_refuses_anything_but_a_tuple_of_registered_rows(
+    bad_rows: object
+) -> None:
+    good = batch_of(MIXED)
+    with pytest.raises(ValidationError) as raised:
+        RegistrationBatch.of_rows(owner_id=good.owner_id, owner_team=good.owner_team,
+                                  at=good.at, rows=bad_rows)  # type: ignore[arg-type]
+    assert raised.value.field in ("rows", "rows[0]")
+
+
 def test_a_row_register_would_take_is_taken_though_not_by_the_fast_checks() -> None:
     good = batch_of(MIXED[:1])
-    tabbed = good.rows[0]._replace(id="p-\t1", registration_id="r\u00a01")
-    batch = attrs.evolve(good, rows=(tabbed,))
-    assert batch.prospects()[0].id == "p-\t1"
+    tabbed = attrs.evolve(good, ids=("p-\t1",), registration_ids=("r\u00a01",),
+                          profiles=good.profiles._replace(name=("Ann\tLee",),
+                                                          phone=("010-6552 9988",)))
+    assert tabbed.prospects()[0].id == "p-\t1"
+    assert tabbed.prospects()[0].profile.phone is not None
 
 
 def test_no_personal_data_in_a_refusal() -> None:
     good = batch_of(MIXED[:1])
     with pytest.raises(ValidationError) as raised:
-        attrs.evolve(good, rows=(good.rows[0]._replace(grade="A"),))
+        RegistrationBatch.of_rows(owner_id=good.owner_id, owner_team=good.owner_team,
+                                  at=good.at, rows=(good.rows[0]._replace(grade="A"),))
     assert "Person" not in str(raised.value) and "139" not in str(raised.value)
 
 

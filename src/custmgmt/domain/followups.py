@@ -232,8 +232,8 @@ def first_plans(
     in_range = type(today) is date and today >= EARLIEST_DATE
     due_after: dict[object, date] = {}  # by the interval's answer (a few distinct days)
     plans = []
-    for row in batch.rows:
-        days = interval(row.grade, stage)
+    for prospect_id, grade in zip(batch.ids, batch.grades, strict=True):
+        days = interval(grade, stage)
         due = due_after.get(days) if type(days) is int else None
         if due is None:
             due = today + timedelta(days=days)
@@ -241,7 +241,7 @@ def first_plans(
                 due_after[days] = due
         plans.append((_new_plan if in_range and type(due) is date and due <= LATEST_DATE
                       else FollowUpPlan)(
-            prospect_id=row.id, owner_id=owner, owner_team=team, grade=row.grade,
+            prospect_id=prospect_id, owner_id=owner, owner_team=team, grade=grade,
             stage=stage, active=active, anchor=today, override=None, next_due=due))
     return plans
 

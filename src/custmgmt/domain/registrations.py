@@ -1,24 +1,53 @@
 """Prospects registered together: one owner, one instant, many rows (a bulk import).
 
-A batch is stored as rows, not as ``Prospect`` objects: an import writes thousands a
-batch, and building a prospect, its registration, history entry and event for each
-cost about as much as writing the rows. What each row becomes is still the one rule of
-``Prospect.register``: ``prospects()`` builds the same prospects, for a storage that
-keeps objects, and the tests hold the two to each other.
+A batch is held a column at a time, not as ``Prospect`` objects nor as a profile
+object a row: an import writes thousands a batch, and building a profile, its value
+objects, its sealed keys and then a prospect for each cost more than writing the rows.
+Its columns are checked a column at a time (a few C calls each, see ``_columns_pass``)
+by the validators' fast paths; a batch they do not clear is checked row by row by the
+validating constructors, which name the first bad field. What each row becomes is still
+the one rule of ``Prospect.register``: ``prospects()`` builds the same prospects, for a
+storage that keeps objects, and the tests hold the two to each other.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from attrs import field, frozen
 
-from custmgmt.domain.common import Money, ProspectId, RegistrationId
+from custmgmt.domain.common import (
+    Address,
+    CreditCode,
+    Email,
+    Money,
+    OrganizationName,
+    PersonName,
+    Phone,
+    ProspectId,
+    RegistrationId,
+)
 from custmgmt.domain.grading import Grade, Willingness
-from custmgmt.domain.identity import IdentityKey, KeyKind
+from custmgmt.domain.identity import (
+    CN_MOBILE,
+    DEFAULT_REGION,
+    IdentityKey,
+    KeyKind,
+    KeyRing,
+    normalize_email,
+    normalize_phone,
+)
 from custmgmt.domain.prospect_events import ImportedProspect
-from custmgmt.domain.prospects import Profile, Prospect, register_graded, registrable
+from custmgmt.domain.prospects import (
+    Profile,
+    Prospect,
+    ProspectKind,
+    register_graded,
+    registrable,
+)
 from custmgmt.domain.validation import aware, optional, text
 from custmgmt.errors import ValidationError
 
@@ -35,15 +64,106 @@ class Registered(NamedTuple):
     keys: frozenset[IdentityKey]
 
 
-def _rows(batch: RegistrationBatch, _attribute: object, value: object) -> None:
-    """Each row what ``Prospect.register`` accepts, with keys of its own kinds; a row
-    that fails the validators' fast paths (a batch holds thousands) is checked by them in
-    full, and the first field they refuse is named (``rows[2].id``)."""
-    if type(value) is not tuple:
+class ProfileColumns(NamedTuple):
+    """A batch's profiles a field at a time: one value a row in each, as text (what the
+    profile's value objects hold), None where a row has none."""
+
+    kind: tuple[ProspectKind, ...]
+    name: tuple[str, ...]
+    phone: tuple[str | None, ...]
+    email: tuple[str | None, ...]
+    address: tuple[str | None, ...]
+    organization: tuple[str | None, ...]
+    credit_code: tuple[str | None, ...]
+    industry: tuple[str | None, ...]
+    source_channel: tuple[str | None, ...]
+    needs: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, profiles: Sequence[Profile]) -> ProfileColumns:
+        """The columns of ``profiles``, in order."""
+        def texts(values: Iterable[Phone | Email | Address | OrganizationName | CreditCode
+                                   | None]) -> tuple[str | None, ...]:
+            return tuple(None if v is None else v.value for v in values)
+        return cls(
+            kind=tuple(p.kind for p in profiles),
+            name=tuple(p.name.value for p in profiles),
+            phone=texts(p.phone for p in profiles),
+            email=texts(p.email for p in profiles),
+            address=texts(p.address for p in profiles),
+            organization=texts(p.organization for p in profiles),
+            credit_code=texts(p.credit_code for p in profiles),
+            industry=tuple(p.industry for p in profiles),
+            source_channel=tuple(p.source_channel for p in profiles),
+            needs=tuple(p.needs for p in profiles),
+        )
+
+    def profile(self, n: int) -> Profile:
+        """Row ``n`` as a ``Profile``, by its validating constructors: ValidationError
+        naming the field (``phone``, ``name``...) for a bad value."""
+        def made(name: str, make: type[PersonName | Phone | Email | Address
+                                      | OrganizationName | CreditCode], value: object
+                 ) -> object:
+            if value is None:
+                return None
+            if type(value) is not str:
+                raise ValidationError(name, f"must be text, not {type(value).__name__}")
+            try:
+                return make(value)
+            except ValidationError as error:  # a value object names its one field "value"
+                raise ValidationError(name, error.message) from None
+        return Profile(
+            kind=self.kind[n],
+            name=made("name", PersonName, self.name[n]),  # type: ignore[arg-type]
+            phone=made("phone", Phone, self.phone[n]),  # type: ignore[arg-type]
+            email=made("email", Email, self.email[n]),  # type: ignore[arg-type]
+            address=made("address", Address, self.address[n]),  # type: ignore[arg-type]
+            organization=made(  # type: ignore[arg-type]
+                "organization", OrganizationName, self.organization[n]),
+            credit_code=made(  # type: ignore[arg-type]
+                "credit_code", CreditCode, self.credit_code[n]),
+            industry=self.industry[n], source_channel=self.source_channel[n],
+            needs=self.needs[n])
+
+
+_KINDS = tuple(KeyKind)
+
+
+class KeyColumns(NamedTuple):
+    """Each row's sealed identity key of each kind, None where it holds none."""
+
+    phone: tuple[str | None, ...]
+    email: tuple[str | None, ...]
+    organization: tuple[str | None, ...]
+    credit_code: tuple[str | None, ...]
+
+    @classmethod
+    def of(cls, keys: Sequence[frozenset[IdentityKey]]) -> KeyColumns:
+        """The columns of each row's keys (at most one of each kind: checked by
+        ``RegistrationBatch.of_rows``)."""
+        by_kind = [dict.fromkeys(_KINDS) for _ in keys]
+        for found, held in zip(by_kind, keys, strict=True):
+            for key in held:
+                found[key.kind] = key.value
+        return cls(*(tuple(found[kind] for found in by_kind) for kind in _KINDS))
+
+    def row(self, n: int) -> frozenset[IdentityKey]:
+        """The keys row ``n`` holds."""
+        return frozenset(IdentityKey(kind, value)
+                         for kind, value in zip(_KINDS, (c[n] for c in self), strict=True)
+                         if value is not None)
+
+
+def _rows(rows: object) -> tuple[Registered, ...]:
+    """``rows`` checked: each what ``Prospect.register`` accepts, with keys of its own
+    kinds; a row that fails the validators' fast paths is checked by them in full, and
+    the first field they refuse is named (``rows[2].id``)."""
+    if type(rows) is not tuple:
         raise ValidationError("rows", "must be a tuple of Registered")
-    for n, row in enumerate(value):
+    for n, row in enumerate(rows):
         if not (type(row) is Registered and registrable(*row[:6]) and _keys(row.keys)):
-            _check_row(batch, n, row)
+            _check_row(n, row)
+    return rows
 
 
 def _keys(keys: object) -> bool:
@@ -59,13 +179,13 @@ def _keys(keys: object) -> bool:
     return len(kinds) == len(keys)
 
 
-def _check_row(batch: RegistrationBatch, n: int, row: object) -> None:
+def _check_row(n: int, row: object) -> None:
     """Raise what ``Prospect.register`` raises for ``row`` (ValidationError naming
     ``rows[n].<field>``), or for keys that are not sealed keys of distinct kinds."""
     if not isinstance(row, Registered):
         raise ValidationError(f"rows[{n}]", "must be a Registered row")
     try:
-        batch.prospect(row)
+        _register(row, "u-check", None, _CHECKED_AT)
     except ValidationError as error:
         raise ValidationError(f"rows[{n}].{error.field}", error.message) from None
     if not _keys(row.keys):
@@ -73,15 +193,156 @@ def _check_row(batch: RegistrationBatch, n: int, row: object) -> None:
                               "one of each kind")
 
 
+def _register(row: Registered, owner_id: str, owner_team: str | None, at: datetime
+              ) -> Prospect:
+    return register_graded(
+        id=row.id, registration_id=row.registration_id, profile=row.profile,
+        willingness=row.willingness, potential_value=row.potential_value, grade=row.grade,
+        owner_id=owner_id, owner_team=owner_team, at=at)[0]
+
+
+_CHECKED_AT = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+"""Any valid instant: a row is checked apart from its batch's owner and instant."""
+
+
+def _plain(values: Sequence[Any], most: int) -> bool:
+    """Whether every one of ``values`` is printable, non-blank ``str`` of at most
+    ``most`` characters (``validation.plain_text`` of each), in a few C calls a column:
+    the text of a column joined is printable only if each is (no separator is added,
+    and a lone surrogate is not printable)."""
+    return not values or (
+        set(map(type, values)) == {str} and max(map(len, values)) <= most
+        and "".join(values).isprintable()
+        and all(map(str.strip, values)))
+
+
+def _given(values: tuple[str | None, ...]) -> list[str]:
+    return [v for v in values if v is not None]
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+"""An e-mail address ``Email`` keeps as it is written: no space anywhere, so its key
+(stripped, lower-cased when ASCII) passes ``Email``'s own pattern."""
+
+
+def profiles_pass(profiles: ProfileColumns) -> bool:
+    """Whether each row's profile passes ``Profile``'s validators by their fast paths
+    (individuals only: an organization's name and code are checked row by row)."""
+    phones, emails, addresses = (
+        _given(profiles.phone), _given(profiles.email), _given(profiles.address))
+    return set(profiles.kind) <= {ProspectKind.INDIVIDUAL} \
+        and not _given(profiles.organization) and not _given(profiles.credit_code) \
+        and _plain(profiles.name, 200) \
+        and _plain(phones, 40) and all(map(CN_MOBILE.fullmatch, phones)) \
+        and _plain(emails, 254) and "".join(emails).isascii() \
+        and all(map(_EMAIL.fullmatch, emails)) \
+        and _plain(addresses, 500) \
+        and _plain(_given(profiles.industry), 100) \
+        and _plain(_given(profiles.source_channel), 100) \
+        and _plain(_given(profiles.needs), 2000) \
+        and all(map(any, zip(profiles.phone, profiles.email, profiles.address,
+                             strict=True)))
+
+
+def _columns_pass(batch: RegistrationBatch) -> bool:
+    """Whether every row passes ``Prospect.register``'s validators by their fast paths,
+    and holds sealed keys (text): what ``registrable`` checks of a row, a column at a
+    time."""
+    values = list({id(v): v for v in batch.potential_values}.values())
+    return _plain(batch.ids, 100) and _plain(batch.registration_ids, 100) \
+        and set(map(type, batch.willingness)) <= {Willingness} \
+        and set(map(type, batch.grades)) <= {Grade} \
+        and set(map(type, values)) <= {Money} \
+        and not any(v.is_negative for v in values) \
+        and all(set(map(type, column)) <= {str, type(None)} and _plain(_given(column), 100)
+                for column in batch.keys) \
+        and profiles_pass(batch.profiles)
+
+
+def _check_columns(batch: RegistrationBatch) -> None:
+    size = len(batch.ids)
+    if type(batch.profiles) is not ProfileColumns:
+        raise ValidationError("profiles", "must be ProfileColumns")
+    if type(batch.keys) is not KeyColumns:
+        raise ValidationError("keys", "must be KeyColumns")
+    for name, column in (("ids", batch.ids), ("registration_ids", batch.registration_ids),
+                         ("willingness", batch.willingness),
+                         ("potential_values", batch.potential_values),
+                         ("grades", batch.grades),
+                         *((f"profiles.{f}", c) for f, c in batch.profiles._asdict().items()),
+                         *((f"keys.{f}", c) for f, c in batch.keys._asdict().items())):
+        if type(column) is not tuple or len(column) != size:
+            raise ValidationError(name, f"must be a tuple of {size} values, one a row")
+    if not _columns_pass(batch):
+        for n in range(size):  # row by row, to name the first bad field
+            try:
+                profile = batch.profiles.profile(n)
+            except ValidationError as error:
+                raise ValidationError(f"rows[{n}].profile.{error.field}",
+                                      error.message) from None
+            row = Registered(batch.ids[n], batch.registration_ids[n], profile,
+                             batch.willingness[n], batch.potential_values[n],
+                             batch.grades[n], _row_keys(batch.keys, n))
+            if not (registrable(*row[:6]) and _keys(row.keys)):
+                _check_row(n, row)
+
+
+def _row_keys(keys: KeyColumns, n: int) -> frozenset[IdentityKey]:
+    try:
+        return keys.row(n)
+    except (TypeError, ValueError):
+        raise ValidationError(f"rows[{n}].keys", "must be sealed identity keys") from None
+
+
 @frozen(kw_only=True)
 class RegistrationBatch:
     """New prospects registered by ``owner_id`` (of ``owner_team``) at ``at``: each at
-    the first stage, its registration active, its grade the policy's."""
+    the first stage, its registration active, its grade the policy's. Row ``n`` is the
+    ``n``-th value of every column; ``of_rows`` builds a batch from ``Registered`` rows."""
 
     owner_id: str = field(validator=text(200))
     owner_team: str | None = field(validator=optional(text(100)))
     at: datetime = field(validator=aware)
-    rows: tuple[Registered, ...] = field(validator=_rows)
+    ids: tuple[ProspectId, ...]
+    registration_ids: tuple[RegistrationId, ...]
+    profiles: ProfileColumns
+    willingness: tuple[Willingness, ...]
+    potential_values: tuple[Money, ...]
+    grades: tuple[Grade, ...]
+    keys: KeyColumns
+
+    def __attrs_post_init__(self) -> None:
+        _check_columns(self)
+
+    @classmethod
+    def of_rows(cls, *, owner_id: str, owner_team: str | None, at: datetime,
+                rows: tuple[Registered, ...]) -> RegistrationBatch:
+        """The batch of ``rows`` (ValidationError naming ``rows[n].<field>`` of the first
+        row ``Prospect.register`` refuses)."""
+        checked = _rows(rows)
+        return cls(
+            owner_id=owner_id, owner_team=owner_team, at=at,
+            ids=tuple(r.id for r in checked),
+            registration_ids=tuple(r.registration_id for r in checked),
+            profiles=ProfileColumns.of([r.profile for r in checked]),
+            willingness=tuple(r.willingness for r in checked),
+            potential_values=tuple(r.potential_value for r in checked),
+            grades=tuple(r.grade for r in checked),
+            keys=KeyColumns.of([r.keys for r in checked]))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def rows(self) -> tuple[Registered, ...]:
+        """Each row with its profile and keys as objects (built on each call)."""
+        return tuple(map(self.row, range(len(self))))
+
+    def row(self, n: int) -> Registered:
+        """Row ``n`` with its profile and keys as objects (built on each call)."""
+        return Registered(self.ids[n], self.registration_ids[n], self.profiles.profile(n),
+                          self.willingness[n], self.potential_values[n], self.grades[n],
+                          self.keys.row(n))
 
     def prospects(self) -> list[Prospect]:
         """The batch as ``Prospect.register`` makes each of its rows (not yet stored:
@@ -90,11 +351,25 @@ class RegistrationBatch:
 
     def prospect(self, row: Registered) -> Prospect:
         """What ``Prospect.register`` makes of one row of the batch (version 0)."""
-        return register_graded(
-            id=row.id, registration_id=row.registration_id, profile=row.profile,
-            willingness=row.willingness, potential_value=row.potential_value, grade=row.grade,
-            owner_id=self.owner_id, owner_team=self.owner_team, at=self.at)[0]
+        return _register(row, self.owner_id, self.owner_team, self.at)
 
     def imported(self) -> tuple[ImportedProspect, ...]:
         """Each prospect's id and grade, as ``ProspectsImported`` names them."""
-        return tuple(ImportedProspect(prospect_id=r.id, grade=r.grade) for r in self.rows)
+        return tuple(ImportedProspect(prospect_id=i, grade=g)
+                     for i, g in zip(self.ids, self.grades, strict=True))
+
+
+def individual_keys(ring: KeyRing, profiles: ProfileColumns) -> KeyColumns:
+    """The sealed keys of profiles that pass ``profiles_pass`` (individuals: a phone, an
+    e-mail), what ``ring.keys_of`` gives each profile."""
+    seal = ring.sealed
+    if ring.region == DEFAULT_REGION:  # a mobile number is its own key after +86
+        phones = [None if p is None else seal(KeyKind.PHONE, "+86" + p)
+                  for p in profiles.phone]
+    else:
+        phones = [None if p is None else seal(KeyKind.PHONE, normalize_phone(p, ring.region))
+                  for p in profiles.phone]
+    emails = [None if e is None else seal(KeyKind.EMAIL, normalize_email(e))
+              for e in profiles.email]
+    none = (None,) * len(phones)
+    return KeyColumns(tuple(phones), tuple(emails), none, none)

@@ -18,6 +18,7 @@ from custmgmt.domain.audit import IMPORT_KIND, import_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.customers import Purpose
 from custmgmt.domain.grading import policy_grade
+from custmgmt.domain.identity import KeyKind
 from custmgmt.domain.integrity import audit_chain
 from custmgmt.domain.prospects import (
     Grade,
@@ -28,7 +29,12 @@ from custmgmt.domain.prospects import (
     ProspectsImported,
     Willingness,
 )
-from custmgmt.domain.registrations import Registered, RegistrationBatch
+from custmgmt.domain.registrations import (
+    KeyColumns,
+    ProfileColumns,
+    RegistrationBatch,
+    individual_keys,
+)
 from custmgmt.errors import (
     ClaimConflict,
     ConcurrencyError,
@@ -71,20 +77,43 @@ class ImportReport:
         return self.imported + len(self.rejected) + self.already_imported
 
 
-class Candidate(NamedTuple):
-    """A row that passed validation, waiting for its claim to be checked (a named tuple:
-    one per row, built in a third of the time of a frozen attrs instance)."""
+class Candidates(NamedTuple):
+    """A batch's rows that passed validation, waiting for their claims to be checked: a
+    column a field (no object a row), each row's line first."""
 
-    line: int
-    profile: Profile
-    willingness: Willingness
-    value: Money
-    grade: Grade
-    keys: frozenset[IdentityKey]
+    lines: tuple[int, ...]
+    profiles: ProfileColumns
+    willingness: tuple[Willingness, ...]
+    values: tuple[Money, ...]
+    grades: tuple[Grade, ...]
+    keys: KeyColumns
+
+    def take(self, rows: Sequence[int]) -> Candidates:
+        """Only ``rows`` (row numbers, in order)."""
+        if len(rows) == len(self.lines):
+            return self
+        def pick(column: tuple[T, ...]) -> tuple[T, ...]:
+            return tuple(column[n] for n in rows)
+        return Candidates(pick(self.lines), ProfileColumns._make(map(pick, self.profiles)),
+                          pick(self.willingness), pick(self.values), pick(self.grades),
+                          KeyColumns._make(map(pick, self.keys)))
+
+
+def _candidates(rows: list[tuple[int, Profile, Willingness, Money, Grade,
+                                 frozenset[IdentityKey]]]) -> Candidates:
+    """The candidates of rows checked one by one."""
+    return Candidates(
+        tuple(r[0] for r in rows), ProfileColumns.of([r[1] for r in rows]),
+        tuple(r[2] for r in rows), tuple(r[3] for r in rows), tuple(r[4] for r in rows),
+        KeyColumns.of([r[5] for r in rows]))
 
 
 Progress = Callable[[int, int], None]
 Parse = Callable[[Mapping[str, object]], tuple[Profile, Willingness, Money]]
+ParseBatch = Callable[[list[object]], tuple[ProfileColumns, tuple[Willingness, ...],
+                                            tuple[Money, ...]] | None]
+"""Every row of a batch parsed a column at a time (profiles, willingness, values), or
+None if one row is not good by the fast checks (then each is parsed by ``Parse``)."""
 PlanBatch = Callable[[UnitOfWork, RegistrationBatch], None]
 ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
@@ -133,6 +162,21 @@ def _check_columns(row: object) -> None:
 
 
 V = TypeVar("V")
+T = TypeVar("T")
+
+
+_BY_KIND_VALUE = sorted(range(len(KeyKind)), key=lambda n: list(KeyKind)[n]._value_)
+"""The key columns in the order ``_first`` takes keys: by their kind's value."""
+
+
+def _given_before(seen: list[dict[str, int]], keys: tuple[str | None, ...]) -> int | None:
+    """The line of an earlier row that gave one of ``keys`` (of the first such key, as
+    ``_first`` orders them), or None."""
+    for n in _BY_KIND_VALUE:
+        key = keys[n]
+        if key is not None and key in seen[n]:
+            return seen[n][key]
+    return None
 
 
 def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | None:
@@ -159,9 +203,11 @@ class ProspectImport:
         plan_batch: PlanBatch,
         release_lost: ReleaseLost | None = None,
         import_id: str | None = None,
+        parse_batch: ParseBatch | None = None,
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
         self._parse, self._plan_batch = parse, plan_batch
+        self._parse_batch: ParseBatch = parse_batch or (lambda rows: None)
         self._release_lost = release_lost
         self._import_id = import_id or ctx.ids.new_id("imp")
         # Whether a batch looks up who holds its keys before writing. The unique key
@@ -189,40 +235,61 @@ class ProspectImport:
         self.rejected.append(RejectedRow(line, field, reason))
 
     def _batch(self, batch: list[tuple[int, object]]) -> None:
-        candidates: list[Candidate] = []
-        ring = self._ctx.settings.key_ring
-        for line, row in batch:
-            try:
-                profile, will, value = self._parse(clean(row))
-                # a value the grading policy refuses (another currency), or a plugin's
-                # answer that is no Grade, is this row's fault: refused here, not by the
-                # batch's write
-                grade = policy_grade(self._policy.grade(will, value))
-            except ValidationError as error:
-                self._reject(line, error.field, "; ".join(
-                    f"{e.path}: {e.message}" if e.path != error.field else e.message
-                    for e in error.errors))
-                continue
-            except CustmgmtError as error:
-                self._reject(line, None, f"{type(error).__name__}: {error}")
-                continue
-            try:
-                keys = ring.keys_of(profile)
-            except ValidationError as error:
-                self._reject(line, error.field, error.message)
-                continue
-            candidates.append(Candidate(line, profile, will, value, grade, keys))
+        candidates = self._parsed(batch)
         try:
             events = self._write(candidates)
         except (ClaimConflict, StorageError) as error:
             # Someone registered one of these between our check and our write, or the
             # storage refused one row: write one by one, so only that row is lost.
             stored_before = self.imported
-            events = [e for c in candidates for e in self._write_one(c)]
+            events = [e for n in range(len(candidates.lines))
+                      for e in self._write_one(candidates.take([n]))]
             if isinstance(error, StorageError) and self.imported == stored_before:
                 raise  # not one row could be written: the storage itself is failing
         if events:
             self._ctx.observe()
+
+    def _parsed(self, batch: list[tuple[int, object]]) -> Candidates:
+        """The batch's good rows: all at once a column at a time when every row passes
+        the fast checks, else row by row, each bad row reported."""
+        parsed = self._parse_batch([row for _, row in batch])
+        if parsed is not None:
+            profiles, willingness, values = parsed
+            try:
+                grade = self._policy.grade
+                grades = tuple(policy_grade(grade(w, v))
+                               for w, v in zip(willingness, values, strict=True))
+            except CustmgmtError:
+                pass  # a row the policy refuses: reported by the row-by-row parse
+            else:
+                return Candidates(tuple(line for line, _ in batch), profiles, willingness,
+                                  values, grades,
+                                  individual_keys(self._ctx.settings.key_ring, profiles))
+        return _candidates([row for line, raw in batch
+                            if (row := self._parse_one(line, raw)) is not None])
+
+    def _parse_one(self, line: int, row: object) -> tuple[
+            int, Profile, Willingness, Money, Grade, frozenset[IdentityKey]] | None:
+        try:
+            profile, will, value = self._parse(clean(row))
+            # a value the grading policy refuses (another currency), or a plugin's
+            # answer that is no Grade, is this row's fault: refused here, not by the
+            # batch's write
+            grade = policy_grade(self._policy.grade(will, value))
+        except ValidationError as error:
+            self._reject(line, error.field, "; ".join(
+                f"{e.path}: {e.message}" if e.path != error.field else e.message
+                for e in error.errors))
+            return None
+        except CustmgmtError as error:
+            self._reject(line, None, f"{type(error).__name__}: {error}")
+            return None
+        try:
+            keys = self._ctx.settings.key_ring.keys_of(profile)
+        except ValidationError as error:
+            self._reject(line, error.field, error.message)
+            return None
+        return line, profile, will, value, grade, keys
 
     def _same_row(self, registration_id: str, line: int) -> bool:
         return registration_id == f"{self._import_id}:{line}"
@@ -236,10 +303,12 @@ class ProspectImport:
                 f"{conflict.registered_at.isoformat()})")
 
     def _unclaimed(
-        self, uow: UnitOfWork, who: Principal, candidates: list[Candidate]
-    ) -> list[Candidate]:
+        self, uow: UnitOfWork, who: Principal, candidates: Candidates
+    ) -> Candidates:
         """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
-        keys = [k for c in candidates for k in c.keys]
+        keys = [IdentityKey(kind, value)
+                for kind, column in zip(KeyKind, candidates.keys, strict=True)
+                for value in column if value is not None]
         held = uow.prospects.holders_of(keys) if self._look_up_holders else {}
         if held and self._release_lost is not None and self._release_lost(
                 uow, who, held.values()):
@@ -248,32 +317,34 @@ class ProspectImport:
             self._look_up_holders = bool(held)
         customers = uow.customers.holders_of(keys)
         now = self._ctx.now()
-        seen: dict[IdentityKey, int] = {}
-        free: list[Candidate] = []
-        for c in candidates:
-            holder = _first(c.keys, held)
-            earlier = None
-            for key in c.keys:  # (a key no earlier row gave: the usual case, one look-up)
-                if key in seen:
-                    earlier = _first(c.keys, seen)
-                    break
-            refused = None if not customers else self._ctx.guard.refused_holder(
-                customers, c.keys, Purpose.SALES, uow, now)
-            if holder is not None and self._same_row(holder.registration.id, c.line):
+        # each kind's keys given so far by a row taken: the line giving it
+        seen: list[dict[str, int]] = [{} for _ in KeyKind]
+        free: list[int] = []
+        key_rows = list(zip(*candidates.keys, strict=True))
+        for n, (line, row_keys) in enumerate(zip(candidates.lines, key_rows, strict=True)):
+            earlier = _given_before(seen, row_keys)
+            holder = refused = None
+            if held or customers:
+                mine = candidates.keys.row(n)
+                holder = _first(mine, held)
+                refused = None if not customers else self._ctx.guard.refused_holder(
+                    customers, mine, Purpose.SALES, uow, now)
+            if holder is not None and self._same_row(holder.registration.id, line):
                 self.already_imported += 1
             elif holder is not None:
-                self._reject(c.line, None, self._conflict_reason(holder.claim_conflict()))
+                self._reject(line, None, self._conflict_reason(holder.claim_conflict()))
             elif refused is not None:
-                self._reject(c.line, None, str(refused))
+                self._reject(line, None, str(refused))
             elif earlier is not None:
-                self._reject(c.line, None, f"duplicate of line {earlier} in this import")
+                self._reject(line, None, f"duplicate of line {earlier} in this import")
             else:
-                free.append(c)
-                for key in c.keys:
-                    seen[key] = c.line
-        return free
+                free.append(n)
+                for given, key in zip(seen, row_keys, strict=True):
+                    if key is not None:
+                        given[key] = line
+        return candidates.take(free)
 
-    def _write(self, candidates: list[Candidate]) -> list[DomainEvent]:
+    def _write(self, candidates: Candidates) -> list[DomainEvent]:
         attempts, looked_up = 1, False
         while True:
             rejected_before, already_before = len(self.rejected), self.already_imported
@@ -298,7 +369,7 @@ class ProspectImport:
             self.imported += stored
             return events
 
-    def _write_batch(self, candidates: list[Candidate]) -> tuple[int, list[DomainEvent]]:
+    def _write_batch(self, candidates: Candidates) -> tuple[int, list[DomainEvent]]:
         """Write the candidates nobody holds in one unit of work: how many, and events."""
         now = self._ctx.now()
         new_id, import_id = self._ctx.ids.new_id, self._import_id
@@ -306,24 +377,27 @@ class ProspectImport:
             # Grants as stored now, batch by batch: a revoke stops the rest of the import.
             who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
             free = self._unclaimed(uow, who, candidates)
-            batch = RegistrationBatch(owner_id=who.id, owner_team=who.team, at=now, rows=tuple(
-                Registered(ProspectId(new_id("p")), RegistrationId(f"{import_id}:{c.line}"),
-                           c.profile, c.willingness, c.value, c.grade, c.keys)
-                for c in free))
+            batch = RegistrationBatch(
+                owner_id=who.id, owner_team=who.team, at=now,
+                ids=tuple(ProspectId(new_id("p")) for _ in free.lines),
+                registration_ids=tuple(RegistrationId(f"{import_id}:{line}")
+                                       for line in free.lines),
+                profiles=free.profiles, willingness=free.willingness,
+                potential_values=free.values, grades=free.grades, keys=free.keys)
             uow.prospects.add_batch(batch)
             self._plan_batch(uow, batch)
             events = self._record(uow, who, batch)
             uow.commit()
-        return len(batch.rows), events
+        return len(batch), events
 
     def _record(
         self, uow: UnitOfWork, who: Principal, batch: RegistrationBatch
     ) -> list[DomainEvent]:
         """The batch's audit entry (the next of the import's trail), its prospects' trail
         heads and its event."""
-        if not batch.rows:
+        if not len(batch):
             return []
-        ids = [row.id for row in batch.rows]
+        ids = list(batch.ids)
         now = batch.at
         entry = import_entry(uow.heads.get(audit_chain(IMPORT_KIND), self._import_id),
                              import_id=self._import_id, prospect_ids=ids, actor_id=who.id,
@@ -337,16 +411,17 @@ class ProspectImport:
         uow.events.append(event)
         return [event]
 
-    def _write_one(self, candidate: Candidate) -> Sequence[DomainEvent]:
+    def _write_one(self, candidate: Candidates) -> Sequence[DomainEvent]:
+        (line,) = candidate.lines
         try:
-            return self._write([candidate])
+            return self._write(candidate)
         except ClaimConflict as conflict:
-            if self._same_row(conflict.registration_id, candidate.line):
+            if self._same_row(conflict.registration_id, line):
                 self.already_imported += 1
             else:
-                self._reject(candidate.line, None, self._conflict_reason(conflict))
+                self._reject(line, None, self._conflict_reason(conflict))
             return ()
         except StorageError as error:
-            self._reject(candidate.line, None, f"the storage refused the row ({error})")
+            self._reject(line, None, f"the storage refused the row ({error})")
             return ()
 

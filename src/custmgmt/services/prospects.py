@@ -44,6 +44,7 @@ from custmgmt.domain.validation import plain_text, require_enum, require_id, unc
 from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
+from custmgmt.services.batch_parse import VALUES_KEPT, WILLINGNESS, parse_batch
 from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import (
@@ -185,9 +186,6 @@ def build_profile(
 
 
 _new_profile = unchecked(Profile)
-_WILLINGNESS = {member._value_: member for member in Willingness}
-"""Each willingness by its value: ``Willingness(text)`` in one look-up."""
-_VALUES_KEPT = 1024
 
 
 def lookup_keys(
@@ -406,7 +404,8 @@ class ProspectService(Described):
                 return _parse_naming_all(row)
 
         run = ProspectImport(self._ctx, self._policy, actor, parse, self._keep_plans.plan_batch,
-                             self._release_lost, import_id)
+                             self._release_lost, import_id,
+                             parse_batch=lambda rows: parse_batch(rows, values))
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:
@@ -721,7 +720,7 @@ def _parse_good(
     share as they may share any immutable value), bounded: cleared when full."""
     get = row.get
     raw_will = get("willingness")
-    will = _WILLINGNESS.get(raw_will) if type(raw_will) is str else None
+    will = WILLINGNESS.get(raw_will) if type(raw_will) is str else None
     if will is None:
         will = require_enum("willingness", Willingness, raw_will)
     currency = get("currency") or "CNY"
@@ -732,7 +731,7 @@ def _parse_good(
         value = values.get((raw, currency))
         if value is None:
             value = non_negative_value(raw, currency)
-            if len(values) >= _VALUES_KEPT:
+            if len(values) >= VALUES_KEPT:
                 values.clear()
             values[(raw, currency)] = value
     else:

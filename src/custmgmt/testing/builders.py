@@ -50,7 +50,7 @@ def batch_of(
     each holding its own keys or ``keys[i]``: what ``uow.prospects.add_batch`` takes."""
     first = prospects[0]
     held = [keys_of(p) for p in prospects] if keys is None else keys
-    return RegistrationBatch(
+    return RegistrationBatch.of_rows(
         owner_id=first.owner_id, owner_team=first.owner_team, at=first.registration.at,
         rows=tuple(Registered(p.id, p.registration.id, p.profile, p.willingness,
                               p.potential_value, p.grade, k)

@@ -229,8 +229,9 @@ class MemoryProspects:
         return stored
 
     def add_batch(self, batch: RegistrationBatch) -> None:
-        prospects = batch.prospects()
-        keys = [row.keys for row in batch.rows]  # of distinct kinds: the batch checked
+        rows = batch.rows
+        prospects = [batch.prospect(row) for row in rows]
+        keys = [row.keys for row in rows]  # of distinct kinds: the batch checked
         added: list[str] = []
         mark = self.keys.mark()
         try:

@@ -185,11 +185,11 @@ class SqlProspects:
 
     def add_batch(self, batch: RegistrationBatch) -> None:
         """All or nothing: if one key is held (or repeated), ClaimConflict and none stored."""
-        rows = batch.rows
-        if not rows:
+        if not len(batch):
             return
         prospects, history = batch_columns(batch)
-        prospects.update(_key_columns([row.keys for row in rows]))
+        prospects.update({KEY_COLUMNS[kind]: list(column)
+                          for kind, column in zip(KeyKind, batch.keys, strict=True)})
         # Before this batch's inserts, so that an import waiting for another's ANALYZE
         # holds no key the other may be waiting for.
         self._refresh_statistics()
@@ -198,9 +198,10 @@ class SqlProspects:
             with self._s.begin_nested():
                 driver_insert_columns(self._s, PROSPECTS, prospects)
         except IntegrityError:
-            registrations: dict[str, str] = {row.id: row.registration_id for row in rows}
+            registrations: dict[str, str] = dict(zip(batch.ids, batch.registration_ids,
+                                                     strict=True))
             self._raise_batch_conflict(
-                [(row.id, row.keys) for row in rows],
+                [(pid, batch.keys.row(n)) for n, pid in enumerate(batch.ids)],
                 lambda pid, key: ClaimConflict(batch.owner_id, registrations[pid], batch.at,
                                                key.kind.value))
             raise ConcurrencyError("a prospect in the batch already exists") from None

@@ -8,7 +8,6 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from custmgmt.adapters.sql.driver import columns_of
 from custmgmt.adapters.sql.tables import (
     AuditRow,
     CustomerHistoryRow,
@@ -121,26 +120,33 @@ def prospect_values(prospect: Prospect) -> dict[str, object]:
             **profile_values(prospect.profile)}
 
 
-_ROW_COLUMNS = ("id", "willingness", "potential_amount", "potential_currency", "grade")
-"""The prospect columns a batch's rows give one by one, read as from a prospect."""
 HISTORY_COLUMNS = tuple(c.name for c in ProspectHistoryRow.__table__.columns)
 
 
 def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
     """The prospect and history columns of a batch's rows, a list per column. What a row
-    has of its own is read from it; the rest, shared by every row of a grade, from the
-    prospect ``Prospect.register`` makes of the grade's first row (one rule for both).
-    A new prospect's history is its registration alone, which its row keeps
-    (:func:`stored_history`): the history columns are empty unless that rule changes."""
-    rows = batch.rows
+    has of its own is read from the batch's columns; the rest, shared by every row of a
+    grade, from the prospect ``Prospect.register`` makes of the grade's first row (one
+    rule for both). A new prospect's history is its registration alone, which its row
+    keeps (:func:`stored_history`): the history columns are empty unless that rule
+    changes."""
     made: dict[Grade, Prospect] = {}
-    for row in rows:
-        if row.grade not in made:
-            made[row.grade] = batch.prospect(row).at_version(1)
-    grades = [row.grade for row in rows]
-    prospects = {**columns_of(rows, {c: PROSPECT_COLUMNS[c] for c in _ROW_COLUMNS}),
-                 "registration_id": [row.registration_id for row in rows],
-                 **columns_of([row.profile for row in rows], PROFILE_COLUMNS)}
+    for n, grade in enumerate(batch.grades):
+        if grade not in made:
+            made[grade] = batch.prospect(batch.row(n)).at_version(1)
+    grades = list(batch.grades)
+    amounts = batch.potential_values
+    prospects: dict[str, list[Any]] = {
+        "id": list(batch.ids),
+        "willingness": [w._value_ for w in batch.willingness],
+        "potential_amount": [v.amount for v in amounts],
+        "potential_currency": [v.currency for v in amounts],
+        "grade": [g._value_ for g in grades],
+        "registration_id": list(batch.registration_ids),
+        "kind": [k._value_ for k in batch.profiles.kind],
+        **{column: list(getattr(batch.profiles, column))
+           for column in PROFILE_COLUMNS if column != "kind"},
+    }
     for column, read in PROSPECT_COLUMNS.items():
         if column not in prospects:
             prospects[column] = _shared(grades, {g: read(p) for g, p in made.items()})
@@ -149,10 +155,11 @@ def batch_columns(batch: RegistrationBatch) -> tuple[dict[str, list[Any]], dict[
     for position in range(max(len(h) for h in stored.values())):
         entries = {g: history_values("", position, h[position])
                    for g, h in stored.items() if position < len(h)}
-        having = [row for row in rows if row.grade in entries]
+        having = [(pid, g) for pid, g in zip(batch.ids, grades, strict=True)
+                  if g in entries]
         for column in HISTORY_COLUMNS:
-            history[column] += [row.id for row in having] if column == "prospect_id" else \
-                _shared([row.grade for row in having],
+            history[column] += [pid for pid, _ in having] if column == "prospect_id" else \
+                _shared([g for _, g in having],
                         {g: values[column] for g, values in entries.items()})
     return prospects, history
 

@@ -1,0 +1,115 @@
+"""A batch of import rows parsed a column at a time.
+
+``import_many`` reads thousands of rows a batch. When every row of a batch is a plain
+dict of text cells whose values pass the validators' fast paths (checked a column at a
+time by ``registrations.profiles_pass``: a few C calls a column), the batch becomes its
+columns without an object a row. Anything else (a bad cell, an organization, a phone
+that is not a mainland mobile, an amount not seen in this batch that fails) gives
+None, and the import parses that batch row by row, which reports each bad row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from custmgmt.domain.common import CURRENCY_MINOR_UNITS, Money
+from custmgmt.domain.grading import Willingness
+from custmgmt.domain.prospects import ProspectKind
+from custmgmt.domain.registrations import ProfileColumns, profiles_pass
+from custmgmt.errors import ValidationError
+from custmgmt.services.inputs import non_negative_value
+from custmgmt.services.prospect_import import COLUMNS
+
+WILLINGNESS = {member._value_: member for member in Willingness}
+"""Each willingness by its value: ``Willingness(text)`` in one look-up."""
+VALUES_KEPT = 1024
+"""How many amounts (by text and currency) an import remembers (then it starts over)."""
+
+Cells = list[str | None]
+Parsed = tuple[ProfileColumns, tuple[Willingness, ...], tuple[Money, ...]]
+
+
+def parse_batch(rows: Sequence[object], values: dict[tuple[str, str], Money]
+                ) -> Parsed | None:
+    """Every row's profile, willingness and value as columns, or None if a row is not
+    good by the fast checks. ``values``: the amounts read so far by their text and
+    currency (shared with the row-by-row parse; cleared when full)."""
+    if not all(type(row) is dict and row.keys() <= COLUMNS for row in rows):
+        return None
+    cells: list[Cells] = []
+    for column in map(_cells, [rows] * len(_PROFILE_CELLS), _PROFILE_CELLS):
+        if column is None:
+            return None
+        cells.append(column)
+    name, phone, email, address, organization, credit_code, industry, source, needs = cells
+    if None in name or organization.count(None) != len(rows) \
+            or credit_code.count(None) != len(rows):
+        return None  # a name missing (the row parse says so); organizations row by row
+    profiles = ProfileColumns(
+        kind=(ProspectKind.INDIVIDUAL,) * len(rows), name=tuple(name),  # type: ignore[arg-type]
+        phone=tuple(phone), email=tuple(email), address=tuple(address),
+        organization=tuple(organization), credit_code=tuple(credit_code),
+        industry=tuple(industry), source_channel=tuple(source), needs=tuple(needs))
+    if not profiles_pass(profiles):
+        return None
+    willingness = _willingness(rows)
+    amounts = _amounts(rows, values)
+    if willingness is None or amounts is None:
+        return None
+    return profiles, willingness, amounts
+
+
+_NONE = type(None)
+_TEXT_OR_NONE = {str, _NONE}
+_PROFILE_CELLS = ("name", "phone", "email", "address", "organization", "credit_code",
+                  "industry", "source_channel", "needs")
+
+
+def _cells(rows: Sequence[object], name: str) -> Cells | None:
+    """Column ``name`` of ``rows`` (dicts), a blank cell None as ``clean`` makes it;
+    None if a cell is not text."""
+    column = [row.get(name) for row in rows]  # type: ignore[attr-defined]
+    types = set(map(type, column))  # before any comparison: a cell may be any object
+    if not types <= _TEXT_OR_NONE:
+        return None
+    if str not in types:
+        return column
+    given = [v for v in column if v is not None] if _NONE in types else column
+    if not all(map(str.strip, given)):  # a blank cell means "not given"
+        column = [None if v is None or not v.strip() else v for v in column]
+    return column
+
+
+def _willingness(rows: Sequence[object]) -> tuple[Willingness, ...] | None:
+    raw = [row.get("willingness") for row in rows]  # type: ignore[attr-defined]
+    if set(map(type, raw)) != {str}:
+        return None
+    found = tuple(map(WILLINGNESS.get, raw))
+    return None if None in found else found  # type: ignore[return-value]
+
+
+def _amounts(rows: Sequence[object], values: dict[tuple[str, str], Money]
+             ) -> tuple[Money, ...] | None:
+    raw = [row.get("potential_value") for row in rows]  # type: ignore[attr-defined]
+    given = [row.get("currency") for row in rows]  # type: ignore[attr-defined]
+    if set(map(type, raw)) != {str} or not set(map(type, given)) <= _TEXT_OR_NONE:
+        return None
+    currencies = [c or "CNY" for c in given]
+    if not set(currencies) <= CURRENCY_MINOR_UNITS.keys():
+        return None
+    pairs = list(zip(raw, currencies, strict=True))
+    amounts = list(map(values.get, pairs))
+    if None in amounts:
+        for n, pair in enumerate(pairs):
+            if amounts[n] is None:
+                amount = values.get(pair)
+                if amount is None:
+                    try:
+                        amount = non_negative_value(*pair)
+                    except ValidationError:
+                        return None
+                    if len(values) >= VALUES_KEPT:
+                        values.clear()
+                    values[pair] = amount
+                amounts[n] = amount
+    return tuple(amounts)  # type: ignore[arg-type]

@@ -1,0 +1,156 @@
+"""An import batch parsed a column at a time is the batch parsed row by row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import custmgmt
+from custmgmt.domain.identity import KeyRing
+from custmgmt.domain.registrations import (
+    KeyColumns,
+    ProfileColumns,
+    individual_keys,
+)
+from custmgmt.errors import ValidationError
+from custmgmt.services import prospects as prospect_service
+from custmgmt.services.batch_parse import parse_batch
+from custmgmt.services.prospect_import import clean
+
+MOBILES = ["13800138000", "13900139001", "17012345678", "19912345678"]
+OTHER_PHONES = ["010-6552 9988", "+86 139 0013 9000", "12345", "１３９００１３９００２", "\ud800"]
+EMAILS = ["li@example.com", "Li.Na@Example.COM", "a@b.co"]
+OTHER_EMAILS = [" li@example.com", "li@", "l i@example.com", "李@例子.中国", "a@b\x00.co"]
+TEXTS = ["Wang Wei", "王伟", "O'Neil", "a" * 200]
+OTHER_TEXTS = ["a" * 201, "tab\there", "line\nbreak", "\ud800", "nul\x00", "\u200b", "\x85"]
+
+
+GOOD_ROWS = st.fixed_dictionaries(
+    {"name": st.sampled_from(TEXTS),
+     "willingness": st.sampled_from(["clear", "interested", "watching", "none"]),
+     "potential_value": st.sampled_from(["0", "150000", "2000000", "123.45"]),
+     "phone": st.sampled_from(MOBILES)},
+    optional={"email": st.sampled_from(EMAILS),
+              "address": st.sampled_from([*TEXTS, "", "  "]),
+              "industry": st.sampled_from([*TEXTS, ""]),
+              "source_channel": st.sampled_from(TEXTS), "needs": st.sampled_from(TEXTS),
+              "organization": st.sampled_from(["", None]),
+              "credit_code": st.sampled_from(["", None]),
+              "currency": st.sampled_from(["CNY", "USD", "", None])})
+"""Rows the column checks clear."""
+
+ODD_CELLS = st.one_of(
+    st.sampled_from([*OTHER_PHONES, *OTHER_EMAILS, *OTHER_TEXTS, "", "   ", None, 7, 1.5,
+                     b"13800138000", "Acme Co. Ltd", "CLEAR", "maybe", "-5", "abc", "XXX"]),
+    st.text(max_size=12))
+COLUMN_NAMES = st.sampled_from(["name", "phone", "email", "address", "industry",
+                                "source_channel", "needs", "organization", "credit_code",
+                                "willingness", "potential_value", "currency", "colour"])
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A batch of good rows, and in about half of them one cell of one row odd (bad,
+    blank, of another type, a land line, an organization, an unknown column)."""
+    rows = draw(st.lists(GOOD_ROWS, min_size=1, max_size=6))
+    if draw(st.booleans()):
+        n = draw(st.integers(0, len(rows) - 1))
+        rows[n] = {**rows[n], draw(COLUMN_NAMES): draw(ODD_CELLS)}
+    return rows
+
+
+def by_row(row: dict[str, Any]) -> Any:
+    """What ``import_many`` makes of one row on its row-by-row path, or None if refused."""
+    values: dict[Any, Any] = {}
+    try:
+        cleaned = clean(row)
+        try:
+            return prospect_service._parse_good(cleaned, values)
+        except ValidationError:
+            return prospect_service._parse_naming_all(cleaned)
+    except ValidationError:
+        return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(batches())
+def test_a_batch_parsed_by_columns_is_the_batch_parsed_row_by_row(
+    rows: list[dict[str, Any]]
+) -> None:
+    parsed = parse_batch(rows, {})
+    one_by_one = [by_row(row) for row in rows]
+    if parsed is None:
+        return  # parsed row by row by the import: nothing more to hold
+    assert None not in one_by_one, "the column checks passed a row the row checks refuse"
+    profiles, willingness, values = parsed
+    assert profiles == ProfileColumns.of([profile for profile, _, _ in one_by_one])
+    assert willingness == tuple(will for _, will, _ in one_by_one)
+    assert values == tuple(value for _, _, value in one_by_one)
+    for ring in (KeyRing(), KeyRing(region="US"), KeyRing(pepper=b"another pepper, 16+")):
+        assert individual_keys(ring, profiles) == KeyColumns.of(
+            [ring.keys_of(profile) for profile, _, _ in one_by_one])
+
+
+def plain_rows(count: int) -> list[dict[str, Any]]:
+    return [{"name": f"Person {n}", "phone": f"139{n:08d}", "email": f"p{n}@example.com",
+             "address": "", "organization": "", "willingness": "clear",
+             "potential_value": str(n * 1000)} for n in range(count)]
+
+
+def test_plain_rows_and_blank_cells_take_the_column_path() -> None:
+    parsed = parse_batch(plain_rows(50), {})
+    assert parsed is not None
+    assert parsed[0].address == (None,) * 50
+
+
+@pytest.mark.parametrize("row", [
+    {"name": "Org", "phone": "13800138000", "organization": "Acme", "willingness": "clear",
+     "potential_value": "1"},
+    {"name": "Land line", "phone": "010-6552 9988", "willingness": "clear",
+     "potential_value": "1"},
+    {"name": "No value", "phone": "13800138000", "willingness": "clear"},
+    {"name": "Unknown", "phone": "13800138000", "willingness": "clear",
+     "potential_value": "1", "colour": "red"},
+])
+def test_a_row_the_column_checks_do_not_clear_sends_its_batch_row_by_row(
+    row: dict[str, Any]
+) -> None:
+    assert parse_batch([*plain_rows(3), row], {}) is None
+
+
+def test_import_many_takes_the_column_path_for_plain_rows(
+    app: custmgmt.CustomerManagement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No profile is built a row when every row of a batch is plain (the row-by-row
+    parse would build one), and the prospects stored are those of the rows."""
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+
+    def not_row_by_row(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("parsed row by row")
+    monkeypatch.setattr(prospect_service, "build_profile", not_row_by_row)
+    report = app.prospects.import_many(alice, plain_rows(30), batch_size=10)
+    assert (report.imported, report.rejected) == (30, ())
+    stored = app.prospects.mine(alice, limit=100).items
+    assert sorted(p.profile.name.value for p in stored) == sorted(
+        f"Person {n}" for n in range(30))
+    assert {p.profile.address for p in stored} == {None}
+    monkeypatch.undo()  # the keys are those a registration seals: found by them
+    assert len(app.prospects.find(alice, phone="+86 139 0000 0007")) == 1
+    assert len(app.prospects.find(alice, email="P7@example.com")) == 1
+
+
+def test_a_batch_with_one_bad_row_keeps_its_good_rows_and_names_the_bad_one(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    rows: list[dict[str, Any]] = plain_rows(10)
+    rows[4] = {**rows[4], "name": "Bad\x00name"}
+    rows[7] = {**rows[7], "phone": rows[2]["phone"]}
+    report = app.prospects.import_many(alice, rows, batch_size=10)
+    assert report.imported == 8
+    assert [(r.line, r.field) for r in report.rejected] == [(5, "name"), (8, None)]
+    assert "duplicate of line 3" in report.rejected[1].reason
+    assert "Bad" not in str(report.rejected)
