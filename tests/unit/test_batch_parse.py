@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import custmgmt
+from custmgmt.domain.common import Money
+from custmgmt.domain.grading import Grade, Willingness
 from custmgmt.domain.identity import KeyRing
 from custmgmt.domain.registrations import (
     KeyColumns,
@@ -16,6 +18,7 @@ from custmgmt.domain.registrations import (
     individual_keys,
 )
 from custmgmt.errors import ValidationError
+from custmgmt.plugins import hookimpl
 from custmgmt.services import prospects as prospect_service
 from custmgmt.services.batch_parse import parse_batch
 from custmgmt.services.prospect_import import clean
@@ -24,7 +27,7 @@ MOBILES = ["13800138000", "13900139001", "17012345678", "19912345678"]
 OTHER_PHONES = ["010-6552 9988", "+86 139 0013 9000", "12345", "１３９００１３９００２", "\ud800"]
 EMAILS = ["li@example.com", "Li.Na@Example.COM", "a@b.co"]
 OTHER_EMAILS = [" li@example.com", "li@", "l i@example.com", "李@例子.中国", "a@b\x00.co"]
-TEXTS = ["Wang Wei", "王伟", "O'Neil", "a" * 200]
+TEXTS = ["Wang Wei", "王伟", "O'Neil", "a" * 200, " Retail ", "web  ", "\u3000x", "n" * 99 + " "]
 OTHER_TEXTS = ["a" * 201, "tab\there", "line\nbreak", "\ud800", "nul\x00", "\u200b", "\x85"]
 
 
@@ -154,3 +157,118 @@ def test_a_batch_with_one_bad_row_keeps_its_good_rows_and_names_the_bad_one(
     assert [(r.line, r.field) for r in report.rejected] == [(5, "name"), (8, None)]
     assert "duplicate of line 3" in report.rejected[1].reason
     assert "Bad" not in str(report.rejected)
+
+
+class Text(str):
+    """A str subclass (numpy.str_ is one): text to the row parse, so to the import."""
+
+
+def test_a_cell_of_a_str_subclass_is_imported_as_the_row_parse_takes_it(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    rows = plain_rows(4)
+    rows[1] = {**rows[1], "name": Text("Wang Wei"), "email": Text("w@example.com")}
+    rows[2] = {**rows[2], "address": Text("Road 1")}
+    report = app.prospects.import_many(alice, rows, batch_size=4)
+    assert (report.imported, report.rejected) == (4, ())
+    names = {p.profile.name.value for p in app.prospects.mine(alice, limit=10).items}
+    assert "Wang Wei" in names
+
+
+def test_free_texts_are_stored_stripped_on_either_path(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    """industry, source_channel and needs are stripped by the row parse: the column
+    parse stores the same, whichever path a row's batch takes."""
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    padded = {"industry": " Retail ", "source_channel": "web ", "needs": "  a quote"}
+    rows = [{**row, **padded} for row in plain_rows(4)]
+    rows[3] = {**rows[3], "name": "bad\x00"}  # this batch goes row by row
+    report = app.prospects.import_many(alice, rows, batch_size=2)
+    assert report.imported == 3
+    stored = app.prospects.mine(alice, limit=10).items
+    assert {(p.profile.industry, p.profile.source_channel, p.profile.needs)
+            for p in stored} == {("Retail", "web", "a quote")}
+
+
+def test_a_free_texts_limit_holds_after_stripping_as_in_the_row_parse(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    rows = plain_rows(3)
+    rows[1] = {**rows[1], "industry": "i" * 99 + "  "}  # 101 before stripping, 99 after
+    rows[2] = {**rows[2], "industry": "i" * 101}
+    report = app.prospects.import_many(alice, rows)
+    assert [(r.line, r.field) for r in report.rejected] == [(3, "industry")]
+    assert {p.profile.industry for p in app.prospects.mine(alice, limit=10).items} == {
+        None, "i" * 99}
+
+
+class CountingPolicy:
+    """A grading plugin that counts what it is asked, and refuses values not in CNY."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    @hookimpl
+    def custmgmt_grading_policy(self, settings: object) -> object:
+        return self
+
+    def grade(self, willingness: Willingness, potential_value: Money) -> Grade:
+        self.asked.append(str(potential_value.amount))
+        if potential_value.currency != "CNY":
+            raise ValidationError("potential_value", "must be in CNY")
+        return Grade.B
+
+
+def test_the_grading_policy_is_asked_once_a_row() -> None:
+    """A row the policy refuses is reported; the others are graded once each, not
+    again row by row."""
+    policy = CountingPolicy()
+    with custmgmt.open("memory://", plugins=[policy]) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        rows = plain_rows(5)
+        rows[3] = {**rows[3], "currency": "USD"}
+        report = app.prospects.import_many(alice, rows)
+    assert sorted(policy.asked) == sorted(str(n * 1000) for n in range(5))
+    assert [(r.line, r.field) for r in report.rejected] == [(4, "potential_value")]
+    assert report.imported == 4
+
+
+class Hostile:
+    """A cell whose every method raises."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("eq")
+
+    def __hash__(self) -> int:
+        raise RuntimeError("hash")
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("bool")
+
+    def __str__(self) -> str:
+        raise RuntimeError("str")
+
+    __repr__ = __str__
+
+
+class HostileText(str):
+    def strip(self, *_: object) -> str:  # type: ignore[override]
+        raise RuntimeError("strip")
+
+
+@pytest.mark.parametrize(("column", "cell"), [
+    ("willingness", Hostile()), ("currency", Hostile()), ("name", HostileText("x")),
+    ("needs", HostileText("x")), ("email", Hostile()),
+])
+def test_a_hostile_cell_rejects_its_row_only(
+    app: custmgmt.CustomerManagement, column: str, cell: object
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+    rows = plain_rows(3)
+    rows[1] = {**rows[1], column: cell}
+    report = app.prospects.import_many(alice, rows)
+    assert report.imported == 2
+    assert [r.line for r in report.rejected] == [2]

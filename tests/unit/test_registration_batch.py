@@ -260,3 +260,46 @@ def test_the_sql_rows_of_any_batch_are_those_of_its_prospects(
     prospects = [make_prospect(n, willingness=w, value=v, organization=org)
                  for n, (w, v, org) in enumerate(rows, start=1)]
     assert_its_sql_rows_are_those_of_its_prospects(batch_of(prospects))
+
+
+class Unhashable:
+    def __hash__(self) -> int:
+        raise RuntimeError("no hash")
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"ids": None}, "ids"),
+    ({"ids": 5}, "ids"),
+    ({"profiles": "names"}, "profiles"),
+    ({"keys": None}, "keys"),
+])
+def test_a_batch_refuses_columns_that_are_not_columns(
+    change: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        attrs.evolve(batch_of(MIXED[:2]), **change)
+    assert raised.value.field == field
+
+
+def test_a_batch_refuses_hostile_values_with_a_validation_error() -> None:
+    good = batch_of(MIXED[:2])
+    for profiles, keys in [
+        (good.profiles._replace(kind=([], ProspectKind.INDIVIDUAL)), good.keys),
+        (good.profiles._replace(kind=(Unhashable(), ProspectKind.INDIVIDUAL)), good.keys),
+        (good.profiles, good.keys._replace(phone=(Unhashable(), None))),
+    ]:
+        with pytest.raises(ValidationError) as raised:
+            attrs.evolve(good, profiles=profiles, keys=keys)
+        assert raised.value.field.startswith("rows[0].")
+
+
+def test_a_batch_repr_shows_no_personal_data() -> None:
+    batch = batch_of([make_prospect(1)])
+    shown = repr(batch)
+    assert batch.profiles.name[0] not in shown
+    assert batch.profiles.phone[0] not in shown  # type: ignore[operator]
+    assert all(k is None or k not in shown for k in batch.keys.phone + batch.keys.email)
+    assert "ProfileColumns(<1 rows>)" in shown

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import repeat
+from operator import is_
 from typing import Any, NamedTuple
 
 from attrs import field, frozen
@@ -79,6 +81,9 @@ class ProfileColumns(NamedTuple):
     source_channel: tuple[str | None, ...]
     needs: tuple[str | None, ...]
 
+    def __repr__(self) -> str:  # the columns hold personal data
+        return f"ProfileColumns(<{len(self.name)} rows>)"
+
     @classmethod
     def of(cls, profiles: Sequence[Profile]) -> ProfileColumns:
         """The columns of ``profiles``, in order."""
@@ -106,7 +111,7 @@ class ProfileColumns(NamedTuple):
                  ) -> object:
             if value is None:
                 return None
-            if type(value) is not str:
+            if not isinstance(value, str):  # (a str subclass is text, as a row takes it)
                 raise ValidationError(name, f"must be text, not {type(value).__name__}")
             try:
                 return make(value)
@@ -136,6 +141,9 @@ class KeyColumns(NamedTuple):
     email: tuple[str | None, ...]
     organization: tuple[str | None, ...]
     credit_code: tuple[str | None, ...]
+
+    def __repr__(self) -> str:  # a seal stands for a person's phone or e-mail
+        return f"KeyColumns(<{len(self.phone)} rows>)"
 
     @classmethod
     def of(cls, keys: Sequence[frozenset[IdentityKey]]) -> KeyColumns:
@@ -230,7 +238,7 @@ def profiles_pass(profiles: ProfileColumns) -> bool:
     (individuals only: an organization's name and code are checked row by row)."""
     phones, emails, addresses = (
         _given(profiles.phone), _given(profiles.email), _given(profiles.address))
-    return set(profiles.kind) <= {ProspectKind.INDIVIDUAL} \
+    return all(map(is_, profiles.kind, repeat(ProspectKind.INDIVIDUAL))) \
         and not _given(profiles.organization) and not _given(profiles.credit_code) \
         and _plain(profiles.name, 200) \
         and _plain(phones, 40) and all(map(CN_MOBILE.fullmatch, phones)) \
@@ -260,6 +268,8 @@ def _columns_pass(batch: RegistrationBatch) -> bool:
 
 
 def _check_columns(batch: RegistrationBatch) -> None:
+    if type(batch.ids) is not tuple:
+        raise ValidationError("ids", "must be a tuple of prospect ids, one a row")
     size = len(batch.ids)
     if type(batch.profiles) is not ProfileColumns:
         raise ValidationError("profiles", "must be ProfileColumns")
@@ -288,10 +298,9 @@ def _check_columns(batch: RegistrationBatch) -> None:
 
 
 def _row_keys(keys: KeyColumns, n: int) -> frozenset[IdentityKey]:
-    try:
-        return keys.row(n)
-    except (TypeError, ValueError):
-        raise ValidationError(f"rows[{n}].keys", "must be sealed identity keys") from None
+    if not all(column[n] is None or type(column[n]) is str for column in keys):
+        raise ValidationError(f"rows[{n}].keys", "must be sealed identity keys")
+    return keys.row(n)
 
 
 @frozen(kw_only=True)

@@ -45,6 +45,11 @@ def parse_batch(rows: Sequence[object], values: dict[tuple[str, str], Money]
     if None in name or organization.count(None) != len(rows) \
             or credit_code.count(None) != len(rows):
         return None  # a name missing (the row parse says so); organizations row by row
+    free_texts = [_stripped(column, most)
+                  for column, most in ((industry, 100), (source, 100), (needs, 2000))]
+    if None in free_texts:
+        return None
+    industry, source, needs = free_texts  # type: ignore[assignment]
     profiles = ProfileColumns(
         kind=(ProspectKind.INDIVIDUAL,) * len(rows), name=tuple(name),  # type: ignore[arg-type]
         phone=tuple(phone), email=tuple(email), address=tuple(address),
@@ -78,6 +83,17 @@ def _cells(rows: Sequence[object], name: str) -> Cells | None:
     if not all(map(str.strip, given)):  # a blank cell means "not given"
         column = [None if v is None or not v.strip() else v for v in column]
     return column
+
+
+def _stripped(column: Cells, most: int) -> Cells | None:
+    """A free text column as ``inputs.optional_text`` keeps it: stripped, its length
+    checked before (None if a value is too long: the row parse names it)."""
+    given = [v for v in column if v is not None]
+    if not given:
+        return column
+    if max(map(len, given)) > most:
+        return None
+    return [None if v is None else v.strip() for v in column]
 
 
 def _willingness(rows: Sequence[object]) -> tuple[Willingness, ...] | None:

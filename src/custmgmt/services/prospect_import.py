@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 from attrs import frozen
 
@@ -252,37 +252,54 @@ class ProspectImport:
     def _parsed(self, batch: list[tuple[int, object]]) -> Candidates:
         """The batch's good rows: all at once a column at a time when every row passes
         the fast checks, else row by row, each bad row reported."""
-        parsed = self._parse_batch([row for _, row in batch])
-        if parsed is not None:
-            profiles, willingness, values = parsed
-            try:
-                grade = self._policy.grade
-                grades = tuple(policy_grade(grade(w, v))
-                               for w, v in zip(willingness, values, strict=True))
-            except CustmgmtError:
-                pass  # a row the policy refuses: reported by the row-by-row parse
-            else:
-                return Candidates(tuple(line for line, _ in batch), profiles, willingness,
-                                  values, grades,
-                                  individual_keys(self._ctx.settings.key_ring, profiles))
-        return _candidates([row for line, raw in batch
-                            if (row := self._parse_one(line, raw)) is not None])
+        try:
+            parsed = self._parse_batch([row for _, row in batch])
+        except Exception:  # a hostile cell: the row-by-row parse reports its row
+            parsed = None
+        if parsed is None:
+            return _candidates([row for line, raw in batch
+                                if (row := self._parse_one(line, raw)) is not None])
+        profiles, willingness, values = parsed
+        lines = tuple(line for line, _ in batch)
+        graded = [self._grade(line, w, v)
+                  for line, w, v in zip(lines, willingness, values, strict=True)]
+        candidates = Candidates(lines, profiles, willingness, values,
+                                cast(tuple[Grade, ...], tuple(graded)),
+                                individual_keys(self._ctx.settings.key_ring, profiles))
+        if None in graded:  # rows the policy refused (reported): left out
+            return candidates.take([n for n, g in enumerate(graded) if g is not None])
+        return candidates
+
+    def _grade(self, line: int, willingness: Willingness, value: Money) -> Grade | None:
+        """The policy's grade of a row; None (the row reported) if the policy refuses it:
+        a value it refuses (another currency), or a plugin's answer that is no Grade, is
+        this row's fault, refused here, not by the batch's write."""
+        try:
+            return policy_grade(self._policy.grade(willingness, value))
+        except CustmgmtError as error:
+            self._reject_for(line, error)
+            return None
+
+    def _reject_for(self, line: int, error: CustmgmtError) -> None:
+        if isinstance(error, ValidationError):
+            self._reject(line, error.field, "; ".join(
+                f"{e.path}: {e.message}" if e.path != error.field else e.message
+                for e in error.errors))
+        else:
+            self._reject(line, None, f"{type(error).__name__}: {error}")
 
     def _parse_one(self, line: int, row: object) -> tuple[
             int, Profile, Willingness, Money, Grade, frozenset[IdentityKey]] | None:
         try:
             profile, will, value = self._parse(clean(row))
-            # a value the grading policy refuses (another currency), or a plugin's
-            # answer that is no Grade, is this row's fault: refused here, not by the
-            # batch's write
-            grade = policy_grade(self._policy.grade(will, value))
-        except ValidationError as error:
-            self._reject(line, error.field, "; ".join(
-                f"{e.path}: {e.message}" if e.path != error.field else e.message
-                for e in error.errors))
-            return None
         except CustmgmtError as error:
-            self._reject(line, None, f"{type(error).__name__}: {error}")
+            self._reject_for(line, error)
+            return None
+        except Exception as error:  # a cell of a hostile type whose methods raise
+            self._reject(line, None, f"a cell could not be read ({type(error).__name__})")
+            return None
+        grade = self._grade(line, will, value)
+        if grade is None:
             return None
         try:
             keys = self._ctx.settings.key_ring.keys_of(profile)
