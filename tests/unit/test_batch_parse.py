@@ -15,6 +15,7 @@ from custmgmt.domain.identity import KeyRing
 from custmgmt.domain.registrations import (
     KeyColumns,
     ProfileColumns,
+    RegistrationBatch,
     individual_keys,
 )
 from custmgmt.errors import ValidationError
@@ -22,6 +23,7 @@ from custmgmt.plugins import hookimpl
 from custmgmt.services import prospects as prospect_service
 from custmgmt.services.batch_parse import parse_batch
 from custmgmt.services.prospect_import import clean
+from custmgmt.testing.builders import T0
 
 MOBILES = ["13800138000", "13900139001", "17012345678", "19912345678"]
 OTHER_PHONES = ["010-6552 9988", "+86 139 0013 9000", "12345", "１３９００１３９００２", "\ud800"]
@@ -95,6 +97,16 @@ def test_a_batch_parsed_by_columns_is_the_batch_parsed_row_by_row(
     for ring in (KeyRing(), KeyRing(region="US"), KeyRing(pepper=b"another pepper, 16+")):
         assert individual_keys(ring, profiles) == KeyColumns.of(
             [ring.keys_of(profile) for profile, _, _ in one_by_one])
+    # and the batch gives back, to a storage keeping objects, the profiles of the rows
+    size = len(rows)
+    batch = RegistrationBatch(
+        owner_id="u-alice", owner_team=None, at=T0, ids=tuple(f"p-{n}" for n in range(size)),
+        registration_ids=tuple(f"r-{n}" for n in range(size)), profiles=profiles,
+        willingness=willingness, potential_values=values,
+        grades=(Grade.B,) * size, keys=individual_keys(KeyRing(), profiles))
+    assert [row.profile for row in batch.rows] == [p for p, _, _ in one_by_one]
+    assert [row.profile for row in batch.rows] == [
+        batch.profiles.profile(n) for n in range(size)]
 
 
 def plain_rows(count: int) -> list[dict[str, Any]]:

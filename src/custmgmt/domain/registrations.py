@@ -13,11 +13,11 @@ storage that keeps objects, and the tests hold the two to each other.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from itertools import repeat
 from operator import is_
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from attrs import field, frozen
 
@@ -50,7 +50,7 @@ from custmgmt.domain.prospects import (
     register_graded,
     registrable,
 )
-from custmgmt.domain.validation import aware, optional, text
+from custmgmt.domain.validation import aware, optional, text, unchecked
 from custmgmt.errors import ValidationError
 
 
@@ -131,6 +131,52 @@ class ProfileColumns(NamedTuple):
             needs=self.needs[n])
 
 
+    def checked_profile(self, n: int) -> Profile:
+        """Row ``n`` as a ``Profile`` of columns ``profiles_pass`` cleared: its value
+        objects built without their validators, which would pass (a memory storage
+        builds a batch's profiles; its key is the one ``normalize_phone`` and
+        ``normalize_email`` give such text)."""
+        phone, email, address = self.phone[n], self.email[n], self.address[n]
+        return _new_profile(
+            kind=self.kind[n], name=_text_object(PersonName, self.name[n]),
+            phone=None if phone is None else _keyed_object(Phone, phone, "+86" + phone),
+            email=None if email is None else _keyed_object(
+                Email, email, normalize_email(email)),
+            address=None if address is None else _text_object(Address, address),
+            industry=self.industry[n], source_channel=self.source_channel[n],
+            needs=self.needs[n])
+
+
+_new_profile = unchecked(Profile)
+T = TypeVar("T")
+
+
+def _text_object(cls: type[T], value: str) -> T:
+    """An instance of the frozen value class ``cls`` (of one field, ``value``) holding
+    ``value`` as given."""
+    made = object.__new__(cls)
+    _SET_VALUE[cls](made, value)
+    return made
+
+
+def _keyed_object(cls: type[T], value: str, key: str) -> T:
+    """An instance of ``Phone`` or ``Email`` holding ``value`` and its ``key``."""
+    made = _text_object(cls, value)
+    _SET_KEY[cls](made, key)
+    return made
+
+
+def _slot(cls: type, name: str) -> Callable[[Any, Any], None]:
+    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
+    return setter
+
+
+_SET_VALUE: dict[type, Callable[[Any, Any], None]] = {
+    cls: _slot(cls, "value") for cls in (PersonName, Address, Phone, Email)}
+_SET_KEY: dict[type, Callable[[Any, Any], None]] = {
+    cls: _slot(cls, "key") for cls in (Phone, Email)}
+
+
 _KINDS = tuple(KeyKind)
 
 
@@ -157,9 +203,16 @@ class KeyColumns(NamedTuple):
 
     def row(self, n: int) -> frozenset[IdentityKey]:
         """The keys row ``n`` holds."""
-        return frozenset(IdentityKey(kind, value)
-                         for kind, value in zip(_KINDS, (c[n] for c in self), strict=True)
-                         if value is not None)
+        phone, email = self.phone[n], self.email[n]
+        keys = [] if phone is None else [IdentityKey(KeyKind.PHONE, phone)]
+        if email is not None:
+            keys.append(IdentityKey(KeyKind.EMAIL, email))
+        organization, code = self.organization[n], self.credit_code[n]
+        if organization is not None:
+            keys.append(IdentityKey(KeyKind.ORGANIZATION, organization))
+        if code is not None:
+            keys.append(IdentityKey(KeyKind.CREDIT_CODE, code))
+        return frozenset(keys)
 
 
 def _rows(rows: object) -> tuple[Registered, ...]:
@@ -267,7 +320,9 @@ def _columns_pass(batch: RegistrationBatch) -> bool:
         and profiles_pass(batch.profiles)
 
 
-def _check_columns(batch: RegistrationBatch) -> None:
+def _check_columns(batch: RegistrationBatch) -> bool:
+    """Raise ValidationError naming the first bad value; whether the column checks alone
+    cleared the batch."""
     if type(batch.ids) is not tuple:
         raise ValidationError("ids", "must be a tuple of prospect ids, one a row")
     size = len(batch.ids)
@@ -283,18 +338,20 @@ def _check_columns(batch: RegistrationBatch) -> None:
                          *((f"keys.{f}", c) for f, c in batch.keys._asdict().items())):
         if type(column) is not tuple or len(column) != size:
             raise ValidationError(name, f"must be a tuple of {size} values, one a row")
-    if not _columns_pass(batch):
-        for n in range(size):  # row by row, to name the first bad field
-            try:
-                profile = batch.profiles.profile(n)
-            except ValidationError as error:
-                raise ValidationError(f"rows[{n}].profile.{error.field}",
-                                      error.message) from None
-            row = Registered(batch.ids[n], batch.registration_ids[n], profile,
-                             batch.willingness[n], batch.potential_values[n],
-                             batch.grades[n], _row_keys(batch.keys, n))
-            if not (registrable(*row[:6]) and _keys(row.keys)):
-                _check_row(n, row)
+    if _columns_pass(batch):
+        return True
+    for n in range(size):  # row by row, to name the first bad field
+        try:
+            profile = batch.profiles.profile(n)
+        except ValidationError as error:
+            raise ValidationError(f"rows[{n}].profile.{error.field}",
+                                  error.message) from None
+        row = Registered(batch.ids[n], batch.registration_ids[n], profile,
+                         batch.willingness[n], batch.potential_values[n],
+                         batch.grades[n], _row_keys(batch.keys, n))
+        if not (registrable(*row[:6]) and _keys(row.keys)):
+            _check_row(n, row)
+    return False
 
 
 def _row_keys(keys: KeyColumns, n: int) -> frozenset[IdentityKey]:
@@ -320,8 +377,12 @@ class RegistrationBatch:
     grades: tuple[Grade, ...]
     keys: KeyColumns
 
+    _cleared: bool = field(init=False, default=False, repr=False, eq=False)
+    """Whether the column checks cleared every row (then ``rows`` builds its profiles
+    without running the validators again)."""
+
     def __attrs_post_init__(self) -> None:
-        _check_columns(self)
+        object.__setattr__(self, "_cleared", _check_columns(self))
 
     @classmethod
     def of_rows(cls, *, owner_id: str, owner_team: str | None, at: datetime,
@@ -349,7 +410,9 @@ class RegistrationBatch:
 
     def row(self, n: int) -> Registered:
         """Row ``n`` with its profile and keys as objects (built on each call)."""
-        return Registered(self.ids[n], self.registration_ids[n], self.profiles.profile(n),
+        profile = self.profiles.checked_profile(n) if self._cleared \
+            else self.profiles.profile(n)
+        return Registered(self.ids[n], self.registration_ids[n], profile,
                           self.willingness[n], self.potential_values[n], self.grades[n],
                           self.keys.row(n))
 
