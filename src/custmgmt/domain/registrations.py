@@ -13,7 +13,7 @@ storage that keeps objects, and the tests hold the two to each other.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import repeat
 from operator import is_
@@ -35,7 +35,6 @@ from custmgmt.domain.common import (
 from custmgmt.domain.grading import Grade, Willingness
 from custmgmt.domain.identity import (
     CN_MOBILE,
-    DEFAULT_REGION,
     IdentityKey,
     KeyKind,
     KeyRing,
@@ -50,7 +49,7 @@ from custmgmt.domain.prospects import (
     register_graded,
     registrable,
 )
-from custmgmt.domain.validation import aware, optional, text, unchecked
+from custmgmt.domain.validation import aware, optional, slot_setter, text, unchecked
 from custmgmt.errors import ValidationError
 
 
@@ -130,51 +129,35 @@ class ProfileColumns(NamedTuple):
             industry=self.industry[n], source_channel=self.source_channel[n],
             needs=self.needs[n])
 
-
     def checked_profile(self, n: int) -> Profile:
         """Row ``n`` as a ``Profile`` of columns ``profiles_pass`` cleared: its value
         objects built without their validators, which would pass (a memory storage
-        builds a batch's profiles; its key is the one ``normalize_phone`` and
-        ``normalize_email`` give such text)."""
+        builds a batch's profiles; each key is the one its value object would make)."""
         phone, email, address = self.phone[n], self.email[n], self.address[n]
         return _new_profile(
-            kind=self.kind[n], name=_text_object(PersonName, self.name[n]),
-            phone=None if phone is None else _keyed_object(Phone, phone, "+86" + phone),
-            email=None if email is None else _keyed_object(
-                Email, email, normalize_email(email)),
-            address=None if address is None else _text_object(Address, address),
+            kind=self.kind[n], name=_new_name(value=self.name[n]),
+            phone=None if phone is None else _keyed(Phone, phone, normalize_phone(phone)),
+            email=None if email is None else _keyed(Email, email, normalize_email(email)),
+            address=None if address is None else _new_address(value=address),
             industry=self.industry[n], source_channel=self.source_channel[n],
             needs=self.needs[n])
 
 
 _new_profile = unchecked(Profile)
-T = TypeVar("T")
+_new_name = unchecked(PersonName)
+_new_address = unchecked(Address)
+_SETTERS = {cls: (slot_setter(cls, "value"), slot_setter(cls, "key")) for cls in (Phone, Email)}
+T = TypeVar("T", Phone, Email)
 
 
-def _text_object(cls: type[T], value: str) -> T:
-    """An instance of the frozen value class ``cls`` (of one field, ``value``) holding
-    ``value`` as given."""
+def _keyed(cls: type[T], value: str, key: str) -> T:
+    """A ``Phone`` or ``Email`` holding ``value`` and its ``key`` (the one field
+    ``unchecked`` cannot set: it is made by a default of its own)."""
     made = object.__new__(cls)
-    _SET_VALUE[cls](made, value)
+    set_value, set_key = _SETTERS[cls]
+    set_value(made, value)
+    set_key(made, key)
     return made
-
-
-def _keyed_object(cls: type[T], value: str, key: str) -> T:
-    """An instance of ``Phone`` or ``Email`` holding ``value`` and its ``key``."""
-    made = _text_object(cls, value)
-    _SET_KEY[cls](made, key)
-    return made
-
-
-def _slot(cls: type, name: str) -> Callable[[Any, Any], None]:
-    setter: Callable[[Any, Any], None] = cls.__dict__[name].__set__
-    return setter
-
-
-_SET_VALUE: dict[type, Callable[[Any, Any], None]] = {
-    cls: _slot(cls, "value") for cls in (PersonName, Address, Phone, Email)}
-_SET_KEY: dict[type, Callable[[Any, Any], None]] = {
-    cls: _slot(cls, "key") for cls in (Phone, Email)}
 
 
 _KINDS = tuple(KeyKind)
@@ -434,13 +417,9 @@ class RegistrationBatch:
 def individual_keys(ring: KeyRing, profiles: ProfileColumns) -> KeyColumns:
     """The sealed keys of profiles that pass ``profiles_pass`` (individuals: a phone, an
     e-mail), what ``ring.keys_of`` gives each profile."""
-    seal = ring.sealed
-    if ring.region == DEFAULT_REGION:  # a mobile number is its own key after +86
-        phones = [None if p is None else seal(KeyKind.PHONE, "+86" + p)
-                  for p in profiles.phone]
-    else:
-        phones = [None if p is None else seal(KeyKind.PHONE, normalize_phone(p, ring.region))
-                  for p in profiles.phone]
+    seal, region = ring.sealed, ring.region
+    phones = [None if p is None else seal(KeyKind.PHONE, normalize_phone(p, region))
+              for p in profiles.phone]
     emails = [None if e is None else seal(KeyKind.EMAIL, normalize_email(e))
               for e in profiles.email]
     none = (None,) * len(phones)

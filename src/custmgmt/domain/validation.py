@@ -313,7 +313,7 @@ def _unchecked(cls: type) -> Callable[..., Any]:
             scope[f"default_{n}"] = a.default
             params.append(f"{a.name}=default_{n}")
         # the slot's own descriptor: what ``object.__setattr__`` finds, without the search
-        scope[f"set_{n}"] = _slot_setter(cls, a.name)
+        scope[f"set_{n}"] = slot_setter(cls, a.name)
         body.append(f"    set_{n}(self, {a.name})\n")
     if hasattr(cls, "__attrs_post_init__"):
         body.append("    self.__attrs_post_init__()\n")
@@ -322,7 +322,10 @@ def _unchecked(cls: type) -> Callable[..., Any]:
     return scope["make"]  # type: ignore[no-any-return]
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+def slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of slot ``name`` of ``cls``: what ``object.__setattr__`` finds, without
+    the search (for building instances of frozen classes that ``unchecked`` cannot: a
+    field set by a default of its own, as ``Phone.key``)."""
     for klass in cls.__mro__:
         found = klass.__dict__.get(name)
         if isinstance(found, MemberDescriptorType):

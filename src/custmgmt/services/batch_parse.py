@@ -116,16 +116,24 @@ def _amounts(rows: Sequence[object], values: dict[tuple[str, str], Money]
     pairs = list(zip(raw, currencies, strict=True))
     amounts = list(map(values.get, pairs))
     if None in amounts:
-        for n, pair in enumerate(pairs):
-            if amounts[n] is None:
-                amount = values.get(pair)
-                if amount is None:
-                    try:
-                        amount = non_negative_value(*pair)
-                    except ValidationError:
-                        return None
-                    if len(values) >= VALUES_KEPT:
-                        values.clear()
-                    values[pair] = amount
-                amounts[n] = amount
+        try:
+            amounts = [amount or remembered_amount(*pair, values)
+                       for amount, pair in zip(amounts, pairs, strict=True)]
+        except ValidationError:
+            return None
     return tuple(amounts)  # type: ignore[arg-type]
+
+
+def remembered_amount(raw: str, currency: str, values: dict[tuple[str, str], Money]
+                      ) -> Money:
+    """The potential value ``raw`` in ``currency`` (ValidationError if it is none),
+    from ``values`` if read before, else read and remembered there (at most
+    ``VALUES_KEPT``: cleared when full). The same text in one currency is the same
+    amount, which rows share as they may share any immutable value."""
+    amount = values.get((raw, currency))
+    if amount is None:
+        amount = non_negative_value(raw, currency)
+        if len(values) >= VALUES_KEPT:
+            values.clear()
+        values[(raw, currency)] = amount
+    return amount

@@ -44,7 +44,7 @@ from custmgmt.domain.validation import plain_text, require_enum, require_id, unc
 from custmgmt.errors import InvalidTransition, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Resource, Scope
 from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWork
-from custmgmt.services.batch_parse import VALUES_KEPT, WILLINGNESS, parse_batch
+from custmgmt.services.batch_parse import WILLINGNESS, parse_batch, remembered_amount
 from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import (
@@ -728,12 +728,7 @@ def _parse_good(
         raise ValidationError("currency", "must be a known ISO 4217 code")
     raw = get("potential_value")
     if type(raw) is str and type(currency) is str:
-        value = values.get((raw, currency))
-        if value is None:
-            value = non_negative_value(raw, currency)
-            if len(values) >= VALUES_KEPT:
-                values.clear()
-            values[(raw, currency)] = value
+        value = remembered_amount(raw, currency, values)
     else:
         value = non_negative_value(raw, str(currency))
     name = get("name")
