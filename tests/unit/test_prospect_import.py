@@ -193,7 +193,8 @@ def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables
     app: custmgmt.CustomerManagement, storage_url: str
 ) -> None:
     # Enough rows for the prospect table to outgrow its (absent) statistics on PostgreSQL:
-    # the import ANALYZEs it between batches, and the duplicate check keeps working.
+    # an import that looks its keys up ANALYZEs it first, and the duplicate check keeps
+    # working.
     alice = app.principal("u-alice", roles={"salesperson"})
     bob = app.principal("u-bob", roles={"salesperson"})
 
