@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 
 import attrs
 from sqlalchemy import and_, delete, func, insert, or_, select
@@ -27,6 +28,8 @@ from custmgmt.domain.customers import Customer, earliest_customer
 from custmgmt.domain.identity import IdentityKey, KeyKind
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import CustomerQuery
+
+_KIND, _VALUE = attrgetter("kind"), attrgetter("value")
 
 INSERT_CUSTOMER = insert(table_of(CustomerRow))
 INSERT_KEY = insert(table_of(CustomerKeyRow))
@@ -133,21 +136,23 @@ class SqlCustomers:
             ])
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Customer]:
-        wanted = set(keys)
+        keys = keys if isinstance(keys, list | tuple) else list(keys)
         found: dict[IdentityKey, str] = {}
-        if len(wanted) <= FEW_KEYS:  # one statement on the driver
+        if len(keys) <= FEW_KEYS:  # one statement on the driver
+            wanted = set(keys)
             if wanted:
                 found = {IdentityKey(KeyKind(kind), value): holder for kind, value, holder in
                          key_holders(self._s, table_of(CustomerKeyRow), "customer_id",
                                      [(k.kind.value, k.value) for k in wanted])}
             return self._holders(found)
-        by_kind: dict[KeyKind, list[str]] = {}
-        for key in wanted:
-            by_kind.setdefault(key.kind, []).append(key.value)
-        for kind, values in by_kind.items():
-            values.sort()
+        # An import's batch: its keys taken apart a column at a time (a set of key objects,
+        # or a loop over them, cost more than the look-up); each kind's values in no
+        # order, as both databases sort what an IN list or an array holds.
+        kinds, values = list(map(_KIND, keys)), list(map(_VALUE, keys))
+        for kind in set(kinds):
+            of_kind = list({v for k, v in zip(kinds, values, strict=True) if k is kind})
             for value, customer_id in driver_key_holders(
-                    self._s, table_of(CustomerKeyRow), "customer_id", kind.value, values):
+                    self._s, table_of(CustomerKeyRow), "customer_id", kind.value, of_kind):
                 found[IdentityKey(kind, value)] = customer_id
         return self._holders(found)
 
