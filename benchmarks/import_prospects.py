@@ -727,8 +727,7 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
                         if cursor.fetchall():
                             raise SystemExit("raw program: a key is held already")
                 # No ANALYZE: custmgmt refreshes the prospects' statistics only before
-                # it looks their keys up, which a clean import does in its first batch,
-                # when the table is still too small to analyze.
+                # it looks their keys up, which a clean import never does.
                 if "custmgmt_events" in tables:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
                 for table in tables:

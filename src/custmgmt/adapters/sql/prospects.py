@@ -209,9 +209,9 @@ class SqlProspects:
         bulk import fills new tables they go stale, and the planner then reads every key
         of a kind for each batch (quadratic). ANALYZE the prospect table, which holds the
         keys, whenever it has doubled since its statistics were taken. Called before such
-        a look-up only: an import looks its keys up until a batch meets no holder, so a
-        clean one analyzes once at most (an ANALYZE every doubling took a tenth of a
-        50k-row import). An import's look-up precedes its batch's inserts, so that an
+        a look-up only: an import looks its keys up only after a write of its was refused
+        for a held key, so a clean one never analyzes (an ANALYZE every doubling took a
+        tenth of a 50k-row import). An import's look-up precedes its batch's inserts, so that an
         import waiting for another's ANALYZE holds no key the other may be waiting for."""
         if self._s.get_bind().dialect.name != "postgresql":
             return
