@@ -132,9 +132,11 @@ class CustomerStorageContract:
         with storage.unit_of_work(read_only=True) as uow:
             found = uow.customers.holders_of([*others[:300], odd, *sealed, *others[300:]])
             alone = uow.customers.holders_of([*others, *sealed])
+            twice = uow.customers.holders_of(iter([*sealed, *others, *sealed]))
         assert {key: c.id for key, c in found.items()} == {
             odd: one.id, **dict.fromkeys(sealed, two.id)}
         assert {key: c.id for key, c in alone.items()} == dict.fromkeys(sealed, two.id)
+        assert {key: c.id for key, c in twice.items()} == dict.fromkeys(sealed, two.id)
 
     def test_replace_keys_swaps_the_keys_and_refuses_a_shared_one(
         self, storage: Storage

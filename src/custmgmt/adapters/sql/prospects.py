@@ -211,8 +211,9 @@ class SqlProspects:
         keys, whenever it has doubled since its statistics were taken. Called before such
         a look-up only: an import looks its keys up only after a write of its was refused
         for a held key, so a clean one never analyzes (an ANALYZE every doubling took a
-        tenth of a 50k-row import). An import's look-up precedes its batch's inserts, so that an
-        import waiting for another's ANALYZE holds no key the other may be waiting for."""
+        tenth of a 50k-row import). An import's look-up precedes its batch's inserts, so
+        that an import waiting for another's ANALYZE holds no key the other may be waiting
+        for."""
         if self._s.get_bind().dialect.name != "postgresql":
             return
         pages, analyzed = self._s.execute(text(
