@@ -269,16 +269,20 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--operations", type=int, default=10_000, help="per process")
     parser.add_argument("--sqlite", metavar="PATH", help="database file (default: a new "
-                        "temporary one); 'none' to skip SQLite")
+                        "temporary one, removed after); 'none' to skip SQLite")
     parser.add_argument("--postgresql", metavar="URL", help="an empty database")
     parser.add_argument("--start-postgresql", action="store_true",
                         help="start a throwaway server (needs initdb/pg_ctl; run from the "
                         "repository root)")
     args = parser.parse_args()
-    if args.sqlite != "none":
-        path = Path(args.sqlite) if args.sqlite else Path(
-            tempfile.mkdtemp(prefix="custmgmt-load-")) / "load.db"
-        run(f"SQLite file {path}", f"sqlite:///{path}", args.processes, args.operations)
+    if args.sqlite:
+        path = Path(args.sqlite)
+        if args.sqlite != "none":
+            run(f"SQLite file {path}", f"sqlite:///{path}", args.processes, args.operations)
+    else:
+        with tempfile.TemporaryDirectory(prefix="custmgmt-load-") as folder:
+            path = Path(folder) / "load.db"
+            run(f"SQLite file {path}", f"sqlite:///{path}", args.processes, args.operations)
     if args.postgresql:
         run("PostgreSQL", args.postgresql, args.processes, args.operations)
     elif args.start_postgresql:

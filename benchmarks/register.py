@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import hmac
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -136,31 +137,35 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=5000,
                         help="prospects registered before timing")
     args = parser.parse_args()
-    path = Path(tempfile.mkdtemp(prefix="custmgmt-bench-")) / "register.db"
-    with custmgmt.open(f"sqlite:///{path}", migrate=True) as app:
-        alice = app.principal("u-alice", roles={"salesperson"}, team="east")
-        app.prospects.import_many(alice, (person(n) for n in range(args.existing)))
-        template = app.prospects.register(alice, **person(10_000_000))
-        raw = Raw(path, template.id)
-        first = person(10_000_000)
-        stored = raw.rows["custmgmt_prospects"][0]
-        if raw.sealed(first["phone"], first["email"]) != {
-                "phone": stored["phone_key"], "email": stored["email_key"]}:
-            raise SystemExit("raw: its identity keys are not the ones custmgmt stores")
-        times: dict[str, list[int]] = {"custmgmt": [], "raw": []}
-        cpu: dict[str, list[int]] = {"custmgmt": [], "raw": []}
-        for i in range(args.calls):
-            order = ("custmgmt", "raw") if i % 2 else ("raw", "custmgmt")
-            for side in order:
-                n = 20_000_000 + 2 * i + (side == "raw")
-                started, used = time.perf_counter_ns(), time.thread_time_ns()
-                if side == "custmgmt":
-                    app.prospects.register(alice, **person(n))
-                else:
-                    raw.register(n)
-                times[side].append(time.perf_counter_ns() - started)
-                cpu[side].append(time.thread_time_ns() - used)
-        raw.db.close()
+    folder = Path(tempfile.mkdtemp(prefix="custmgmt-bench-"))
+    path = folder / "register.db"
+    try:
+        with custmgmt.open(f"sqlite:///{path}", migrate=True) as app:
+            alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+            app.prospects.import_many(alice, (person(n) for n in range(args.existing)))
+            template = app.prospects.register(alice, **person(10_000_000))
+            raw = Raw(path, template.id)
+            first = person(10_000_000)
+            stored = raw.rows["custmgmt_prospects"][0]
+            if raw.sealed(first["phone"], first["email"]) != {
+                    "phone": stored["phone_key"], "email": stored["email_key"]}:
+                raise SystemExit("raw: its identity keys are not the ones custmgmt stores")
+            times: dict[str, list[int]] = {"custmgmt": [], "raw": []}
+            cpu: dict[str, list[int]] = {"custmgmt": [], "raw": []}
+            for i in range(args.calls):
+                order = ("custmgmt", "raw") if i % 2 else ("raw", "custmgmt")
+                for side in order:
+                    n = 20_000_000 + 2 * i + (side == "raw")
+                    started, used = time.perf_counter_ns(), time.thread_time_ns()
+                    if side == "custmgmt":
+                        app.prospects.register(alice, **person(n))
+                    else:
+                        raw.register(n)
+                    times[side].append(time.perf_counter_ns() - started)
+                    cpu[side].append(time.thread_time_ns() - used)
+            raw.db.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"SQLite file, {args.existing:,} prospects before, {args.calls} registrations "
           "per side, interleaved")
     for side, values in times.items():
