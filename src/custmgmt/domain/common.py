@@ -181,7 +181,8 @@ class Phone:
     __str__ = __repr__
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+"""What an e-mail address's key must be, whole (``fullmatch``): no space or second @."""
 
 
 @frozen(repr=False)
@@ -192,7 +193,7 @@ class Email:
     @key.default
     def _key(self) -> str:
         key = normalize_email(self.value)
-        if not _EMAIL.match(key):
+        if not EMAIL_PATTERN.fullmatch(key):
             raise ValidationError("email", "is not an e-mail address")
         return key
 

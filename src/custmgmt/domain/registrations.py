@@ -12,7 +12,6 @@ storage that keeps objects, and the tests hold the two to each other.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import repeat
@@ -22,6 +21,7 @@ from typing import Any, NamedTuple, TypeVar
 from attrs import field, frozen
 
 from custmgmt.domain.common import (
+    EMAIL_PATTERN,
     Address,
     CreditCode,
     Email,
@@ -264,14 +264,11 @@ def _given(values: tuple[str | None, ...]) -> list[str]:
     return [v for v in values if v is not None]
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-"""An e-mail address ``Email`` keeps as it is written: no space anywhere, so its key
-(stripped, lower-cased when ASCII) passes ``Email``'s own pattern."""
-
-
 def profiles_pass(profiles: ProfileColumns) -> bool:
     """Whether each row's profile passes ``Profile``'s validators by their fast paths
-    (individuals only: an organization's name and code are checked row by row)."""
+    (individuals only: an organization's name and code are checked row by row). An
+    e-mail address is held to ``EMAIL_PATTERN`` as it is written: with no space in it,
+    its key (stripped, lower-cased) passes the same pattern, as ``Email`` requires."""
     phones, emails, addresses = (
         _given(profiles.phone), _given(profiles.email), _given(profiles.address))
     return all(map(is_, profiles.kind, repeat(ProspectKind.INDIVIDUAL))) \
@@ -279,7 +276,7 @@ def profiles_pass(profiles: ProfileColumns) -> bool:
         and _plain(profiles.name, 200) \
         and _plain(phones, 40) and all(map(CN_MOBILE.fullmatch, phones)) \
         and _plain(emails, 254) and "".join(emails).isascii() \
-        and all(map(_EMAIL.fullmatch, emails)) \
+        and all(map(EMAIL_PATTERN.fullmatch, emails)) \
         and _plain(addresses, 500) \
         and _plain(_given(profiles.industry), 100) \
         and _plain(_given(profiles.source_channel), 100) \
