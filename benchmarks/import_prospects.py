@@ -66,7 +66,10 @@ policy-floor programs with psycopg (``COPY`` per table and batch, the same key c
 the same ``ANALYZE`` rule: none for a clean import, the same event-ordering lock), the
 one-table floor with ``COPY`` per batch, the import lane with ``COPY`` per batch in one
 transaction, against ``psycopg executemany`` (and ``COPY``) of the minimal rows into the
-same one-table schema.
+same one-table schema. On a throw-away cluster each line also shows the CPU time the
+server's processes for that database spent in the timed region (read from /proc), and
+the PostgreSQL summary how that alone compares with ``executemany``: the server's work
+bounds an import from below, however much of the client's work overlapped with it.
 """
 
 from __future__ import annotations
@@ -124,6 +127,61 @@ def minimal_rows(count: int) -> Iterator[tuple[str, ...]]:
     for n, row in enumerate(rows(count)):
         yield (f"p-{n:032x}", row["name"], row["phone"], row["email"], row["willingness"],
                row["potential_value"])
+
+
+# -- timing -----------------------------------------------------------------------
+
+SERVER_PID = "CUSTMGMT_BENCH_POSTMASTER"
+"""Environment variable naming the throw-away cluster's postmaster (``--start-postgresql``):
+a measurement then also reports the CPU time its database's server processes spent."""
+
+DATABASE: list[str | None] = [None]
+"""The measured program's PostgreSQL database (set by ``child``)."""
+
+
+def _server_cpu() -> float | None:
+    """CPU seconds used so far by the processes serving ``DATABASE`` (its backends and
+    autovacuum workers: children of the postmaster named by ``SERVER_PID`` whose title
+    names the database), or None: another server, or no /proc. Processes that serve
+    the whole cluster (WAL writer, checkpointer) and other databases (autovacuum after
+    an earlier measurement) are left out."""
+    postmaster, database = os.environ.get(SERVER_PID), DATABASE[0]
+    if not (postmaster and database):
+        return None
+    ticks = 0
+    try:
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                title = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue  # exited meanwhile
+            if fields[1] == postmaster and f" {database} ".encode() in title + b" ":
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except OSError:
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Stopwatch:
+    """The wall time of the timed region and, on a throw-away cluster, the CPU time the
+    measured database's server processes spent meanwhile (``SERVER_SECONDS``, which the
+    child process reports)."""
+
+    def __init__(self) -> None:
+        self._server = _server_cpu()
+        self._started = time.perf_counter()
+
+    def stop(self) -> float:
+        elapsed = time.perf_counter() - self._started
+        end = _server_cpu()
+        SERVER_SECONDS[0] = None if end is None or self._server is None else end - self._server
+        return elapsed
+
+
+SERVER_SECONDS: list[float | None] = [None]
 
 
 # -- SQLite -----------------------------------------------------------------------
@@ -258,8 +316,9 @@ class RawBatch:
         hash, which the next batch's entry links to."""
         if not self._named:
             return self._previous
-        if "custmgmt_chain_heads" not in self.rows:  # the floor
-            return self._floor_entry()
+        if "custmgmt_chain_heads" not in self.rows:  # the floor: entries not linked
+            self._floor_entry()
+            return None
         sequence = 0 if self._previous is None else self._previous[0] + 1
         previous_hash = "0" * 64 if self._previous is None else self._previous[1]
         after = [["prospects", " ".join(pid for pid, _ in self._named)]]
@@ -548,7 +607,7 @@ def postgresql_lane(count: int, url: str, batch_size: int, variant: str = "") ->
         connection.execute("ALTER TABLE lane_prospects ALTER COLUMN registered_at "
                            f"SET DEFAULT '{at.isoformat()}'")
         connection.commit()
-        started = time.perf_counter()
+        clock = Stopwatch()
         with connection.cursor() as cursor:
             for written, audited in lane_batches(count, batch_size, False,
                                                  variant == "-as-today"):
@@ -561,7 +620,7 @@ def postgresql_lane(count: int, url: str, batch_size: int, variant: str = "") ->
                 cursor.execute("INSERT INTO lane_audit (at, actor_id, prospect_ids, hash) "
                                "VALUES (%s, 'u-alice', %s, %s)", (at, *audited))
         connection.commit()
-        return time.perf_counter() - started
+        return clock.stop()
 
 
 def sqlite_same_rows(count: int, path: Path, batch_size: int) -> float:
@@ -632,9 +691,9 @@ def custmgmt_import(count: int, url: str, batch_size: int) -> float:
     """Seconds spent in import_many (opening and migrating the store are not counted)."""
     with custmgmt.open(url, migrate=True) as app:
         alice = app.principal("u-alice", roles={"salesperson"})
-        started = time.perf_counter()
+        clock = Stopwatch()
         report = app.prospects.import_many(alice, rows(count), batch_size=batch_size)
-        elapsed = time.perf_counter() - started
+        elapsed = clock.stop()
     if report.imported != count:
         raise SystemExit(f"imported {report.imported} of {count}: {report.rejected[:3]}")
     return elapsed
@@ -659,13 +718,13 @@ def postgresql_minimal(count: int, url: str, batch_size: int) -> float:
     with psycopg.connect(_libpq(url)) as connection:
         connection.execute(MINIMAL_SCHEMA)
         connection.commit()
-        started = time.perf_counter()
+        clock = Stopwatch()
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO minimal_prospects VALUES (%s, %s, %s, %s, %s, %s)",
                 list(minimal_rows(count)))
         connection.commit()
-        return time.perf_counter() - started
+        return clock.stop()
 
 
 def postgresql_minimal_copy(count: int, url: str, batch_size: int) -> float:
@@ -674,13 +733,13 @@ def postgresql_minimal_copy(count: int, url: str, batch_size: int) -> float:
     with psycopg.connect(_libpq(url)) as connection:
         connection.execute(MINIMAL_SCHEMA)
         connection.commit()
-        started = time.perf_counter()
+        clock = Stopwatch()
         with connection.cursor() as cursor, cursor.copy(
                 "COPY minimal_prospects FROM STDIN") as copy:
             for row in minimal_rows(count):
                 copy.write_row(row)
         connection.commit()
-        return time.perf_counter() - started
+        return clock.stop()
 
 
 def postgresql_one_table(count: int, url: str, batch_size: int) -> float:
@@ -690,14 +749,14 @@ def postgresql_one_table(count: int, url: str, batch_size: int) -> float:
         for statement in ONE_TABLE_SCHEMA:
             connection.execute(statement.format(key="BYTEA"))
         connection.commit()
-        started = time.perf_counter()
+        clock = Stopwatch()
         for batch in one_table_batches(count, batch_size, sqlite=False):
             with connection.cursor() as cursor, cursor.copy(
                     "COPY one_table_prospects FROM STDIN") as copy:
                 for row in batch:
                     copy.write_row(row)
             connection.commit()
-        return time.perf_counter() - started
+        return clock.stop()
 
 
 EVENT_ORDER_LOCK = 0x637573746D676D74
@@ -714,7 +773,7 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
         app.principal("u-alice", roles={"salesperson"})
     copies = {t: f"COPY {t} ({', '.join(COLUMNS[t])}) FROM STDIN" for t in tables}
     with psycopg.connect(_libpq(url)) as connection:
-        started = time.perf_counter()
+        clock = Stopwatch()
         for batch in raw_batches(count, batch_size, tables, sqlite=False):
             with connection.cursor() as cursor:
                 for kind, values in batch.keys.items():  # as the SQLite program does
@@ -737,7 +796,7 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
                 if batch.import_head is not None:
                     cursor.execute(MOVE_IMPORT_HEAD.format("%s"), batch.import_head)
             connection.commit()
-        return time.perf_counter() - started
+        return clock.stop()
 
 
 class Databases:
@@ -754,6 +813,9 @@ class Databases:
                 raise SystemExit("initdb/pg_ctl not found")
             self._cluster = Cluster(*binaries)
             self._cluster.start()
+            # the measurements (child processes) report what this server spent
+            postmaster = (self._cluster.data / "postmaster.pid").read_text().split()[0]
+            os.environ[SERVER_PID] = postmaster
         self._url = url
         self._count = 0
 
@@ -778,6 +840,10 @@ class Databases:
 # -- driver -----------------------------------------------------------------------
 
 def child(kind: str, count: int, batch_size: int, url: str | None) -> None:
+    if url is not None:
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+        DATABASE[0] = make_url(url).database
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         if kind == "sqlite-minimal":
@@ -814,34 +880,49 @@ def child(kind: str, count: int, batch_size: int, url: str | None) -> None:
             }
             elapsed = programs[kind](count, url, batch_size)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{elapsed:.6f} {peak_kib}")
+    server = SERVER_SECONDS[0]
+    print(f"{elapsed:.6f} {peak_kib} {'-' if server is None else f'{server:.2f}'}")
 
 
-def measure(kind: str, count: int, batch_size: int, url: str | None = None
-            ) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of one measurement in a process of its own."""
+Measured = tuple[float, float, float | None]
+"""Seconds, peak RSS (MiB), and the server's CPU seconds meanwhile (or None)."""
+
+
+def measure(kind: str, count: int, batch_size: int, url: str | None = None) -> Measured:
+    """Seconds, peak RSS (MiB) and server CPU seconds of one measurement in a process of
+    its own."""
     command = [sys.executable, __file__, "--child", kind, "--rows", str(count),
                "--batch-size", str(batch_size)]
     if url is not None:
         command += ["--postgresql", url]
     result = subprocess.run(command, check=True, capture_output=True, text=True)
-    elapsed, peak = result.stdout.split()
-    return float(elapsed), int(peak) / 1024
+    elapsed, peak, server = result.stdout.split()
+    return float(elapsed), int(peak) / 1024, None if server == "-" else float(server)
 
 
 def medians(kinds: list[str], count: int, batch_size: int, rounds: int,
-            urls: Callable[[], str | None]) -> list[tuple[float, float]]:
-    """Median seconds and median peak RSS of each kind, over ``rounds`` interleaved runs."""
-    runs: list[list[tuple[float, float]]] = [[] for _ in kinds]
+            urls: Callable[[], str | None]) -> list[Measured]:
+    """The median of each of ``measure``'s figures for each kind, over ``rounds``
+    interleaved runs."""
+    runs: list[list[Measured]] = [[] for _ in kinds]
     for _ in range(rounds):
         for i, kind in enumerate(kinds):
             runs[i].append(measure(kind, count, batch_size, urls()))
-    return [(statistics.median(s for s, _ in r), statistics.median(m for _, m in r))
-            for r in runs]
+    return [(statistics.median(s for s, _, _ in r), statistics.median(m for _, m, _ in r),
+             _median_or_none([c for _, _, c in r])) for r in runs]
 
 
-def line(label: str, seconds: float, mib: float, count: int) -> str:
-    return f"  {label:<26} {seconds:>9.3f} s {count / seconds:>9.0f} rows/s {mib:>7.1f} MiB"
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def line(label: str, measured: Measured, count: int) -> str:
+    seconds, mib, server = measured
+    text = f"  {label:<26} {seconds:>9.3f} s {count / seconds:>9.0f} rows/s {mib:>7.1f} MiB"
+    if server is not None:  # what the database server's processes spent meanwhile
+        text += f" {server / count * 1e6:>7.1f} us/row server CPU"
+    return text
 
 
 def main() -> None:
@@ -877,12 +958,12 @@ def main() -> None:
 
 
 def measured(labelled: list[tuple[str, str]], count: int, args: argparse.Namespace,
-             urls: Callable[[], str | None]) -> dict[str, tuple[float, float]]:
-    """Each (label, kind)'s median seconds and MiB, printed a line each in that order."""
+             urls: Callable[[], str | None]) -> dict[str, Measured]:
+    """Each (label, kind)'s medians, printed a line each in that order."""
     results = medians([kind for _, kind in labelled], count, args.batch_size, args.rounds,
                       urls)
     for (label, _), result in zip(labelled, results, strict=True):
-        print(line(label, *result, count))
+        print(line(label, result, count))
     return {kind: result for (_, kind), result in zip(labelled, results, strict=True)}
 
 
@@ -955,6 +1036,17 @@ def postgresql_section(count: int, args: argparse.Namespace,
     print(f"  raw import lane / executemany: {to_minimal('postgresql-lane')}"
           + "".join(f"; {v.removeprefix('postgresql-lane-')}: {to_minimal(v)}"
                     for v in variants))
+    server = {kind: seconds for kind in ("postgresql-custmgmt", "postgresql-same-rows",
+                                         "postgresql-floor")
+              if (seconds := got[kind][2]) is not None}
+    if len(server) == 3:
+        # The server's own work bounds the import from below, however much of the
+        # client's work were overlapped with it.
+        print("  server CPU alone / executemany: "
+              + "; ".join(f"{label} {server[kind] / minimal:.2f}x" for label, kind in (
+                  ("custmgmt", "postgresql-custmgmt"),
+                  ("raw same rows", "postgresql-same-rows"),
+                  ("raw policy floor", "postgresql-floor"))))
 
 if __name__ == "__main__":
     main()
