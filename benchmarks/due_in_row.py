@@ -1,10 +1,12 @@
 """Not a goal's benchmark: the due lists read from the prospect's own row (README step 3)
 against the plans table they are read from today, on the same data.
 
-    python benchmarks/due_in_row.py [--plans 1000000] [--rounds 3]
+    python benchmarks/due_in_row.py [--plans 1000000] [--rounds 3] [--start-postgresql]
 
-A copy of ``due.py``'s SQLite file (built first if it is missing: run ``due.py``)
-gets the plan's columns in each prospect's row (``plan_active``, ``plan_next_due``,
+A copy of ``due.py``'s SQLite file (built first if it is missing: run ``due.py``),
+or with ``--start-postgresql`` the same data built by ``due.py``'s builder in a
+throw-away PostgreSQL database (then vacuumed, as ``due.py`` leaves it), gets the
+plan's columns in each prospect's row (``plan_active``, ``plan_next_due``,
 ``plan_grade``, copied from its plan) and the two partial indexes step 3 would give
 the prospects table, ``(owner_id | owner_team, plan_next_due, id, ..., plan_active)
 WHERE plan_active``: the plan's active flag is the last column so that the index
@@ -20,99 +22,157 @@ import argparse
 import shutil
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from due import DAY, OWNERS, TEAM_SIZE, manager, salesperson
+from due import DAY, OWNERS, TEAM_SIZE, build, manager, salesperson
 
 Query = tuple[str, Callable[[int], tuple[str, ...]]]
+Fetch = Callable[[str, tuple[str, ...]], list[Any]]
 
 COLUMNS = {"plans": ("custmgmt_followup_plans", "prospect_id", "grade", "next_due",
-                     "active = 1"),
+                     "active = {true}"),
            "in the row": ("custmgmt_prospects", "id", "plan_grade", "plan_next_due",
                           "plan_active")}
 
 
-def queries(layout: str) -> dict[str, Query]:
-    """The salesperson's and the manager's list read from ``layout``."""
+def queries(layout: str, mark: str, true: str) -> dict[str, Query]:
+    """The salesperson's and the manager's list read from ``layout`` (``mark``: the
+    driver's placeholder; ``true``: the literal the plans' index is searched with)."""
     table, pid, grade, due, active = COLUMNS[layout]
+    active = active.format(true=true)
     read = f"SELECT {pid}, owner_id, {grade}, {due} FROM {table}"
     day = DAY.isoformat()
     teams = OWNERS // TEAM_SIZE
     return {
         f"salesperson, {layout}": (
-            f"{read} WHERE owner_id = ? AND {active} AND {due} <= ? ORDER BY {due}, {pid}",
+            f"{read} WHERE owner_id = {mark} AND {active} AND {due} <= {mark} "
+            f"ORDER BY {due}, {pid}",
             lambda i: (salesperson(i), day)),
         # the library's team list: the manager's own plans outside the team, then the
         # team's, each an index range, merged in (next_due, id) order
         f"manager, {layout}": (
-            f"SELECT * FROM ({read} WHERE owner_id = ? AND (owner_team IS NULL OR "
-            f"owner_team != ?) AND {active} AND {due} <= ? UNION ALL {read} WHERE "
-            f"owner_team = ? AND {active} AND {due} <= ?) ORDER BY 4, 1",
+            f"SELECT * FROM ({read} WHERE owner_id = {mark} AND (owner_team IS NULL OR "
+            f"owner_team != {mark}) AND {active} AND {due} <= {mark} UNION ALL {read} "
+            f"WHERE owner_team = {mark} AND {active} AND {due} <= {mark}) AS due "
+            "ORDER BY 4, 1",
             lambda i: (manager(i % teams), f"t{i % teams:03d}", day,
                        f"t{i % teams:03d}", day)),
     }
 
 
-def plan_in_row(connection: sqlite3.Connection) -> None:
-    """Each prospect's plan copied into its row, under step 3's partial indexes."""
-    connection.execute("BEGIN")
-    for column, kind in (("plan_active", "BOOLEAN"), ("plan_next_due", "DATE"),
-                         ("plan_grade", "VARCHAR(1)")):
-        connection.execute(f"ALTER TABLE custmgmt_prospects ADD COLUMN {column} {kind}")
-    connection.execute(
-        "UPDATE custmgmt_prospects SET (plan_active, plan_next_due, plan_grade) = "
-        "(SELECT active, next_due, grade FROM custmgmt_followup_plans p "
-        "WHERE p.prospect_id = custmgmt_prospects.id)")
-    connection.execute(
-        "CREATE INDEX ix_row_owner_due ON custmgmt_prospects (owner_id, plan_next_due, id, "
-        "plan_grade, owner_team, plan_active) WHERE plan_active")
-    connection.execute(
-        "CREATE INDEX ix_row_team_due ON custmgmt_prospects (owner_team, plan_next_due, id, "
-        "owner_id, plan_grade, plan_active) WHERE plan_active")
-    connection.execute("COMMIT")
-    connection.execute("ANALYZE")
+PLAN_IN_ROW = (
+    "ALTER TABLE custmgmt_prospects ADD COLUMN plan_active BOOLEAN",
+    "ALTER TABLE custmgmt_prospects ADD COLUMN plan_next_due DATE",
+    "ALTER TABLE custmgmt_prospects ADD COLUMN plan_grade VARCHAR(1)",
+    "UPDATE custmgmt_prospects SET (plan_active, plan_next_due, plan_grade) = "
+    "(SELECT active, next_due, grade FROM custmgmt_followup_plans p "
+    "WHERE p.prospect_id = custmgmt_prospects.id)",
+    "CREATE INDEX ix_row_owner_due ON custmgmt_prospects (owner_id, plan_next_due, id, "
+    "plan_grade, owner_team, plan_active) WHERE plan_active",
+    "CREATE INDEX ix_row_team_due ON custmgmt_prospects (owner_team, plan_next_due, id, "
+    "owner_id, plan_grade, plan_active) WHERE plan_active",
+)
+"""Each prospect's plan copied into its row, under step 3's partial indexes."""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plans", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    source = Path(tempfile.gettempdir()) / f"custmgmt-bench-due-{args.plans}.db"
-    if not source.exists():
-        raise SystemExit(f"{source} is missing: run due.py --plans {args.plans} first")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "due.db"
-        shutil.copyfile(source, path)
-        connection = sqlite3.connect(path, isolation_level=None)
-        plan_in_row(connection)
-        measured = {**queries("plans"), **queries("in the row")}
-        for name, (sql, args_of) in measured.items():
-            plan = " / ".join(row[3] for row in connection.execute(
-                f"EXPLAIN QUERY PLAN {sql}", args_of(1)))
-            print(f"{name}: {plan}")
-        times: dict[str, list[int]] = {name: [] for name in measured}
-        rows: dict[str, int] = dict.fromkeys(measured, 0)
-        order = list(measured.items())
-        for round_ in range(args.rounds):
-            for i in range(0, OWNERS, 7):
-                for name, (sql, args_of) in order if round_ % 2 else reversed(order):
-                    values = args_of(i)
-                    started = time.perf_counter_ns()
-                    got = connection.execute(sql, values).fetchall()
-                    times[name].append(time.perf_counter_ns() - started)
-                    rows[name] += len(got)
-        connection.close()
-    print(f"SQLite file, {args.plans:,} plans, median of {len(times[name]):,} calls each")
+def measure(fetch: Fetch, explain: Fetch, mark: str, true: str, rounds: int,
+            title: str) -> None:
+    """Print the plans, then time every list interleaved, call by call."""
+    measured = {**queries("plans", mark, true), **queries("in the row", mark, true)}
+    for name, (sql, args_of) in measured.items():
+        plan = " / ".join(str(row[0]) for row in explain(sql, args_of(1)))
+        print(f"{name}: {plan}")
+    times: dict[str, list[int]] = {name: [] for name in measured}
+    rows: dict[str, int] = dict.fromkeys(measured, 0)
+    order = list(measured.items())
+    for round_ in range(rounds):
+        for i in range(0, OWNERS, 7):
+            for name, (sql, args_of) in order if round_ % 2 else reversed(order):
+                values = args_of(i)
+                started = time.perf_counter_ns()
+                got = fetch(sql, values)
+                times[name].append(time.perf_counter_ns() - started)
+                rows[name] += len(got)
+    calls = len(next(iter(times.values())))
+    print(f"{title}, median of {calls:,} calls each")
     for name, spent in times.items():
         print(f"  {name:<24} {statistics.median(spent) / 1e6:7.3f} ms  ({rows[name]:,} rows)")
     for who in ("salesperson", "manager"):
         ratio = (statistics.median(times[f"{who}, in the row"])
                  / statistics.median(times[f"{who}, plans"]))
         print(f"  {who}: in the row / plans table {ratio:.2f}x")
+
+
+def sqlite_case(plans: int, rounds: int) -> None:
+    source = Path(tempfile.gettempdir()) / f"custmgmt-bench-due-{plans}.db"
+    if not source.exists():
+        raise SystemExit(f"{source} is missing: run due.py --plans {plans} first")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "due.db"
+        shutil.copyfile(source, path)
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("BEGIN")
+        for statement in PLAN_IN_ROW:
+            connection.execute(statement)
+        connection.execute("COMMIT")
+        connection.execute("ANALYZE")
+
+        def fetch(sql: str, values: tuple[str, ...]) -> list[Any]:
+            return connection.execute(sql, values).fetchall()
+
+        def explain(sql: str, values: tuple[str, ...]) -> list[Any]:
+            return [(row[3],) for row in fetch(f"EXPLAIN QUERY PLAN {sql}", values)]
+
+        measure(fetch, explain, "?", "1", rounds, f"SQLite file, {plans:,} plans")
+        connection.close()
+
+
+def postgresql_case(plans: int, rounds: int) -> None:
+    import psycopg  # noqa: PLC0415
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.pg_server import throwaway_cluster  # noqa: PLC0415
+
+    with throwaway_cluster() as cluster:
+        url = str(cluster.new_empty_database())
+        connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                                     autocommit=True)
+
+        def execute(sql: str) -> None:
+            connection.execute(sql)
+
+        build(url, plans, "%s", execute)
+        with connection.transaction():
+            for statement in PLAN_IN_ROW:
+                execute(statement)
+        execute("VACUUM ANALYZE")  # as due.py leaves its tables (index-only scans)
+
+        def fetch(sql: str, values: tuple[str, ...]) -> list[Any]:
+            return connection.execute(sql, values).fetchall()
+
+        def explain(sql: str, values: tuple[str, ...]) -> list[Any]:
+            return fetch(f"EXPLAIN {sql}", values)
+
+        measure(fetch, explain, "%s", "true", rounds, f"PostgreSQL, {plans:,} plans")
+        connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plans", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--start-postgresql", action="store_true",
+                        help="measure on a throw-away PostgreSQL cluster instead")
+    args = parser.parse_args()
+    if args.start_postgresql:
+        postgresql_case(args.plans, args.rounds)
+    else:
+        sqlite_case(args.plans, args.rounds)
 
 
 if __name__ == "__main__":
