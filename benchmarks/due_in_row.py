@@ -13,12 +13,17 @@ WHERE plan_active``: the plan's active flag is the last column so that the index
 covers the query (SQLite reads the table for a column the query names that the index
 does not hold, even when the index's WHERE implies its value). Timed, interleaved,
 with the driver alone: a salesperson's list and a manager's (the library's two index
-ranges, merged), each from both layouts; the query plans are printed.
+ranges, merged), each from both layouts; the query plans are printed. Then (``--updates
+N``, after every prospect is given a phone and an e-mail key as an imported one has)
+N plan changes of random prospects, one committed UPDATE each, in each layout: in the
+row a change rewrites the prospect's row (on PostgreSQL a new row version with an entry
+in each of its indexes, since the due date is indexed).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import sqlite3
 import statistics
@@ -108,7 +113,48 @@ def measure(fetch: Fetch, explain: Fetch, mark: str, true: str, rounds: int,
         print(f"  {who}: in the row / plans table {ratio:.2f}x")
 
 
-def sqlite_case(plans: int, rounds: int) -> None:
+KEYS = {
+    # every prospect holds a phone and an e-mail key (random bytes, as sealed keys are),
+    # as imported prospects do: a plan's change that rewrites the row has to keep those
+    # indexes too
+    "sqlite": "UPDATE custmgmt_prospects SET phone_key = randomblob(32), "
+              "email_key = randomblob(32)",
+    "postgresql": "UPDATE custmgmt_prospects SET phone_key = decode(md5(id), 'hex'), "
+                  "email_key = decode(md5('e' || id), 'hex')",
+}
+UPDATES = {
+    "sqlite": {"plans": "UPDATE custmgmt_followup_plans SET next_due = date(next_due, "
+                        "'+7 days'), version = version + 1 WHERE prospect_id = ?",
+               "in the row": "UPDATE custmgmt_prospects SET plan_next_due = "
+                             "date(plan_next_due, '+7 days') WHERE id = ?"},
+    "postgresql": {"plans": "UPDATE custmgmt_followup_plans SET next_due = next_due + 7, "
+                            "version = version + 1 WHERE prospect_id = %s",
+                   "in the row": "UPDATE custmgmt_prospects SET plan_next_due = "
+                                 "plan_next_due + 7 WHERE id = %s"},
+}
+"""A plan's change (its next due date moved on), one committed statement each."""
+
+
+def measure_updates(run: Callable[[str, str], None], dialect: str, plans: int,
+                    updates: int) -> None:
+    """Time ``updates`` plan changes of random prospects in each layout, interleaved."""
+    rng = random.Random(12)
+    times: dict[str, list[int]] = {layout: [] for layout in UPDATES[dialect]}
+    for n in range(updates):
+        prospect = f"p-{rng.randrange(plans):08d}"
+        layouts = list(UPDATES[dialect].items())
+        for layout, sql in layouts if n % 2 else reversed(layouts):
+            started = time.perf_counter_ns()
+            run(sql, prospect)
+            times[layout].append(time.perf_counter_ns() - started)
+    print(f"  a plan's change, one committed UPDATE, median of {updates:,} each:")
+    for layout, spent in times.items():
+        print(f"    {layout:<12} {statistics.median(spent) / 1e3:8.1f} us")
+    ratio = statistics.median(times["in the row"]) / statistics.median(times["plans"])
+    print(f"    in the row / plans table {ratio:.2f}x")
+
+
+def sqlite_case(plans: int, rounds: int, updates: int) -> None:
     source = Path(tempfile.gettempdir()) / f"custmgmt-bench-due-{plans}.db"
     if not source.exists():
         raise SystemExit(f"{source} is missing: run due.py --plans {plans} first")
@@ -129,10 +175,17 @@ def sqlite_case(plans: int, rounds: int) -> None:
             return [(row[3],) for row in fetch(f"EXPLAIN QUERY PLAN {sql}", values)]
 
         measure(fetch, explain, "?", "1", rounds, f"SQLite file, {plans:,} plans")
+        if updates:
+            connection.execute(KEYS["sqlite"])
+
+            def run(sql: str, prospect: str) -> None:
+                connection.execute(sql, (prospect,))  # autocommit: a transaction each
+
+            measure_updates(run, "sqlite", plans, updates)
         connection.close()
 
 
-def postgresql_case(plans: int, rounds: int) -> None:
+def postgresql_case(plans: int, rounds: int, updates: int) -> None:
     import psycopg  # noqa: PLC0415
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -159,6 +212,14 @@ def postgresql_case(plans: int, rounds: int) -> None:
             return fetch(f"EXPLAIN {sql}", values)
 
         measure(fetch, explain, "%s", "true", rounds, f"PostgreSQL, {plans:,} plans")
+        if updates:
+            execute(KEYS["postgresql"])
+            execute("VACUUM ANALYZE")
+
+            def run(sql: str, prospect: str) -> None:
+                connection.execute(sql, (prospect,))  # autocommit: a transaction each
+
+            measure_updates(run, "postgresql", plans, updates)
         connection.close()
 
 
@@ -168,11 +229,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--start-postgresql", action="store_true",
                         help="measure on a throw-away PostgreSQL cluster instead")
+    parser.add_argument("--updates", type=int, default=2000,
+                        help="plan changes timed in each layout after the lists (0: none)")
     args = parser.parse_args()
     if args.start_postgresql:
-        postgresql_case(args.plans, args.rounds)
+        postgresql_case(args.plans, args.rounds, args.updates)
     else:
-        sqlite_case(args.plans, args.rounds)
+        sqlite_case(args.plans, args.rounds, args.updates)
 
 
 if __name__ == "__main__":
