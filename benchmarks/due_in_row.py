@@ -1,9 +1,10 @@
 """Not a goal's benchmark: the due lists read from the prospect's own row (README step 3)
 against the plans table they are read from today, on the same data.
 
-    python benchmarks/due_in_row.py [--plans 1000000] [--rounds 3] [--start-postgresql]
+    python benchmarks/due_in_row.py [--plans 1000000] [--rounds 3] [--updates 2000]
+        [--start-postgresql]
 
-A copy of ``due.py``'s SQLite file (built first if it is missing: run ``due.py``),
+A copy of ``due.py``'s SQLite file (run ``due.py`` first to build it),
 or with ``--start-postgresql`` the same data built by ``due.py``'s builder in a
 throw-away PostgreSQL database (then vacuumed, as ``due.py`` leaves it), gets the
 plan's columns in each prospect's row (``plan_active``, ``plan_next_due``,
@@ -13,7 +14,8 @@ WHERE plan_active``: the plan's active flag is the last column so that the index
 covers the query (SQLite reads the table for a column the query names that the index
 does not hold, even when the index's WHERE implies its value). Timed, interleaved,
 with the driver alone: a salesperson's list and a manager's (the library's two index
-ranges, merged), each from both layouts; the query plans are printed. Then (``--updates
+ranges: SQLite merges them, PostgreSQL sorts this query's union), each from both
+layouts; the query plans are printed. Then (``--updates
 N``, after every prospect is given a phone and an e-mail key as an imported one has)
 N plan changes of random prospects, one committed UPDATE each, in each layout: in the
 row a change rewrites the prospect's row (on PostgreSQL a new row version with an entry
