@@ -69,7 +69,8 @@ transaction, against ``psycopg executemany`` (and ``COPY``) of the minimal rows 
 same one-table schema. On a throw-away cluster each line also shows the CPU time the
 server's processes for that database spent in the timed region (read from /proc), and
 the PostgreSQL summary how that alone compares with ``executemany``: the server's work
-bounds an import from below, however much of the client's work overlapped with it.
+bounds an import from below (roughly: autovacuum counts too), however much of the
+client's work overlapped with it.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import make_url
 
 import custmgmt
 from custmgmt.services.prospect_import import DEFAULT_BATCH_SIZE
@@ -135,17 +138,13 @@ SERVER_PID = "CUSTMGMT_BENCH_POSTMASTER"
 """Environment variable naming the throw-away cluster's postmaster (``--start-postgresql``):
 a measurement then also reports the CPU time its database's server processes spent."""
 
-DATABASE: list[str | None] = [None]
-"""The measured program's PostgreSQL database (set by ``child``)."""
-
-
-def _server_cpu() -> float | None:
-    """CPU seconds used so far by the processes serving ``DATABASE`` (its backends and
+def _server_cpu(database: str | None) -> float | None:
+    """CPU seconds used so far by the processes serving ``database`` (its backends and
     autovacuum workers: children of the postmaster named by ``SERVER_PID`` whose title
     names the database), or None: another server, or no /proc. Processes that serve
     the whole cluster (WAL writer, checkpointer) and other databases (autovacuum after
     an earlier measurement) are left out."""
-    postmaster, database = os.environ.get(SERVER_PID), DATABASE[0]
+    postmaster = os.environ.get(SERVER_PID)
     if not (postmaster and database):
         return None
     ticks = 0
@@ -166,17 +165,20 @@ def _server_cpu() -> float | None:
 
 
 class Stopwatch:
-    """The wall time of the timed region and, on a throw-away cluster, the CPU time the
-    measured database's server processes spent meanwhile (``SERVER_SECONDS``, which the
-    child process reports)."""
+    """The wall time of the timed region and, when ``url`` names a database of the
+    throw-away cluster, the CPU time its server processes spent meanwhile
+    (``SERVER_SECONDS``, which the child process reports)."""
 
-    def __init__(self) -> None:
-        self._server = _server_cpu()
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self._database = parsed.database if parsed.drivername.startswith("postgresql") \
+            else None
+        self._server = _server_cpu(self._database)
         self._started = time.perf_counter()
 
     def stop(self) -> float:
         elapsed = time.perf_counter() - self._started
-        end = _server_cpu()
+        end = _server_cpu(self._database)
         SERVER_SECONDS[0] = None if end is None or self._server is None else end - self._server
         return elapsed
 
@@ -607,7 +609,7 @@ def postgresql_lane(count: int, url: str, batch_size: int, variant: str = "") ->
         connection.execute("ALTER TABLE lane_prospects ALTER COLUMN registered_at "
                            f"SET DEFAULT '{at.isoformat()}'")
         connection.commit()
-        clock = Stopwatch()
+        clock = Stopwatch(url)
         with connection.cursor() as cursor:
             for written, audited in lane_batches(count, batch_size, False,
                                                  variant == "-as-today"):
@@ -691,7 +693,7 @@ def custmgmt_import(count: int, url: str, batch_size: int) -> float:
     """Seconds spent in import_many (opening and migrating the store are not counted)."""
     with custmgmt.open(url, migrate=True) as app:
         alice = app.principal("u-alice", roles={"salesperson"})
-        clock = Stopwatch()
+        clock = Stopwatch(url)
         report = app.prospects.import_many(alice, rows(count), batch_size=batch_size)
         elapsed = clock.stop()
     if report.imported != count:
@@ -703,8 +705,6 @@ def custmgmt_import(count: int, url: str, batch_size: int) -> float:
 
 def _libpq(url: str) -> str:
     """The libpq connection string of a SQLAlchemy ``postgresql+psycopg://`` URL."""
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
     parsed = make_url(url)
     parts = {"host": parsed.host, "port": parsed.port, "user": parsed.username,
              "password": parsed.password, "dbname": parsed.database,
@@ -718,7 +718,7 @@ def postgresql_minimal(count: int, url: str, batch_size: int) -> float:
     with psycopg.connect(_libpq(url)) as connection:
         connection.execute(MINIMAL_SCHEMA)
         connection.commit()
-        clock = Stopwatch()
+        clock = Stopwatch(url)
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO minimal_prospects VALUES (%s, %s, %s, %s, %s, %s)",
@@ -733,7 +733,7 @@ def postgresql_minimal_copy(count: int, url: str, batch_size: int) -> float:
     with psycopg.connect(_libpq(url)) as connection:
         connection.execute(MINIMAL_SCHEMA)
         connection.commit()
-        clock = Stopwatch()
+        clock = Stopwatch(url)
         with connection.cursor() as cursor, cursor.copy(
                 "COPY minimal_prospects FROM STDIN") as copy:
             for row in minimal_rows(count):
@@ -749,7 +749,7 @@ def postgresql_one_table(count: int, url: str, batch_size: int) -> float:
         for statement in ONE_TABLE_SCHEMA:
             connection.execute(statement.format(key="BYTEA"))
         connection.commit()
-        clock = Stopwatch()
+        clock = Stopwatch(url)
         for batch in one_table_batches(count, batch_size, sqlite=False):
             with connection.cursor() as cursor, cursor.copy(
                     "COPY one_table_prospects FROM STDIN") as copy:
@@ -773,7 +773,7 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
         app.principal("u-alice", roles={"salesperson"})
     copies = {t: f"COPY {t} ({', '.join(COLUMNS[t])}) FROM STDIN" for t in tables}
     with psycopg.connect(_libpq(url)) as connection:
-        clock = Stopwatch()
+        clock = Stopwatch(url)
         for batch in raw_batches(count, batch_size, tables, sqlite=False):
             with connection.cursor() as cursor:
                 for kind, values in batch.keys.items():  # as the SQLite program does
@@ -823,7 +823,6 @@ class Databases:
         if self._cluster is not None:
             return str(self._cluster.new_empty_database())
         import psycopg  # noqa: PLC0415
-        from sqlalchemy.engine import make_url  # noqa: PLC0415
 
         assert self._url is not None
         self._count += 1
@@ -840,10 +839,6 @@ class Databases:
 # -- driver -----------------------------------------------------------------------
 
 def child(kind: str, count: int, batch_size: int, url: str | None) -> None:
-    if url is not None:
-        from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-        DATABASE[0] = make_url(url).database
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         if kind == "sqlite-minimal":

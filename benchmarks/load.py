@@ -275,14 +275,14 @@ def main() -> None:
                         help="start a throwaway server (needs initdb/pg_ctl; run from the "
                         "repository root)")
     args = parser.parse_args()
-    if args.sqlite:
-        path = Path(args.sqlite)
-        if args.sqlite != "none":
-            run(f"SQLite file {path}", f"sqlite:///{path}", args.processes, args.operations)
-    else:
+    def on_sqlite(path: Path) -> None:
+        run(f"SQLite file {path}", f"sqlite:///{path}", args.processes, args.operations)
+
+    if not args.sqlite:
         with tempfile.TemporaryDirectory(prefix="custmgmt-load-") as folder:
-            path = Path(folder) / "load.db"
-            run(f"SQLite file {path}", f"sqlite:///{path}", args.processes, args.operations)
+            on_sqlite(Path(folder) / "load.db")
+    elif args.sqlite != "none":
+        on_sqlite(Path(args.sqlite))
     if args.postgresql:
         run("PostgreSQL", args.postgresql, args.processes, args.operations)
     elif args.start_postgresql:
