@@ -179,6 +179,15 @@ def _given_before(seen: list[dict[str, int]], keys: tuple[str | None, ...]) -> i
     return None
 
 
+def _repeats_a_key(keys: KeyColumns) -> bool:
+    """Whether two rows give the same key of a kind (counted in sets, not row by row)."""
+    for column in keys:
+        given = [key for key in column if key is not None]
+        if len(set(given)) != len(given):
+            return True
+    return False
+
+
 def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | None:
     """What ``found`` maps the first of ``keys`` to (by kind, then value), or None."""
     if not found:
@@ -333,6 +342,8 @@ class ProspectImport:
         if self._look_up_holders:
             self._look_up_holders = bool(held)
         customers = uow.customers.holders_of(keys)
+        if not held and not customers and not _repeats_a_key(candidates.keys):
+            return candidates  # the usual batch: every row free, no row to look at
         now = self._ctx.now()
         # each kind's keys given so far by a row taken: the line giving it
         seen: list[dict[str, int]] = [{} for _ in KeyKind]

@@ -402,9 +402,9 @@ class ObserverCursorRow(Base):
 class FollowUpPlanRow(Base):
     __tablename__ = "custmgmt_followup_plans"
 
-    prospect_id: Mapped[str] = mapped_column(
-        ForeignKey("custmgmt_prospects.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key: only the library writes a plan, for a prospect it registered, and
+    # the key's look-up cost every imported plan (migration 0026).
+    prospect_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     owner_id: Mapped[str] = mapped_column(String(200))
     owner_team: Mapped[str | None] = mapped_column(String(100))
     grade: Mapped[str] = mapped_column(String(1))
