@@ -2,7 +2,7 @@
 
     python benchmarks/import_prospects.py [--rows 10000 100000] [--batch-size N]
         [--rounds 1] [--postgresql URL | --start-postgresql] [--skip-sqlite]
-        [--lane-variants]
+        [--lane-variants] [--lane-duties]
 
 Every measurement runs in its own process, so that its peak RSS is its own; only
 the import itself is timed (not opening or migrating the database). With
@@ -70,7 +70,11 @@ same one-table schema. On a throw-away cluster each line also shows the CPU time
 server's processes for that database spent in the timed region (read from /proc), and
 the PostgreSQL summary how that alone compares with ``executemany``: the server's work
 bounds an import from below (roughly: autovacuum counts too), however much of the
-client's work overlapped with it.
+client's work overlapped with it. With ``--lane-duties`` also the import lane with the
+duties step 3 keeps (``postgresql_lane_duties``: a sealed trail head in each row, keys
+unique among the active, a unique registration id, the customers' keys looked up, an
+audit and an event row and a commit a batch, everyone's due list indexed), indexed two
+ways (``DUTY_INDEXES``), each with integer ids and with today's text ids.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import resource
 import sqlite3
@@ -593,6 +598,20 @@ def sqlite_lane(count: int, path: Path, batch_size: int, variant: str = "",
     return elapsed
 
 
+def _lane_defaults(connection: Any) -> datetime:
+    """The run's owner, registrar, instant (returned) and active flag as the PostgreSQL
+    lane table's column defaults, not values sent a row; committed."""
+    at = datetime.now(UTC)
+    for column in ("owner_id", "registered_by"):
+        connection.execute(f"ALTER TABLE lane_prospects ALTER COLUMN {column} "
+                           "SET DEFAULT 'u-alice'")
+    connection.execute("ALTER TABLE lane_prospects ALTER COLUMN active SET DEFAULT true")
+    connection.execute("ALTER TABLE lane_prospects ALTER COLUMN registered_at "
+                       f"SET DEFAULT '{at.isoformat()}'")
+    connection.commit()
+    return at
+
+
 def postgresql_lane(count: int, url: str, batch_size: int, variant: str = "") -> float:
     """The import lane into PostgreSQL: COPY per batch (the run's constants as column
     defaults), one commit."""
@@ -601,14 +620,7 @@ def postgresql_lane(count: int, url: str, batch_size: int, variant: str = "") ->
     with psycopg.connect(_libpq(url)) as connection:
         for statement in _lane_schema(variant, sqlite=False):
             connection.execute(statement)
-        at = datetime.now(UTC)
-        for column in ("owner_id", "registered_by"):
-            connection.execute(f"ALTER TABLE lane_prospects ALTER COLUMN {column} "
-                               "SET DEFAULT 'u-alice'")
-        connection.execute("ALTER TABLE lane_prospects ALTER COLUMN active SET DEFAULT true")
-        connection.execute("ALTER TABLE lane_prospects ALTER COLUMN registered_at "
-                           f"SET DEFAULT '{at.isoformat()}'")
-        connection.commit()
+        at = _lane_defaults(connection)
         clock = Stopwatch(url)
         with connection.cursor() as cursor:
             for written, audited in lane_batches(count, batch_size, False,
@@ -623,6 +635,114 @@ def postgresql_lane(count: int, url: str, batch_size: int, variant: str = "") ->
                                "VALUES (%s, 'u-alice', %s, %s)", (at, *audited))
         connection.commit()
         return clock.stop()
+
+
+DUTY_TABLES = (
+    "CREATE TABLE lane_customer_keys (key BIGINT PRIMARY KEY, customer_id TEXT NOT NULL)",
+    "CREATE TABLE lane_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+    "type TEXT NOT NULL, occurred_at TIMESTAMPTZ NOT NULL, payload TEXT NOT NULL)",
+    "ALTER TABLE lane_prospects ADD COLUMN head_entry BIGINT",
+    "ALTER TABLE lane_prospects ADD COLUMN head_seal BYTEA",
+    # a released registration's keys no longer block: unique among the active only
+    "ALTER TABLE lane_prospects DROP CONSTRAINT lane_prospects_phone_key_key",
+    "ALTER TABLE lane_prospects DROP CONSTRAINT lane_prospects_email_key_key",
+    "CREATE UNIQUE INDEX lane_phone_key ON lane_prospects (phone_key) WHERE active",
+    "CREATE UNIQUE INDEX lane_email_key ON lane_prospects (email_key) WHERE active",
+    "CREATE UNIQUE INDEX lane_registration ON lane_prospects (registration_id)",
+    "CREATE INDEX lane_all_due ON lane_prospects (next_due, id) WHERE active")
+DUTY_INDEXES = {
+    # the prospects table's owner, team and registration-instant indexes kept as today,
+    # beside the due lists' partial covering indexes (benchmarks/due_in_row.py's)
+    "-duties": (
+        "CREATE INDEX lane_owner ON lane_prospects (owner_id)",
+        "CREATE INDEX lane_team ON lane_prospects (owner_team)",
+        "CREATE INDEX lane_registered ON lane_prospects (registered_at, id)",
+        "CREATE INDEX lane_owner_due ON lane_prospects "
+        "(owner_id, next_due, id, grade, owner_team, active) WHERE active",
+        "CREATE INDEX lane_team_due ON lane_prospects "
+        "(owner_team, next_due, id, owner_id, grade, active) WHERE active"),
+    # one index an owner and one a team serve both the listing and the due list (the
+    # active flag second), and the time-ordered id stands for the registration instant
+    "-duties-merged": (
+        "CREATE INDEX lane_owner_due ON lane_prospects "
+        "(owner_id, active, next_due, id, grade, owner_team)",
+        "CREATE INDEX lane_team_due ON lane_prospects "
+        "(owner_team, active, next_due, id, owner_id, grade)")}
+TEXT_IDS = "-text-ids"
+CHAIN_KEY = b"custmgmt chain heads: the benchmark's own secret"
+HEAD_PREFIX = b"audit:prospect\x00"
+
+
+def postgresql_lane_duties(count: int, url: str, batch_size: int, variant: str) -> float:
+    """The import lane into PostgreSQL with the duties step 3 keeps (README): a sealed
+    trail head in each prospect's row (a 128-bit HMAC-SHA-256 tag over its id and its
+    batch's audit entry), the keys unique among active prospects only, a unique
+    registration id (idempotent re-runs), each batch's keys looked up among 1,000
+    keys customers hold, one chained audit row and one event row a batch, a commit a
+    batch (``batch_size`` rows, as ``import_many`` commits), and everyone's due list
+    indexed too. COPY a batch, the run's constants as column defaults. Not timed:
+    refused rows (a COPY that fails would be written again with ``ON CONFLICT DO
+    NOTHING``, and the holders looked up, only then). A variant ending in
+    ``-text-ids`` keeps today's text ids (``p-`` and 32 hex digits, time-ordered)
+    instead of integers."""
+    import psycopg  # noqa: PLC0415
+
+    text_ids = variant.endswith(TEXT_IDS)
+    with psycopg.connect(_libpq(url)) as connection:
+        for statement in (*_lane_schema("", sqlite=False)[:2], *DUTY_TABLES,
+                          *DUTY_INDEXES[variant.removesuffix(TEXT_IDS)]):
+            connection.execute(statement)
+        if text_ids:  # (the table is empty: a new column type costs nothing)
+            connection.execute("ALTER TABLE lane_prospects ALTER COLUMN id TYPE VARCHAR(100)")
+        held = random.Random(3)
+        with connection.cursor() as cursor:
+            cursor.executemany("INSERT INTO lane_customer_keys VALUES (%s, %s)", [
+                (held.getrandbits(64) - 2**63, f"c-{n}") for n in range(1000)])
+        at = _lane_defaults(connection)
+        inner, outer = _hmac_pads(CHAIN_KEY)
+        previous = bytes(32)
+        clock = Stopwatch(url)
+        with connection.cursor() as cursor:
+            batches = lane_batches(count, batch_size, False, False)
+            for entry, (written, (ids, _)) in enumerate(batches, start=1):
+                keys = [key for row in written for key in (row[9], row[10])]
+                cursor.execute("SELECT key, customer_id FROM lane_customer_keys "
+                               "WHERE key = ANY(%s)", (keys,))
+                if cursor.fetchall():
+                    raise SystemExit("a customer holds a key of the input")
+                tail = entry.to_bytes(8, "big")
+                with cursor.copy(
+                        "COPY lane_prospects (id, name, phone, email, willingness, "
+                        "potential_amount, grade, registration_id, next_due, phone_key, "
+                        "email_key, head_entry, head_seal) FROM STDIN") as copy:
+                    for row in written:
+                        mac = inner()
+                        if text_ids:
+                            row = (f"p-{row[0]:032x}", *row[1:])  # noqa: PLW2901
+                            mac.update(HEAD_PREFIX + row[0].encode() + tail)
+                        else:
+                            mac.update(HEAD_PREFIX + row[0].to_bytes(8, "big") + tail)
+                        sealed = outer()
+                        sealed.update(mac.digest())
+                        copy.write_row((*row, entry, sealed.digest()[:16]))
+                previous = hashlib.sha256(previous + ids.encode()).digest()
+                cursor.execute("INSERT INTO lane_audit (id, at, actor_id, prospect_ids, "
+                               "hash) OVERRIDING SYSTEM VALUE VALUES (%s, %s, 'u-alice', "
+                               "%s, %s)", (entry, at, ids, previous.hex()))
+                cursor.execute("INSERT INTO lane_events (type, occurred_at, payload) "
+                               "VALUES ('ProspectsImported', %s, %s)", (at, json.dumps({
+                                   "count": len(written), "first_id": written[0][0],
+                                   "last_id": written[-1][0]})))
+                connection.commit()
+        elapsed = clock.stop()
+        stored = connection.execute(
+            "SELECT count(*), count(DISTINCT head_seal), count(DISTINCT registration_id), "
+            "(SELECT count(*) FROM lane_audit), (SELECT count(*) FROM lane_events) "
+            "FROM lane_prospects").fetchone()
+        batches = -(-count // batch_size)
+        if stored != (count, count, count, batches, batches):
+            raise SystemExit(f"the lane with duties stored {stored}")
+        return elapsed
 
 
 def sqlite_same_rows(count: int, path: Path, batch_size: int) -> float:
@@ -859,6 +979,10 @@ def child(kind: str, count: int, batch_size: int, url: str | None) -> None:
             elapsed = sqlite_lane(count, path, batch_size, one_commit=False)
         elif kind.startswith("sqlite-lane"):
             elapsed = sqlite_lane(count, path, batch_size, kind.removeprefix("sqlite-lane"))
+        elif kind.startswith("postgresql-lane-duties"):
+            assert url is not None
+            elapsed = postgresql_lane_duties(count, url, batch_size,
+                                             kind.removeprefix("postgresql-lane"))
         elif kind.startswith("postgresql-lane"):
             assert url is not None
             elapsed = postgresql_lane(count, url, batch_size,
@@ -933,6 +1057,10 @@ def main() -> None:
     parser.add_argument("--lane-variants", action="store_true",
                         help="also time the import lane with ids, keys and due indexes "
                              "shaped as custmgmt keeps them today")
+    parser.add_argument("--lane-duties", action="store_true",
+                        help="PostgreSQL: also time the import lane with the duties step 3 "
+                             "keeps (README), two ways of indexing it, each with integer "
+                             "and with text ids")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -1004,6 +1132,8 @@ def postgresql_section(count: int, args: argparse.Namespace,
           f"median of {args.rounds}")
     variants = ([f"postgresql-lane{v}" for v in LANE_INDEXES if v]
                 if args.lane_variants else [])
+    variants += [f"postgresql-lane{v}{ids}" for v in DUTY_INDEXES for ids in ("", TEXT_IDS)
+                 ] if args.lane_duties else []
     got = measured([
         ("psycopg executemany", "postgresql-minimal"),
         ("psycopg COPY", "postgresql-minimal-copy"),
