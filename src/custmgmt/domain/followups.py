@@ -12,7 +12,7 @@ configured zone; nothing reads a clock.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, NamedTuple, Protocol
@@ -22,7 +22,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.common import DomainEvent, FrozenMap, ProspectId
 from custmgmt.domain.prospects import Grade, Prospect, Stage
-from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.domain.registrations import FirstPlans, RegistrationBatch
 from custmgmt.domain.validation import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -226,24 +226,53 @@ def first_plans(
     """The plan of each prospect of ``batch``: what ``derive_plan`` gives a prospect just
     registered, due by its grade's cadence from ``today`` (the policy asked for each, as
     ``derive_plan`` asks it: a plugin may spread prospects over several days)."""
+    in_range = type(today) is date and today >= EARLIEST_DATE
+    dates = _first_due(batch.grades, policy, today)
+    return [(_new_plan if in_range and type(due) is date and due <= LATEST_DATE
+             else FollowUpPlan)(**fields)
+            for due, fields in zip(dates, _plan_fields(batch, today, dates), strict=True)]
+
+
+def first_plan_dates(grades: Sequence[Grade], policy: CadencePolicy, today: date) -> FirstPlans:
+    """``first_plans`` of a batch with ``grades``, as the dates a batch carries to be
+    written with its rows (``RegistrationBatch.plans``): no plan object a row."""
+    return FirstPlans(anchor=today, next_due=tuple(_first_due(grades, policy, today)))
+
+
+def plans_of(batch: RegistrationBatch) -> list[FollowUpPlan]:
+    """The plans ``batch.plans`` describes, as objects (version 0), for a storage that
+    keeps plans as such; none without them. Its dates were checked by ``FirstPlans``."""
+    if batch.plans is None:
+        return []
+    return [_new_plan(**fields)
+            for fields in _plan_fields(batch, batch.plans.anchor, batch.plans.next_due)]
+
+
+def _first_due(grades: Sequence[Grade], policy: CadencePolicy, today: date) -> list[date]:
+    """Each row's first due date: ``today`` and its grade's interval at the first stage."""
     stage = Stage.INITIAL_CONTACT
     interval = policy.interval
-    owner, team, active = batch.owner_id, batch.owner_team, followed_up(stage)
-    in_range = type(today) is date and today >= EARLIEST_DATE
     due_after: dict[object, date] = {}  # by the interval's answer (a few distinct days)
-    plans = []
-    for prospect_id, grade in zip(batch.ids, batch.grades, strict=True):
+    dates = []
+    for grade in grades:
         days = interval(grade, stage)
         due = due_after.get(days) if type(days) is int else None
         if due is None:
             due = today + timedelta(days=days)
             if type(days) is int:
                 due_after[days] = due
-        plans.append((_new_plan if in_range and type(due) is date and due <= LATEST_DATE
-                      else FollowUpPlan)(
-            prospect_id=prospect_id, owner_id=owner, owner_team=team, grade=grade,
-            stage=stage, active=active, anchor=today, override=None, next_due=due))
-    return plans
+        dates.append(due)
+    return dates
+
+
+def _plan_fields(batch: RegistrationBatch, anchor: date, dates: Sequence[date]
+                 ) -> Iterator[dict[str, Any]]:
+    stage = Stage.INITIAL_CONTACT
+    owner, team, active = batch.owner_id, batch.owner_team, followed_up(stage)
+    for prospect_id, grade, due in zip(batch.ids, batch.grades, dates, strict=True):
+        yield {"prospect_id": prospect_id, "owner_id": owner, "owner_team": team,
+               "grade": grade, "stage": stage, "active": active, "anchor": anchor,
+               "override": None, "next_due": due}
 
 
 def after_follow_up(

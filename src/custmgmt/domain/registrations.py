@@ -13,7 +13,7 @@ storage that keeps objects, and the tests hold the two to each other.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from itertools import repeat
 from operator import is_
 from typing import Any, NamedTuple, TypeVar
@@ -41,6 +41,7 @@ from custmgmt.domain.identity import (
     normalize_email,
     normalize_phone,
 )
+from custmgmt.domain.integrity import ChainHead, audit_chain
 from custmgmt.domain.prospect_events import ImportedProspect
 from custmgmt.domain.prospects import (
     Profile,
@@ -49,7 +50,16 @@ from custmgmt.domain.prospects import (
     register_graded,
     registrable,
 )
-from custmgmt.domain.validation import aware, optional, slot_setter, text, unchecked
+from custmgmt.domain.validation import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    aware,
+    date_problem,
+    optional,
+    slot_setter,
+    text,
+    unchecked,
+)
 from custmgmt.errors import ValidationError
 
 
@@ -340,6 +350,68 @@ def _row_keys(keys: KeyColumns, n: int) -> frozenset[IdentityKey]:
     return keys.row(n)
 
 
+def _due_dates(_inst: object, _attribute: object, value: Any) -> None:
+    if type(value) is not tuple:
+        raise ValidationError("plans.next_due", "must be a tuple of dates, one a row")
+    if value and set(map(type, value)) == {date} and \
+            min(value) >= EARLIEST_DATE and max(value) <= LATEST_DATE:
+        return  # the usual case: plain dates in range, checked a column at a time
+    for n, day in enumerate(value):
+        if isinstance(day, datetime) or not isinstance(day, date):
+            raise ValidationError(f"plans.next_due[{n}]",
+                                  f"must be a date, not {type(day).__name__}")
+        problem = date_problem(day)
+        if problem is not None:
+            raise ValidationError(f"plans.next_due[{n}]", problem)
+
+
+def _plan_anchor(_inst: object, _attribute: object, value: Any) -> None:
+    if type(value) is not date or not EARLIEST_DATE <= value <= LATEST_DATE:
+        problem = "must be a date" if isinstance(value, datetime) or \
+            not isinstance(value, date) else date_problem(value)
+        raise ValidationError("plans.anchor", problem or "must be a date")
+
+
+@frozen
+class FirstPlans:
+    """The first follow-up plan of each prospect of a batch, written with it: anchored on
+    ``anchor`` (the day of the registration, local), the row's due on ``next_due[n]``.
+    The rest is the batch's: its owner and team, the row's grade, the first stage,
+    active, no date set by hand."""
+
+    anchor: date = field(validator=_plan_anchor)
+    next_due: tuple[date, ...] = field(validator=_due_dates)
+
+    def __repr__(self) -> str:
+        return f"FirstPlans(anchor={self.anchor}, <{len(self.next_due)} rows>)"
+
+
+def _seals(_inst: object, _attribute: object, value: Any) -> None:
+    if type(value) is not tuple:
+        raise ValidationError("trails.seals", "must be a tuple of seals, one a row")
+    for n, seal in enumerate(value):
+        if seal is not None and (type(seal) is not str or not 0 < len(seal) <= 200):
+            raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to 200 characters")
+
+
+@frozen
+class TrailStart:
+    """Where the audit trail of each prospect of a batch starts, written with it: the
+    entry ``origin`` (its hash) that names every prospect of the batch (the import's);
+    ``seals[n]`` is the n-th prospect's sealed head (None without a chain key).
+    Each head is that of a trail of length 0 continuing from ``origin``."""
+
+    origin: str = field(validator=text(64))
+    seals: tuple[str | None, ...] = field(validator=_seals)
+
+    def __repr__(self) -> str:
+        return f"TrailStart(origin={self.origin[:12]!r}..., <{len(self.seals)} rows>)"
+
+
+PROSPECT_TRAILS = audit_chain("prospect")
+"""The chain of the prospects' audit trails, whose heads ``TrailStart`` starts."""
+
+
 @frozen(kw_only=True)
 class RegistrationBatch:
     """New prospects registered by ``owner_id`` (of ``owner_team``) at ``at``: each at
@@ -356,6 +428,12 @@ class RegistrationBatch:
     potential_values: tuple[Money, ...]
     grades: tuple[Grade, ...]
     keys: KeyColumns
+    plans: FirstPlans | None = None
+    """The rows' first follow-up plans, to write with them (None: the plan keeper
+    writes them after, or there are none)."""
+    trails: TrailStart | None = None
+    """Where the rows' audit trails start, to write their heads with them (None: written
+    after, or none)."""
 
     _cleared: bool = field(init=False, default=False, repr=False, eq=False)
     """Whether the column checks cleared every row (then ``rows`` builds its profiles
@@ -363,6 +441,23 @@ class RegistrationBatch:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_cleared", _check_columns(self))
+        size = len(self.ids)
+        if self.plans is not None and (type(self.plans) is not FirstPlans
+                                       or len(self.plans.next_due) != size):
+            raise ValidationError("plans", f"must be FirstPlans of {size} rows")
+        if self.trails is not None and (type(self.trails) is not TrailStart
+                                        or len(self.trails.seals) != size):
+            raise ValidationError("trails", f"must be a TrailStart of {size} rows")
+
+    def trail_heads(self) -> list[ChainHead]:
+        """The heads ``trails`` starts, as objects (a storage that keeps heads as such);
+        none without ``trails``."""
+        if self.trails is None:
+            return []
+        origin = self.trails.origin
+        return [ChainHead(chain=PROSPECT_TRAILS, chain_id=pid, length=0, head_hash=origin,
+                          seal=seal)
+                for pid, seal in zip(self.ids, self.trails.seals, strict=True)]
 
     @classmethod
     def of_rows(cls, *, owner_id: str, owner_team: str | None, at: datetime,

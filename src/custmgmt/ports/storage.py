@@ -133,7 +133,12 @@ class ProspectRepository(Protocol):
         """Store the prospects of ``batch`` (bulk import) as ``Prospect.register`` makes
         each row (``batch.prospects()``), at version 1, each holding its row's keys; all
         or nothing: if any key is held, or repeated within the batch, raise
-        ClaimConflict and store none."""
+        ClaimConflict and store none. What the batch carries of its rows is stored
+        with them, in this unit of work: ``batch.plans``, each row's first follow-up
+        plan (``domain.followups.plans_of(batch)``, as ``plans.add_many`` stores them),
+        and ``batch.trails``, the heads of their audit trails
+        (``batch.trail_heads()``, as ``heads.add_many`` stores them). Carried so that
+        a storage can write each row whole, once."""
         ...
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Prospect]:

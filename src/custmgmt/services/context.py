@@ -11,7 +11,8 @@ from attrs import field, frozen
 from custmgmt.domain.audit import AuditEntry, chain_entry, claimed_origin
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer, Purpose
-from custmgmt.domain.integrity import GENESIS, ChainHead, audit_chain, check_head
+from custmgmt.domain.integrity import GENESIS, ChainHead, audit_chain, check_head, head_message
+from custmgmt.domain.registrations import PROSPECT_TRAILS, TrailStart
 from custmgmt.errors import CustmgmtError, NotFound, PermissionDenied, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource, Scope
 from custmgmt.ports.clock import Clock, IdGenerator
@@ -113,16 +114,6 @@ class Context:
         else:
             self.seal_audit(uow, entry)
 
-    def continue_trails(
-        self, uow: UnitOfWork, kind: str, resource_ids: Sequence[str], origin: AuditEntry
-    ) -> None:
-        """Record (and seal) the heads of new trails with no entry yet, each continuing
-        from ``origin`` (an import batch's entry that names them), in bulk."""
-        chain = audit_chain(kind)
-        uow.heads.add_many([
-            self._sealed(ChainHead(chain=chain, chain_id=rid, length=0, head_hash=origin.hash))
-            for rid in resource_ids])
-
     def seal_audit(self, uow: UnitOfWork, newest: AuditEntry) -> None:
         """Record (and seal) the head of the trail that ``newest`` now ends."""
         self.seal_head(uow, audit_chain(newest.resource_kind), newest.resource_id,
@@ -144,18 +135,34 @@ class Context:
 
     def _sealed(self, head: ChainHead) -> ChainHead:
         if self.sealer is not None:
-            try:
-                seal = self.sealer.seal(head.message())
-            except CustmgmtError:
-                raise
-            except Exception as error:  # a KMS or notary plugin failed: nothing is saved
-                raise StorageError(f"the chain sealer failed ({type(error).__name__})") \
-                    from None
-            if not isinstance(seal, str) or not 0 < len(seal) <= 200:
-                raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
+            seal = self._seal(head.message())
             head = ChainHead(chain=head.chain, chain_id=head.chain_id, length=head.length,
                              head_hash=head.head_hash, seal=seal)  # (evolve: twice the time)
         return head
+
+    def _seal(self, message: bytes) -> str:
+        assert self.sealer is not None
+        try:
+            seal = self.sealer.seal(message)
+        except CustmgmtError:
+            raise
+        except Exception as error:  # a KMS or notary plugin failed: nothing is saved
+            raise StorageError(f"the chain sealer failed ({type(error).__name__})") \
+                from None
+        if not isinstance(seal, str) or not 0 < len(seal) <= 200:
+            raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
+        return seal
+
+    def trail_start(self, prospect_ids: Sequence[str], origin: AuditEntry) -> TrailStart:
+        """Where the trails of new prospects start (``origin``, an import batch's entry
+        that names them: each trail's head, of length 0, holds its hash), each head
+        sealed if a sealer is configured: for a batch to carry and storage to write
+        with its rows (no head object a row)."""
+        if self.sealer is None:
+            return TrailStart(origin=origin.hash, seals=(None,) * len(prospect_ids))
+        chain, seal = PROSPECT_TRAILS, self._seal
+        return TrailStart(origin=origin.hash, seals=tuple(
+            seal(head_message(chain, pid, 0, origin.hash)) for pid in prospect_ids))
 
     def check_head(
         self, uow: UnitOfWork, chain: str, chain_id: str, *, length: int, head_hash: str,

@@ -18,10 +18,11 @@ from custmgmt.domain.followups import (
     after_follow_up,
     check_can_follow_up,
     derive_plan,
+    first_plan_dates,
     first_plans,
 )
-from custmgmt.domain.prospects import Prospect
-from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.domain.prospects import Grade, Prospect
+from custmgmt.domain.registrations import FirstPlans, RegistrationBatch
 from custmgmt.domain.validation import (
     require_aware,
     require_date,
@@ -68,6 +69,11 @@ class PlanKeeper:
     def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
         """The first plan of each prospect of a batch just registered."""
         uow.plans.add_many(first_plans(batch, self.policy, self._ctx.today()))
+
+    def first_plans_of(self, grades: Sequence[Grade]) -> FirstPlans:
+        """The first plans of a batch's rows of ``grades`` (what ``plan_batch`` would
+        write), for the batch to carry and storage to write with its rows."""
+        return first_plan_dates(grades, self.policy, self._ctx.today())
 
 
 REMEMBERED_REACHES = 4096

@@ -14,7 +14,7 @@ from typing import NamedTuple, TypeVar, cast
 
 from attrs import frozen
 
-from custmgmt.domain.audit import IMPORT_KIND, import_entry
+from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, import_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.customers import Purpose
 from custmgmt.domain.grading import policy_grade
@@ -30,6 +30,7 @@ from custmgmt.domain.prospects import (
     Willingness,
 )
 from custmgmt.domain.registrations import (
+    FirstPlans,
     KeyColumns,
     ProfileColumns,
     RegistrationBatch,
@@ -115,6 +116,9 @@ ParseBatch = Callable[[list[object]], tuple[ProfileColumns, tuple[Willingness, .
 """Every row of a batch parsed a column at a time (profiles, willingness, values), or
 None if one row is not good by the fast checks (then each is parsed by ``Parse``)."""
 PlanBatch = Callable[[UnitOfWork, RegistrationBatch], None]
+FirstPlansOf = Callable[[Sequence[Grade]], FirstPlans]
+"""The first plans of a batch's rows of the given grades, for the batch to carry (then
+storage writes them with the rows and ``PlanBatch`` is not called)."""
 ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
 
@@ -213,9 +217,10 @@ class ProspectImport:
         release_lost: ReleaseLost | None = None,
         import_id: str | None = None,
         parse_batch: ParseBatch | None = None,
+        first_plans: FirstPlansOf | None = None,
     ) -> None:
         self._ctx, self._policy, self._actor = ctx, policy, actor
-        self._parse, self._plan_batch = parse, plan_batch
+        self._parse, self._plan_batch, self._first_plans = parse, plan_batch, first_plans
         self._parse_batch: ParseBatch = parse_batch or (lambda rows: None)
         self._release_lost = release_lost
         self._import_id = import_id or ctx.ids.new_id("imp")
@@ -398,44 +403,44 @@ class ProspectImport:
             return events
 
     def _write_batch(self, candidates: Candidates) -> tuple[int, list[DomainEvent]]:
-        """Write the candidates nobody holds in one unit of work: how many, and events."""
+        """Write the candidates nobody holds in one unit of work: how many, and events.
+        The batch carries its rows' first plans and the start of their trails (its own
+        audit entry, which names them), so storage writes each row whole, once."""
         now = self._ctx.now()
         new_id, import_id = self._ctx.ids.new_id, self._import_id
         with self._ctx.storage.unit_of_work() as uow:
             # Grants as stored now, batch by batch: a revoke stops the rest of the import.
             who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
             free = self._unclaimed(uow, who, candidates)
+            ids = tuple(ProspectId(new_id("p")) for _ in free.lines)
+            entry = None if not ids else import_entry(
+                uow.heads.get(audit_chain(IMPORT_KIND), import_id), import_id=import_id,
+                prospect_ids=list(ids), actor_id=who.id, at=now)
             batch = RegistrationBatch(
-                owner_id=who.id, owner_team=who.team, at=now,
-                ids=tuple(ProspectId(new_id("p")) for _ in free.lines),
+                owner_id=who.id, owner_team=who.team, at=now, ids=ids,
                 registration_ids=tuple(RegistrationId(f"{import_id}:{line}")
                                        for line in free.lines),
                 profiles=free.profiles, willingness=free.willingness,
-                potential_values=free.values, grades=free.grades, keys=free.keys)
+                potential_values=free.values, grades=free.grades, keys=free.keys,
+                plans=None if entry is None or self._first_plans is None
+                else self._first_plans(free.grades),
+                trails=None if entry is None else self._ctx.trail_start(ids, entry))
             uow.prospects.add_batch(batch)
-            self._plan_batch(uow, batch)
-            events = self._record(uow, who, batch)
+            if batch.plans is None:
+                self._plan_batch(uow, batch)
+            events = [] if entry is None else self._record(uow, who, batch, entry)
             uow.commit()
         return len(batch), events
 
     def _record(
-        self, uow: UnitOfWork, who: Principal, batch: RegistrationBatch
+        self, uow: UnitOfWork, who: Principal, batch: RegistrationBatch, entry: AuditEntry
     ) -> list[DomainEvent]:
-        """The batch's audit entry (the next of the import's trail), its prospects' trail
-        heads and its event."""
-        if not len(batch):
-            return []
-        ids = list(batch.ids)
-        now = batch.at
-        entry = import_entry(uow.heads.get(audit_chain(IMPORT_KIND), self._import_id),
-                             import_id=self._import_id, prospect_ids=ids, actor_id=who.id,
-                             at=now)
+        """The batch's audit entry (the next of the import's trail) and its event."""
         uow.audit.append(entry)
         self._ctx.seal_audit(uow, entry)
-        self._ctx.continue_trails(uow, "prospect", ids, entry)
         event = ProspectsImported(
-            actor_id=who.id, occurred_at=now, import_id=self._import_id, owner_id=who.id,
-            prospects=batch.imported())
+            actor_id=who.id, occurred_at=batch.at, import_id=self._import_id,
+            owner_id=who.id, prospects=batch.imported())
         uow.events.append(event)
         return [event]
 

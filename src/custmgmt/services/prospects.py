@@ -77,7 +77,9 @@ class KeepPlans(Protocol):
         """Derive and store the plans of ``prospects`` (``new``: just registered)."""
 
     def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
-        """Store the first plan of each prospect of a batch just registered."""
+        """Store the first plan of each prospect of a batch just registered (called only
+        for a keeper without ``first_plans_of(grades) -> FirstPlans``, which has the
+        batch carry its plans for storage to write with its rows)."""
 
 
 PlanProspects = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
@@ -405,7 +407,8 @@ class ProspectService(Described):
 
         run = ProspectImport(self._ctx, self._policy, actor, parse, self._keep_plans.plan_batch,
                              self._release_lost, import_id,
-                             parse_batch=lambda rows: parse_batch(rows, values))
+                             parse_batch=lambda rows: parse_batch(rows, values),
+                             first_plans=getattr(self._keep_plans, "first_plans_of", None))
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:

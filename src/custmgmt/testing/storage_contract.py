@@ -14,6 +14,7 @@ import pytest
 
 from custmgmt.domain.audit import AuditEntry, chain_entry, import_entry
 from custmgmt.domain.common import ProspectId
+from custmgmt.domain.followups import FollowUpPlan
 from custmgmt.domain.identity import KeyKind, KeyRing
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
@@ -26,6 +27,7 @@ from custmgmt.domain.prospects import (
     earliest_claim,
     registration_entry,
 )
+from custmgmt.domain.registrations import PROSPECT_TRAILS, FirstPlans, TrailStart
 from custmgmt.errors import (
     ClaimConflict,
     ConcurrencyError,
@@ -329,6 +331,42 @@ class StorageContract(
             stored = [uow.prospects.get(row.id) for row in fresh.rows]
         assert stored == [p.at_version(1) for p in fresh.prospects()]
         assert [p.version for p in stored] == [1, 1]
+
+    def test_add_batch_writes_the_first_plans_and_trail_heads_it_carries(
+        self, storage: Storage
+    ) -> None:
+        held = make_prospect(1, owner="u-bob")
+        with storage.unit_of_work() as uow:
+            add_prospect(uow, held)
+            uow.commit()
+        day, origin = T0.date(), "ab" * 32
+        due = (day + timedelta(days=14), day + timedelta(days=7))
+        rows = batch_of([make_prospect(2), make_prospect(3, willingness=Willingness.NONE)])
+        batch = attrs.evolve(rows, plans=FirstPlans(anchor=day, next_due=due),
+                             trails=TrailStart(origin=origin, seals=("sealed by a key", None)))
+        refused = attrs.evolve(batch_of([make_prospect(4), same_person_as(held, 5)]),
+                               plans=FirstPlans(anchor=day, next_due=(day, day)),
+                               trails=TrailStart(origin=origin, seals=(None, None)))
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ClaimConflict):
+                uow.prospects.add_batch(refused)
+            uow.prospects.add_batch(batch)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            plans = [uow.plans.get(pid) for pid in (*batch.ids, *refused.ids)]
+            heads = [uow.heads.get(PROSPECT_TRAILS, pid) for pid in (*batch.ids, *refused.ids)]
+        assert plans == [
+            FollowUpPlan(prospect_id=pid, owner_id="u-alice", owner_team="east", grade=grade,
+                         stage=Stage.INITIAL_CONTACT, active=True, anchor=day, override=None,
+                         next_due=due, version=1)
+            for pid, grade, due in zip(batch.ids, batch.grades, due, strict=True)
+        ] + [None, None]
+        assert len(set(batch.grades)) == 2  # each plan has its own row's grade
+        assert heads == [
+            ChainHead(chain=PROSPECT_TRAILS, chain_id=pid, length=0, head_hash=origin,
+                      seal=seal)
+            for pid, seal in zip(batch.ids, ("sealed by a key", None), strict=True)
+        ] + [None, None]
 
     def test_a_released_registration_frees_its_keys(self, storage: Storage) -> None:
         first = make_prospect(1)

@@ -58,7 +58,7 @@ from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
-from custmgmt.domain.followups import ClosedMonth, FollowUp
+from custmgmt.domain.followups import ClosedMonth, FollowUp, plans_of
 from custmgmt.domain.identity import one_of_each_kind
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.membership import Membership
@@ -205,6 +205,7 @@ def _visible(query: ProspectQuery) -> Callable[[Packed], bool]:
 
 class MemoryProspects:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
         self._state = uow.state
         self.rows: VersionedStage[Prospect] = VersionedStage(
             "prospect", uow.state.prospects, packed=Prospect)
@@ -239,11 +240,15 @@ class MemoryProspects:
                 added = [p.id for p in prospects]
                 self.rows.add_many_new(list(zip(added, prospects, strict=True)))
                 self.keys.stage_new(zip(added, keys, strict=True))
-                return
             else:  # row by row: the first row refused raises what ``add`` raises
                 for prospect, held in zip(prospects, keys, strict=True):
                     self.add(prospect, held)
                     added.append(prospect.id)
+            # what the batch carries of its rows, written with them
+            if batch.plans is not None:
+                cast(MemoryPlans, self._uow.plans).add_many(plans_of(batch))
+            if batch.trails is not None:
+                cast(MemoryHeads, self._uow.heads).add_many(batch.trail_heads())
         except BaseException:
             for prospect_id in added:
                 self.rows.staged.pop(prospect_id, None)

@@ -58,8 +58,10 @@ from custmgmt.domain.followups import (
     FollowUp,
     FollowUpPlan,
     days_late,
+    followed_up,
 )
 from custmgmt.domain.prospects import Grade, Stage
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Principal, Reach, Scope
 from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
@@ -311,6 +313,21 @@ class SqlPlans:
         elif plans:  # an import batch's: executemany on SQLite, COPY on PostgreSQL
             driver_insert_columns(self._s, PLANS, {**columns_of(plans, PLAN_COLUMNS),
                                                    "version": [1] * len(plans)})
+
+    def add_first(self, batch: RegistrationBatch) -> None:
+        """``add_many`` of the plans ``batch.plans`` describes, built a column at a time
+        (no plan object a row)."""
+        first = batch.plans
+        if first is None or not len(batch):
+            return
+        size, stage = len(batch), Stage.INITIAL_CONTACT
+        driver_insert_columns(self._s, PLANS, {
+            "prospect_id": list(batch.ids), "owner_id": [batch.owner_id] * size,
+            "owner_team": [batch.owner_team] * size,
+            "grade": [grade._value_ for grade in batch.grades],
+            "stage": [stage._value_] * size, "active": [followed_up(stage)] * size,
+            "anchor": [first.anchor] * size, "override": [None] * size,
+            "next_due": list(first.next_due), "version": [1] * size})
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [

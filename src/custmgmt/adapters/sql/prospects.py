@@ -32,7 +32,9 @@ from custmgmt.adapters.sql.driver import (
     driver_rows,
     insert_rows,
 )
+from custmgmt.adapters.sql.followups import SqlPlans
 from custmgmt.adapters.sql.reach import reach_clause
+from custmgmt.adapters.sql.repositories import SqlHeads
 from custmgmt.adapters.sql.tables import (
     KEY_COLUMNS,
     ProspectHistoryRow,
@@ -203,6 +205,9 @@ class SqlProspects:
                                                key.kind.value))
             raise ConcurrencyError("a prospect in the batch already exists") from None
         driver_insert_columns(self._s, HISTORY, history)
+        # what the batch carries of its rows, written with them
+        SqlPlans(self._s).add_first(batch)
+        SqlHeads(self._s).add_trails(batch)
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans the look-up of a batch's keys from table statistics. While a

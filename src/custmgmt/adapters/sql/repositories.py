@@ -53,6 +53,7 @@ from custmgmt.adapters.sql.translate import (
 from custmgmt.adapters.sql.versioned import save_versioned
 from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.registrations import PROSPECT_TRAILS, RegistrationBatch
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Certification, Principal
 
@@ -333,6 +334,18 @@ class SqlHeads:
             if not insert_rows(self._s, HEADS, [row], skip_conflicts=True):
                 raise ConcurrencyError("the head of a chain in the batch exists already")
             return
+        self._insert(columns)
+
+    def add_trails(self, batch: RegistrationBatch) -> None:
+        """``add_many`` of the heads ``batch.trails`` starts, built a column at a time."""
+        if batch.trails is None or not len(batch):
+            return
+        size = len(batch)
+        self._insert({"chain": [PROSPECT_TRAILS] * size, "chain_id": list(batch.ids),
+                      "length": [0] * size, "head_hash": [batch.trails.origin] * size,
+                      "seal": list(batch.trails.seals)})
+
+    def _insert(self, columns: dict[str, list[Any]]) -> None:
         try:
             with self._s.begin_nested():
                 driver_insert_columns(self._s, HEADS, columns)
