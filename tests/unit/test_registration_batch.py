@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -18,8 +19,15 @@ from custmgmt.adapters.sql.translate import (
     stored_history,
 )
 from custmgmt.domain.common import Money
-from custmgmt.domain.followups import DefaultCadencePolicy, derive_plan, first_plans
+from custmgmt.domain.followups import (
+    DefaultCadencePolicy,
+    derive_plan,
+    first_plan_dates,
+    first_plans,
+    plans_of,
+)
 from custmgmt.domain.identity import IdentityKey, KeyKind
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
     Grade,
@@ -30,9 +38,11 @@ from custmgmt.domain.prospects import (
     registration_entry,
 )
 from custmgmt.domain.registrations import (
+    FirstPlans,
     KeyColumns,
     ProfileColumns,
     RegistrationBatch,
+    TrailStart,
     profiles_pass,
 )
 from custmgmt.domain.validation import EARLIEST_DATE, LATEST_DATE
@@ -94,6 +104,55 @@ def test_a_first_plan_due_after_the_last_date_is_refused_as_one_derived() -> Non
     with pytest.raises(ValidationError) as raised:
         first_plans(batch, DefaultCadencePolicy(), LATEST_DATE)
     assert raised.value.field == "next_due"
+
+
+def test_the_plans_a_batch_carries_are_its_first_plans_as_objects() -> None:
+    batch = batch_of(MIXED)
+    today = date(2026, 1, 5)
+    policy = DefaultCadencePolicy()
+    carried = attrs.evolve(batch, plans=first_plan_dates(batch.grades, policy, today))
+    assert plans_of(carried) == first_plans(batch, policy, today)
+    assert plans_of(batch) == []
+
+
+def test_the_trails_a_batch_carries_are_heads_of_length_0_from_their_origin() -> None:
+    batch = batch_of(MIXED[:2])
+    carried = attrs.evolve(batch, trails=TrailStart(origin="c" * 64, seals=("s", None)))
+    assert carried.trail_heads() == [
+        ChainHead(chain="audit:prospect", chain_id=batch.ids[0], length=0,
+                  head_hash="c" * 64, seal="s"),
+        ChainHead(chain="audit:prospect", chain_id=batch.ids[1], length=0,
+                  head_hash="c" * 64, seal=None)]
+    assert batch.trail_heads() == []
+
+
+@pytest.mark.parametrize(("make", "field"), [
+    (lambda: FirstPlans(anchor=date(2026, 1, 5), next_due=[date(2026, 1, 6)]),
+     "plans.next_due"),
+    (lambda: FirstPlans(anchor=date(2026, 1, 5), next_due=(date(2026, 1, 6), "2026-01-07")),
+     "plans.next_due[1]"),
+    (lambda: FirstPlans(anchor=date(2026, 1, 5),
+                        next_due=(datetime(2026, 1, 6, tzinfo=UTC),)), "plans.next_due[0]"),
+    (lambda: FirstPlans(anchor=date(2026, 1, 5), next_due=(date(1, 1, 1),)),
+     "plans.next_due[0]"),
+    (lambda: FirstPlans(anchor=date.max, next_due=()), "plans.anchor"),
+    (lambda: FirstPlans(anchor="2026-01-05", next_due=()), "plans.anchor"),
+    (lambda: TrailStart(origin="c" * 65, seals=()), "trails.origin"),
+    (lambda: TrailStart(origin="c\x00", seals=()), "trails.origin"),
+    (lambda: TrailStart(origin="\ud800", seals=()), "trails.origin"),
+    (lambda: TrailStart(origin="c" * 64, seals=[None]), "trails.seals"),
+    (lambda: TrailStart(origin="c" * 64, seals=("x" * 201,)), "trails.seals[0]"),
+    (lambda: TrailStart(origin="c" * 64, seals=(None, 7)), "trails.seals[1]"),
+    (lambda: attrs.evolve(batch_of(MIXED[:2]), plans=FirstPlans(
+        anchor=date(2026, 1, 5), next_due=(date(2026, 1, 6),))), "plans"),
+    (lambda: attrs.evolve(batch_of(MIXED[:2]), trails=TrailStart(
+        origin="c" * 64, seals=(None, None, None))), "trails"),
+    (lambda: attrs.evolve(batch_of(MIXED[:2]), trails=("c" * 64, (None, None))), "trails"),
+])
+def test_what_a_batch_carries_is_checked_naming_the_field(make: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        make()
+    assert raised.value.field == field
 
 
 def assert_its_sql_rows_are_those_of_its_prospects(batch: RegistrationBatch) -> None:

@@ -394,6 +394,16 @@ def _seals(_inst: object, _attribute: object, value: Any) -> None:
             raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to 200 characters")
 
 
+_ORIGIN = text(64)
+
+
+def _origin(inst: object, attribute: Any, value: Any) -> None:
+    try:
+        _ORIGIN(inst, attribute, value)
+    except ValidationError as error:
+        raise ValidationError("trails.origin", error.message) from None
+
+
 @frozen
 class TrailStart:
     """Where the audit trail of each prospect of a batch starts, written with it: the
@@ -401,7 +411,7 @@ class TrailStart:
     ``seals[n]`` is the n-th prospect's sealed head (None without a chain key).
     Each head is that of a trail of length 0 continuing from ``origin``."""
 
-    origin: str = field(validator=text(64))
+    origin: str = field(validator=_origin)
     seals: tuple[str | None, ...] = field(validator=_seals)
 
     def __repr__(self) -> str:
