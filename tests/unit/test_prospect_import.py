@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,10 +13,14 @@ import pytest
 import custmgmt
 from custmgmt import Grade, Principal
 from custmgmt.adapters.memory.storage import MemoryProspects
+from custmgmt.domain.followups import DefaultCadencePolicy
 from custmgmt.domain.prospects import ProspectsImported
 from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.errors import ClaimConflict, PermissionDenied, ValidationError
 from custmgmt.plugins import hookimpl
+from custmgmt.ports.storage import UnitOfWork
+from custmgmt.services.followups import PlanKeeper
+from custmgmt.services.prospects import ProspectService
 from custmgmt.testing.builders import T0
 from tests.helpers import admin
 
@@ -340,3 +345,51 @@ def test_a_grading_plugin_answering_no_grade_is_refused_by_field() -> None:
         assert [(r.line, r.field, r.reason) for r in report.rejected] == [
             (1, "grade", "must be a Grade, not str"), (2, "grade", "must be a Grade, not str")]
         assert not app.prospects.mine(alice).items
+
+
+def test_a_plan_keeper_with_a_plan_batch_of_its_own_still_plans_an_import() -> None:
+    calls: list[int] = []
+
+    class Keeper(PlanKeeper):
+        def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
+            calls.append(len(batch))
+            super().plan_batch(uow, batch)
+
+    with custmgmt.open("memory://", clock=custmgmt.FixedClock(T0)) as app:
+        context = app._context
+        service = ProspectService(context, app.prospects.grading_policy,
+                                  Keeper(context, DefaultCadencePolicy()))
+        alice = app.principal("u-alice", roles={"salesperson"})
+        report = service.import_many(alice, [
+            {"name": "A", "phone": "13900000001", "willingness": "clear",
+             "potential_value": "1"}])
+        assert report.imported == 1 and calls == [1]
+        later = T0.date() + timedelta(days=60)
+        assert [item.grade for item in app.followups.due(alice, on=later)] == [Grade.C]
+
+
+def test_a_seal_of_a_str_subclass_is_carried_as_the_sealer_gave_it() -> None:
+    class Seal(str):
+        pass
+
+    class Sealer:
+        @hookimpl
+        def custmgmt_chain_sealer(self, settings: object) -> Sealer:
+            return self
+
+        def seal(self, message: bytes) -> str:
+            return Seal("sealed")
+
+        def verify(self, message: bytes, seal: str) -> bool:
+            return seal == "sealed"
+
+    with custmgmt.open("memory://", clock=custmgmt.FixedClock(T0),
+                       plugins=[Sealer()]) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        auditor = app.principal("u-audit", roles={"admin"})
+        report = app.prospects.import_many(alice, [
+            {"name": "A", "phone": "13900000001", "willingness": "clear",
+             "potential_value": "1"}])
+        assert report.imported == 1 and not report.rejected
+        (prospect,) = app.prospects.list(auditor).items
+        assert app.audit.verify(auditor, "prospect", prospect.id) == 1  # its import entry

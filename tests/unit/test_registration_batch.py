@@ -362,3 +362,11 @@ def test_a_batch_repr_shows_no_personal_data() -> None:
     assert batch.profiles.phone[0] not in shown  # type: ignore[operator]
     assert all(k is None or k not in shown for k in batch.keys.phone + batch.keys.email)
     assert "ProfileColumns(<1 rows>)" in shown
+
+
+def test_plans_anchored_on_a_date_subclass_are_taken_as_a_date_is() -> None:
+    class Day(date):
+        pass
+
+    first = FirstPlans(anchor=Day(2026, 1, 5), next_due=(Day(2026, 1, 12),))
+    assert first.anchor == date(2026, 1, 5) and first.next_due == (date(2026, 1, 12),)

@@ -53,6 +53,7 @@ from custmgmt.domain.prospects import (
 from custmgmt.domain.validation import (
     EARLIEST_DATE,
     LATEST_DATE,
+    a_date,
     aware,
     date_problem,
     optional,
@@ -365,11 +366,11 @@ def _due_dates(_inst: object, _attribute: object, value: Any) -> None:
             raise ValidationError(f"plans.next_due[{n}]", problem)
 
 
-def _plan_anchor(_inst: object, _attribute: object, value: Any) -> None:
-    if type(value) is not date or not EARLIEST_DATE <= value <= LATEST_DATE:
-        problem = "must be a date" if isinstance(value, datetime) or \
-            not isinstance(value, date) else date_problem(value)
-        raise ValidationError("plans.anchor", problem or "must be a date")
+def _plan_anchor(inst: object, attribute: Any, value: Any) -> None:
+    try:
+        a_date(inst, attribute, value)
+    except ValidationError as error:
+        raise ValidationError("plans.anchor", error.message) from None
 
 
 @frozen
@@ -390,7 +391,7 @@ def _seals(_inst: object, _attribute: object, value: Any) -> None:
     if type(value) is not tuple:
         raise ValidationError("trails.seals", "must be a tuple of seals, one a row")
     for n, seal in enumerate(value):
-        if seal is not None and (type(seal) is not str or not 0 < len(seal) <= 200):
+        if seal is not None and (not isinstance(seal, str) or not 0 < len(seal) <= 200):
             raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to 200 characters")
 
 

@@ -138,7 +138,8 @@ class ProspectRepository(Protocol):
         plan (``domain.followups.plans_of(batch)``, as ``plans.add_many`` stores them),
         and ``batch.trails``, the heads of their audit trails
         (``batch.trail_heads()``, as ``heads.add_many`` stores them). Carried so that
-        a storage can write each row whole, once."""
+        a storage can write each row whole, once. Any other error leaves the unit of
+        work to be rolled back: what it wrote of the batch is not undone."""
         ...
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> Mapping[IdentityKey, Prospect]:

@@ -157,7 +157,8 @@ class Context:
         """Where the trails of new prospects start (``origin``, an import batch's entry
         that names them: each trail's head, of length 0, holds its hash), each head
         sealed if a sealer is configured: for a batch to carry and storage to write
-        with its rows (no head object a row)."""
+        with its rows (no head object a row). Sealed before the rows are written: a
+        batch refused for a held key has its heads sealed again on its next attempt."""
         if self.sealer is None:
             return TrailStart(origin=origin.hash, seals=(None,) * len(prospect_ids))
         chain, seal = PROSPECT_TRAILS, self._seal

@@ -70,9 +70,12 @@ class PlanKeeper:
         """The first plan of each prospect of a batch just registered."""
         uow.plans.add_many(first_plans(batch, self.policy, self._ctx.today()))
 
-    def first_plans_of(self, grades: Sequence[Grade]) -> FirstPlans:
+    def first_plans_of(self, grades: Sequence[Grade]) -> FirstPlans | None:
         """The first plans of a batch's rows of ``grades`` (what ``plan_batch`` would
-        write), for the batch to carry and storage to write with its rows."""
+        write), for the batch to carry and storage to write with its rows; None from a
+        subclass with a ``plan_batch`` of its own, which is then called instead."""
+        if type(self).plan_batch is not PlanKeeper.plan_batch:
+            return None
         return first_plan_dates(grades, self.policy, self._ctx.today())
 
 

@@ -116,9 +116,9 @@ ParseBatch = Callable[[list[object]], tuple[ProfileColumns, tuple[Willingness, .
 """Every row of a batch parsed a column at a time (profiles, willingness, values), or
 None if one row is not good by the fast checks (then each is parsed by ``Parse``)."""
 PlanBatch = Callable[[UnitOfWork, RegistrationBatch], None]
-FirstPlansOf = Callable[[Sequence[Grade]], FirstPlans]
+FirstPlansOf = Callable[[Sequence[Grade]], FirstPlans | None]
 """The first plans of a batch's rows of the given grades, for the batch to carry (then
-storage writes them with the rows and ``PlanBatch`` is not called)."""
+storage writes them with the rows and ``PlanBatch`` is not called; None: it is)."""
 ReleaseLost = Callable[[UnitOfWork, Principal, Iterable[Prospect]], bool]
 """Releases lost prospects among the holders whose release is due; True if any was."""
 

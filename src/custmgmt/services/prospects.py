@@ -78,8 +78,9 @@ class KeepPlans(Protocol):
 
     def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
         """Store the first plan of each prospect of a batch just registered (called only
-        for a keeper without ``first_plans_of(grades) -> FirstPlans``, which has the
-        batch carry its plans for storage to write with its rows)."""
+        when the keeper has no ``first_plans_of(grades)``, or it gives None: a
+        ``FirstPlans`` it gives is carried by the batch, for storage to write with its
+        rows)."""
 
 
 PlanProspects = Callable[[UnitOfWork, Sequence[Prospect], bool], None]
