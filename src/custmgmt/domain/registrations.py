@@ -12,7 +12,7 @@ storage that keeps objects, and the tests hold the two to each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from itertools import repeat
 from operator import is_
@@ -366,11 +366,21 @@ def _due_dates(_inst: object, _attribute: object, value: Any) -> None:
             raise ValidationError(f"plans.next_due[{n}]", problem)
 
 
-def _plan_anchor(inst: object, attribute: Any, value: Any) -> None:
-    try:
-        a_date(inst, attribute, value)
-    except ValidationError as error:
-        raise ValidationError("plans.anchor", error.message) from None
+Check = Callable[[Any, Any, Any], None]
+
+
+def _named(field_name: str, check: Check) -> Check:
+    """``check`` (an attrs validator), its error naming ``field_name`` (the field as
+    the batch carries it) instead of the attribute."""
+    def run(inst: Any, attribute: Any, value: Any) -> None:
+        try:
+            check(inst, attribute, value)
+        except ValidationError as error:
+            raise ValidationError(field_name, error.message) from None
+    return run
+
+
+_plan_anchor = _named("plans.anchor", a_date)
 
 
 @frozen
@@ -395,14 +405,7 @@ def _seals(_inst: object, _attribute: object, value: Any) -> None:
             raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to 200 characters")
 
 
-_ORIGIN = text(64)
-
-
-def _origin(inst: object, attribute: Any, value: Any) -> None:
-    try:
-        _ORIGIN(inst, attribute, value)
-    except ValidationError as error:
-        raise ValidationError("trails.origin", error.message) from None
+_origin = _named("trails.origin", text(64))
 
 
 @frozen
