@@ -715,16 +715,14 @@ def postgresql_lane_duties(count: int, url: str, batch_size: int, variant: str) 
                         "COPY lane_prospects (id, name, phone, email, willingness, "
                         "potential_amount, grade, registration_id, next_due, phone_key, "
                         "email_key, head_entry, head_seal) FROM STDIN") as copy:
-                    for row in written:
+                    for number, *fields in written:
+                        pid: Any = f"p-{number:032x}" if text_ids else number
                         mac = inner()
-                        if text_ids:
-                            row = (f"p-{row[0]:032x}", *row[1:])  # noqa: PLW2901
-                            mac.update(HEAD_PREFIX + row[0].encode() + tail)
-                        else:
-                            mac.update(HEAD_PREFIX + row[0].to_bytes(8, "big") + tail)
+                        mac.update(HEAD_PREFIX + (pid.encode() if text_ids
+                                                  else number.to_bytes(8, "big")) + tail)
                         sealed = outer()
                         sealed.update(mac.digest())
-                        copy.write_row((*row, entry, sealed.digest()[:16]))
+                        copy.write_row((pid, *fields, entry, sealed.digest()[:16]))
                 previous = hashlib.sha256(previous + ids.encode()).digest()
                 cursor.execute("INSERT INTO lane_audit (id, at, actor_id, prospect_ids, "
                                "hash) OVERRIDING SYSTEM VALUE VALUES (%s, %s, 'u-alice', "

@@ -220,6 +220,10 @@ def derive_plan(
 _new_plan = unchecked(FollowUpPlan)
 
 
+FIRST_STAGE = Stage.INITIAL_CONTACT
+"""The stage a first plan is at: a new prospect's."""
+
+
 def first_plans(
     batch: RegistrationBatch, policy: CadencePolicy, today: date
 ) -> list[FollowUpPlan]:
@@ -250,7 +254,7 @@ def plans_of(batch: RegistrationBatch) -> list[FollowUpPlan]:
 
 def _first_due(grades: Sequence[Grade], policy: CadencePolicy, today: date) -> list[date]:
     """Each row's first due date: ``today`` and its grade's interval at the first stage."""
-    stage = Stage.INITIAL_CONTACT
+    stage = FIRST_STAGE
     interval = policy.interval
     due_after: dict[object, date] = {}  # by the interval's answer (a few distinct days)
     dates = []
@@ -267,7 +271,7 @@ def _first_due(grades: Sequence[Grade], policy: CadencePolicy, today: date) -> l
 
 def _plan_fields(batch: RegistrationBatch, anchor: date, dates: Sequence[date]
                  ) -> Iterator[dict[str, Any]]:
-    stage = Stage.INITIAL_CONTACT
+    stage = FIRST_STAGE
     owner, team, active = batch.owner_id, batch.owner_team, followed_up(stage)
     for prospect_id, grade, due in zip(batch.ids, batch.grades, dates, strict=True):
         yield {"prospect_id": prospect_id, "owner_id": owner, "owner_team": team,

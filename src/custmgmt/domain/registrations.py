@@ -12,7 +12,7 @@ storage that keeps objects, and the tests hold the two to each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from itertools import repeat
 from operator import is_
@@ -53,10 +53,10 @@ from custmgmt.domain.prospects import (
 from custmgmt.domain.validation import (
     EARLIEST_DATE,
     LATEST_DATE,
-    a_date,
     aware,
-    date_problem,
     optional,
+    require_date,
+    require_text,
     slot_setter,
     text,
     unchecked,
@@ -358,29 +358,11 @@ def _due_dates(_inst: object, _attribute: object, value: Any) -> None:
             min(value) >= EARLIEST_DATE and max(value) <= LATEST_DATE:
         return  # the usual case: plain dates in range, checked a column at a time
     for n, day in enumerate(value):
-        if isinstance(day, datetime) or not isinstance(day, date):
-            raise ValidationError(f"plans.next_due[{n}]",
-                                  f"must be a date, not {type(day).__name__}")
-        problem = date_problem(day)
-        if problem is not None:
-            raise ValidationError(f"plans.next_due[{n}]", problem)
+        require_date(f"plans.next_due[{n}]", day)
 
 
-Check = Callable[[Any, Any, Any], None]
-
-
-def _named(field_name: str, check: Check) -> Check:
-    """``check`` (an attrs validator), its error naming ``field_name`` (the field as
-    the batch carries it) instead of the attribute."""
-    def run(inst: Any, attribute: Any, value: Any) -> None:
-        try:
-            check(inst, attribute, value)
-        except ValidationError as error:
-            raise ValidationError(field_name, error.message) from None
-    return run
-
-
-_plan_anchor = _named("plans.anchor", a_date)
+def _plan_anchor(_inst: object, _attribute: object, value: Any) -> None:
+    require_date("plans.anchor", value)
 
 
 @frozen
@@ -405,7 +387,8 @@ def _seals(_inst: object, _attribute: object, value: Any) -> None:
             raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to 200 characters")
 
 
-_origin = _named("trails.origin", text(64))
+def _origin(_inst: object, _attribute: object, value: Any) -> None:
+    require_text("trails.origin", value, 64)
 
 
 @frozen

@@ -135,23 +135,10 @@ class Context:
 
     def _sealed(self, head: ChainHead) -> ChainHead:
         if self.sealer is not None:
-            seal = self._seal(head.message())
+            seal = _seal(self.sealer, head.message())
             head = ChainHead(chain=head.chain, chain_id=head.chain_id, length=head.length,
                              head_hash=head.head_hash, seal=seal)  # (evolve: twice the time)
         return head
-
-    def _seal(self, message: bytes) -> str:
-        assert self.sealer is not None
-        try:
-            seal = self.sealer.seal(message)
-        except CustmgmtError:
-            raise
-        except Exception as error:  # a KMS or notary plugin failed: nothing is saved
-            raise StorageError(f"the chain sealer failed ({type(error).__name__})") \
-                from None
-        if not isinstance(seal, str) or not 0 < len(seal) <= 200:
-            raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
-        return seal
 
     def trail_start(self, prospect_ids: Sequence[str], origin: AuditEntry) -> TrailStart:
         """Where the trails of new prospects start (``origin``, an import batch's entry
@@ -159,11 +146,12 @@ class Context:
         sealed if a sealer is configured: for a batch to carry and storage to write
         with its rows (no head object a row). Sealed before the rows are written: a
         batch refused for a held key has its heads sealed again on its next attempt."""
-        if self.sealer is None:
+        sealer = self.sealer
+        if sealer is None:
             return TrailStart(origin=origin.hash, seals=(None,) * len(prospect_ids))
-        chain, seal = PROSPECT_TRAILS, self._seal
         return TrailStart(origin=origin.hash, seals=tuple(
-            seal(head_message(chain, pid, 0, origin.hash)) for pid in prospect_ids))
+            _seal(sealer, head_message(PROSPECT_TRAILS, pid, 0, origin.hash))
+            for pid in prospect_ids))
 
     def check_head(
         self, uow: UnitOfWork, chain: str, chain_id: str, *, length: int, head_hash: str,
@@ -281,3 +269,17 @@ class Context:
         except PermissionDenied:
             raise denied from None
         return grants, item
+
+
+def _seal(sealer: Sealer, message: bytes) -> str:
+    """``sealer``'s seal over ``message``; a plugin's failure or a seal that is no text of
+    1 to 200 characters is StorageError (nothing is saved)."""
+    try:
+        seal = sealer.seal(message)
+    except CustmgmtError:
+        raise
+    except Exception as error:  # a KMS or notary plugin failed
+        raise StorageError(f"the chain sealer failed ({type(error).__name__})") from None
+    if not isinstance(seal, str) or not 0 < len(seal) <= 200:
+        raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
+    return seal

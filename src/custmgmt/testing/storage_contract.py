@@ -309,10 +309,7 @@ class StorageContract(
     def test_add_batch_is_all_or_nothing_on_a_held_or_repeated_key(
         self, storage: Storage
     ) -> None:
-        held = make_prospect(1, owner="u-bob")
-        with storage.unit_of_work() as uow:
-            add_prospect(uow, held)
-            uow.commit()
+        (held,) = self._stored(storage, make_prospect(1, owner="u-bob"))
         repeated = [make_prospect(2), same_person_as(make_prospect(2), 3)]
         clashing = [make_prospect(4), same_person_as(held, 5)]
         for batch, owner in ((repeated, "u-alice"), (clashing, "u-bob")):
@@ -335,10 +332,7 @@ class StorageContract(
     def test_add_batch_writes_the_first_plans_and_trail_heads_it_carries(
         self, storage: Storage
     ) -> None:
-        held = make_prospect(1, owner="u-bob")
-        with storage.unit_of_work() as uow:
-            add_prospect(uow, held)
-            uow.commit()
+        (held,) = self._stored(storage, make_prospect(1, owner="u-bob"))
         day, origin = T0.date(), "ab" * 32
         due = (day + timedelta(days=14), day + timedelta(days=7))
         rows = batch_of([make_prospect(2), make_prospect(3, willingness=Willingness.NONE)])

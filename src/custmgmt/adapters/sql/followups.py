@@ -52,6 +52,7 @@ from custmgmt.adapters.sql.tables import (
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import (
+    FIRST_STAGE,
     Channel,
     ClosedMonth,
     DueItem,
@@ -320,7 +321,7 @@ class SqlPlans:
         first = batch.plans
         if first is None or not len(batch):
             return
-        size, stage = len(batch), Stage.INITIAL_CONTACT
+        size, stage = len(batch), FIRST_STAGE
         driver_insert_columns(self._s, PLANS, {
             "prospect_id": list(batch.ids), "owner_id": [batch.owner_id] * size,
             "owner_team": [batch.owner_team] * size,
