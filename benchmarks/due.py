@@ -47,12 +47,12 @@ DAY = date(2026, 6, 15)
 OWNERS, TEAM_SIZE = 1000, 10
 SAMPLE = 50
 
-RAW_OWNER = ("SELECT prospect_id, owner_id, grade, next_due FROM custmgmt_followup_plans "
-             "WHERE owner_id = {p} AND active = {true} AND next_due <= {p} "
-             "ORDER BY next_due, prospect_id")
-RAW_TEAM_OR = ("SELECT prospect_id, owner_id, grade, next_due FROM custmgmt_followup_plans "
-               "WHERE (owner_team = {p} OR owner_id = {p}) AND active = {true} "
-               "AND next_due <= {p} ORDER BY next_due, prospect_id")
+RAW_OWNER = ("SELECT id, plan_owner_id, plan_grade, plan_next_due FROM custmgmt_prospects "
+             "WHERE plan_owner_id = {p} AND plan_active = {true} AND plan_next_due <= {p} "
+             "ORDER BY plan_next_due, id")
+RAW_TEAM_OR = ("SELECT id, plan_owner_id, plan_grade, plan_next_due FROM custmgmt_prospects "
+               "WHERE (plan_owner_team = {p} OR plan_owner_id = {p}) AND plan_active = {true} "
+               "AND plan_next_due <= {p} ORDER BY plan_next_due, id")
 
 
 def salesperson(i: int) -> str:
@@ -68,7 +68,8 @@ def team_of(i: int) -> str:
 
 
 def build(url: str, plans: int, placeholder: str, execute: Callable[[str], None]) -> None:
-    """Principals through the API, then prospects and plans by SQL from one template row."""
+    """Principals through the API, then prospects with their plans (in their rows) by SQL
+    from one template row."""
     clock = FixedClock(datetime(2026, 6, 15, 2, 0, tzinfo=UTC))
     with custmgmt.open(url, migrate=True, clock=clock) as app:
         for i in range(OWNERS):
@@ -99,14 +100,14 @@ def build(url: str, plans: int, placeholder: str, execute: Callable[[str], None]
                "registration_active, registration_from_pool, version")
     t_columns = ", ".join(f"t.{c.strip()}" for c in columns.split(",")
                           if c.strip() not in ("grade",))
+    plan = ("plan_owner_id, plan_owner_team, plan_grade, plan_stage, plan_active, "
+            "plan_anchor, plan_override, plan_next_due, plan_version")
     execute(f"INSERT INTO custmgmt_prospects (id, registration_id, owner_id, owner_team, grade, "
-            f"{', '.join(c.strip() for c in columns.split(',') if c.strip() != 'grade')}) "
-            f"SELECT 'p-' || {fmt}, 'r-' || {fmt}, {owner}, {team}, {grade}, {t_columns} "
+            f"{', '.join(c.strip() for c in columns.split(',') if c.strip() != 'grade')}, "
+            f"{plan}) "
+            f"SELECT 'p-' || {fmt}, 'r-' || {fmt}, {owner}, {team}, {grade}, {t_columns}, "
+            f"{owner}, {team}, {grade}, 'initial_contact', {active}, {due}, NULL, {due}, 1 "
             f"FROM {series}, custmgmt_prospects t WHERE t.id = '{template.id}'")
-    execute(f"INSERT INTO custmgmt_followup_plans (prospect_id, owner_id, owner_team, grade, "
-            f"active, anchor, override, next_due, version) "
-            f"SELECT 'p-' || {fmt}, {owner}, {team}, {grade}, {active}, {due}, NULL, {due}, 1 "
-            f"FROM {series}")
     execute("VACUUM ANALYZE" if is_pg else "ANALYZE")  # as autovacuum leaves a loaded table
 
 
@@ -299,10 +300,12 @@ def postgresql_case(url: str, plans: int, rounds: int) -> None:
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     connection = psycopg.connect(dsn, autocommit=True)
-    exists = connection.execute(
-        "SELECT to_regclass('custmgmt_followup_plans') IS NOT NULL").fetchone()
+    exists = connection.execute(  # the plans in the prospects' rows (migration 0027)
+        "SELECT count(*) > 0 FROM information_schema.columns WHERE table_name = "
+        "'custmgmt_prospects' AND column_name = 'plan_version'").fetchone()
     built = exists and exists[0] and connection.execute(
-        "SELECT count(*) >= %s FROM custmgmt_followup_plans", (plans,)).fetchone()
+        "SELECT count(*) >= %s FROM custmgmt_prospects WHERE plan_version IS NOT NULL",
+        (plans,)).fetchone()
     if not (built and built[0]):
         started = time.perf_counter()
         for (table,) in connection.execute(

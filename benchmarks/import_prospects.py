@@ -235,12 +235,12 @@ COLUMNS = {
         "potential_currency", "grade", "grade_is_manual", "stage", "owner_id", "owner_team",
         "registration_id", "registered_by", "registered_at", "registration_active",
         "registration_from_pool", "version", "customer_id", "phone_key", "email_key",
-        "organization_key", "credit_code_key"),
+        "organization_key", "credit_code_key",
+        # its follow-up plan, in its row (migration 0027)
+        "plan_owner_id", "plan_owner_team", "plan_grade", "plan_stage", "plan_active",
+        "plan_anchor", "plan_override", "plan_next_due", "plan_version"),
     "custmgmt_prospect_history": (
         "prospect_id", "position", "kind", "by", "at", "before", "after", "reason"),
-    "custmgmt_followup_plans": (
-        "prospect_id", "owner_id", "owner_team", "grade", "stage", "active", "anchor",
-        "override", "next_due", "version"),
     "custmgmt_audit": (
         "resource_kind", "resource_id", "sequence", "actor_id", "action", "at", "before",
         "after", "previous_hash", "hash"),
@@ -250,9 +250,9 @@ COLUMNS = {
 SAME_ROWS = tuple(t for t in COLUMNS if t != "custmgmt_prospect_history")
 """Every table custmgmt writes for an imported prospect (not the history: a new
 prospect's registration is kept in its row until its first change)."""
-FLOOR = ("custmgmt_prospects", "custmgmt_followup_plans", "custmgmt_audit")
-"""What the policy itself requires: the prospect with its registration, owner and
-identity keys (the duplicate check), its follow-up plan, and one audit entry per batch
+FLOOR = ("custmgmt_prospects", "custmgmt_audit")
+"""What the policy itself requires: the prospect with its registration, owner, identity
+keys (the duplicate check) and follow-up plan, and one audit entry per batch
 naming every prospect the batch registered (who, when, which)."""
 KEY_TAG = b"\x01"
 """custmgmt keeps a sealed key as this tag byte and the seal's 32 bytes."""
@@ -310,9 +310,8 @@ class RawBatch:
             pid, "individual", row["name"], row["phone"], row["email"], None, None, None,
             None, None, None, row["willingness"], row["potential_value"], "CNY", grade, False,
             "initial_contact", "u-alice", None, f"{self._import_id}:{line}", "u-alice", at,
-            True, False, 1, None, phone, email, None, None))
-        rows["custmgmt_followup_plans"].append((
-            pid, "u-alice", None, grade, "initial_contact", True, self._day(self.today), None,
+            True, False, 1, None, phone, email, None, None,
+            "u-alice", None, grade, "initial_contact", True, self._day(self.today), None,
             self._day(self.today + timedelta(days=CADENCE_DAYS[grade])), 1))
         self._named.append((pid, grade))
 

@@ -7,13 +7,13 @@ same connection settings (WAL, foreign keys, default synchronous), one transacti
 per registration:
 
 - custmgmt: validate and normalize the input, grade, check the identity keys, write
-  the prospect (its keys are columns of its row), history, follow-up plan, audit
-  entry and event, commit.
+  the prospect (its keys and its follow-up plan are columns of its row; a new
+  prospect has no history row), audit entry and event, commit.
 - raw sqlite3: ``BEGIN IMMEDIATE``, the same checks (the acting principal's row,
   roles and certifications; who holds the identity keys among prospects, and among
   customers), then INSERTs of the same rows (copied from the rows custmgmt wrote,
-  with new ids and keys): prospect with its keys, history, follow-up plan, audit
-  entry, the audit chain's head, event; ``COMMIT``. Its identity keys are what
+  with new ids and keys): prospect with its keys and plan (one INSERT), audit entry,
+  the audit chain's head, event; ``COMMIT``. Its identity keys are what
   custmgmt stores and looks up: the HMAC-SHA256 of the normalized phone (E.164) and
   e-mail under the default pepper, kept as custmgmt keeps them (a tag byte and the 32
   bytes), and its ids have the length of custmgmt's.
@@ -45,7 +45,6 @@ KEY_TAG = b"\x01"
 TABLES = {  # table -> the column naming the prospect
     "custmgmt_prospects": "id",
     "custmgmt_prospect_history": "prospect_id",
-    "custmgmt_followup_plans": "prospect_id",
     "custmgmt_audit": "resource_id",
     "custmgmt_chain_heads": "chain_id",
 }
@@ -117,7 +116,7 @@ class Raw:
                     "registration_id": f"r-{n:032x}", "phone": phone, "email": email,
                     "phone_key": sealed["phone"], "email_key": sealed["email"]}
         db.execute(self.inserts["custmgmt_prospects"], tuple(prospect.values()))
-        for table in ("custmgmt_prospect_history", "custmgmt_followup_plans"):
+        for table in ("custmgmt_prospect_history",):  # (none: a new prospect has none)
             for row in self.rows[table]:
                 db.execute(self.inserts[table], tuple({**row, "prospect_id": pid}.values()))
         for row in self.rows["custmgmt_audit"]:

@@ -22,6 +22,7 @@ from custmgmt.domain.followups import FollowUpPlan, due_item
 from custmgmt.domain.identity import IdentityKey, KeyKind
 from custmgmt.domain.prospects import Grade, HistoryEntry, Prospect
 from custmgmt.ports.auth import Reach, Resource, Scope
+from custmgmt.ports.storage import UnitOfWork
 from custmgmt.testing.builders import RING, T0, add_prospect, keys_of, make_prospect
 
 
@@ -167,10 +168,17 @@ def _plans() -> list[FollowUpPlan]:
                 ("u-alice", "u-bob"), ("east", None), Grade, (True, False)))]
 
 
+def _their_prospects(uow: UnitOfWork, plans: list[FollowUpPlan]) -> None:
+    """A stored prospect for each plan (a plan is of a stored prospect)."""
+    for n, plan in enumerate(plans):
+        add_prospect(uow, attrs.evolve(make_prospect(n), id=plan.prospect_id))
+
+
 def test_committed_plans_are_packed_untracked_and_read_back_equal() -> None:
     storage = MemoryStorage()
     plans = _plans()
     with storage.unit_of_work() as uow:
+        _their_prospects(uow, plans)
         uow.plans.add_many(plans)
         uow.commit()
     gc.collect()

@@ -19,7 +19,7 @@ from custmgmt.domain.followups import (
     due_item,
 )
 from custmgmt.domain.prospects import Grade, Stage
-from custmgmt.errors import ConcurrencyError
+from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.storage import (
     FollowUpQuery,
@@ -85,6 +85,27 @@ class FollowUpStorageContract:
         with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
             uow.plans.save(attrs.evolve(stored, active=False))
             uow.commit()
+
+    def test_a_plan_is_of_a_stored_prospect(self, storage: Storage) -> None:
+        self._prospects(storage, ("u-alice", "east"))
+        for batch in ([plan(404)], [plan(1), plan(404)]):
+            with pytest.raises(NotFound) as refused, storage.unit_of_work() as uow:
+                if len(batch) == 1:
+                    uow.plans.save(batch[0])
+                else:
+                    uow.plans.add_many(batch)
+                uow.commit()
+            assert (refused.value.kind, refused.value.ident) == ("prospect", "p-000404")
+        with storage.unit_of_work() as uow:
+            assert uow.plans.get("p-000404") is None and uow.plans.get("p-000001") is None
+            with pytest.raises(NotFound):
+                uow.plans.save(attrs.evolve(plan(1), version=1))
+            stored = uow.plans.save(plan(1))
+            with pytest.raises(ConcurrencyError):
+                uow.plans.save(plan(1))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.plans.get("p-000001") == stored
 
     def test_due_plans_keep_to_reach_date_and_activity(self, storage: Storage) -> None:
         self._prospects(storage, ("u-alice", "east"), ("u-bob", "east"), ("u-carol", "west"),

@@ -26,7 +26,11 @@ from custmgmt.domain.prospects import Grade
 from custmgmt.ports.auth import Principal, Reach, Scope
 
 if TYPE_CHECKING:
-    from custmgmt.adapters.memory.storage import MemoryPrincipals, MemoryUnitOfWork
+    from custmgmt.adapters.memory.storage import (
+        MemoryPrincipals,
+        MemoryProspects,
+        MemoryUnitOfWork,
+    )
 
 
 class OwnerDue:
@@ -178,12 +182,25 @@ class MemoryPlans:
         return self.rows.current(prospect_id)
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
+        if plan.version == 0:
+            self._require_prospects((plan.prospect_id,))
+        else:
+            self.rows.require(plan.prospect_id)
         return self.rows.save(plan.prospect_id, plan)
+
+    def _require_prospects(self, prospect_ids: Iterable[str]) -> None:
+        """NotFound unless each prospect is stored (as this unit sees it): a plan is
+        part of its prospect, as the SQL storage keeps it in the prospect's row."""
+        prospects = cast("MemoryProspects", self._uow.prospects).rows
+        for prospect_id in prospect_ids:
+            prospects.require(prospect_id)
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
         rows = self.rows
         staged, committed = rows.staged, rows.committed
         keys = [plan.prospect_id for plan in plans]
+        self._require_prospects(key for key, plan in zip(keys, plans, strict=True)
+                                if plan.version == 0)
         if len(set(keys)) == len(keys) and all(
                 plan.version == 0 and key not in staged and key not in committed
                 for key, plan in zip(keys, plans, strict=True)):

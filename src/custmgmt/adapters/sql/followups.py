@@ -29,11 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from custmgmt.adapters.sql.driver import (
-    columns_of,
     dialect_name,
-    driver_insert_columns,
     driver_rows,
-    insert_rows,
     read_alone,
 )
 from custmgmt.adapters.sql.reach import reach_clause
@@ -45,11 +42,10 @@ from custmgmt.adapters.sql.repositories import (
 )
 from custmgmt.adapters.sql.tables import (
     ClosedMonthRow,
-    FollowUpPlanRow,
     FollowUpRow,
+    ProspectRow,
     table_of,
 )
-from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import (
     FIRST_STAGE,
@@ -63,24 +59,57 @@ from custmgmt.domain.followups import (
 )
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.domain.registrations import RegistrationBatch
-from custmgmt.errors import ConcurrencyError
+from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Principal, Reach, Scope
 from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
-INSERT_PLAN = insert(table_of(FollowUpPlanRow))
 INSERT_FOLLOW_UP = insert(table_of(FollowUpRow))
 INSERT_CLOSED = insert(table_of(ClosedMonthRow))
 
-PLANS = table_of(FollowUpPlanRow)
+ROWS = table_of(ProspectRow)
+"""The plans' table: each prospect's plan is in its row (migration 0027)."""
+PLAN_VALUES: dict[str, Callable[[FollowUpPlan], Any]] = {
+    "owner_id": attrgetter("owner_id"),
+    "owner_team": attrgetter("owner_team"),
+    "grade": attrgetter("grade._value_"),  # the member's value, not via the property
+    "stage": attrgetter("stage._value_"),
+    "active": attrgetter("active"),
+    "anchor": attrgetter("anchor"),
+    "override": attrgetter("override"),
+    "next_due": attrgetter("next_due"),
+    "version": attrgetter("version"),
+}
+"""How each plan field's value is read from a plan."""
+PLAN_FIELDS = tuple(PLAN_VALUES)
+"""A plan's fields; each is the prospect row's column ``plan_`` and its name."""
+
+
+class _PlanColumns:
+    """The prospect row's plan columns by the plan's field names."""
+
+    prospect_id = ROWS.c.id
+    owner_id = ROWS.c.plan_owner_id
+    owner_team = ROWS.c.plan_owner_team
+    grade = ROWS.c.plan_grade
+    stage = ROWS.c.plan_stage
+    active = ROWS.c.plan_active
+    anchor = ROWS.c.plan_anchor
+    override = ROWS.c.plan_override
+    next_due = ROWS.c.plan_next_due
+    version = ROWS.c.plan_version
+
+
+PLAN = _PlanColumns
 GRADES = {grade.value: grade for grade in Grade}
 
 
-def _due(*where: ColumnElement[bool]) -> Select[tuple[str, str, str, date]]:
-    """Active plans due by ``:on``. The indexes (owner_id | owner_team | -, active,
-    next_due, prospect_id, ...) serve the filter and the (next_due, prospect_id) order,
-    and cover the columns read."""
-    return select(PLANS.c.prospect_id, PLANS.c.owner_id, PLANS.c.grade, PLANS.c.next_due).where(
-        PLANS.c.active == true(), PLANS.c.next_due <= bindparam("on"), *where)
+def _due(*where: ColumnElement[bool]) -> Select[str, str, str, date]:
+    """Active plans due by ``:on``. The indexes (plan owner | plan team | -, active,
+    next_due, id, ...) serve the filter and the (next_due, prospect_id) order, and cover
+    the columns read."""
+    return select(PLAN.prospect_id.label("prospect_id"), PLAN.owner_id.label("owner_id"),
+                  PLAN.grade.label("grade"), PLAN.next_due.label("next_due")).where(
+        PLAN.active == true(), PLAN.next_due <= bindparam("on"), *where)
 
 
 _UNCHANGED = bindparam("generation", type_=BigInteger) == CURRENT_GENERATION
@@ -94,10 +123,10 @@ filter over an init plan, SQLite as a constant condition checked before its loop
 (its subquery run once)."""
 
 _ANY: tuple[ColumnElement[bool], ...] = ()
-_OWNER = (PLANS.c.owner_id == bindparam("owner"),)
-_TEAM = (PLANS.c.owner_team == bindparam("team"),)
-_MINE = (PLANS.c.owner_id == bindparam("me"),
-         or_(PLANS.c.owner_team.is_(None), PLANS.c.owner_team != bindparam("team")))
+_OWNER = (PLAN.owner_id == bindparam("owner"),)
+_TEAM = (PLAN.owner_team == bindparam("team"),)
+_MINE = (PLAN.owner_id == bindparam("me"),
+         or_(PLAN.owner_team.is_(None), PLAN.owner_team != bindparam("team")))
 _SHAPES: dict[str, tuple[tuple[ColumnElement[bool], ...], ...]] = {
     "any": (_ANY,),
     "owner": (_OWNER,),
@@ -149,9 +178,10 @@ def _list(dialect: str, shape: str, head: Select[Any] | None = None,
         if len(parts) == 1:
             only = parts[0]
             return only.with_only_columns(
-                PLANS.c.prospect_id, PLANS.c.owner_id, PLANS.c.grade,
-                (cast(bindparam("on"), Date) - PLANS.c.next_due).label("late"),
-            ).order_by(PLANS.c.next_due, PLANS.c.prospect_id)
+                PLAN.prospect_id.label("prospect_id"), PLAN.owner_id.label("owner_id"),
+                PLAN.grade.label("grade"),
+                (cast(bindparam("on"), Date) - PLAN.next_due).label("late"),
+            ).order_by(PLAN.next_due, PLAN.prospect_id)
         ordered = [select(part.order_by(part.selected_columns.next_due,
                                         part.selected_columns.prospect_id).subquery())
                    for part in parts]
@@ -260,88 +290,95 @@ def _dates_on(on: date) -> tuple[dict[Any, date], dict[Any, int]]:
     return found
 
 
-PLAN_COLUMNS: dict[str, Callable[[Any], Any]] = {
-    "prospect_id": attrgetter("prospect_id"),
-    "owner_id": attrgetter("owner_id"),
-    "owner_team": attrgetter("owner_team"),
-    "grade": attrgetter("grade._value_"),  # the member's value, not via the property
-    "stage": attrgetter("stage._value_"),
-    "active": attrgetter("active"),
-    "anchor": attrgetter("anchor"),
-    "override": attrgetter("override"),
-    "next_due": attrgetter("next_due"),
-    "version": attrgetter("version"),
-}
+
+_SET = {f"plan_{field}": bindparam(f"new_{field}") for field in PLAN_FIELDS}
+_THIS = ROWS.c.id == bindparam("prospect")
+FIRST_PLAN = update(ROWS).where(_THIS, PLAN.version.is_(None)).values(_SET)
+"""A prospect's first plan: its row's plan columns, written if it has no plan yet."""
+NEXT_PLAN = update(ROWS).where(_THIS, PLAN.version == bindparam("read")).values(_SET)
+"""A plan changed: written if it is still at the version read (``:read``)."""
+READ_PLAN = select(PLAN.prospect_id, *(ROWS.c[f"plan_{field}"] for field in PLAN_FIELDS))
+HAS_ROW = select(func.count()).select_from(ROWS).where(_THIS)
+HAS_PLAN = HAS_ROW.where(PLAN.version.is_not(None))
 
 
-def _plan_values(plan: FollowUpPlan) -> dict[str, Any]:
-    return {column: read(plan) for column, read in PLAN_COLUMNS.items()}
+def _plan_params(plan: FollowUpPlan) -> dict[str, Any]:
+    """The parameters of ``FIRST_PLAN`` or ``NEXT_PLAN`` writing ``plan`` as it is."""
+    params = {f"new_{field}": read(plan) for field, read in PLAN_VALUES.items()}
+    params["prospect"] = plan.prospect_id
+    return params
 
 
-def _to_plan(row: FollowUpPlanRow) -> FollowUpPlan:
+def _to_plan(row: Any) -> FollowUpPlan:
+    prospect_id, owner_id, team, grade, stage, active, anchor, override, due, version = row
     return FollowUpPlan(
-        prospect_id=ProspectId(row.prospect_id), owner_id=row.owner_id,
-        owner_team=row.owner_team, grade=Grade(row.grade), stage=Stage(row.stage),
-        active=row.active,
-        anchor=row.anchor, override=row.override, next_due=row.next_due, version=row.version,
-    )
+        prospect_id=ProspectId(prospect_id), owner_id=owner_id, owner_team=team,
+        grade=Grade(grade), stage=Stage(stage), active=active, anchor=anchor,
+        override=override, next_due=due, version=version)
+
+
+def first_plan_columns(batch: RegistrationBatch) -> dict[str, list[Any]]:
+    """The plan columns of a batch's prospect rows: the plans ``batch.plans`` describes,
+    built a column at a time (no plan object a row); none if it carries no plans."""
+    first = batch.plans
+    if first is None:
+        return {}
+    size, stage = len(batch), FIRST_STAGE
+    return {
+        "plan_owner_id": [batch.owner_id] * size, "plan_owner_team": [batch.owner_team] * size,
+        "plan_grade": [grade._value_ for grade in batch.grades],
+        "plan_stage": [stage._value_] * size, "plan_active": [followed_up(stage)] * size,
+        "plan_anchor": [first.anchor] * size, "plan_override": [None] * size,
+        "plan_next_due": list(first.next_due), "plan_version": [1] * size}
 
 
 class SqlPlans:
+    """Each prospect's plan, in the plan columns of the prospect's row: a plan is
+    written by an UPDATE of that row, and a prospect not stored can have none."""
+
     def __init__(self, session: Session) -> None:
         self._s = session
 
     def get(self, prospect_id: str) -> FollowUpPlan | None:
-        row = self._s.scalars(select(FollowUpPlanRow)
-                              .where(FollowUpPlanRow.prospect_id == prospect_id)
-                              .execution_options(populate_existing=True)).one_or_none()
+        row = self._s.execute(READ_PLAN.where(ROWS.c.id == prospect_id,
+                                              PLAN.version.is_not(None))).one_or_none()
         return None if row is None else _to_plan(row)
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
         stored = attrs.evolve(plan, version=plan.version + 1)
+        params = _plan_params(stored)
         if plan.version == 0:
-            # an existing plan is skipped, not an error: no savepoint needed
-            if not insert_rows(self._s, PLANS, [_plan_values(stored)], skip_conflicts=True):
-                raise ConcurrencyError(f"plan of {plan.prospect_id!r} already exists")
+            if self._s.execute(FIRST_PLAN, params).rowcount != 1:
+                self._refuse_first(plan.prospect_id)
             return stored
-        versioned_update(self._s, FollowUpPlanRow, {"prospect_id": plan.prospect_id},
-                         plan.version, _plan_values(stored), "plan")
+        params["read"] = plan.version
+        if self._s.execute(NEXT_PLAN, params).rowcount != 1:
+            if not self._s.scalar(HAS_PLAN, {"prospect": plan.prospect_id}):
+                raise NotFound("plan", plan.prospect_id)
+            raise ConcurrencyError(f"plan {plan.prospect_id!r} changed since it was read")
         return stored
 
-    def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        if len(plans) == 1:  # a single registration's plan: one compiled INSERT
-            insert_rows(self._s, PLANS, [{**_plan_values(plans[0]), "version": 1}])
-        elif plans:  # an import batch's: executemany on SQLite, COPY on PostgreSQL
-            driver_insert_columns(self._s, PLANS, {**columns_of(plans, PLAN_COLUMNS),
-                                                   "version": [1] * len(plans)})
+    def _refuse_first(self, prospect_id: str) -> None:
+        """Why a first plan was not written: its prospect is not stored, or has a plan."""
+        if not self._s.scalar(HAS_ROW, {"prospect": prospect_id}):
+            raise NotFound("prospect", prospect_id)
+        raise ConcurrencyError(f"plan of {prospect_id!r} already exists")
 
-    def add_first(self, batch: RegistrationBatch) -> None:
-        """``add_many`` of the plans ``batch.plans`` describes, built a column at a time
-        (no plan object a row)."""
-        first = batch.plans
-        if first is None or not len(batch):
-            return
-        size, stage = len(batch), FIRST_STAGE
-        driver_insert_columns(self._s, PLANS, {
-            "prospect_id": list(batch.ids), "owner_id": [batch.owner_id] * size,
-            "owner_team": [batch.owner_team] * size,
-            "grade": [grade._value_ for grade in batch.grades],
-            "stage": [stage._value_] * size, "active": [followed_up(stage)] * size,
-            "anchor": [first.anchor] * size, "override": [None] * size,
-            "next_due": list(first.next_due), "version": [1] * size})
+    def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
+        """``save`` of each plan, in order (an import's first plans are written with
+        their rows instead: ``first_plan_columns``)."""
+        for plan in plans:
+            self.save(plan)
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [
-            FollowUpPlanRow.active.is_(True), FollowUpPlanRow.next_due <= on,
-            *reach_clause(reach, FollowUpPlanRow.owner_id, FollowUpPlanRow.owner_team),
+            PLAN.active == true(), PLAN.next_due <= on,
+            *reach_clause(reach, PLAN.owner_id, PLAN.owner_team),
         ]
         if owner is not None:
-            clauses.append(FollowUpPlanRow.owner_id == owner)
-        rows = self._s.scalars(
-            select(FollowUpPlanRow).where(*clauses)
-            .order_by(FollowUpPlanRow.next_due, FollowUpPlanRow.prospect_id)
-            .execution_options(populate_existing=True)
-        ).all()
+            clauses.append(PLAN.owner_id == owner)
+        rows = self._s.execute(
+            READ_PLAN.where(*clauses).order_by(PLAN.next_due, PLAN.prospect_id)).all()
         return [_to_plan(r) for r in rows]
 
     def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:

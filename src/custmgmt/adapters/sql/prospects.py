@@ -32,7 +32,7 @@ from custmgmt.adapters.sql.driver import (
     driver_rows,
     insert_rows,
 )
-from custmgmt.adapters.sql.followups import SqlPlans
+from custmgmt.adapters.sql.followups import first_plan_columns
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.repositories import SqlHeads
 from custmgmt.adapters.sql.tables import (
@@ -192,6 +192,7 @@ class SqlProspects:
         prospects, history = batch_columns(batch)
         prospects.update({KEY_COLUMNS[kind]: list(column)
                           for kind, column in zip(KeyKind, batch.keys, strict=True)})
+        prospects.update(first_plan_columns(batch))  # what the batch carries of its rows
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
             with self._s.begin_nested():
@@ -205,8 +206,6 @@ class SqlProspects:
                                                key.kind.value))
             raise ConcurrencyError("a prospect in the batch already exists") from None
         driver_insert_columns(self._s, HISTORY, history)
-        # what the batch carries of its rows, written with them
-        SqlPlans(self._s).add_first(batch)
         SqlHeads(self._s).add_trails(batch)
 
     def _refresh_statistics(self) -> None:

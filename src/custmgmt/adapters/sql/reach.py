@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -10,8 +12,8 @@ from custmgmt.ports.auth import Reach, Scope
 
 def reach_clause(
     reach: Reach,
-    owner: InstrumentedAttribute[str],
-    team: InstrumentedAttribute[str | None],
+    owner: InstrumentedAttribute[str] | ColumnElement[Any],
+    team: InstrumentedAttribute[str | None] | ColumnElement[Any],
 ) -> list[ColumnElement[bool]]:
     if reach.scope is Scope.ANY:
         return []

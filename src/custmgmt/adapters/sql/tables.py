@@ -105,9 +105,31 @@ class ProspectRow(Base):
     email_key: Mapped[str | None] = mapped_column(SealedKey)
     organization_key: Mapped[str | None] = mapped_column(SealedKey)
     credit_code_key: Mapped[str | None] = mapped_column(SealedKey)
+    # Its follow-up plan (all NULL while it has none), in its own row since migration
+    # 0027: a registration writes prospect and plan in one row, and the plan takes no
+    # row, primary key or statement of its own. The plan keeps its own owner, grade,
+    # stage and version: it may be moved or changed apart from the prospect.
+    plan_owner_id: Mapped[str | None] = mapped_column(String(200))
+    plan_owner_team: Mapped[str | None] = mapped_column(String(100))
+    plan_grade: Mapped[str | None] = mapped_column(String(1))
+    plan_stage: Mapped[str | None] = mapped_column(String(30))
+    plan_active: Mapped[bool | None] = mapped_column(Boolean)
+    plan_anchor: Mapped[date | None] = mapped_column(Date)
+    plan_override: Mapped[date | None] = mapped_column(Date)
+    plan_next_due: Mapped[date | None] = mapped_column(Date)
+    plan_version: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_custmgmt_prospects_registered", "registered_at", "id"),
+        # The due lists (per owner, per team, everyone's) read one index range each,
+        # already in (next_due, id) order: no sort, no scan of plans not due. The owner
+        # and team indexes end with the other columns a due list returns: an index-only
+        # scan.
+        Index("ix_custmgmt_prospects_plan_owner_due", "plan_owner_id", "plan_active",
+              "plan_next_due", "id", "plan_grade", "plan_owner_team"),
+        Index("ix_custmgmt_prospects_plan_team_due", "plan_owner_team", "plan_active",
+              "plan_next_due", "id", "plan_owner_id", "plan_grade"),
+        Index("ix_custmgmt_prospects_plan_due_order", "plan_active", "plan_next_due", "id"),
         *(held_key_index("custmgmt_prospects", column) for column in KEY_COLUMNS.values()),
         # Found by customer with ``customer_id = ?``; a prospect is registered (and
         # imported) with none, and those rows are left out of the index.
@@ -397,34 +419,6 @@ class ObserverCursorRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     leased_by: Mapped[str | None] = mapped_column(String(200))
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class FollowUpPlanRow(Base):
-    __tablename__ = "custmgmt_followup_plans"
-
-    # No foreign key: only the library writes a plan, for a prospect it registered, and
-    # the key's look-up cost every imported plan (migration 0026).
-    prospect_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    owner_id: Mapped[str] = mapped_column(String(200))
-    owner_team: Mapped[str | None] = mapped_column(String(100))
-    grade: Mapped[str] = mapped_column(String(1))
-    stage: Mapped[str] = mapped_column(String(30), server_default="initial_contact")
-    active: Mapped[bool] = mapped_column(Boolean)
-    anchor: Mapped[date] = mapped_column(Date)
-    override: Mapped[date | None] = mapped_column(Date)
-    next_due: Mapped[date] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(Integer)
-
-    # The due lists (per owner, per team, everyone's) read one index range each, already
-    # in (next_due, prospect_id) order: no sort, no scan of plans not due. The owner and
-    # team indexes end with the other columns a due list returns: an index-only scan.
-    __table_args__ = (
-        Index("ix_custmgmt_followup_plans_owner_due",
-              "owner_id", "active", "next_due", "prospect_id", "grade", "owner_team"),
-        Index("ix_custmgmt_followup_plans_team_due",
-              "owner_team", "active", "next_due", "prospect_id", "owner_id", "grade"),
-        Index("ix_custmgmt_followup_plans_due_order", "active", "next_due", "prospect_id"),
-    )
 
 
 class FollowUpRow(Base):
