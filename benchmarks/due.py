@@ -47,11 +47,11 @@ DAY = date(2026, 6, 15)
 OWNERS, TEAM_SIZE = 1000, 10
 SAMPLE = 50
 
-RAW_OWNER = ("SELECT id, plan_owner_id, plan_grade, plan_next_due FROM custmgmt_prospects "
-             "WHERE plan_owner_id = {p} AND plan_active = {true} AND plan_next_due <= {p} "
+RAW_OWNER = ("SELECT id, owner_id, plan_grade, plan_next_due FROM custmgmt_prospects "
+             "WHERE owner_id = {p} AND plan_active = {true} AND plan_next_due <= {p} "
              "ORDER BY plan_next_due, id")
-RAW_TEAM_OR = ("SELECT id, plan_owner_id, plan_grade, plan_next_due FROM custmgmt_prospects "
-               "WHERE (plan_owner_team = {p} OR plan_owner_id = {p}) AND plan_active = {true} "
+RAW_TEAM_OR = ("SELECT id, owner_id, plan_grade, plan_next_due FROM custmgmt_prospects "
+               "WHERE (owner_team = {p} OR owner_id = {p}) AND plan_active = {true} "
                "AND plan_next_due <= {p} ORDER BY plan_next_due, id")
 
 
@@ -100,13 +100,13 @@ def build(url: str, plans: int, placeholder: str, execute: Callable[[str], None]
                "registration_active, registration_from_pool, version")
     t_columns = ", ".join(f"t.{c.strip()}" for c in columns.split(",")
                           if c.strip() not in ("grade",))
-    plan = ("plan_owner_id, plan_owner_team, plan_grade, plan_stage, plan_active, "
-            "plan_anchor, plan_override, plan_next_due, plan_version")
+    plan = ("plan_grade, plan_stage, plan_active, plan_anchor, plan_override, "
+            "plan_next_due, plan_version")
     execute(f"INSERT INTO custmgmt_prospects (id, registration_id, owner_id, owner_team, grade, "
             f"{', '.join(c.strip() for c in columns.split(',') if c.strip() != 'grade')}, "
             f"{plan}) "
             f"SELECT 'p-' || {fmt}, 'r-' || {fmt}, {owner}, {team}, {grade}, {t_columns}, "
-            f"{owner}, {team}, {grade}, 'initial_contact', {active}, {due}, NULL, {due}, 1 "
+            f"{grade}, 'initial_contact', {active}, {due}, NULL, {due}, 1 "
             f"FROM {series}, custmgmt_prospects t WHERE t.id = '{template.id}'")
     execute("VACUUM ANALYZE" if is_pg else "ANALYZE")  # as autovacuum leaves a loaded table
 

@@ -237,8 +237,8 @@ COLUMNS = {
         "registration_from_pool", "version", "customer_id", "phone_key", "email_key",
         "organization_key", "credit_code_key",
         # its follow-up plan, in its row (migration 0027)
-        "plan_owner_id", "plan_owner_team", "plan_grade", "plan_stage", "plan_active",
-        "plan_anchor", "plan_override", "plan_next_due", "plan_version"),
+        "plan_grade", "plan_stage", "plan_active", "plan_anchor", "plan_override",
+        "plan_next_due", "plan_version"),
     "custmgmt_prospect_history": (
         "prospect_id", "position", "kind", "by", "at", "before", "after", "reason"),
     "custmgmt_audit": (
@@ -311,7 +311,7 @@ class RawBatch:
             None, None, None, row["willingness"], row["potential_value"], "CNY", grade, False,
             "initial_contact", "u-alice", None, f"{self._import_id}:{line}", "u-alice", at,
             True, False, 1, None, phone, email, None, None,
-            "u-alice", None, grade, "initial_contact", True, self._day(self.today), None,
+            grade, "initial_contact", True, self._day(self.today), None,
             self._day(self.today + timedelta(days=CADENCE_DAYS[grade])), 1))
         self._named.append((pid, grade))
 
@@ -473,7 +473,7 @@ LANE_INDEXES = {
          "WHERE active",
          "CREATE INDEX lane_team_due ON lane_prospects (owner_team, next_due{id}) "
          "WHERE active"),
-    # the covering indexes custmgmt_followup_plans has today
+    # the covering indexes custmgmt's plans had before migration 0027
     "-as-today": ("CREATE INDEX lane_owner_due ON lane_prospects "
                   "(owner_id, active, next_due, id, grade, owner_team)",
                   "CREATE INDEX lane_team_due ON lane_prospects "

@@ -482,16 +482,22 @@ class FollowUpQuery:
 
 
 class FollowUpPlanRepository(Protocol):
-    """One follow-up plan per prospect: its cadence and next due date."""
+    """One follow-up plan per stored prospect: its cadence and next due date. A plan is
+    part of its prospect (the SQL storage keeps it in the prospect's row): its owner and
+    team are its prospect's, so a plan moves with its prospect (the plan keeper saves
+    it after the prospect, in the same unit)."""
 
     def get(self, prospect_id: str) -> FollowUpPlan | None: ...
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
-        """Insert (version 0 -> 1) or update (version n -> n + 1, ConcurrencyError if stale)."""
+        """Insert (version 0 -> 1) or update (version n -> n + 1). NotFound("prospect")
+        if its prospect is not stored, NotFound("plan") for an update of a plan not
+        stored; ConcurrencyError if stale, if a new plan's prospect has one already, or
+        if its owner and team are not its prospect's as stored."""
         ...
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        """Insert many new plans (bulk import)."""
+        """``save`` of each plan, all or none: a refused plan leaves none of them written."""
         ...
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:

@@ -98,14 +98,55 @@ class FollowUpStorageContract:
             assert (refused.value.kind, refused.value.ident) == ("prospect", "p-000404")
         with storage.unit_of_work() as uow:
             assert uow.plans.get("p-000404") is None and uow.plans.get("p-000001") is None
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFound) as refused:
                 uow.plans.save(attrs.evolve(plan(1), version=1))
+            assert refused.value.kind == "plan"
             stored = uow.plans.save(plan(1))
             with pytest.raises(ConcurrencyError):
                 uow.plans.save(plan(1))
             uow.commit()
         with storage.unit_of_work() as uow:
             assert uow.plans.get("p-000001") == stored
+
+    def test_a_plan_has_its_prospects_owner_and_team(self, storage: Storage) -> None:
+        """A plan is refused unless its owner and team are its prospect's as stored: a
+        plan moves with its prospect (the plan keeper saves it after the prospect)."""
+        self._prospects(storage, ("u-alice", "east"), ("u-alice", "east"))
+        for stray in (plan(1, owner="u-bob"), plan(1, team="west"), plan(1, team=None)):
+            with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+                uow.plans.save(stray)
+        with storage.unit_of_work() as uow:
+            stored = uow.plans.save(plan(1))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConcurrencyError):
+                uow.plans.save(attrs.evolve(stored, owner_id="u-bob", owner_team="west"))
+            prospect = uow.prospects.get(ProspectId("p-000001"))
+            uow.prospects.update(attrs.evolve(prospect, owner_id="u-bob", owner_team="west"))
+            moved = uow.plans.save(attrs.evolve(stored, owner_id="u-bob", owner_team="west"))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.plans.get("p-000001") == moved
+            bob = Reach(scope=Scope.OWN, principal_id="u-bob")
+            assert [p.prospect_id for p in uow.plans.due(bob, DAY)] == ["p-000001"]
+
+    def test_add_many_writes_every_plan_or_none(self, storage: Storage) -> None:
+        """A refused ``add_many`` leaves nothing behind, even in a unit committed after
+        the refusal is caught."""
+        self._prospects(storage, ("u-alice", "east"), ("u-alice", "east"))
+        with storage.unit_of_work() as uow:
+            kept = uow.plans.save(plan(2))
+            uow.commit()
+        refusals = ([plan(1), plan(404)], [plan(1), plan(2)], [plan(1), plan(2, owner="u-bob")],
+                    [plan(1), attrs.evolve(kept, version=9)])
+        for plans in refusals:
+            with storage.unit_of_work() as uow:
+                with pytest.raises((NotFound, ConcurrencyError)):
+                    uow.plans.add_many(plans)
+                uow.commit()
+            with storage.unit_of_work() as uow:
+                assert uow.plans.get("p-000001") is None
+                assert uow.plans.get("p-000002") == kept
 
     def test_due_plans_keep_to_reach_date_and_activity(self, storage: Storage) -> None:
         self._prospects(storage, ("u-alice", "east"), ("u-bob", "east"), ("u-carol", "west"),
@@ -324,6 +365,9 @@ class FollowUpStorageContract:
                 three = uow.plans.get("p-000003")
                 assert one is not None and two is not None and three is not None
                 assert lists(uow) == before
+                # a plan is handed over with its prospect
+                first = uow.prospects.get(ProspectId("p-000001"))
+                uow.prospects.update(attrs.evolve(first, owner_id="u-bob", owner_team="west"))
                 uow.plans.save(attrs.evolve(one, owner_id="u-bob", owner_team="west"))
                 uow.plans.save(attrs.evolve(two, next_due=DAY + timedelta(days=9)))
                 uow.plans.save(attrs.evolve(three, active=False))

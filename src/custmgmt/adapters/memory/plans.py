@@ -23,6 +23,7 @@ from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.followups import DueItem, FollowUpPlan, by_priority, days_late, due_item
 from custmgmt.domain.prospects import Grade
+from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Principal, Reach, Scope
 
 if TYPE_CHECKING:
@@ -182,35 +183,48 @@ class MemoryPlans:
         return self.rows.current(prospect_id)
 
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
-        if plan.version == 0:
-            self._require_prospects((plan.prospect_id,))
-        else:
-            self.rows.require(plan.prospect_id)
+        self._check((plan,))
         return self.rows.save(plan.prospect_id, plan)
 
-    def _require_prospects(self, prospect_ids: Iterable[str]) -> None:
-        """NotFound unless each prospect is stored (as this unit sees it): a plan is
-        part of its prospect, as the SQL storage keeps it in the prospect's row."""
+    def _check(self, plans: Iterable[FollowUpPlan]) -> None:
+        """Refuse what the SQL storage, which keeps a plan in its prospect's row, refuses:
+        a plan of a prospect not stored (NotFound), a changed plan not stored (NotFound),
+        a plan whose owner and team are not its prospect's (ConcurrencyError)."""
         prospects = cast("MemoryProspects", self._uow.prospects).rows
-        for prospect_id in prospect_ids:
-            prospects.require(prospect_id)
+        for plan in plans:
+            prospect = prospects.current(plan.prospect_id)
+            if prospect is None:
+                raise NotFound("prospect", plan.prospect_id)
+            if plan.version:
+                self.rows.require(plan.prospect_id)
+            if (prospect.owner_id, prospect.owner_team) != (plan.owner_id, plan.owner_team):
+                raise ConcurrencyError(
+                    f"plan of {plan.prospect_id!r} is not in step with its prospect: a "
+                    "plan's owner and team are its prospect's")
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
+        self._check(plans)
         rows = self.rows
         staged, committed = rows.staged, rows.committed
         keys = [plan.prospect_id for plan in plans]
-        self._require_prospects(key for key, plan in zip(keys, plans, strict=True)
-                                if plan.version == 0)
         if len(set(keys)) == len(keys) and all(
                 plan.version == 0 and key not in staged and key not in committed
                 for key, plan in zip(keys, plans, strict=True)):
             rows.add_many_new(list(zip(keys, plans, strict=True)))  # the usual case: new
             return
-        for key, plan in zip(keys, plans, strict=True):
-            if plan.version == 0 and key not in staged and key not in committed:
-                rows.add_new(key, plan)  # what ``save`` does with a new plan
-            else:
+        before = dict(staged)
+        try:
+            for key, plan in zip(keys, plans, strict=True):
                 rows.save(key, plan)
+        except BaseException:  # all or none, as SQL's savepoint
+            staged.clear()
+            staged.update(before)
+            raise
+
+    def add_first(self, plans: Sequence[FollowUpPlan]) -> None:
+        """The first plans of a batch of prospects just added (``add_batch``): new, and
+        in step with their prospects, as ``plans_of`` made them."""
+        self.rows.add_many_new([(plan.prospect_id, plan) for plan in plans])
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         committed, staged = self._due(reach, on, owner)

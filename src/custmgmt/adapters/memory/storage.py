@@ -246,7 +246,7 @@ class MemoryProspects:
                     added.append(prospect.id)
             # what the batch carries of its rows, written with them
             if batch.plans is not None:
-                cast(MemoryPlans, self._uow.plans).add_many(plans_of(batch))
+                cast(MemoryPlans, self._uow.plans).add_first(plans_of(batch))
             if batch.trails is not None:
                 cast(MemoryHeads, self._uow.heads).add_many(batch.trail_heads())
         except BaseException:

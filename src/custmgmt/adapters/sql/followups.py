@@ -59,7 +59,7 @@ from custmgmt.domain.followups import (
 )
 from custmgmt.domain.prospects import Grade, Stage
 from custmgmt.domain.registrations import RegistrationBatch
-from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.errors import ConcurrencyError, NotFound, StorageError
 from custmgmt.ports.auth import Principal, Reach, Scope
 from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
@@ -69,8 +69,6 @@ INSERT_CLOSED = insert(table_of(ClosedMonthRow))
 ROWS = table_of(ProspectRow)
 """The plans' table: each prospect's plan is in its row (migration 0027)."""
 PLAN_VALUES: dict[str, Callable[[FollowUpPlan], Any]] = {
-    "owner_id": attrgetter("owner_id"),
-    "owner_team": attrgetter("owner_team"),
     "grade": attrgetter("grade._value_"),  # the member's value, not via the property
     "stage": attrgetter("stage._value_"),
     "active": attrgetter("active"),
@@ -79,17 +77,17 @@ PLAN_VALUES: dict[str, Callable[[FollowUpPlan], Any]] = {
     "next_due": attrgetter("next_due"),
     "version": attrgetter("version"),
 }
-"""How each plan field's value is read from a plan."""
+"""How each of a plan's own fields is read from a plan: the prospect row's column
+``plan_`` and its name holds it. Its owner and team are the row's own."""
 PLAN_FIELDS = tuple(PLAN_VALUES)
-"""A plan's fields; each is the prospect row's column ``plan_`` and its name."""
 
 
 class _PlanColumns:
-    """The prospect row's plan columns by the plan's field names."""
+    """The prospect row's columns by the plan's field names."""
 
     prospect_id = ROWS.c.id
-    owner_id = ROWS.c.plan_owner_id
-    owner_team = ROWS.c.plan_owner_team
+    owner_id = ROWS.c.owner_id
+    owner_team = ROWS.c.owner_team
     grade = ROWS.c.plan_grade
     stage = ROWS.c.plan_stage
     active = ROWS.c.plan_active
@@ -104,9 +102,9 @@ GRADES = {grade.value: grade for grade in Grade}
 
 
 def _due(*where: ColumnElement[bool]) -> Select[str, str, str, date]:
-    """Active plans due by ``:on``. The indexes (plan owner | plan team | -, active,
-    next_due, id, ...) serve the filter and the (next_due, prospect_id) order, and cover
-    the columns read."""
+    """Active plans due by ``:on``. The owner's and the team's indexes (owner_id |
+    owner_team, active, next_due, id, ...) serve the filter and the (next_due,
+    prospect_id) order, and cover the columns read; everyone's list reads the table."""
     return select(PLAN.prospect_id.label("prospect_id"), PLAN.owner_id.label("owner_id"),
                   PLAN.grade.label("grade"), PLAN.next_due.label("next_due")).where(
         PLAN.active == true(), PLAN.next_due <= bindparam("on"), *where)
@@ -293,28 +291,36 @@ def _dates_on(on: date) -> tuple[dict[Any, date], dict[Any, int]]:
 
 _SET = {f"plan_{field}": bindparam(f"new_{field}") for field in PLAN_FIELDS}
 _THIS = ROWS.c.id == bindparam("prospect")
-FIRST_PLAN = update(ROWS).where(_THIS, PLAN.version.is_(None)).values(_SET)
+_IN_STEP = (ROWS.c.owner_id == bindparam("owner"),
+            ROWS.c.owner_team.is_not_distinct_from(bindparam("team")))
+"""The plan's owner and team are its prospect's as stored."""
+FIRST_PLAN = update(ROWS).where(_THIS, *_IN_STEP, PLAN.version.is_(None)).values(_SET)
 """A prospect's first plan: its row's plan columns, written if it has no plan yet."""
-NEXT_PLAN = update(ROWS).where(_THIS, PLAN.version == bindparam("read")).values(_SET)
+NEXT_PLAN = update(ROWS).where(_THIS, *_IN_STEP, PLAN.version == bindparam("read")) \
+    .values(_SET)
 """A plan changed: written if it is still at the version read (``:read``)."""
-READ_PLAN = select(PLAN.prospect_id, *(ROWS.c[f"plan_{field}"] for field in PLAN_FIELDS))
-HAS_ROW = select(func.count()).select_from(ROWS).where(_THIS)
-HAS_PLAN = HAS_ROW.where(PLAN.version.is_not(None))
+READ_PLAN = select(PLAN.prospect_id, PLAN.owner_id, PLAN.owner_team,
+                   *(ROWS.c[f"plan_{field}"] for field in PLAN_FIELDS))
+STORED = select(PLAN.owner_id, PLAN.owner_team, PLAN.version).where(_THIS)
 
 
 def _plan_params(plan: FollowUpPlan) -> dict[str, Any]:
     """The parameters of ``FIRST_PLAN`` or ``NEXT_PLAN`` writing ``plan`` as it is."""
     params = {f"new_{field}": read(plan) for field, read in PLAN_VALUES.items()}
-    params["prospect"] = plan.prospect_id
+    params.update(prospect=plan.prospect_id, owner=plan.owner_id, team=plan.owner_team)
     return params
 
 
 def _to_plan(row: Any) -> FollowUpPlan:
     prospect_id, owner_id, team, grade, stage, active, anchor, override, due, version = row
-    return FollowUpPlan(
-        prospect_id=ProspectId(prospect_id), owner_id=owner_id, owner_team=team,
-        grade=Grade(grade), stage=Stage(stage), active=active, anchor=anchor,
-        override=override, next_due=due, version=version)
+    try:
+        return FollowUpPlan(
+            prospect_id=ProspectId(prospect_id), owner_id=owner_id, owner_team=team,
+            grade=Grade(grade), stage=Stage(stage), active=active, anchor=anchor,
+            override=override, next_due=due, version=version)
+    except (ValueError, TypeError):  # a row edited by hand: not a plan custmgmt wrote
+        raise StorageError(f"the stored plan of {prospect_id!r} is not one custmgmt "
+                           "wrote") from None
 
 
 def first_plan_columns(batch: RegistrationBatch) -> dict[str, list[Any]]:
@@ -325,7 +331,6 @@ def first_plan_columns(batch: RegistrationBatch) -> dict[str, list[Any]]:
         return {}
     size, stage = len(batch), FIRST_STAGE
     return {
-        "plan_owner_id": [batch.owner_id] * size, "plan_owner_team": [batch.owner_team] * size,
         "plan_grade": [grade._value_ for grade in batch.grades],
         "plan_stage": [stage._value_] * size, "plan_active": [followed_up(stage)] * size,
         "plan_anchor": [first.anchor] * size, "plan_override": [None] * size,
@@ -347,28 +352,37 @@ class SqlPlans:
     def save(self, plan: FollowUpPlan) -> FollowUpPlan:
         stored = attrs.evolve(plan, version=plan.version + 1)
         params = _plan_params(stored)
-        if plan.version == 0:
-            if self._s.execute(FIRST_PLAN, params).rowcount != 1:
-                self._refuse_first(plan.prospect_id)
-            return stored
-        params["read"] = plan.version
-        if self._s.execute(NEXT_PLAN, params).rowcount != 1:
-            if not self._s.scalar(HAS_PLAN, {"prospect": plan.prospect_id}):
-                raise NotFound("plan", plan.prospect_id)
-            raise ConcurrencyError(f"plan {plan.prospect_id!r} changed since it was read")
+        if plan.version:
+            params["read"] = plan.version
+        if self._s.execute(NEXT_PLAN if plan.version else FIRST_PLAN, params).rowcount != 1:
+            self._refuse(plan)
         return stored
 
-    def _refuse_first(self, prospect_id: str) -> None:
-        """Why a first plan was not written: its prospect is not stored, or has a plan."""
-        if not self._s.scalar(HAS_ROW, {"prospect": prospect_id}):
-            raise NotFound("prospect", prospect_id)
-        raise ConcurrencyError(f"plan of {prospect_id!r} already exists")
+    def _refuse(self, plan: FollowUpPlan) -> None:
+        """Why ``plan`` was not written: its prospect is not stored, it was not (a first
+        plan: it was) stored, it is not in step with its prospect, or it changed."""
+        found = self._s.execute(STORED, {"prospect": plan.prospect_id}).one_or_none()
+        if found is None:
+            raise NotFound("prospect", plan.prospect_id)
+        owner, team, version = found
+        if plan.version and version is None:
+            raise NotFound("plan", plan.prospect_id)
+        if not plan.version and version is not None:
+            raise ConcurrencyError(f"plan of {plan.prospect_id!r} already exists")
+        if (owner, team) != (plan.owner_id, plan.owner_team):
+            raise ConcurrencyError(f"plan of {plan.prospect_id!r} is not in step with its "
+                                   "prospect: a plan's owner and team are its prospect's")
+        raise ConcurrencyError(f"plan {plan.prospect_id!r} changed since it was read")
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        """``save`` of each plan, in order (an import's first plans are written with
+        """``save`` of each plan, all or none (an import's first plans are written with
         their rows instead: ``first_plan_columns``)."""
-        for plan in plans:
-            self.save(plan)
+        if len(plans) == 1:  # a registration's: one statement, nothing to undo
+            self.save(plans[0])
+            return
+        with self._s.begin_nested():
+            for plan in plans:
+                self.save(plan)
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [

@@ -89,8 +89,8 @@ class ProspectRow(Base):
     grade: Mapped[str] = mapped_column(String(1))
     grade_is_manual: Mapped[bool] = mapped_column(Boolean)
     stage: Mapped[str] = mapped_column(String(30))
-    owner_id: Mapped[str] = mapped_column(String(200), index=True)
-    owner_team: Mapped[str | None] = mapped_column(String(100), index=True)
+    owner_id: Mapped[str] = mapped_column(String(200))
+    owner_team: Mapped[str | None] = mapped_column(String(100))
     registration_id: Mapped[str] = mapped_column(String(100), unique=True)
     registered_by: Mapped[str] = mapped_column(String(200))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -107,10 +107,8 @@ class ProspectRow(Base):
     credit_code_key: Mapped[str | None] = mapped_column(SealedKey)
     # Its follow-up plan (all NULL while it has none), in its own row since migration
     # 0027: a registration writes prospect and plan in one row, and the plan takes no
-    # row, primary key or statement of its own. The plan keeps its own owner, grade,
-    # stage and version: it may be moved or changed apart from the prospect.
-    plan_owner_id: Mapped[str | None] = mapped_column(String(200))
-    plan_owner_team: Mapped[str | None] = mapped_column(String(100))
+    # row, primary key, statement or index of its own. The plan's owner and team are
+    # the prospect's (owner_id, owner_team); its grade, stage and version its own.
     plan_grade: Mapped[str | None] = mapped_column(String(1))
     plan_stage: Mapped[str | None] = mapped_column(String(30))
     plan_active: Mapped[bool | None] = mapped_column(Boolean)
@@ -121,15 +119,15 @@ class ProspectRow(Base):
 
     __table_args__ = (
         Index("ix_custmgmt_prospects_registered", "registered_at", "id"),
-        # The due lists (per owner, per team, everyone's) read one index range each,
-        # already in (next_due, id) order: no sort, no scan of plans not due. The owner
-        # and team indexes end with the other columns a due list returns: an index-only
-        # scan.
-        Index("ix_custmgmt_prospects_plan_owner_due", "plan_owner_id", "plan_active",
-              "plan_next_due", "id", "plan_grade", "plan_owner_team"),
-        Index("ix_custmgmt_prospects_plan_team_due", "plan_owner_team", "plan_active",
-              "plan_next_due", "id", "plan_owner_id", "plan_grade"),
-        Index("ix_custmgmt_prospects_plan_due_order", "plan_active", "plan_next_due", "id"),
+        # An owner's and a team's prospects, and their due lists: one index range each,
+        # the due list's already in (next_due, id) order (no sort, no scan of plans not
+        # due) and covering the columns it returns (an index-only scan). Everyone's due
+        # list (an administrator's) reads the table: an index for it cost every
+        # registration a fifth of its writing.
+        Index("ix_custmgmt_prospects_owner_due", "owner_id", "plan_active",
+              "plan_next_due", "id", "plan_grade", "owner_team"),
+        Index("ix_custmgmt_prospects_team_due", "owner_team", "plan_active",
+              "plan_next_due", "id", "owner_id", "plan_grade"),
         *(held_key_index("custmgmt_prospects", column) for column in KEY_COLUMNS.values()),
         # Found by customer with ``customer_id = ?``; a prospect is registered (and
         # imported) with none, and those rows are left out of the index.
