@@ -169,9 +169,12 @@ def _plans() -> list[FollowUpPlan]:
 
 
 def _their_prospects(uow: UnitOfWork, plans: list[FollowUpPlan]) -> None:
-    """A stored prospect for each plan (a plan is of a stored prospect)."""
+    """A stored prospect for each plan, with its owner and team (a plan is of a stored
+    prospect, and has its owner and team)."""
     for n, plan in enumerate(plans):
-        add_prospect(uow, attrs.evolve(make_prospect(n), id=plan.prospect_id))
+        add_prospect(uow, attrs.evolve(make_prospect(n, owner=plan.owner_id,
+                                                     team=plan.owner_team),
+                                       id=plan.prospect_id))
 
 
 def test_committed_plans_are_packed_untracked_and_read_back_equal() -> None:

@@ -133,3 +133,23 @@ def test_released_and_claimed_are_in_history(
     assert [(h.kind, h.before, h.after) for h in history[-2:]] == [
         (ChangeKind.RELEASED, "u-alice", "pool"), (ChangeKind.CLAIMED, "u-alice", "u-bob")]
     assert datetime(2026, 3, 12, 1, 30, tzinfo=UTC) == history[-1].at
+
+
+def test_follow_up_history_goes_with_a_claimed_prospect(
+    storage_url: str, clock: FixedClock
+) -> None:
+    """On every storage: a prospect released to the pool and claimed by another takes
+    its follow-up records (and its plan) to its new owner."""
+    with custmgmt.open(storage_url, clock=clock, settings=LAPSE, migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"}, team="east")
+        bob = app.principal("u-bob", roles={"salesperson"}, team="west")
+        root = app.principal("u-root", roles={"admin"})
+        p = register(app, alice, 1)
+        app.followups.record(alice, p.id, channel="phone", summary="call")
+        clock.advance(days=12)
+        assert app.pool.release_lapsed(root).released == (p.id,)
+        app.pool.claim(bob, p.id)
+        assert [f.prospect_id for f in app.followups.history(bob)] == [p.id]
+        assert app.followups.history(alice) == ()
+        plan = app.followups.plan(bob, p.id)
+        assert plan is not None and (plan.owner_id, plan.owner_team) == ("u-bob", "west")

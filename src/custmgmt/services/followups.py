@@ -60,11 +60,10 @@ class PlanKeeper:
             plan = derive_plan(prospect, previous, self.policy, today)
             if plan != previous:
                 uow.plans.save(plan)
-            if previous is not None and (previous.owner_id, previous.owner_team) != (
-                    prospect.owner_id, prospect.owner_team):
-                # Records follow ownership: the new owner (and manager) read the whole
-                # history, the former ones none of it.
-                uow.follow_ups.reassign(prospect.id, prospect.owner_id, prospect.owner_team)
+            # Records follow ownership: the new owner (and manager) read the whole
+            # history, the former ones none of it. Told at every change: a plan's owner
+            # is its prospect's, so the plan read cannot say whether the owner changed.
+            uow.follow_ups.reassign(prospect.id, prospect.owner_id, prospect.owner_team)
 
     def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
         """The first plan of each prospect of a batch just registered."""

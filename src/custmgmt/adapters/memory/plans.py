@@ -203,18 +203,19 @@ class MemoryPlans:
                     "plan's owner and team are its prospect's")
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
-        self._check(plans)
         rows = self.rows
         staged, committed = rows.staged, rows.committed
         keys = [plan.prospect_id for plan in plans]
         if len(set(keys)) == len(keys) and all(
                 plan.version == 0 and key not in staged and key not in committed
                 for key, plan in zip(keys, plans, strict=True)):
+            self._check(plans)
             rows.add_many_new(list(zip(keys, plans, strict=True)))  # the usual case: new
             return
         before = dict(staged)
-        try:
+        try:  # ``save`` of each, in order (a plan may follow one of its own in the list)
             for key, plan in zip(keys, plans, strict=True):
+                self._check((plan,))
                 rows.save(key, plan)
         except BaseException:  # all or none, as SQL's savepoint
             staged.clear()

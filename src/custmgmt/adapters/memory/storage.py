@@ -250,8 +250,10 @@ class MemoryProspects:
             if batch.trails is not None:
                 cast(MemoryHeads, self._uow.heads).add_many(batch.trail_heads())
         except BaseException:
+            plans = cast(MemoryPlans, self._uow.plans).rows.staged
             for prospect_id in added:
                 self.rows.staged.pop(prospect_id, None)
+                plans.pop(prospect_id, None)  # (its new ids: no plan was staged before)
             self.keys.restore(mark)
             raise
 

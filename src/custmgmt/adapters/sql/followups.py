@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from itertools import repeat
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import attrs
 from sqlalchemy import (
@@ -65,6 +66,9 @@ from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
 INSERT_FOLLOW_UP = insert(table_of(FollowUpRow))
 INSERT_CLOSED = insert(table_of(ClosedMonthRow))
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 ROWS = table_of(ProspectRow)
 """The plans' table: each prospect's plan is in its row (migration 0027)."""
@@ -301,7 +305,7 @@ NEXT_PLAN = update(ROWS).where(_THIS, *_IN_STEP, PLAN.version == bindparam("read
 """A plan changed: written if it is still at the version read (``:read``)."""
 READ_PLAN = select(PLAN.prospect_id, PLAN.owner_id, PLAN.owner_team,
                    *(ROWS.c[f"plan_{field}"] for field in PLAN_FIELDS))
-STORED = select(PLAN.owner_id, PLAN.owner_team, PLAN.version).where(_THIS)
+STORED = select(PLAN.version).where(_THIS)
 
 
 def _plan_params(plan: FollowUpPlan) -> dict[str, Any]:
@@ -313,14 +317,23 @@ def _plan_params(plan: FollowUpPlan) -> dict[str, Any]:
 
 def _to_plan(row: Any) -> FollowUpPlan:
     prospect_id, owner_id, team, grade, stage, active, anchor, override, due, version = row
-    try:
-        return FollowUpPlan(
-            prospect_id=ProspectId(prospect_id), owner_id=owner_id, owner_team=team,
-            grade=Grade(grade), stage=Stage(stage), active=active, anchor=anchor,
-            override=override, next_due=due, version=version)
-    except (ValueError, TypeError):  # a row edited by hand: not a plan custmgmt wrote
-        raise StorageError(f"the stored plan of {prospect_id!r} is not one custmgmt "
-                           "wrote") from None
+    return FollowUpPlan(
+        prospect_id=ProspectId(prospect_id), owner_id=owner_id, owner_team=team,
+        grade=Grade(grade), stage=Stage(stage), active=active, anchor=anchor,
+        override=override, next_due=due, version=version)
+
+
+def _reads_plans(read: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``read``, giving a stored plan custmgmt did not write (a row edited by hand: a
+    grade, stage or date no plan has) as StorageError, not as what reading it raised."""
+    @functools.wraps(read)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return read(*args, **kwargs)
+        except (KeyError, TypeError, ValueError):
+            raise StorageError("a stored follow-up plan is not one custmgmt wrote (a row "
+                               "edited by hand?)") from None
+    return checked
 
 
 def first_plan_columns(batch: RegistrationBatch) -> dict[str, list[Any]]:
@@ -344,6 +357,7 @@ class SqlPlans:
     def __init__(self, session: Session) -> None:
         self._s = session
 
+    @_reads_plans
     def get(self, prospect_id: str) -> FollowUpPlan | None:
         row = self._s.execute(READ_PLAN.where(ROWS.c.id == prospect_id,
                                               PLAN.version.is_not(None))).one_or_none()
@@ -364,15 +378,15 @@ class SqlPlans:
         found = self._s.execute(STORED, {"prospect": plan.prospect_id}).one_or_none()
         if found is None:
             raise NotFound("prospect", plan.prospect_id)
-        owner, team, version = found
+        version = found[0]
         if plan.version and version is None:
             raise NotFound("plan", plan.prospect_id)
         if not plan.version and version is not None:
             raise ConcurrencyError(f"plan of {plan.prospect_id!r} already exists")
-        if (owner, team) != (plan.owner_id, plan.owner_team):
-            raise ConcurrencyError(f"plan of {plan.prospect_id!r} is not in step with its "
-                                   "prospect: a plan's owner and team are its prospect's")
-        raise ConcurrencyError(f"plan {plan.prospect_id!r} changed since it was read")
+        if version != (plan.version or None):
+            raise ConcurrencyError(f"plan {plan.prospect_id!r} changed since it was read")
+        raise ConcurrencyError(f"plan of {plan.prospect_id!r} is not in step with its "
+                               "prospect: a plan's owner and team are its prospect's")
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
         """``save`` of each plan, all or none (an import's first plans are written with
@@ -384,6 +398,7 @@ class SqlPlans:
             for plan in plans:
                 self.save(plan)
 
+    @_reads_plans
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         clauses: list[ColumnElement[bool]] = [
             PLAN.active == true(), PLAN.next_due <= on,
@@ -395,6 +410,7 @@ class SqlPlans:
             READ_PLAN.where(*clauses).order_by(PLAN.next_due, PLAN.prospect_id)).all()
         return [_to_plan(r) for r in rows]
 
+    @_reads_plans
     def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
         params: dict[str, Any] = {"on": on}
         shape = _shape(reach, owner, params)
@@ -403,6 +419,7 @@ class SqlPlans:
         dialect = dialect_name(self._s)
         return due_items_of(driver_rows(self._s, due_statement(dialect, shape), params), on)
 
+    @_reads_plans
     def due_for(self, principal_id: str, reach: Reach, on: date, owner: str | None = None,
                 known: Principal | None = None,
                 ) -> tuple[Principal | None, Sequence[DueItem]]:
@@ -518,8 +535,13 @@ class SqlFollowUps:
         return [OnTimeCount(owner, int(total), int(done or 0)) for owner, total, done in rows]
 
     def reassign(self, prospect_id: str, owner_id: str, owner_team: str | None) -> None:
+        # only the records held otherwise: the plan keeper tells every change of a
+        # prospect, and most leave its owner as it was
         self._s.execute(
-            update(FollowUpRow).where(FollowUpRow.prospect_id == prospect_id)
+            update(FollowUpRow).where(
+                FollowUpRow.prospect_id == prospect_id,
+                or_(FollowUpRow.owner_id != owner_id,
+                    FollowUpRow.owner_team.is_distinct_from(owner_team)))
             .values(owner_id=owner_id, owner_team=owner_team)
             .execution_options(synchronize_session=False))
 

@@ -109,13 +109,14 @@ class ProspectRow(Base):
     # 0027: a registration writes prospect and plan in one row, and the plan takes no
     # row, primary key, statement or index of its own. The plan's owner and team are
     # the prospect's (owner_id, owner_team); its grade, stage and version its own.
-    plan_grade: Mapped[str | None] = mapped_column(String(1))
-    plan_stage: Mapped[str | None] = mapped_column(String(30))
-    plan_active: Mapped[bool | None] = mapped_column(Boolean)
-    plan_anchor: Mapped[date | None] = mapped_column(Date)
-    plan_override: Mapped[date | None] = mapped_column(Date)
-    plan_next_due: Mapped[date | None] = mapped_column(Date)
-    plan_version: Mapped[int | None] = mapped_column(Integer)
+    # Deferred: a prospect loaded is loaded without them (only ``SqlPlans`` reads them).
+    plan_grade: Mapped[str | None] = mapped_column(String(1), deferred=True)
+    plan_stage: Mapped[str | None] = mapped_column(String(30), deferred=True)
+    plan_active: Mapped[bool | None] = mapped_column(Boolean, deferred=True)
+    plan_anchor: Mapped[date | None] = mapped_column(Date, deferred=True)
+    plan_override: Mapped[date | None] = mapped_column(Date, deferred=True)
+    plan_next_due: Mapped[date | None] = mapped_column(Date, deferred=True)
+    plan_version: Mapped[int | None] = mapped_column(Integer, deferred=True)
 
     __table_args__ = (
         Index("ix_custmgmt_prospects_registered", "registered_at", "id"),
