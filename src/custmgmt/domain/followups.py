@@ -34,7 +34,7 @@ from custmgmt.domain.validation import (
     text,
     unchecked,
 )
-from custmgmt.errors import FieldError, InvalidTransition, ValidationError
+from custmgmt.errors import ConcurrencyError, FieldError, InvalidTransition, ValidationError
 
 
 class Channel(enum.Enum):
@@ -241,6 +241,17 @@ def first_plan_dates(grades: Sequence[Grade], policy: CadencePolicy, today: date
     """``first_plans`` of a batch with ``grades``, as the dates a batch carries to be
     written with its rows (``RegistrationBatch.plans``): no plan object a row."""
     return FirstPlans(anchor=today, next_due=tuple(_first_due(grades, policy, today)))
+
+
+def first_plan_for(prospect: Prospect, plan: FollowUpPlan) -> FollowUpPlan:
+    """``plan`` as stored with ``prospect`` just registered (version 1), if it is a first
+    plan (version 0) of that prospect, with its owner and team; else ConcurrencyError,
+    as ``plans.save`` refuses a plan not in step with its prospect."""
+    if (plan.prospect_id, plan.owner_id, plan.owner_team, plan.version) != (
+            prospect.id, prospect.owner_id, prospect.owner_team, 0):
+        raise ConcurrencyError(f"plan of {plan.prospect_id!r} is not a first plan in step "
+                               f"with prospect {prospect.id!r}")
+    return attrs.evolve(plan, version=1)
 
 
 def plans_of(batch: RegistrationBatch) -> list[FollowUpPlan]:

@@ -124,9 +124,13 @@ class ProspectRepository(Protocol):
     A storage may keep that entry as the row's registration until the first change
     (the SQL storage does)."""
 
-    def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
+    def add(self, prospect: Prospect, keys: frozenset[IdentityKey],
+            plan: FollowUpPlan | None = None) -> Prospect:
         """Store a new prospect (version 1) holding ``keys``. Raises ClaimConflict if
-        one of them is already held by another prospect: the first stands."""
+        one of them is already held by another prospect: the first stands. ``plan``, its
+        first follow-up plan (version 0, its owner and team the prospect's, else
+        ConcurrencyError), is stored with it at version 1, as ``plans.save`` would store
+        it after (``domain.followups.first_plan_for``): one write, not two."""
         ...
 
     def add_batch(self, batch: RegistrationBatch) -> None:

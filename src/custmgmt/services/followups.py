@@ -65,6 +65,14 @@ class PlanKeeper:
             # is its prospect's, so the plan read cannot say whether the owner changed.
             uow.follow_ups.reassign(prospect.id, prospect.owner_id, prospect.owner_team)
 
+    def first_plan(self, prospect: Prospect) -> FollowUpPlan | None:
+        """The first plan of ``prospect`` about to be registered (what calling the keeper
+        with it would store), for storage to write with its row; None from a subclass
+        with a ``__call__`` of its own, which is then called instead."""
+        if type(self).__call__ is not PlanKeeper.__call__:
+            return None
+        return derive_plan(prospect, None, self.policy, self._ctx.today())
+
     def plan_batch(self, uow: UnitOfWork, batch: RegistrationBatch) -> None:
         """The first plan of each prospect of a batch just registered."""
         uow.plans.add_many(first_plans(batch, self.policy, self._ctx.today()))

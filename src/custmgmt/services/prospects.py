@@ -71,7 +71,10 @@ _IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class KeepPlans(Protocol):
-    """Keeps the follow-up plans in step with the prospects (``PlanKeeper``)."""
+    """Keeps the follow-up plans in step with the prospects (``PlanKeeper``). A keeper
+    may also have ``first_plan(prospect)``: the plan of a prospect about to be
+    registered, which storage then writes with its row instead of calling the keeper
+    (None: the keeper is called), and ``first_plans_of(grades)`` for an import batch."""
 
     def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
         """Derive and store the plans of ``prospects`` (``new``: just registered)."""
@@ -335,8 +338,13 @@ class ProspectService(Described):
         if customer_id is not None:
             prospect, named = prospect.name_customer(customer_id, by=actor.id, at=now)
             events = (*events, *named)
-        stored = uow.prospects.add(prospect, keys)
-        self._keep_plans(uow, [stored], True)
+        first = getattr(self._keep_plans, "first_plan", None)
+        plan = None if first is None else first(prospect)
+        if plan is None:
+            stored = uow.prospects.add(prospect, keys)
+            self._keep_plans(uow, [stored], True)
+        else:  # the plan written with the prospect's row
+            stored = uow.prospects.add(prospect, keys, plan)
         self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
                         at=now, before=None, after=snapshot(stored), new=True)
         return stored, events

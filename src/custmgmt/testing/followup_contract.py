@@ -29,7 +29,7 @@ from custmgmt.ports.storage import (
     UnitOfWork,
     VisitDay,
 )
-from custmgmt.testing.builders import T0, add_prospect, make_prospect
+from custmgmt.testing.builders import T0, add_prospect, keys_of, make_prospect
 
 EVERYONE = Reach(scope=Scope.ANY, principal_id="u-root")
 DAY = date(2026, 1, 5)
@@ -129,6 +129,26 @@ class FollowUpStorageContract:
             assert uow.plans.get("p-000001") == moved
             bob = Reach(scope=Scope.OWN, principal_id="u-bob")
             assert [p.prospect_id for p in uow.plans.due(bob, DAY)] == ["p-000001"]
+
+    def test_a_prospect_is_added_with_its_first_plan(self, storage: Storage) -> None:
+        """``prospects.add(prospect, keys, plan)`` stores both, the plan as ``save`` would;
+        a plan not in step with the prospect is refused and neither is stored."""
+        prospect = make_prospect(1)
+        strays = (plan(1, owner="u-bob"), plan(2), attrs.evolve(plan(1), version=1))
+        for stray in strays:
+            with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
+                uow.prospects.add(prospect, keys_of(prospect), stray)
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            with pytest.raises(NotFound):
+                uow.prospects.get(prospect.id)
+            stored = uow.prospects.add(prospect, keys_of(prospect), plan(1))
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.get(prospect.id) == stored
+            assert uow.plans.get(prospect.id) == attrs.evolve(plan(1), version=1)
+            east = Reach(scope=Scope.TEAM, principal_id="u-mia", team="east")
+            assert [p.prospect_id for p in uow.plans.due(east, DAY)] == [prospect.id]
 
     def test_add_many_writes_every_plan_or_none(self, storage: Storage) -> None:
         """A refused ``add_many`` leaves nothing behind, even in a unit committed after

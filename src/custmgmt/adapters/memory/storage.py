@@ -58,7 +58,13 @@ from custmgmt.domain.consent import ConsentRecord
 from custmgmt.domain.credit import CreditInstrument, CreditLimit
 from custmgmt.domain.customers import Customer
 from custmgmt.domain.delisting import DelistingCase, Review
-from custmgmt.domain.followups import ClosedMonth, FollowUp, plans_of
+from custmgmt.domain.followups import (
+    ClosedMonth,
+    FollowUp,
+    FollowUpPlan,
+    first_plan_for,
+    plans_of,
+)
 from custmgmt.domain.identity import one_of_each_kind
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.membership import Membership
@@ -219,14 +225,19 @@ class MemoryProspects:
         if held is not None:
             raise held[0].claim_conflict(held[1])
 
-    def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
+    def add(self, prospect: Prospect, keys: frozenset[IdentityKey],
+            plan: FollowUpPlan | None = None) -> Prospect:
         prospect = with_registration(prospect)  # as SQL storage reads it back
         one_of_each_kind(keys)
+        if plan is not None:
+            first_plan_for(prospect, plan)  # refused before anything is staged
         if prospect.id in self.rows.staged or prospect.id in self.rows.committed:
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         self._refuse_held(prospect.id, keys)
         stored = self.rows.add(prospect.id, prospect)
         self.keys.stage(prospect.id, keys)
+        if plan is not None:
+            cast(MemoryPlans, self._uow.plans).add_first([plan])
         return stored
 
     def add_batch(self, batch: RegistrationBatch) -> None:

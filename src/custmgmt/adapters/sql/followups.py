@@ -308,6 +308,11 @@ READ_PLAN = select(PLAN.prospect_id, PLAN.owner_id, PLAN.owner_team,
 STORED = select(PLAN.version).where(_THIS)
 
 
+def plan_columns(plan: FollowUpPlan) -> dict[str, Any]:
+    """The prospect row's plan columns holding ``plan``."""
+    return {f"plan_{field}": read(plan) for field, read in PLAN_VALUES.items()}
+
+
 def _plan_params(plan: FollowUpPlan) -> dict[str, Any]:
     """The parameters of ``FIRST_PLAN`` or ``NEXT_PLAN`` writing ``plan`` as it is."""
     params = {f"new_{field}": read(plan) for field, read in PLAN_VALUES.items()}

@@ -32,7 +32,7 @@ from custmgmt.adapters.sql.driver import (
     driver_rows,
     insert_rows,
 )
-from custmgmt.adapters.sql.followups import first_plan_columns
+from custmgmt.adapters.sql.followups import first_plan_columns, plan_columns
 from custmgmt.adapters.sql.reach import reach_clause
 from custmgmt.adapters.sql.repositories import SqlHeads
 from custmgmt.adapters.sql.tables import (
@@ -51,6 +51,7 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
+from custmgmt.domain.followups import FollowUpPlan, first_plan_for
 from custmgmt.domain.identity import IdentityKey, KeyKind, one_of_each_kind
 from custmgmt.domain.prospects import (
     PIPELINE,
@@ -150,7 +151,8 @@ class SqlProspects:
             raise NotFound("prospect", prospect_id)
         return self._load([row])[0]
 
-    def add(self, prospect: Prospect, keys: frozenset[IdentityKey]) -> Prospect:
+    def add(self, prospect: Prospect, keys: frozenset[IdentityKey],
+            plan: FollowUpPlan | None = None) -> Prospect:
         """Insert the row (with its keys) and history on the driver (none if the history is
         only the registration, which the row keeps: see ``update``). A refused claim leaves
         no trace (so a bulk import can carry on with the rest of its batch) without a
@@ -158,6 +160,8 @@ class SqlProspects:
         NOTHING), which fails no statement."""
         stored = attrs.evolve(with_registration(prospect), version=1)
         row = {**prospect_values(stored), **_key_values(keys)}
+        if plan is not None:  # written with the row: one INSERT, no UPDATE after it
+            row.update(plan_columns(first_plan_for(stored, plan)))
         if not insert_rows(self._s, PROSPECTS, [row], skip_conflicts=True):
             self._raise_conflict(frozenset((stored.id,)), keys)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
