@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,14 +14,14 @@ import custmgmt
 from custmgmt import Grade, Principal
 from custmgmt.adapters.memory.storage import MemoryProspects
 from custmgmt.domain.followups import DefaultCadencePolicy
-from custmgmt.domain.prospects import ProspectsImported
+from custmgmt.domain.prospects import Prospect, ProspectsImported
 from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.errors import ClaimConflict, PermissionDenied, ValidationError
 from custmgmt.plugins import hookimpl
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.followups import PlanKeeper
 from custmgmt.services.prospects import ProspectService
-from custmgmt.testing.builders import T0
+from custmgmt.testing.builders import T0, make_prospect
 from tests.helpers import admin
 
 CSV = """name,phone,email,organization,willingness,potential_value
@@ -366,6 +366,27 @@ def test_a_plan_keeper_with_a_plan_batch_of_its_own_still_plans_an_import() -> N
         assert report.imported == 1 and calls == [1]
         later = T0.date() + timedelta(days=60)
         assert [item.grade for item in app.followups.due(alice, on=later)] == [Grade.C]
+
+
+def test_a_plan_keeper_with_a_call_of_its_own_is_called_for_a_registration() -> None:
+    calls: list[tuple[int, bool]] = []
+
+    class Keeper(PlanKeeper):
+        def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
+            calls.extend((p.version, new) for p in prospects)
+            super().__call__(uow, prospects, new)
+
+    with custmgmt.open("memory://", clock=custmgmt.FixedClock(T0)) as app:
+        context = app._context
+        keeper = Keeper(context, DefaultCadencePolicy())
+        assert keeper.first_plan(make_prospect(1)) is None  # it is called instead
+        service = ProspectService(context, app.prospects.grading_policy, keeper)
+        alice = app.principal("u-alice", roles={"salesperson"})
+        stored = service.register(alice, name="A", phone="13900000001",
+                                  willingness="clear", potential_value=1)
+        assert calls == [(1, True)]  # the prospect as stored, just registered
+        plan = app.followups.plan(alice, stored.id)
+        assert plan is not None and plan.version == 1
 
 
 def test_a_seal_of_a_str_subclass_is_carried_as_the_sealer_gave_it() -> None:

@@ -74,7 +74,8 @@ class KeepPlans(Protocol):
     """Keeps the follow-up plans in step with the prospects (``PlanKeeper``). A keeper
     may also have ``first_plan(prospect)``: the plan of a prospect about to be
     registered, which storage then writes with its row instead of calling the keeper
-    (None: the keeper is called), and ``first_plans_of(grades)`` for an import batch."""
+    (None: the keeper is called; a keeper giving one is not called for a
+    registration), and ``first_plans_of(grades)`` for an import batch."""
 
     def __call__(self, uow: UnitOfWork, prospects: Sequence[Prospect], new: bool) -> None:
         """Derive and store the plans of ``prospects`` (``new``: just registered)."""

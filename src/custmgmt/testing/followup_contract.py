@@ -19,7 +19,7 @@ from custmgmt.domain.followups import (
     due_item,
 )
 from custmgmt.domain.prospects import Grade, Stage
-from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
 from custmgmt.ports.auth import Certification, Principal, Reach, Scope
 from custmgmt.ports.storage import (
     FollowUpQuery,
@@ -149,6 +149,18 @@ class FollowUpStorageContract:
             assert uow.plans.get(prospect.id) == attrs.evolve(plan(1), version=1)
             east = Reach(scope=Scope.TEAM, principal_id="u-mia", team="east")
             assert [p.prospect_id for p in uow.plans.due(east, DAY)] == [prospect.id]
+        # a prospect refused (its keys held, its id taken) is stored with no plan
+        twin = attrs.evolve(make_prospect(1), id=ProspectId("p-000002"))
+        for refused, error in ((twin, ClaimConflict), (prospect, ConcurrencyError)):
+            with pytest.raises(error), storage.unit_of_work() as uow:
+                uow.prospects.add(refused, keys_of(refused),
+                                  attrs.evolve(plan(1), prospect_id=refused.id))
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.plans.get("p-000002") is None
+            with pytest.raises(NotFound):
+                uow.prospects.get(ProspectId("p-000002"))
+            assert uow.plans.get(prospect.id) == attrs.evolve(plan(1), version=1)
 
     def test_add_many_writes_every_plan_or_none(self, storage: Storage) -> None:
         """A refused ``add_many`` leaves nothing behind, even in a unit committed after

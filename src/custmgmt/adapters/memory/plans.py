@@ -223,8 +223,8 @@ class MemoryPlans:
             raise
 
     def add_first(self, plans: Sequence[FollowUpPlan]) -> None:
-        """The first plans of a batch of prospects just added (``add_batch``): new, and
-        in step with their prospects, as ``plans_of`` made them."""
+        """The first plans of prospects just added (``add_batch``, as ``plans_of`` made
+        them; ``add``, checked by ``first_plan_for``): new, and in step with them."""
         self.rows.add_many_new([(plan.prospect_id, plan) for plan in plans])
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
