@@ -356,8 +356,10 @@ def first_plan_columns(batch: RegistrationBatch) -> dict[str, list[Any]]:
 
 
 class SqlPlans:
-    """Each prospect's plan, in the plan columns of the prospect's row: a plan is
-    written by an UPDATE of that row, and a prospect not stored can have none."""
+    """Each prospect's plan, in the plan columns of the prospect's row: a first plan
+    given with its prospect is part of the row's INSERT (``SqlProspects.add`` and
+    ``add_batch``), any other write an UPDATE of that row; a prospect not stored can
+    have none."""
 
     def __init__(self, session: Session) -> None:
         self._s = session
