@@ -446,6 +446,13 @@ class RegistrationBatch:
                                         or len(self.trails.seals) != size):
             raise ValidationError("trails", f"must be a TrailStart of {size} rows")
 
+    @property
+    def cleared(self) -> bool:
+        """Whether the column checks alone cleared every row: each profile an
+        individual's whose value objects would pass their validators (``rows`` then
+        builds them without running those again)."""
+        return self._cleared
+
     def trail_heads(self) -> list[ChainHead]:
         """The heads ``trails`` starts, as objects (a storage that keeps heads as such);
         none without ``trails``."""

@@ -26,7 +26,7 @@ never merged).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -56,6 +56,8 @@ _lock = threading.Lock()
 _packers: dict[type, Callable[[Any], Packed]] = {}
 _unpackers: list[Callable[[tuple[Any, ...]], Any]] = []
 _fields: dict[type, dict[str, int]] = {}
+_codes: dict[type, int] = {}
+"""The code each record class's packed tuples begin with."""
 _seen: dict[Hashable, Packed] = {}
 """Shared packed values by exact key (see ``_KEYS``)."""
 _shared_items: dict[int, tuple[object, Packed]] = {}
@@ -95,6 +97,37 @@ def position(cls: type, name: str) -> int:
     if cls not in _fields:
         _packer(cls)
     return _fields[cls][name]
+
+
+def builder(cls: type, given: Sequence[str], **fixed: object) -> Callable[..., Packed]:
+    """A function of the fields ``given`` of the record class ``cls``, each passed
+    already packed and in that order, returning what ``pack`` returns for the record
+    of those fields whose others are ``fixed`` or, if not fixed, their defaults (packed
+    here once): a record packed without being built, for a storage that writes many
+    from plain columns. Not for classes whose records are shared (``_KEYS``)."""
+    if cls not in _packers:
+        _packer(cls)
+    if cls in _KEYS or cls not in _codes:
+        raise TypeError(f"{cls.__name__}: its records cannot be built packed (shared, or not "
+                        "packed as records)")
+    scope: dict[str, Any] = {}
+    items = []
+    for a in attrs.fields(cls):
+        if a.name in given:
+            items.append(f"v{given.index(a.name)}")
+            continue
+        value = fixed.get(a.name, a.default)
+        if value is attrs.NOTHING or isinstance(value, attrs.Factory):  # type: ignore[arg-type]
+            raise TypeError(f"{cls.__name__}.{a.name}: neither given nor fixed")
+        scope[f"c_{a.name}"] = pack(value)
+        items.append(f"c_{a.name}")
+    unknown = (set(given) | set(fixed)) - {a.name for a in attrs.fields(cls)}
+    if unknown or len(set(given)) != len(given):
+        raise TypeError(f"{cls.__name__}: no such fields, or given twice: {sorted(unknown)}")
+    params = ", ".join(f"v{n}" for n in range(len(given)))
+    exec(f"def build({params}):\n    return ({_codes[cls]}, {', '.join(items)},)\n", scope)
+    build: Callable[..., Packed] = scope["build"]
+    return build
 
 
 def _text(value: object) -> bool:
@@ -246,6 +279,7 @@ def _record(cls: type) -> Callable[[Any], Packed]:
         body = f"    return ({code}, {items})\n"
     exec(f"def packer(record):\n{body}", scope)
     _fields[cls] = {name: n + 1 for n, name in enumerate(names)}
+    _codes[cls] = code
     packer: Callable[[Any], Packed] = scope["packer"]
     return packer
 

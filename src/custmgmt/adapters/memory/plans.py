@@ -20,9 +20,11 @@ from datetime import date
 from typing import TYPE_CHECKING, cast
 
 from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
+from custmgmt.adapters.memory.packed_batch import packed_plans
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.followups import DueItem, FollowUpPlan, by_priority, days_late, due_item
 from custmgmt.domain.prospects import Grade
+from custmgmt.domain.registrations import RegistrationBatch
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.auth import Principal, Reach, Scope
 
@@ -204,15 +206,15 @@ class MemoryPlans:
 
     def add_many(self, plans: Sequence[FollowUpPlan]) -> None:
         rows = self.rows
-        staged, committed = rows.staged, rows.committed
         keys = [plan.prospect_id for plan in plans]
         if len(set(keys)) == len(keys) and all(
-                plan.version == 0 and key not in staged and key not in committed
+                plan.version == 0 and not rows.exists(key)
                 for key, plan in zip(keys, plans, strict=True)):
             self._check(plans)
             rows.add_many_new(list(zip(keys, plans, strict=True)))  # the usual case: new
             return
-        before = dict(staged)
+        staged, fresh = rows.staged, rows.fresh
+        before, before_fresh = dict(staged), dict(fresh)
         try:  # ``save`` of each, in order (a plan may follow one of its own in the list)
             for key, plan in zip(keys, plans, strict=True):
                 self._check((plan,))
@@ -220,12 +222,19 @@ class MemoryPlans:
         except BaseException:  # all or none, as SQL's savepoint
             staged.clear()
             staged.update(before)
+            fresh.clear()
+            fresh.update(before_fresh)
             raise
 
     def add_first(self, plans: Sequence[FollowUpPlan]) -> None:
         """The first plans of prospects just added (``add_batch``, as ``plans_of`` made
         them; ``add``, checked by ``first_plan_for``): new, and in step with them."""
         self.rows.add_many_new([(plan.prospect_id, plan) for plan in plans])
+
+    def add_batch_plans(self, batch: RegistrationBatch) -> None:
+        """``add_first`` of the plans ``batch.plans`` describes, staged packed."""
+        self.rows.add_many_packed(zip(batch.ids, packed_plans(batch, self._state.shared.day),
+                                      strict=True))
 
     def due(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[FollowUpPlan]:
         committed, staged = self._due(reach, on, owner)
@@ -236,16 +245,18 @@ class MemoryPlans:
              ) -> tuple[list[Packed], list[FollowUpPlan]]:
         """The due plans, in no particular order: the committed ones packed, and this
         unit's own."""
-        state, staged = self._state, self.rows.staged
+        state, staged, fresh = self._state, self.rows.staged, self.rows.fresh
         with state.lock:  # a consistent read of the committed index
             index, plans = state.plan_index, state.plans
             committed = [plans[pid] for who in index.owners_for(reach, owner)
                          if (due := index.owners.get(who)) is not None
-                         for pid in due.due_on(on) if pid not in staged]
+                         for pid in due.due_on(on) if pid not in staged and pid not in fresh]
         covers = reaches(reach, owner)
         # The index holds only active plans, on dates up to ``on``; staged ones may be any.
+        own = [p for _, p in staged.values()]
+        own.extend(map(unpack, fresh.values()))
         return ([p for p in committed if covers(p[_OWNER], p[_TEAM])],
-                [p for _, p in staged.values()
+                [p for p in own
                  if p.active and p.next_due <= on and covers(p.owner_id, p.owner_team)])
 
     def due_items(self, reach: Reach, on: date, owner: str | None = None) -> Sequence[DueItem]:
@@ -273,4 +284,7 @@ class MemoryPlans:
             if previous is not None:
                 index.remove(previous)
             committed[pid] = packed = pack_plan(plan, day)
+            index.add(packed)
+        for pid, packed in self.rows.fresh.items():  # new: nothing to unindex
+            committed[pid] = packed
             index.add(packed)

@@ -37,6 +37,7 @@ from custmgmt.adapters.memory.delivery import (
 from custmgmt.adapters.memory.keys import Compact, Held, KeyStage
 from custmgmt.adapters.memory.marketing import MemoryCampaigns, MemoryMarketing
 from custmgmt.adapters.memory.packed import Packed, position
+from custmgmt.adapters.memory.packed_batch import packed_prospects
 from custmgmt.adapters.memory.plans import MemoryPlans, PlanIndex
 from custmgmt.adapters.memory.privacy import MemoryPiRequests
 from custmgmt.adapters.memory.records import (
@@ -63,7 +64,6 @@ from custmgmt.domain.followups import (
     FollowUp,
     FollowUpPlan,
     first_plan_for,
-    plans_of,
 )
 from custmgmt.domain.identity import one_of_each_kind
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
@@ -231,7 +231,7 @@ class MemoryProspects:
         one_of_each_kind(keys)
         if plan is not None:
             first_plan_for(prospect, plan)  # refused before anything is staged
-        if prospect.id in self.rows.staged or prospect.id in self.rows.committed:
+        if self.rows.exists(prospect.id):
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         self._refuse_held(prospect.id, keys)
         stored = self.rows.add(prospect.id, prospect)
@@ -241,43 +241,43 @@ class MemoryProspects:
         return stored
 
     def add_batch(self, batch: RegistrationBatch) -> None:
-        rows = batch.rows
-        prospects = [batch.prospect(row) for row in rows]
-        keys = [row.keys for row in rows]  # of distinct kinds: the batch checked
+        ids = batch.ids
+        keys = list(map(batch.keys.row, range(len(ids))))  # of distinct kinds: checked
         added: list[str] = []
         mark = self.keys.mark()
         try:
-            if self._all_free(prospects, keys):  # the usual case: no check per row
-                added = [p.id for p in prospects]
-                self.rows.add_many_new(list(zip(added, prospects, strict=True)))
+            if self._all_free(ids, keys):  # the usual case: no check per row
+                added = list(ids)
+                packed = packed_prospects(batch)
+                if packed is not None:  # (no object a row)
+                    self.rows.add_many_packed(zip(added, packed, strict=True))
+                else:
+                    self.rows.add_many_new(list(zip(added, batch.prospects(), strict=True)))
                 self.keys.stage_new(zip(added, keys, strict=True))
             else:  # row by row: the first row refused raises what ``add`` raises
-                for prospect, held in zip(prospects, keys, strict=True):
+                for prospect, held in zip(batch.prospects(), keys, strict=True):
                     self.add(prospect, held)
                     added.append(prospect.id)
             # what the batch carries of its rows, written with them
             if batch.plans is not None:
-                cast(MemoryPlans, self._uow.plans).add_first(plans_of(batch))
+                cast(MemoryPlans, self._uow.plans).add_batch_plans(batch)
             if batch.trails is not None:
                 cast(MemoryHeads, self._uow.heads).add_many(batch.trail_heads())
         except BaseException:
-            plans = cast(MemoryPlans, self._uow.plans).rows.staged
+            plans = cast(MemoryPlans, self._uow.plans).rows
             for prospect_id in added:
-                self.rows.staged.pop(prospect_id, None)
-                plans.pop(prospect_id, None)  # (its new ids: no plan was staged before)
+                self.rows.discard(prospect_id)
+                plans.discard(prospect_id)  # (its new ids: no plan was staged before)
             self.keys.restore(mark)
             raise
 
-    def _all_free(
-        self, prospects: Sequence[Prospect], keys: Sequence[frozenset[IdentityKey]]
-    ) -> bool:
+    def _all_free(self, ids: Sequence[str], keys: Sequence[frozenset[IdentityKey]]) -> bool:
         """Whether every prospect is new and every key unheld and given once: then
         ``add`` would refuse none of them, whatever their order."""
         every = [k for held in keys for k in held]
-        ids = {p.id for p in prospects}
         rows = self.rows
-        return (len(set(every)) == len(every) and len(ids) == len(prospects)
-                and not any(i in rows.staged or i in rows.committed for i in ids)
+        return (len(set(every)) == len(every) and len(set(ids)) == len(ids)
+                and not any(map(rows.exists, ids))
                 and not self.keys.holder_ids(every))
 
     def get(self, prospect_id: ProspectId) -> Prospect:

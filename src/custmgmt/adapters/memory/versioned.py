@@ -7,12 +7,14 @@ committed version moved since this unit first wrote it.
 
 A stage made with ``packed=`` (the aggregate's class) keeps the committed
 aggregates packed (``packed.pack``: tuples the garbage collector does not walk)
-and builds them again when read.
+and builds them again when read. Such a stage also takes new aggregates already
+packed (``add_many_packed``: an import's rows, never built as objects), kept apart
+in ``fresh`` until they are committed or written again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from custmgmt.adapters.memory.packed import pack, position, unpack
@@ -38,6 +40,8 @@ class VersionedStage(Generic[A]):
         self.committed = committed
         """key -> the committed aggregate (packed when ``packed`` is given)."""
         self.staged: dict[str, tuple[int, A]] = {}
+        self.fresh: dict[str, Any] = {}
+        """New aggregates (version 1) staged packed, by key: never in ``staged`` too."""
         self._shared = shared
         """Fields to store as an equal, shared instance (``shared.Shared``): applied
         with the version each write stamps, so it costs no extra copy."""
@@ -63,7 +67,23 @@ class VersionedStage(Generic[A]):
     def current(self, key: str) -> A | None:
         if key in self.staged:
             return self.staged[key][1]
+        fresh = self.fresh.get(key)
+        if fresh is not None:
+            return unpack(fresh)  # type: ignore[no-any-return]
         return self.committed_one(key)
+
+    def staged_here(self, key: str) -> bool:
+        """Whether this unit wrote ``key``."""
+        return key in self.staged or key in self.fresh
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored, as this unit sees it."""
+        return key in self.staged or key in self.fresh or key in self.committed
+
+    def discard(self, key: str) -> None:
+        """Take back what this unit wrote of ``key``."""
+        self.staged.pop(key, None)
+        self.fresh.pop(key, None)
 
     def get(self, key: str) -> A:
         found = self.current(key)
@@ -73,7 +93,7 @@ class VersionedStage(Generic[A]):
 
     def require(self, key: str) -> None:
         """Raise NotFound unless ``key`` exists (as this unit sees it); nothing unpacked."""
-        if key not in self.staged and key not in self.committed:
+        if not self.exists(key):
             raise NotFound(self.kind, key)
 
     def _current_version(self, key: str) -> int | None:
@@ -81,15 +101,18 @@ class VersionedStage(Generic[A]):
         staged = self.staged.get(key)
         if staged is not None:
             return staged[1].version
+        if key in self.fresh:
+            return 1
         return self._version(key) if key in self.committed else None
 
     def _put(self, key: str, expected: int, aggregate: A, version: int) -> A:
         stored = self._stamp(aggregate, version)
+        self.fresh.pop(key, None)
         self.staged[key] = (expected, stored)
         return stored
 
     def add(self, key: str, aggregate: A) -> A:
-        if key in self.staged or key in self.committed:
+        if self.exists(key):
             raise ConcurrencyError(f"{self.kind} {key!r} already exists")
         return self._put(key, 0, aggregate, 1)
 
@@ -107,7 +130,7 @@ class VersionedStage(Generic[A]):
         if version != aggregate.version:
             raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
         staged = self.staged.get(key)
-        expected = staged[0] if staged is not None else version
+        expected = staged[0] if staged is not None else 0 if key in self.fresh else version
         return self._put(key, expected, aggregate, version + 1)
 
     def save(self, key: str, aggregate: A) -> A:
@@ -123,6 +146,7 @@ class VersionedStage(Generic[A]):
         """The committed aggregates with this unit's writes over them."""
         merged = {key: unpack(a) for key, a in list(self.committed.items())} \
             if self.packed else dict(self.committed)
+        merged.update({key: unpack(a) for key, a in self.fresh.items()})
         merged.update({key: aggregate for key, (_, aggregate) in self.staged.items()})
         return merged
 
@@ -140,11 +164,21 @@ class VersionedStage(Generic[A]):
         else:
             found = [unpack(a) for key, a in list(self.committed.items())
                      if key not in staged and hint(a)]
+        found.extend(unpack(a) for a in self.fresh.values() if hint is None or hint(a))
         found.extend(a for _, a in staged.values())
         return found
 
     def written(self) -> dict[str, A]:
-        return {key: aggregate for key, (_, aggregate) in self.staged.items()}
+        written = {key: unpack(a) for key, a in self.fresh.items()}
+        written.update({key: aggregate for key, (_, aggregate) in self.staged.items()})
+        return written
+
+    def add_many_packed(self, items: Iterable[tuple[str, Any]]) -> None:
+        """``add_new`` of each (key, packed aggregate at version 1, as ``pack`` packs it):
+        keys the caller just found neither staged nor committed (and each given once)."""
+        if not self.packed or self._shared is not None:
+            raise TypeError(f"{self.kind}: not a packed stage")
+        self.fresh.update(items)
 
     def add_many_new(self, items: list[tuple[str, A]]) -> list[A]:
         """``add_new`` of each (key, aggregate): keys the caller just found neither staged
@@ -172,9 +206,13 @@ class VersionedStage(Generic[A]):
                 version = stored[at] if self.packed else stored.version
             if version != expected:
                 raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
+        for key in self.fresh:
+            if key in committed:
+                raise ConcurrencyError(f"{self.kind} {key!r} changed since it was read")
 
     def apply(self) -> None:
         if self.packed:
+            self.committed.update(self.fresh)
             self.committed.update(
                 {key: pack(aggregate) for key, (_, aggregate) in self.staged.items()})
         else:
