@@ -21,8 +21,16 @@ from custmgmt.domain.common import Money, PersonName
 from custmgmt.domain.followups import plans_of
 from custmgmt.domain.grading import Grade, Willingness
 from custmgmt.domain.prospects import Prospect, ProspectKind, Registration
-from custmgmt.domain.registrations import FirstPlans, KeyColumns, ProfileColumns, RegistrationBatch
-from custmgmt.errors import ConcurrencyError
+from custmgmt.domain.registrations import (
+    FirstPlans,
+    KeyColumns,
+    ProfileColumns,
+    RegistrationBatch,
+    TrailStart,
+)
+from custmgmt.errors import ConcurrencyError, NotFound
+from custmgmt.ports.auth import Reach, Scope
+from custmgmt.ports.storage import ProspectQuery
 from custmgmt.testing.builders import batch_of, make_prospect
 
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -92,8 +100,26 @@ def test_a_batch_packed_from_its_columns_is_its_prospects_and_plans_packed(
         for name in attrs.fields_dict(Prospect):  # the very types, not only equal values
             assert type(getattr(read, name)) is type(getattr(prospect, name)), name
         assert read.potential_value.amount.as_tuple() == prospect.potential_value.amount.as_tuple()
+        # the instants in the time zone they were given in (== takes any zone as equal)
+        assert read.registration.at.utcoffset() == at.utcoffset()
+        assert read.history[0].at.utcoffset() == at.utcoffset()
     assert packed_plans(batch, kept_day) == [
         pack_plan(stamped(plan, 1), kept_day) for plan in plans_of(batch)]
+
+
+def test_a_batchs_plans_hold_the_dates_the_storage_shares() -> None:
+    kept: dict[date, date] = {}
+
+    def day(value: date) -> date:  # a copy the first time: then the storage's instance
+        return kept.setdefault(value, date.fromordinal(value.toordinal()))
+
+    batch = columns_batch([_ROW, {**_ROW, "phone": "13900000002"}])
+    plans = packed_plans(batch, day)
+    assert plans == [pack_plan(stamped(plan, 1), day) for plan in plans_of(batch)]
+    for made in plans:
+        read = unpack(made)
+        assert read.anchor is kept[batch.plans.anchor]  # type: ignore[union-attr]
+        assert read.next_due is kept[read.next_due]
 
 
 def test_a_batch_the_column_checks_do_not_clear_is_not_packed_from_its_columns() -> None:
@@ -173,5 +199,84 @@ def test_a_builder_makes_what_pack_makes_and_refuses_what_it_cannot_build() -> N
         builder(Registration, ("id",))
     with pytest.raises(TypeError, match="no such fields"):
         builder(PersonName, ("value", "nickname"))
+    with pytest.raises(TypeError, match="given twice"):
+        builder(Registration, ("id", "by", "at"), by="u-bob")
+    with pytest.raises(TypeError, match="given twice"):
+        builder(Registration, ("id", "id", "by", "at"))
     with pytest.raises(TypeError, match="cannot be built"):
         builder(Money, ("amount", "currency"))
+
+
+EVERYONE = Reach(scope=Scope.ANY, principal_id="u-admin")
+
+
+def test_a_unit_lists_its_packed_rows_once_though_doomed_by_a_commit_meanwhile() -> None:
+    storage = MemoryStorage()
+    with storage.unit_of_work() as late, storage.unit_of_work() as first:
+        late.prospects.add_batch(columns_batch([_ROW]))
+        first.prospects.add_batch(columns_batch([{**_ROW, "phone": "13900000009"}]))
+        first.commit()
+        assert [p.id for p in late.prospects.find(ProspectQuery(reach=EVERYONE))] == ["p-0"]
+        assert sum(late.prospects.count_by_grade_and_stage(
+            ProspectQuery(reach=EVERYONE)).values()) == 1
+
+
+def test_a_packed_plan_saved_again_in_its_unit_is_committed_and_listed_as_saved() -> None:
+    storage = MemoryStorage()
+    batch = columns_batch([{**_ROW, "due": 30}])
+    on = AT.date() + timedelta(days=5)
+    with storage.unit_of_work() as uow:
+        uow.prospects.add_batch(batch)
+        assert uow.plans.due_items(EVERYONE, on) == []  # due in 30 days
+        plan = uow.plans.get("p-0")
+        assert plan is not None
+        uow.plans.save(attrs.evolve(plan, next_due=on, override=on))
+        assert [i.prospect_id for i in uow.plans.due_items(EVERYONE, on)] == ["p-0"]
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        saved = uow.plans.get("p-0")
+        assert saved is not None and (saved.version, saved.next_due) == (2, on)
+        assert [i.prospect_id for i in uow.plans.due_items(EVERYONE, on)] == ["p-0"]
+        assert uow.plans.due_items(EVERYONE, AT.date()) == []
+
+
+def test_a_refused_add_many_leaves_the_packed_plans_as_they_were() -> None:
+    storage = MemoryStorage()
+    batch = columns_batch([_ROW, {**_ROW, "phone": "13900000002"}])
+    with storage.unit_of_work() as uow:
+        uow.prospects.add_batch(batch)
+        first, second = uow.plans.get("p-0"), uow.plans.get("p-1")
+        assert first is not None and second is not None
+        moved = attrs.evolve(first, next_due=first.next_due + timedelta(days=1))
+        with pytest.raises(ConcurrencyError):  # its second plan is not in step
+            uow.plans.add_many([moved, attrs.evolve(second, owner_id="u-bob")])
+        assert uow.plans.get("p-0") == first and uow.plans.get("p-1") == second
+        uow.commit()
+    with storage.unit_of_work(read_only=True) as uow:
+        assert uow.plans.get("p-0") == first
+
+
+class HeadsRefused(Exception):
+    pass
+
+
+def test_a_batch_refused_after_its_rows_were_staged_leaves_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = MemoryStorage()
+    batch = attrs.evolve(columns_batch([_ROW]), trails=TrailStart(origin="o" * 64, seals=(None,)))
+
+    def refuse(*_: object) -> None:
+        raise HeadsRefused
+
+    with storage.unit_of_work() as uow:
+        monkeypatch.setattr(type(uow.heads), "add_many", refuse)
+        with pytest.raises(HeadsRefused):
+            uow.prospects.add_batch(batch)
+        monkeypatch.undo()
+        with pytest.raises(NotFound):
+            uow.prospects.get("p-0")
+        assert uow.plans.get("p-0") is None
+        assert uow.prospects.holders_of(batch.keys.row(0)) == {}
+        uow.prospects.add_batch(batch)  # and the same batch is taken whole
+        uow.commit()
+    assert list(storage.state.prospects) == ["p-0"] and list(storage.state.plans) == ["p-0"]

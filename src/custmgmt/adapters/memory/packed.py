@@ -122,8 +122,10 @@ def builder(cls: type, given: Sequence[str], **fixed: object) -> Callable[..., P
         scope[f"c_{a.name}"] = pack(value)
         items.append(f"c_{a.name}")
     unknown = (set(given) | set(fixed)) - {a.name for a in attrs.fields(cls)}
-    if unknown or len(set(given)) != len(given):
-        raise TypeError(f"{cls.__name__}: no such fields, or given twice: {sorted(unknown)}")
+    twice = set(given) & set(fixed) if len(set(given)) == len(given) else set(given)
+    if unknown or twice:
+        raise TypeError(f"{cls.__name__}: no such fields, or given twice: "
+                        f"{sorted(unknown | twice)}")
     params = ", ".join(f"v{n}" for n in range(len(given)))
     exec(f"def build({params}):\n    return ({_codes[cls]}, {', '.join(items)},)\n", scope)
     build: Callable[..., Packed] = scope["build"]

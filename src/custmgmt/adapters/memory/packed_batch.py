@@ -63,9 +63,9 @@ def packed_prospects(batch: RegistrationBatch) -> list[Packed] | None:
     values = {id(v): pack(v) for v in batch.potential_values}  # (a few distinct ones)
     packed_profiles = map(
         _PROFILE, map(_MEMBERS.__getitem__, profiles.kind), map(_NAME, profiles.name),
-        map(_optional(_PHONE, normalize_phone), profiles.phone),
-        map(_optional(_EMAIL, normalize_email), profiles.email),
-        map(_optional_text(_ADDRESS), profiles.address),
+        map(_keyed_or_none(_PHONE, normalize_phone), profiles.phone),
+        map(_keyed_or_none(_EMAIL, normalize_email), profiles.email),
+        map(_text_or_none(_ADDRESS), profiles.address),
         profiles.industry, profiles.source_channel, profiles.needs)
     registrations = map(_REGISTRATION, batch.registration_ids, repeat(owner), repeat(at))
     members = _MEMBERS
@@ -76,14 +76,17 @@ def packed_prospects(batch: RegistrationBatch) -> list[Packed] | None:
                 batch.grades, registrations, strict=True)]
 
 
-def _optional(build: Callable[..., Packed], key: Callable[[str], str]
-              ) -> Callable[[str | None], Packed]:
+def _keyed_or_none(build: Callable[..., Packed], key: Callable[[str], str]
+                   ) -> Callable[[str | None], Packed]:
+    """The packer of an optional value object holding its text and the key ``key``
+    makes of it (``Phone``, ``Email``): None stays None."""
     def packed(value: str | None) -> Packed:
         return None if value is None else build(value, key(value))
     return packed
 
 
-def _optional_text(build: Callable[..., Packed]) -> Callable[[str | None], Packed]:
+def _text_or_none(build: Callable[..., Packed]) -> Callable[[str | None], Packed]:
+    """The packer of an optional value object holding its text alone (``Address``)."""
     def packed(value: str | None) -> Packed:
         return None if value is None else build(value)
     return packed

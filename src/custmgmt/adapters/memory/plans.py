@@ -153,6 +153,10 @@ _GRADES = {pack(grade): grade for grade in Grade}
 """Each grade by its packed form."""
 
 
+_HELD_BY = ("owner_id", "owner_team")
+"""A prospect's fields its plan must share."""
+
+
 def packed_due_items(plans: Iterable[Packed], on: date) -> list[DueItem]:
     """``[due_item(unpack(plan), on) for plan in plans]``, read from the packed plans
     without building them again (a due list reads a thousand rows)."""
@@ -194,12 +198,12 @@ class MemoryPlans:
         a plan whose owner and team are not its prospect's (ConcurrencyError)."""
         prospects = cast("MemoryProspects", self._uow.prospects).rows
         for plan in plans:
-            prospect = prospects.current(plan.prospect_id)
-            if prospect is None:
+            held_by = prospects.fields(plan.prospect_id, _HELD_BY)  # (no prospect built)
+            if held_by is None:
                 raise NotFound("prospect", plan.prospect_id)
             if plan.version:
                 self.rows.require(plan.prospect_id)
-            if (prospect.owner_id, prospect.owner_team) != (plan.owner_id, plan.owner_team):
+            if held_by != (plan.owner_id, plan.owner_team):
                 raise ConcurrencyError(
                     f"plan of {plan.prospect_id!r} is not in step with its prospect: a "
                     "plan's owner and team are its prospect's")
@@ -254,7 +258,8 @@ class MemoryPlans:
         covers = reaches(reach, owner)
         # The index holds only active plans, on dates up to ``on``; staged ones may be any.
         own = [p for _, p in staged.values()]
-        own.extend(map(unpack, fresh.values()))
+        own.extend(unpack(p) for p in fresh.values()
+                   if p[_ACTIVE] and p[_NEXT_DUE] <= on)  # (only those due built)
         return ([p for p in committed if covers(p[_OWNER], p[_TEAM])],
                 [p for p in own
                  if p.active and p.next_due <= on and covers(p.owner_id, p.owner_team)])
@@ -278,13 +283,13 @@ class MemoryPlans:
     def apply(self) -> None:
         state = self._state
         committed, index, day = state.plans, state.plan_index, state.shared.day
+        for pid, packed in self.rows.fresh.items():  # new: nothing to unindex
+            committed[pid] = packed
+            index.add(packed)
         for pid, (expected, plan) in self.rows.staged.items():
             # (expected 0: checked under this lock that none is committed, nothing to unindex)
             previous = committed.get(pid) if expected else None
             if previous is not None:
                 index.remove(previous)
             committed[pid] = packed = pack_plan(plan, day)
-            index.add(packed)
-        for pid, packed in self.rows.fresh.items():  # new: nothing to unindex
-            committed[pid] = packed
             index.add(packed)

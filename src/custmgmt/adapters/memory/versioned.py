@@ -15,9 +15,11 @@ in ``fresh`` until they are committed or written again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
-from custmgmt.adapters.memory.packed import pack, position, unpack
+import attrs
+
+from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
 from custmgmt.adapters.memory.shared import restamped, stamped
 from custmgmt.errors import ConcurrencyError, NotFound
 
@@ -40,13 +42,15 @@ class VersionedStage(Generic[A]):
         self.committed = committed
         """key -> the committed aggregate (packed when ``packed`` is given)."""
         self.staged: dict[str, tuple[int, A]] = {}
-        self.fresh: dict[str, Any] = {}
+        self.fresh: dict[str, Packed] = {}
         """New aggregates (version 1) staged packed, by key: never in ``staged`` too."""
         self._shared = shared
         """Fields to store as an equal, shared instance (``shared.Shared``): applied
         with the version each write stamps, so it costs no extra copy."""
         self.packed = packed is not None
         self._version_at = position(packed, "version") if packed is not None else 0
+        self._positions: dict[str, int] = {} if packed is None else {
+            a.name: position(packed, a.name) for a in attrs.fields(cast(Any, packed))}
 
     def _version(self, key: str) -> int:
         """The committed version of ``key`` (0: none), read without unpacking."""
@@ -72,9 +76,20 @@ class VersionedStage(Generic[A]):
             return unpack(fresh)  # type: ignore[no-any-return]
         return self.committed_one(key)
 
-    def staged_here(self, key: str) -> bool:
-        """Whether this unit wrote ``key``."""
-        return key in self.staged or key in self.fresh
+    def fields(self, key: str, names: tuple[str, ...]) -> tuple[Any, ...] | None:
+        """The fields ``names`` of ``key`` as this unit sees it (None: no such), read
+        from a packed aggregate without building it (its plain fields only)."""
+        staged = self.staged.get(key)
+        if staged is not None:
+            return tuple(getattr(staged[1], name) for name in names)
+        stored = self.fresh.get(key)
+        if stored is None:
+            stored = self.committed.get(key)
+            if stored is None:
+                return None
+            if not self.packed:
+                return tuple(getattr(stored, name) for name in names)
+        return tuple(stored[self._positions[name]] for name in names)
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` is stored, as this unit sees it."""
@@ -156,22 +171,22 @@ class VersionedStage(Generic[A]):
 
         ``hint``, for a packed stage, is a cheap test of a packed aggregate: those it
         refuses are skipped without being unpacked (the caller filters the rest)."""
-        staged = self.staged
+        staged, fresh = self.staged, self.fresh
         if not self.packed:
             found = [a for key, a in list(self.committed.items()) if key not in staged]
         elif hint is None:
-            found = [unpack(a) for key, a in list(self.committed.items()) if key not in staged]
+            found = [unpack(a) for key, a in list(self.committed.items())
+                     if key not in staged and key not in fresh]
         else:
             found = [unpack(a) for key, a in list(self.committed.items())
-                     if key not in staged and hint(a)]
-        found.extend(unpack(a) for a in self.fresh.values() if hint is None or hint(a))
+                     if key not in staged and key not in fresh and hint(a)]
+        found.extend(unpack(a) for a in fresh.values() if hint is None or hint(a))
         found.extend(a for _, a in staged.values())
         return found
 
     def written(self) -> dict[str, A]:
-        written = {key: unpack(a) for key, a in self.fresh.items()}
-        written.update({key: aggregate for key, (_, aggregate) in self.staged.items()})
-        return written
+        """This unit's writes (of a stage that is not packed: it has no ``fresh``)."""
+        return {key: aggregate for key, (_, aggregate) in self.staged.items()}
 
     def add_many_packed(self, items: Iterable[tuple[str, Any]]) -> None:
         """``add_new`` of each (key, packed aggregate at version 1, as ``pack`` packs it):
