@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-import attrs
-
 from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
 from custmgmt.adapters.memory.shared import restamped, stamped
 from custmgmt.errors import ConcurrencyError, NotFound
@@ -48,9 +46,8 @@ class VersionedStage(Generic[A]):
         """Fields to store as an equal, shared instance (``shared.Shared``): applied
         with the version each write stamps, so it costs no extra copy."""
         self.packed = packed is not None
+        self._class = packed
         self._version_at = position(packed, "version") if packed is not None else 0
-        self._positions: dict[str, int] = {} if packed is None else {
-            a.name: position(packed, a.name) for a in attrs.fields(cast(Any, packed))}
 
     def _version(self, key: str) -> int:
         """The committed version of ``key`` (0: none), read without unpacking."""
@@ -89,7 +86,7 @@ class VersionedStage(Generic[A]):
                 return None
             if not self.packed:
                 return tuple(getattr(stored, name) for name in names)
-        return tuple(stored[self._positions[name]] for name in names)
+        return tuple(stored[position(cast(type, self._class), name)] for name in names)
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` is stored, as this unit sees it."""
