@@ -38,6 +38,7 @@ INTERNAL = {
     "custmgmt.services.inputs": "input checks shared by services",
     "custmgmt.services.trails": "where an audit trail starts; docs/integrity.md says it",
     "custmgmt.services.collector": "how import_many tunes the garbage collector; docs/storage.md",
+    "custmgmt.services.import_ahead": "how import_many writes ahead on PostgreSQL; docs/storage.md",
     "custmgmt.domain.validation": "attrs validators shared by the domain",
     "custmgmt.testing.": "contract pieces: the public ones are in custmgmt.testing.__all__",
 }

@@ -8,7 +8,7 @@ flat: only the current batch and the list of rejected rows are held.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import NamedTuple, TypeVar, cast
 
@@ -19,7 +19,7 @@ from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationI
 from custmgmt.domain.customers import Purpose
 from custmgmt.domain.grading import policy_grade
 from custmgmt.domain.identity import KeyKind
-from custmgmt.domain.integrity import audit_chain
+from custmgmt.domain.integrity import ChainHead, audit_chain
 from custmgmt.domain.prospects import (
     Grade,
     GradingPolicy,
@@ -76,6 +76,25 @@ class ImportReport:
     def total(self) -> int:
         """Rows read: imported, rejected and already imported."""
         return self.imported + len(self.rejected) + self.already_imported
+
+
+class Planned(NamedTuple):
+    """A batch ready to write: for whom, its rows, and its audit entry (None: no row)."""
+
+    who: Principal
+    batch: RegistrationBatch
+    entry: AuditEntry | None
+
+
+Batch = list[tuple[int, object]]
+"""A batch of input rows, each with its line number."""
+
+
+def batches_of(rows: Iterable[object], size: int, first_line: int) -> Iterator[Batch]:
+    """``rows`` numbered from ``first_line``, ``size`` at a time."""
+    numbered = enumerate(rows, start=first_line)
+    while batch := list(islice(numbered, size)):
+        yield batch
 
 
 class Candidates(NamedTuple):
@@ -183,13 +202,10 @@ def _given_before(seen: list[dict[str, int]], keys: tuple[str | None, ...]) -> i
     return None
 
 
-def _repeats_a_key(keys: KeyColumns) -> bool:
-    """Whether two rows give the same key of a kind (counted in sets, not row by row)."""
-    for column in keys:
-        given = [key for key in column if key is not None]
-        if len(set(given)) != len(given):
-            return True
-    return False
+def identity_keys(columns: KeyColumns) -> list[IdentityKey]:
+    """Every key the rows give, a kind at a time (a key two rows give: twice)."""
+    return [IdentityKey(kind, value) for kind, column in zip(KeyKind, columns, strict=True)
+            for value in column if value is not None]
 
 
 def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | None:
@@ -229,6 +245,10 @@ class ProspectImport:
         # a look-up), so a batch writes first unless the one before met a holder: most
         # of an import's batches meet none, and the look-up cost about a tenth of it.
         self._look_up_holders = False
+        # The import trail's newest entry and the actor's grants as the last batch
+        # written found them: a batch written ahead links to the one before it.
+        self.last_entry: AuditEntry | None = None
+        self.last_who: Principal | None = None
         self.imported = 0
         self.already_imported = 0
         self.rejected: list[RejectedRow] = []
@@ -236,20 +256,27 @@ class ProspectImport:
     def run(self, rows: Iterable[object], batch_size: int, first_line: int,
             on_progress: Progress | None) -> ImportReport:
         """Import ``rows`` in batches of ``batch_size``, numbering lines from ``first_line``."""
-        numbered = enumerate(rows, start=first_line)
         with fewer_young_collections():  # a batch's objects die young (see collector)
-            while batch := list(islice(numbered, batch_size)):
-                self._batch(batch)
-                if on_progress is not None:
-                    on_progress(self.imported, len(self.rejected))
+            for batch in batches_of(rows, batch_size, first_line):
+                self.store(self.parsed(batch))
+                self.progress(on_progress)
+        return self.report()
+
+    def report(self) -> ImportReport:
+        """What the run did so far."""
         return ImportReport(imported=self.imported, rejected=tuple(self.rejected),
                             already_imported=self.already_imported)
+
+    def progress(self, on_progress: Progress | None) -> None:
+        """Tell ``on_progress`` how far the run is (after each batch)."""
+        if on_progress is not None:
+            on_progress(self.imported, len(self.rejected))
 
     def _reject(self, line: int, field: str | None, reason: str) -> None:
         self.rejected.append(RejectedRow(line, field, reason))
 
-    def _batch(self, batch: list[tuple[int, object]]) -> None:
-        candidates = self._parsed(batch)
+    def store(self, candidates: Candidates) -> None:
+        """Write a batch's candidates, each row that cannot be stored reported."""
         try:
             events = self._write(candidates)
         except (ClaimConflict, StorageError) as error:
@@ -263,7 +290,7 @@ class ProspectImport:
         if events:
             self._ctx.observe()
 
-    def _parsed(self, batch: list[tuple[int, object]]) -> Candidates:
+    def parsed(self, batch: Batch) -> Candidates:
         """The batch's good rows: all at once a column at a time when every row passes
         the fast checks, else row by row, each bad row reported."""
         try:
@@ -337,9 +364,7 @@ class ProspectImport:
         self, uow: UnitOfWork, who: Principal, candidates: Candidates
     ) -> Candidates:
         """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
-        keys = [IdentityKey(kind, value)
-                for kind, column in zip(KeyKind, candidates.keys, strict=True)
-                for value in column if value is not None]
+        keys = identity_keys(candidates.keys)
         held = uow.prospects.holders_of(keys) if self._look_up_holders else {}
         if held and self._release_lost is not None and self._release_lost(
                 uow, who, held.values()):
@@ -347,7 +372,7 @@ class ProspectImport:
         if self._look_up_holders:
             self._look_up_holders = bool(held)
         customers = uow.customers.holders_of(keys)
-        if not held and not customers and not _repeats_a_key(candidates.keys):
+        if not held and not customers and len(set(keys)) == len(keys):
             return candidates  # the usual batch: every row free, no row to look at
         now = self._ctx.now()
         # each kind's keys given so far by a row taken: the line giving it
@@ -403,36 +428,91 @@ class ProspectImport:
             return events
 
     def _write_batch(self, candidates: Candidates) -> tuple[int, list[DomainEvent]]:
-        """Write the candidates nobody holds in one unit of work: how many, and events.
-        The batch carries its rows' first plans and the start of their trails (its own
-        audit entry, which names them), so storage writes each row whole, once."""
-        now = self._ctx.now()
-        new_id, import_id = self._ctx.ids.new_id, self._import_id
+        """Write the candidates nobody holds in one unit of work: how many, and events."""
         with self._ctx.storage.unit_of_work() as uow:
             # Grants as stored now, batch by batch: a revoke stops the rest of the import.
             who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
             free = self._unclaimed(uow, who, candidates)
-            ids = tuple(ProspectId(new_id("p")) for _ in free.lines)
-            entry = None if not ids else import_entry(
-                uow.heads.get(audit_chain(IMPORT_KIND), import_id), import_id=import_id,
-                prospect_ids=list(ids), actor_id=who.id, at=now)
-            batch = RegistrationBatch(
-                owner_id=who.id, owner_team=who.team, at=now, ids=ids,
-                registration_ids=tuple(RegistrationId(f"{import_id}:{line}")
-                                       for line in free.lines),
-                profiles=free.profiles, willingness=free.willingness,
-                potential_values=free.values, grades=free.grades, keys=free.keys,
-                plans=None if entry is None or self._first_plans is None
-                else self._first_plans(free.grades),
-                trails=None if entry is None else self._ctx.trail_start(ids, entry))
-            uow.prospects.add_batch(batch)
-            if batch.plans is None:
-                self._plan_batch(uow, batch)
-            events = [] if entry is None else self._record(uow, who, batch, entry)
-            uow.commit()
-        return len(batch), events
+            planned = self.registration(
+                who, free, uow.heads.get(audit_chain(IMPORT_KIND), self._import_id))
+            events = self._commit(uow, planned, lambda: True)
+        if planned.entry is not None:
+            self.last_entry = planned.entry
+        self.last_who = who
+        return len(planned.batch), events or []
 
-    def _record(
+    def registration(
+        self, who: Principal, free: Candidates, head: ChainHead | None
+    ) -> Planned:
+        """The batch that registers ``free`` for ``who`` now, and its audit entry (None for
+        no row), the next of the import's trail after ``head``. The batch carries its
+        rows' first plans and the start of their trails (the entry, which names them),
+        so storage writes each row whole, once."""
+        now = self._ctx.now()
+        ids = tuple(ProspectId(self._ctx.ids.new_id("p")) for _ in free.lines)
+        entry = None if not ids else import_entry(
+            head, import_id=self._import_id, prospect_ids=list(ids), actor_id=who.id, at=now)
+        batch = RegistrationBatch(
+            owner_id=who.id, owner_team=who.team, at=now, ids=ids,
+            registration_ids=tuple(RegistrationId(f"{self._import_id}:{line}")
+                                   for line in free.lines),
+            profiles=free.profiles, willingness=free.willingness,
+            potential_values=free.values, grades=free.grades, keys=free.keys,
+            plans=None if entry is None or self._first_plans is None
+            else self._first_plans(free.grades),
+            trails=None if entry is None else self._ctx.trail_start(ids, entry))
+        return Planned(who, batch, entry)
+
+    def _commit(
+        self, uow: UnitOfWork, planned: Planned, ready: Callable[[], bool]
+    ) -> list[DomainEvent] | None:
+        """Write a planned batch and commit it once ``ready()`` says so (None, nothing
+        committed, if it says no): its events."""
+        uow.prospects.add_batch(planned.batch)
+        if planned.batch.plans is None:
+            self._plan_batch(uow, planned.batch)
+        if not ready():
+            return None
+        events = [] if planned.entry is None else self.record(
+            uow, planned.who, planned.batch, planned.entry)
+        uow.commit()
+        return events
+
+    def write_ahead(
+        self, planned: Planned, ready: Callable[[], bool]
+    ) -> tuple[int, list[DomainEvent]] | None:
+        """Write a batch planned while the one before it is still being written, and
+        commit it once ``ready()`` says that one committed as planned: how many rows,
+        and events. None, nothing committed, if the batch must be written the usual way
+        (which reports what it refuses): a customer holds one of its keys, the actor's
+        grants changed, or any other refusal."""
+        def authorized_and_ready() -> bool:
+            # Grants read after the batch before it was settled, as the usual way reads
+            # them after its progress was reported: a revoke there stops this batch.
+            return ready() and self._ctx.authorize(
+                uow, self._actor, Action.PROSPECT_REGISTER) == planned.who
+        try:
+            with self._ctx.storage.unit_of_work() as uow:
+                if uow.customers.holders_of(identity_keys(planned.batch.keys)):
+                    return None
+                events = self._commit(uow, planned, authorized_and_ready)
+        except CustmgmtError:
+            return None
+        return None if events is None else (len(planned.batch), events)
+
+    def stored_ahead(self, planned: Planned, stored: int, events: list[DomainEvent]) -> None:
+        """Count a batch ``write_ahead`` committed, and feed the observers its events."""
+        self.imported += stored
+        self.last_entry, self.last_who = planned.entry, planned.who
+        if events:
+            self._ctx.observe()
+
+    @property
+    def looks_up_holders(self) -> bool:
+        """Whether the next batch looks up who holds its keys before writing."""
+        return self._look_up_holders
+
+    def record(
         self, uow: UnitOfWork, who: Principal, batch: RegistrationBatch, entry: AuditEntry
     ) -> list[DomainEvent]:
         """The batch's audit entry (the next of the import's trail) and its event."""

@@ -47,6 +47,7 @@ from custmgmt.ports.storage import FollowUpQuery, Page, ProspectQuery, UnitOfWor
 from custmgmt.services.batch_parse import WILLINGNESS, parse_batch, remembered_amount
 from custmgmt.services.context import Context, Described, require_principal
 from custmgmt.services.edge import guarded
+from custmgmt.services.import_ahead import WriteAhead
 from custmgmt.services.inputs import (
     Problems,
     build,
@@ -419,6 +420,8 @@ class ProspectService(Described):
                              self._release_lost, import_id,
                              parse_batch=lambda rows: parse_batch(rows, values),
                              first_plans=getattr(self._keep_plans, "first_plans_of", None))
+        if getattr(self._ctx.storage, "writes_in_parallel", False) is True:
+            return WriteAhead(run, on_progress).run(rows, batch_size, first_line)
         return run.run(rows, batch_size, first_line, on_progress)
 
     def get(self, actor: Principal, prospect_id: str) -> Prospect:

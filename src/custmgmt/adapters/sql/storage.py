@@ -462,6 +462,9 @@ class SqlStorage:
     def __init__(self, url: str, *, migrate: bool = False) -> None:
         self.engine, self.serial = make_engine(url)
         self.dialect = self.engine.dialect.name
+        # A server process a connection: two units of work write at once (an import
+        # writes its next batch while the one before commits). SQLite has one writer.
+        self.writes_in_parallel = self.dialect == "postgresql"
         self.reader = self.engine.execution_options(**{READ_ONLY: True})
         if self.engine.dialect.name == "postgresql":
             # Read-only units read in autocommit: under READ COMMITTED a transaction gives

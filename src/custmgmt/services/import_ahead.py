@@ -1,0 +1,135 @@
+"""Writing an import's next batch while the one before it commits.
+
+On a storage that ``writes_in_parallel`` (PostgreSQL: a server process a connection), a
+batch's rows go to the server while the batch before it is still being written, so
+the client's work on one batch and the server's on the other overlap. The import's
+trail still grows one batch after another: a batch written ahead links its audit
+entry to the entry of the batch before it, and commits only once that batch committed
+as planned and its progress was reported (its gate passed). Otherwise the batch
+written ahead is rolled back and written again the usual way, which reports each row
+it refuses. Only a plain batch is written ahead: rows that repeat a key, or share one
+with the batch before it, and an import that has met a holder go the usual way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
+
+from custmgmt.domain.audit import AuditEntry
+from custmgmt.domain.common import DomainEvent
+from custmgmt.domain.integrity import ChainHead, audit_chain
+from custmgmt.domain.prospects import IdentityKey
+from custmgmt.services.collector import fewer_young_collections
+from custmgmt.services.prospect_import import (
+    Candidates,
+    ImportReport,
+    Planned,
+    Progress,
+    ProspectImport,
+    batches_of,
+    identity_keys,
+)
+
+WAIT_SECONDS = 30.0
+"""How long a batch written ahead holds its transaction open waiting for the batch
+before it to be settled (a slow ``on_progress``); then it is rolled back and written
+the usual way."""
+
+Written = tuple[int, list[DomainEvent]] | None
+
+
+class Gate:
+    """Opens when a batch is settled: passed if it committed as planned."""
+
+    def __init__(self) -> None:
+        self._settled = threading.Event()
+        self._passed = False
+
+    def open(self, passed: bool) -> None:
+        self._passed = passed
+        self._settled.set()
+
+    def passed(self) -> bool:
+        """Whether the batch committed as planned, waiting up to ``WAIT_SECONDS``."""
+        return self._settled.wait(WAIT_SECONDS) and self._passed
+
+
+class Flight(NamedTuple):
+    """A batch being written ahead: its rows, its plan and keys, the write, its gate."""
+
+    candidates: Candidates
+    planned: Planned
+    keys: frozenset[IdentityKey]
+    written: Future[Written]
+    gate: Gate
+
+
+class WriteAhead:
+    """One run of an import whose batches are written one ahead (see the module)."""
+
+    def __init__(self, run: ProspectImport, on_progress: Progress | None) -> None:
+        self._run, self._on_progress = run, on_progress
+
+    def run(self, rows: Iterable[object], batch_size: int, first_line: int) -> ImportReport:
+        """Like ``ProspectImport.run``, one batch written while the one before commits."""
+        with fewer_young_collections(), ThreadPoolExecutor(
+                2, thread_name_prefix="custmgmt-import") as pool:
+            flying: Flight | None = None
+            for batch in batches_of(rows, batch_size, first_line):
+                candidates = self._run.parsed(batch)
+                flight = self._launch(pool, candidates, flying)
+                if flying is not None and not self._settle(flying) and flight is not None:
+                    self._settle(flight)  # it links to a batch not written as planned
+                    flight = None
+                elif flight is None:
+                    self._run.store(candidates)
+                    self._run.progress(self._on_progress)
+                flying = flight
+            if flying is not None:
+                self._settle(flying)
+        return self._run.report()
+
+    def _launch(
+        self, pool: ThreadPoolExecutor, candidates: Candidates, before: Flight | None
+    ) -> Flight | None:
+        """The batch's write, started while ``before`` is written; None if the batch must
+        be written the usual way, after ``before`` is settled."""
+        run = self._run
+        last, who = (run.last_entry, run.last_who) if before is None else (
+            before.planned.entry, before.planned.who)
+        if last is None or who is None or run.looks_up_holders or not candidates.lines:
+            return None
+        given = identity_keys(candidates.keys)
+        keys = frozenset(given)
+        if len(keys) != len(given) or (before is not None and not keys.isdisjoint(before.keys)):
+            return None  # the usual way tells which row repeats which
+        planned = run.registration(who, candidates, _head_after(last))
+        ready = (lambda: True) if before is None else before.gate.passed
+        written = pool.submit(run.write_ahead, planned, ready)
+        return Flight(candidates, planned, keys, written, Gate())
+
+    def _settle(self, flight: Flight) -> bool:
+        """Count the batch (or write it the usual way if it could not be written ahead),
+        report progress, then open its gate for the batch after it: whether the batch
+        was written as planned."""
+        committed = False
+        try:
+            written = flight.written.result()
+            if written is None:
+                self._run.store(flight.candidates)
+            else:
+                self._run.stored_ahead(flight.planned, *written)
+            self._run.progress(self._on_progress)
+            committed = written is not None
+        finally:
+            flight.gate.open(committed)
+        return committed
+
+
+def _head_after(entry: AuditEntry) -> ChainHead:
+    """The head of the import's trail once ``entry`` is appended."""
+    return ChainHead(chain=audit_chain(entry.resource_kind), chain_id=entry.resource_id,
+                     length=entry.sequence + 1, head_hash=entry.hash)

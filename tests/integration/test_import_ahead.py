@@ -1,0 +1,165 @@
+"""An import on PostgreSQL writes its next batch while the one before it commits.
+
+The batch written ahead commits only after the batch before it committed as planned and
+its progress was reported; anything else rolls it back and writes it the usual way.
+These tests prove the import still keeps every rule the usual way keeps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import custmgmt
+from custmgmt.adapters.system import FixedClock, SequentialIds
+from custmgmt.domain.prospects import ProspectsImported
+from custmgmt.errors import PermissionDenied
+from custmgmt.services import import_ahead
+from custmgmt.services.prospect_import import ProspectImport
+from tests.conftest import START
+from tests.helpers import admin
+from tests.pg_server import Cluster
+
+pytestmark = pytest.mark.postgresql
+
+
+@pytest.fixture
+def app(postgres: Cluster) -> Iterator[custmgmt.CustomerManagement]:
+    with custmgmt.open(postgres.new_database(), clock=FixedClock(START), ids=SequentialIds(),
+                       migrate=True) as opened:
+        yield opened
+
+
+@pytest.fixture
+def ahead(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each batch written ahead: whether it committed as planned."""
+    outcomes: list[bool] = []
+    write_ahead = ProspectImport.write_ahead
+
+    def recorded(self: ProspectImport, *args: Any) -> Any:
+        written = write_ahead(self, *args)
+        outcomes.append(written is not None)
+        return written
+
+    monkeypatch.setattr(ProspectImport, "write_ahead", recorded)
+    return outcomes
+
+
+def _rows(count: int, start: int = 0) -> list[dict[str, str]]:
+    return [{"name": f"P{n}", "phone": f"1370013{n:04d}", "willingness": "clear",
+             "potential_value": "1"} for n in range(start, start + count)]
+
+
+def _names(app: custmgmt.CustomerManagement) -> list[str]:
+    return sorted(p.profile.name.value
+                  for p in app.prospects.list(admin(app), limit=200).items)
+
+
+def test_only_postgresql_writes_in_parallel(
+    app: custmgmt.CustomerManagement, tmp_path: Any
+) -> None:
+    assert app.followups._ctx.storage.writes_in_parallel is True  # type: ignore[attr-defined]
+    with custmgmt.open(f"sqlite:///{tmp_path / 'crm.db'}", migrate=True) as sqlite:
+        storage = sqlite.followups._ctx.storage
+        assert storage.writes_in_parallel is False  # type: ignore[attr-defined]
+
+
+def test_batches_written_ahead_keep_the_trail_and_the_events_in_order(
+    app: custmgmt.CustomerManagement, ahead: list[bool]
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    progress: list[int] = []
+    report = app.prospects.import_many(alice, _rows(47), batch_size=5, import_id="f-1",
+                                       on_progress=lambda done, bad: progress.append(done))
+    assert (report.imported, report.rejected) == (47, ())
+    assert progress == [5, 10, 15, 20, 25, 30, 35, 40, 45, 47]
+    assert ahead == [True] * 9  # every batch after the first
+    assert app.audit.verify(admin(app), "prospect_import", "f-1") == 10
+    imported = [e for e in app.events(admin(app)) if isinstance(e, ProspectsImported)]
+    ids = [p.prospect_id for e in imported for p in e.prospects]
+    assert ids == sorted(ids) and len(ids) == 47  # sequential ids: the order of the rows
+    mine = app.prospects.mine(alice, limit=100).items
+    assert sorted(p.id for p in mine) == ids
+    for prospect in mine[::10]:
+        assert app.audit.verify(admin(app), "prospect", prospect.id) == 1
+
+
+def test_a_key_of_the_batch_in_flight_or_of_its_own_batch_is_refused_by_line(
+    app: custmgmt.CustomerManagement, ahead: list[bool]
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = _rows(12)
+    rows[5]["phone"] = rows[2]["phone"]  # line 6 (3rd batch) repeats line 3 (2nd batch)
+    rows[11]["phone"] = rows[10]["phone"]  # lines 11 and 12: the same batch
+    report = app.prospects.import_many(alice, rows, batch_size=2)
+    assert report.imported == 10
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (6, "duplicate of line 3 in this import"), (12, "duplicate of line 11 in this import")]
+    assert _names(app) == sorted(f"P{n}" for n in range(12) if n not in (5, 11))
+
+
+def test_a_customers_key_in_a_batch_written_ahead_costs_only_its_row(
+    app: custmgmt.CustomerManagement, ahead: list[bool]
+) -> None:
+    manager = app.principal("u-am", roles={"account_manager"}, team="accounts")
+    customer = app.customers.create(manager, name="Acme", phone="13700130007")
+    app.customers.set_status(admin(app), customer.id, "sealed", reason="delisted")
+    alice = app.principal("u-alice", roles={"salesperson"})
+    report = app.prospects.import_many(alice, _rows(10), batch_size=3)
+    assert report.imported == 9
+    ((line, reason),) = [(r.line, r.reason) for r in report.rejected]
+    assert line == 8 and "sealed" in reason and customer.id in reason
+    assert False in ahead  # the batch holding line 8 went the usual way
+    assert _names(app) == sorted(f"P{n}" for n in range(10) if n != 7)
+
+
+def test_progress_that_raises_stops_the_batch_in_flight_and_a_re_run_finishes(
+    app: custmgmt.CustomerManagement, ahead: list[bool]
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+
+    def stop_at_the_second_batch(done: int, rejected: int) -> None:
+        if done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        app.prospects.import_many(alice, _rows(10), batch_size=2, import_id="f-1",
+                                  on_progress=stop_at_the_second_batch)
+    assert _names(app) == ["P0", "P1", "P2", "P3"]  # the third batch was in flight
+    again = app.prospects.import_many(alice, _rows(10), batch_size=2, import_id="f-1")
+    assert (again.imported, again.already_imported, again.rejected) == (6, 4, ())
+    assert app.audit.verify(admin(app), "prospect_import", "f-1") == 5
+
+
+def test_a_revoke_reported_in_progress_stops_the_batch_in_flight(
+    app: custmgmt.CustomerManagement, ahead: list[bool]
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    root = admin(app)
+
+    def revoke_at_the_second_batch(done: int, rejected: int) -> None:
+        if done == 4:  # the third batch is in flight, its rows written
+            app.principals.revoke(root, "u-alice", {"salesperson"})
+
+    with pytest.raises(PermissionDenied):
+        app.prospects.import_many(alice, _rows(8), batch_size=2,
+                                  on_progress=revoke_at_the_second_batch)
+    assert _names(app) == ["P0", "P1", "P2", "P3"]
+
+
+def test_a_batch_waiting_too_long_for_the_one_before_is_written_the_usual_way(
+    app: custmgmt.CustomerManagement, ahead: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_ahead, "WAIT_SECONDS", 0.05)
+    alice = app.principal("u-alice", roles={"salesperson"})
+    report = app.prospects.import_many(alice, _rows(12), batch_size=3, import_id="f-1",
+                                       on_progress=lambda done, bad: time.sleep(0.3))
+    assert (report.imported, report.rejected) == (12, ())
+    # The second batch links to the first, committed: it need not wait. The third gave
+    # up waiting for the second's progress; the fourth links to the third as planned.
+    assert ahead == [True, False, False]
+    assert app.audit.verify(admin(app), "prospect_import", "f-1") == 4
+    assert _names(app) == sorted(f"P{n}" for n in range(12))
