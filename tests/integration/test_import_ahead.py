@@ -163,3 +163,67 @@ def test_a_batch_waiting_too_long_for_the_one_before_is_written_the_usual_way(
     assert ahead == [True, False, False]
     assert app.audit.verify(admin(app), "prospect_import", "f-1") == 4
     assert _names(app) == sorted(f"P{n}" for n in range(12))
+
+
+def test_a_batch_written_the_usual_way_waits_for_the_batch_after_it_to_roll_back(
+    app: custmgmt.CustomerManagement, ahead: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else the import's usual write could wait for another user's transaction that waits
+    for the import's own batch in flight, which waits for the import: a cycle the server
+    cannot see, broken only when the batch gives up waiting."""
+    carol = app.principal("u-carol", roles={"salesperson"})
+    app.prospects.register(carol, name="C", phone=_rows(4)[3]["phone"], willingness="clear",
+                           potential_value=1)
+    alice = app.principal("u-alice", roles={"salesperson"})
+    engine = app.followups._ctx.storage.engine  # type: ignore[attr-defined]
+    open_elsewhere: list[int] = []
+    store = ProspectImport.store
+
+    def counted(self: ProspectImport, candidates: Any) -> None:
+        with engine.connect() as connection:
+            open_elsewhere.append(connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND starts_with(state, 'idle in transaction') AND pid <> pg_backend_pid()").scalar())
+        store(self, candidates)
+
+    monkeypatch.setattr(ProspectImport, "store", counted)
+    report = app.prospects.import_many(alice, _rows(12), batch_size=3)
+    assert report.imported == 11 and [r.line for r in report.rejected] == [4]
+    # batch 1 (no trail yet), batch 2 (carol's key), batch 3 (linked to batch 2)
+    assert ahead == [False, False, True]
+    assert open_elsewhere == [0, 0, 0]
+
+
+def test_progress_and_rejections_come_in_the_order_of_the_input(
+    app: custmgmt.CustomerManagement, ahead: list[bool]
+) -> None:
+    """A batch is parsed while the one before it is written; its bad rows are reported
+    after that one's, as batch after batch would report them."""
+    manager = app.principal("u-am", roles={"account_manager"}, team="accounts")
+    customer = app.customers.create(manager, name="Acme", phone="13700130005")
+    app.customers.set_status(admin(app), customer.id, "sealed", reason="delisted")
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = _rows(9)
+    rows[6]["willingness"] = "bogus"  # line 7, the third batch; line 6 is the customer's
+    progress: list[tuple[int, int]] = []
+    report = app.prospects.import_many(alice, rows, batch_size=3,
+                                       on_progress=lambda *done: progress.append(done))
+    assert [(r.line, r.field) for r in report.rejected] == [(6, None), (7, "willingness")]
+    assert progress == [(3, 0), (5, 1), (7, 2)]
+
+
+def test_input_that_fails_midway_keeps_the_batch_in_flight_reported(
+    app: custmgmt.CustomerManagement, ahead: list[bool]
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+
+    def rows() -> Iterator[dict[str, str]]:
+        yield from _rows(7)
+        raise OSError("the file went away")
+
+    progress: list[int] = []
+    with pytest.raises(OSError, match="went away"):
+        app.prospects.import_many(alice, rows(), batch_size=3,
+                                  on_progress=lambda done, bad: progress.append(done))
+    assert progress == [3, 6]  # as batch after batch: the second reported before the error
+    assert _names(app) == [f"P{n}" for n in range(6)]

@@ -14,8 +14,8 @@ with the batch before it, and an import that has met a holder go the usual way.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
 from custmgmt.domain.audit import AuditEntry
@@ -24,33 +24,36 @@ from custmgmt.domain.integrity import ChainHead, audit_chain
 from custmgmt.domain.prospects import IdentityKey
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.prospect_import import (
+    Batch,
     Candidates,
     ImportReport,
     Planned,
     Progress,
     ProspectImport,
+    RejectedRow,
     batches_of,
     identity_keys,
 )
 
-WAIT_SECONDS = 30.0
-"""How long a batch written ahead holds its transaction open waiting for the batch
-before it to be settled (a slow ``on_progress``); then it is rolled back and written
-the usual way."""
+WAIT_SECONDS = 10.0
+"""How long a batch written ahead holds its transaction open (its rows' keys taken)
+waiting for the batch before it to be settled, a slow ``on_progress`` for one; then it
+is rolled back and written the usual way."""
 
 Written = tuple[int, list[DomainEvent]] | None
 
 
 class Gate:
-    """Opens when a batch is settled: passed if it committed as planned."""
+    """Opens once, when a batch is settled: passed if it committed as planned."""
 
     def __init__(self) -> None:
         self._settled = threading.Event()
         self._passed = False
 
     def open(self, passed: bool) -> None:
-        self._passed = passed
-        self._settled.set()
+        if not self._settled.is_set():
+            self._passed = passed
+            self._settled.set()
 
     def passed(self) -> bool:
         """Whether the batch committed as planned, waiting up to ``WAIT_SECONDS``."""
@@ -58,9 +61,11 @@ class Gate:
 
 
 class Flight(NamedTuple):
-    """A batch being written ahead: its rows, its plan and keys, the write, its gate."""
+    """A batch being written ahead: its rows, the rows its parse refused (reported when
+    it is settled, in the order of the input), its plan and keys, the write, its gate."""
 
     candidates: Candidates
+    refused: list[RejectedRow]
     planned: Planned
     keys: frozenset[IdentityKey]
     written: Future[Written]
@@ -68,32 +73,66 @@ class Flight(NamedTuple):
 
 
 class WriteAhead:
-    """One run of an import whose batches are written one ahead (see the module)."""
+    """One run of an import whose batches are written one ahead (see the module).
+
+    The caller's thread writes nothing while a batch of its own is in flight (but for
+    ``on_progress``): a batch that could not be written ahead is written the usual way
+    only once the batch after it, which links to it, has rolled back. So an import never
+    waits for a transaction that waits for the import's own batch in flight."""
 
     def __init__(self, run: ProspectImport, on_progress: Progress | None) -> None:
         self._run, self._on_progress = run, on_progress
 
     def run(self, rows: Iterable[object], batch_size: int, first_line: int) -> ImportReport:
         """Like ``ProspectImport.run``, one batch written while the one before commits."""
+        batches = batches_of(rows, batch_size, first_line)
+        flying: Flight | None = None
         with fewer_young_collections(), ThreadPoolExecutor(
                 2, thread_name_prefix="custmgmt-import") as pool:
-            flying: Flight | None = None
-            for batch in batches_of(rows, batch_size, first_line):
-                candidates = self._run.parsed(batch)
-                flight = self._launch(pool, candidates, flying)
-                if flying is not None and not self._settle(flying) and flight is not None:
-                    self._settle(flight)  # it links to a batch not written as planned
-                    flight = None
-                elif flight is None:
-                    self._run.store(candidates)
-                    self._run.progress(self._on_progress)
-                flying = flight
-            if flying is not None:
-                self._settle(flying)
+            try:
+                while (read := self._next(batches, flying)) is not None:
+                    candidates, refused = read
+                    flight = self._launch(pool, candidates, refused, flying)
+                    settled = flying is None or self._settle(flying, flight)
+                    if flight is not None and not settled:
+                        self._settle(flight, None)  # it links to a batch not written as planned
+                        flight = None
+                    elif flight is None:
+                        self._run.rejected.extend(refused)
+                        self._run.store(candidates)
+                        self._run.progress(self._on_progress)
+                    flying = flight
+                if flying is not None:
+                    self._settle(flying, None)
+            finally:
+                if flying is not None:  # not settled: the batch after it must not wait
+                    flying.gate.open(False)
         return self._run.report()
 
+    def _next(
+        self, batches: Iterator[Batch], flying: Flight | None
+    ) -> tuple[Candidates, list[RejectedRow]] | None:
+        """The next batch parsed, and the rows its parse refused (kept aside from the
+        report until the batches before it are settled); None after the last. If reading
+        the input fails, the batch in flight is settled first, as it would have been."""
+        try:
+            batch = next(batches, None)
+        except BaseException:
+            if flying is not None:
+                self._settle(flying, None)
+            raise
+        if batch is None:
+            return None
+        rejected = self._run.rejected
+        before = len(rejected)
+        candidates = self._run.parsed(batch)
+        refused = rejected[before:]
+        del rejected[before:]
+        return candidates, refused
+
     def _launch(
-        self, pool: ThreadPoolExecutor, candidates: Candidates, before: Flight | None
+        self, pool: ThreadPoolExecutor, candidates: Candidates, refused: list[RejectedRow],
+        before: Flight | None,
     ) -> Flight | None:
         """The batch's write, started while ``before`` is written; None if the batch must
         be written the usual way, after ``before`` is settled."""
@@ -109,16 +148,20 @@ class WriteAhead:
         planned = run.registration(who, candidates, _head_after(last))
         ready = (lambda: True) if before is None else before.gate.passed
         written = pool.submit(run.write_ahead, planned, ready)
-        return Flight(candidates, planned, keys, written, Gate())
+        return Flight(candidates, refused, planned, keys, written, Gate())
 
-    def _settle(self, flight: Flight) -> bool:
-        """Count the batch (or write it the usual way if it could not be written ahead),
-        report progress, then open its gate for the batch after it: whether the batch
-        was written as planned."""
+    def _settle(self, flight: Flight, after: Flight | None) -> bool:
+        """Count the batch, or write it the usual way if it could not be written ahead
+        (once ``after``, which links to it, has rolled back), report progress, then
+        open its gate for the batch after it: whether it was written as planned."""
         committed = False
         try:
             written = flight.written.result()
+            self._run.rejected.extend(flight.refused)
             if written is None:
+                flight.gate.open(False)
+                if after is not None:
+                    wait([after.written])
                 self._run.store(flight.candidates)
             else:
                 self._run.stored_ahead(flight.planned, *written)
