@@ -18,7 +18,7 @@ from custmgmt.adapters.system import FixedClock, SequentialIds
 from custmgmt.domain.prospects import ProspectsImported
 from custmgmt.errors import PermissionDenied
 from custmgmt.services import import_ahead
-from custmgmt.services.prospect_import import ProspectImport
+from custmgmt.services.prospect_import import Planned, ProspectImport
 from tests.conftest import START
 from tests.helpers import admin
 from tests.pg_server import Cluster
@@ -34,18 +34,24 @@ def app(postgres: Cluster) -> Iterator[custmgmt.CustomerManagement]:
 
 
 @pytest.fixture
-def ahead(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """For each batch written ahead: whether it committed as planned."""
-    outcomes: list[bool] = []
+def ahead(monkeypatch: pytest.MonkeyPatch) -> dict[int, bool]:
+    """For each batch written ahead, by its first line: whether it committed as planned."""
+    outcomes: dict[int, bool] = {}
     write_ahead = ProspectImport.write_ahead
 
-    def recorded(self: ProspectImport, *args: Any) -> Any:
-        written = write_ahead(self, *args)
-        outcomes.append(written is not None)
+    def recorded(self: ProspectImport, planned: Planned, ready: Any) -> Any:
+        written = write_ahead(self, planned, ready)
+        first = int(planned.batch.registration_ids[0].rsplit(":", 1)[1])
+        outcomes[first] = written is not None
         return written
 
     monkeypatch.setattr(ProspectImport, "write_ahead", recorded)
     return outcomes
+
+
+def _in_order(ahead: dict[int, bool]) -> list[bool]:
+    """The outcomes in the order of the input (batches written ahead finish in any)."""
+    return [ahead[line] for line in sorted(ahead)]
 
 
 def _rows(count: int, start: int = 0) -> list[dict[str, str]]:
@@ -68,7 +74,7 @@ def test_only_postgresql_writes_in_parallel(
 
 
 def test_batches_written_ahead_keep_the_trail_and_the_events_in_order(
-    app: custmgmt.CustomerManagement, ahead: list[bool]
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool]
 ) -> None:
     alice = app.principal("u-alice", roles={"salesperson"})
     progress: list[int] = []
@@ -76,7 +82,7 @@ def test_batches_written_ahead_keep_the_trail_and_the_events_in_order(
                                        on_progress=lambda done, bad: progress.append(done))
     assert (report.imported, report.rejected) == (47, ())
     assert progress == [5, 10, 15, 20, 25, 30, 35, 40, 45, 47]
-    assert ahead == [True] * 9  # every batch after the first
+    assert _in_order(ahead) == [True] * 10  # every batch, the first too
     assert app.audit.verify(admin(app), "prospect_import", "f-1") == 10
     imported = [e for e in app.events(admin(app)) if isinstance(e, ProspectsImported)]
     ids = [p.prospect_id for e in imported for p in e.prospects]
@@ -88,7 +94,7 @@ def test_batches_written_ahead_keep_the_trail_and_the_events_in_order(
 
 
 def test_a_key_of_the_batch_in_flight_or_of_its_own_batch_is_refused_by_line(
-    app: custmgmt.CustomerManagement, ahead: list[bool]
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool]
 ) -> None:
     alice = app.principal("u-alice", roles={"salesperson"})
     rows = _rows(12)
@@ -102,7 +108,7 @@ def test_a_key_of_the_batch_in_flight_or_of_its_own_batch_is_refused_by_line(
 
 
 def test_a_customers_key_in_a_batch_written_ahead_costs_only_its_row(
-    app: custmgmt.CustomerManagement, ahead: list[bool]
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool]
 ) -> None:
     manager = app.principal("u-am", roles={"account_manager"}, team="accounts")
     customer = app.customers.create(manager, name="Acme", phone="13700130007")
@@ -112,12 +118,12 @@ def test_a_customers_key_in_a_batch_written_ahead_costs_only_its_row(
     assert report.imported == 9
     ((line, reason),) = [(r.line, r.reason) for r in report.rejected]
     assert line == 8 and "sealed" in reason and customer.id in reason
-    assert False in ahead  # the batch holding line 8 went the usual way
+    assert False in ahead.values()  # the batch holding line 8 went the usual way
     assert _names(app) == sorted(f"P{n}" for n in range(10) if n != 7)
 
 
 def test_progress_that_raises_stops_the_batch_in_flight_and_a_re_run_finishes(
-    app: custmgmt.CustomerManagement, ahead: list[bool]
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool]
 ) -> None:
     alice = app.principal("u-alice", roles={"salesperson"})
 
@@ -135,7 +141,7 @@ def test_progress_that_raises_stops_the_batch_in_flight_and_a_re_run_finishes(
 
 
 def test_a_revoke_reported_in_progress_stops_the_batch_in_flight(
-    app: custmgmt.CustomerManagement, ahead: list[bool]
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool]
 ) -> None:
     alice = app.principal("u-alice", roles={"salesperson"})
     root = admin(app)
@@ -151,22 +157,23 @@ def test_a_revoke_reported_in_progress_stops_the_batch_in_flight(
 
 
 def test_a_batch_waiting_too_long_for_the_one_before_is_written_the_usual_way(
-    app: custmgmt.CustomerManagement, ahead: list[bool], monkeypatch: pytest.MonkeyPatch
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(import_ahead, "WAIT_SECONDS", 0.05)
     alice = app.principal("u-alice", roles={"salesperson"})
     report = app.prospects.import_many(alice, _rows(12), batch_size=3, import_id="f-1",
                                        on_progress=lambda done, bad: time.sleep(0.3))
     assert (report.imported, report.rejected) == (12, ())
-    # The second batch links to the first, committed: it need not wait. The third gave
-    # up waiting for the second's progress; the fourth links to the third as planned.
-    assert ahead == [True, False, False]
+    # The first batch links to the trail as it was: it need not wait. The second gave up
+    # waiting for the first's progress, and the third links to the second; so the fourth
+    # links to the third, written the usual way, and need not wait either.
+    assert _in_order(ahead) == [True, False, False, True]
     assert app.audit.verify(admin(app), "prospect_import", "f-1") == 4
     assert _names(app) == sorted(f"P{n}" for n in range(12))
 
 
 def test_a_batch_written_the_usual_way_waits_for_the_batch_after_it_to_roll_back(
-    app: custmgmt.CustomerManagement, ahead: list[bool], monkeypatch: pytest.MonkeyPatch
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Else the import's usual write could wait for another user's transaction that waits
     for the import's own batch in flight, which waits for the import: a cycle the server
@@ -183,19 +190,20 @@ def test_a_batch_written_the_usual_way_waits_for_the_batch_after_it_to_roll_back
         with engine.connect() as connection:
             open_elsewhere.append(connection.exec_driver_sql(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND starts_with(state, 'idle in transaction') AND pid <> pg_backend_pid()").scalar())
+                " AND starts_with(state, 'idle in transaction')"
+                " AND pid <> pg_backend_pid()").scalar())
         store(self, candidates)
 
     monkeypatch.setattr(ProspectImport, "store", counted)
     report = app.prospects.import_many(alice, _rows(12), batch_size=3)
     assert report.imported == 11 and [r.line for r in report.rejected] == [4]
-    # batch 1 (no trail yet), batch 2 (carol's key), batch 3 (linked to batch 2)
-    assert ahead == [False, False, True]
-    assert open_elsewhere == [0, 0, 0]
+    # batch 2 holds carol's key, batch 3 links to batch 2: both written the usual way
+    assert _in_order(ahead) == [True, False, False, True]
+    assert open_elsewhere == [0, 0]
 
 
 def test_progress_and_rejections_come_in_the_order_of_the_input(
-    app: custmgmt.CustomerManagement, ahead: list[bool]
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool]
 ) -> None:
     """A batch is parsed while the one before it is written; its bad rows are reported
     after that one's, as batch after batch would report them."""
@@ -213,7 +221,7 @@ def test_progress_and_rejections_come_in_the_order_of_the_input(
 
 
 def test_input_that_fails_midway_keeps_the_batch_in_flight_reported(
-    app: custmgmt.CustomerManagement, ahead: list[bool]
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool]
 ) -> None:
     alice = app.principal("u-alice", roles={"salesperson"})
 

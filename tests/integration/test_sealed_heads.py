@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -455,6 +456,13 @@ def test_two_runs_of_one_import_interleaved_both_land(app: App) -> None:
 
     def rows_a() -> Iterator[dict[str, str]]:
         yield from IMPORTED[:2]
+        # Asked for the next rows: A's first batch is written, or on PostgreSQL, where an
+        # import reads a batch ahead, being written: wait until it is committed.
+        deadline = time.monotonic() + 30
+        while app.prospects.counts(alice).total < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        a_wrote.set()
         assert b_wrote.wait(30)
         yield from IMPORTED[2:]
 
@@ -474,7 +482,7 @@ def test_two_runs_of_one_import_interleaved_both_land(app: App) -> None:
             reports[name] = error
             wrote.set()
 
-    runs = [threading.Thread(target=run, args=("a", rows_a(), a_wrote, 1)),
+    runs = [threading.Thread(target=run, args=("a", rows_a(), threading.Event(), 1)),
             threading.Thread(target=run, args=("b", rows_b(), b_wrote, 101))]
     for thread in runs:
         thread.start()

@@ -18,9 +18,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
-from custmgmt.domain.audit import AuditEntry
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.integrity import ChainHead, audit_chain
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import IdentityKey
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.prospect_import import (
@@ -32,6 +31,7 @@ from custmgmt.services.prospect_import import (
     ProspectImport,
     RejectedRow,
     batches_of,
+    head_after,
     identity_keys,
 )
 
@@ -62,11 +62,13 @@ class Gate:
 
 class Flight(NamedTuple):
     """A batch being written ahead: its rows, the rows its parse refused (reported when
-    it is settled, in the order of the input), its plan and keys, the write, its gate."""
+    it is settled, in the order of the input), its plan, the import trail's head after
+    it, its keys, the write, and its gate."""
 
     candidates: Candidates
     refused: list[RejectedRow]
     planned: Planned
+    head: ChainHead | None
     keys: frozenset[IdentityKey]
     written: Future[Written]
     gate: Gate
@@ -86,6 +88,7 @@ class WriteAhead:
     def run(self, rows: Iterable[object], batch_size: int, first_line: int) -> ImportReport:
         """Like ``ProspectImport.run``, one batch written while the one before commits."""
         batches = batches_of(rows, batch_size, first_line)
+        self._run.start()
         flying: Flight | None = None
         with fewer_young_collections(), ThreadPoolExecutor(
                 2, thread_name_prefix="custmgmt-import") as pool:
@@ -137,18 +140,19 @@ class WriteAhead:
         """The batch's write, started while ``before`` is written; None if the batch must
         be written the usual way, after ``before`` is settled."""
         run = self._run
-        last, who = (run.last_entry, run.last_who) if before is None else (
-            before.planned.entry, before.planned.who)
-        if last is None or who is None or run.looks_up_holders or not candidates.lines:
+        head, who = (run.last_head, run.last_who) if before is None else (
+            before.head, before.planned.who)
+        if who is None or run.looks_up_holders or not candidates.lines:
             return None
         given = identity_keys(candidates.keys)
         keys = frozenset(given)
         if len(keys) != len(given) or (before is not None and not keys.isdisjoint(before.keys)):
             return None  # the usual way tells which row repeats which
-        planned = run.registration(who, candidates, _head_after(last))
+        planned = run.registration(who, candidates, head)
         ready = (lambda: True) if before is None else before.gate.passed
         written = pool.submit(run.write_ahead, planned, ready)
-        return Flight(candidates, refused, planned, keys, written, Gate())
+        after = head if planned.entry is None else head_after(planned.entry)
+        return Flight(candidates, refused, planned, after, keys, written, Gate())
 
     def _settle(self, flight: Flight, after: Flight | None) -> bool:
         """Count the batch, or write it the usual way if it could not be written ahead
@@ -171,8 +175,3 @@ class WriteAhead:
             flight.gate.open(committed)
         return committed
 
-
-def _head_after(entry: AuditEntry) -> ChainHead:
-    """The head of the import's trail once ``entry`` is appended."""
-    return ChainHead(chain=audit_chain(entry.resource_kind), chain_id=entry.resource_id,
-                     length=entry.sequence + 1, head_hash=entry.hash)

@@ -208,6 +208,12 @@ def identity_keys(columns: KeyColumns) -> list[IdentityKey]:
             for value in column if value is not None]
 
 
+def head_after(entry: AuditEntry) -> ChainHead:
+    """The head of the import's trail once ``entry`` is appended."""
+    return ChainHead(chain=audit_chain(entry.resource_kind), chain_id=entry.resource_id,
+                     length=entry.sequence + 1, head_hash=entry.hash)
+
+
 def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | None:
     """What ``found`` maps the first of ``keys`` to (by kind, then value), or None."""
     if not found:
@@ -245,9 +251,9 @@ class ProspectImport:
         # a look-up), so a batch writes first unless the one before met a holder: most
         # of an import's batches meet none, and the look-up cost about a tenth of it.
         self._look_up_holders = False
-        # The import trail's newest entry and the actor's grants as the last batch
-        # written found them: a batch written ahead links to the one before it.
-        self.last_entry: AuditEntry | None = None
+        # The import trail's head and the actor's grants as the last batch written (or
+        # ``start``) left them, None before: a batch written ahead links to that head.
+        self.last_head: ChainHead | None = None
         self.last_who: Principal | None = None
         self.imported = 0
         self.already_imported = 0
@@ -261,6 +267,13 @@ class ProspectImport:
                 self.store(self.parsed(batch))
                 self.progress(on_progress)
         return self.report()
+
+    def start(self) -> None:
+        """Read the import trail's head and the actor's grants, so that even the first
+        batch can be written ahead."""
+        with self._ctx.storage.unit_of_work(read_only=True) as uow:
+            self.last_who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
+            self.last_head = uow.heads.get(audit_chain(IMPORT_KIND), self._import_id)
 
     def report(self) -> ImportReport:
         """What the run did so far."""
@@ -433,11 +446,10 @@ class ProspectImport:
             # Grants as stored now, batch by batch: a revoke stops the rest of the import.
             who = self._ctx.authorize(uow, self._actor, Action.PROSPECT_REGISTER)
             free = self._unclaimed(uow, who, candidates)
-            planned = self.registration(
-                who, free, uow.heads.get(audit_chain(IMPORT_KIND), self._import_id))
+            head = uow.heads.get(audit_chain(IMPORT_KIND), self._import_id)
+            planned = self.registration(who, free, head)
             events = self._commit(uow, planned, lambda: True)
-        if planned.entry is not None:
-            self.last_entry = planned.entry
+        self.last_head = head if planned.entry is None else head_after(planned.entry)
         self.last_who = who
         return len(planned.batch), events or []
 
@@ -503,7 +515,9 @@ class ProspectImport:
     def stored_ahead(self, planned: Planned, stored: int, events: list[DomainEvent]) -> None:
         """Count a batch ``write_ahead`` committed, and feed the observers its events."""
         self.imported += stored
-        self.last_entry, self.last_who = planned.entry, planned.who
+        if planned.entry is not None:
+            self.last_head = head_after(planned.entry)
+        self.last_who = planned.who
         if events:
             self._ctx.observe()
 
