@@ -396,6 +396,10 @@ class ProspectService(Described):
         ``import_id`` names the input (the command line uses a hash of the file): run
         again with the same id after an interruption, rows the first run stored are
         counted as ``already_imported``, not reported as conflicts.
+
+        On a storage that writes in parallel (PostgreSQL) a batch is read and written
+        while the one before it commits, and commits only after it (see the storage
+        guide's *Bulk import*): the same rows stored, the same report.
         """
         with self._ctx.storage.unit_of_work(read_only=True) as uow:
             self._ctx.authorize(uow, actor, Action.PROSPECT_REGISTER)
