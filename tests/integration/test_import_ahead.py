@@ -235,3 +235,25 @@ def test_input_that_fails_midway_keeps_the_batch_in_flight_reported(
                                   on_progress=lambda done, bad: progress.append(done))
     assert progress == [3, 6]  # as batch after batch: the second reported before the error
     assert _names(app) == [f"P{n}" for n in range(6)]
+
+
+def test_an_interrupt_while_a_batch_is_parsed_reports_the_batch_in_flight_first(
+    app: custmgmt.CustomerManagement, ahead: dict[int, bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's thread parses the next batch while the one before commits: a Ctrl-C
+    there most likely lands in the parse."""
+    parsed = ProspectImport.parsed
+
+    def interrupted_at_line_7(self: ProspectImport, batch: list[tuple[int, object]]) -> Any:
+        if batch[0][0] == 7:
+            raise KeyboardInterrupt
+        return parsed(self, batch)
+
+    monkeypatch.setattr(ProspectImport, "parsed", interrupted_at_line_7)
+    alice = app.principal("u-alice", roles={"salesperson"})
+    progress: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        app.prospects.import_many(alice, _rows(12), batch_size=3,
+                                  on_progress=lambda done, bad: progress.append(done))
+    assert progress == [3, 6]  # every batch stored was reported
+    assert _names(app) == [f"P{n}" for n in range(6)]

@@ -93,9 +93,8 @@ class WriteAhead:
         with fewer_young_collections(), ThreadPoolExecutor(
                 2, thread_name_prefix="custmgmt-import") as pool:
             try:
-                while (read := self._next(batches, flying)) is not None:
-                    candidates, refused = read
-                    flight = self._launch(pool, candidates, refused, flying)
+                while (step := self._step(pool, batches, flying)) is not None:
+                    candidates, refused, flight = step
                     settled = flying is None or self._settle(flying, flight)
                     if flight is not None and not settled:
                         self._settle(flight, None)  # it links to a batch not written as planned
@@ -112,20 +111,27 @@ class WriteAhead:
                     flying.gate.open(False)
         return self._run.report()
 
-    def _next(
-        self, batches: Iterator[Batch], flying: Flight | None
-    ) -> tuple[Candidates, list[RejectedRow]] | None:
-        """The next batch parsed, and the rows its parse refused (kept aside from the
-        report until the batches before it are settled); None after the last. If reading
-        the input fails, the batch in flight is settled first, as it would have been."""
+    def _step(
+        self, pool: ThreadPoolExecutor, batches: Iterator[Batch], flying: Flight | None
+    ) -> tuple[Candidates, list[RejectedRow], Flight | None] | None:
+        """The next batch read, parsed and launched if it can be written ahead (with the
+        rows its parse refused); None after the last. If any of that fails (the input, a
+        plugin, an interrupt), the batch in flight is settled first, as batch after batch
+        would have settled it before reading on."""
         try:
             batch = next(batches, None)
+            if batch is None:
+                return None
+            candidates, refused = self._parsed(batch)
+            return candidates, refused, self._launch(pool, candidates, refused, flying)
         except BaseException:
             if flying is not None:
                 self._settle(flying, None)
             raise
-        if batch is None:
-            return None
+
+    def _parsed(self, batch: Batch) -> tuple[Candidates, list[RejectedRow]]:
+        """The batch's good rows, and the rows its parse refused, kept aside from the
+        report until the batches before it are settled."""
         rejected = self._run.rejected
         before = len(rejected)
         candidates = self._run.parsed(batch)
