@@ -39,8 +39,8 @@ def ahead(monkeypatch: pytest.MonkeyPatch) -> dict[int, bool]:
     outcomes: dict[int, bool] = {}
     write_ahead = ProspectImport.write_ahead
 
-    def recorded(self: ProspectImport, planned: Planned, ready: Any) -> Any:
-        written = write_ahead(self, planned, ready)
+    def recorded(self: ProspectImport, planned: Planned, *args: Any) -> Any:
+        written = write_ahead(self, planned, *args)
         first = int(planned.batch.registration_ids[0].rsplit(":", 1)[1])
         outcomes[first] = written is not None
         return written

@@ -156,7 +156,7 @@ class WriteAhead:
             return None  # the usual way tells which row repeats which
         planned = run.registration(who, candidates, head)
         ready = (lambda: True) if before is None else before.gate.passed
-        written = pool.submit(run.write_ahead, planned, ready)
+        written = pool.submit(run.write_ahead, planned, given, ready)
         after = head if planned.entry is None else head_after(planned.entry)
         return Flight(candidates, refused, planned, after, keys, written, Gate())
 

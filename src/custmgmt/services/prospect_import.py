@@ -491,13 +491,13 @@ class ProspectImport:
         return events
 
     def write_ahead(
-        self, planned: Planned, ready: Callable[[], bool]
+        self, planned: Planned, keys: Sequence[IdentityKey], ready: Callable[[], bool]
     ) -> tuple[int, list[DomainEvent]] | None:
-        """Write a batch planned while the one before it is still being written, and
-        commit it once ``ready()`` says that one committed as planned: how many rows,
-        and events. None, nothing committed, if the batch must be written the usual way
-        (which reports what it refuses): a customer holds one of its keys, the actor's
-        grants changed, or any other refusal."""
+        """Write a batch planned while the one before it is still being written (``keys``:
+        every key its rows give), and commit it once ``ready()`` says that one committed
+        as planned: how many rows, and events. None, nothing committed, if the batch
+        must be written the usual way (which reports what it refuses): a customer holds
+        one of its keys, the actor's grants changed, or any other refusal."""
         def authorized_and_ready() -> bool:
             # Grants read after the batch before it was settled, as the usual way reads
             # them after its progress was reported: a revoke there stops this batch.
@@ -505,7 +505,7 @@ class ProspectImport:
                 uow, self._actor, Action.PROSPECT_REGISTER) == planned.who
         try:
             with self._ctx.storage.unit_of_work() as uow:
-                if uow.customers.holders_of(identity_keys(planned.batch.keys)):
+                if uow.customers.holders_of(keys):
                     return None
                 events = self._commit(uow, planned, authorized_and_ready)
         except CustmgmtError:
