@@ -19,7 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import IdentityKey
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.prospect_import import (
@@ -31,7 +30,6 @@ from custmgmt.services.prospect_import import (
     ProspectImport,
     RejectedRow,
     batches_of,
-    head_after,
     identity_keys,
 )
 
@@ -62,13 +60,12 @@ class Gate:
 
 class Flight(NamedTuple):
     """A batch being written ahead: its rows, the rows its parse refused (reported when
-    it is settled, in the order of the input), its plan, the import trail's head after
-    it, its keys, the write, and its gate."""
+    it is settled, in the order of the input), its plan, its keys, the write, and its
+    gate."""
 
     candidates: Candidates
     refused: list[RejectedRow]
     planned: Planned
-    head: ChainHead | None
     keys: frozenset[IdentityKey]
     written: Future[Written]
     gate: Gate
@@ -147,7 +144,7 @@ class WriteAhead:
         be written the usual way, after ``before`` is settled."""
         run = self._run
         head, who = (run.last_head, run.last_who) if before is None else (
-            before.head, before.planned.who)
+            before.planned.after, before.planned.who)
         if who is None or run.looks_up_holders or not candidates.lines:
             return None
         given = identity_keys(candidates.keys)
@@ -157,8 +154,7 @@ class WriteAhead:
         planned = run.registration(who, candidates, head)
         ready = (lambda: True) if before is None else before.gate.passed
         written = pool.submit(run.write_ahead, planned, given, ready)
-        after = head if planned.entry is None else head_after(planned.entry)
-        return Flight(candidates, refused, planned, after, keys, written, Gate())
+        return Flight(candidates, refused, planned, keys, written, Gate())
 
     def _settle(self, flight: Flight, after: Flight | None) -> bool:
         """Count the batch, or write it the usual way if it could not be written ahead

@@ -79,11 +79,18 @@ class ImportReport:
 
 
 class Planned(NamedTuple):
-    """A batch ready to write: for whom, its rows, and its audit entry (None: no row)."""
+    """A batch ready to write: for whom, its rows, its audit entry (None: no row), and
+    the head of the import's trail the entry follows."""
 
     who: Principal
     batch: RegistrationBatch
     entry: AuditEntry | None
+    head: ChainHead | None
+
+    @property
+    def after(self) -> ChainHead | None:
+        """The head of the import's trail once the batch is written."""
+        return self.head if self.entry is None else _head_after(self.entry)
 
 
 Batch = list[tuple[int, object]]
@@ -208,7 +215,7 @@ def identity_keys(columns: KeyColumns) -> list[IdentityKey]:
             for value in column if value is not None]
 
 
-def head_after(entry: AuditEntry) -> ChainHead:
+def _head_after(entry: AuditEntry) -> ChainHead:
     """The head of the import's trail once ``entry`` is appended."""
     return ChainHead(chain=audit_chain(entry.resource_kind), chain_id=entry.resource_id,
                      length=entry.sequence + 1, head_hash=entry.hash)
@@ -449,8 +456,7 @@ class ProspectImport:
             head = uow.heads.get(audit_chain(IMPORT_KIND), self._import_id)
             planned = self.registration(who, free, head)
             events = self._commit(uow, planned, lambda: True)
-        self.last_head = head if planned.entry is None else head_after(planned.entry)
-        self.last_who = who
+        self.last_head, self.last_who = planned.after, who
         return len(planned.batch), events or []
 
     def registration(
@@ -473,7 +479,7 @@ class ProspectImport:
             plans=None if entry is None or self._first_plans is None
             else self._first_plans(free.grades),
             trails=None if entry is None else self._ctx.trail_start(ids, entry))
-        return Planned(who, batch, entry)
+        return Planned(who, batch, entry, head)
 
     def _commit(
         self, uow: UnitOfWork, planned: Planned, ready: Callable[[], bool]
@@ -485,7 +491,7 @@ class ProspectImport:
             self._plan_batch(uow, planned.batch)
         if not ready():
             return None
-        events = [] if planned.entry is None else self.record(
+        events = [] if planned.entry is None else self._record(
             uow, planned.who, planned.batch, planned.entry)
         uow.commit()
         return events
@@ -515,9 +521,7 @@ class ProspectImport:
     def stored_ahead(self, planned: Planned, stored: int, events: list[DomainEvent]) -> None:
         """Count a batch ``write_ahead`` committed, and feed the observers its events."""
         self.imported += stored
-        if planned.entry is not None:
-            self.last_head = head_after(planned.entry)
-        self.last_who = planned.who
+        self.last_head, self.last_who = planned.after, planned.who
         if events:
             self._ctx.observe()
 
@@ -526,7 +530,7 @@ class ProspectImport:
         """Whether the next batch looks up who holds its keys before writing."""
         return self._look_up_holders
 
-    def record(
+    def _record(
         self, uow: UnitOfWork, who: Principal, batch: RegistrationBatch, entry: AuditEntry
     ) -> list[DomainEvent]:
         """The batch's audit entry (the next of the import's trail) and its event."""
