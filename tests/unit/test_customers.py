@@ -258,3 +258,20 @@ def test_an_import_rejects_only_the_rows_of_a_sealed_customer(app: App, who: Who
     assert rejected.line == 2 and "sealed" in rejected.reason and c.id in rejected.reason
     assert "5678" not in rejected.reason
     assert app.prospects.counts(who["admin"]).total == 2
+
+
+def test_a_large_batch_finds_each_key_a_customer_holds(app: App, who: Who) -> None:
+    """A batch of many keys is looked up a kind at a time (not key by key): the rows of
+    a customer's phone and of its organization are both refused, the rest stored."""
+    c = acme(app, who)
+    app.customers.set_status(who["admin"], c.id, "sealed", reason="delisted")
+    rows = [{"name": f"P{n}", "phone": f"1380000{n:04d}", "email": f"p{n}@example.com",
+             "willingness": "clear", "potential_value": "1"} for n in range(1, 31)]
+    rows[11]["phone"] = "139 1234 5678"
+    rows[23] = {"name": "Org", "organization": "ACME CO., LTD.",
+                "phone": "13700000024", "willingness": "clear", "potential_value": "1"}
+    report = app.prospects.import_many(who["alice"], rows)
+    assert report.imported == 28
+    assert [r.line for r in report.rejected] == [12, 24]
+    assert all("sealed" in r.reason and c.id in r.reason for r in report.rejected)
+    assert app.prospects.counts(who["admin"]).total == 28

@@ -40,6 +40,7 @@ from custmgmt.domain.prospects import (
 from custmgmt.domain.registrations import (
     FirstPlans,
     KeyColumns,
+    KeySet,
     ProfileColumns,
     RegistrationBatch,
     TrailStart,
@@ -370,3 +371,32 @@ def test_plans_anchored_on_a_date_subclass_are_taken_as_a_date_is() -> None:
 
     first = FirstPlans(anchor=Day(2026, 1, 5), next_due=(Day(2026, 1, 12),))
     assert first.anchor == date(2026, 1, 5) and first.next_due == (date(2026, 1, 12),)
+
+
+_SEALS = st.one_of(st.none(), st.sampled_from(["a" * 64, "b" * 64, "c" * 64, "0" * 64]))
+
+
+@given(st.lists(st.tuples(_SEALS, _SEALS, _SEALS, _SEALS), max_size=6))
+def test_a_key_set_is_the_set_of_the_keys_the_rows_give(rows: list[tuple[Any, ...]]) -> None:
+    columns = KeyColumns(*(tuple(row[n] for row in rows) for n in range(4)))
+    given_keys = [IdentityKey(kind, value) for row in rows
+                  for kind, value in zip(KeyKind, row, strict=True) if value is not None]
+    keys = KeySet(columns)
+    assert set(keys) == set(given_keys)
+    assert len(keys) == len(set(given_keys))
+    assert keys.repeated == (len(set(given_keys)) != len(given_keys))
+    assert all(key in keys for key in given_keys)
+    assert IdentityKey(KeyKind.PHONE, "d" * 64) not in keys
+    assert "a" * 64 not in keys  # a value is not a key: its kind is part of it
+    assert "aaaa" not in repr(keys)
+
+
+@given(st.lists(st.tuples(_SEALS, _SEALS, _SEALS, _SEALS), min_size=1, max_size=4),
+       st.lists(st.tuples(_SEALS, _SEALS, _SEALS, _SEALS), min_size=1, max_size=4))
+def test_two_key_sets_are_disjoint_when_no_key_is_in_both(
+    first: list[tuple[Any, ...]], second: list[tuple[Any, ...]]
+) -> None:
+    one, other = (KeySet(KeyColumns(*(tuple(row[n] for row in rows) for n in range(4))))
+                  for rows in (first, second))
+    assert one.isdisjoint(other) == set(one).isdisjoint(set(other))
+    assert one.isdisjoint(list(other)) == set(one).isdisjoint(set(other))

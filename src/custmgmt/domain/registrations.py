@@ -12,7 +12,8 @@ storage that keeps objects, and the tests hold the two to each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from itertools import repeat
 from operator import is_
@@ -207,6 +208,48 @@ class KeyColumns(NamedTuple):
         if code is not None:
             keys.append(IdentityKey(KeyKind.CREDIT_CODE, code))
         return frozenset(keys)
+
+
+class KeySet(AbstractSet[IdentityKey]):
+    """The distinct keys a batch's rows give, held as a set of values per kind: what
+    an import looks up a batch at a time, with no key object made for each of its
+    thousands of keys (a storage that wants objects iterates it and gets them)."""
+
+    __slots__ = ("by_kind", "repeated")
+
+    def __init__(self, columns: KeyColumns) -> None:
+        by_kind: dict[KeyKind, frozenset[str]] = {}
+        repeated = False
+        for kind, column in zip(_KINDS, columns, strict=True):
+            given = [value for value in column if value is not None]
+            values = frozenset(given)
+            repeated = repeated or len(values) != len(given)
+            if values:
+                by_kind[kind] = values
+        self.by_kind: Mapping[KeyKind, frozenset[str]] = by_kind
+        """The values given of each kind that any row gives."""
+        self.repeated = repeated
+        """Whether two rows give the same key."""
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, IdentityKey) and key.value in self.by_kind.get(key.kind, ())
+
+    def __iter__(self) -> Iterator[IdentityKey]:
+        for kind, values in self.by_kind.items():
+            for value in values:
+                yield IdentityKey(kind, value)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.by_kind.values()))
+
+    def __repr__(self) -> str:  # a seal stands for a person's phone or e-mail
+        return f"KeySet(<{len(self)} keys>)"
+
+    def isdisjoint(self, other: Iterable[Any]) -> bool:
+        if not isinstance(other, KeySet):
+            return super().isdisjoint(other)
+        return all(values.isdisjoint(other.by_kind.get(kind, ()))
+                   for kind, values in self.by_kind.items())
 
 
 def _rows(rows: object) -> tuple[Registered, ...]:

@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import NamedTuple
 
 from custmgmt.domain.common import DomainEvent
-from custmgmt.domain.prospects import IdentityKey
+from custmgmt.domain.registrations import KeySet
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.prospect_import import (
     Batch,
@@ -30,7 +30,6 @@ from custmgmt.services.prospect_import import (
     ProspectImport,
     RejectedRow,
     batches_of,
-    identity_keys,
 )
 
 WAIT_SECONDS = 10.0
@@ -66,7 +65,7 @@ class Flight(NamedTuple):
     candidates: Candidates
     refused: list[RejectedRow]
     planned: Planned
-    keys: frozenset[IdentityKey]
+    keys: KeySet
     written: Future[Written]
     gate: Gate
 
@@ -147,13 +146,12 @@ class WriteAhead:
             before.planned.after, before.planned.who)
         if who is None or run.looks_up_holders or not candidates.lines:
             return None
-        given = identity_keys(candidates.keys)
-        keys = frozenset(given)
-        if len(keys) != len(given) or (before is not None and not keys.isdisjoint(before.keys)):
+        keys = KeySet(candidates.keys)
+        if keys.repeated or (before is not None and not keys.isdisjoint(before.keys)):
             return None  # the usual way tells which row repeats which
         planned = run.registration(who, candidates, head)
         ready = (lambda: True) if before is None else before.gate.passed
-        written = pool.submit(run.write_ahead, planned, given, ready)
+        written = pool.submit(run.write_ahead, planned, keys, ready)
         return Flight(candidates, refused, planned, keys, written, Gate())
 
     def _settle(self, flight: Flight, after: Flight | None) -> bool:

@@ -32,6 +32,7 @@ from custmgmt.domain.prospects import (
 from custmgmt.domain.registrations import (
     FirstPlans,
     KeyColumns,
+    KeySet,
     ProfileColumns,
     RegistrationBatch,
     individual_keys,
@@ -209,12 +210,6 @@ def _given_before(seen: list[dict[str, int]], keys: tuple[str | None, ...]) -> i
     return None
 
 
-def identity_keys(columns: KeyColumns) -> list[IdentityKey]:
-    """Every key the rows give, a kind at a time (a key two rows give: twice)."""
-    return [IdentityKey(kind, value) for kind, column in zip(KeyKind, columns, strict=True)
-            for value in column if value is not None]
-
-
 def _head_after(entry: AuditEntry) -> ChainHead:
     """The head of the import's trail once ``entry`` is appended."""
     return ChainHead(chain=audit_chain(entry.resource_kind), chain_id=entry.resource_id,
@@ -384,7 +379,7 @@ class ProspectImport:
         self, uow: UnitOfWork, who: Principal, candidates: Candidates
     ) -> Candidates:
         """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
-        keys = identity_keys(candidates.keys)
+        keys = KeySet(candidates.keys)
         held = uow.prospects.holders_of(keys) if self._look_up_holders else {}
         if held and self._release_lost is not None and self._release_lost(
                 uow, who, held.values()):
@@ -392,7 +387,7 @@ class ProspectImport:
         if self._look_up_holders:
             self._look_up_holders = bool(held)
         customers = uow.customers.holders_of(keys)
-        if not held and not customers and len(set(keys)) == len(keys):
+        if not held and not customers and not keys.repeated:
             return candidates  # the usual batch: every row free, no row to look at
         now = self._ctx.now()
         # each kind's keys given so far by a row taken: the line giving it
@@ -497,7 +492,7 @@ class ProspectImport:
         return events
 
     def write_ahead(
-        self, planned: Planned, keys: Sequence[IdentityKey], ready: Callable[[], bool]
+        self, planned: Planned, keys: KeySet, ready: Callable[[], bool]
     ) -> tuple[int, list[DomainEvent]] | None:
         """Write a batch planned while the one before it is still being written (``keys``:
         every key its rows give), and commit it once ``ready()`` says that one committed

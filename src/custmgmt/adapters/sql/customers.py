@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from operator import attrgetter
 
 import attrs
@@ -26,10 +26,20 @@ from custmgmt.adapters.sql.translate import (
 from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.customers import Customer, earliest_customer
 from custmgmt.domain.identity import IdentityKey, KeyKind
+from custmgmt.domain.registrations import KeySet
 from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import CustomerQuery
 
 _KIND, _VALUE = attrgetter("kind"), attrgetter("value")
+
+
+def _values_by_kind(keys: Sequence[IdentityKey] | KeySet) -> Mapping[KeyKind, Collection[str]]:
+    """The distinct values of ``keys`` of each kind (a batch's ``KeySet`` holds them so)."""
+    if isinstance(keys, KeySet):
+        return keys.by_kind
+    kinds, values = list(map(_KIND, keys)), list(map(_VALUE, keys))
+    return {kind: {v for k, v in zip(kinds, values, strict=True) if k is kind}
+            for kind in set(kinds)}
 
 INSERT_CUSTOMER = insert(table_of(CustomerRow))
 INSERT_KEY = insert(table_of(CustomerKeyRow))
@@ -136,7 +146,7 @@ class SqlCustomers:
             ])
 
     def holders_of(self, keys: Iterable[IdentityKey]) -> dict[IdentityKey, Customer]:
-        keys = keys if isinstance(keys, list | tuple) else list(keys)
+        keys = keys if isinstance(keys, list | tuple | KeySet) else list(keys)
         found: dict[IdentityKey, str] = {}
         if len(keys) <= FEW_KEYS:  # one statement on the driver
             wanted = set(keys)
@@ -145,14 +155,13 @@ class SqlCustomers:
                          key_holders(self._s, table_of(CustomerKeyRow), "customer_id",
                                      [(k.kind.value, k.value) for k in wanted])}
             return self._holders(found)
-        # An import's batch: its keys taken apart a column at a time (a set of key objects,
-        # or a loop over them, cost more than the look-up); each kind's values in no
-        # order, as both databases sort what an IN list or an array holds.
-        kinds, values = list(map(_KIND, keys)), list(map(_VALUE, keys))
-        for kind in set(kinds):
-            of_kind = list({v for k, v in zip(kinds, values, strict=True) if k is kind})
+        # An import's batch: its keys a set of values per kind (a set of key objects, or a
+        # loop over them, cost more than the look-up); each kind's values in no order, as
+        # both databases sort what an IN list or an array holds.
+        for kind, of_kind in _values_by_kind(keys).items():
             for value, customer_id in driver_key_holders(
-                    self._s, table_of(CustomerKeyRow), "customer_id", kind.value, of_kind):
+                    self._s, table_of(CustomerKeyRow), "customer_id", kind.value,
+                    list(of_kind)):
                 found[IdentityKey(kind, value)] = customer_id
         return self._holders(found)
 
