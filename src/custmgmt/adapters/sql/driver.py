@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, NullType
 
 from custmgmt.adapters.sql.column_types import SealedKey, UTCDateTime, pack_optional_key
-from custmgmt.adapters.sql.copy_text import copy_text
 from custmgmt.errors import ConcurrencyError, CustmgmtError, StorageError
 
 _KEY = "custmgmt_driver_connection"
@@ -493,15 +492,15 @@ def _processor(table: Table, column: str, processors: Mapping[str, Any]) -> Any:
     return processors.get(column)
 
 
-def _bound(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any]]) -> list[Sequence[Any]]:
-    """Each column's values bind-processed, in the statement's column order: a batch's
-    rows share most of their processed values (its instant, flags, amounts), each
-    processed once."""
+def _values(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any]]) -> list[Any]:
+    """One tuple per row, in the statement's column order, bind-processed, from a list
+    of values per column (zipped at the end): a batch's rows share most of their
+    processed values (its instant, flags, amounts), each processed once."""
     built = []
     for column, process in plan:
         values = columns[column]
         built.append(values if process is None else _processed(values, process))
-    return built
+    return list(zip(*built, strict=True))
 
 
 def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
@@ -554,23 +553,18 @@ def driver_insert_columns(
     connection = session.connection()
     dialect = connection.dialect
     sql, plan, copy = _insert_plan(dialect, table, tuple(columns))
-    bound = _bound(plan, columns)
-    driver: Any = connection.connection.driver_connection
+    values = _values(plan, columns)
     if copy:
-        leave_autocommit(driver)
+        leave_autocommit(connection.connection.driver_connection)
     cursor: Any = connection.connection.cursor()
     dbapi = dialect.loaded_dbapi
     try:
         if copy:
-            data = copy_text(bound, driver.info.encoding)
             with cursor.copy(sql) as writer:
-                if data is not None:
-                    writer.write(data)
-                else:  # what copy_text does not format: psycopg's rows (and errors)
-                    for row in zip(*bound, strict=True):
-                        writer.write_row(row)
+                for row in values:
+                    writer.write_row(row)
         else:
-            cursor.executemany(sql, list(zip(*bound, strict=True)))
+            cursor.executemany(sql, values)
     except dbapi.IntegrityError as error:
         raise IntegrityError(sql, None, error) from None
     except dbapi.Error as error:
