@@ -32,6 +32,10 @@ from custmgmt.ports.storage import CustomerQuery
 
 _KIND, _VALUE = attrgetter("kind"), attrgetter("value")
 
+INSERT_CUSTOMER = insert(table_of(CustomerRow))
+INSERT_KEY = insert(table_of(CustomerKeyRow))
+INSERT_HISTORY = insert(table_of(CustomerHistoryRow))
+
 
 def _values_by_kind(keys: Sequence[IdentityKey] | KeySet) -> Mapping[KeyKind, Collection[str]]:
     """The distinct values of ``keys`` of each kind (a batch's ``KeySet`` holds them so)."""
@@ -40,10 +44,6 @@ def _values_by_kind(keys: Sequence[IdentityKey] | KeySet) -> Mapping[KeyKind, Co
     kinds, values = list(map(_KIND, keys)), list(map(_VALUE, keys))
     return {kind: {v for k, v in zip(kinds, values, strict=True) if k is kind}
             for kind in set(kinds)}
-
-INSERT_CUSTOMER = insert(table_of(CustomerRow))
-INSERT_KEY = insert(table_of(CustomerKeyRow))
-INSERT_HISTORY = insert(table_of(CustomerHistoryRow))
 
 
 class SqlCustomers:
