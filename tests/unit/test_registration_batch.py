@@ -400,3 +400,13 @@ def test_two_key_sets_are_disjoint_when_no_key_is_in_both(
                   for rows in (first, second))
     assert one.isdisjoint(other) == set(one).isdisjoint(set(other))
     assert one.isdisjoint(list(other)) == set(one).isdisjoint(set(other))
+    assert one & other == set(one) & set(other) and frozenset(one) & other == one & other
+    assert one | other == set(one) | set(other) and one - other == set(one) - set(other)
+    assert one ^ other == set(one) ^ set(other) and frozenset(other) - one == other - one
+
+
+def test_a_key_set_cannot_be_changed() -> None:
+    keys = KeySet(KeyColumns(("a" * 64,), (None,), (None,), (None,)))
+    with pytest.raises(TypeError):
+        keys.by_kind[KeyKind.EMAIL] = frozenset({"b" * 64})  # type: ignore[index]
+    assert set(keys) == {IdentityKey(KeyKind.PHONE, "a" * 64)}

@@ -17,6 +17,7 @@ from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from itertools import repeat
 from operator import is_
+from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 from attrs import field, frozen
@@ -210,6 +211,9 @@ class KeyColumns(NamedTuple):
         return frozenset(keys)
 
 
+_S = TypeVar("_S")
+
+
 class KeySet(AbstractSet[IdentityKey]):
     """The distinct keys a batch's rows give, held as a set of values per kind: what
     an import looks up a batch at a time, with no key object made for each of its
@@ -226,10 +230,15 @@ class KeySet(AbstractSet[IdentityKey]):
             repeated = repeated or len(values) != len(given)
             if values:
                 by_kind[kind] = values
-        self.by_kind: Mapping[KeyKind, frozenset[str]] = by_kind
+        self.by_kind: Mapping[KeyKind, frozenset[str]] = MappingProxyType(by_kind)
         """The values given of each kind that any row gives."""
         self.repeated = repeated
         """Whether two rows give the same key."""
+
+    @classmethod
+    def _from_iterable(cls, keys: Iterable[_S]) -> AbstractSet[_S]:
+        """What the set operators (``&``, ``|``, ``-``, ``^``) give: a frozenset."""
+        return frozenset(keys)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, IdentityKey) and key.value in self.by_kind.get(key.kind, ())
