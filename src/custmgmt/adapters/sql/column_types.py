@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -82,12 +83,6 @@ def pack_key(value: str) -> bytes:
     return _OTHER + hashlib.sha256(text).digest()[:KEY_PREFIX - 1] + text
 
 
-def pack_optional_key(value: str | None) -> bytes | None:
-    """``pack_key`` of a key column's value, None kept (the bind processor of a bulk
-    insert's key columns: the bytes go to the driver as they are)."""
-    return None if value is None else pack_key(value)
-
-
 def unpack_key(stored: bytes) -> str:
     """The value ``pack_key`` was given."""
     if stored[:1] == _SEALED:
@@ -107,7 +102,16 @@ class SealedKey(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
-        return pack_optional_key(value)
+        return _pack_optional_key(value)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[str | None], bytes | None]:
+        """``process_bind_param`` alone: both drivers take the packed bytes as they are,
+        and the impl's processor would wrap each again (a bulk insert binds thousands)."""
+        return _pack_optional_key
+
+
+def _pack_optional_key(value: str | None) -> bytes | None:
+    return None if value is None else pack_key(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else unpack_key(bytes(value))

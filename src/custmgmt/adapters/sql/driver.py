@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, NullType
 
-from custmgmt.adapters.sql.column_types import SealedKey, UTCDateTime, pack_optional_key
+from custmgmt.adapters.sql.column_types import UTCDateTime
 from custmgmt.errors import ConcurrencyError, CustmgmtError, StorageError
 
 _KEY = "custmgmt_driver_connection"
@@ -478,18 +478,8 @@ def _insert_plan(dialect: Any, table: Table, columns: tuple[str, ...]
             order = tuple(done.positiontup or columns)
         processors = done._bind_processors
         plan = _INSERTS[key] = (
-            sql, tuple((c, _processor(table, c, processors)) for c in order),
-            dialect.name == "postgresql")
+            sql, tuple((c, processors.get(c)) for c in order), dialect.name == "postgresql")
     return plan
-
-
-def _processor(table: Table, column: str, processors: Mapping[str, Any]) -> Any:
-    """The bind processor of ``column``: a sealed key packed straight to bytes, which
-    both drivers take as they are (its type's chain of processors wraps them again for
-    the driver, and a key column holds thousands of values a batch)."""
-    if isinstance(table.c[column].type, SealedKey):
-        return pack_optional_key
-    return processors.get(column)
 
 
 def _values(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any]]) -> list[Any]:
