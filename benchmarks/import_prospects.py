@@ -238,7 +238,9 @@ COLUMNS = {
         "organization_key", "credit_code_key",
         # its follow-up plan, in its row (migration 0027)
         "plan_grade", "plan_stage", "plan_active", "plan_anchor", "plan_override",
-        "plan_next_due", "plan_version"),
+        "plan_next_due", "plan_version",
+        # the head of its audit trail, in its row (migration 0028)
+        "trail_length", "trail_hash", "trail_seal"),
     "custmgmt_prospect_history": (
         "prospect_id", "position", "kind", "by", "at", "before", "after", "reason"),
     "custmgmt_audit": (
@@ -286,6 +288,8 @@ class RawBatch:
         self._import_id = import_id
         self._previous = previous
         self._named: list[tuple[str, str]] = []
+        self._prospects: list[tuple[Any, ...]] = []
+        """The batch's prospect rows but for their trail's head (the batch's entry)."""
         now = datetime.now(UTC)
         self.now = now
         # SQLite holds instants as naive UTC text with microseconds, dates as text
@@ -298,7 +302,7 @@ class RawBatch:
         return day.isoformat() if self._sqlite else day
 
     def add(self, line: int, row: dict[str, str]) -> None:
-        pid, at, rows = _new_id("p"), self.at, self.rows
+        pid, at = _new_id("p"), self.at
         phone = KEY_TAG + hmac.digest(PEPPER, f"phone\x00+86{row['phone']}".encode(),
                                       "sha256")
         email = KEY_TAG + hmac.digest(
@@ -306,7 +310,7 @@ class RawBatch:
         self.keys["phone"].append(phone)
         self.keys["email"].append(email)
         grade = _grade(row["willingness"], int(row["potential_value"]))
-        rows["custmgmt_prospects"].append((
+        self._prospects.append((
             pid, "individual", row["name"], row["phone"], row["email"], None, None, None,
             None, None, None, row["willingness"], row["potential_value"], "CNY", grade, False,
             "initial_contact", "u-alice", None, f"{self._import_id}:{line}", "u-alice", at,
@@ -317,13 +321,15 @@ class RawBatch:
 
     def finish(self) -> tuple[int, str] | None:
         """The batch's one audit entry, naming every prospect it made; with the same rows
-        as custmgmt also each prospect's head (no entry yet: it starts from the batch's),
-        the import trail's head and the batch's event. Returns the entry's sequence and
-        hash, which the next batch's entry links to."""
+        as custmgmt also each prospect's head in its row (no entry yet: it starts from
+        the batch's), the import trail's head and the batch's event. Returns the entry's
+        sequence and hash, which the next batch's entry links to."""
         if not self._named:
             return self._previous
         if "custmgmt_chain_heads" not in self.rows:  # the floor: entries not linked
             self._floor_entry()
+            self.rows["custmgmt_prospects"] = [(*row, None, None, None)
+                                               for row in self._prospects]
             return None
         sequence = 0 if self._previous is None else self._previous[0] + 1
         previous_hash = "0" * 64 if self._previous is None else self._previous[1]
@@ -336,8 +342,7 @@ class RawBatch:
         self.rows["custmgmt_audit"].append((
             "prospect_import", self._import_id, sequence, "u-alice", "register", self.at,
             "[]", json.dumps(after), previous_hash, digest))
-        self.rows["custmgmt_chain_heads"].extend(
-            ("audit:prospect", pid, 0, digest, None) for pid, _ in self._named)
+        self.rows["custmgmt_prospects"] = [(*row, 0, digest, None) for row in self._prospects]
         self.import_head = ("audit:prospect_import", self._import_id, sequence + 1, digest,
                             None)
         self.rows["custmgmt_events"].append(("ProspectsImported", self.at, json.dumps({
@@ -405,7 +410,8 @@ def sqlite_raw(count: int, path: Path, batch_size: int, tables: tuple[str, ...])
                 if held:
                     raise SystemExit("raw program: a key is held already")
         for table in tables:
-            connection.executemany(inserts[table], batch.rows[table])
+            if batch.rows[table]:  # (the prospects' heads are in their rows: none here)
+                connection.executemany(inserts[table], batch.rows[table])
         if batch.import_head is not None:
             connection.execute(MOVE_IMPORT_HEAD.format("?"), batch.import_head)
         connection.execute("COMMIT")
@@ -907,6 +913,8 @@ def postgresql_raw(count: int, url: str, batch_size: int, tables: tuple[str, ...
                 if "custmgmt_events" in tables:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_ORDER_LOCK,))
                 for table in tables:
+                    if not batch.rows[table]:  # (the prospects' heads: in their rows)
+                        continue
                     with cursor.copy(copies[table]) as copy:
                         for row in batch.rows[table]:
                             copy.write_row(row)

@@ -7,13 +7,13 @@ same connection settings (WAL, foreign keys, default synchronous), one transacti
 per registration:
 
 - custmgmt: validate and normalize the input, grade, check the identity keys, write
-  the prospect (its keys and its follow-up plan are columns of its row; a new
-  prospect has no history row), audit entry and event, commit.
+  the prospect (its keys, its follow-up plan and its audit trail's head are columns
+  of its row; a new prospect has no history row), audit entry and event, commit.
 - raw sqlite3: ``BEGIN IMMEDIATE``, the same checks (the acting principal's row,
   roles and certifications; who holds the identity keys among prospects, and among
   customers), then INSERTs of the same rows (copied from the rows custmgmt wrote,
-  with new ids and keys): prospect with its keys and plan (one INSERT), audit entry,
-  the audit chain's head, event; ``COMMIT``. Its identity keys are what
+  with new ids and keys): prospect with its keys, plan and audit trail's head (one
+  INSERT), audit entry, event; ``COMMIT``. Its identity keys are what
   custmgmt stores and looks up: the HMAC-SHA256 of the normalized phone (E.164) and
   e-mail under the default pepper, kept as custmgmt keeps them (a tag byte and the 32
   bytes), and its ids have the length of custmgmt's.
@@ -46,8 +46,8 @@ TABLES = {  # table -> the column naming the prospect
     "custmgmt_prospects": "id",
     "custmgmt_prospect_history": "prospect_id",
     "custmgmt_audit": "resource_id",
-    "custmgmt_chain_heads": "chain_id",
 }
+"""(A prospect's audit trail's head is in its row: migration 0028.)"""
 
 
 def person(n: int) -> dict[str, Any]:
@@ -121,9 +121,6 @@ class Raw:
                 db.execute(self.inserts[table], tuple({**row, "prospect_id": pid}.values()))
         for row in self.rows["custmgmt_audit"]:
             db.execute(self.inserts["custmgmt_audit"], tuple({**row, "resource_id": pid}.values()))
-        for row in self.rows["custmgmt_chain_heads"]:
-            db.execute(self.inserts["custmgmt_chain_heads"],
-                       tuple({**row, "chain_id": pid}.values()))
         db.execute("INSERT INTO custmgmt_events (type, occurred_at, payload) VALUES (?, ?, ?)",
                    tuple(self.event.values()))
         db.execute("COMMIT")

@@ -248,9 +248,10 @@ def delete_newest_entry(app: App, pid: str, *, re_head: bool) -> None:
         return
     _sql(app, "DELETE FROM custmgmt_audit WHERE resource_id = :p AND sequence = 2", {"p": pid})
     if re_head:
-        _sql(app, "UPDATE custmgmt_chain_heads SET length = 2, head_hash = (SELECT hash FROM "
-                  "custmgmt_audit WHERE resource_id = :p AND sequence = 1) "
-                  "WHERE chain = 'audit:prospect' AND chain_id = :p", {"p": pid})
+        # a prospect's trail's head is in its row
+        _sql(app, "UPDATE custmgmt_prospects SET trail_length = 2, trail_hash = (SELECT "
+                  "hash FROM custmgmt_audit WHERE resource_id = :p AND sequence = 1) "
+                  "WHERE id = :p", {"p": pid})
 
 
 def delete_whole_trail(app: App, pid: str, *, with_head: bool) -> None:
@@ -262,7 +263,8 @@ def delete_whole_trail(app: App, pid: str, *, with_head: bool) -> None:
         return
     _sql(app, "DELETE FROM custmgmt_audit WHERE resource_id = :p", {"p": pid})
     if with_head:
-        _sql(app, "DELETE FROM custmgmt_chain_heads WHERE chain_id = :p", {"p": pid})
+        _sql(app, "UPDATE custmgmt_prospects SET trail_length = NULL, trail_hash = NULL, "
+                  "trail_seal = NULL WHERE id = :p", {"p": pid})
 
 
 def edit_entry(app: App, pid: str, *, re_hash: bool) -> None:
@@ -292,7 +294,7 @@ def edit_entry(app: App, pid: str, *, re_hash: bool) -> None:
             _sql(app, "UPDATE custmgmt_audit SET previous_hash = :ph, hash = :h WHERE "
                       "resource_id = :p AND sequence = :i",
                  {"ph": trail[i].previous_hash, "h": trail[i].hash, "p": pid, "i": i})
-        _sql(app, "UPDATE custmgmt_chain_heads SET head_hash = :h WHERE chain_id = :p",
+        _sql(app, "UPDATE custmgmt_prospects SET trail_hash = :h WHERE id = :p",
              {"h": trail[-1].hash, "p": pid})
 
 
@@ -563,8 +565,8 @@ def test_a_notary_plugin_catches_a_rollback_to_an_older_sealed_head(
             _keep_trail(app, pid, _trail(app, pid)[:-1])
         else:
             delete_newest_entry(app, pid, re_head=True)
-            _sql(app, "UPDATE custmgmt_chain_heads SET seal = 'notarized:2' "
-                      "WHERE chain_id = :p", {"p": pid})
+            _sql(app, "UPDATE custmgmt_prospects SET trail_seal = 'notarized:2' "
+                      "WHERE id = :p", {"p": pid})
         with pytest.raises(IntegrityError, match="the seal on its head does not match"):
             app.audit.verify(auditor, "prospect", pid)
 

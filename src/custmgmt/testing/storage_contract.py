@@ -776,65 +776,104 @@ class StorageContract(
             assert list(uow.audit.trail("prospect", "p-2")) == [two]
 
     def test_chain_heads_are_replaced_and_kept_only_on_commit(self, storage: Storage) -> None:
-        head = ChainHead(chain="audit:prospect", chain_id="p-1", length=1, head_hash="a" * 64,
+        head = ChainHead(chain="audit:sample", chain_id="s-1", length=1, head_hash="a" * 64,
                          seal="s" * 64)
-        other = ChainHead(chain="custody", chain_id="p-1", length=3, head_hash="b" * 64)
+        other = ChainHead(chain="custody", chain_id="s-1", length=3, head_hash="b" * 64)
         with storage.unit_of_work() as uow:
             uow.heads.save(head)
             uow.heads.save(other)
-            assert uow.heads.get("audit:prospect", "p-1") == head
+            assert uow.heads.get("audit:sample", "s-1") == head
             uow.commit()
         moved = attrs.evolve(head, length=2, head_hash="c" * 64, seal="t" * 200)
         with storage.unit_of_work() as uow:
-            assert uow.heads.get("audit:prospect", "p-1") == head
-            assert uow.heads.get("custody", "p-1") == other
-            assert uow.heads.get("custody", "p-2") is None
+            assert uow.heads.get("audit:sample", "s-1") == head
+            assert uow.heads.get("custody", "s-1") == other
+            assert uow.heads.get("custody", "s-2") is None
             uow.heads.save(moved)
             uow.heads.save(attrs.evolve(other, length=9))
             uow.rollback()
         with storage.unit_of_work() as uow:
-            assert uow.heads.get("custody", "p-1") == other
+            assert uow.heads.get("custody", "s-1") == other
             uow.heads.save(moved)
             uow.commit()
         with storage.unit_of_work() as uow:
-            assert uow.heads.get("audit:prospect", "p-1") == moved
+            assert uow.heads.get("audit:sample", "s-1") == moved
 
     def test_chain_heads_of_new_chains_are_added_in_bulk_all_or_nothing(
         self, storage: Storage
     ) -> None:
-        heads = [ChainHead(chain="audit:prospect", chain_id=f"p-{i}", length=1,
+        heads = [ChainHead(chain="audit:sample", chain_id=f"s-{i}", length=1,
                            head_hash=f"{i:x}" * 64, seal=None if i % 2 else "s" * 64)
                  for i in range(3)]
         with storage.unit_of_work() as uow:
             uow.heads.add_many(heads)
             uow.heads.add_many([])
-            assert uow.heads.get("audit:prospect", "p-1") == heads[1]
+            assert uow.heads.get("audit:sample", "s-1") == heads[1]
             uow.commit()
         with storage.unit_of_work() as uow:
-            assert [uow.heads.get("audit:prospect", f"p-{i}") for i in range(3)] == heads
-        new = ChainHead(chain="audit:prospect", chain_id="p-9", length=1, head_hash="9" * 64)
+            assert [uow.heads.get("audit:sample", f"s-{i}") for i in range(3)] == heads
+        new = ChainHead(chain="audit:sample", chain_id="s-9", length=1, head_hash="9" * 64)
         for batch in ([new, attrs.evolve(heads[0], length=2)], [new, new]):
             with pytest.raises(ConcurrencyError), storage.unit_of_work() as uow:
                 uow.heads.add_many(batch)
                 uow.commit()
             with storage.unit_of_work() as uow:
-                assert uow.heads.get("audit:prospect", "p-9") is None
-                assert uow.heads.get("audit:prospect", "p-0") == heads[0]
+                assert uow.heads.get("audit:sample", "s-9") is None
+                assert uow.heads.get("audit:sample", "s-0") == heads[0]
 
     def test_chain_head_ids_are_listed_by_chain_staged_ones_too(self, storage: Storage) -> None:
         def head(chain: str, chain_id: str) -> ChainHead:
             return ChainHead(chain=chain, chain_id=chain_id, length=0, head_hash="e" * 64)
 
         with storage.unit_of_work() as uow:
-            uow.heads.add_many([head("audit:prospect", "p-2"), head("custody", "s-1")])
+            uow.heads.add_many([head("audit:sample", "s-2"), head("custody", "c-1")])
             uow.commit()
         with storage.unit_of_work() as uow:
-            uow.heads.save(head("audit:prospect", "p-1"))
-            assert list(uow.heads.ids("audit:prospect")) == ["p-1", "p-2"]
-            assert list(uow.heads.ids("custody")) == ["s-1"]
+            uow.heads.save(head("audit:sample", "s-1"))
+            assert list(uow.heads.ids("audit:sample")) == ["s-1", "s-2"]
+            assert list(uow.heads.ids("custody")) == ["c-1"]
             assert list(uow.heads.ids("audit:customer")) == []
         with storage.unit_of_work() as uow:  # rolled back
-            assert list(uow.heads.ids("audit:prospect")) == ["p-2"]
+            assert list(uow.heads.ids("audit:sample")) == ["s-2"]
+
+    def test_a_prospects_trail_head_is_kept_only_for_a_stored_prospect(
+        self, storage: Storage
+    ) -> None:
+        """The head of a prospect's audit trail is its prospect's (the SQL storage keeps
+        it in the prospect's row): none for a prospect not stored, and a refused call
+        changes nothing."""
+        one, two = make_prospect(1), make_prospect(2)
+
+        def head(prospect: Prospect, length: int = 1) -> ChainHead:
+            return ChainHead(chain=PROSPECT_TRAILS, chain_id=prospect.id, length=length,
+                             head_hash=f"{length:x}" * 64, seal="s" * 200)
+
+        with storage.unit_of_work() as uow:
+            add_prospect(uow, one)
+            for write in (lambda: uow.heads.save(head(two)),
+                          lambda: uow.heads.add_many([head(two)]),
+                          lambda: uow.heads.add_many([head(one), head(two)])):
+                with pytest.raises(NotFound):
+                    write()
+            assert uow.heads.get(PROSPECT_TRAILS, one.id) is None
+            assert list(uow.heads.ids(PROSPECT_TRAILS)) == []
+            uow.heads.add_many([head(one)])
+            assert uow.heads.get(PROSPECT_TRAILS, one.id) == head(one)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            add_prospect(uow, two)
+            with pytest.raises(ConcurrencyError):
+                uow.heads.add_many([head(two), head(one)])
+            assert uow.heads.get(PROSPECT_TRAILS, two.id) is None
+            uow.heads.save(head(one, 2))
+            uow.heads.add_many([head(two)])
+            assert list(uow.heads.ids(PROSPECT_TRAILS)) == sorted((one.id, two.id))
+            uow.rollback()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get(PROSPECT_TRAILS, one.id) == head(one)
+            assert uow.heads.get(PROSPECT_TRAILS, two.id) is None
+            assert list(uow.heads.ids(PROSPECT_TRAILS)) == [one.id]
+            assert uow.prospects.get(ProspectId(one.id)) is not None
 
     def test_an_import_entry_is_found_by_its_hash(self, storage: Storage) -> None:
         first = import_entry(None, import_id="imp-1", prospect_ids=["p-1", "p-2"],

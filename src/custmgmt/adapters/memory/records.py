@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
@@ -14,13 +14,14 @@ from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
 from custmgmt.domain.followups import ClosedMonth, FollowUp
 from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.registrations import PROSPECT_TRAILS
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
-from custmgmt.errors import ConcurrencyError
+from custmgmt.errors import ConcurrencyError, NotFound
 from custmgmt.ports.storage import FollowUpQuery, OnTimeCount, VisitDay
 
 if TYPE_CHECKING:
-    from custmgmt.adapters.memory.storage import MemoryUnitOfWork
+    from custmgmt.adapters.memory.storage import MemoryProspects, MemoryUnitOfWork
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -287,11 +288,20 @@ def _packed_head(head: ChainHead) -> Packed:
 
 
 class MemoryHeads:
-    """Committed heads are packed (``packed``)."""
+    """Committed heads are packed (``packed``). A prospect's audit trail's head is its
+    prospect's, as in the SQL storage (which keeps it in the prospect's row): none for a
+    prospect not stored (NotFound)."""
 
     def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
         self._state = uow.state
         self.staged: dict[tuple[str, str], ChainHead] = {}
+
+    def _require_prospects(self, heads: Sequence[ChainHead]) -> None:
+        prospects = cast("MemoryProspects", self._uow.prospects).rows
+        for head in heads:
+            if head.chain == PROSPECT_TRAILS and not prospects.exists(head.chain_id):
+                raise NotFound("prospect", head.chain_id)
 
     def get(self, chain: str, chain_id: str) -> ChainHead | None:
         key = (chain, chain_id)
@@ -299,9 +309,11 @@ class MemoryHeads:
         return found if found is not None else unpack(self._state.heads.get(key))
 
     def save(self, head: ChainHead) -> None:
+        self._require_prospects((head,))
         self.staged[(head.chain, head.chain_id)] = head
 
     def add_many(self, heads: Sequence[ChainHead]) -> None:
+        self._require_prospects(heads)
         keys = [(h.chain, h.chain_id) for h in heads]
         committed = self._state.heads
         inners = {chain: committed.inner(chain) for chain in {k[0] for k in keys}}

@@ -34,7 +34,6 @@ from custmgmt.adapters.sql.driver import (
 )
 from custmgmt.adapters.sql.followups import first_plan_columns, plan_columns
 from custmgmt.adapters.sql.reach import reach_clause
-from custmgmt.adapters.sql.repositories import SqlHeads
 from custmgmt.adapters.sql.tables import (
     KEY_COLUMNS,
     ProspectHistoryRow,
@@ -42,6 +41,7 @@ from custmgmt.adapters.sql.tables import (
     key_index_expression,
     table_of,
 )
+from custmgmt.adapters.sql.trails import trail_columns
 from custmgmt.adapters.sql.translate import (
     batch_columns,
     history_values,
@@ -197,6 +197,7 @@ class SqlProspects:
         prospects.update({KEY_COLUMNS[kind]: list(column)
                           for kind, column in zip(KeyKind, batch.keys, strict=True)})
         prospects.update(first_plan_columns(batch))  # what the batch carries of its rows
+        prospects.update(trail_columns(batch))
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
             with self._s.begin_nested():
@@ -210,7 +211,6 @@ class SqlProspects:
                                                key.kind.value))
             raise ConcurrencyError("a prospect in the batch already exists") from None
         driver_insert_columns(self._s, HISTORY, history)
-        SqlHeads(self._s).add_trails(batch)
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans the look-up of a batch's keys from table statistics. While a

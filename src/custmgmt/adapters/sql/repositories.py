@@ -46,6 +46,7 @@ from custmgmt.adapters.sql.tables import (
     PrincipalRow,
     table_of,
 )
+from custmgmt.adapters.sql.trails import ProspectTrails
 from custmgmt.adapters.sql.translate import (
     audit_of,
     audit_values,
@@ -53,7 +54,7 @@ from custmgmt.adapters.sql.translate import (
 from custmgmt.adapters.sql.versioned import save_versioned
 from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
 from custmgmt.domain.integrity import ChainHead
-from custmgmt.domain.registrations import PROSPECT_TRAILS, RegistrationBatch
+from custmgmt.domain.registrations import PROSPECT_TRAILS
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Certification, Principal
 
@@ -300,10 +301,16 @@ class SqlAudit:
 
 
 class SqlHeads:
+    """Heads in the heads table, but for the prospects' audit trails', which are in the
+    prospects' rows (``ProspectTrails``)."""
+
     def __init__(self, session: Session) -> None:
         self._s = session
+        self._trails = ProspectTrails(session)
 
     def get(self, chain: str, chain_id: str) -> ChainHead | None:
+        if chain == PROSPECT_TRAILS:
+            return self._trails.get(chain_id)
         row = self._s.scalars(
             select(ChainHeadRow).where(ChainHeadRow.chain == chain,
                                        ChainHeadRow.chain_id == chain_id)
@@ -314,6 +321,9 @@ class SqlHeads:
                          head_hash=row.head_hash, seal=row.seal)
 
     def save(self, head: ChainHead) -> None:
+        if head.chain == PROSPECT_TRAILS:
+            self._trails.save(head)
+            return
         values = {"length": head.length, "head_hash": head.head_hash, "seal": head.seal}
         if driver_execute(self._s, MOVE_HEAD, {
                 "chain_": head.chain, "chain_id_": head.chain_id, "length_": head.length,
@@ -328,33 +338,33 @@ class SqlHeads:
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         if not heads:
             return
-        columns = columns_of(heads, HEAD_COLUMNS)
+        trails = [head for head in heads if head.chain == PROSPECT_TRAILS]
+        others = [head for head in heads if head.chain != PROSPECT_TRAILS]
         if len(heads) == 1:  # one new trail (a single call): no savepoint, one statement
-            row = {column: values[0] for column, values in columns.items()}
-            if not insert_rows(self._s, HEADS, [row], skip_conflicts=True):
+            if trails:
+                self._trails.start(trails)
+            elif not insert_rows(self._s, HEADS, [_head_row(others[0])],
+                                 skip_conflicts=True):
                 raise ConcurrencyError("the head of a chain in the batch exists already")
             return
-        self._insert(columns)
-
-    def add_trails(self, batch: RegistrationBatch) -> None:
-        """``add_many`` of the heads ``batch.trails`` starts, built a column at a time."""
-        if batch.trails is None or not len(batch):
-            return
-        size = len(batch)
-        self._insert({"chain": [PROSPECT_TRAILS] * size, "chain_id": list(batch.ids),
-                      "length": [0] * size, "head_hash": [batch.trails.origin] * size,
-                      "seal": list(batch.trails.seals)})
-
-    def _insert(self, columns: dict[str, list[Any]]) -> None:
         try:
             with self._s.begin_nested():
-                driver_insert_columns(self._s, HEADS, columns)
+                self._s.connection()  # the SAVEPOINT, before statements on the driver
+                self._trails.start(trails)
+                if others:
+                    driver_insert_columns(self._s, HEADS, columns_of(others, HEAD_COLUMNS))
         except IntegrityError:
             raise ConcurrencyError("the head of a chain in the batch exists already") from None
 
     def ids(self, chain: str) -> Sequence[str]:
+        if chain == PROSPECT_TRAILS:
+            return self._trails.ids()
         return list(self._s.scalars(select(ChainHeadRow.chain_id).where(
             ChainHeadRow.chain == chain).order_by(ChainHeadRow.chain_id)))
+
+
+def _head_row(head: ChainHead) -> dict[str, Any]:
+    return {name: read(head) for name, read in HEAD_COLUMNS.items()}
 
 
 class SqlCounters:

@@ -117,6 +117,13 @@ class ProspectRow(Base):
     plan_override: Mapped[date | None] = mapped_column(Date, deferred=True)
     plan_next_due: Mapped[date | None] = mapped_column(Date, deferred=True)
     plan_version: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    # The head of its audit trail (chain ``PROSPECT_TRAILS``; all NULL while it has
+    # none), in its own row since migration 0028: a registration's head takes no row,
+    # primary key or index of its own (``SqlHeads`` reads and writes it here). Deferred
+    # as the plan is.
+    trail_length: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    trail_hash: Mapped[str | None] = mapped_column(String(64), deferred=True)
+    trail_seal: Mapped[str | None] = mapped_column(String(200), deferred=True)
 
     __table_args__ = (
         Index("ix_custmgmt_prospects_registered", "registered_at", "id"),
@@ -362,7 +369,8 @@ class AuditRow(Base):
 
 
 class ChainHeadRow(Base):
-    """The head of each custody chain and audit trail, sealed when a key is configured."""
+    """The head of each custody chain and audit trail, sealed when a key is configured;
+    a prospect's audit trail's is in the prospect's row (``ProspectRow.trail_length``...)."""
 
     __tablename__ = "custmgmt_chain_heads"
 
