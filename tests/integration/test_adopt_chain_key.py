@@ -109,3 +109,21 @@ def test_imported_prospects_heads_are_sealed_though_they_have_no_entry_yet(
         assert (report.sealed, report.already_sealed, report.refused) == (3, 0, ())
         assert [app.audit.verify(auditor, "prospect", pid) for pid in pids] == [1, 1]
         assert app.audit.verify(auditor, "prospect_import", "imp-1") == 1
+
+
+def test_a_prospects_trail_whose_prospect_is_gone_is_named_and_the_rest_sealed(
+    written_without_a_key: str, clock: FixedClock
+) -> None:
+    """A prospect's trail's head is kept in its row: with the row deleted behind the
+    library's back, there is nowhere to seal it, which the report says; every other
+    chain is sealed still."""
+    engine = create_engine(written_without_a_key)
+    with engine.begin() as db:
+        db.execute(text("DELETE FROM custmgmt_prospects WHERE id = 'p-000001'"))
+    engine.dispose()
+    with keyed(written_without_a_key, clock) as app:
+        root = app.get_principal("u-root")
+        assert root is not None
+        report = app.audit.seal_heads(root)
+        assert report.refused == ("audit:prospect p-000001: the prospect itself is not stored",)
+        assert report.sealed == 4

@@ -12,6 +12,7 @@ storage that keeps objects, and the tests hold the two to each other.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
@@ -459,6 +460,28 @@ class TrailStart:
 
 PROSPECT_TRAILS = audit_chain("prospect")
 """The chain of the prospects' audit trails, whose heads ``TrailStart`` starts."""
+SEAL_LENGTH = 200
+"""The longest seal a storage keeps of a head (the SQL column's length)."""
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def trail_of(prospect_id: str, head: ChainHead) -> ChainHead:
+    """``head``, checked to be the head of the audit trail of prospect ``prospect_id``
+    as a storage keeps one (a length, a SHA-256 in hex, a seal of at most
+    ``SEAL_LENGTH`` printable characters or None); ValidationError, field ``trail``, if
+    it is not: what a registration stores with its prospect."""
+    if not isinstance(head, ChainHead) or head.chain != PROSPECT_TRAILS \
+            or head.chain_id != prospect_id:
+        raise ValidationError("trail", "must be the head of this prospect's audit trail")
+    length, seal = head.length, head.seal
+    if type(length) is not int or not 0 <= length < 2**31 \
+            or type(head.head_hash) is not str or not _SHA256.fullmatch(head.head_hash) \
+            or not (seal is None or (type(seal) is str and 0 < len(seal) <= SEAL_LENGTH
+                                     and seal.isprintable())):
+        raise ValidationError("trail", "must hold a length, a SHA-256 in hex and a seal "
+                                       f"of at most {SEAL_LENGTH} printable characters")
+    return head
+
 
 
 @frozen(kw_only=True)

@@ -125,12 +125,16 @@ class ProspectRepository(Protocol):
     (the SQL storage does)."""
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey],
-            plan: FollowUpPlan | None = None) -> Prospect:
+            plan: FollowUpPlan | None = None, trail: ChainHead | None = None) -> Prospect:
         """Store a new prospect (version 1) holding ``keys``. Raises ClaimConflict if
         one of them is already held by another prospect: the first stands. ``plan``, its
         first follow-up plan (version 0, its owner and team the prospect's, else
         ConcurrencyError), is stored with it at version 1, as ``plans.save`` would store
-        it after (``domain.followups.first_plan_for``): one write, not two."""
+        it after (``domain.followups.first_plan_for``): one write, not two. ``trail``,
+        the head its audit trail starts with (``domain.registrations.trail_of``: chain
+        ``PROSPECT_TRAILS``, the prospect's id, a seal of at most 200 printable
+        characters, else ValidationError, field ``trail``, and nothing stored), is
+        stored with it as ``heads.add_many([trail])`` would store it after."""
         ...
 
     def add_batch(self, batch: RegistrationBatch) -> None:
@@ -688,7 +692,12 @@ class StoredEvent:
 
 
 class ChainHeadRepository(Protocol):
-    """The head of every custody chain and audit trail, with its seal if a key is set."""
+    """The head of every custody chain and audit trail, with its seal if a key is set.
+
+    The head of a prospect's audit trail (chain ``PROSPECT_TRAILS``) is its prospect's:
+    a storage may keep it with the prospect (the SQL storage keeps it in the prospect's
+    row), so ``save`` or ``add_many`` of one for a prospect not stored raises NotFound
+    and changes nothing."""
 
     def get(self, chain: str, chain_id: str) -> ChainHead | None:
         """The head of one chain as this unit of work sees it, or None."""

@@ -211,7 +211,10 @@ def _seal_one(
         return str(error)
     if head is not None and (head.length, head.head_hash) != (length, newest):
         return f"{what}: its head records {head.length} entries, {length} are stored"
-    ctx.seal_head(uow, chain, chain_id, length, newest)
+    try:
+        ctx.seal_head(uow, chain, chain_id, length, newest)
+    except NotFound:  # a prospect's trail whose prospect is gone: nowhere to keep a head
+        return f"{what}: the {chain.removeprefix('audit:')} itself is not stored"
     return "sealed"
 
 

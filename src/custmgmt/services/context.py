@@ -96,35 +96,43 @@ class Context:
         at: datetime,
         before: dict[str, str] | None,
         after: dict[str, str] | None,
-        new: bool = False,
     ) -> None:
-        """Append an entry to the resource's audit trail and record its head. ``new``: the
-        resource was created in this unit of work, so its trail is empty and is not read
-        (if it were not, the append would find sequence 0 taken: ConcurrencyError)."""
-        trail = () if new else uow.audit.trail(kind, resource_id)
+        """Append an entry to the resource's audit trail and record its head (a resource
+        created in this unit of work starts its trail with ``new_trail`` instead)."""
+        trail = uow.audit.trail(kind, resource_id)
         entry = chain_entry(
             trail[-1] if trail else None, resource_kind=kind, resource_id=resource_id,
             actor_id=actor.id, action=action, at=at, before=before, after=after,
-            origin=GENESIS if trail or new else claimed_origin(
+            origin=GENESIS if trail else claimed_origin(
                 (), uow.heads.get(audit_chain(kind), resource_id)),
         )
         uow.audit.append(entry)
-        if new:  # a new trail: its head is added, not moved (one statement, not two)
-            self.seal_new_trails(uow, [entry])
-        else:
-            self.seal_audit(uow, entry)
+        self.seal_audit(uow, entry)
+
+    def new_trail(
+        self,
+        actor: Principal,
+        *,
+        kind: str,
+        resource_id: str,
+        action: str,
+        at: datetime,
+        before: dict[str, str] | None,
+        after: dict[str, str] | None,
+    ) -> tuple[AuditEntry, ChainHead]:
+        """The first entry of a new resource's audit trail, and the trail's (sealed) head
+        after it: for the caller to append and to store, the head perhaps with the
+        resource (a registration writes its prospect and the head in one row)."""
+        entry = chain_entry(None, resource_kind=kind, resource_id=resource_id,
+                            actor_id=actor.id, action=action, at=at, before=before,
+                            after=after, origin=GENESIS)
+        return entry, self._sealed(ChainHead(chain=audit_chain(kind), chain_id=resource_id,
+                                             length=entry.sequence + 1, head_hash=entry.hash))
 
     def seal_audit(self, uow: UnitOfWork, newest: AuditEntry) -> None:
         """Record (and seal) the head of the trail that ``newest`` now ends."""
         self.seal_head(uow, audit_chain(newest.resource_kind), newest.resource_id,
                        newest.sequence + 1, newest.hash)
-
-    def seal_new_trails(self, uow: UnitOfWork, firsts: Sequence[AuditEntry]) -> None:
-        """Record (and seal) the heads of the new trails that ``firsts`` begin, in bulk."""
-        uow.heads.add_many([
-            self._sealed(ChainHead(chain=audit_chain(e.resource_kind), chain_id=e.resource_id,
-                                   length=e.sequence + 1, head_hash=e.hash))
-            for e in firsts])
 
     def seal_head(
         self, uow: UnitOfWork, chain: str, chain_id: str, length: int, head_hash: str

@@ -342,13 +342,15 @@ class ProspectService(Described):
             events = (*events, *named)
         first = getattr(self._keep_plans, "first_plan", None)
         plan = None if first is None else first(prospect)
+        # the trail's first entry names the prospect as stored (version 1); its head is
+        # written with the prospect's row, as its first plan is
+        entry, head = self._ctx.new_trail(
+            actor, kind=KIND, resource_id=prospect.id, action="register", at=now,
+            before=None, after=snapshot(prospect.at_version(1)))
+        stored = uow.prospects.add(prospect, keys, plan, head)
         if plan is None:
-            stored = uow.prospects.add(prospect, keys)
             self._keep_plans(uow, [stored], True)
-        else:  # the plan written with the prospect's row
-            stored = uow.prospects.add(prospect, keys, plan)
-        self._ctx.audit(uow, actor, kind=KIND, resource_id=stored.id, action="register",
-                        at=now, before=None, after=snapshot(stored), new=True)
+        uow.audit.append(entry)
         return stored, events
 
     def _release_lost(

@@ -850,9 +850,11 @@ class StorageContract(
 
         with storage.unit_of_work() as uow:
             add_prospect(uow, one)
-            for write in (lambda: uow.heads.save(head(two)),
-                          lambda: uow.heads.add_many([head(two)]),
-                          lambda: uow.heads.add_many([head(one), head(two)])):
+            refused: list[Callable[[], None]] = [
+                lambda: uow.heads.save(head(two)),
+                lambda: uow.heads.add_many([head(two)]),
+                lambda: uow.heads.add_many([head(one), head(two)])]
+            for write in refused:
                 with pytest.raises(NotFound):
                     write()
             assert uow.heads.get(PROSPECT_TRAILS, one.id) is None
@@ -874,6 +876,40 @@ class StorageContract(
             assert uow.heads.get(PROSPECT_TRAILS, two.id) is None
             assert list(uow.heads.ids(PROSPECT_TRAILS)) == [one.id]
             assert uow.prospects.get(ProspectId(one.id)) is not None
+
+    def test_add_writes_the_trail_head_it_is_given_and_refuses_anothers(
+        self, storage: Storage
+    ) -> None:
+        one, two = make_prospect(1), make_prospect(2)
+        head = ChainHead(chain=PROSPECT_TRAILS, chain_id=one.id, length=1,
+                         head_hash="a" * 64, seal="s" * 64)
+        wrongs = [attrs.evolve(head, chain_id=two.id), attrs.evolve(head, chain="custody"),
+                  attrs.evolve(head, length=2**70), attrs.evolve(head, length=-1),
+                  attrs.evolve(head, length="1"),  # type: ignore[arg-type]
+                  attrs.evolve(head, head_hash="A" * 64),
+                  attrs.evolve(head, head_hash="a" * 63), attrs.evolve(head, seal="s" * 201),
+                  attrs.evolve(head, seal="s\ud800"), attrs.evolve(head, seal="s\x00"),
+                  attrs.evolve(head, seal=b"s"),  # type: ignore[arg-type]
+                  attrs.evolve(head, seal="")]
+        for wrong in wrongs:
+            with storage.unit_of_work() as uow:
+                with pytest.raises(ValidationError) as refused:
+                    uow.prospects.add(one, keys_of(one), None, wrong)
+                assert refused.value.field == "trail"
+                assert uow.heads.get(PROSPECT_TRAILS, one.id) is None
+                with pytest.raises(NotFound):
+                    uow.prospects.get(one.id)
+        with storage.unit_of_work() as uow:
+            uow.prospects.add(one, keys_of(one), None, head)
+            assert uow.heads.get(PROSPECT_TRAILS, one.id) == head
+            with pytest.raises(ClaimConflict):  # the same keys: refused, no head
+                uow.prospects.add(same_person_as(one, 2), keys_of(one), None,
+                                  attrs.evolve(head, chain_id=make_prospect(2).id))
+            assert uow.heads.get(PROSPECT_TRAILS, make_prospect(2).id) is None
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get(PROSPECT_TRAILS, one.id) == head
+            assert list(uow.heads.ids(PROSPECT_TRAILS)) == [one.id]
 
     def test_an_import_entry_is_found_by_its_hash(self, storage: Storage) -> None:
         first = import_entry(None, import_id="imp-1", prospect_ids=["p-1", "p-2"],

@@ -66,6 +66,7 @@ from custmgmt.domain.followups import (
     first_plan_for,
 )
 from custmgmt.domain.identity import one_of_each_kind
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.marketing import Campaign, Outcome, Product, RiskAssessment, Touch
 from custmgmt.domain.membership import Membership
 from custmgmt.domain.privacy import PiRequest
@@ -77,7 +78,7 @@ from custmgmt.domain.prospects import (
     earliest_claim,
     with_registration,
 )
-from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.domain.registrations import RegistrationBatch, trail_of
 from custmgmt.domain.samples import CustodyEvent, Sample
 from custmgmt.domain.stock import Department, StockCount
 from custmgmt.domain.surveys import CareTask, SurveyResponse
@@ -226,11 +227,13 @@ class MemoryProspects:
             raise held[0].claim_conflict(held[1])
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey],
-            plan: FollowUpPlan | None = None) -> Prospect:
+            plan: FollowUpPlan | None = None, trail: ChainHead | None = None) -> Prospect:
         prospect = with_registration(prospect)  # as SQL storage reads it back
         one_of_each_kind(keys)
         if plan is not None:
             first_plan_for(prospect, plan)  # refused before anything is staged
+        if trail is not None:
+            trail_of(prospect.id, trail)
         if self.rows.exists(prospect.id):
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         self._refuse_held(prospect.id, keys)
@@ -238,6 +241,8 @@ class MemoryProspects:
         self.keys.stage(prospect.id, keys)
         if plan is not None:
             cast(MemoryPlans, self._uow.plans).add_first([plan])
+        if trail is not None:
+            cast(MemoryHeads, self._uow.heads).add_many([trail])
         return stored
 
     def add_batch(self, batch: RegistrationBatch) -> None:

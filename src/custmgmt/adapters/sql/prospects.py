@@ -41,7 +41,7 @@ from custmgmt.adapters.sql.tables import (
     key_index_expression,
     table_of,
 )
-from custmgmt.adapters.sql.trails import trail_columns
+from custmgmt.adapters.sql.trails import trail_columns, trail_values
 from custmgmt.adapters.sql.translate import (
     batch_columns,
     history_values,
@@ -53,6 +53,7 @@ from custmgmt.adapters.sql.versioned import versioned_update
 from custmgmt.domain.common import ProspectId
 from custmgmt.domain.followups import FollowUpPlan, first_plan_for
 from custmgmt.domain.identity import IdentityKey, KeyKind, one_of_each_kind
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
     PIPELINE,
     ChangeKind,
@@ -62,7 +63,7 @@ from custmgmt.domain.prospects import (
     earliest_claim,
     with_registration,
 )
-from custmgmt.domain.registrations import RegistrationBatch
+from custmgmt.domain.registrations import RegistrationBatch, trail_of
 from custmgmt.errors import ClaimConflict, ConcurrencyError, NotFound
 from custmgmt.ports.storage import ProspectQuery
 
@@ -152,7 +153,7 @@ class SqlProspects:
         return self._load([row])[0]
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey],
-            plan: FollowUpPlan | None = None) -> Prospect:
+            plan: FollowUpPlan | None = None, trail: ChainHead | None = None) -> Prospect:
         """Insert the row (with its keys) and history on the driver (none if the history is
         only the registration, which the row keeps: see ``update``). A refused claim leaves
         no trace (so a bulk import can carry on with the rest of its batch) without a
@@ -162,6 +163,8 @@ class SqlProspects:
         row = {**prospect_values(stored), **_key_values(keys)}
         if plan is not None:  # written with the row: one INSERT, no UPDATE after it
             row.update(plan_columns(first_plan_for(stored, plan)))
+        if trail is not None:  # as the plan
+            row.update(trail_values(trail_of(stored.id, trail)))
         if not insert_rows(self._s, PROSPECTS, [row], skip_conflicts=True):
             self._raise_conflict(frozenset((stored.id,)), keys)
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")

@@ -41,6 +41,12 @@ def trail_columns(batch: RegistrationBatch) -> dict[str, list[Any]]:
             "trail_seal": list(trails.seals)}
 
 
+def trail_values(head: ChainHead) -> dict[str, Any]:
+    """The trail columns of one prospect's row holding ``head``."""
+    return {"trail_length": head.length, "trail_hash": head.head_hash,
+            "trail_seal": head.seal}
+
+
 class ProspectTrails:
     """``ChainHeadRepository`` for chain ``PROSPECT_TRAILS`` alone."""
 

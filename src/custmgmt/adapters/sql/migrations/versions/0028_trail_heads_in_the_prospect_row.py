@@ -20,10 +20,13 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from custmgmt.errors import StorageError
 
 revision = "0028"
 down_revision = "0027"
@@ -49,6 +52,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        raise StorageError("migration 0028 cannot be undone with SQLite "
+                           f"{sqlite3.sqlite_version}: it needs 3.35 or later")
     read = ", ".join(ROW_COLUMNS[field] for field in MOVED)
     op.execute(f"INSERT INTO {HEADS} (chain, chain_id, {', '.join(MOVED)}) "
                f"SELECT '{CHAIN}', id, {read} FROM {PROSPECTS} WHERE trail_length IS NOT NULL")
