@@ -9,7 +9,11 @@ import runs in a process of its own, on a new database, with the checkout's own
 input rows), timing ``import_many`` alone: with ``--batch-size N`` on both sides, else
 each with its own default. The two sides alternate
 round by round, so that both meet the same neighbours on a shared machine; prints
-each side's times, their medians and the ratio this checkout / base.
+each side's times, their medians and the ratio this checkout / base, and beside the
+wall clock the CPU time each import's process spent (``process_time``: the caller's
+thread and the import's writer thread) and, on the throw-away PostgreSQL server,
+the CPU time its server processes spent on the import's database: on a busy
+machine the wall clock swings more than a change moves it, the CPU times less.
 """
 
 from __future__ import annotations
@@ -28,31 +32,36 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
 CHILD = """
-import sys, time
+import os, sys, time
 sys.path.insert(0, "benchmarks")
 import custmgmt, import_prospects
 count, url, size = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 with custmgmt.open(url, migrate=True) as app:
     alice = app.principal("u-alice", roles={"salesperson"})
     given = {} if size == "default" else {"batch_size": int(size)}
-    started = time.perf_counter()
+    clock, cpu = import_prospects.Stopwatch(url), time.process_time()
     report = app.prospects.import_many(alice, import_prospects.rows(count), **given)
-    elapsed = time.perf_counter() - started
+    cpu, elapsed = time.process_time() - cpu, clock.stop()
 if report.imported != count:
     raise SystemExit(f"imported {report.imported} of {count}")
-print(elapsed)
+server = import_prospects.SERVER_SECONDS[0]
+print(elapsed, cpu, -1.0 if server is None else server)
 """
+Times = tuple[float, float, float | None]
+"""An import's wall clock, its process's CPU and its server's CPU (None: not known)."""
 
 
-def one_import(root: Path, rows: int, url: str, batch_size: str) -> float:
-    """Seconds ``import_many`` of ``rows`` took with the checkout at ``root``."""
+def one_import(root: Path, rows: int, url: str, batch_size: str, env: dict[str, str]
+               ) -> Times:
+    """What ``import_many`` of ``rows`` took with the checkout at ``root``."""
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(rows), url, batch_size], cwd=root, capture_output=True,
-        text=True, env={"PYTHONPATH": str(root / "src"), "PATH": "/usr/bin:/bin"},
+        text=True, env={"PYTHONPATH": str(root / "src"), "PATH": "/usr/bin:/bin", **env},
         check=False)
     if done.returncode:
         raise SystemExit(f"the import at {root} failed:\n{done.stderr[-2000:]}")
-    return float(done.stdout.strip().splitlines()[-1])
+    wall, cpu, server = map(float, done.stdout.strip().splitlines()[-1].split())
+    return wall, cpu, None if server < 0 else server
 
 
 def next_sqlite_url(files: Iterator[Path]) -> str:
@@ -60,13 +69,27 @@ def next_sqlite_url(files: Iterator[Path]) -> str:
 
 
 def measure(sides: dict[str, Path], rows: int, rounds: int, batch_size: str,
-            new_url: Callable[[], str]) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {side: [] for side in sides}
+            new_url: Callable[[], str], env: dict[str, str]) -> dict[str, list[Times]]:
+    times: dict[str, list[Times]] = {side: [] for side in sides}
     for n in range(rounds):
         order = list(sides) if n % 2 else list(reversed(sides))
         for side in order:
-            times[side].append(one_import(sides[side], rows, new_url(), batch_size))
+            times[side].append(one_import(sides[side], rows, new_url(), batch_size, env))
     return times
+
+
+def report(times: dict[str, list[Times]], label: Callable[[str], str]) -> None:
+    for index, what in ((0, "wall clock"), (1, "process CPU"), (2, "server CPU")):
+        known = {side: [t[index] for t in measured] for side, measured in times.items()}
+        found = {side: [v for v in values if v is not None] for side, values in known.items()}
+        if any(len(found[side]) < len(known[side]) for side in known):
+            continue  # (the server's CPU on SQLite, or on a server not started here)
+        medians = {side: statistics.median(values) for side, values in found.items()}
+        print(f"  {what}")
+        for side, values in found.items():
+            print(f"    {label(side):22} median {medians[side]:8.3f} s   "
+                  f"({', '.join(f'{t:.3f}' for t in values)})")
+        print(f"    this / base: {medians['this'] / medians['base']:.3f}")
 
 
 def main() -> None:
@@ -85,30 +108,30 @@ def main() -> None:
                    cwd=HERE, check=True)
     try:
         with contextlib.ExitStack() as stack:
+            env: dict[str, str] = {}
             if args.start_postgresql:  # a new database for every import
                 sys.path.insert(0, str(HERE))
                 from tests.pg_server import throwaway_cluster  # noqa: PLC0415
 
-                new_url = stack.enter_context(throwaway_cluster()).new_empty_database
+                cluster = stack.enter_context(throwaway_cluster())
+                new_url = cluster.new_empty_database
+                # the child's Stopwatch then reports what this server spent
+                env["CUSTMGMT_BENCH_POSTMASTER"] = (
+                    cluster.data / "postmaster.pid").read_text().split()[0]
                 where = "PostgreSQL"
             else:
                 files = (folder / f"db{n}.sqlite" for n in itertools.count())
                 new_url = functools.partial(next_sqlite_url, files)
                 where = "SQLite file"
             times = measure({"base": base, "this": HERE}, args.rows, args.rounds,
-                            args.batch_size, new_url)
+                            args.batch_size, new_url, env)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE,
                        check=False)
         # with the databases: a run of ten 100k-row imports on SQLite leaves 1.2 GB
         shutil.rmtree(folder, ignore_errors=True)
-    medians = {side: statistics.median(found) for side, found in times.items()}
     print(f"{where}, import_many of {args.rows:,} rows, {args.rounds} interleaved rounds")
-    for side, found in times.items():
-        label = f"base {args.base}" if side == "base" else "this checkout"
-        print(f"  {label:22} median {medians[side]:8.3f} s   "
-              f"({', '.join(f'{t:.3f}' for t in found)})")
-    print(f"  this / base: {medians['this'] / medians['base']:.3f}")
+    report(times, lambda side: f"base {args.base}" if side == "base" else "this checkout")
 
 
 if __name__ == "__main__":
