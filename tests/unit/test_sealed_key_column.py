@@ -3,10 +3,11 @@ other (opaque) value exactly, and never one mistaken for the other."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custmgmt.adapters.sql.column_types import pack_key, unpack_key
+from custmgmt.adapters.sql.column_types import SealedKey, pack_key, unpack_key
 from custmgmt.domain.identity import KeyKind, KeyRing
 
 seals = st.binary(min_size=32, max_size=32).map(bytes.hex)
@@ -43,3 +44,24 @@ def test_upper_case_hex_is_not_a_seal_and_stays_as_written() -> None:
     seal = KeyRing().seal(KeyKind.PHONE, "+8613900000001").value
     assert unpack_key(pack_key(seal.upper())) == seal.upper()
     assert pack_key(seal.upper()) != pack_key(seal)
+
+
+def test_the_column_type_reads_back_what_it_was_given() -> None:
+    """Through the ``SealedKey`` type both ways (a prospect loaded by the ORM reads its
+    key columns so): a seal, another value, and none."""
+    table = sa.Table("keys", sa.MetaData(), sa.Column("n", sa.Integer, primary_key=True),
+                     sa.Column("key", SealedKey))
+    seal = KeyRing().seal(KeyKind.PHONE, "+8613900000001").value
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.begin() as connection:
+            table.create(connection)
+            connection.execute(table.insert(), [{"n": 1, "key": seal},
+                                                {"n": 2, "key": "not a seal\x00"},
+                                                {"n": 3, "key": None}])
+            read = connection.execute(sa.select(table.c.key).order_by(table.c.n)).scalars()
+            assert list(read) == [seal, "not a seal\x00", None]
+            stored = connection.execute(sa.text("SELECT key FROM keys WHERE n = 1")).scalar()
+            assert stored == pack_key(seal)
+    finally:
+        engine.dispose()

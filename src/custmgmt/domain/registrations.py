@@ -483,7 +483,6 @@ def trail_of(prospect_id: str, head: ChainHead) -> ChainHead:
     return head
 
 
-
 @frozen(kw_only=True)
 class RegistrationBatch:
     """New prospects registered by ``owner_id`` (of ``owner_team``) at ``at``: each at

@@ -109,9 +109,9 @@ class SealedKey(TypeDecorator[str]):
         and the impl's processor would wrap each again (a bulk insert binds thousands)."""
         return _pack_optional_key
 
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else unpack_key(bytes(value))
+
 
 def _pack_optional_key(value: str | None) -> bytes | None:
     return None if value is None else pack_key(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else unpack_key(bytes(value))
