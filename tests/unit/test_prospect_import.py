@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 import custmgmt
 from custmgmt import Grade, Principal
 from custmgmt.adapters.memory.storage import MemoryProspects
+from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.followups import DefaultCadencePolicy
 from custmgmt.domain.prospects import Prospect, ProspectsImported
 from custmgmt.domain.registrations import RegistrationBatch
@@ -416,3 +418,52 @@ def test_a_seal_of_a_str_subclass_is_carried_as_the_sealer_gave_it() -> None:
         assert report.imported == 1 and not report.rejected
         (prospect,) = app.prospects.list(auditor).items
         assert app.audit.verify(auditor, "prospect", prospect.id) == 1  # its import entry
+
+
+SHARED_TEXT = ("O'Brien's \"yard\"'); DROP TABLE custmgmt_prospects; --",
+               "x' || (SELECT 1) || 'y", "东区 ü😀 \\ \u00a0end", "''", "NULL")
+
+
+@pytest.mark.parametrize("shared", SHARED_TEXT)
+def test_a_value_every_row_of_a_batch_shares_is_stored_as_given(
+        app: custmgmt.CustomerManagement, shared: str) -> None:
+    # SQLite writes a batch's shared values once, as literals of its INSERT
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = [{"name": shared, "address": shared, "industry": shared[:100],
+             "source_channel": shared[:100], "needs": shared, "phone": f"1390000{n:04d}",
+             "willingness": "clear", "potential_value": "5"} for n in range(4)]
+    rows[3] = {**rows[3], "needs": None, "industry": "other"}
+    report = app.prospects.import_many(alice, rows, batch_size=4)
+    assert report.imported == 4, report.rejected
+    profiles = sorted((p.profile for p in app.prospects.list(alice).items),
+                      key=lambda p: p.phone.value if p.phone else "")
+    assert [p.name.value for p in profiles] == [shared] * 4
+    assert [p.address and p.address.value for p in profiles] == [shared] * 4
+    assert [p.needs for p in profiles] == [shared] * 3 + [None]
+    assert [p.industry for p in profiles] == [shared[:100]] * 3 + ["other"]
+    assert [p.source_channel for p in profiles] == [shared[:100]] * 4
+    assert app.prospects.counts(alice).total == 4
+
+
+@pytest.mark.parametrize("at", [
+    datetime(2026, 12, 3, 23, 59, 59, 999_999, tzinfo=ZoneInfo("Asia/Shanghai")),
+    datetime(2399, 2, 28, 16, 0, 0, 1, tzinfo=UTC),
+])
+def test_the_instant_and_dates_a_batch_shares_read_back_as_written(
+        app: custmgmt.CustomerManagement, clock: FixedClock, at: datetime) -> None:
+    # PostgreSQL's COPY sends a batch's shared instant and dates as text dumped once
+    clock.set(at)
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = [{"name": f"P{n}", "phone": f"1390000{n:04d}", "willingness": "clear",
+             "potential_value": str(n * 400_000)} for n in range(6)]
+    assert app.prospects.import_many(alice, rows, batch_size=6).imported == 6
+    today = at.astimezone(app.settings.zone).date()
+    cadence = DefaultCadencePolicy()
+    prospects = app.prospects.list(alice).items
+    assert len(prospects) == 6
+    for prospect in prospects:
+        assert prospect.registration.at == at
+        plan = app.followups.plan(alice, prospect.id)
+        assert plan is not None and plan.anchor == today
+        assert plan.next_due == today + timedelta(cadence.interval(plan.grade, plan.stage))
+    assert len({p.grade for p in prospects}) > 1  # more than one due date in the batch
