@@ -45,6 +45,7 @@ from custmgmt.errors import (
     ValidationError,
 )
 from custmgmt.ports.auth import Action, Principal
+from custmgmt.ports.clock import new_ids
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.context import Context
@@ -462,7 +463,7 @@ class ProspectImport:
         rows' first plans and the start of their trails (the entry, which names them),
         so storage writes each row whole, once."""
         now = self._ctx.now()
-        ids = tuple(ProspectId(self._ctx.ids.new_id("p")) for _ in free.lines)
+        ids = tuple(map(ProspectId, new_ids(self._ctx.ids, "p", len(free.lines))))
         entry = None if not ids else import_entry(
             head, import_id=self._import_id, prospect_ids=list(ids), actor_id=who.id, at=now)
         batch = RegistrationBatch(
