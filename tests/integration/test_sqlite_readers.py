@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import custmgmt
-from custmgmt.adapters.sql.storage import SQLITE_PAGE_SIZE
+from custmgmt.adapters.sql.storage import SQLITE_CACHE_KIB, SQLITE_PAGE_SIZE
 from custmgmt.adapters.system import FixedClock
 from tests.conftest import START
 from tests.helpers import in_threads, register_numbered
@@ -55,6 +55,18 @@ def test_a_new_file_has_the_larger_pages_and_an_existing_one_keeps_its_own(
     with sqlite3.connect(older) as raw:
         assert raw.execute("PRAGMA page_size").fetchone() == before
         assert raw.execute("SELECT count(*) FROM custmgmt_principals").fetchone() == (1,)
+
+
+def test_each_connection_to_a_file_keeps_the_larger_page_cache(
+        database: tuple[str, Path]) -> None:
+    url, _ = database
+    with custmgmt.open(url) as app:
+        engine = app.followups._ctx.storage.reader  # type: ignore[attr-defined]
+        with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+                assert size == -SQLITE_CACHE_KIB
+    assert SQLITE_CACHE_KIB > 2000  # more than SQLite's own default
 
 
 def _held_write_lock(path: Path) -> sqlite3.Connection:

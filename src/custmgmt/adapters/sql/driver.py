@@ -637,19 +637,18 @@ def driver_insert_columns(
     connection = session.connection()
     dialect = connection.dialect
     sql, plan, copy = _insert_plan(dialect, table, tuple(columns))
-    cursor: Any = connection.connection.cursor()
     if copy:
         leave_autocommit(connection.connection.driver_connection)
-        values = _values(plan, columns, _copy_text(cursor))
-    else:
-        statement, values = _sqlite_insert(dialect, table, plan, columns)
+    cursor: Any = connection.connection.cursor()
     dbapi = dialect.loaded_dbapi
     try:
         if copy:
+            values = _values(plan, columns, _copy_text(cursor))
             with cursor.copy(sql) as writer:
                 for row in values:
                     writer.write_row(row)
         else:
+            statement, values = _sqlite_insert(dialect, table, plan, columns)
             cursor.executemany(statement, values)
     except dbapi.IntegrityError as error:
         raise IntegrityError(sql, None, error) from None

@@ -354,6 +354,16 @@ on random index pages, each written again by every commit that touched it; at 16
 prospects took 0.96x the time (benchmarks/HISTORY.md, 2026-12-02)."""
 
 
+SQLITE_CACHE_KIB = 16384
+"""KiB of pages each connection to a SQLite file custmgmt opens may keep in memory
+(``PRAGMA cache_size``; SQLite's default is 2,000 KiB), held only as pages are read.
+An import's sealed identity keys land on random pages of their unique indexes, which
+outgrow the default cache (two keys a prospect: about 5 MB at 100k prospects), so it
+read them again from the file for most rows: with 16 MiB an import of 100k prospects
+took 0.804x the time, with 64 MiB 0.786x (paired with the default, five rounds:
+benchmarks/HISTORY.md, stop 34)."""
+
+
 def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
     """Real transactions on SQLite. A file database is in WAL mode, so readers read a
     snapshot while one writer writes. Writers BEGIN IMMEDIATE, so they queue for the
@@ -370,6 +380,7 @@ def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
             # until VACUUM, and in WAL mode for good): so before the mode is set.
             cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
