@@ -39,6 +39,7 @@ from typing import Any
 
 import custmgmt
 from custmgmt.adapters.sql import driver, followups
+from custmgmt.adapters.sql.storage import SQLITE_CACHE_KIB
 from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.followups import DueItem
 from custmgmt.domain.prospects import Grade
@@ -283,6 +284,7 @@ def sqlite_case(plans: int, rounds: int, fresh: bool) -> None:
         connection.close()
         print(f"built {path} in {time.perf_counter() - started:.1f} s")
     raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    raw.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # as custmgmt's connections
 
     def raw_query(sql: str, params: Sequence[Any]) -> list[Any]:
         return raw.execute(sql, [p.isoformat() if isinstance(p, date) else p

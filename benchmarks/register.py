@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import custmgmt
+from custmgmt.adapters.sql.storage import SQLITE_CACHE_KIB
 
 PEPPER = b"custmgmt identity keys: set Settings.key_pepper to your own secret"
 """custmgmt's default ``key_pepper`` (the benchmark configures none)."""
@@ -65,6 +66,7 @@ class Raw:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # as custmgmt's connections
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.db.row_factory = sqlite3.Row
         for table, column in TABLES.items():

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import event
 
 import custmgmt
-from custmgmt.adapters.sql.storage import SqlStorage
+from custmgmt.adapters.sql.storage import SQLITE_CACHE_KIB, SqlStorage
 from custmgmt.adapters.system import FixedClock
 
 NOW = datetime(2027, 1, 10, 2, 0, tzinfo=UTC)
@@ -207,6 +207,7 @@ def sqlite_case(prospects: int, follow_ups: int, rounds: int, fresh: bool) -> No
         connection.close()
         print(f"built {path} in {time.perf_counter() - started:.1f} s")
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # as custmgmt's connections
 
     def raw(sql: str, params: Sequence[Any]) -> list[Any]:
         values = [p.isoformat() if isinstance(p, date) and not isinstance(p, datetime)
