@@ -11,7 +11,7 @@ import pytest
 
 import custmgmt
 from custmgmt.adapters.system import UuidIds
-from custmgmt.errors import StorageError
+from custmgmt.errors import StorageError, ValidationError
 from custmgmt.ports.clock import new_ids
 
 
@@ -48,10 +48,18 @@ def test_ids_made_together_are_made_as_one_at_a_time() -> None:
         assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
         assert abs((parsed.int >> 80) - now) < 60_000
     # random bits of their own: not a counter from one random start
-    assert len({uuid.UUID(i[2:]).int & 0xFFFF for i in made}) > 4000
+    low = [uuid.UUID(i[2:]).int & (1 << 62) - 1 for i in made]
+    assert sum(abs(b - a) < 2**32 for a, b in itertools.pairwise(low)) < 5
     assert ids.new_ids("p", 0) == []
     time.sleep(0.003)
     assert max(made) < min(ids.new_ids("p", 10))
+
+
+def test_new_ids_refuses_a_count_that_is_not_a_whole_number() -> None:
+    for count in (-1, 1.5, "3", True):
+        with pytest.raises(ValidationError) as raised:
+            UuidIds().new_ids("p", count)  # type: ignore[arg-type]
+        assert raised.value.field == "count"
 
 
 class _Counting:
@@ -75,6 +83,40 @@ class _Broken(_Counting):
 def test_a_generator_without_new_ids_is_asked_one_id_at_a_time() -> None:
     plain = _Counting()
     assert new_ids(plain, "p", 3) == ["p-1", "p-2", "p-3"] and plain.calls == 3
+
+
+class _Tenant(UuidIds):
+    def new_id(self, prefix: str) -> str:
+        return f"acme-{super().new_id(prefix)}"
+
+
+class _Wrapper:
+    def __init__(self) -> None:
+        self.inner = UuidIds()
+        self.calls = 0
+
+    def new_id(self, prefix: str) -> str:
+        self.calls += 1
+        return f"w-{self.inner.new_id(prefix)}"
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_new_ids_older_than_the_new_id_beside_it_is_not_used() -> None:
+    assert all(i.startswith("acme-p-") for i in new_ids(_Tenant(), "p", 3))
+    wrapper = _Wrapper()
+    assert all(i.startswith("w-p-") for i in new_ids(wrapper, "p", 3))
+    assert wrapper.calls == 3
+
+
+class _Text(str):
+    pass
+
+
+def test_no_count_asks_nothing_and_texts_of_a_str_subclass_are_ids() -> None:
+    assert new_ids(_Broken(None), "p", 0) == []
+    assert new_ids(_Broken([_Text("p-1"), _Text("p-2")]), "p", 2) == ["p-1", "p-2"]
 
 
 @pytest.mark.parametrize("made", [["p-1", "p-1"], ["p-1"], ("p-1", "p-2"), ["p-1", 2], None])

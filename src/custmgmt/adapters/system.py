@@ -49,6 +49,8 @@ class UuidIds:
         """``count`` fresh ids at once, each as ``new_id`` makes it: one clock reading
         and one read of the system's random source for them all (an import's batch;
         2.5 us an id one at a time, 1.4 us so: benchmarks/HISTORY.md, stop 34)."""
+        if type(count) is not int or count < 0:
+            raise ValidationError("count", "must be a whole number, 0 or more")
         head = (time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | 0b10 << 62
         low = (1 << 62) - 1
         randoms = os.urandom(10 * count)

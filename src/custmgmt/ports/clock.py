@@ -25,13 +25,25 @@ class IdGenerator(Protocol):
 
 
 def new_ids(ids: IdGenerator, prefix: str, count: int) -> list[str]:
-    """``count`` fresh ids from ``ids``: its ``new_ids`` if it has one (checked to give
-    ``count`` distinct texts), else ``new_id`` ``count`` times."""
-    many = getattr(ids, "new_ids", None)
-    if many is None:
+    """``count`` fresh ids from ``ids``: its class's ``new_ids`` (checked to give
+    ``count`` distinct texts), else ``new_id`` ``count`` times. A ``new_ids`` is used
+    only where it is as new as the ``new_id`` beside it: a subclass that replaces
+    ``new_id`` alone is asked for each id through it."""
+    if count <= 0:
+        return []
+    if not _makes_many(type(ids)):
         return [ids.new_id(prefix) for _ in range(count)]
-    made = many(prefix, count)
+    made = ids.new_ids(prefix, count)  # type: ignore[attr-defined]
     if not isinstance(made, list) or len(made) != count or \
-            not all(type(i) is str for i in made) or len(set(made)) != count:
+            not all(isinstance(i, str) for i in made) or len(set(made)) != count:
         raise StorageError(f"the id generator's new_ids gave no {count} distinct ids")
     return made
+
+
+def _makes_many(cls: type) -> bool:
+    """Whether ``cls`` has a ``new_ids`` defined where its ``new_id`` is, or below."""
+    def owner(name: str) -> type | None:
+        return next((c for c in cls.__mro__ if name in vars(c)), None)
+
+    many, one = owner("new_ids"), owner("new_id")
+    return many is not None and one is not None and issubclass(many, one)

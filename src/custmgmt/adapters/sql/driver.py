@@ -587,7 +587,7 @@ def _sqlite_literal(values: Sequence[Any]) -> str | None:
         return None
     if first is None:
         return "NULL"
-    if type(first) is int:
+    if type(first) is int and -2**63 <= first < 2**63:  # beyond: REAL to SQLite, so bound
         return str(first)
     if type(first) is str and "\0" not in first:
         try:
@@ -652,7 +652,7 @@ def driver_insert_columns(
             cursor.executemany(statement, values)
     except dbapi.IntegrityError as error:
         raise IntegrityError(sql, None, error) from None
-    except dbapi.Error as error:
+    except (dbapi.Error, OverflowError) as error:  # (sqlite3: an int beyond 64 bits)
         raise driver_failure(error) from None
     finally:
         cursor.close()
