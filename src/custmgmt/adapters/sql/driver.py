@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import repeat
 from operator import is_, itemgetter
@@ -488,12 +488,23 @@ def _values(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any]],
     given, each column through ``text``), from a list of values per column (zipped at
     the end): a batch's rows share most of their processed values (its instant, flags,
     amounts), each processed once."""
-    built = []
+    built = [processed if text is None else text(processed)
+             for _, processed in _processed_columns(plan, columns)]
+    return list(zip(*built, strict=True))
+
+
+def _processed_columns(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any]]
+                       ) -> Iterator[tuple[str, Sequence[Any]]]:
+    """Each column of ``plan`` with its values through its bind processor, if it has one."""
     for column, process in plan:
         values = columns[column]
-        processed = values if process is None else _processed(values, process)
-        built.append(processed if text is None else text(processed))
-    return list(zip(*built, strict=True))
+        yield column, values if process is None else _processed(values, process)
+
+
+def _one_object(values: Sequence[Any]) -> bool:
+    """Whether ``values`` (not empty) are one object throughout (a batch's instant, its
+    flags, a contact no row gives): checked in C, not value by value."""
+    return all(map(is_, values, repeat(values[0])))
 
 
 def _copy_text(cursor: Any) -> Callable[[Sequence[Any]], Sequence[Any]]:
@@ -517,7 +528,7 @@ def _copy_text(cursor: Any) -> Callable[[Sequence[Any]], Sequence[Any]]:
         first = values[0] if values else None
         if first is None or type(first) is str:
             return values
-        if all(map(is_, values, repeat(first))):
+        if _one_object(values):
             return [dumped(first)] * len(values)
         if type(first) in (date, datetime):
             return _processed(values, dumped)
@@ -531,11 +542,8 @@ def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any
     identity, not equality: Decimal("1.0") and Decimal("1.00") are kept apart)."""
     if not values:
         return []
-    first = values[0]
-    if all(map(is_, values, repeat(first))):
-        # one object throughout (a batch's instant, flags, a key kind no row has):
-        # checked and repeated in C, not looked up value by value
-        return [process(first)] * len(values)
+    if _one_object(values):  # repeated in C, not looked up value by value
+        return [process(values[0])] * len(values)
     done: dict[int, Any] = {}
     out = []
     for value in values:
@@ -561,9 +569,7 @@ def _sqlite_insert(dialect: Dialect, table: Table, plan: tuple[Any, ...],
     fixed: list[tuple[str, str]] = []
     rows: list[Sequence[Any]] = []
     count = len(next(iter(columns.values())))
-    for column, process in plan:
-        values = columns[column]
-        processed = values if process is None else _processed(values, process)
+    for column, processed in _processed_columns(plan, columns):
         literal = _sqlite_literal(processed) if count > 1 else None
         if literal is not None:
             fixed.append((quote(column), literal))
@@ -581,7 +587,7 @@ def _sqlite_literal(values: Sequence[Any]) -> str | None:
     """SQLite's literal for the one value ``values`` hold throughout, if it has one
     that says exactly that value (None, an int, text with no NUL that encodes)."""
     first = values[0]
-    if not all(map(is_, values, repeat(first))) and not (
+    if not _one_object(values) and not (
             values.count(first) == len(values)
             and all(map(is_, map(type, values), repeat(type(first))))):
         return None
@@ -609,7 +615,8 @@ def _blobs_as_bytearray(values: Sequence[Any]) -> Sequence[Any]:
 
 def driver_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) in one round on the driver's cursor:
-    ``executemany`` of a statement compiled once on SQLite, ``COPY`` on PostgreSQL.
+    ``executemany`` on SQLite (the batch's shared values as literals of its statement:
+    ``_sqlite_insert``), ``COPY`` on PostgreSQL.
 
     The values go through the columns' bind processors, as SQLAlchemy would send them.
     A broken constraint raises SQLAlchemy's IntegrityError (without the parameters,
