@@ -595,6 +595,41 @@ def test_a_failing_sealer_is_a_storage_error_and_saves_nothing(
         assert app.prospects.list(alice).items == ()
 
 
+class Wrapping:
+    """A sealer handing back what a KMS may: base64 wrapped in lines, or nothing."""
+
+    def __init__(self, seal: object) -> None:
+        self._seal = seal
+
+    @hookimpl
+    def custmgmt_chain_sealer(self, settings: Settings) -> Wrapping:
+        return self
+
+    def seal(self, message: bytes) -> object:
+        return self._seal
+
+    def verify(self, message: bytes, seal: str) -> bool:
+        return seal == self._seal
+
+
+@pytest.mark.parametrize("seal", ["c2VhbA==\nc2VhbA==", "seal\x00", "", "s" * 201, b"seal"])
+def test_a_seal_no_storage_keeps_is_the_sealers_fault_and_saves_nothing(
+    storage_url: str, clock: FixedClock, seal: object
+) -> None:
+    with custmgmt.open(storage_url, clock=clock, ids=SequentialIds(), migrate=True,
+                       plugins=[Wrapping(seal)]) as app:
+        alice = app.principal("u-alice", roles={"salesperson", "admin"})
+        for write in (lambda: app.prospects.register(
+                          alice, name="Acme", phone="13800000001", willingness="clear",
+                          potential_value=2_000_000),
+                      lambda: app.prospects.import_many(alice, [{
+                          "name": "Bolt", "phone": "13800000002", "willingness": "clear",
+                          "potential_value": "2000000"}])):
+            with pytest.raises(StorageError, match="returned no seal of 1 to 200 printable"):
+                write()
+        assert app.prospects.list(alice).items == ()
+
+
 def test_the_key_is_checked_and_never_shown() -> None:
     settings = Settings(chain_key="a text key of 16+ bytes")
     assert settings.chain_key == b"a text key of 16+ bytes"

@@ -420,6 +420,31 @@ def test_a_seal_of_a_str_subclass_is_carried_as_the_sealer_gave_it() -> None:
         assert app.audit.verify(auditor, "prospect", prospect.id) == 1  # its import entry
 
 
+class ImportIds(custmgmt.SequentialIds):
+    """Sequential ids, but the import's own id is ``bad``."""
+
+    def __init__(self, bad: object) -> None:
+        super().__init__()
+        self._bad = bad
+
+    def new_id(self, prefix: str) -> str:
+        return self._bad if prefix == "imp" else super().new_id(prefix)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("bad", ["imp-\ud800", "imp\x00", "", 7], ids=repr)
+def test_an_import_id_an_id_plugin_makes_is_checked_as_a_callers(
+        storage_url: str, bad: object) -> None:
+    with custmgmt.open(storage_url, clock=FixedClock(T0), ids=ImportIds(bad),
+                       migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        with pytest.raises(ValidationError) as refused:
+            app.prospects.import_many(alice, [{"name": "A", "phone": "13900000001",
+                                               "willingness": "clear",
+                                               "potential_value": "1"}])
+        assert refused.value.field == "import_id"
+        assert app.prospects.list(admin(app)).items == ()
+
+
 SHARED_TEXT = ("O'Brien's \"yard\"'); DROP TABLE custmgmt_prospects; --",
                "x' || (SELECT 1) || 'y", "东区 ü😀 \\ \u00a0end", "''", "NULL")
 

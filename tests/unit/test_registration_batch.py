@@ -144,6 +144,7 @@ def test_the_trails_a_batch_carries_are_heads_of_length_0_from_their_origin() ->
     (lambda: TrailStart(origin="c" * 64, seals=[None]), "trails.seals"),
     (lambda: TrailStart(origin="c" * 64, seals=("x" * 201,)), "trails.seals[0]"),
     (lambda: TrailStart(origin="c" * 64, seals=(None, 7)), "trails.seals[1]"),
+    (lambda: TrailStart(origin="c" * 64, seals=("line\nbreak",)), "trails.seals[0]"),
     (lambda: attrs.evolve(batch_of(MIXED[:2]), plans=FirstPlans(
         anchor=date(2026, 1, 5), next_due=(date(2026, 1, 6),))), "plans"),
     (lambda: attrs.evolve(batch_of(MIXED[:2]), trails=TrailStart(

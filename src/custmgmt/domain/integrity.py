@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -30,7 +31,8 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-from custmgmt.errors import IntegrityError
+from custmgmt.domain.validation import text_problem
+from custmgmt.errors import IntegrityError, ValidationError
 
 GENESIS = "0" * 64
 """The ``previous_hash`` of the first record of every chain and trail."""
@@ -180,6 +182,50 @@ class ChainHead:
 
     def message(self) -> bytes:
         return head_message(self.chain, self.chain_id, self.length, self.head_hash)
+
+
+SEAL_LENGTH = 200
+"""The longest seal a storage keeps of a head (the SQL column's length)."""
+MAX_CHAIN_LENGTH = 2**31 - 1
+"""The most records a chain's head may count (a 32-bit SQL integer)."""
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def head_problem(head: object) -> str | None:
+    """Why ``head`` cannot be kept as a chain's head, or None. A head names its chain
+    (at most 60 characters) and chain id (at most 200) in storable text, counts from 0
+    to ``MAX_CHAIN_LENGTH`` records, ends with a SHA-256 in lowercase hex and carries
+    no seal or one of 1 to ``SEAL_LENGTH`` printable characters. Storage refuses any
+    other (a sealer plugin's seal with a line break, a length no column holds)."""
+    if not isinstance(head, ChainHead):
+        return f"must be a ChainHead, not {type(head).__name__}"
+    chain, chain_id, length, seal = head.chain, head.chain_id, head.length, head.seal
+    if not _storable(chain, 60) or not _storable(chain_id, 200):
+        return "must name its chain and chain id as text of at most 60 and 200 characters"
+    if type(length) is not int or not 0 <= length <= MAX_CHAIN_LENGTH:
+        return f"must count 0 to {MAX_CHAIN_LENGTH} records"
+    if type(head.head_hash) is not str or not _SHA256_HEX.fullmatch(head.head_hash):
+        return "must end with a SHA-256 in lowercase hex"
+    if seal is not None and not (isinstance(seal, str)
+                                 and 0 < str.__len__(seal) <= SEAL_LENGTH
+                                 and str.isprintable(seal)):
+        return f"must carry no seal or one of 1 to {SEAL_LENGTH} printable characters"
+    return None
+
+
+def _storable(value: object, max_length: int) -> bool:
+    # an id plugin may give str subclasses: read through str's own methods
+    return isinstance(value, str) and 0 < str.__len__(value) <= max_length \
+        and bool(str.strip(value)) and text_problem(value) is None
+
+
+def checked_head(head: ChainHead, field: str = "head") -> ChainHead:
+    """``head`` if a storage may keep it (see :func:`head_problem`), else
+    ValidationError naming ``field``."""
+    problem = head_problem(head)
+    if problem is not None:
+        raise ValidationError(field, problem)
+    return head
 
 
 Verify = Callable[[bytes, str], bool]

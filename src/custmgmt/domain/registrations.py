@@ -12,7 +12,6 @@ storage that keeps objects, and the tests hold the two to each other.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, datetime
@@ -44,7 +43,7 @@ from custmgmt.domain.identity import (
     normalize_email,
     normalize_phone,
 )
-from custmgmt.domain.integrity import ChainHead, audit_chain
+from custmgmt.domain.integrity import SEAL_LENGTH, ChainHead, audit_chain, head_problem
 from custmgmt.domain.prospect_events import ImportedProspect
 from custmgmt.domain.prospects import (
     Profile,
@@ -436,8 +435,11 @@ def _seals(_inst: object, _attribute: object, value: Any) -> None:
     if type(value) is not tuple:
         raise ValidationError("trails.seals", "must be a tuple of seals, one a row")
     for n, seal in enumerate(value):
-        if seal is not None and (not isinstance(seal, str) or not 0 < len(seal) <= 200):
-            raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to 200 characters")
+        if seal is not None and (not isinstance(seal, str)
+                                 or not 0 < str.__len__(seal) <= SEAL_LENGTH
+                                 or not str.isprintable(seal)):
+            raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to "
+                                  f"{SEAL_LENGTH} printable characters")
 
 
 def _origin(_inst: object, _attribute: object, value: Any) -> None:
@@ -460,24 +462,17 @@ class TrailStart:
 
 PROSPECT_TRAILS = audit_chain("prospect")
 """The chain of the prospects' audit trails, whose heads ``TrailStart`` starts."""
-SEAL_LENGTH = 200
-"""The longest seal a storage keeps of a head (the SQL column's length)."""
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def trail_of(prospect_id: str, head: ChainHead) -> ChainHead:
     """``head``, checked to be the head of the audit trail of prospect ``prospect_id``
-    as a storage keeps one (a length, a SHA-256 in hex, a seal of at most
-    ``SEAL_LENGTH`` printable characters or None); ValidationError, field ``trail``, if
-    it is not: what a registration stores with its prospect."""
+    as a storage keeps one (``integrity.head_problem``: a length, a SHA-256 in hex, a
+    seal of at most ``SEAL_LENGTH`` printable characters or None); ValidationError,
+    field ``trail``, if it is not: what a registration stores with its prospect."""
     if not isinstance(head, ChainHead) or head.chain != PROSPECT_TRAILS \
             or head.chain_id != prospect_id:
         raise ValidationError("trail", "must be the head of this prospect's audit trail")
-    length, seal = head.length, head.seal
-    if type(length) is not int or not 0 <= length < 2**31 \
-            or type(head.head_hash) is not str or not _SHA256.fullmatch(head.head_hash) \
-            or not (seal is None or (type(seal) is str and 0 < len(seal) <= SEAL_LENGTH
-                                     and seal.isprintable())):
+    if head_problem(head) is not None:
         raise ValidationError("trail", "must hold a length, a SHA-256 in hex and a seal "
                                        f"of at most {SEAL_LENGTH} printable characters")
     return head

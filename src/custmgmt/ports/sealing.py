@@ -15,7 +15,7 @@ class Sealer(Protocol):
     """Seals chain heads. ``message`` is the canonical head (chain, id, length, hash)."""
 
     def seal(self, message: bytes) -> str:
-        """A seal over ``message`` (at most 200 characters), e.g. a hex HMAC. A seal
+        """A seal over ``message`` (1 to 200 printable characters), e.g. a hex HMAC. A seal
         vouches for the message, not for its being stored: the heads of an import
         batch are sealed before its rows are written, and a batch refused for a held
         key is sealed again when it is written without that row."""

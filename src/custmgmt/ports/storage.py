@@ -697,7 +697,9 @@ class ChainHeadRepository(Protocol):
     The head of a prospect's audit trail (chain ``PROSPECT_TRAILS``) is its prospect's:
     a storage may keep it with the prospect (the SQL storage keeps it in the prospect's
     row), so ``save`` or ``add_many`` of one for a prospect not stored raises NotFound
-    and changes nothing."""
+    and changes nothing. Both refuse a head no storage keeps (``integrity.head_problem``:
+    a negative length, a hash that is no SHA-256 in hex, a seal with a line break...)
+    with ValidationError, field ``head``, and change nothing."""
 
     def get(self, chain: str, chain_id: str) -> ChainHead | None:
         """The head of one chain as this unit of work sees it, or None."""

@@ -11,7 +11,14 @@ from attrs import field, frozen
 from custmgmt.domain.audit import AuditEntry, chain_entry, claimed_origin
 from custmgmt.domain.common import DomainEvent
 from custmgmt.domain.customers import Customer, Purpose
-from custmgmt.domain.integrity import GENESIS, ChainHead, audit_chain, check_head, head_message
+from custmgmt.domain.integrity import (
+    GENESIS,
+    SEAL_LENGTH,
+    ChainHead,
+    audit_chain,
+    check_head,
+    head_message,
+)
 from custmgmt.domain.registrations import PROSPECT_TRAILS, TrailStart
 from custmgmt.errors import CustmgmtError, NotFound, PermissionDenied, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource, Scope
@@ -281,13 +288,17 @@ class Context:
 
 def _seal(sealer: Sealer, message: bytes) -> str:
     """``sealer``'s seal over ``message``; a plugin's failure or a seal that is no text of
-    1 to 200 characters is StorageError (nothing is saved)."""
+    1 to ``SEAL_LENGTH`` printable characters (storage keeps no other) is StorageError
+    (nothing is saved), not a fault of the caller's input."""
     try:
         seal = sealer.seal(message)
     except CustmgmtError:
         raise
     except Exception as error:  # a KMS or notary plugin failed
         raise StorageError(f"the chain sealer failed ({type(error).__name__})") from None
-    if not isinstance(seal, str) or not 0 < len(seal) <= 200:
-        raise StorageError("the chain sealer returned no seal of 1 to 200 characters")
+    # (a str subclass is carried as given: its own len or isprintable may lie)
+    if not isinstance(seal, str) or not 0 < str.__len__(seal) <= SEAL_LENGTH \
+            or not str.isprintable(seal):
+        raise StorageError(f"the chain sealer returned no seal of 1 to {SEAL_LENGTH} "
+                           "printable characters")
     return seal

@@ -911,6 +911,56 @@ class StorageContract(
             assert uow.heads.get(PROSPECT_TRAILS, one.id) == head
             assert list(uow.heads.ids(PROSPECT_TRAILS)) == [one.id]
 
+    def test_an_update_keeps_the_prospects_trail_head(self, storage: Storage) -> None:
+        """A storage that keeps the head in the prospect's row keeps it through every
+        write of the row that is not the head's own."""
+        one = make_prospect(1)
+        head = ChainHead(chain=PROSPECT_TRAILS, chain_id=one.id, length=1,
+                         head_hash="a" * 64, seal="s" * 64)
+        with storage.unit_of_work() as uow:
+            stored = uow.prospects.add(one, keys_of(one), None, head)
+            uow.commit()
+        regraded, _ = stored.override_grade(Grade.A, reason="met", by="u-mia", at=T0)
+        with storage.unit_of_work() as uow:
+            changed = uow.prospects.update(regraded)
+            released = uow.prospects.update(changed, frozenset())
+            uow.prospects.update(released, keys_of(one))
+            uow.prospects.replace_keys({one.id: keys_of(same_person_as(one, 3))})
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get(PROSPECT_TRAILS, one.id) == head
+            assert uow.prospects.get(one.id).grade is Grade.A
+
+    def test_a_head_no_storage_keeps_is_refused_and_changes_nothing(
+        self, storage: Storage
+    ) -> None:
+        kept = ChainHead(chain="audit:sample", chain_id="s-1", length=1, head_hash="a" * 64)
+        wrongs: list[ChainHead] = [attrs.evolve(kept, length=-1), attrs.evolve(kept, length=2**70),
+                  attrs.evolve(kept, length="1"),  # type: ignore[arg-type]
+                  attrs.evolve(kept, head_hash=""), attrs.evolve(kept, head_hash="A" * 64),
+                  attrs.evolve(kept, head_hash="a" * 65), attrs.evolve(kept, seal="s\nt"),
+                  attrs.evolve(kept, seal="s\x00"), attrs.evolve(kept, seal="s" * 201),
+                  attrs.evolve(kept, seal=""), attrs.evolve(kept, chain_id="s\ud800"),
+                  attrs.evolve(kept, chain_id="s\x00"), attrs.evolve(kept, chain_id=" "),
+                  attrs.evolve(kept, chain="c" * 61),
+                  "audit:sample s-1"]  # type: ignore[list-item]  # not a head at all
+        with storage.unit_of_work() as uow:
+            uow.heads.save(kept)
+            uow.commit()
+        fine = ChainHead(chain="audit:sample", chain_id="s-2", length=0, head_hash="b" * 64)
+        for wrong in wrongs:
+            with storage.unit_of_work() as uow:
+                with pytest.raises(ValidationError) as refused:
+                    uow.heads.save(wrong)
+                assert refused.value.field == "head"
+                with pytest.raises(ValidationError) as refused:
+                    uow.heads.add_many([fine, wrong])
+                assert refused.value.field == "head"
+                uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("audit:sample", "s-1") == kept
+            assert list(uow.heads.ids("audit:sample")) == ["s-1"]
+
     def test_an_import_entry_is_found_by_its_hash(self, storage: Storage) -> None:
         first = import_entry(None, import_id="imp-1", prospect_ids=["p-1", "p-2"],
                              actor_id="u-a", at=T0)

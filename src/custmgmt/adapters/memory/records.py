@@ -13,7 +13,7 @@ from custmgmt.adapters.memory.packed import Packed, pack, position, unpack
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
 from custmgmt.domain.followups import ClosedMonth, FollowUp
-from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.integrity import ChainHead, checked_head
 from custmgmt.domain.registrations import PROSPECT_TRAILS
 from custmgmt.domain.samples import CustodyEvent, Sample, SampleState
 from custmgmt.domain.stock import Department, StockCount
@@ -309,10 +309,13 @@ class MemoryHeads:
         return found if found is not None else unpack(self._state.heads.get(key))
 
     def save(self, head: ChainHead) -> None:
+        checked_head(head)
         self._require_prospects((head,))
         self.staged[(head.chain, head.chain_id)] = head
 
     def add_many(self, heads: Sequence[ChainHead]) -> None:
+        for head in heads:
+            checked_head(head)
         self._require_prospects(heads)
         keys = [(h.chain, h.chain_id) for h in heads]
         committed = self._state.heads

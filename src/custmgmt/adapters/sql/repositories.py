@@ -53,7 +53,7 @@ from custmgmt.adapters.sql.translate import (
 )
 from custmgmt.adapters.sql.versioned import save_versioned
 from custmgmt.domain.audit import IMPORT_KIND, AuditEntry
-from custmgmt.domain.integrity import ChainHead
+from custmgmt.domain.integrity import ChainHead, checked_head
 from custmgmt.domain.registrations import PROSPECT_TRAILS
 from custmgmt.errors import ConcurrencyError
 from custmgmt.ports.auth import Certification, Principal
@@ -321,6 +321,7 @@ class SqlHeads:
                          head_hash=row.head_hash, seal=row.seal)
 
     def save(self, head: ChainHead) -> None:
+        checked_head(head)
         if head.chain == PROSPECT_TRAILS:
             self._trails.save(head)
             return
@@ -338,6 +339,8 @@ class SqlHeads:
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         if not heads:
             return
+        for head in heads:
+            checked_head(head)
         trails = [head for head in heads if head.chain == PROSPECT_TRAILS]
         others = [head for head in heads if head.chain != PROSPECT_TRAILS]
         if len(heads) == 1:  # one new trail (a single call): no savepoint, one statement
