@@ -263,13 +263,13 @@ class HeadsRefused(Exception):
 def test_a_batch_refused_after_its_rows_were_staged_leaves_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     storage = MemoryStorage()
-    batch = attrs.evolve(columns_batch([_ROW]), trails=TrailStart(origin="o" * 64, seals=(None,)))
+    batch = attrs.evolve(columns_batch([_ROW]), trails=TrailStart(origin="0e" * 32, seals=(None,)))
 
     def refuse(*_: object) -> None:
         raise HeadsRefused
 
     with storage.unit_of_work() as uow:
-        monkeypatch.setattr(type(uow.heads), "add_many", refuse)
+        monkeypatch.setattr(type(uow.heads), "add_checked", refuse)
         with pytest.raises(HeadsRefused):
             uow.prospects.add_batch(batch)
         monkeypatch.undo()

@@ -18,7 +18,7 @@ from custmgmt.adapters.system import FixedClock
 from custmgmt.domain.followups import DefaultCadencePolicy
 from custmgmt.domain.prospects import Prospect, ProspectsImported
 from custmgmt.domain.registrations import RegistrationBatch
-from custmgmt.errors import ClaimConflict, PermissionDenied, ValidationError
+from custmgmt.errors import ClaimConflict, PermissionDenied, StorageError, ValidationError
 from custmgmt.plugins import hookimpl
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.followups import PlanKeeper
@@ -431,17 +431,30 @@ class ImportIds(custmgmt.SequentialIds):
         return self._bad if prefix == "imp" else super().new_id(prefix)  # type: ignore[return-value]
 
 
-@pytest.mark.parametrize("bad", ["imp-\ud800", "imp\x00", "", 7], ids=repr)
-def test_an_import_id_an_id_plugin_makes_is_checked_as_a_callers(
-        storage_url: str, bad: object) -> None:
-    with custmgmt.open(storage_url, clock=FixedClock(T0), ids=ImportIds(bad),
-                       migrate=True) as app:
+class ProspectIds(custmgmt.SequentialIds):
+    """Sequential ids, but each prospect's ends with ``bad``."""
+
+    def __init__(self, bad: str) -> None:
+        super().__init__()
+        self._bad = bad
+
+    def new_id(self, prefix: str) -> str:
+        made = super().new_id(prefix)
+        return made + self._bad if prefix == "p" else made
+
+
+@pytest.mark.parametrize("ids", [ImportIds("imp-\ud800"), ImportIds("imp\x00"), ImportIds(""),
+                                 ImportIds(7), ProspectIds("\ud800"), ProspectIds("\x00")],
+                         ids=["import surrogate", "import NUL", "import empty", "import int",
+                              "prospect surrogate", "prospect NUL"])
+def test_an_id_an_id_plugin_makes_for_an_import_is_checked_as_its_fault(
+        storage_url: str, ids: custmgmt.SequentialIds) -> None:
+    with custmgmt.open(storage_url, clock=FixedClock(T0), ids=ids, migrate=True) as app:
         alice = app.principal("u-alice", roles={"salesperson"})
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(StorageError, match="id generator"):
             app.prospects.import_many(alice, [{"name": "A", "phone": "13900000001",
                                                "willingness": "clear",
                                                "potential_value": "1"}])
-        assert refused.value.field == "import_id"
         assert app.prospects.list(admin(app)).items == ()
 
 

@@ -141,6 +141,8 @@ def test_the_trails_a_batch_carries_are_heads_of_length_0_from_their_origin() ->
     (lambda: TrailStart(origin="c" * 65, seals=()), "trails.origin"),
     (lambda: TrailStart(origin="c\x00", seals=()), "trails.origin"),
     (lambda: TrailStart(origin="\ud800", seals=()), "trails.origin"),
+    (lambda: TrailStart(origin="C" * 64, seals=()), "trails.origin"),
+    (lambda: TrailStart(origin="c" * 63, seals=()), "trails.origin"),
     (lambda: TrailStart(origin="c" * 64, seals=[None]), "trails.seals"),
     (lambda: TrailStart(origin="c" * 64, seals=("x" * 201,)), "trails.seals[0]"),
     (lambda: TrailStart(origin="c" * 64, seals=(None, 7)), "trails.seals[1]"),

@@ -125,6 +125,18 @@ def test_a_generator_whose_new_ids_gives_no_distinct_texts_is_refused(made: obje
         new_ids(_Broken(made), "p", 2)
 
 
+@pytest.mark.parametrize("bad", ["p-\ud800", "p-\x00", "", " ", "p" * 201], ids=repr)
+def test_an_id_that_is_no_storable_text_is_the_generators_fault(bad: str) -> None:
+    class One:
+        def new_id(self, prefix: str) -> str:
+            return bad
+
+    for made in (_Broken(["p-1", bad]), One()):
+        with pytest.raises(StorageError, match="no storable text"):
+            new_ids(made, "p", 2 if isinstance(made, _Broken) else 1)
+    assert new_ids(_Broken(["p-1", "p-\t2"]), "p", 2) == ["p-1", "p-\t2"]
+
+
 def test_an_import_takes_its_ids_from_new_ids(tmp_path: Path) -> None:
     plain = _Counting()
     with custmgmt.open(f"sqlite:///{tmp_path}/ids.db", ids=plain, migrate=True) as app:

@@ -204,13 +204,18 @@ def head_problem(head: object) -> str | None:
         return "must name its chain and chain id as text of at most 60 and 200 characters"
     if type(length) is not int or not 0 <= length <= MAX_CHAIN_LENGTH:
         return f"must count 0 to {MAX_CHAIN_LENGTH} records"
-    if type(head.head_hash) is not str or not _SHA256_HEX.fullmatch(head.head_hash):
+    if not is_sha256_hex(head.head_hash):
         return "must end with a SHA-256 in lowercase hex"
     if seal is not None and not (isinstance(seal, str)
                                  and 0 < str.__len__(seal) <= SEAL_LENGTH
                                  and str.isprintable(seal)):
         return f"must carry no seal or one of 1 to {SEAL_LENGTH} printable characters"
     return None
+
+
+def is_sha256_hex(value: object) -> bool:
+    """Whether ``value`` is a SHA-256 as chains keep one: 64 lowercase hex digits."""
+    return type(value) is str and _SHA256_HEX.fullmatch(value) is not None
 
 
 def _storable(value: object, max_length: int) -> bool:

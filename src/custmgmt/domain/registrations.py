@@ -43,7 +43,13 @@ from custmgmt.domain.identity import (
     normalize_email,
     normalize_phone,
 )
-from custmgmt.domain.integrity import SEAL_LENGTH, ChainHead, audit_chain, head_problem
+from custmgmt.domain.integrity import (
+    SEAL_LENGTH,
+    ChainHead,
+    audit_chain,
+    head_problem,
+    is_sha256_hex,
+)
 from custmgmt.domain.prospect_events import ImportedProspect
 from custmgmt.domain.prospects import (
     Profile,
@@ -444,6 +450,8 @@ def _seals(_inst: object, _attribute: object, value: Any) -> None:
 
 def _origin(_inst: object, _attribute: object, value: Any) -> None:
     require_text("trails.origin", value, 64)
+    if not is_sha256_hex(value):  # the hash of the audit entry the trails start from
+        raise ValidationError("trails.origin", "must be a SHA-256 in lowercase hex")
 
 
 @frozen

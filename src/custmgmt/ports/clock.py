@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from custmgmt.domain.validation import text_problem
 from custmgmt.errors import StorageError
 
 
@@ -25,19 +26,35 @@ class IdGenerator(Protocol):
 
 
 def new_ids(ids: IdGenerator, prefix: str, count: int) -> list[str]:
-    """``count`` fresh ids from ``ids``: its class's ``new_ids`` (checked to give
-    ``count`` distinct texts), else ``new_id`` ``count`` times. A ``new_ids`` is used
-    only where it is as new as the ``new_id`` beside it: a subclass that replaces
-    ``new_id`` alone is asked for each id through it."""
+    """``count`` fresh ids from ``ids``: its class's ``new_ids``, else ``new_id``
+    ``count`` times. A ``new_ids`` is used only where it is as new as the ``new_id``
+    beside it: a subclass that replaces ``new_id`` alone is asked for each id through
+    it. StorageError (the generator's fault, not the caller's) unless they are
+    ``count`` distinct ids of 1 to ``MAX_ID_LENGTH`` characters of storable text (no
+    lone surrogate, no NUL or other control character)."""
     if count <= 0:
         return []
     if not _makes_many(type(ids)):
-        return [ids.new_id(prefix) for _ in range(count)]
-    made = ids.new_ids(prefix, count)  # type: ignore[attr-defined]
+        made: object = [ids.new_id(prefix) for _ in range(count)]
+    else:
+        made = ids.new_ids(prefix, count)  # type: ignore[attr-defined]
     if not isinstance(made, list) or len(made) != count or \
             not all(isinstance(i, str) for i in made) or len(set(made)) != count:
-        raise StorageError(f"the id generator's new_ids gave no {count} distinct ids")
+        raise StorageError(f"the id generator's new_id / new_ids gave no {count} distinct ids")
+    if not all(map(_storable, made)):
+        raise StorageError("the id generator's new_id / new_ids gave an id that is no "
+                           f"storable text of 1 to {MAX_ID_LENGTH} characters")
     return made
+
+
+MAX_ID_LENGTH = 200
+"""The longest id a storage keeps (its id columns' length)."""
+
+
+def _storable(made: str) -> bool:
+    # str's own methods: a generator may give str subclasses
+    return 0 < str.__len__(made) <= MAX_ID_LENGTH and bool(str.strip(made)) and (
+        str.isprintable(made) or text_problem(made) is None)
 
 
 def _makes_many(cls: type) -> bool:

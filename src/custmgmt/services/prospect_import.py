@@ -37,7 +37,6 @@ from custmgmt.domain.registrations import (
     RegistrationBatch,
     individual_keys,
 )
-from custmgmt.domain.validation import require_id
 from custmgmt.errors import (
     ClaimConflict,
     ConcurrencyError,
@@ -249,8 +248,7 @@ class ProspectImport:
         self._parse, self._plan_batch, self._first_plans = parse, plan_batch, first_plans
         self._parse_batch: ParseBatch = parse_batch or (lambda rows: None)
         self._release_lost = release_lost
-        # an id generator plugin's id names the import trail: checked as a caller's is
-        self._import_id = import_id or require_id("import_id", ctx.ids.new_id("imp"))
+        self._import_id = import_id or new_ids(ctx.ids, "imp", 1)[0]
         # Whether a batch looks up who holds its keys before writing. The unique key
         # indexes refuse a held key anyway (ClaimConflict, the batch written again after
         # a look-up), so a batch writes first unless the one before met a holder: most

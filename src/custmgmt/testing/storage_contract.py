@@ -960,6 +960,13 @@ class StorageContract(
         with storage.unit_of_work() as uow:
             assert uow.heads.get("audit:sample", "s-1") == kept
             assert list(uow.heads.ids("audit:sample")) == ["s-1"]
+        longest = attrs.evolve(kept, chain="c" * 60, chain_id="i" * 200, length=2**31 - 1,
+                               seal="\u5370" * 200)
+        with storage.unit_of_work() as uow:
+            uow.heads.save(longest)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("c" * 60, "i" * 200) == longest
 
     def test_an_import_entry_is_found_by_its_hash(self, storage: Storage) -> None:
         first = import_entry(None, import_id="imp-1", prospect_ids=["p-1", "p-2"],

@@ -316,6 +316,11 @@ class MemoryHeads:
     def add_many(self, heads: Sequence[ChainHead]) -> None:
         for head in heads:
             checked_head(head)
+        self.add_checked(heads)
+
+    def add_checked(self, heads: Sequence[ChainHead]) -> None:
+        """``add_many`` of heads already checked (a batch's, made from its checked
+        ``TrailStart``; a registration's, by ``trail_of``)."""
         self._require_prospects(heads)
         keys = [(h.chain, h.chain_id) for h in heads]
         committed = self._state.heads

@@ -242,7 +242,7 @@ class MemoryProspects:
         if plan is not None:
             cast(MemoryPlans, self._uow.plans).add_first([plan])
         if trail is not None:
-            cast(MemoryHeads, self._uow.heads).add_many([trail])
+            cast(MemoryHeads, self._uow.heads).add_checked([trail])
         return stored
 
     def add_batch(self, batch: RegistrationBatch) -> None:
@@ -267,7 +267,7 @@ class MemoryProspects:
             if batch.plans is not None:
                 cast(MemoryPlans, self._uow.plans).add_batch_plans(batch)
             if batch.trails is not None:
-                cast(MemoryHeads, self._uow.heads).add_many(batch.trail_heads())
+                cast(MemoryHeads, self._uow.heads).add_checked(batch.trail_heads())
         except BaseException:
             plans = cast(MemoryPlans, self._uow.plans).rows
             for prospect_id in added:
