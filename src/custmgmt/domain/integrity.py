@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-from custmgmt.domain.validation import text_problem
+from custmgmt.domain.validation import storable_text
 from custmgmt.errors import IntegrityError, ValidationError
 
 GENESIS = "0" * 64
@@ -200,7 +200,7 @@ def head_problem(head: object) -> str | None:
     if not isinstance(head, ChainHead):
         return f"must be a ChainHead, not {type(head).__name__}"
     chain, chain_id, length, seal = head.chain, head.chain_id, head.length, head.seal
-    if not _storable(chain, 60) or not _storable(chain_id, 200):
+    if not storable_text(chain, 60) or not storable_text(chain_id, 200):
         return "must name its chain and chain id as text of at most 60 and 200 characters"
     if type(length) is not int or not 0 <= length <= MAX_CHAIN_LENGTH:
         return f"must count 0 to {MAX_CHAIN_LENGTH} records"
@@ -216,12 +216,6 @@ def head_problem(head: object) -> str | None:
 def is_sha256_hex(value: object) -> bool:
     """Whether ``value`` is a SHA-256 as chains keep one: 64 lowercase hex digits."""
     return type(value) is str and _SHA256_HEX.fullmatch(value) is not None
-
-
-def _storable(value: object, max_length: int) -> bool:
-    # an id plugin may give str subclasses: read through str's own methods
-    return isinstance(value, str) and 0 < str.__len__(value) <= max_length \
-        and bool(str.strip(value)) and text_problem(value) is None
 
 
 def checked_head(head: ChainHead, field: str = "head") -> ChainHead:

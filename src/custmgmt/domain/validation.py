@@ -163,6 +163,15 @@ def plain_text(value: object, max_length: int) -> bool:
         and bool(value.strip())
 
 
+def storable_text(value: object, max_length: int) -> bool:
+    """Whether ``value`` is non-blank text of at most ``max_length`` characters that a
+    storage keeps as it is (no lone surrogate or control character but tab and line
+    breaks: :func:`text_problem`); a ``str`` subclass is read through ``str``'s own
+    methods (a plugin's may lie)."""
+    return isinstance(value, str) and 0 < str.__len__(value) <= max_length \
+        and bool(str.strip(value)) and (str.isprintable(value) or text_problem(value) is None)
+
+
 def text(max_length: int = 2000) -> Validator:
     """A non-blank string of at most ``max_length`` characters."""
 

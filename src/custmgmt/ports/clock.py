@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from custmgmt.domain.validation import text_problem
+from custmgmt.domain.validation import storable_text
 from custmgmt.errors import StorageError
 
 
@@ -41,7 +41,7 @@ def new_ids(ids: IdGenerator, prefix: str, count: int) -> list[str]:
     if not isinstance(made, list) or len(made) != count or \
             not all(isinstance(i, str) for i in made) or len(set(made)) != count:
         raise StorageError(f"the id generator's new_id / new_ids gave no {count} distinct ids")
-    if not all(map(_storable, made)):
+    if not all(storable_text(i, MAX_ID_LENGTH) for i in made):
         raise StorageError("the id generator's new_id / new_ids gave an id that is no "
                            f"storable text of 1 to {MAX_ID_LENGTH} characters")
     return made
@@ -49,12 +49,6 @@ def new_ids(ids: IdGenerator, prefix: str, count: int) -> list[str]:
 
 MAX_ID_LENGTH = 200
 """The longest id a storage keeps (its id columns' length)."""
-
-
-def _storable(made: str) -> bool:
-    # str's own methods: a generator may give str subclasses
-    return 0 < str.__len__(made) <= MAX_ID_LENGTH and bool(str.strip(made)) and (
-        str.isprintable(made) or text_problem(made) is None)
 
 
 def _makes_many(cls: type) -> bool:
