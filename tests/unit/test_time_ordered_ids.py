@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -125,16 +126,39 @@ def test_a_generator_whose_new_ids_gives_no_distinct_texts_is_refused(made: obje
         new_ids(_Broken(made), "p", 2)
 
 
-@pytest.mark.parametrize("bad", ["p-\ud800", "p-\x00", "", " ", "p" * 201], ids=repr)
-def test_an_id_that_is_no_storable_text_is_the_generators_fault(bad: str) -> None:
+@pytest.mark.parametrize("bad", ["p-\ud800", "p-\x00", "p-\t2", "acme p-1", "p-\u3000", "",
+                                 "p" * 101], ids=repr)
+def test_an_id_that_is_no_plain_text_is_the_generators_fault(bad: str) -> None:
     class One:
         def new_id(self, prefix: str) -> str:
             return bad
 
     for made in (_Broken(["p-1", bad]), One()):
-        with pytest.raises(StorageError, match="no storable text"):
+        with pytest.raises(StorageError, match="printable characters with no space"):
             new_ids(made, "p", 2 if isinstance(made, _Broken) else 1)
-    assert new_ids(_Broken(["p-1", "p-\t2"]), "p", 2) == ["p-1", "p-\t2"]
+    assert new_ids(_Broken(["p-1", "p" * 100, "\u5ba2-3"]), "p", 3) == [
+        "p-1", "p" * 100, "\u5ba2-3"]
+
+
+class _Liar(str):
+    def __hash__(self) -> int:
+        raise RuntimeError("no hash")
+
+    def __len__(self) -> int:
+        return 1
+
+
+class _Shifty(list):  # type: ignore[type-arg]
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("no iteration")
+
+
+def test_a_generators_str_and_list_subclasses_are_read_as_plain_texts() -> None:
+    made = new_ids(_Broken([_Liar("p-1"), _Liar("p-2")]), "p", 2)
+    assert made == ["p-1", "p-2"] and all(type(i) is str for i in made)
+    assert new_ids(_Broken(_Shifty(["p-1", "p-2"])), "p", 2) == ["p-1", "p-2"]
+    with pytest.raises(StorageError):
+        new_ids(_Broken([_Liar("p" * 101)]), "p", 1)
 
 
 def test_an_import_takes_its_ids_from_new_ids(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from custmgmt.domain.validation import storable_text
 from custmgmt.errors import StorageError
 
 
@@ -30,25 +29,35 @@ def new_ids(ids: IdGenerator, prefix: str, count: int) -> list[str]:
     ``count`` times. A ``new_ids`` is used only where it is as new as the ``new_id``
     beside it: a subclass that replaces ``new_id`` alone is asked for each id through
     it. StorageError (the generator's fault, not the caller's) unless they are
-    ``count`` distinct ids of 1 to ``MAX_ID_LENGTH`` characters of storable text (no
-    lone surrogate, no NUL or other control character)."""
+    ``count`` distinct ids of 1 to ``MAX_ID_LENGTH`` printable characters with no
+    space (an import's audit entry names its prospects' ids separated by spaces).
+    The ids come back as plain ``str``, whatever ``str`` subclass the generator gave."""
     if count <= 0:
         return []
     if not _makes_many(type(ids)):
         made: object = [ids.new_id(prefix) for _ in range(count)]
     else:
         made = ids.new_ids(prefix, count)  # type: ignore[attr-defined]
-    if not isinstance(made, list) or len(made) != count or \
-            not all(isinstance(i, str) for i in made) or len(set(made)) != count:
-        raise StorageError(f"the id generator's new_id / new_ids gave no {count} distinct ids")
-    if not all(storable_text(i, MAX_ID_LENGTH) for i in made):
-        raise StorageError("the id generator's new_id / new_ids gave an id that is no "
-                           f"storable text of 1 to {MAX_ID_LENGTH} characters")
-    return made
+    refused = StorageError(f"the id generator's new_id / new_ids gave no {count} distinct "
+                           f"ids of 1 to {MAX_ID_LENGTH} printable characters with no space")
+    if not isinstance(made, list) or list.__len__(made) != count:
+        raise refused
+    try:
+        # a copy in plain str: a subclass's own hash, eq or iteration may lie or raise
+        texts = [str.__str__(i) for i in list.copy(made)]
+    except TypeError:  # not a text
+        raise refused from None
+    if len(set(texts)) != count or not all(map(_plain_id, texts)):
+        raise refused
+    return texts
 
 
-MAX_ID_LENGTH = 200
-"""The longest id a storage keeps (its id columns' length)."""
+MAX_ID_LENGTH = 100
+"""The longest id a storage keeps (the prospects' and the audit's id columns)."""
+
+
+def _plain_id(text: str) -> bool:
+    return 0 < len(text) <= MAX_ID_LENGTH and text.isprintable() and " " not in text
 
 
 def _makes_many(cls: type) -> bool:
