@@ -206,11 +206,16 @@ def head_problem(head: object) -> str | None:
         return f"must count 0 to {MAX_CHAIN_LENGTH} records"
     if not is_sha256_hex(head.head_hash):
         return "must end with a SHA-256 in lowercase hex"
-    if seal is not None and not (isinstance(seal, str)
-                                 and 0 < str.__len__(seal) <= SEAL_LENGTH
-                                 and str.isprintable(seal)):
+    if seal is not None and not is_seal(seal):
         return f"must carry no seal or one of 1 to {SEAL_LENGTH} printable characters"
     return None
+
+
+def is_seal(value: object) -> bool:
+    """Whether ``value`` is a seal a storage keeps: 1 to ``SEAL_LENGTH`` printable
+    characters (a sealer plugin's ``str`` subclass is read through ``str``'s methods)."""
+    return isinstance(value, str) and 0 < str.__len__(value) <= SEAL_LENGTH \
+        and str.isprintable(value)
 
 
 def is_sha256_hex(value: object) -> bool:
@@ -218,13 +223,12 @@ def is_sha256_hex(value: object) -> bool:
     return type(value) is str and _SHA256_HEX.fullmatch(value) is not None
 
 
-def checked_head(head: ChainHead, field: str = "head") -> ChainHead:
-    """``head`` if a storage may keep it (see :func:`head_problem`), else
-    ValidationError naming ``field``."""
+def checked_head(head: ChainHead) -> None:
+    """ValidationError, field ``head``, unless a storage may keep ``head`` (see
+    :func:`head_problem`)."""
     problem = head_problem(head)
     if problem is not None:
-        raise ValidationError(field, problem)
-    return head
+        raise ValidationError("head", problem)
 
 
 Verify = Callable[[bytes, str], bool]

@@ -48,6 +48,7 @@ from custmgmt.domain.integrity import (
     ChainHead,
     audit_chain,
     head_problem,
+    is_seal,
     is_sha256_hex,
 )
 from custmgmt.domain.prospect_events import ImportedProspect
@@ -441,9 +442,7 @@ def _seals(_inst: object, _attribute: object, value: Any) -> None:
     if type(value) is not tuple:
         raise ValidationError("trails.seals", "must be a tuple of seals, one a row")
     for n, seal in enumerate(value):
-        if seal is not None and (not isinstance(seal, str)
-                                 or not 0 < str.__len__(seal) <= SEAL_LENGTH
-                                 or not str.isprintable(seal)):
+        if seal is not None and not is_seal(seal):
             raise ValidationError(f"trails.seals[{n}]", "must be None or 1 to "
                                   f"{SEAL_LENGTH} printable characters")
 

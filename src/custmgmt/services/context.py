@@ -18,6 +18,7 @@ from custmgmt.domain.integrity import (
     audit_chain,
     check_head,
     head_message,
+    is_seal,
 )
 from custmgmt.domain.registrations import PROSPECT_TRAILS, TrailStart
 from custmgmt.errors import CustmgmtError, NotFound, PermissionDenied, StorageError, ValidationError
@@ -296,9 +297,7 @@ def _seal(sealer: Sealer, message: bytes) -> str:
         raise
     except Exception as error:  # a KMS or notary plugin failed
         raise StorageError(f"the chain sealer failed ({type(error).__name__})") from None
-    # (a str subclass is carried as given: its own len or isprintable may lie)
-    if not isinstance(seal, str) or not 0 < str.__len__(seal) <= SEAL_LENGTH \
-            or not str.isprintable(seal):
+    if not is_seal(seal):  # (a str subclass is carried as given)
         raise StorageError(f"the chain sealer returned no seal of 1 to {SEAL_LENGTH} "
                            "printable characters")
     return seal
