@@ -22,7 +22,7 @@ from custmgmt.domain.validation import require_id
 from custmgmt.errors import ValidationError
 from custmgmt.plugins import Plugins
 from custmgmt.ports.auth import Action, Certification, Principal, Reach, Scope
-from custmgmt.ports.clock import Clock, IdGenerator
+from custmgmt.ports.clock import CheckedIds, Clock, IdGenerator
 from custmgmt.ports.notification import Notifier, OutboxItem
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import CustomerQuery, ProspectQuery, Storage
@@ -132,7 +132,7 @@ class CustomerManagement:
         self._description = f"storage={where} notifier={settings.notifier}"
         self._context = Context(
             storage=storage, authorizer=CheckedAuthorizer(plugins.authorizer(settings)),
-            clock=clock, ids=ids,
+            clock=clock, ids=CheckedIds(ids),
             settings=settings, observe=self.feed_observers,
             sealer=plugins.chain_sealer(settings),
             description=self._description,

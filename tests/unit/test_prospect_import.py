@@ -100,6 +100,9 @@ def test_unknown_columns_and_non_rows_are_rejected_with_the_field(
     alice = app.principal("u-alice", roles={"salesperson"})
     report = app.prospects.import_many(alice, [{"name": "A", "fax": "1"}, "not a row"])
     assert [(r.line, r.field) for r in report.rejected] == [(1, "fax"), (2, "row")]
+    # a name with a line break is not named: an error's field never carries one
+    report = app.prospects.import_many(alice, [{"name": "A", "fax\n": "1"}])
+    assert [(r.line, r.field) for r in report.rejected] == [(1, "columns")]
     with pytest.raises(ValidationError) as raised:
         app.prospects.import_many(alice, "name,phone")
     assert raised.value.field == "rows"
@@ -192,8 +195,10 @@ def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
     other = app.prospects.import_many(alice, rows[:1], import_id="f-2")
     assert other.already_imported == 0
     assert "already registered by u-alice" in other.rejected[0].reason
-    with pytest.raises(ValidationError):
-        app.prospects.import_many(alice, rows, import_id="bad id!")
+    for bad in ("bad id!", "f-1\n", "f" * 65, ""):  # ("$" alone would let "f-1\n" by)
+        with pytest.raises(ValidationError) as raised:
+            app.prospects.import_many(alice, rows, import_id=bad)
+        assert raised.value.field == "import_id"
 
 
 def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables(
@@ -444,8 +449,10 @@ class ProspectIds(custmgmt.SequentialIds):
 
 
 @pytest.mark.parametrize("ids", [ImportIds("imp-\ud800"), ImportIds("imp\x00"), ImportIds(""),
-                                 ImportIds(7), ProspectIds("\ud800"), ProspectIds("\x00")],
+                                 ImportIds(7), ImportIds("imp-" + "1" * 61),
+                                 ImportIds("imp:1"), ProspectIds("\ud800"), ProspectIds("\x00")],
                          ids=["import surrogate", "import NUL", "import empty", "import int",
+                              "import 65 characters", "import colon",
                               "prospect surrogate", "prospect NUL"])
 def test_an_id_an_id_plugin_makes_for_an_import_is_checked_as_its_fault(
         storage_url: str, ids: custmgmt.SequentialIds) -> None:

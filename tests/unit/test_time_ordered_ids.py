@@ -176,3 +176,34 @@ def test_an_import_takes_its_ids_from_new_ids(tmp_path: Path) -> None:
         with pytest.raises(StorageError):
             app.prospects.import_many(alice, rows)
         assert app.prospects.list(alice).items == ()
+
+
+class _SpacedIds(custmgmt.SequentialIds):
+    """Sequential ids, but those of one kind hold a space."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self._kind = kind
+
+    def new_id(self, prefix: str) -> str:
+        made = super().new_id(prefix)
+        return f"{made} x" if prefix == self._kind else made
+
+
+@pytest.mark.parametrize("kind", ["p", "r", "f"])
+def test_an_id_the_generator_makes_for_any_call_is_checked_as_its_fault(
+        storage_url: str, kind: str) -> None:
+    # not a ValidationError: that would name a field the caller never gave
+    with custmgmt.open(storage_url, ids=_SpacedIds(kind), migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        person = {"name": "A", "phone": "13900000001", "willingness": "clear",
+                  "potential_value": 1}
+        if kind == "f":
+            prospect = app.prospects.register(alice, **person)  # type: ignore[arg-type]
+            with pytest.raises(StorageError, match="id generator"):
+                app.followups.record(alice, prospect.id, channel="phone", summary="called")
+            assert app.followups.history(alice, prospect_id=prospect.id) == ()
+        else:
+            with pytest.raises(StorageError, match="id generator"):
+                app.prospects.register(alice, **person)  # type: ignore[arg-type]
+            assert app.prospects.list(alice).items == ()

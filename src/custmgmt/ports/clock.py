@@ -19,25 +19,51 @@ class IdGenerator(Protocol):
 
     A generator may also have ``new_ids(prefix, count) -> list[str]``: ``count`` fresh
     ids at once, for a batch of an import (:func:`new_ids` calls ``new_id`` ``count``
-    times for one that has not)."""
+    times for one that has not). Every id is checked (:class:`CheckedIds`): 1 to
+    ``MAX_ID_LENGTH`` printable characters with no space, or the call that asked for
+    it fails with StorageError."""
 
     def new_id(self, prefix: str) -> str: ...
 
 
 def new_ids(ids: IdGenerator, prefix: str, count: int) -> list[str]:
-    """``count`` fresh ids from ``ids``: its class's ``new_ids``, else ``new_id``
-    ``count`` times. A ``new_ids`` is used only where it is as new as the ``new_id``
-    beside it: a subclass that replaces ``new_id`` alone is asked for each id through
-    it. StorageError (the generator's fault, not the caller's) unless they are
-    ``count`` distinct ids of 1 to ``MAX_ID_LENGTH`` printable characters with no
-    space (an import's audit entry names its prospects' ids separated by spaces).
-    The ids come back as plain ``str``, whatever ``str`` subclass the generator gave."""
-    if count <= 0:
-        return []
-    if not _makes_many(type(ids)):
-        made: object = [ids.new_id(prefix) for _ in range(count)]
-    else:
-        made = ids.new_ids(prefix, count)  # type: ignore[attr-defined]
+    """``count`` fresh ids from ``ids``, checked: see :class:`CheckedIds`."""
+    checked = ids if isinstance(ids, CheckedIds) else CheckedIds(ids)
+    return checked.new_ids(prefix, count)
+
+
+class CheckedIds:
+    """The id generator custmgmt was given, every id it makes checked.
+
+    ``new_ids`` asks the generator's class's ``new_ids``, else its ``new_id`` ``count``
+    times; a ``new_ids`` is used only where it is as new as the ``new_id`` beside it: a
+    subclass that replaces ``new_id`` alone is asked for each id through it. Unless the
+    ids are ``count`` distinct ids of 1 to ``MAX_ID_LENGTH`` printable characters with
+    no space (an import's audit entry names its prospects' ids separated by spaces),
+    StorageError: the generator's fault, not the caller's, whichever call asked (a
+    ``ValidationError`` would name a field the caller never gave). The ids come back as
+    plain ``str``, whatever ``str`` subclass the generator gave."""
+
+    __slots__ = ("_ids", "_many")
+
+    def __init__(self, ids: IdGenerator) -> None:
+        self._ids = ids
+        self._many = _makes_many(type(ids))
+
+    def new_id(self, prefix: str) -> str:
+        return self.new_ids(prefix, 1)[0]
+
+    def new_ids(self, prefix: str, count: int) -> list[str]:
+        if count <= 0:
+            return []
+        if self._many:
+            made: object = self._ids.new_ids(prefix, count)  # type: ignore[attr-defined]
+        else:
+            made = [self._ids.new_id(prefix) for _ in range(count)]
+        return _checked(made, count)
+
+
+def _checked(made: object, count: int) -> list[str]:
     refused = StorageError(f"the id generator's new_id / new_ids gave no {count} distinct "
                            f"ids of 1 to {MAX_ID_LENGTH} printable characters with no space")
     if not isinstance(made, list) or list.__len__(made) != count:

@@ -23,7 +23,7 @@ from custmgmt.domain.integrity import (
 from custmgmt.domain.registrations import PROSPECT_TRAILS, TrailStart
 from custmgmt.errors import CustmgmtError, NotFound, PermissionDenied, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource, Scope
-from custmgmt.ports.clock import Clock, IdGenerator
+from custmgmt.ports.clock import CheckedIds, Clock
 from custmgmt.ports.sealing import Sealer
 from custmgmt.ports.settings import Settings
 from custmgmt.ports.storage import Storage, UnitOfWork
@@ -76,7 +76,8 @@ class Context:
     storage: Storage
     authorizer: Authorizer
     clock: Clock
-    ids: IdGenerator
+    ids: CheckedIds
+    """The id generator given, each id it makes checked (StorageError, its fault)."""
     settings: Settings
     observe: Callable[[], object]
     """Feed the event observers from the stored log (after a commit that recorded events)."""

@@ -45,7 +45,6 @@ from custmgmt.errors import (
     ValidationError,
 )
 from custmgmt.ports.auth import Action, Principal
-from custmgmt.ports.clock import new_ids
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.context import Context
@@ -162,7 +161,10 @@ WRITE_ATTEMPTS = 5
 """How often a batch is written again when another run of the same import appended to
 the import's trail meanwhile (``ConcurrencyError``), before the error is raised."""
 
-_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,39}$")
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ -]{0,39}")
+IMPORT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What an import's id is, given or made (``fullmatch``): each of its rows' registration
+ids is the import's id, ``:`` and the row's line, and the id columns hold 100."""
 
 
 def clean(row: object) -> dict[str, object]:
@@ -186,7 +188,7 @@ def _check_columns(row: object) -> None:
     unknown = sorted(str(k) for k in row if k not in COLUMNS)
     if unknown:
         # Name a mistyped column, but never echo a cell of a file without a header.
-        named = [k for k in unknown if _COLUMN_NAME.match(k)]
+        named = [k for k in unknown if _COLUMN_NAME.fullmatch(k)]
         if named:
             raise ValidationError(named[0], "is not a known column")
         raise ValidationError("columns", f"{len(unknown)} unknown column(s): is the first "
@@ -227,6 +229,16 @@ def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | 
     return found[min(hits, key=lambda k: (k.kind.value, k.value))]
 
 
+def _generated_import_id(ctx: Context) -> str:
+    """A new import's id from the id generator, or StorageError: its fault, not the
+    caller's, if it is no ``IMPORT_ID``."""
+    made = ctx.ids.new_id("imp")
+    if not IMPORT_ID.fullmatch(made):
+        raise StorageError("the id generator's new_id gave an import an id that is not 1 "
+                           "to 64 letters, digits, '-' or '_'")
+    return made
+
+
 class ProspectImport:
     """One run of ``import_many``: registration ids are ``<import id>:<line>``, so a
     re-run with the same import id recognises the rows an earlier run stored.
@@ -248,7 +260,7 @@ class ProspectImport:
         self._parse, self._plan_batch, self._first_plans = parse, plan_batch, first_plans
         self._parse_batch: ParseBatch = parse_batch or (lambda rows: None)
         self._release_lost = release_lost
-        self._import_id = import_id or new_ids(ctx.ids, "imp", 1)[0]
+        self._import_id = import_id or _generated_import_id(ctx)
         # Whether a batch looks up who holds its keys before writing. The unique key
         # indexes refuse a held key anyway (ClaimConflict, the batch written again after
         # a look-up), so a batch writes first unless the one before met a holder: most
@@ -463,7 +475,7 @@ class ProspectImport:
         rows' first plans and the start of their trails (the entry, which names them),
         so storage writes each row whole, once."""
         now = self._ctx.now()
-        ids = tuple(map(ProspectId, new_ids(self._ctx.ids, "p", len(free.lines))))
+        ids = tuple(map(ProspectId, self._ctx.ids.new_ids("p", len(free.lines))))
         entry = None if not ids else import_entry(
             head, import_id=self._import_id, prospect_ids=list(ids), actor_id=who.id, at=now)
         batch = RegistrationBatch(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar, cast
@@ -59,6 +58,7 @@ from custmgmt.services.inputs import (
 )
 from custmgmt.services.prospect_import import (
     DEFAULT_BATCH_SIZE,
+    IMPORT_ID,
     ImportReport,
     Progress,
     ProspectImport,
@@ -68,7 +68,6 @@ from custmgmt.services.trails import ImportEntries
 
 KIND = "prospect"
 T = TypeVar("T")
-_IMPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class KeepPlans(Protocol):
@@ -411,7 +410,7 @@ class ProspectService(Described):
             raise ValidationError("batch_size", "must be from 1 to 100000")
         if not 1 <= first_line <= 10**12:
             raise ValidationError("first_line", "must be from 1 to 10^12")
-        if import_id is not None and not _IMPORT_ID.match(import_id):
+        if import_id is not None and not IMPORT_ID.fullmatch(import_id):
             raise ValidationError("import_id", "must be 1 to 64 letters, digits, '-' or '_'")
 
         values: dict[tuple[str, str], Money] = {}
