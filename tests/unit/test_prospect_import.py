@@ -449,11 +449,10 @@ class ProspectIds(custmgmt.SequentialIds):
 
 
 @pytest.mark.parametrize("ids", [ImportIds("imp-\ud800"), ImportIds("imp\x00"), ImportIds(""),
-                                 ImportIds(7), ImportIds("imp-" + "1" * 61),
-                                 ImportIds("imp:1"), ProspectIds("\ud800"), ProspectIds("\x00")],
+                                 ImportIds(7), ImportIds("i" * 87), ProspectIds("\ud800"),
+                                 ProspectIds("\x00")],
                          ids=["import surrogate", "import NUL", "import empty", "import int",
-                              "import 65 characters", "import colon",
-                              "prospect surrogate", "prospect NUL"])
+                              "import 87 characters", "prospect surrogate", "prospect NUL"])
 def test_an_id_an_id_plugin_makes_for_an_import_is_checked_as_its_fault(
         storage_url: str, ids: custmgmt.SequentialIds) -> None:
     with custmgmt.open(storage_url, clock=FixedClock(T0), ids=ids, migrate=True) as app:
@@ -463,6 +462,39 @@ def test_an_id_an_id_plugin_makes_for_an_import_is_checked_as_its_fault(
                                                "willingness": "clear",
                                                "potential_value": "1"}])
         assert app.prospects.list(admin(app)).items == ()
+
+
+@pytest.mark.parametrize("made", ["i" * 86, "imp-" + "0" * 64, "imp-客户-1", "imp:1.2"])
+def test_an_import_id_the_generator_makes_may_be_any_id_its_rows_ids_can_hold(
+        storage_url: str, made: str) -> None:
+    # (a caller's import_id is held to 1 to 64 letters, digits, '-' or '_'; a made one
+    # only to what "<import id>:<line>", a registration id, leaves it: 86 characters)
+    with custmgmt.open(storage_url, clock=FixedClock(T0), ids=ImportIds(made),
+                       migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        row = {"name": "A", "phone": "13900000001", "willingness": "clear",
+               "potential_value": "1"}
+        assert app.prospects.import_many(alice, [row], first_line=10**12).imported == 1
+        (prospect,) = app.prospects.list(admin(app)).items
+        assert prospect.registration.id == f"{made}:{10**12}"
+
+
+class _Lying(str):
+    def __str__(self) -> str:
+        return "evil id\nX"
+
+    def __format__(self, spec: str) -> str:
+        return "evil id\nX"
+
+
+def test_a_given_import_id_is_its_own_text_whatever_str_subclass_carries_it(
+        app: custmgmt.CustomerManagement) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    row = {"name": "A", "phone": "13900000001", "willingness": "clear", "potential_value": "1"}
+    assert app.prospects.import_many(alice, [row], import_id=_Lying("f1")).imported == 1
+    assert app.prospects.import_many(alice, [row], import_id="f1").already_imported == 1
+    (prospect,) = app.prospects.list(admin(app)).items
+    assert prospect.registration.id == "f1:1"
 
 
 SHARED_TEXT = ("O'Brien's \"yard\"'); DROP TABLE custmgmt_prospects; --",

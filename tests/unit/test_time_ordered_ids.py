@@ -122,7 +122,7 @@ def test_no_count_asks_nothing_and_texts_of_a_str_subclass_are_ids() -> None:
 
 @pytest.mark.parametrize("made", [["p-1", "p-1"], ["p-1"], ("p-1", "p-2"), ["p-1", 2], None])
 def test_a_generator_whose_new_ids_gives_no_distinct_texts_is_refused(made: object) -> None:
-    with pytest.raises(StorageError, match="new_ids"):
+    with pytest.raises(StorageError, match="id generator did not give 2 distinct"):
         new_ids(_Broken(made), "p", 2)
 
 
@@ -188,6 +188,26 @@ class _SpacedIds(custmgmt.SequentialIds):
     def new_id(self, prefix: str) -> str:
         made = super().new_id(prefix)
         return f"{made} x" if prefix == self._kind else made
+
+
+class _Failing:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def new_id(self, prefix: str) -> str:
+        raise self.error
+
+
+def test_a_generator_that_fails_is_a_storage_error_naming_only_its_type() -> None:
+    for error in (RuntimeError("secret detail"), KeyError("p"), ValueError()):
+        with pytest.raises(StorageError, match=f"id generator failed .{type(error).__name__}") \
+                as raised:
+            new_ids(_Failing(error), "p", 1)
+        assert "secret" not in str(raised.value)
+    with pytest.raises(ValidationError):  # a custmgmt error passes as it is
+        new_ids(_Failing(ValidationError("count", "no")), "p", 1)
+    with pytest.raises(KeyboardInterrupt):
+        new_ids(_Failing(KeyboardInterrupt()), "p", 1)
 
 
 @pytest.mark.parametrize("kind", ["p", "r", "f"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from custmgmt.errors import StorageError
+from custmgmt.errors import CustmgmtError, StorageError
 
 
 class Clock(Protocol):
@@ -41,8 +41,11 @@ class CheckedIds:
     ids are ``count`` distinct ids of 1 to ``MAX_ID_LENGTH`` printable characters with
     no space (an import's audit entry names its prospects' ids separated by spaces),
     StorageError: the generator's fault, not the caller's, whichever call asked (a
-    ``ValidationError`` would name a field the caller never gave). The ids come back as
-    plain ``str``, whatever ``str`` subclass the generator gave."""
+    ``ValidationError`` would name a field the caller never gave); so is an exception
+    the generator raises (a custmgmt error passes as it is). The ids come back as plain
+    ``str``, whatever ``str`` subclass the generator gave. Ids are not checked against
+    the ids made before: an id used twice is refused where it is stored
+    (``ConcurrencyError``)."""
 
     __slots__ = ("_ids", "_many")
 
@@ -56,25 +59,34 @@ class CheckedIds:
     def new_ids(self, prefix: str, count: int) -> list[str]:
         if count <= 0:
             return []
-        if self._many:
-            made: object = self._ids.new_ids(prefix, count)  # type: ignore[attr-defined]
-        else:
-            made = [self._ids.new_id(prefix) for _ in range(count)]
-        return _checked(made, count)
+        try:
+            if self._many:
+                made: object = self._ids.new_ids(prefix, count)  # type: ignore[attr-defined]
+            else:
+                made = [self._ids.new_id(prefix) for _ in range(count)]
+        except CustmgmtError:
+            raise
+        except Exception as error:  # a plugin's own failure: not the caller's
+            raise StorageError(f"the id generator failed ({type(error).__name__})") from None
+        texts = _texts(made, count)
+        if texts is None:
+            raise StorageError(
+                f"the id generator did not give {count} distinct id(s) of 1 to "
+                f"{MAX_ID_LENGTH} printable characters with no space")
+        return texts
 
 
-def _checked(made: object, count: int) -> list[str]:
-    refused = StorageError(f"the id generator's new_id / new_ids gave no {count} distinct "
-                           f"ids of 1 to {MAX_ID_LENGTH} printable characters with no space")
+def _texts(made: object, count: int) -> list[str] | None:
+    """``made`` as ``count`` distinct plain ids, or None."""
     if not isinstance(made, list) or list.__len__(made) != count:
-        raise refused
+        return None
     try:
         # a copy in plain str: a subclass's own hash, eq or iteration may lie or raise
         texts = [str.__str__(i) for i in list.copy(made)]
     except TypeError:  # not a text
-        raise refused from None
+        return None
     if len(set(texts)) != count or not all(map(_plain_id, texts)):
-        raise refused
+        return None
     return texts
 
 

@@ -45,6 +45,7 @@ from custmgmt.errors import (
     ValidationError,
 )
 from custmgmt.ports.auth import Action, Principal
+from custmgmt.ports.clock import MAX_ID_LENGTH
 from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.collector import fewer_young_collections
 from custmgmt.services.context import Context
@@ -163,8 +164,13 @@ the import's trail meanwhile (``ConcurrencyError``), before the error is raised.
 
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ -]{0,39}")
 IMPORT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-"""What an import's id is, given or made (``fullmatch``): each of its rows' registration
-ids is the import's id, ``:`` and the row's line, and the id columns hold 100."""
+"""What a caller may give as an import's id (``fullmatch``)."""
+MAX_LINE_DIGITS = 13
+"""Digits of the largest line an import numbers (``first_line`` is at most 10^12)."""
+MADE_IMPORT_ID_LENGTH = MAX_ID_LENGTH - len(":") - MAX_LINE_DIGITS
+"""The longest import id the id generator may make: each of the import's rows'
+registration ids is the import's id, ``:`` and the row's line, and the id columns hold
+``MAX_ID_LENGTH``."""
 
 
 def clean(row: object) -> dict[str, object]:
@@ -230,12 +236,14 @@ def _first(keys: frozenset[IdentityKey], found: Mapping[IdentityKey, V]) -> V | 
 
 
 def _generated_import_id(ctx: Context) -> str:
-    """A new import's id from the id generator, or StorageError: its fault, not the
-    caller's, if it is no ``IMPORT_ID``."""
+    """A new import's id from the id generator, or StorageError (its fault, not the
+    caller's) if it is longer than ``MADE_IMPORT_ID_LENGTH``: the import's rows could
+    not be stored."""
     made = ctx.ids.new_id("imp")
-    if not IMPORT_ID.fullmatch(made):
-        raise StorageError("the id generator's new_id gave an import an id that is not 1 "
-                           "to 64 letters, digits, '-' or '_'")
+    if len(made) > MADE_IMPORT_ID_LENGTH:
+        raise StorageError(f"the id generator made an import id of more than "
+                           f"{MADE_IMPORT_ID_LENGTH} characters, too long for its rows' "
+                           "registration ids")
     return made
 
 

@@ -410,8 +410,11 @@ class ProspectService(Described):
             raise ValidationError("batch_size", "must be from 1 to 100000")
         if not 1 <= first_line <= 10**12:
             raise ValidationError("first_line", "must be from 1 to 10^12")
-        if import_id is not None and not IMPORT_ID.fullmatch(import_id):
-            raise ValidationError("import_id", "must be 1 to 64 letters, digits, '-' or '_'")
+        if import_id is not None:
+            import_id = str.__str__(import_id)  # the text itself, not a subclass's own
+            if not IMPORT_ID.fullmatch(import_id):
+                raise ValidationError("import_id",
+                                      "must be 1 to 64 letters, digits, '-' or '_'")
 
         values: dict[tuple[str, str], Money] = {}
 
