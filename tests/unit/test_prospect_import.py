@@ -479,6 +479,21 @@ def test_an_import_id_the_generator_makes_may_be_any_id_its_rows_ids_can_hold(
         assert prospect.registration.id == f"{made}:{10**12}"
 
 
+def test_an_import_whose_id_begins_anothers_registration_ids_names_their_holder(
+        storage_url: str) -> None:
+    # a made import id may hold ':'; "imp" + ':' begins "imp:1.2:5", another import's
+    with custmgmt.open(storage_url, clock=FixedClock(T0), ids=ImportIds("imp:1.2"),
+                       migrate=True) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        bob = app.principal("u-bob", roles={"salesperson"})
+        row = {"name": "A", "phone": "13900000001", "willingness": "clear",
+               "potential_value": "1"}
+        assert app.prospects.import_many(alice, [row], first_line=5).imported == 1
+        report = app.prospects.import_many(bob, [row], import_id="imp")
+        (rejected,) = report.rejected
+        assert rejected.reason.startswith("already registered by u-alice (imp:1.2:5, ")
+
+
 class _Lying(str):
     def __str__(self) -> str:
         return "evil id\nX"
@@ -495,6 +510,21 @@ def test_a_given_import_id_is_its_own_text_whatever_str_subclass_carries_it(
     assert app.prospects.import_many(alice, [row], import_id="f1").already_imported == 1
     (prospect,) = app.prospects.list(admin(app)).items
     assert prospect.registration.id == "f1:1"
+
+    class Posing:  # claims to be a str, and is not one
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:
+            return str
+
+        def __len__(self) -> int:
+            return 2
+
+        def isprintable(self) -> bool:
+            return True
+
+    with pytest.raises(ValidationError) as raised:
+        app.prospects.import_many(alice, [row], import_id=Posing())  # type: ignore[arg-type]
+    assert raised.value.field == "import_id"
 
 
 SHARED_TEXT = ("O'Brien's \"yard\"'); DROP TABLE custmgmt_prospects; --",

@@ -389,9 +389,9 @@ class ProspectImport:
         return registration_id == f"{self._import_id}:{line}"
 
     def _conflict_reason(self, conflict: ClaimConflict) -> str:
-        prefix = f"{self._import_id}:"
-        if conflict.registration_id.startswith(prefix):
-            line = conflict.registration_id.removeprefix(prefix)
+        # the line is what follows the last ':' (a made import id may hold ':' itself)
+        import_id, _, line = conflict.registration_id.rpartition(":")
+        if import_id == self._import_id and line.isascii() and line.isdigit():
             return f"duplicate of line {line} in this import"
         return (f"already registered by {conflict.owner_id} ({conflict.registration_id}, "
                 f"{conflict.registered_at.isoformat()})")

@@ -411,7 +411,10 @@ class ProspectService(Described):
         if not 1 <= first_line <= 10**12:
             raise ValidationError("first_line", "must be from 1 to 10^12")
         if import_id is not None:
-            import_id = str.__str__(import_id)  # the text itself, not a subclass's own
+            try:  # the text itself, not what a subclass's methods say it is
+                import_id = str.__str__(import_id)
+            except TypeError:  # an object that only claims to be a str
+                raise ValidationError("import_id", "must be text") from None
             if not IMPORT_ID.fullmatch(import_id):
                 raise ValidationError("import_id",
                                       "must be 1 to 64 letters, digits, '-' or '_'")
