@@ -165,9 +165,9 @@ the import's trail meanwhile (``ConcurrencyError``), before the error is raised.
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_ -]{0,39}")
 IMPORT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """What a caller may give as an import's id (``fullmatch``)."""
-MAX_LINE_DIGITS = 13
-"""Digits of the largest line an import numbers (``first_line`` is at most 10^12)."""
-MADE_IMPORT_ID_LENGTH = MAX_ID_LENGTH - len(":") - MAX_LINE_DIGITS
+MAX_FIRST_LINE = 10**12
+"""The largest ``first_line`` an import takes (its lines keep as many digits)."""
+MADE_IMPORT_ID_LENGTH = MAX_ID_LENGTH - len(":") - len(str(MAX_FIRST_LINE))
 """The longest import id the id generator may make: each of the import's rows'
 registration ids is the import's id, ``:`` and the row's line, and the id columns hold
 ``MAX_ID_LENGTH``."""

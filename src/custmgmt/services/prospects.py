@@ -59,6 +59,7 @@ from custmgmt.services.inputs import (
 from custmgmt.services.prospect_import import (
     DEFAULT_BATCH_SIZE,
     IMPORT_ID,
+    MAX_FIRST_LINE,
     ImportReport,
     Progress,
     ProspectImport,
@@ -408,7 +409,7 @@ class ProspectService(Described):
             raise ValidationError("rows", "must be an iterable of rows")
         if not 1 <= batch_size <= 100_000:
             raise ValidationError("batch_size", "must be from 1 to 100000")
-        if not 1 <= first_line <= 10**12:
+        if not 1 <= first_line <= MAX_FIRST_LINE:
             raise ValidationError("first_line", "must be from 1 to 10^12")
         if import_id is not None:
             try:  # the text itself, not what a subclass's methods say it is
