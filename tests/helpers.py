@@ -32,6 +32,18 @@ def in_threads(work: Callable[[], object], count: int, timeout: float = 120.0) -
     each_in_thread(work, [()] * count, timeout)
 
 
+class SpoiledIds(custmgmt.SequentialIds):
+    """Sequential ids, but each of one kind (``prefix``) ends with ``suffix``."""
+
+    def __init__(self, prefix: str, suffix: str) -> None:
+        super().__init__()
+        self._prefix, self._suffix = prefix, suffix
+
+    def new_id(self, prefix: str) -> str:
+        made = super().new_id(prefix)
+        return made + self._suffix if prefix == self._prefix else made
+
+
 def a_customer(app: custmgmt.CustomerManagement, n: int = 1) -> str:
     """Customer ``n`` (an existing client created by an account manager): its id."""
     manager = app.principal("u-am", roles={"account_manager"}, team="accounts")

@@ -24,7 +24,7 @@ from custmgmt.ports.storage import UnitOfWork
 from custmgmt.services.followups import PlanKeeper
 from custmgmt.services.prospects import ProspectService
 from custmgmt.testing.builders import T0, make_prospect
-from tests.helpers import admin
+from tests.helpers import SpoiledIds, admin
 
 CSV = """name,phone,email,organization,willingness,potential_value
 Wang Wei,13800138000,,Acme Co. Ltd,clear,2000000
@@ -436,21 +436,9 @@ class ImportIds(custmgmt.SequentialIds):
         return self._bad if prefix == "imp" else super().new_id(prefix)  # type: ignore[return-value]
 
 
-class ProspectIds(custmgmt.SequentialIds):
-    """Sequential ids, but each prospect's ends with ``bad``."""
-
-    def __init__(self, bad: str) -> None:
-        super().__init__()
-        self._bad = bad
-
-    def new_id(self, prefix: str) -> str:
-        made = super().new_id(prefix)
-        return made + self._bad if prefix == "p" else made
-
-
 @pytest.mark.parametrize("ids", [ImportIds("imp-\ud800"), ImportIds("imp\x00"), ImportIds(""),
-                                 ImportIds(7), ImportIds("i" * 87), ProspectIds("\ud800"),
-                                 ProspectIds("\x00")],
+                                 ImportIds(7), ImportIds("i" * 87), SpoiledIds("p", "\ud800"),
+                                 SpoiledIds("p", "\x00")],
                          ids=["import surrogate", "import NUL", "import empty", "import int",
                               "import 87 characters", "prospect surrogate", "prospect NUL"])
 def test_an_id_an_id_plugin_makes_for_an_import_is_checked_as_its_fault(

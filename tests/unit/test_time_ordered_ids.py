@@ -14,6 +14,7 @@ import custmgmt
 from custmgmt.adapters.system import UuidIds
 from custmgmt.errors import StorageError, ValidationError
 from custmgmt.ports.clock import new_ids
+from tests.helpers import SpoiledIds
 
 
 def test_ids_are_uuid7_with_the_prefix_and_unique() -> None:
@@ -178,18 +179,6 @@ def test_an_import_takes_its_ids_from_new_ids(tmp_path: Path) -> None:
         assert app.prospects.list(alice).items == ()
 
 
-class _SpacedIds(custmgmt.SequentialIds):
-    """Sequential ids, but those of one kind hold a space."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self._kind = kind
-
-    def new_id(self, prefix: str) -> str:
-        made = super().new_id(prefix)
-        return f"{made} x" if prefix == self._kind else made
-
-
 class _Failing:
     def __init__(self, error: BaseException) -> None:
         self.error = error
@@ -214,7 +203,7 @@ def test_a_generator_that_fails_is_a_storage_error_naming_only_its_type() -> Non
 def test_an_id_the_generator_makes_for_any_call_is_checked_as_its_fault(
         storage_url: str, kind: str) -> None:
     # not a ValidationError: that would name a field the caller never gave
-    with custmgmt.open(storage_url, ids=_SpacedIds(kind), migrate=True) as app:
+    with custmgmt.open(storage_url, ids=SpoiledIds(kind, " x"), migrate=True) as app:
         alice = app.principal("u-alice", roles={"salesperson"})
         person = {"name": "A", "phone": "13900000001", "willingness": "clear",
                   "potential_value": 1}
