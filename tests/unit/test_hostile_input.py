@@ -238,3 +238,49 @@ def test_a_str_subclass_cannot_hide_a_control_character(
         _register(app, root, name=_LyingText("a\x00b"))
     assert caught.value.field == "name"
     assert app.prospects.list(root).items == ()
+
+
+class _TwoFacedText(str):
+    """Text whose own methods tell another story than the characters it holds."""
+
+    def __str__(self) -> str:
+        return "someone else"
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return 0
+
+    def strip(self, chars: str | None = None) -> str:
+        return "someone else"
+
+
+def test_a_text_argument_given_as_a_str_subclass_is_kept_as_the_text_it_holds(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    prospect = _register(app, root, name=_TwoFacedText("Wang Fang"),
+                         industry=_TwoFacedText("retail"))
+    (stored,) = app.prospects.list(root).items
+    for seen in (prospect, stored):
+        name = seen.profile.name.value  # type: ignore[attr-defined]
+        assert type(name) is str and name == "Wang Fang"
+        assert type(seen.profile.industry) is str  # type: ignore[attr-defined]
+        assert seen.profile.industry == "retail"  # type: ignore[attr-defined]
+
+
+def test_an_object_that_only_claims_to_be_text_is_refused_naming_its_argument(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    class Posing:
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:
+            return str
+
+    root = _admin(app)
+    with pytest.raises(ValidationError) as caught:
+        _register(app, root, name=Posing())
+    assert caught.value.field == "name"
+    assert "must be text" in str(caught.value)
+    assert app.prospects.list(root).items == ()

@@ -9,6 +9,7 @@ the call is listed in one ``ValidationError``, not just the first.
 What is checked, by annotation:
 
 - ``str``: text, at most ``MAX_TEXT`` characters, storable (see ``text_problem``);
+  a subclass of ``str`` is passed on as the plain text it holds;
 - ``int`` / ``bool``: the exact kind (``True`` is not a count), ``int`` below
   ``MAX_MAGNITUDE``;
 - ``date`` / ``datetime``: the exact kind, aware for ``datetime``, between
@@ -133,9 +134,14 @@ def _kind(accept: Callable[[object], bool], what: str) -> Callable[[object], obj
 
 
 def _a_text(value: object) -> object:
-    """``_kind`` for ``str``, in one call (text is the commonest argument)."""
-    if not isinstance(value, str):
-        raise _Bad(f"must be text, not {type(value).__name__}")
+    """``_kind`` for ``str``, in one call (text is the commonest argument). A subclass
+    of ``str`` is passed on as the plain text it holds: its own methods (``__eq__``,
+    ``__hash__``, ``isprintable``...) could say something else than what is stored."""
+    if type(value) is not str:
+        try:
+            value = str.__str__(value)
+        except TypeError:  # not text, or an object that only claims to be a str
+            raise _Bad(f"must be text, not {type(value).__name__}") from None
     _text(value)
     return value
 

@@ -411,14 +411,9 @@ class ProspectService(Described):
             raise ValidationError("batch_size", "must be from 1 to 100000")
         if not 1 <= first_line <= MAX_FIRST_LINE:
             raise ValidationError("first_line", "must be from 1 to 10^12")
-        if import_id is not None:
-            try:  # the text itself, not what a subclass's methods say it is
-                import_id = str.__str__(import_id)
-            except TypeError:  # an object that only claims to be a str
-                raise ValidationError("import_id", "must be text") from None
-            if not IMPORT_ID.fullmatch(import_id):
-                raise ValidationError("import_id",
-                                      "must be 1 to 64 letters, digits, '-' or '_'")
+        # plain text here: the edge passes a str subclass on as the text it holds
+        if import_id is not None and not IMPORT_ID.fullmatch(import_id):
+            raise ValidationError("import_id", "must be 1 to 64 letters, digits, '-' or '_'")
 
         values: dict[tuple[str, str], Money] = {}
 
