@@ -23,14 +23,14 @@ from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
 from custmgmt.services.context import Context, Described
 from custmgmt.services.edge import guarded
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 def month_bounds(month: object) -> tuple[str, date, date]:
     """``"2026-03"`` (or any date in it) -> ("2026-03", first day, last day)."""
     if isinstance(month, date) and not isinstance(month, datetime):
         year, number = month.year, month.month
-    elif isinstance(month, str) and (found := _MONTH.match(month.strip())):
+    elif isinstance(month, str) and (found := _MONTH.fullmatch(month.strip())):
         year, number = int(found[1]), int(found[2])
     else:
         raise ValidationError("month", "must be 'YYYY-MM' or a date")
