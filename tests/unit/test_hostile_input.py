@@ -270,17 +270,65 @@ def test_a_text_argument_given_as_a_str_subclass_is_kept_as_the_text_it_holds(
         assert seen.profile.industry == "retail"  # type: ignore[attr-defined]
 
 
-def test_an_object_that_only_claims_to_be_text_is_refused_naming_its_argument(
-    app: custmgmt.CustomerManagement,
-) -> None:
-    class Posing:
-        @property  # type: ignore[misc]
-        def __class__(self) -> type:
-            return str
+class _Posing:
+    """Claims to be a str (``isinstance`` believes ``__class__``), and is not one."""
 
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return str
+
+
+@pytest.mark.parametrize("field", ["name", "potential_value"])  # str, and object, typed
+def test_an_object_that_only_claims_to_be_text_is_refused_naming_its_argument(
+    app: custmgmt.CustomerManagement, field: str
+) -> None:
     root = _admin(app)
     with pytest.raises(ValidationError) as caught:
-        _register(app, root, name=Posing())
-    assert caught.value.field == "name"
+        _register(app, root, **{field: _Posing()})
+    assert caught.value.field == field
     assert "must be text" in str(caught.value)
     assert app.prospects.list(root).items == ()
+
+
+def test_items_of_a_collection_of_text_are_kept_as_the_text_they_hold(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    customer = a_customer(app)
+    care = app.care.record_preferences(root, customer,
+                                       tags=[_TwoFacedText("quiet"), _TwoFacedText("vegan")])
+    assert care.preferences.tags == ("quiet", "vegan")
+    assert {type(tag) for tag in care.preferences.tags} == {str}
+    with pytest.raises(ValidationError) as caught:
+        app.care.record_preferences(root, customer, tags=[_Posing()])
+    assert caught.value.field == "tags"
+
+
+def test_principals_and_audit_calls_pass_the_edge_too(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    granted = app.principals.grant(root, _TwoFacedText("u-x"), {"salesperson"},
+                                   team=_TwoFacedText("east"))
+    assert (type(granted.id), granted.id, type(granted.team), granted.team) == (
+        str, "u-x", str, "east")
+    assert "u-x" in [p.id for p in app.principals.list(root)]  # still sortable
+    for call in (lambda: app.principals.grant(root, _Posing(), {"salesperson"}),
+                 lambda: app.principals.get(root, _Posing()),
+                 lambda: app.audit.verify(root, "prospect", _Posing())):
+        with pytest.raises(ValidationError):
+            call()  # type: ignore[no-untyped-call]
+
+
+def test_an_imported_cell_given_as_a_str_subclass_is_stored_as_the_text_it_holds(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    row = {"name": _TwoFacedText("Li Lei"), "phone": "13800138010", "willingness": "clear",
+           "potential_value": "1"}
+    assert app.prospects.import_many(root, [row]).imported == 1
+    (stored,) = app.prospects.list(root).items
+    name = stored.profile.name.value  # type: ignore[attr-defined]
+    assert type(name) is str and name == "Li Lei"
+    report = app.prospects.import_many(root, [{**row, _TwoFacedText("nmae"): "x"}])
+    assert [r.field for r in report.rejected] == ["nmae"]  # its own name, not its __str__

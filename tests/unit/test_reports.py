@@ -67,7 +67,7 @@ def test_visit_points_count_by_local_month_and_flag_shortfalls(
 @pytest.mark.parametrize("month", ["2026-13", "2026-00", "2026-4", "April", 202604, None,
                                    "\uff12\uff10\uff12\uff16-\uff10\uff13",  # full-width
                                    "\u0662\u0660\u0662\u0666-\u0660\u0663",  # Arabic-Indic
-                                   "2026-03x", "2026/03"])
+                                   "2026-03x", "2026/03", "1899-12", "3000-01", "9999-12"])
 def test_a_month_that_does_not_exist_is_refused(
     app: App, people: dict[str, Any], month: object
 ) -> None:

@@ -53,6 +53,19 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def own_text(field: str, value: str) -> str:
+    """The characters ``value`` holds, as a plain ``str``. A subclass of ``str`` is read
+    through ``str``'s own method: its own ``strip``, ``__eq__`` or ``__hash__`` could say
+    something else than what is checked and stored. An object that only claims to be a
+    ``str`` (``isinstance`` believes its ``__class__``) is refused naming ``field``."""
+    if type(value) is str:
+        return value
+    try:
+        return str.__str__(value)
+    except TypeError:
+        raise ValidationError(field, f"must be text, not {type(value).__name__}") from None
+
+
 def clean_text(field: str, value: str) -> str:
     """``value`` if it is storable text, else ValidationError naming ``field``."""
     problem = text_problem(value)
@@ -180,6 +193,7 @@ def text(max_length: int = 2000) -> Validator:
             return
         if not isinstance(value, str):
             raise ValidationError(attribute.name, f"must be text, not {type(value).__name__}")
+        value = own_text(attribute.name, value)  # what is stored, whatever a subclass says
         if not value.strip():
             raise ValidationError(attribute.name, "must not be empty")
         if len(value) > max_length:
@@ -246,7 +260,10 @@ def tuple_of(*types: type) -> Validator:
 
 
 def require_text(field: str, value: object, max_length: int = 2000) -> str:
-    """Check a service argument the way ``text`` checks an attribute."""
+    """Check a service argument the way ``text`` checks an attribute; the text it holds,
+    stripped, as a plain ``str``."""
+    if isinstance(value, str):
+        value = own_text(field, value)
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(field, "must not be empty")
     if len(value) > max_length:
@@ -285,7 +302,10 @@ def require_enum(field: str, enum_type: type[T], value: object) -> T:
 
 
 def require_id(field: str, value: object) -> str:
-    """An id as services take it: a non-empty string of at most 200 characters."""
+    """An id as services take it: a non-empty string of at most 200 characters (a
+    plain ``str``)."""
+    if isinstance(value, str):
+        value = own_text(field, value)
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise ValidationError(field, "must be an id (a non-empty string)")
     return clean_text(field, value)

@@ -26,6 +26,7 @@ from custmgmt.services.credit import LIMIT_KIND as CREDIT_LIMIT
 from custmgmt.services.credit import resource_of as credit_resource
 from custmgmt.services.customers import KIND as CUSTOMER
 from custmgmt.services.customers import resource_of as customer_resource
+from custmgmt.services.edge import guarded
 from custmgmt.services.marketing import KIND as CAMPAIGN
 from custmgmt.services.marketing import resource_of as campaign_resource
 from custmgmt.services.privacy import KIND as PI_REQUEST
@@ -89,6 +90,7 @@ None: the trail is the only record). Such a resource gets its first entry when i
 created, so one that exists without a trail lost it."""
 
 
+@guarded
 class AuditService(Described):
     """``app.audit``: check audit trails and their (sealed) heads for tampering."""
 

@@ -82,7 +82,7 @@ def _day(value: date) -> None:
 def _deep(value: object, depth: int = 0) -> None:
     """Text, numbers and dates anywhere inside ``value`` (an ``object`` argument)."""
     if isinstance(value, str):
-        _text(value)
+        _a_text(value)  # its own characters (a subclass or impostor may say otherwise)
     elif isinstance(value, int | Decimal) and not isinstance(value, bool):
         _number(value)
     elif isinstance(value, date):
@@ -195,12 +195,13 @@ def _iterable(args: tuple[Any, ...], value: object) -> object:
     items = tuple(islice(iter(value), MAX_ITEMS + 1))
     if len(items) > MAX_ITEMS:
         raise _Bad(f"must hold at most {MAX_ITEMS} items")
+    checked = []
     for i, item in enumerate(items):
         try:
-            _check(item_hint, item)
+            checked.append(_check(item_hint, item))  # as checked: a str subclass as its text
         except _Bad as bad:
             raise _Bad(f"item {i} {bad.message}") from None
-    return items
+    return tuple(checked)
 
 
 def _checker(hint: Any) -> Callable[[object], object]:

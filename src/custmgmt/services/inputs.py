@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from custmgmt.domain.common import Money
-from custmgmt.domain.validation import require_text
+from custmgmt.domain.validation import own_text, require_text
 from custmgmt.errors import FieldError, ValidationError
 
 T = TypeVar("T")
@@ -39,6 +39,7 @@ def build(field: str, make: Callable[[str], T], raw: object) -> T:
     """``make(raw)``, with any ValidationError re-addressed to ``field``."""
     if not isinstance(raw, str):
         raise ValidationError(field, f"must be text, not {type(raw).__name__}")
+    raw = own_text(field, raw)
     try:
         return make(raw)
     except ValidationError as error:
@@ -48,7 +49,7 @@ def build(field: str, make: Callable[[str], T], raw: object) -> T:
 def build_optional(field: str, make: Callable[[str], T], raw: object) -> T | None:
     if raw is None:
         return None
-    if isinstance(raw, str) and not raw.strip():
+    if isinstance(raw, str) and not own_text(field, raw).strip():
         return None
     return build(field, make, raw)
 
@@ -95,7 +96,7 @@ def non_negative_value(raw: object, currency: str = "CNY") -> Money:
 
 def optional_text(field: str, value: object, max_length: int = 2000) -> str | None:
     """Free text that may be left out: None and blank both mean "not given"."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and not own_text(field, value).strip()):
         return None
     if not isinstance(value, str):
         raise ValidationError(field, f"must be text, not {type(value).__name__}")

@@ -18,6 +18,7 @@ from custmgmt.domain.validation import require_date, require_id, require_text
 from custmgmt.errors import NotFound, ValidationError
 from custmgmt.ports.auth import Action, Certification, Principal
 from custmgmt.services.context import Context, Described
+from custmgmt.services.edge import guarded
 from custmgmt.services.inputs import optional_text
 
 KIND = "principal"
@@ -46,6 +47,7 @@ def role_names(value: object, known: frozenset[str], field: str = "roles") -> fr
     return roles
 
 
+@guarded
 class PrincipalService(Described):
     """Grant and revoke roles, certify, deactivate and list principals."""
 

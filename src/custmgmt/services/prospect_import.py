@@ -188,10 +188,18 @@ def clean(row: object) -> dict[str, object]:
             for k, v in row.items()}  # type: ignore[attr-defined]
 
 
+def _column_name(key: object) -> str:
+    """A column's name as the text its key holds (not what a ``str`` subclass says)."""
+    try:
+        return str.__str__(key) if isinstance(key, str) else str(key)
+    except TypeError:  # an object that only claims to be a str
+        return type(key).__name__
+
+
 def _check_columns(row: object) -> None:
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
-    unknown = sorted(str(k) for k in row if k not in COLUMNS)
+    unknown = sorted(_column_name(k) for k in row if k not in COLUMNS)
     if unknown:
         # Name a mistyped column, but never echo a cell of a file without a header.
         named = [k for k in unknown if _COLUMN_NAME.fullmatch(k)]

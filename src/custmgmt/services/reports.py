@@ -16,7 +16,7 @@ from attrs import frozen
 
 from custmgmt.domain.followups import ClosedMonth
 from custmgmt.domain.prospects import PIPELINE, Grade, Prospect, Stage
-from custmgmt.domain.validation import require_date, require_enum
+from custmgmt.domain.validation import date_problem, require_date, require_enum
 from custmgmt.errors import ConcurrencyError, InvalidTransition, PermissionDenied, ValidationError
 from custmgmt.ports.auth import Action, Principal, Reach, Role, Scope
 from custmgmt.ports.storage import FollowUpQuery, ProspectQuery, UnitOfWork
@@ -37,7 +37,11 @@ def month_bounds(month: object) -> tuple[str, date, date]:
     if not 1 <= number <= 12 or year < 1:
         raise ValidationError("month", "is not a month that exists")
     last = calendar.monthrange(year, number)[1]
-    return f"{year:04d}-{number:02d}", date(year, number, 1), date(year, number, last)
+    first, end = date(year, number, 1), date(year, number, last)
+    problem = date_problem(first) or date_problem(end)  # as a date argument is held
+    if problem is not None:
+        raise ValidationError("month", problem)
+    return f"{year:04d}-{number:02d}", first, end
 
 
 def _period(start: object, end: object) -> tuple[date, date]:
