@@ -27,6 +27,14 @@ starts at another variant; medians are printed, with the CPU time beside the wal
 clock. On a shared machine a variant's median swings by a tenth or
 more from run to run: an effect that small needs repeated runs to be told apart.
 
+Also ``step 3's table``: the same rows in the table step 3 of benchmarks/README.md
+would give them (``step3_layout``), to say how much of the floor that redesign alone
+takes away: the id a time-ordered integer that is the table's rowid (no text id and
+no index of its own; the due lists' and the registration order's indexes end in the
+rowid instead of the text id), and each identity key the first 64 bits of its seal
+as an integer under a plain partial unique index (no ``substr`` of a blob). Every
+other column, value and index is today's, written by the same rules.
+
 Whatever of 3x the minimal insert ``today`` leaves is all an import may spend on the
 library's own work a row (checks, sealing, grading, ids, audit).
 """
@@ -49,6 +57,7 @@ from custmgmt.adapters.sql.driver import _blobs_as_bytearray, _sqlite_literal
 from custmgmt.adapters.sql.storage import SQLITE_CACHE_KIB
 
 TABLE = "custmgmt_prospects"
+STEP3 = "step 3's table (integer id, 64-bit keys)"
 
 
 def import_once(count: int, folder: Path) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -116,6 +125,88 @@ def insert_of(columns: Sequence[str], batch: Sequence[tuple[Any, ...]]
     return sql, list(zip(*bound, strict=True))
 
 
+KEY_COLUMNS = ("phone_key", "email_key", "organization_key", "credit_code_key")
+STEP3_INDEXES = (
+    f"CREATE INDEX s3_registered ON {TABLE} (registered_at)",
+    f"CREATE INDEX s3_customer_id ON {TABLE} (customer_id) WHERE customer_id IS NOT NULL",
+    f"CREATE INDEX s3_owner_due ON {TABLE} "
+    "(owner_id, plan_active, plan_next_due, plan_grade, owner_team)",
+    f"CREATE INDEX s3_team_due ON {TABLE} "
+    "(owner_team, plan_active, plan_next_due, owner_id, plan_grade)",
+    *(f"CREATE UNIQUE INDEX s3_{key} ON {TABLE} ({key}) WHERE {key} IS NOT NULL"
+      for key in KEY_COLUMNS))
+"""Today's indexes of the prospects table as step 3 would have them: the rowid (the
+integer id) ends every entry, so no index names the id; the keys are integers."""
+
+
+def step3_table(today: Path) -> str:
+    """Today's CREATE TABLE of the prospects, with step 3's id and key columns."""
+    connection = sqlite3.connect(today)
+    try:
+        (sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = ?",
+                                    (TABLE,)).fetchone()
+    finally:
+        connection.close()
+    changes = [("\n\tid VARCHAR(100) NOT NULL,", "\n\tpk INTEGER PRIMARY KEY,"),
+               ("CONSTRAINT pk_custmgmt_prospects PRIMARY KEY (id),", ""),
+               *((f"{key} BLOB", f"{key} INTEGER") for key in KEY_COLUMNS)]
+    for old, new in changes:
+        if sql.count(old) != 1:
+            raise SystemExit(f"today's prospects table has changed: no {old!r}")
+        sql = sql.replace(old, new)
+    return str(sql)
+
+
+def step3_layout(columns: Sequence[str], written: Sequence[tuple[Any, ...]]
+                 ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The rows as step 3's table would hold them: the id a time-ordered integer (the
+    milliseconds of its UUIDv7, then its place in the import: unique and increasing),
+    each key the first 64 bits of its seal (after the stored key's tag byte)."""
+    at = {name: n for n, name in enumerate(columns)}
+    keys = [at[key] for key in KEY_COLUMNS]
+    layout = ["pk", *(name for name in columns if name != "id")]
+    rows = []
+    for n, row in enumerate(written):
+        values = list(row)
+        for k in keys:
+            if values[k] is not None:
+                values[k] = int.from_bytes(values[k][1:9], "big", signed=True)
+        pk = int(values[at["id"]][2:14], 16) << 20 | n
+        del values[at["id"]]
+        rows.append((pk, *values))
+    return layout, rows
+
+
+def new_step3_database(folder: Path, name: str, table: str) -> Path:
+    path = folder / f"{name}.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA page_size=16384")  # as custmgmt makes a SQLite file
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(table)
+        for index in STEP3_INDEXES:
+            connection.execute(index)
+    finally:
+        connection.close()
+    return path
+
+
+def step3_checked(folder: Path, today: Path, columns: Sequence[str],
+                  written: Sequence[tuple[Any, ...]], batch_size: int
+                  ) -> tuple[str, list[str], list[tuple[str, list[Any]]]]:
+    """Step 3's CREATE TABLE, columns and batches, after writing them once, untimed,
+    and checking that the table holds exactly those rows."""
+    table = step3_table(today)
+    step3_columns, step3_rows = step3_layout(columns, written)
+    batches = [insert_of(step3_columns, step3_rows[start:start + batch_size])
+               for start in range(0, len(step3_rows), batch_size)]
+    check = new_step3_database(folder, "step3-check", table)
+    write(check, step3_columns, batches, (), 1, False)
+    if read_back(check) != (step3_columns, step3_rows):
+        raise SystemExit("step 3's table does not hold the rows written to it")
+    return table, step3_columns, batches
+
+
 def write(path: Path, columns: Sequence[str], batches: Sequence[tuple[str, list[Any]]],
           drop: Sequence[str], per_commit: int, checkpoint_at_end: bool
           ) -> tuple[float, float]:
@@ -158,12 +249,15 @@ def main() -> None:
         write(check, columns, batches, (), 1, False)
         if read_back(check) != (columns, written):
             raise SystemExit("the rows written again differ from the rows custmgmt wrote")
+        table, step3_columns, step3_batches = step3_checked(
+            folder, check, columns, written, args.batch_size)
         variants: dict[str, tuple[Sequence[str], int, bool]] = {
             "today": ((), 1, False),
             **{f"without {what}": (dropped, 1, False)
                for what, dropped in groups(secondary_indexes(check)).items()},
             f"today, {4 * args.batch_size:,} rows a transaction": ((), 4, False),
             "today, checkpoint at the end": ((), 1, True),
+            STEP3: ((), 1, False),
         }
         times: dict[str, list[float]] = {name: [] for name in ("minimal", *variants)}
         cpu: dict[str, list[float]] = {name: [] for name in variants}
@@ -178,8 +272,13 @@ def main() -> None:
                     path.unlink()
                     continue
                 drop, per_commit, at_end = variants[name]
-                new_database(folder, path.stem)
-                wall, used = write(path, columns, batches, drop, per_commit, at_end)
+                if name == STEP3:
+                    new_step3_database(folder, path.stem, table)
+                    wall, used = write(path, step3_columns, step3_batches, drop, per_commit,
+                                       at_end)
+                else:
+                    new_database(folder, path.stem)
+                    wall, used = write(path, columns, batches, drop, per_commit, at_end)
                 times[name].append(wall)
                 cpu[name].append(used)
                 path.unlink()
