@@ -332,3 +332,68 @@ def test_an_imported_cell_given_as_a_str_subclass_is_stored_as_the_text_it_holds
     assert type(name) is str and name == "Li Lei"
     report = app.prospects.import_many(root, [{**row, _TwoFacedText("nmae"): "x"}])
     assert [r.field for r in report.rejected] == ["nmae"]  # its own name, not its __str__
+
+
+class _PosingAs(str):
+    """Text that hashes and compares as ``other``: a dict or set takes it for ``other``."""
+
+    def __new__(cls, value: str, other: str) -> _PosingAs:
+        made = super().__new__(cls, value)
+        made.other = other  # type: ignore[attr-defined]
+        return made
+
+    def __hash__(self) -> int:
+        return hash(self.other)  # type: ignore[attr-defined]
+
+    def __eq__(self, value: object) -> bool:
+        return value == self.other  # type: ignore[attr-defined]
+
+    def strip(self, chars: str | None = None) -> str:
+        return self.other  # type: ignore[attr-defined,no-any-return]
+
+
+def test_an_imported_row_is_read_by_the_characters_of_its_names_and_cells(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    row: dict[str, object] = {"name": "Li Lei", "phone": "13800138010",
+                              "willingness": "clear", "potential_value": "1"}
+    posing_column = {k: v for k, v in row.items() if k != "name"}
+    posing_column[_PosingAs("nmae", "name")] = "Zed"  # dict.get("name") would find it
+    report = app.prospects.import_many(root, [posing_column])
+    assert [(r.field, r.reason) for r in report.rejected] == [("nmae", "is not a known column")]
+    cells = {**row, "willingness": _PosingAs("none", "clear"),
+             "potential_value": _PosingAs(" 5 ", "5000000"),
+             "email": _PosingAs("li@example.com", "")}
+    assert app.prospects.import_many(root, [cells]).imported == 1
+    (stored,) = app.prospects.list(root).items
+    assert stored.willingness.value == "none"  # type: ignore[attr-defined]
+    assert stored.potential_value.amount == 5  # type: ignore[attr-defined]
+    assert stored.profile.email is not None  # type: ignore[attr-defined]
+    with_currency = {**row, "phone": "13800138011", "currency": _PosingAs("USD", "CNY")}
+    (refused,) = app.prospects.import_many(root, [with_currency]).rejected
+    assert refused.field == "potential_value"  # in USD, not CNY: not graded
+
+
+def test_a_number_or_choice_given_as_a_str_subclass_is_read_by_its_characters(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    prospect = _register(app, root, potential_value=_PosingAs(" 5 ", "5000000"),
+                         willingness=_PosingAs("none", "clear"))
+    assert prospect.potential_value.amount == 5  # type: ignore[attr-defined]
+    assert prospect.willingness.value == "none"  # type: ignore[attr-defined]
+
+
+def test_the_bootstrap_principal_keeps_the_text_of_its_id_team_and_roles(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    made = app.principal(_TwoFacedText("u-tf"), roles=[_TwoFacedText("salesperson")],
+                         team=_TwoFacedText("east"))
+    assert (type(made.id), made.id, made.team, made.roles) == (
+        str, "u-tf", "east", frozenset({"salesperson"}))
+    assert app.get_principal("u-tf") == made
+    assert "u-tf" in [p.id for p in app.principals.list(_admin(app))]
+    with pytest.raises(ValidationError) as caught:
+        app.principal("u-x", roles=[_Posing()])  # type: ignore[list-item]
+    assert caught.value.field == "roles"

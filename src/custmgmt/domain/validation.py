@@ -53,6 +53,18 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+def plain(value: object) -> object:
+    """A converter: a ``str`` subclass as the plain text it holds; anything else as
+    given, for the field's validator to judge (an object that only claims to be a
+    ``str`` too: ``text`` refuses it)."""
+    if type(value) is str or not isinstance(value, str):
+        return value
+    try:
+        return str.__str__(value)
+    except TypeError:
+        return value
+
+
 def own_text(field: str, value: str) -> str:
     """The characters ``value`` holds, as a plain ``str``. A subclass of ``str`` is read
     through ``str``'s own method: its own ``strip``, ``__eq__`` or ``__hash__`` could say
@@ -113,6 +125,7 @@ def exact_decimal(field: str, value: object) -> Decimal:
             raise ValidationError(field, TOO_BIG)
         return Decimal(value)
     if isinstance(value, str):
+        value = own_text(field, value)  # its characters, not what a subclass's strip says
         if _PLAIN_NUMBER.fullmatch(value):  # the usual case: within every bound below
             return Decimal(value)
         if len(value) > 100:
@@ -294,6 +307,8 @@ def require_enum(field: str, enum_type: type[T], value: object) -> T:
     """Accept a member or its value; name the allowed values otherwise."""
     if isinstance(value, enum_type):
         return value
+    if isinstance(value, str):  # looked up by its characters, not a subclass's hash
+        value = own_text(field, value)
     try:
         return enum_type(value)  # type: ignore[call-arg]
     except (ValueError, TypeError):

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from attrs import field, frozen
 
-from custmgmt.domain.validation import a_date, optional, text
+from custmgmt.domain.validation import a_date, optional, own_text, plain, text
 from custmgmt.errors import ValidationError
 
 
@@ -206,9 +206,12 @@ def _roles(value: object) -> frozenset[str]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise ValidationError("roles", "must be a set of role names")
     roles = tuple(value)
-    if not all(isinstance(r, str) and r.strip() for r in roles):  # before hashing them
+    if not all(isinstance(r, str) for r in roles):
         raise ValidationError("roles", "every role must be a non-empty string")
-    return frozenset(roles)
+    texts = tuple(own_text("roles", r) for r in roles)  # before hashing them
+    if not all(r.strip() for r in texts):
+        raise ValidationError("roles", "every role must be a non-empty string")
+    return frozenset(texts)
 
 
 def _certifications(value: object) -> frozenset[Certification]:
@@ -242,10 +245,12 @@ class Principal:
     ``version`` counts stored changes (0: never stored).
     """
 
-    id: str = field(validator=text(200))
+    id: str = field(converter=plain, validator=text(200))
     roles: frozenset[str] = field(default=frozenset(), converter=_roles)
-    team: str | None = field(default=None, validator=optional(text(100)))
-    supervisor_id: str | None = field(default=None, validator=optional(text(200)))
+    team: str | None = field(default=None, converter=plain,
+                             validator=optional(text(100)))
+    supervisor_id: str | None = field(default=None, converter=plain,
+                                      validator=optional(text(200)))
     certifications: frozenset[Certification] = field(
         default=frozenset(), converter=_certifications
     )

@@ -11,6 +11,7 @@ None, and the import parses that batch row by row, which reports each bad row.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 from custmgmt.domain.common import CURRENCY_MINOR_UNITS, Money
 from custmgmt.domain.grading import Willingness
@@ -35,6 +36,9 @@ def parse_batch(rows: Sequence[object], values: dict[tuple[str, str], Money]
     good by the fast checks. ``values``: the amounts read so far by their text and
     currency (shared with the row-by-row parse; cleared when full)."""
     if not all(type(row) is dict and row.keys() <= COLUMNS for row in rows):
+        return None
+    # every column name a plain str: a subclass's own hash and == could pose as a column
+    if not set(map(type, chain.from_iterable(rows))) <= {str}:  # type: ignore[arg-type]
         return None
     cells: list[Cells] = []
     for column in map(_cells, [rows] * len(_PROFILE_CELLS), _PROFILE_CELLS):

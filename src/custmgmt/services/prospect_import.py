@@ -174,26 +174,44 @@ registration ids is the import's id, ``:`` and the row's line, and the id column
 
 
 def clean(row: object) -> dict[str, object]:
-    """Check that ``row`` is a mapping of known columns; empty cells become None."""
-    if not (type(row) is dict and row.keys() <= COLUMNS):  # else the usual case: all known
-        _check_columns(row)
-    else:
+    """Check that ``row`` is a mapping of known columns; empty cells become None. A
+    column name or cell given as a ``str`` subclass is read as the text it holds (an
+    object that only claims to be a ``str`` raises ``TypeError``: an unreadable row)."""
+    if type(row) is dict and row.keys() <= COLUMNS and _all_plain(row):  # the usual case
         for value in row.values():
-            if isinstance(value, str) and not value.strip():
+            if type(value) is str and not value.strip():
                 break
         else:  # a plain dict without an empty cell: nothing to clean (it is read, not kept)
             return row
+    else:
+        row = _plain_row(row)
+        _check_columns(row)
     # CSV gives "" for an empty cell: that means "not given".
-    return {k: (None if isinstance(v, str) and not v.strip() else v)
+    return {k: (None if type(v) is str and not v.strip() else v)
             for k, v in row.items()}  # type: ignore[attr-defined]
 
 
+def _all_plain(row: dict[object, object]) -> bool:
+    """Whether no column name or cell of ``row`` is a ``str`` subclass (or claims to be:
+    ``isinstance`` believes a ``__class__`` property)."""
+    return all(type(k) is str for k in row) and not any(
+        type(v) is not str and isinstance(v, str) for v in row.values())
+
+
+def _plain_row(row: object) -> object:
+    """``row`` with each ``str`` subclass among its names and cells as the text it holds
+    (its own ``__hash__`` and ``__eq__`` could name another column)."""
+    if not isinstance(row, Mapping):
+        return row  # _check_columns refuses it
+    return {_own(k): _own(v) for k, v in row.items()}
+
+
+def _own(value: object) -> object:
+    return str.__str__(value) if type(value) is not str and isinstance(value, str) else value
+
+
 def _column_name(key: object) -> str:
-    """A column's name as the text its key holds (not what a ``str`` subclass says)."""
-    try:
-        return str.__str__(key) if isinstance(key, str) else str(key)
-    except TypeError:  # an object that only claims to be a str
-        return type(key).__name__
+    return key if type(key) is str else str(key)  # (names are plain: _plain_row)
 
 
 def _check_columns(row: object) -> None:
