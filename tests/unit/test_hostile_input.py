@@ -397,3 +397,16 @@ def test_the_bootstrap_principal_keeps_the_text_of_its_id_team_and_roles(
     with pytest.raises(ValidationError) as caught:
         app.principal("u-x", roles=[_Posing()])  # type: ignore[list-item]
     assert caught.value.field == "roles"
+
+
+def test_an_imported_cell_that_only_claims_to_be_text_rejects_its_row_naming_its_column(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    root = _admin(app)
+    rows: list[dict[str, object]] = [
+        {"name": "Li Lei", "phone": f"1380013801{n}", "willingness": "clear",
+         "potential_value": "1"} for n in range(3)]
+    rows[1]["needs"] = _Posing()
+    report = app.prospects.import_many(root, rows)
+    assert report.imported == 2
+    assert [(r.line, r.field) for r in report.rejected] == [(2, "needs")]

@@ -37,6 +37,7 @@ from custmgmt.domain.registrations import (
     RegistrationBatch,
     individual_keys,
 )
+from custmgmt.domain.validation import own_text
 from custmgmt.errors import (
     ClaimConflict,
     ConcurrencyError,
@@ -176,7 +177,7 @@ registration ids is the import's id, ``:`` and the row's line, and the id column
 def clean(row: object) -> dict[str, object]:
     """Check that ``row`` is a mapping of known columns; empty cells become None. A
     column name or cell given as a ``str`` subclass is read as the text it holds (an
-    object that only claims to be a ``str`` raises ``TypeError``: an unreadable row)."""
+    object that only claims to be a ``str`` is ValidationError naming its column)."""
     if type(row) is dict and row.keys() <= COLUMNS and _all_plain(row):  # the usual case
         for value in row.values():
             if type(value) is str and not value.strip():
@@ -203,21 +204,19 @@ def _plain_row(row: object) -> object:
     (its own ``__hash__`` and ``__eq__`` could name another column)."""
     if not isinstance(row, Mapping):
         return row  # _check_columns refuses it
-    return {_own(k): _own(v) for k, v in row.items()}
-
-
-def _own(value: object) -> object:
-    return str.__str__(value) if type(value) is not str and isinstance(value, str) else value
-
-
-def _column_name(key: object) -> str:
-    return key if type(key) is str else str(key)  # (names are plain: _plain_row)
+    plain = {}
+    for key, value in row.items():
+        name = own_text("columns", key) if isinstance(key, str) else key
+        # the cell's column named only if known: a header-less file's "names" are cells
+        field = name if type(name) is str and name in COLUMNS else "columns"
+        plain[name] = own_text(field, value) if isinstance(value, str) else value
+    return plain
 
 
 def _check_columns(row: object) -> None:
     if not isinstance(row, Mapping):
         raise ValidationError("row", "must be a mapping of column name to value")
-    unknown = sorted(_column_name(k) for k in row if k not in COLUMNS)
+    unknown = sorted(str(k) for k in row if k not in COLUMNS)
     if unknown:
         # Name a mistyped column, but never echo a cell of a file without a header.
         named = [k for k in unknown if _COLUMN_NAME.fullmatch(k)]
