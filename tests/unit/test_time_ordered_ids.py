@@ -57,6 +57,21 @@ def test_ids_made_together_are_made_as_one_at_a_time() -> None:
     assert max(made) < min(ids.new_ids("p", 10))
 
 
+@pytest.mark.parametrize("count", [1, 2, 15, 16, 17, 333])
+def test_few_or_many_ids_have_one_layout(count: int) -> None:
+    # a few ids are formatted one by one, more laid out a byte column at a time
+    before = time.time_ns() // 1_000_000
+    made = UuidIds().new_ids("s", count)
+    after = time.time_ns() // 1_000_000
+    assert len(set(made)) == count
+    for one in made:
+        parsed = uuid.UUID(one.removeprefix("s-"))
+        assert one == f"s-{parsed.hex}" and parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122 and before <= parsed.int >> 80 <= after
+    if count > 1:  # each id's 74 random bits its own
+        assert len({uuid.UUID(i[2:]).int & (1 << 76) - 1 for i in made}) == count
+
+
 def test_new_ids_refuses_a_count_that_is_not_a_whole_number() -> None:
     for count in (-1, 1.5, "3", True):
         with pytest.raises(ValidationError) as raised:
