@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custmgmt.adapters.sql.column_types import SealedKey, pack_key, unpack_key
+from custmgmt.adapters.sql.column_types import SealedKey, pack_key, pack_keys, unpack_key
 from custmgmt.domain.identity import KeyKind, KeyRing
 
 seals = st.binary(min_size=32, max_size=32).map(bytes.hex)
@@ -38,6 +38,19 @@ def test_a_seal_and_another_value_never_pack_alike(seal: str, value: str) -> Non
     assert unpack_key(pack_key(value)) == value
     if value != seal:
         assert pack_key(value) != pack_key(seal)
+
+
+@given(st.lists(st.one_of(st.none(), seals, seals, near_seals, st.text())))
+def test_a_column_packs_as_each_value_does(column: list[str | None]) -> None:
+    # a bulk insert packs a column at a time: seals alone, or any mix with other values
+    packed = pack_keys(column)
+    assert packed == [None if v is None else pack_key(v) for v in column]
+    assert all(p is None or type(p) is bytearray for p in packed)
+
+
+@given(st.lists(st.one_of(st.none(), seals), min_size=1))
+def test_a_column_of_seals_packs_as_each_seal_does(column: list[str | None]) -> None:
+    assert pack_keys(column) == [None if v is None else pack_key(v) for v in column]
 
 
 def test_upper_case_hex_is_not_a_seal_and_stays_as_written() -> None:

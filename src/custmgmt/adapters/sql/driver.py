@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, NullType
 
-from custmgmt.adapters.sql.column_types import UTCDateTime
+from custmgmt.adapters.sql.column_types import COLUMN_PACKERS, UTCDateTime
 from custmgmt.errors import ConcurrencyError, CustmgmtError, StorageError
 
 _KEY = "custmgmt_driver_connection"
@@ -498,7 +498,12 @@ def _processed_columns(plan: tuple[Any, ...], columns: Mapping[str, Sequence[Any
     """Each column of ``plan`` with its values through its bind processor, if it has one."""
     for column, process in plan:
         values = columns[column]
-        yield column, values if process is None else _processed(values, process)
+        if process is None:
+            yield column, values
+        elif process in COLUMN_PACKERS:
+            yield column, COLUMN_PACKERS[process](values)
+        else:
+            yield column, _processed(values, process)
 
 
 def _one_object(values: Sequence[Any]) -> bool:
