@@ -28,12 +28,15 @@ clock. On a shared machine a variant's median swings by a tenth or
 more from run to run: an effect that small needs repeated runs to be told apart.
 
 Also ``step 3's table``: the same rows in the table step 3 of benchmarks/README.md
-would give them (``step3_layout``), to say how much of the floor that redesign alone
+would give them (``Layout``), to say how much of the floor that redesign alone
 takes away: the id a time-ordered integer that is the table's rowid (no text id and
 no index of its own; the due lists' and the registration order's indexes end in the
 rowid instead of the text id), and each identity key the first 64 bits of its seal
 as an integer under a plain partial unique index (no ``substr`` of a blob). Every
-other column, value and index is today's, written by the same rules.
+other column, value and index is today's, written by the same rules. Then each of its
+two changes alone (the integer id with today's keys; today's id with 64-bit keys),
+and the table with the opaque text id kept as a column of the row under no index
+(what the integer rowid would cost a storage that still hands out text ids).
 
 Whatever of 3x the minimal insert ``today`` leaves is all an import may spend on the
 library's own work a row (checks, sealing, grading, ids, audit).
@@ -47,6 +50,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,85 +130,122 @@ def insert_of(columns: Sequence[str], batch: Sequence[tuple[Any, ...]]
 
 
 KEY_COLUMNS = ("phone_key", "email_key", "organization_key", "credit_code_key")
-STEP3_INDEXES = (
-    f"CREATE INDEX s3_registered ON {TABLE} (registered_at)",
-    f"CREATE INDEX s3_customer_id ON {TABLE} (customer_id) WHERE customer_id IS NOT NULL",
-    f"CREATE INDEX s3_owner_due ON {TABLE} "
-    "(owner_id, plan_active, plan_next_due, plan_grade, owner_team)",
-    f"CREATE INDEX s3_team_due ON {TABLE} "
-    "(owner_team, plan_active, plan_next_due, owner_id, plan_grade)",
-    *(f"CREATE UNIQUE INDEX s3_{key} ON {TABLE} ({key}) WHERE {key} IS NOT NULL"
-      for key in KEY_COLUMNS))
-"""Today's indexes of the prospects table as step 3 would have them: the rowid (the
-integer id) ends every entry, so no index names the id; the keys are integers."""
 
 
-def step3_table(today: Path) -> str:
-    """Today's CREATE TABLE of the prospects, with step 3's id and key columns."""
-    connection = sqlite3.connect(today)
-    try:
-        (sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = ?",
-                                    (TABLE,)).fetchone()
-    finally:
-        connection.close()
-    changes = [("\n\tid VARCHAR(100) NOT NULL,", "\n\tpk INTEGER PRIMARY KEY,"),
-               ("CONSTRAINT pk_custmgmt_prospects PRIMARY KEY (id),", ""),
-               *((f"{key} BLOB", f"{key} INTEGER") for key in KEY_COLUMNS)]
-    for old, new in changes:
-        if sql.count(old) != 1:
-            raise SystemExit(f"today's prospects table has changed: no {old!r}")
-        sql = sql.replace(old, new)
-    return str(sql)
+@dataclass(frozen=True)
+class Layout:
+    """How a variant of step 3's table holds the rows: ``integer_id``, the id a
+    time-ordered integer that is the rowid (else today's text id under its primary
+    key); ``integer_keys``, each key the first 64 bits of its seal under a plain partial
+    unique index (else today's blob under an index of its first 17 bytes);
+    ``text_id_kept``, with an integer id, today's text id still a column of the row,
+    under no index (what a table keeping opaque ids beside an integer rowid would
+    write)."""
+
+    integer_id: bool = True
+    integer_keys: bool = True
+    text_id_kept: bool = False
+
+    def indexes(self) -> list[str]:
+        """Today's indexes of the prospects table as the layout has them: with an
+        integer id, the rowid ends every entry and no index names the id."""
+        by_id = "" if self.integer_id else ", id"
+        return [
+            f"CREATE INDEX s3_registered ON {TABLE} (registered_at{by_id})",
+            f"CREATE INDEX s3_customer_id ON {TABLE} (customer_id) "
+            "WHERE customer_id IS NOT NULL",
+            f"CREATE INDEX s3_owner_due ON {TABLE} "
+            f"(owner_id, plan_active, plan_next_due{by_id}, plan_grade, owner_team)",
+            f"CREATE INDEX s3_team_due ON {TABLE} "
+            f"(owner_team, plan_active, plan_next_due{by_id}, owner_id, plan_grade)",
+            *(f"CREATE UNIQUE INDEX s3_{key} ON {TABLE} "
+              f"({key if self.integer_keys else f'substr({key}, 1, 17)'}) "
+              f"WHERE {key} IS NOT NULL" for key in KEY_COLUMNS)]
+
+    def table(self, today: Path) -> str:
+        """Today's CREATE TABLE of the prospects, with the layout's id and key columns."""
+        connection = sqlite3.connect(today)
+        try:
+            (sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = ?",
+                                        (TABLE,)).fetchone()
+        finally:
+            connection.close()
+        changes = []
+        if self.integer_id:
+            kept = " id VARCHAR(100) NOT NULL," if self.text_id_kept else ""
+            changes += [("\n\tid VARCHAR(100) NOT NULL,", f"\n\tpk INTEGER PRIMARY KEY,{kept}"),
+                        ("CONSTRAINT pk_custmgmt_prospects PRIMARY KEY (id),", "")]
+        if self.integer_keys:
+            changes += [(f"{key} BLOB", f"{key} INTEGER") for key in KEY_COLUMNS]
+        for old, new in changes:
+            if sql.count(old) != 1:
+                raise SystemExit(f"today's prospects table has changed: no {old!r}")
+            sql = sql.replace(old, new)
+        return str(sql)
+
+    def rows(self, columns: Sequence[str], written: Sequence[tuple[Any, ...]]
+             ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The rows as the layout holds them: an integer id is the milliseconds of the
+        UUIDv7, then the row's place in the import (unique and increasing); an integer
+        key the first 64 bits of its seal (after the stored key's tag byte)."""
+        at = {name: n for n, name in enumerate(columns)}
+        keys = [at[key] for key in KEY_COLUMNS] if self.integer_keys else []
+        dropped = self.integer_id and not self.text_id_kept
+        layout = [*(["pk"] if self.integer_id else []),
+                  *(name for name in columns if not (dropped and name == "id"))]
+        rows = []
+        for n, row in enumerate(written):
+            values = list(row)
+            for k in keys:
+                if values[k] is not None:
+                    values[k] = int.from_bytes(values[k][1:9], "big", signed=True)
+            if self.integer_id:
+                pk = int(values[at["id"]][2:14], 16) << 20 | n
+                if dropped:
+                    del values[at["id"]]
+                values.insert(0, pk)
+            rows.append(tuple(values))
+        return layout, rows
 
 
-def step3_layout(columns: Sequence[str], written: Sequence[tuple[Any, ...]]
-                 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The rows as step 3's table would hold them: the id a time-ordered integer (the
-    milliseconds of its UUIDv7, then its place in the import: unique and increasing),
-    each key the first 64 bits of its seal (after the stored key's tag byte)."""
-    at = {name: n for n, name in enumerate(columns)}
-    keys = [at[key] for key in KEY_COLUMNS]
-    layout = ["pk", *(name for name in columns if name != "id")]
-    rows = []
-    for n, row in enumerate(written):
-        values = list(row)
-        for k in keys:
-            if values[k] is not None:
-                values[k] = int.from_bytes(values[k][1:9], "big", signed=True)
-        pk = int(values[at["id"]][2:14], 16) << 20 | n
-        del values[at["id"]]
-        rows.append((pk, *values))
-    return layout, rows
+LAYOUTS = {
+    STEP3: Layout(),
+    "step 3's id alone (integer id, today's keys)": Layout(integer_keys=False),
+    "step 3's keys alone (today's id, 64-bit keys)": Layout(integer_id=False),
+    "step 3's table, the text id kept unindexed": Layout(text_id_kept=True),
+}
+"""Step 3's table, and each of its two changes alone (stop 38)."""
 
 
-def new_step3_database(folder: Path, name: str, table: str) -> Path:
+def new_layout_database(folder: Path, name: str, table: str, layout: Layout) -> Path:
     path = folder / f"{name}.db"
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("PRAGMA page_size=16384")  # as custmgmt makes a SQLite file
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(table)
-        for index in STEP3_INDEXES:
+        for index in layout.indexes():
             connection.execute(index)
     finally:
         connection.close()
     return path
 
 
-def step3_checked(folder: Path, today: Path, columns: Sequence[str],
-                  written: Sequence[tuple[Any, ...]], batch_size: int
-                  ) -> tuple[str, list[str], list[tuple[str, list[Any]]]]:
-    """Step 3's CREATE TABLE, columns and batches, after writing them once, untimed,
+def layout_checked(folder: Path, today: Path, columns: Sequence[str],
+                   written: Sequence[tuple[Any, ...]], batch_size: int, layout: Layout
+                   ) -> tuple[str, list[str], list[tuple[str, list[Any]]]]:
+    """The layout's CREATE TABLE, columns and batches, after writing them once, untimed,
     and checking that the table holds exactly those rows."""
-    table = step3_table(today)
-    step3_columns, step3_rows = step3_layout(columns, written)
-    batches = [insert_of(step3_columns, step3_rows[start:start + batch_size])
-               for start in range(0, len(step3_rows), batch_size)]
-    check = new_step3_database(folder, "step3-check", table)
-    write(check, step3_columns, batches, (), 1, False)
-    if read_back(check) != (step3_columns, step3_rows):
-        raise SystemExit("step 3's table does not hold the rows written to it")
-    return table, step3_columns, batches
+    table = layout.table(today)
+    layout_columns, layout_rows = layout.rows(columns, written)
+    batches = [insert_of(layout_columns, layout_rows[start:start + batch_size])
+               for start in range(0, len(layout_rows), batch_size)]
+    check = new_layout_database(folder, "layout-check", table, layout)
+    write(check, layout_columns, batches, (), 1, False)
+    if read_back(check) != (layout_columns, layout_rows):
+        raise SystemExit("a variant of step 3's table does not hold the rows written to it")
+    check.unlink()
+    return table, layout_columns, batches
 
 
 def write(path: Path, columns: Sequence[str], batches: Sequence[tuple[str, list[Any]]],
@@ -249,15 +290,15 @@ def main() -> None:
         write(check, columns, batches, (), 1, False)
         if read_back(check) != (columns, written):
             raise SystemExit("the rows written again differ from the rows custmgmt wrote")
-        table, step3_columns, step3_batches = step3_checked(
-            folder, check, columns, written, args.batch_size)
+        laid_out = {name: layout_checked(folder, check, columns, written, args.batch_size,
+                                         layout) for name, layout in LAYOUTS.items()}
         variants: dict[str, tuple[Sequence[str], int, bool]] = {
             "today": ((), 1, False),
             **{f"without {what}": (dropped, 1, False)
                for what, dropped in groups(secondary_indexes(check)).items()},
             f"today, {4 * args.batch_size:,} rows a transaction": ((), 4, False),
             "today, checkpoint at the end": ((), 1, True),
-            STEP3: ((), 1, False),
+            **{name: ((), 1, False) for name in LAYOUTS},
         }
         times: dict[str, list[float]] = {name: [] for name in ("minimal", *variants)}
         cpu: dict[str, list[float]] = {name: [] for name in variants}
@@ -272,10 +313,11 @@ def main() -> None:
                     path.unlink()
                     continue
                 drop, per_commit, at_end = variants[name]
-                if name == STEP3:
-                    new_step3_database(folder, path.stem, table)
-                    wall, used = write(path, step3_columns, step3_batches, drop, per_commit,
-                                       at_end)
+                if name in LAYOUTS:
+                    table, layout_columns, layout_batches = laid_out[name]
+                    new_layout_database(folder, path.stem, table, LAYOUTS[name])
+                    wall, used = write(path, layout_columns, layout_batches, drop,
+                                       per_commit, at_end)
                 else:
                     new_database(folder, path.stem)
                     wall, used = write(path, columns, batches, drop, per_commit, at_end)
