@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
+import pickle
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,7 +28,7 @@ from custmgmt.domain.followups import (
     first_plans,
     plans_of,
 )
-from custmgmt.domain.identity import IdentityKey, KeyKind
+from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
 from custmgmt.domain.integrity import ChainHead
 from custmgmt.domain.prospects import (
     DefaultGradingPolicy,
@@ -38,12 +40,15 @@ from custmgmt.domain.prospects import (
     registration_entry,
 )
 from custmgmt.domain.registrations import (
+    ClearedKeys,
+    ClearedProfiles,
     FirstPlans,
     KeyColumns,
     KeySet,
     ProfileColumns,
     RegistrationBatch,
     TrailStart,
+    individual_keys,
     profiles_pass,
 )
 from custmgmt.domain.validation import EARLIEST_DATE, LATEST_DATE
@@ -413,3 +418,54 @@ def test_a_key_set_cannot_be_changed() -> None:
     with pytest.raises(TypeError):
         keys.by_kind[KeyKind.EMAIL] = frozenset({"b" * 64})  # type: ignore[index]
     assert set(keys) == {IdentityKey(KeyKind.PHONE, "a" * 64)}
+
+
+def test_profiles_cleared_when_made_are_refused_if_the_column_checks_refuse_them() -> None:
+    """``ClearedProfiles`` (what an import's parse makes) hold only what the column
+    checks clear, however they are made: so a batch of them is not checked again."""
+    good = batch_of(MIXED[:2]).profiles
+    cleared = ClearedProfiles(*good)
+    assert cleared == good and cleared._replace(name=("Ann", "Bo")).name == ("Ann", "Bo")
+    assert copy.deepcopy(cleared) == pickle.loads(pickle.dumps(cleared)) == cleared
+    bad = good._replace(phone=(good.phone[0], "139000000012"))
+    for make in (lambda: ClearedProfiles(*bad), lambda: ClearedProfiles._make(bad),
+                 lambda: cleared._replace(phone=bad.phone),
+                 lambda: ClearedProfiles(**bad._asdict())):
+        with pytest.raises(ValidationError) as raised:
+            make()
+        assert raised.value.field == "profiles" and "139" not in str(raised.value)
+
+
+def test_keys_cleared_when_made_are_refused_if_the_column_checks_refuse_them() -> None:
+    good = batch_of(MIXED[:2]).keys
+    assert ClearedKeys(*good) == good
+    for bad in [good._replace(phone=(" ", None)), good._replace(email=(Unhashable(), None)),
+                good._replace(phone=["k", None])]:
+        for make in (ClearedKeys, lambda *columns: ClearedKeys._make(columns),
+                     lambda *columns: ClearedKeys(*good)._replace(
+                         **dict(zip(KeyColumns._fields, columns, strict=True)))):
+            with pytest.raises(ValidationError) as raised:
+                make(*bad)
+            assert raised.value.field == "keys"
+
+
+def test_a_batch_of_cleared_columns_is_the_batch_of_the_same_plain_columns() -> None:
+    plain = batch_of(MIXED)
+    cleared = attrs.evolve(plain, profiles=ClearedProfiles(*plain.profiles),
+                           keys=ClearedKeys(*plain.keys))
+    assert cleared == plain and cleared.cleared and cleared.rows == plain.rows
+    assert cleared.prospects() == plain.prospects()
+
+
+def test_keys_sealed_by_another_key_ring_are_checked_as_they_are_made() -> None:
+    """Only the library's own ring is trusted to seal (a hex digest each); a subclass's
+    seals are checked like any caller's."""
+    class Careless(KeyRing):
+        def sealed(self, kind: KeyKind, normalized: str) -> str:
+            return "not\na seal"
+
+    profiles = batch_of(MIXED[:2]).profiles
+    assert type(individual_keys(KeyRing(), profiles)) is ClearedKeys
+    with pytest.raises(ValidationError) as raised:
+        individual_keys(Careless(), profiles)
+    assert raised.value.field == "keys"

@@ -355,19 +355,62 @@ def profiles_pass(profiles: ProfileColumns) -> bool:
                              strict=True)))
 
 
+def keys_pass(keys: KeyColumns) -> bool:
+    """Whether every key of ``keys`` is None or printable, non-blank ``str`` of at most
+    100 characters (what a sealed key is), a column at a time."""
+    return all(set(map(type, column)) <= {str, type(None)} and _plain(_given(column), 100)
+               for column in keys)
+
+
+class ClearedProfiles(ProfileColumns):
+    """``ProfileColumns`` that ``profiles_pass`` cleared when they were made (else
+    ValidationError): the type says so, and a batch of them is not checked again (an
+    import parses a batch's profiles a column at a time, then builds its batch)."""
+
+    __slots__ = ()
+
+    def __new__(cls, *columns: Any, **named: Any) -> ClearedProfiles:
+        made = super().__new__(cls, *columns, **named)
+        if not profiles_pass(made):
+            raise ValidationError("profiles", "must pass the column checks")
+        return made
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> ClearedProfiles:  # type: ignore[override]
+        # (mypy types a named tuple's _make as a generic its subclass cannot restate)
+        return cls(*iterable)  # checked as when made (_replace too: it calls _make)
+
+
+class ClearedKeys(KeyColumns):
+    """``KeyColumns`` that ``keys_pass`` cleared when they were made (else
+    ValidationError), as ``ClearedProfiles`` are: an import seals a batch's keys, then
+    builds its batch."""
+
+    __slots__ = ()
+
+    def __new__(cls, *columns: Any, **named: Any) -> ClearedKeys:
+        made = super().__new__(cls, *columns, **named)
+        if not all(type(column) is tuple for column in made) or not keys_pass(made):
+            raise ValidationError("keys", "must be sealed identity keys")
+        return made
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> ClearedKeys:  # type: ignore[override]
+        return cls(*iterable)  # checked as when made, as ClearedProfiles are
+
+
 def _columns_pass(batch: RegistrationBatch) -> bool:
     """Whether every row passes ``Prospect.register``'s validators by their fast paths,
     and holds sealed keys (text): what ``registrable`` checks of a row, a column at a
-    time."""
+    time (profiles and keys cleared when made are not checked again)."""
     values = list({id(v): v for v in batch.potential_values}.values())
     return _plain(batch.ids, 100) and _plain(batch.registration_ids, 100) \
         and set(map(type, batch.willingness)) <= {Willingness} \
         and set(map(type, batch.grades)) <= {Grade} \
         and set(map(type, values)) <= {Money} \
         and not any(v.is_negative for v in values) \
-        and all(set(map(type, column)) <= {str, type(None)} and _plain(_given(column), 100)
-                for column in batch.keys) \
-        and profiles_pass(batch.profiles)
+        and (type(batch.keys) is ClearedKeys or keys_pass(batch.keys)) \
+        and (type(batch.profiles) is ClearedProfiles or profiles_pass(batch.profiles))
 
 
 def _check_columns(batch: RegistrationBatch) -> bool:
@@ -376,9 +419,9 @@ def _check_columns(batch: RegistrationBatch) -> bool:
     if type(batch.ids) is not tuple:
         raise ValidationError("ids", "must be a tuple of prospect ids, one a row")
     size = len(batch.ids)
-    if type(batch.profiles) is not ProfileColumns:
+    if type(batch.profiles) not in (ProfileColumns, ClearedProfiles):
         raise ValidationError("profiles", "must be ProfileColumns")
-    if type(batch.keys) is not KeyColumns:
+    if type(batch.keys) not in (KeyColumns, ClearedKeys):
         raise ValidationError("keys", "must be KeyColumns")
     for name, column in (("ids", batch.ids), ("registration_ids", batch.registration_ids),
                          ("willingness", batch.willingness),
@@ -595,4 +638,7 @@ def individual_keys(ring: KeyRing, profiles: ProfileColumns) -> KeyColumns:
     emails = [None if e is None else seal(KeyKind.EMAIL, normalize_email(e))
               for e in profiles.email]
     none = (None,) * len(phones)
-    return KeyColumns(tuple(phones), tuple(emails), none, none)
+    columns = (tuple(phones), tuple(emails), none, none)
+    if type(ring) is KeyRing:  # its seals are SHA-256 hex digests: what keys_pass clears
+        return tuple.__new__(ClearedKeys, columns)
+    return ClearedKeys(*columns)

@@ -16,7 +16,7 @@ from itertools import chain
 from custmgmt.domain.common import CURRENCY_MINOR_UNITS, Money
 from custmgmt.domain.grading import Willingness
 from custmgmt.domain.prospects import ProspectKind
-from custmgmt.domain.registrations import ProfileColumns, profiles_pass
+from custmgmt.domain.registrations import ClearedProfiles, ProfileColumns
 from custmgmt.errors import ValidationError
 from custmgmt.services.inputs import non_negative_value
 from custmgmt.services.prospect_import import COLUMNS
@@ -54,12 +54,13 @@ def parse_batch(rows: Sequence[object], values: dict[tuple[str, str], Money]
     if None in free_texts:
         return None
     industry, source, needs = free_texts  # type: ignore[assignment]
-    profiles = ProfileColumns(
-        kind=(ProspectKind.INDIVIDUAL,) * len(rows), name=tuple(name),  # type: ignore[arg-type]
-        phone=tuple(phone), email=tuple(email), address=tuple(address),
-        organization=tuple(organization), credit_code=tuple(credit_code),
-        industry=tuple(industry), source_channel=tuple(source), needs=tuple(needs))
-    if not profiles_pass(profiles):
+    try:
+        profiles = ClearedProfiles(
+            kind=(ProspectKind.INDIVIDUAL,) * len(rows), name=tuple(name),
+            phone=tuple(phone), email=tuple(email), address=tuple(address),
+            organization=tuple(organization), credit_code=tuple(credit_code),
+            industry=tuple(industry), source_channel=tuple(source), needs=tuple(needs))
+    except ValidationError:  # a row not good by the fast checks
         return None
     willingness = _willingness(rows)
     amounts = _amounts(rows, values)
