@@ -164,6 +164,7 @@ class ProfileColumns(NamedTuple):
 
 
 _new_profile = unchecked(Profile)
+_new_imported = unchecked(ImportedProspect)
 _new_name = unchecked(PersonName)
 _new_address = unchecked(Address)
 _SETTERS = {cls: (slot_setter(cls, "value"), slot_setter(cls, "key")) for cls in (Phone, Email)}
@@ -625,7 +626,7 @@ class RegistrationBatch:
 
     def imported(self) -> tuple[ImportedProspect, ...]:
         """Each prospect's id and grade, as ``ProspectsImported`` names them."""
-        return tuple(ImportedProspect(prospect_id=i, grade=g)
+        return tuple(_new_imported(prospect_id=i, grade=g)  # (checked: the batch's)
                      for i, g in zip(self.ids, self.grades, strict=True))
 
 
