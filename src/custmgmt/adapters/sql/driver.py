@@ -593,7 +593,8 @@ def _sqlite_literal(values: Sequence[Any]) -> str | None:
     that says exactly that value (None, an int, text with no NUL that encodes)."""
     first = values[0]
     if not _one_object(values) and not (
-            values.count(first) == len(values)
+            values[-1] == first  # (most columns of many values end in another)
+            and values.count(first) == len(values)
             and all(map(is_, map(type, values), repeat(type(first))))):
         return None
     if first is None:
