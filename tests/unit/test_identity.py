@@ -280,3 +280,12 @@ def test_a_sealed_key_is_the_hmac_sha256_of_kind_and_value_under_the_pepper(
     expected = hmac.digest(pepper, f"{kind.value}\x00{normalized}".encode(), "sha256").hex()
     assert KeyRing(pepper).seal(kind, normalized) == IdentityKey(kind, expected)
     assert KeyRing(pepper) == KeyRing(pepper) and hash(KeyRing(pepper)) == hash(KeyRing(pepper))
+
+
+@given(st.sampled_from(list(KeyKind)), st.lists(st.text(st.characters(codec="utf-8"))),
+       st.binary(min_size=16, max_size=200))
+def test_a_column_is_sealed_as_each_of_its_values(
+    kind: KeyKind, values: list[str], pepper: bytes
+) -> None:
+    ring = KeyRing(pepper=pepper)
+    assert ring.sealed_all(kind, values) == [ring.sealed(kind, v) for v in values]

@@ -633,13 +633,28 @@ class RegistrationBatch:
 def individual_keys(ring: KeyRing, profiles: ProfileColumns) -> KeyColumns:
     """The sealed keys of profiles that pass ``profiles_pass`` (individuals: a phone, an
     e-mail), what ``ring.keys_of`` gives each profile."""
-    seal, region = ring.sealed, ring.region
-    phones = [None if p is None else seal(KeyKind.PHONE, normalize_phone(p, region))
-              for p in profiles.phone]
-    emails = [None if e is None else seal(KeyKind.EMAIL, normalize_email(e))
-              for e in profiles.email]
+    region = ring.region
+    phones = _sealed(ring, KeyKind.PHONE, [
+        None if p is None else normalize_phone(p, region) for p in profiles.phone])
+    emails = _sealed(ring, KeyKind.EMAIL, [
+        None if e is None else normalize_email(e) for e in profiles.email])
     none = (None,) * len(phones)
-    columns = (tuple(phones), tuple(emails), none, none)
+    columns = (phones, emails, none, none)
     if type(ring) is KeyRing:  # its seals are SHA-256 hex digests: what keys_pass clears
         return tuple.__new__(ClearedKeys, columns)
     return ClearedKeys(*columns)
+
+
+def _sealed(ring: KeyRing, kind: KeyKind, normalized: list[str | None]
+            ) -> tuple[str | None, ...]:
+    """The seal of each value of ``normalized`` (None kept): a column at a time by the
+    library's own ring, one by one by another (its ``sealed`` may be its own)."""
+    given = [value for value in normalized if value is not None]
+    if type(ring) is not KeyRing:
+        sealed = [ring.sealed(kind, value) for value in given]
+    else:
+        sealed = ring.sealed_all(kind, given)
+    if len(given) == len(normalized):
+        return tuple(sealed)
+    each = iter(sealed)
+    return tuple(None if value is None else next(each) for value in normalized)
