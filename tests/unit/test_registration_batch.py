@@ -457,15 +457,33 @@ def test_a_batch_of_cleared_columns_is_the_batch_of_the_same_plain_columns() -> 
     assert cleared.prospects() == plain.prospects()
 
 
-def test_keys_sealed_by_another_key_ring_are_checked_as_they_are_made() -> None:
+def test_keys_sealed_by_another_key_ring_are_checked_by_the_batch() -> None:
     """Only the library's own ring is trusted to seal (a hex digest each); a subclass's
-    seals are checked like any caller's."""
+    seals are plain key columns, which the batch checks like any caller's."""
     class Careless(KeyRing):
         def sealed(self, kind: KeyKind, normalized: str) -> str:
             return "not\na seal"
 
-    profiles = batch_of(MIXED[:2]).profiles
-    assert type(individual_keys(KeyRing(), profiles)) is ClearedKeys
-    with pytest.raises(ValidationError) as raised:
-        individual_keys(Careless(), profiles)
-    assert raised.value.field == "keys"
+    plain = batch_of(MIXED[:2])
+    assert type(individual_keys(KeyRing(), plain.profiles)) is ClearedKeys
+    careless = individual_keys(Careless(), plain.profiles)
+    assert type(careless) is KeyColumns and not attrs.evolve(plain, keys=careless).cleared
+
+
+def test_columns_made_cleared_without_their_checks_are_checked_by_the_batch() -> None:
+    """A tuple of the cleared type that its own ``__new__`` did not make (and check) is
+    not trusted: the batch checks it as plain columns."""
+    plain = batch_of(MIXED[:2])
+    bad = plain.profiles._replace(name=("x" * 201, "Bo"))
+    forged = [tuple.__new__(ClearedProfiles, bad), ProfileColumns.__new__(ClearedProfiles, *bad),
+              ProfileColumns._make.__func__(ClearedProfiles, bad)]  # type: ignore[attr-defined]
+    for profiles in forged:
+        assert type(profiles) is ClearedProfiles
+        with pytest.raises(ValidationError) as raised:
+            attrs.evolve(plain, profiles=profiles)
+        assert raised.value.field == "rows[0].profile.name"
+    posing = ProfileColumns(*bad)
+    with pytest.raises(TypeError):
+        posing.__class__ = ClearedProfiles  # type: ignore[assignment]
+    keys = tuple.__new__(ClearedKeys, plain.keys._replace(phone=("x\ny", None)))
+    assert not attrs.evolve(plain, keys=keys).cleared  # checked, not trusted

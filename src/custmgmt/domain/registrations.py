@@ -363,18 +363,33 @@ def keys_pass(keys: KeyColumns) -> bool:
                for column in keys)
 
 
+_T = TypeVar("_T")
+_CHECKED = object()
+"""What a cleared column set's own ``__dict__`` holds once ``__new__`` checked it: a
+tuple made as one without ``__new__`` (``tuple.__new__``) lacks it, and a plain
+``ProfileColumns`` cannot become one (``__class__``: the layouts differ)."""
+
+
+def _mark(made: _T) -> _T:
+    made.__dict__["checked"] = _CHECKED
+    return made
+
+
+def _cleared(columns: object, cls: type) -> bool:
+    """Whether ``columns`` are of exactly ``cls`` and were checked when made."""
+    return type(columns) is cls and vars(columns).get("checked") is _CHECKED
+
+
 class ClearedProfiles(ProfileColumns):
     """``ProfileColumns`` that ``profiles_pass`` cleared when they were made (else
-    ValidationError): the type says so, and a batch of them is not checked again (an
-    import parses a batch's profiles a column at a time, then builds its batch)."""
-
-    __slots__ = ()
+    ValidationError): a batch of them is not checked again (an import parses a batch's
+    profiles a column at a time, then builds its batch)."""
 
     def __new__(cls, *columns: Any, **named: Any) -> ClearedProfiles:
         made = super().__new__(cls, *columns, **named)
         if not profiles_pass(made):
             raise ValidationError("profiles", "must pass the column checks")
-        return made
+        return _mark(made)
 
     @classmethod
     def _make(cls, iterable: Iterable[Any]) -> ClearedProfiles:  # type: ignore[override]
@@ -387,13 +402,11 @@ class ClearedKeys(KeyColumns):
     ValidationError), as ``ClearedProfiles`` are: an import seals a batch's keys, then
     builds its batch."""
 
-    __slots__ = ()
-
     def __new__(cls, *columns: Any, **named: Any) -> ClearedKeys:
         made = super().__new__(cls, *columns, **named)
         if not all(type(column) is tuple for column in made) or not keys_pass(made):
             raise ValidationError("keys", "must be sealed identity keys")
-        return made
+        return _mark(made)
 
     @classmethod
     def _make(cls, iterable: Iterable[Any]) -> ClearedKeys:  # type: ignore[override]
@@ -410,8 +423,8 @@ def _columns_pass(batch: RegistrationBatch) -> bool:
         and set(map(type, batch.grades)) <= {Grade} \
         and set(map(type, values)) <= {Money} \
         and not any(v.is_negative for v in values) \
-        and (type(batch.keys) is ClearedKeys or keys_pass(batch.keys)) \
-        and (type(batch.profiles) is ClearedProfiles or profiles_pass(batch.profiles))
+        and (_cleared(batch.keys, ClearedKeys) or keys_pass(batch.keys)) \
+        and (_cleared(batch.profiles, ClearedProfiles) or profiles_pass(batch.profiles))
 
 
 def _check_columns(batch: RegistrationBatch) -> bool:
@@ -639,10 +652,9 @@ def individual_keys(ring: KeyRing, profiles: ProfileColumns) -> KeyColumns:
     emails = _sealed(ring, KeyKind.EMAIL, [
         None if e is None else normalize_email(e) for e in profiles.email])
     none = (None,) * len(phones)
-    columns = (phones, emails, none, none)
     if type(ring) is KeyRing:  # its seals are SHA-256 hex digests: what keys_pass clears
-        return tuple.__new__(ClearedKeys, columns)
-    return ClearedKeys(*columns)
+        return _mark(tuple.__new__(ClearedKeys, (phones, emails, none, none)))
+    return KeyColumns(phones, emails, none, none)  # another ring's: the batch checks them
 
 
 def _sealed(ring: KeyRing, kind: KeyKind, normalized: list[str | None]
