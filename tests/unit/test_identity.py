@@ -289,3 +289,12 @@ def test_a_column_is_sealed_as_each_of_its_values(
 ) -> None:
     ring = KeyRing(pepper=pepper)
     assert ring.sealed_all(kind, values) == [ring.sealed(kind, v) for v in values]
+
+
+def test_a_ring_sealing_by_its_own_rule_seals_a_column_by_it() -> None:
+    class Tagged(KeyRing):
+        def sealed(self, kind: KeyKind, normalized: str) -> str:
+            return f"{kind.value}:{normalized}"
+
+    assert Tagged().sealed_all(KeyKind.EMAIL, ["a@b.co", "c@d.co"]) == [
+        "email:a@b.co", "email:c@d.co"]

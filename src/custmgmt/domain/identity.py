@@ -224,7 +224,10 @@ class KeyRing:
     def sealed_all(self, kind: KeyKind, normalized: Iterable[str]) -> list[str]:
         """``sealed(kind, value)`` of each value (plain ``str``, as the normalizers
         return) of ``normalized``, the kind's prefix absorbed once (an import seals a
-        column of keys at a time: 1.1 us a key against 1.7 us one by one)."""
+        column of keys at a time: 1.1 us a key against 1.7 us one by one). A subclass
+        that seals by its own ``sealed`` is asked for each value."""
+        if type(self).sealed is not KeyRing.sealed:
+            return [self.sealed(kind, value) for value in normalized]
         inner, outer = self._pads
         start = inner.copy()
         start.update(f"{kind._value_}\x00".encode())

@@ -659,13 +659,9 @@ def individual_keys(ring: KeyRing, profiles: ProfileColumns) -> KeyColumns:
 
 def _sealed(ring: KeyRing, kind: KeyKind, normalized: list[str | None]
             ) -> tuple[str | None, ...]:
-    """The seal of each value of ``normalized`` (None kept): a column at a time by the
-    library's own ring, one by one by another (its ``sealed`` may be its own)."""
+    """The seal of each value of ``normalized`` (None kept), a column at a time."""
     given = [value for value in normalized if value is not None]
-    if type(ring) is not KeyRing:
-        sealed = [ring.sealed(kind, value) for value in given]
-    else:
-        sealed = ring.sealed_all(kind, given)
+    sealed = ring.sealed_all(kind, given)
     if len(given) == len(normalized):
         return tuple(sealed)
     each = iter(sealed)
