@@ -201,6 +201,33 @@ def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
         assert raised.value.field == "import_id"
 
 
+def test_a_re_run_counts_rows_without_identity_keys_as_already_imported(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    """A row with only an address holds no identity key: its registration id (the
+    import's id and its line) is what tells a re-run that it was stored."""
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = _numbered_rows(6)
+    for n in (1, 2, 4):
+        rows[n] = {"name": f"Walk-in {n}", "address": f"{n} Harbour Road",
+                   "willingness": "clear", "potential_value": "10"}
+
+    def interrupted() -> Iterator[dict[str, str]]:
+        yield from rows[:3]
+        raise ValidationError("file", "the disk went away")
+
+    with pytest.raises(ValidationError):
+        app.prospects.import_many(alice, interrupted(), batch_size=3, import_id="f-1")
+    again = app.prospects.import_many(alice, rows, batch_size=3, import_id="f-1")
+    assert (again.imported, again.already_imported, again.rejected) == (3, 3, ())
+    third = app.prospects.import_many(alice, rows, batch_size=3, import_id="f-1")
+    assert (third.imported, third.already_imported, third.rejected) == (0, 6, ())
+    names = sorted(p.profile.name.value for p in app.prospects.list(alice, limit=50).items)
+    assert names == sorted(r["name"] for r in rows)
+    other = app.prospects.import_many(alice, [rows[1]], import_id="f-2")
+    assert (other.imported, other.already_imported) == (1, 0)  # no key: not a duplicate
+
+
 def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables(
     app: custmgmt.CustomerManagement, storage_url: str
 ) -> None:

@@ -118,6 +118,14 @@ class ProspectRepository(Protocol):
     ``replace_keys`` refuse two of one kind with ValidationError (field ``keys``),
     checked before anything else, and store nothing.
 
+    A registration id is held by one prospect at a time (a unique index in SQL): ``add``
+    and ``add_batch`` refuse one that a stored prospect holds, or that the batch gives
+    twice, with ClaimConflict naming that registration (``key_kind`` empty), and store
+    nothing. A prospect claimed again from the pool (``update`` with its new
+    registration) frees its old id. A bulk import names each row's registration after
+    the import and the line, so this is how a run again of an interrupted import knows
+    a row it stored that holds no identity key.
+
     A prospect's history begins with its registration: one stored (``add``,
     ``update``) with no history reads back with ``registration_entry`` of its
     registration and grade as its history (``domain.prospects.with_registration``).

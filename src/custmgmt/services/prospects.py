@@ -397,7 +397,10 @@ class ProspectService(Described):
 
         ``import_id`` names the input (the command line uses a hash of the file): run
         again with the same id after an interruption, rows the first run stored are
-        counted as ``already_imported``, not reported as conflicts.
+        counted as ``already_imported``, not reported as conflicts: found by their
+        identity keys, or, for a row with none (a name and an address), by the
+        registration the run gave it (``<import id>:<line>``, unless it was claimed
+        again from the pool since).
 
         On a storage that writes in parallel (PostgreSQL) a batch is read and written
         while the one before it commits, and commits only after it (see the storage

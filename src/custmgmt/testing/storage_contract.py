@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 from custmgmt.domain.audit import AuditEntry, chain_entry, import_entry
-from custmgmt.domain.common import ProspectId
+from custmgmt.domain.common import ProspectId, RegistrationId
 from custmgmt.domain.followups import FollowUpPlan
 from custmgmt.domain.identity import KeyKind, KeyRing
 from custmgmt.domain.integrity import ChainHead
@@ -328,6 +328,89 @@ class StorageContract(
             stored = [uow.prospects.get(row.id) for row in fresh.rows]
         assert stored == [p.at_version(1) for p in fresh.prospects()]
         assert [p.version for p in stored] == [1, 1]
+
+    # -- one prospect a registration id (what a re-run of an import relies on) -----
+
+    def test_a_registration_id_is_held_by_one_prospect(self, storage: Storage) -> None:
+        (first,) = self._stored(storage, make_prospect(1, owner="u-bob"))
+        taken = attrs.evolve(make_prospect(2), registration=first.registration)
+        repeated = [make_prospect(3), attrs.evolve(make_prospect(4),
+                                                   registration=make_prospect(3).registration)]
+        refusals: list[tuple[Callable[[UnitOfWork], object], str]] = [
+            (lambda uow: add_prospect(uow, taken), "u-bob"),
+            (lambda uow: uow.prospects.add_batch(batch_of([make_prospect(5), taken])),
+             "u-bob"),
+            (lambda uow: uow.prospects.add_batch(batch_of(repeated)), "u-alice")]
+        for write, owner in refusals:
+            with storage.unit_of_work() as uow:
+                with pytest.raises(ClaimConflict) as raised:
+                    write(uow)
+                uow.commit()
+            conflict = raised.value
+            assert (conflict.owner_id, conflict.key_kind) == (owner, "")
+            assert conflict.registration_id in {first.registration.id, "r-000003"}
+        with storage.unit_of_work() as uow:
+            assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
+                first.id]
+
+    def test_a_registration_id_taken_by_a_concurrent_unit_is_refused_at_commit(
+        self, storage: Storage
+    ) -> None:
+        rivals = [attrs.evolve(make_prospect(n, owner=f"u-rival-{n}"),
+                               registration=make_prospect(1).registration)
+                  for n in range(1, 5)]
+        start = threading.Barrier(len(rivals))
+        won: list[Prospect] = []
+        lost: list[ClaimConflict] = []
+
+        def register(prospect: Prospect) -> None:
+            start.wait()
+            try:
+                with storage.unit_of_work() as uow:
+                    add_prospect(uow, prospect)
+                    uow.commit()
+                won.append(prospect)
+            except ClaimConflict as conflict:
+                lost.append(conflict)
+
+        threads = [threading.Thread(target=register, args=(p,)) for p in rivals]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(won) == 1 and len(lost) == len(rivals) - 1
+        assert {c.owner_id for c in lost} == {won[0].owner_id}
+        with storage.unit_of_work() as uow:
+            assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
+                won[0].id]
+
+    def test_a_prospect_claimed_again_frees_its_old_registration_id(
+        self, storage: Storage
+    ) -> None:
+        (first,) = self._stored(storage, make_prospect(1))
+        released, _ = first.release(reason="no answer", by="u-alice", at=T0)
+        with storage.unit_of_work() as uow:
+            uow.prospects.update(released, frozenset())
+            uow.commit()
+        reusing = attrs.evolve(make_prospect(2), registration=first.registration)
+        with storage.unit_of_work() as uow:
+            stored = uow.prospects.update(uow.prospects.get(first.id).claim(
+                owner="u-bob", team=None, registration_id=RegistrationId("r-again"),
+                at=T0)[0])
+            add_prospect(uow, reusing)  # the old id is free in the same unit
+            uow.commit()
+        assert (stored.owner_id, stored.registration.id) == ("u-bob", "r-again")
+        with storage.unit_of_work() as uow:
+            for taken, owner in ((stored, "u-bob"), (reusing, "u-alice")):
+                with pytest.raises(ClaimConflict) as raised:
+                    add_prospect(uow, attrs.evolve(make_prospect(3),
+                                                   registration=taken.registration))
+                assert (raised.value.owner_id, raised.value.registration_id) == (
+                    owner, taken.registration.id)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert {p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))} == {
+                first.id, reusing.id}
 
     def test_add_batch_writes_the_first_plans_and_trail_heads_it_carries(
         self, storage: Storage

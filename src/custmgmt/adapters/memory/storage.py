@@ -50,6 +50,7 @@ from custmgmt.adapters.memory.records import (
     MemoryStockCounts,
     as_utc,
 )
+from custmgmt.adapters.memory.registrations import RegistrationStage
 from custmgmt.adapters.memory.shared import ByKindAndId, Shared
 from custmgmt.adapters.memory.versioned import VersionedStage
 from custmgmt.domain.care import CareFile
@@ -100,6 +101,9 @@ class MemoryState:
         self.key_index: dict[Compact, str] = {}
         self.keys_of: dict[str, Held] = {}
         """The sealed keys each prospect holds (``key_index`` is its inverse)."""
+        self.registration_index: dict[str, str] = {}
+        self.registration_of: dict[str, str] = {}
+        """The registration id each prospect holds (``registration_index`` its inverse)."""
         self.customers: dict[str, Customer] = {}
         self.customer_keys: dict[Compact, str] = {}
         self.customer_keys_of: dict[str, Held] = {}
@@ -217,6 +221,8 @@ class MemoryProspects:
         self.rows: VersionedStage[Prospect] = VersionedStage(
             "prospect", uow.state.prospects, packed=Prospect)
         self.keys = KeyStage(uow.state.key_index, uow.state.keys_of, uow.compact_keys)
+        self.registrations = RegistrationStage(uow.state.registration_index,
+                                               uow.state.registration_of)
 
     def _refuse_held(self, prospect_id: str, keys: frozenset[IdentityKey]) -> None:
         others = self.keys.others(prospect_id, keys)
@@ -225,6 +231,11 @@ class MemoryProspects:
         held = earliest_claim({k: self.rows.get(h) for k, h in others.items()})
         if held is not None:
             raise held[0].claim_conflict(held[1])
+
+    def _refuse_registered(self, prospect_id: str, registration_id: str) -> None:
+        holder = self.registrations.holder(registration_id)
+        if holder is not None and holder != prospect_id:
+            raise self.rows.get(holder).claim_conflict()
 
     def add(self, prospect: Prospect, keys: frozenset[IdentityKey],
             plan: FollowUpPlan | None = None, trail: ChainHead | None = None) -> Prospect:
@@ -237,8 +248,10 @@ class MemoryProspects:
         if self.rows.exists(prospect.id):
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         self._refuse_held(prospect.id, keys)
+        self._refuse_registered(prospect.id, prospect.registration.id)
         stored = self.rows.add(prospect.id, prospect)
         self.keys.stage(prospect.id, keys)
+        self.registrations.stage(prospect.id, prospect.registration.id)
         if plan is not None:
             cast(MemoryPlans, self._uow.plans).add_first([plan])
         if trail is not None:
@@ -249,9 +262,9 @@ class MemoryProspects:
         ids = batch.ids
         keys = list(map(batch.keys.row, range(len(ids))))  # of distinct kinds: checked
         added: list[str] = []
-        mark = self.keys.mark()
+        mark, registered = self.keys.mark(), self.registrations.mark()
         try:
-            if self._all_free(ids, keys):  # the usual case: no check per row
+            if self._all_free(ids, keys, batch.registration_ids):  # the usual case
                 added = list(ids)
                 packed = packed_prospects(batch)
                 if packed is not None:  # (no object a row)
@@ -259,6 +272,7 @@ class MemoryProspects:
                 else:
                     self.rows.add_many_new(list(zip(added, batch.prospects(), strict=True)))
                 self.keys.stage_new(zip(added, keys, strict=True))
+                self.registrations.stage_new(zip(added, batch.registration_ids, strict=True))
             else:  # row by row: the first row refused raises what ``add`` raises
                 for prospect, held in zip(batch.prospects(), keys, strict=True):
                     self.add(prospect, held)
@@ -274,16 +288,21 @@ class MemoryProspects:
                 self.rows.discard(prospect_id)
                 plans.discard(prospect_id)  # (its new ids: no plan was staged before)
             self.keys.restore(mark)
+            self.registrations.restore(registered)
             raise
 
-    def _all_free(self, ids: Sequence[str], keys: Sequence[frozenset[IdentityKey]]) -> bool:
-        """Whether every prospect is new and every key unheld and given once: then
-        ``add`` would refuse none of them, whatever their order."""
+    def _all_free(self, ids: Sequence[str], keys: Sequence[frozenset[IdentityKey]],
+                  registration_ids: Sequence[str]) -> bool:
+        """Whether every prospect is new, every key unheld and given once, and every
+        registration id too: then ``add`` would refuse none of them, whatever their
+        order."""
         every = [k for held in keys for k in held]
         rows = self.rows
         return (len(set(every)) == len(every) and len(set(ids)) == len(ids)
+                and len(set(registration_ids)) == len(registration_ids)
                 and not any(map(rows.exists, ids))
-                and not self.keys.holder_ids(every))
+                and not self.keys.holder_ids(every)
+                and not self.registrations.any_held(registration_ids))
 
     def get(self, prospect_id: ProspectId) -> Prospect:
         return self.rows.get(prospect_id)
@@ -297,9 +316,15 @@ class MemoryProspects:
         self.rows.require(prospect.id)
         if keys is not None:
             self._refuse_held(prospect.id, keys)
+        registration_id = prospect.registration.id
+        registered_again = self.registrations.registration_of(prospect.id) != registration_id
+        if registered_again:
+            self._refuse_registered(prospect.id, registration_id)
         stored = self.rows.update(prospect.id, prospect)
         if keys is not None:
             self.keys.stage(prospect.id, keys)
+        if registered_again:
+            self.registrations.stage(prospect.id, registration_id)
         return stored
 
     def replace_keys(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
@@ -350,10 +375,14 @@ class MemoryProspects:
             held = earliest_claim({k: self.rows.get(h) for k, h in clashes.items()})
             if held is not None:
                 raise held[0].claim_conflict(held[1])
+        registered = self.registrations.clash()
+        if registered is not None:
+            raise self.rows.get(registered).claim_conflict()
 
     def apply(self) -> None:
         self.rows.apply()
         self.keys.apply()
+        self.registrations.apply()
 
 
 class MemoryPrincipals:

@@ -167,6 +167,7 @@ class SqlProspects:
             row.update(trail_values(trail_of(stored.id, trail)))
         if not insert_rows(self._s, PROSPECTS, [row], skip_conflicts=True):
             self._raise_conflict(frozenset((stored.id,)), keys)
+            self._raise_registered([stored.id], [stored.registration.id])
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         insert_rows(self._s, HISTORY, [history_values(stored.id, i, entry)
                                          for i, entry in enumerate(stored_history(stored))])
@@ -212,6 +213,7 @@ class SqlProspects:
                 [(pid, batch.keys.row(n)) for n, pid in enumerate(batch.ids)],
                 lambda pid, key: ClaimConflict(batch.owner_id, registrations[pid], batch.at,
                                                key.kind.value))
+            self._raise_registered(batch.ids, batch.registration_ids, batch)
             raise ConcurrencyError("a prospect in the batch already exists") from None
         driver_insert_columns(self._s, HISTORY, history)
 
@@ -293,6 +295,28 @@ class SqlProspects:
                         raise new(first, key)
                     raise self.get(ProspectId(first)).claim_conflict(key)
                 first_with[key] = prospect_id
+
+    def _raise_registered(self, ours: Sequence[str], registration_ids: Sequence[str],
+                          batch: RegistrationBatch | None = None) -> None:
+        """A write of prospects ``ours`` under ``registration_ids`` was refused: if
+        another stored prospect is registered under one of them, or ``batch`` gives one
+        twice, raise ClaimConflict naming that registration (the unique index keeps a
+        registration id to one prospect). One of ``ours`` stored already is not a claim
+        but the same prospect (the caller's ConcurrencyError)."""
+        wanted, own = list(dict.fromkeys(registration_ids)), frozenset(ours)
+        for start in range(0, len(wanted), CHUNK):
+            holders = [row for row in self._s.scalars(select(ProspectRow).where(
+                ProspectRow.registration_id.in_(wanted[start:start + CHUNK]))
+                .order_by(ProspectRow.registered_at, ProspectRow.id)
+                .execution_options(populate_existing=True)) if row.id not in own]
+            if holders:
+                raise self._load(holders[:1])[0].claim_conflict()
+        if batch is not None and len(wanted) < len(registration_ids):
+            seen: set[str] = set()
+            for registration_id in registration_ids:
+                if registration_id in seen:
+                    raise ClaimConflict(batch.owner_id, registration_id, batch.at)
+                seen.add(registration_id)
 
     def _raise_conflict(self, ours: frozenset[str], keys: frozenset[IdentityKey]) -> None:
         """If a prospect other than those of ``ours`` holds one of ``keys``, raise
