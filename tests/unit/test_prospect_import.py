@@ -202,10 +202,21 @@ def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
 
 
 def test_a_re_run_counts_rows_without_identity_keys_as_already_imported(
-    app: custmgmt.CustomerManagement,
+    app: custmgmt.CustomerManagement, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A row with only an address holds no identity key: its registration id (the
-    import's id and its line) is what tells a re-run that it was stored."""
+    import's id and its line) is what tells a re-run that it was stored, looked up a
+    batch at a time (no batch written again one row at a time)."""
+    from custmgmt.services.prospect_import import ProspectImport
+
+    one_at_a_time: list[object] = []
+    write_one = ProspectImport._write_one
+
+    def recorded(self: ProspectImport, candidate: Any) -> Any:
+        one_at_a_time.append(candidate)
+        return write_one(self, candidate)
+
+    monkeypatch.setattr(ProspectImport, "_write_one", recorded)
     alice = app.principal("u-alice", roles={"salesperson"})
     rows = _numbered_rows(6)
     for n in (1, 2, 4):
@@ -222,6 +233,7 @@ def test_a_re_run_counts_rows_without_identity_keys_as_already_imported(
     assert (again.imported, again.already_imported, again.rejected) == (3, 3, ())
     third = app.prospects.import_many(alice, rows, batch_size=3, import_id="f-1")
     assert (third.imported, third.already_imported, third.rejected) == (0, 6, ())
+    assert one_at_a_time == []
     names = sorted(p.profile.name.value for p in app.prospects.list(alice, limit=50).items)
     assert names == sorted(r["name"] for r in rows)
     other = app.prospects.import_many(alice, [rows[1]], import_id="f-2")

@@ -410,8 +410,12 @@ class ProspectImport:
             return None
         return line, profile, will, value, grade, keys
 
+    def _registration_id(self, line: int) -> RegistrationId:
+        """The registration this import gives the row of ``line``."""
+        return RegistrationId(f"{self._import_id}:{line}")
+
     def _same_row(self, registration_id: str, line: int) -> bool:
-        return registration_id == f"{self._import_id}:{line}"
+        return registration_id == self._registration_id(line)
 
     def _conflict_reason(self, conflict: ClaimConflict) -> str:
         # the line is what follows the last ':' (a made import id may hold ':' itself)
@@ -424,16 +428,21 @@ class ProspectImport:
     def _unclaimed(
         self, uow: UnitOfWork, who: Principal, candidates: Candidates
     ) -> Candidates:
-        """Candidates whose keys nobody holds and no earlier row of the batch repeats."""
+        """Candidates this import did not store before, whose keys nobody holds and no
+        earlier row of the batch repeats."""
         keys = KeySet(candidates.keys)
         held = uow.prospects.holders_of(keys) if self._look_up_holders else {}
         if held and self._release_lost is not None and self._release_lost(
                 uow, who, held.values()):
             held = uow.prospects.holders_of(keys)
+        # rows a run of this import stored, found by their registrations: even those
+        # holding no identity key (or none any longer: released to the pool since)
+        stored = uow.prospects.registered(map(self._registration_id, candidates.lines)) \
+            if self._look_up_holders else frozenset()
         if self._look_up_holders:
-            self._look_up_holders = bool(held)
+            self._look_up_holders = bool(held or stored)
         customers = uow.customers.holders_of(keys)
-        if not held and not customers and not keys.repeated:
+        if not held and not customers and not keys.repeated and not stored:
             return candidates  # the usual batch: every row free, no row to look at
         now = self._ctx.now()
         # each kind's keys given so far by a row taken: the line giving it
@@ -448,7 +457,8 @@ class ProspectImport:
                 holder = _first(mine, held)
                 refused = None if not customers else self._ctx.guard.refused_holder(
                     customers, mine, Purpose.SALES, uow, now)
-            if holder is not None and self._same_row(holder.registration.id, line):
+            if self._registration_id(line) in stored or (
+                    holder is not None and self._same_row(holder.registration.id, line)):
                 self.already_imported += 1
             elif holder is not None:
                 self._reject(line, None, self._conflict_reason(holder.claim_conflict()))
@@ -513,8 +523,7 @@ class ProspectImport:
             head, import_id=self._import_id, prospect_ids=list(ids), actor_id=who.id, at=now)
         batch = RegistrationBatch(
             owner_id=who.id, owner_team=who.team, at=now, ids=ids,
-            registration_ids=tuple(RegistrationId(f"{self._import_id}:{line}")
-                                   for line in free.lines),
+            registration_ids=tuple(map(self._registration_id, free.lines)),
             profiles=free.profiles, willingness=free.willingness,
             potential_values=free.values, grades=free.grades, keys=free.keys,
             plans=None if entry is None or self._first_plans is None

@@ -353,6 +353,18 @@ class StorageContract(
             assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
                 first.id]
 
+    def test_registered_tells_which_registration_ids_are_held(self, storage: Storage) -> None:
+        (first,) = self._stored(storage, make_prospect(1))
+        asked = [f"r-{n:06d}" for n in range(600)]  # more than one statement's worth
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.registered(asked) == {"r-000001"}
+            uow.prospects.add_batch(batch_of([make_prospect(2), make_prospect(700)]))
+            assert uow.prospects.registered(iter(asked)) == {"r-000001", "r-000002"}
+            assert uow.prospects.registered([]) == frozenset()
+        with storage.unit_of_work() as uow:  # the batch was not committed
+            assert uow.prospects.registered(["r-000002", first.registration.id]) == {
+                first.registration.id}
+
     def test_a_registration_id_taken_by_a_concurrent_unit_is_refused_at_commit(
         self, storage: Storage
     ) -> None:
@@ -398,6 +410,8 @@ class StorageContract(
                 owner="u-bob", team=None, registration_id=RegistrationId("r-again"),
                 at=T0)[0])
             add_prospect(uow, reusing)  # the old id is free in the same unit
+            assert uow.prospects.registered(["r-000001", "r-000002", "r-again"]) == {
+                "r-000001", "r-again"}
             uow.commit()
         assert (stored.owner_id, stored.registration.id) == ("u-bob", "r-again")
         with storage.unit_of_work() as uow:

@@ -268,6 +268,15 @@ class SqlProspects:
                             found[key] = holder_id
         return self._holders(found)
 
+    def registered(self, registration_ids: Iterable[str]) -> frozenset[str]:
+        """Read from the registration ids' unique index, 512 a statement."""
+        wanted = list(set(registration_ids))
+        return frozenset(registration_id for start in range(0, len(wanted), CHUNK)
+                         for registration_id in self._s.scalars(
+                             select(ProspectRow.registration_id).where(
+                                 ProspectRow.registration_id.in_(
+                                     wanted[start:start + CHUNK]))))
+
     def _holders(self, found: Mapping[IdentityKey, str]) -> dict[IdentityKey, Prospect]:
         if not found:
             return {}
