@@ -10,7 +10,7 @@ applied, so a look-up or a commit costs the same whatever the store holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Sequence
 
 Mark = tuple[dict[str, str], dict[str, str]]
 
@@ -43,8 +43,11 @@ class RegistrationStage:
             return None
         return holder
 
-    def any_held(self, registration_ids: Iterable[str]) -> bool:
+    def any_held(self, registration_ids: Collection[str]) -> bool:
         """Whether a prospect, as this unit sees it, holds one of the ids."""
+        if self.index.keys().isdisjoint(registration_ids) \
+                and self._by_registration.keys().isdisjoint(registration_ids):
+            return False  # the usual case, told without a call an id
         holder = self.holder
         return any(holder(r) is not None for r in registration_ids)
 
@@ -55,11 +58,11 @@ class RegistrationStage:
         self.staged[prospect_id] = registration_id
         self._by_registration[registration_id] = prospect_id
 
-    def stage_new(self, registrations: Iterable[tuple[str, str]]) -> None:
-        """``stage`` of each (prospect id, registration id) of new prospects, each id held
-        by nobody (``any_held`` said so)."""
-        for prospect_id, registration_id in registrations:
-            self.stage(prospect_id, registration_id)
+    def stage_new(self, prospect_ids: Sequence[str], registration_ids: Sequence[str]) -> None:
+        """``stage`` of new prospects (none staged before), each under its registration
+        id, held by nobody (``any_held`` said so)."""
+        self.staged.update(zip(prospect_ids, registration_ids, strict=True))
+        self._by_registration.update(zip(registration_ids, prospect_ids, strict=True))
 
     def mark(self) -> Mark:
         """What is staged now, to go back to with ``restore`` (an all-or-nothing call)."""
@@ -80,6 +83,10 @@ class RegistrationStage:
 
     def apply(self) -> None:
         index, of = self.index, self.of
+        if of.keys().isdisjoint(self.staged):  # new prospects only (an import's batch)
+            of.update(self.staged)
+            index.update(self._by_registration)
+            return
         for prospect_id, registration_id in self.staged.items():
             before = of.get(prospect_id)
             if before == registration_id:

@@ -272,7 +272,7 @@ class MemoryProspects:
                 else:
                     self.rows.add_many_new(list(zip(added, batch.prospects(), strict=True)))
                 self.keys.stage_new(zip(added, keys, strict=True))
-                self.registrations.stage_new(zip(added, batch.registration_ids, strict=True))
+                self.registrations.stage_new(added, batch.registration_ids)
             else:  # row by row: the first row refused raises what ``add`` raises
                 for prospect, held in zip(batch.prospects(), keys, strict=True):
                     self.add(prospect, held)
