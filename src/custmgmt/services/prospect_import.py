@@ -414,6 +414,11 @@ class ProspectImport:
         """The registration this import gives the row of ``line``."""
         return RegistrationId(f"{self._import_id}:{line}")
 
+    def _registration_ids(self, lines: Sequence[int]) -> tuple[RegistrationId, ...]:
+        """``_registration_id`` of each line (a comprehension: no call a row)."""
+        import_id = self._import_id
+        return cast(tuple[RegistrationId, ...], tuple([f"{import_id}:{line}" for line in lines]))
+
     def _same_row(self, registration_id: str, line: int) -> bool:
         return registration_id == self._registration_id(line)
 
@@ -437,7 +442,7 @@ class ProspectImport:
             held = uow.prospects.holders_of(keys)
         # rows a run of this import stored, found by their registrations: even those
         # holding no identity key (or none any longer: released to the pool since)
-        stored = uow.prospects.registered(map(self._registration_id, candidates.lines)) \
+        stored = uow.prospects.registered(self._registration_ids(candidates.lines)) \
             if self._look_up_holders else frozenset()
         if self._look_up_holders:
             self._look_up_holders = bool(held or stored)
@@ -523,7 +528,7 @@ class ProspectImport:
             head, import_id=self._import_id, prospect_ids=list(ids), actor_id=who.id, at=now)
         batch = RegistrationBatch(
             owner_id=who.id, owner_team=who.team, at=now, ids=ids,
-            registration_ids=tuple(map(self._registration_id, free.lines)),
+            registration_ids=self._registration_ids(free.lines),
             profiles=free.profiles, willingness=free.willingness,
             potential_values=free.values, grades=free.grades, keys=free.keys,
             plans=None if entry is None or self._first_plans is None
