@@ -240,6 +240,48 @@ def test_a_re_run_counts_rows_without_identity_keys_as_already_imported(
     assert (other.imported, other.already_imported) == (1, 0)  # no key: not a duplicate
 
 
+def _release_registered_at(app: custmgmt.CustomerManagement, registration_id: str) -> None:
+    """Release to the pool the prospect registered as ``registration_id`` (its keys freed)."""
+    storage = app.followups._ctx.storage
+    with storage.unit_of_work() as uow:
+        (prospect,) = uow.prospects.registered([registration_id]).values()
+        released, _ = prospect.release(reason="lapsed", by="u-admin", at=T0)
+        uow.prospects.update(released, frozenset())
+        uow.commit()
+
+
+def test_a_re_run_still_refuses_a_line_repeating_a_row_released_since(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    alice = app.principal("u-alice", roles={"salesperson"})
+    rows = _numbered_rows(3)
+    rows[2]["phone"] = rows[0]["phone"]
+    first = app.prospects.import_many(alice, rows, import_id="f-1")
+    assert (first.imported, [(r.line, r.reason) for r in first.rejected]) == (
+        2, [(3, "duplicate of line 1 in this import")])
+    _release_registered_at(app, "f-1:1")  # line 1's phone is nobody's now
+    again = app.prospects.import_many(alice, rows, import_id="f-1")
+    assert (again.imported, again.already_imported) == (0, 2)
+    assert [(r.line, r.reason) for r in again.rejected] == [
+        (3, "duplicate of line 1 in this import")]
+
+
+def test_an_import_id_given_to_other_rows_reports_their_lines(
+    app: custmgmt.CustomerManagement,
+) -> None:
+    """A line stored by an earlier run with other identity keys is not counted as
+    imported (nor stored again under the same registration): it is reported."""
+    alice = app.principal("u-alice", roles={"salesperson"})
+    walk_in = {"name": "Walk-in", "address": "1 Harbour Road", "willingness": "clear",
+               "potential_value": "10"}
+    app.prospects.import_many(alice, [walk_in, *_numbered_rows(1)], import_id="f-1")
+    other = [*_numbered_rows(3)[2:], dict(walk_in, name="Walk-in 2")]
+    report = app.prospects.import_many(alice, other, import_id="f-1")
+    assert (report.imported, report.already_imported) == (0, 0)
+    assert [r.line for r in report.rejected] == [1, 2]
+    assert all("other identity keys" in r.reason for r in report.rejected)
+
+
 def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables(
     app: custmgmt.CustomerManagement, storage_url: str
 ) -> None:

@@ -121,7 +121,8 @@ class ProspectRepository(Protocol):
     A registration id is held by one prospect at a time (a unique index in SQL): ``add``
     and ``add_batch`` refuse one that a stored prospect holds, or that the batch gives
     twice, with ClaimConflict naming that registration (``key_kind`` empty), and store
-    nothing. A prospect claimed again from the pool (``update`` with its new
+    nothing; ``update`` refuses one another prospect holds the same way, and the unit
+    of work goes on. A prospect claimed again from the pool (``update`` with its new
     registration) frees its old id. A bulk import names each row's registration after
     the import and the line, so this is how a run again of an interrupted import knows
     a row it stored that holds no identity key.
@@ -163,9 +164,10 @@ class ProspectRepository(Protocol):
         work sees it). ``domain.prospects.earliest_claim`` picks the one that stands."""
         ...
 
-    def registered(self, registration_ids: Iterable[str]) -> frozenset[str]:
-        """Those of ``registration_ids`` a prospect holds (as this unit of work sees
-        it): how a run again of an import finds the rows an earlier run stored."""
+    def registered(self, registration_ids: Iterable[str]) -> Mapping[str, Prospect]:
+        """The prospect registered under each of ``registration_ids`` that one holds
+        (as this unit of work sees it): how a run again of an import finds the rows an
+        earlier run stored."""
         ...
 
     def get(self, prospect_id: ProspectId) -> Prospect:

@@ -234,6 +234,13 @@ _BY_KIND_VALUE = sorted(range(len(KeyKind)), key=lambda n: list(KeyKind)[n]._val
 """The key columns in the order ``_first`` takes keys: by their kind's value."""
 
 
+def _remember(seen: list[dict[str, int]], row_keys: Sequence[str | None], line: int) -> None:
+    """Note that ``line`` gives ``row_keys`` (one key or None of each kind)."""
+    for given, key in zip(seen, row_keys, strict=True):
+        if key is not None:
+            given[key] = line
+
+
 def _given_before(seen: list[dict[str, int]], keys: tuple[str | None, ...]) -> int | None:
     """The line of an earlier row that gave one of ``keys`` (of the first such key, as
     ``_first`` orders them), or None."""
@@ -443,7 +450,7 @@ class ProspectImport:
         # rows a run of this import stored, found by their registrations: even those
         # holding no identity key (or none any longer: released to the pool since)
         stored = uow.prospects.registered(self._registration_ids(candidates.lines)) \
-            if self._look_up_holders else frozenset()
+            if self._look_up_holders else {}
         if self._look_up_holders:
             self._look_up_holders = bool(held or stored)
         customers = uow.customers.holders_of(keys)
@@ -457,14 +464,18 @@ class ProspectImport:
         for n, (line, row_keys) in enumerate(zip(candidates.lines, key_rows, strict=True)):
             earlier = _given_before(seen, row_keys)
             holder = refused = None
+            mine = candidates.keys.row(n)
             if held or customers:
-                mine = candidates.keys.row(n)
                 holder = _first(mine, held)
                 refused = None if not customers else self._ctx.guard.refused_holder(
                     customers, mine, Purpose.SALES, uow, now)
-            if self._registration_id(line) in stored or (
-                    holder is not None and self._same_row(holder.registration.id, line)):
+            earlier_run = self._earlier_run_stored(line, mine, holder, stored)
+            if earlier_run:
                 self.already_imported += 1
+                _remember(seen, row_keys, line)  # a later line repeating it is refused
+            elif earlier_run is False:
+                self._reject(line, None, "an earlier run of this import stored a row with "
+                             "other identity keys at this line (an import id names one input)")
             elif holder is not None:
                 self._reject(line, None, self._conflict_reason(holder.claim_conflict()))
             elif refused is not None:
@@ -473,10 +484,23 @@ class ProspectImport:
                 self._reject(line, None, f"duplicate of line {earlier} in this import")
             else:
                 free.append(n)
-                for given, key in zip(seen, row_keys, strict=True):
-                    if key is not None:
-                        given[key] = line
+                _remember(seen, row_keys, line)
         return candidates.take(free)
+
+    def _earlier_run_stored(
+        self, line: int, keys: frozenset[IdentityKey], holder: Prospect | None,
+        stored: Mapping[str, Prospect],
+    ) -> bool | None:
+        """Whether an earlier run of this import stored the row of ``line`` (``keys``,
+        held by ``holder`` if anyone): True if it did; False if the prospect registered
+        at that line holds other identity keys (the import id was given to other rows);
+        None if that line was not stored."""
+        before = stored.get(self._registration_id(line))
+        if before is None:
+            return True if holder is not None and self._same_row(
+                holder.registration.id, line) else None
+        return (holder is not None and holder.id == before.id) \
+            or self._ctx.settings.key_ring.keys_of(before.profile) == keys
 
     def _write(self, candidates: Candidates) -> list[DomainEvent]:
         attempts, looked_up = 1, False

@@ -353,17 +353,40 @@ class StorageContract(
             assert [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))] == [
                 first.id]
 
-    def test_registered_tells_which_registration_ids_are_held(self, storage: Storage) -> None:
+    def test_registered_finds_the_prospect_holding_each_registration_id(
+        self, storage: Storage
+    ) -> None:
         (first,) = self._stored(storage, make_prospect(1))
         asked = [f"r-{n:06d}" for n in range(600)]  # more than one statement's worth
+        batch = batch_of([make_prospect(2), make_prospect(700)])
         with storage.unit_of_work() as uow:
-            assert uow.prospects.registered(asked) == {"r-000001"}
-            uow.prospects.add_batch(batch_of([make_prospect(2), make_prospect(700)]))
-            assert uow.prospects.registered(iter(asked)) == {"r-000001", "r-000002"}
-            assert uow.prospects.registered([]) == frozenset()
+            assert uow.prospects.registered(asked) == {"r-000001": first}
+            uow.prospects.add_batch(batch)
+            assert uow.prospects.registered(iter(asked)) == {
+                "r-000001": first, "r-000002": batch.prospects()[0].at_version(1)}
+            assert uow.prospects.registered([]) == {}
         with storage.unit_of_work() as uow:  # the batch was not committed
             assert uow.prospects.registered(["r-000002", first.registration.id]) == {
-                first.registration.id}
+                first.registration.id: first}
+
+    def test_an_update_to_a_registration_id_another_holds_is_refused(
+        self, storage: Storage
+    ) -> None:
+        first, second = self._stored(storage, make_prospect(1, owner="u-bob"),
+                                     make_prospect(2))
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ClaimConflict) as raised:
+                uow.prospects.update(attrs.evolve(second, registration=first.registration))
+            assert (raised.value.owner_id, raised.value.registration_id) == (
+                "u-bob", first.registration.id)
+            # the unit goes on (no aborted transaction): the refused update changed nothing
+            assert uow.prospects.registered([first.registration.id]) == {
+                first.registration.id: first}
+            assert uow.prospects.get(second.id) == second
+            uow.prospects.update(second.advance(Stage.PROPOSAL, by="u-alice", at=T0)[0])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            assert uow.prospects.get(second.id).registration == second.registration
 
     def test_a_registration_id_taken_by_a_concurrent_unit_is_refused_at_commit(
         self, storage: Storage
@@ -410,8 +433,9 @@ class StorageContract(
                 owner="u-bob", team=None, registration_id=RegistrationId("r-again"),
                 at=T0)[0])
             add_prospect(uow, reusing)  # the old id is free in the same unit
-            assert uow.prospects.registered(["r-000001", "r-000002", "r-again"]) == {
-                "r-000001", "r-again"}
+            assert {r: p.id for r, p in uow.prospects.registered(
+                ["r-000001", "r-000002", "r-again"]).items()} == {
+                "r-000001": reusing.id, "r-again": first.id}
             uow.commit()
         assert (stored.owner_id, stored.registration.id) == ("u-bob", "r-again")
         with storage.unit_of_work() as uow:

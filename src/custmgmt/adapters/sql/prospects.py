@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     insert,
     literal_column,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from custmgmt.adapters.sql.column_types import KEY_PREFIX, key_prefix
 from custmgmt.adapters.sql.driver import (
@@ -178,13 +179,11 @@ class SqlProspects:
     ) -> Prospect:
         stored = attrs.evolve(with_registration(prospect), version=prospect.version + 1)
         if keys is None:
-            versioned_update(self._s, ProspectRow, {"id": prospect.id}, prospect.version,
-                             prospect_values(stored), "prospect")
+            self._update_row(stored)
         else:
             one_of_each_kind(keys)  # before anything is written
             with self._s.begin_nested():  # a refused key leaves the row as it was too
-                versioned_update(self._s, ProspectRow, {"id": prospect.id},
-                                 prospect.version, prospect_values(stored), "prospect")
+                self._update_row(stored)
                 self._hold({stored.id: keys})
         # a prospect never changed has no history row (its row keeps its registration):
         # its first change stores the registration entry, as loaded, with the rest
@@ -192,6 +191,21 @@ class SqlProspects:
             ProspectHistoryRow.prospect_id == prospect.id)) or 0
         self._append_history(stored, known)
         return stored
+
+    def _update_row(self, stored: Prospect) -> None:
+        """The row becomes ``stored`` (at its version - 1, else ConcurrencyError), unless
+        another prospect holds its registration id (ClaimConflict): checked by the
+        UPDATE itself, which a unique index refusal would otherwise end on PostgreSQL."""
+        registration_id = stored.registration.id
+        other = aliased(ProspectRow)
+        taken = exists().where(other.registration_id == registration_id,
+                               other.id != stored.id)
+        try:
+            versioned_update(self._s, ProspectRow, {"id": stored.id}, stored.version - 1,
+                             prospect_values(stored), "prospect", guard=~taken)
+        except ConcurrencyError:
+            self._raise_registered([stored.id], [registration_id])
+            raise
 
     def add_batch(self, batch: RegistrationBatch) -> None:
         """All or nothing: if one key is held (or repeated), ClaimConflict and none stored."""
@@ -268,14 +282,14 @@ class SqlProspects:
                             found[key] = holder_id
         return self._holders(found)
 
-    def registered(self, registration_ids: Iterable[str]) -> frozenset[str]:
+    def registered(self, registration_ids: Iterable[str]) -> dict[str, Prospect]:
         """Read from the registration ids' unique index, 512 a statement."""
         wanted = list(set(registration_ids))
-        return frozenset(registration_id for start in range(0, len(wanted), CHUNK)
-                         for registration_id in self._s.scalars(
-                             select(ProspectRow.registration_id).where(
-                                 ProspectRow.registration_id.in_(
-                                     wanted[start:start + CHUNK]))))
+        rows = [row for start in range(0, len(wanted), CHUNK)
+                for row in self._s.scalars(select(ProspectRow).where(
+                    ProspectRow.registration_id.in_(wanted[start:start + CHUNK]))
+                    .execution_options(populate_existing=True))]
+        return {p.registration.id: p for p in self._load(rows)}
 
     def _holders(self, found: Mapping[IdentityKey, str]) -> dict[IdentityKey, Prospect]:
         if not found:
@@ -295,8 +309,13 @@ class SqlProspects:
         block nobody in the batch."""
         first_with: dict[IdentityKey, str] = {}
         giving_up = frozenset(prospect_id for prospect_id, _ in batch)
+        # every key looked up at once (a statement per 512 of a kind, not one a row)
+        held = {key: holder for key, holder in self.holders_of(
+            {key for _, keys in batch for key in keys}).items() if holder.id not in giving_up}
         for prospect_id, keys in batch:
-            self._raise_conflict(giving_up, keys)
+            claim = earliest_claim({key: held[key] for key in keys if key in held})
+            if claim is not None:
+                raise claim[0].claim_conflict(claim[1])
             for key in keys:
                 if key in first_with:
                     first = first_with[key]

@@ -20,14 +20,17 @@ def versioned_update(
     version: int,
     values: Mapping[str, Any],
     kind: str,
+    guard: ColumnElement[bool] | None = None,
 ) -> None:
     """``UPDATE row SET values WHERE <where> AND version = <version>``: the aggregate
     as read at ``version`` becomes ``values`` (which carry version + 1). No row updated
-    means NotFound if the aggregate is gone, else ConcurrencyError (someone wrote first)."""
+    means NotFound if the aggregate is gone, else ConcurrencyError (someone wrote first,
+    or ``guard``, a condition the update also needs, does not hold)."""
     key: list[ColumnElement[bool]] = [getattr(row, name) == value
                                       for name, value in where.items()]
+    guards = [] if guard is None else [guard]
     result = session.execute(
-        update(row).where(*key, getattr(row, "version") == version)  # noqa: B009
+        update(row).where(*key, getattr(row, "version") == version, *guards)  # noqa: B009
         .values(dict(values))
         .execution_options(synchronize_session=False))
     if result.rowcount == 1:  # type: ignore[attr-defined]
