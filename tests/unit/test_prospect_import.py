@@ -182,12 +182,9 @@ def test_a_re_run_with_the_same_import_id_reports_rows_already_imported(
     rows = _numbered_rows(6)
     rows[4]["phone"] = "13600136000"
 
-    def interrupted() -> Iterator[dict[str, str]]:
-        yield from rows[:3]
-        raise ValidationError("file", "the disk went away")
-
     with pytest.raises(ValidationError):
-        app.prospects.import_many(alice, interrupted(), batch_size=3, import_id="f-1")
+        app.prospects.import_many(alice, _broken_after(rows, 3), batch_size=3,
+                                  import_id="f-1")
     again = app.prospects.import_many(alice, rows, batch_size=3, import_id="f-1")
     assert (again.imported, again.already_imported) == (2, 3)
     assert [(r.line, r.reason.startswith("already registered by u-bob"))
@@ -223,12 +220,9 @@ def test_a_re_run_counts_rows_without_identity_keys_as_already_imported(
         rows[n] = {"name": f"Walk-in {n}", "address": f"{n} Harbour Road",
                    "willingness": "clear", "potential_value": "10"}
 
-    def interrupted() -> Iterator[dict[str, str]]:
-        yield from rows[:3]
-        raise ValidationError("file", "the disk went away")
-
     with pytest.raises(ValidationError):
-        app.prospects.import_many(alice, interrupted(), batch_size=3, import_id="f-1")
+        app.prospects.import_many(alice, _broken_after(rows, 3), batch_size=3,
+                                  import_id="f-1")
     again = app.prospects.import_many(alice, rows, batch_size=3, import_id="f-1")
     assert (again.imported, again.already_imported, again.rejected) == (3, 3, ())
     third = app.prospects.import_many(alice, rows, batch_size=3, import_id="f-1")
@@ -266,20 +260,22 @@ def test_a_re_run_still_refuses_a_line_repeating_a_row_released_since(
         (3, "duplicate of line 1 in this import")]
 
 
-def test_an_import_id_given_to_other_rows_reports_their_lines(
+def test_a_re_run_counts_a_stored_line_whatever_its_prospect_holds_now(
     app: custmgmt.CustomerManagement,
 ) -> None:
-    """A line stored by an earlier run with other identity keys is not counted as
-    imported (nor stored again under the same registration): it is reported."""
+    """Edited since (its phone changed) or released since (its keys freed), a line an
+    earlier run stored is counted, not reported nor stored again."""
     alice = app.principal("u-alice", roles={"salesperson"})
-    walk_in = {"name": "Walk-in", "address": "1 Harbour Road", "willingness": "clear",
-               "potential_value": "10"}
-    app.prospects.import_many(alice, [walk_in, *_numbered_rows(1)], import_id="f-1")
-    other = [*_numbered_rows(3)[2:], dict(walk_in, name="Walk-in 2")]
-    report = app.prospects.import_many(alice, other, import_id="f-1")
-    assert (report.imported, report.already_imported) == (0, 0)
-    assert [r.line for r in report.rejected] == [1, 2]
-    assert all("other identity keys" in r.reason for r in report.rejected)
+    rows = _numbered_rows(3)
+    app.prospects.import_many(alice, rows, import_id="f-1")
+    storage = app.followups._ctx.storage
+    with storage.unit_of_work() as uow:
+        edited = uow.prospects.registered(["f-1:1"])["f-1:1"]
+    app.prospects.update_profile(alice, edited.id, phone="13900001111")
+    _release_registered_at(app, "f-1:2")
+    again = app.prospects.import_many(alice, rows, import_id="f-1")
+    assert (again.imported, again.already_imported, again.rejected) == (0, 3, ())
+    assert len(app.prospects.list(alice, limit=50).items) == 3
 
 
 def test_a_large_import_keeps_refusing_duplicates_and_analyzes_postgresql_tables(
@@ -373,6 +369,12 @@ def test_a_batch_looks_holders_up_only_after_one_met_a_holder(
     assert looked == [False, False, True, True, False]
     assert sorted(p.profile.name.value for p in app.prospects.mine(alice).items) == [
         "P0", "P1", "P2", "P3", "P4", "P6", "P7"]
+
+
+def _broken_after(rows: list[dict[str, str]], count: int) -> Iterator[dict[str, str]]:
+    """The first ``count`` of ``rows``, then the input fails (an interrupted import)."""
+    yield from rows[:count]
+    raise ValidationError("file", "the disk went away")
 
 
 def _alice_beside_bobs_phone(app: custmgmt.CustomerManagement, phone: str) -> Principal:

@@ -464,18 +464,14 @@ class ProspectImport:
         for n, (line, row_keys) in enumerate(zip(candidates.lines, key_rows, strict=True)):
             earlier = _given_before(seen, row_keys)
             holder = refused = None
-            mine = candidates.keys.row(n)
             if held or customers:
+                mine = candidates.keys.row(n)
                 holder = _first(mine, held)
                 refused = None if not customers else self._ctx.guard.refused_holder(
                     customers, mine, Purpose.SALES, uow, now)
-            earlier_run = self._earlier_run_stored(line, mine, holder, stored)
-            if earlier_run:
+            if self._stored_by_earlier_run(line, holder, stored):
                 self.already_imported += 1
                 _remember(seen, row_keys, line)  # a later line repeating it is refused
-            elif earlier_run is False:
-                self._reject(line, None, "an earlier run of this import stored a row with "
-                             "other identity keys at this line (an import id names one input)")
             elif holder is not None:
                 self._reject(line, None, self._conflict_reason(holder.claim_conflict()))
             elif refused is not None:
@@ -487,20 +483,14 @@ class ProspectImport:
                 _remember(seen, row_keys, line)
         return candidates.take(free)
 
-    def _earlier_run_stored(
-        self, line: int, keys: frozenset[IdentityKey], holder: Prospect | None,
-        stored: Mapping[str, Prospect],
-    ) -> bool | None:
-        """Whether an earlier run of this import stored the row of ``line`` (``keys``,
-        held by ``holder`` if anyone): True if it did; False if the prospect registered
-        at that line holds other identity keys (the import id was given to other rows);
-        None if that line was not stored."""
-        before = stored.get(self._registration_id(line))
-        if before is None:
-            return True if holder is not None and self._same_row(
-                holder.registration.id, line) else None
-        return (holder is not None and holder.id == before.id) \
-            or self._ctx.settings.key_ring.keys_of(before.profile) == keys
+    def _stored_by_earlier_run(
+        self, line: int, holder: Prospect | None, stored: Mapping[str, Prospect]
+    ) -> bool:
+        """Whether a run of this import stored the row of ``line`` before: a prospect is
+        registered at that line (whatever it holds now: edited, released; an import id
+        names one input), or ``holder``, who holds a key of the row, is."""
+        return self._registration_id(line) in stored or (
+            holder is not None and self._same_row(holder.registration.id, line))
 
     def _write(self, candidates: Candidates) -> list[DomainEvent]:
         attempts, looked_up = 1, False

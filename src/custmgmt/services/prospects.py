@@ -397,10 +397,13 @@ class ProspectService(Described):
 
         ``import_id`` names the input (the command line uses a hash of the file): run
         again with the same id after an interruption, rows the first run stored are
-        counted as ``already_imported``, not reported as conflicts: found by their
-        identity keys, or, for a row with none (a name and an address), by the
-        registration the run gave it (``<import id>:<line>``, unless it was claimed
-        again from the pool since).
+        counted as ``already_imported``, not reported as conflicts. A row is known by
+        the registration the run gave it (``<import id>:<line>``): a line a run of the
+        same id stored is counted whatever its prospect holds now (edited, released),
+        and even if the row holds no identity key. So give each input its own id,
+        with the same ``first_line``. A prospect claimed again from the pool since has
+        a new registration: its row is then imported again, or, if it holds a key the
+        prospect still holds, reported as that prospect's.
 
         On a storage that writes in parallel (PostgreSQL) a batch is read and written
         while the one before it commits, and commits only after it (see the storage

@@ -263,25 +263,7 @@ class StorageContract(
         rivals = [first] + [
             attrs.evolve(same_person_as(first, n), owner_id=f"u-rival-{n}") for n in range(2, 6)
         ]
-        start = threading.Barrier(len(rivals))
-        won: list[Prospect] = []
-        lost: list[ClaimConflict] = []
-
-        def register(prospect: Prospect) -> None:
-            start.wait()
-            try:
-                with storage.unit_of_work() as uow:
-                    add_prospect(uow, prospect)
-                    uow.commit()
-                won.append(prospect)
-            except ClaimConflict as conflict:
-                lost.append(conflict)
-
-        threads = [threading.Thread(target=register, args=(p,)) for p in rivals]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        won, lost = self._race(storage, rivals)
         assert len(won) == 1 and len(lost) == len(rivals) - 1
         (winner,) = won
         assert {c.owner_id for c in lost} == {winner.owner_id}
@@ -379,6 +361,10 @@ class StorageContract(
                 uow.prospects.update(attrs.evolve(second, registration=first.registration))
             assert (raised.value.owner_id, raised.value.registration_id) == (
                 "u-bob", first.registration.id)
+            with pytest.raises(ClaimConflict) as raised:  # a held key is named first
+                uow.prospects.update(attrs.evolve(second, registration=first.registration),
+                                     keys_of(first))
+            assert raised.value.key_kind in {"phone", "email"}
             # the unit goes on (no aborted transaction): the refused update changed nothing
             assert uow.prospects.registered([first.registration.id]) == {
                 first.registration.id: first}
@@ -394,25 +380,7 @@ class StorageContract(
         rivals = [attrs.evolve(make_prospect(n, owner=f"u-rival-{n}"),
                                registration=make_prospect(1).registration)
                   for n in range(1, 5)]
-        start = threading.Barrier(len(rivals))
-        won: list[Prospect] = []
-        lost: list[ClaimConflict] = []
-
-        def register(prospect: Prospect) -> None:
-            start.wait()
-            try:
-                with storage.unit_of_work() as uow:
-                    add_prospect(uow, prospect)
-                    uow.commit()
-                won.append(prospect)
-            except ClaimConflict as conflict:
-                lost.append(conflict)
-
-        threads = [threading.Thread(target=register, args=(p,)) for p in rivals]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        won, lost = self._race(storage, rivals)
         assert len(won) == 1 and len(lost) == len(rivals) - 1
         assert {c.owner_id for c in lost} == {won[0].owner_id}
         with storage.unit_of_work() as uow:
@@ -543,6 +511,32 @@ class StorageContract(
         with storage.unit_of_work() as uow:
             assert {p.id for p in uow.prospects.holders_of(two.held_keys(other)).values()} == {
                 two.id}
+
+    def _race(
+        self, storage: Storage, rivals: list[Prospect]
+    ) -> tuple[list[Prospect], list[ClaimConflict]]:
+        """Each of ``rivals`` added in its own unit of work, all at once on threads: those
+        stored, and the conflicts the others met."""
+        start = threading.Barrier(len(rivals))
+        won: list[Prospect] = []
+        lost: list[ClaimConflict] = []
+
+        def register(prospect: Prospect) -> None:
+            start.wait()
+            try:
+                with storage.unit_of_work() as uow:
+                    add_prospect(uow, prospect)
+                    uow.commit()
+                won.append(prospect)
+            except ClaimConflict as conflict:
+                lost.append(conflict)
+
+        threads = [threading.Thread(target=register, args=(p,)) for p in rivals]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return won, lost
 
     def _stored(self, storage: Storage, *prospects: Prospect) -> list[Prospect]:
         """``prospects`` added with their keys in one committed unit, as stored."""

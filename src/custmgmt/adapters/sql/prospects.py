@@ -183,8 +183,8 @@ class SqlProspects:
         else:
             one_of_each_kind(keys)  # before anything is written
             with self._s.begin_nested():  # a refused key leaves the row as it was too
+                self._hold({stored.id: keys})  # a held key refused first, as memory does
                 self._update_row(stored)
-                self._hold({stored.id: keys})
         # a prospect never changed has no history row (its row keeps its registration):
         # its first change stores the registration entry, as loaded, with the rest
         known = self._s.scalar(select(func.count()).select_from(ProspectHistoryRow).where(
