@@ -234,12 +234,19 @@ def test_a_re_run_counts_rows_without_identity_keys_as_already_imported(
     assert (other.imported, other.already_imported) == (1, 0)  # no key: not a duplicate
 
 
+def _registered_at(app: custmgmt.CustomerManagement, registration_id: str) -> Prospect:
+    """The prospect registered as ``registration_id``."""
+    (prospect,) = [p for p in app.prospects.list(admin(app), limit=200).items
+                   if p.registration.id == registration_id]
+    return prospect
+
+
 def _release_registered_at(app: custmgmt.CustomerManagement, registration_id: str) -> None:
     """Release to the pool the prospect registered as ``registration_id`` (its keys freed)."""
-    storage = app.followups._ctx.storage
-    with storage.unit_of_work() as uow:
-        (prospect,) = uow.prospects.registered([registration_id]).values()
-        released, _ = prospect.release(reason="lapsed", by="u-admin", at=T0)
+    prospect = _registered_at(app, registration_id)
+    with app.followups._ctx.storage.unit_of_work() as uow:
+        released, _ = uow.prospects.get(prospect.id).release(reason="lapsed", by="u-admin",
+                                                             at=T0)
         uow.prospects.update(released, frozenset())
         uow.commit()
 
@@ -268,9 +275,7 @@ def test_a_re_run_counts_a_stored_line_whatever_its_prospect_holds_now(
     alice = app.principal("u-alice", roles={"salesperson"})
     rows = _numbered_rows(3)
     app.prospects.import_many(alice, rows, import_id="f-1")
-    storage = app.followups._ctx.storage
-    with storage.unit_of_work() as uow:
-        edited = uow.prospects.registered(["f-1:1"])["f-1:1"]
+    edited = _registered_at(app, "f-1:1")
     app.prospects.update_profile(alice, edited.id, phone="13900001111")
     _release_registered_at(app, "f-1:2")
     again = app.prospects.import_many(alice, rows, import_id="f-1")

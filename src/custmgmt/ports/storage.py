@@ -164,10 +164,9 @@ class ProspectRepository(Protocol):
         work sees it). ``domain.prospects.earliest_claim`` picks the one that stands."""
         ...
 
-    def registered(self, registration_ids: Iterable[str]) -> Mapping[str, Prospect]:
-        """The prospect registered under each of ``registration_ids`` that one holds
-        (as this unit of work sees it): how a run again of an import finds the rows an
-        earlier run stored."""
+    def registered(self, registration_ids: Iterable[str]) -> frozenset[str]:
+        """Those of ``registration_ids`` a prospect holds (as this unit of work sees
+        it): how a run again of an import finds the rows an earlier run stored."""
         ...
 
     def get(self, prospect_id: ProspectId) -> Prospect:

@@ -450,7 +450,7 @@ class ProspectImport:
         # rows a run of this import stored, found by their registrations: even those
         # holding no identity key (or none any longer: released to the pool since)
         stored = uow.prospects.registered(self._registration_ids(candidates.lines)) \
-            if self._look_up_holders else {}
+            if self._look_up_holders else frozenset()
         if self._look_up_holders:
             self._look_up_holders = bool(held or stored)
         customers = uow.customers.holders_of(keys)
@@ -484,7 +484,7 @@ class ProspectImport:
         return candidates.take(free)
 
     def _stored_by_earlier_run(
-        self, line: int, holder: Prospect | None, stored: Mapping[str, Prospect]
+        self, line: int, holder: Prospect | None, stored: frozenset[str]
     ) -> bool:
         """Whether a run of this import stored the row of ``line`` before: a prospect is
         registered at that line (whatever it holds now: edited, released; an import id

@@ -304,9 +304,9 @@ class MemoryProspects:
                 and not self.keys.holder_ids(every)
                 and not self.registrations.any_held(registration_ids))
 
-    def registered(self, registration_ids: Iterable[str]) -> dict[str, Prospect]:
-        holders = {r: self.registrations.holder(r) for r in registration_ids}
-        return {r: self.rows.get(h) for r, h in holders.items() if h is not None}
+    def registered(self, registration_ids: Iterable[str]) -> frozenset[str]:
+        holder = self.registrations.holder
+        return frozenset(r for r in registration_ids if holder(r) is not None)
 
     def get(self, prospect_id: ProspectId) -> Prospect:
         return self.rows.get(prospect_id)

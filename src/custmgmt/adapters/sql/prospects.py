@@ -282,14 +282,17 @@ class SqlProspects:
                             found[key] = holder_id
         return self._holders(found)
 
-    def registered(self, registration_ids: Iterable[str]) -> dict[str, Prospect]:
-        """Read from the registration ids' unique index, 512 a statement."""
+    def registered(self, registration_ids: Iterable[str]) -> frozenset[str]:
+        """Read from the registration ids' unique index alone, 512 a statement."""
+        return frozenset(self._by_registration(ProspectRow.registration_id, registration_ids))
+
+    def _by_registration(self, what: Any, registration_ids: Iterable[str]) -> list[Any]:
+        """``what`` (a column, or the row) of the prospects registered under the ids."""
         wanted = list(set(registration_ids))
-        rows = [row for start in range(0, len(wanted), CHUNK)
-                for row in self._s.scalars(select(ProspectRow).where(
+        return [found for start in range(0, len(wanted), CHUNK)
+                for found in self._s.scalars(select(what).where(
                     ProspectRow.registration_id.in_(wanted[start:start + CHUNK]))
                     .execution_options(populate_existing=True))]
-        return {p.registration.id: p for p in self._load(rows)}
 
     def _holders(self, found: Mapping[IdentityKey, str]) -> dict[IdentityKey, Prospect]:
         if not found:
@@ -331,15 +334,13 @@ class SqlProspects:
         twice, raise ClaimConflict naming that registration (the unique index keeps a
         registration id to one prospect). One of ``ours`` stored already is not a claim
         but the same prospect (the caller's ConcurrencyError)."""
-        wanted, own = list(dict.fromkeys(registration_ids)), frozenset(ours)
-        for start in range(0, len(wanted), CHUNK):
-            holders = [row for row in self._s.scalars(select(ProspectRow).where(
-                ProspectRow.registration_id.in_(wanted[start:start + CHUNK]))
-                .order_by(ProspectRow.registered_at, ProspectRow.id)
-                .execution_options(populate_existing=True)) if row.id not in own]
-            if holders:
-                raise self._load(holders[:1])[0].claim_conflict()
-        if batch is not None and len(wanted) < len(registration_ids):
+        own = frozenset(ours)
+        others = [row for row in self._by_registration(ProspectRow, registration_ids)
+                  if row.id not in own]
+        if others:
+            first = min(others, key=lambda row: (row.registered_at, row.id))
+            raise self._load([first])[0].claim_conflict()
+        if batch is not None and len(set(registration_ids)) < len(registration_ids):
             seen: set[str] = set()
             for registration_id in registration_ids:
                 if registration_id in seen:
