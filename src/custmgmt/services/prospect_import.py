@@ -469,7 +469,9 @@ class ProspectImport:
                 holder = _first(mine, held)
                 refused = None if not customers else self._ctx.guard.refused_holder(
                     customers, mine, Purpose.SALES, uow, now)
-            if self._stored_by_earlier_run(line, holder, stored):
+            # stored by a run of this import: its line's registration is held (whatever
+            # the prospect holds now: edited, released; an import id names one input)
+            if self._registration_id(line) in stored:
                 self.already_imported += 1
                 _remember(seen, row_keys, line)  # a later line repeating it is refused
             elif holder is not None:
@@ -482,15 +484,6 @@ class ProspectImport:
                 free.append(n)
                 _remember(seen, row_keys, line)
         return candidates.take(free)
-
-    def _stored_by_earlier_run(
-        self, line: int, holder: Prospect | None, stored: frozenset[str]
-    ) -> bool:
-        """Whether a run of this import stored the row of ``line`` before: a prospect is
-        registered at that line (whatever it holds now: edited, released; an import id
-        names one input), or ``holder``, who holds a key of the row, is."""
-        return self._registration_id(line) in stored or (
-            holder is not None and self._same_row(holder.registration.id, line))
 
     def _write(self, candidates: Candidates) -> list[DomainEvent]:
         attempts, looked_up = 1, False

@@ -167,7 +167,7 @@ class SqlProspects:
         if trail is not None:  # as the plan
             row.update(trail_values(trail_of(stored.id, trail)))
         if not insert_rows(self._s, PROSPECTS, [row], skip_conflicts=True):
-            self._raise_conflict(frozenset((stored.id,)), keys)
+            self._raise_batch_conflict([(stored.id, keys)])
             self._raise_registered([stored.id], [stored.registration.id])
             raise ConcurrencyError(f"prospect {prospect.id!r} already exists")
         insert_rows(self._s, HISTORY, [history_values(stored.id, i, entry)
@@ -221,15 +221,25 @@ class SqlProspects:
             with self._s.begin_nested():
                 driver_insert_columns(self._s, PROSPECTS, prospects)
         except IntegrityError:
-            registrations: dict[str, str] = dict(zip(batch.ids, batch.registration_ids,
-                                                     strict=True))
-            self._raise_batch_conflict(
-                [(pid, batch.keys.row(n)) for n, pid in enumerate(batch.ids)],
-                lambda pid, key: ClaimConflict(batch.owner_id, registrations[pid], batch.at,
-                                               key.kind.value))
-            self._raise_registered(batch.ids, batch.registration_ids, batch)
+            self._raise_batch_refused(batch)
             raise ConcurrencyError("a prospect in the batch already exists") from None
         driver_insert_columns(self._s, HISTORY, history)
+
+    def _raise_batch_refused(self, batch: RegistrationBatch) -> None:
+        """The batch's insert was refused: raise ClaimConflict for a key held or repeated,
+        then for a registration id held or given twice."""
+        registrations: dict[str, str] = dict(zip(batch.ids, batch.registration_ids,
+                                                 strict=True))
+        self._raise_batch_conflict(
+            [(pid, batch.keys.row(n)) for n, pid in enumerate(batch.ids)],
+            lambda pid, key: ClaimConflict(batch.owner_id, registrations[pid], batch.at,
+                                           key.kind.value))
+        self._raise_registered(batch.ids, batch.registration_ids)
+        seen: set[str] = set()
+        for registration_id in batch.registration_ids:
+            if registration_id in seen:
+                raise ClaimConflict(batch.owner_id, registration_id, batch.at)
+            seen.add(registration_id)
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans the look-up of a batch's keys from table statistics. While a
@@ -327,34 +337,18 @@ class SqlProspects:
                     raise self.get(ProspectId(first)).claim_conflict(key)
                 first_with[key] = prospect_id
 
-    def _raise_registered(self, ours: Sequence[str], registration_ids: Sequence[str],
-                          batch: RegistrationBatch | None = None) -> None:
+    def _raise_registered(self, ours: Sequence[str], registration_ids: Sequence[str]) -> None:
         """A write of prospects ``ours`` under ``registration_ids`` was refused: if
-        another stored prospect is registered under one of them, or ``batch`` gives one
-        twice, raise ClaimConflict naming that registration (the unique index keeps a
-        registration id to one prospect). One of ``ours`` stored already is not a claim
-        but the same prospect (the caller's ConcurrencyError)."""
+        another stored prospect is registered under one of them, raise ClaimConflict
+        naming that registration (the unique index keeps a registration id to one
+        prospect). One of ``ours`` stored already is not a claim but the same prospect
+        (the caller's ConcurrencyError)."""
         own = frozenset(ours)
         others = [row for row in self._by_registration(ProspectRow, registration_ids)
                   if row.id not in own]
         if others:
             first = min(others, key=lambda row: (row.registered_at, row.id))
             raise self._load([first])[0].claim_conflict()
-        if batch is not None and len(set(registration_ids)) < len(registration_ids):
-            seen: set[str] = set()
-            for registration_id in registration_ids:
-                if registration_id in seen:
-                    raise ClaimConflict(batch.owner_id, registration_id, batch.at)
-                seen.add(registration_id)
-
-    def _raise_conflict(self, ours: frozenset[str], keys: frozenset[IdentityKey]) -> None:
-        """If a prospect other than those of ``ours`` holds one of ``keys``, raise
-        ClaimConflict."""
-        others = {key: holder for key, holder in self.holders_of(keys).items()
-                  if holder.id not in ours}
-        held = earliest_claim(others)
-        if held is not None:
-            raise held[0].claim_conflict(held[1])
 
     def _hold(self, keys: Mapping[ProspectId, frozenset[IdentityKey]]) -> None:
         """Give each prospect exactly its ``keys``; a unique index refuses one someone else
