@@ -31,6 +31,7 @@ from custmgmt.adapters.sql.driver import (
     FEW_KEYS,
     driver_insert_columns,
     driver_rows,
+    driver_savepoint,
     insert_rows,
 )
 from custmgmt.adapters.sql.followups import first_plan_columns, plan_columns
@@ -218,7 +219,7 @@ class SqlProspects:
         prospects.update(trail_columns(batch))
         # On the driver's cursor: one executemany (SQLite) or COPY (PostgreSQL) per table.
         try:
-            with self._s.begin_nested():
+            with driver_savepoint(self._s):
                 driver_insert_columns(self._s, PROSPECTS, prospects)
         except IntegrityError:
             self._raise_batch_refused(batch)

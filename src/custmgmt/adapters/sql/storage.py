@@ -37,6 +37,7 @@ from custmgmt.adapters.sql.driver import (
     ALONE,
     BEGIN_ON_DRIVER,
     DIALECT,
+    ORM_OPEN,
     Readers,
     commit_on_driver,
     driver_failure,
@@ -244,6 +245,8 @@ class SqlUnitOfWork:
             if storage.serial is not None:
                 _one_at_a_time(session, storage.serial)
             self._orm = session
+            if self._session is not None:
+                self._session.info[ORM_OPEN] = True
         return self._orm
 
     def __getattr__(self, name: str) -> Any:
@@ -279,6 +282,7 @@ class SqlUnitOfWork:
         """Roll back whatever was not committed and give the connection back."""
         assert self._session is not None
         forget_connection(cast(Session, self._session))
+        self._session.info.pop(ORM_OPEN, None)
         session, self._orm = self._orm, None
         joined, self._joined = self._joined, None
         pooled, self._pooled = self._pooled, None

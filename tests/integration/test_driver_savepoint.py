@@ -1,0 +1,39 @@
+"""A refused batch undoes only itself, whether its unit of work reached the database
+through the driver alone (its savepoint sent on the driver's connection) or had
+already made its ORM Session (the savepoint is then the Session's)."""
+
+from __future__ import annotations
+
+import pytest
+
+from custmgmt.adapters.sql.storage import SqlStorage
+from custmgmt.errors import ClaimConflict
+from custmgmt.ports.storage import ProspectQuery
+from custmgmt.testing.builders import batch_of, make_prospect, same_person_as
+from custmgmt.testing.storage_contract import EVERYONE
+
+
+@pytest.mark.parametrize("orm_first", [False, True], ids=["driver alone", "ORM made first"])
+def test_a_refused_batch_leaves_the_rest_of_its_unit_of_work(
+        sql_url: str, orm_first: bool) -> None:
+    storage = SqlStorage(sql_url, migrate=True)
+    try:
+        held = make_prospect(1, owner="u-bob")
+        with storage.unit_of_work() as uow:
+            uow.prospects.add_batch(batch_of([held]))
+            uow.commit()
+        refused = batch_of([make_prospect(2), same_person_as(held, 3)])
+        kept = batch_of([make_prospect(4), make_prospect(5)])
+        with storage.unit_of_work() as uow:
+            if orm_first:
+                uow.orm_session()  # type: ignore[attr-defined]
+            with pytest.raises(ClaimConflict) as raised:
+                uow.prospects.add_batch(refused)
+            assert raised.value.owner_id == "u-bob"
+            uow.prospects.add_batch(kept)  # on PostgreSQL: not an aborted transaction
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            stored = [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))]
+        assert sorted(stored) == sorted([held.id, *kept.ids])
+    finally:
+        storage.close()
