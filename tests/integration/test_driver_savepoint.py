@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from custmgmt.adapters.sql.driver import driver_savepoint
 from custmgmt.adapters.sql.storage import SqlStorage
+from custmgmt.domain.integrity import ChainHead
 from custmgmt.errors import ClaimConflict
 from custmgmt.ports.storage import ProspectQuery
 from custmgmt.testing.builders import batch_of, make_prospect, same_person_as
@@ -35,5 +37,39 @@ def test_a_refused_batch_leaves_the_rest_of_its_unit_of_work(
         with storage.unit_of_work(read_only=True) as uow:
             stored = [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))]
         assert sorted(stored) == sorted([held.id, *kept.ids])
+    finally:
+        storage.close()
+
+
+@pytest.mark.parametrize("orm_first", [False, True], ids=["driver alone", "ORM made first"])
+def test_a_savepoint_undoes_the_driver_statements_inside_it(
+        sql_url: str, orm_first: bool) -> None:
+    """Whichever way the savepoint is taken, it is sent before the block's first
+    statement: a head saved on the driver inside it is undone with the batch refused
+    after it (a Session's own savepoint is otherwise sent only with the first statement
+    through the Session's connection)."""
+    storage = SqlStorage(sql_url, migrate=True)
+    try:
+        held = make_prospect(1, owner="u-bob")
+        with storage.unit_of_work() as uow:
+            uow.prospects.add_batch(batch_of([held]))
+            uow.commit()
+        head = ChainHead(chain="audit:sample", chain_id="s-1", length=1,
+                         head_hash="a" * 64, seal="s" * 64)
+        with storage.unit_of_work() as uow:
+            assert uow.heads.get("audit:sample", "s-1") is None  # begun on the driver
+            if orm_first:
+                uow.orm_session()  # type: ignore[attr-defined]
+            with pytest.raises(ClaimConflict), driver_savepoint(
+                    uow._session):  # type: ignore[attr-defined]
+                uow.heads.save(head)
+                uow.prospects.add_batch(batch_of([same_person_as(held, 2)]))
+            assert uow.heads.get("audit:sample", "s-1") is None
+            uow.prospects.add_batch(batch_of([make_prospect(3)]))
+            uow.commit()
+        with storage.unit_of_work(read_only=True) as uow:
+            assert uow.heads.get("audit:sample", "s-1") is None
+            stored = [p.id for p in uow.prospects.find(ProspectQuery(reach=EVERYONE))]
+        assert sorted(stored) == sorted([held.id, make_prospect(3).id])
     finally:
         storage.close()

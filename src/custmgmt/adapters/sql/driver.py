@@ -232,12 +232,21 @@ def leave_autocommit(driver_connection: Any) -> None:
         driver_connection.autocommit = False
 
 
+def _cursor(connection: Any, dialect: Dialect) -> Any:
+    """A cursor of the driver's ``connection``; a connection lost meanwhile (psycopg
+    refuses a cursor then) as ``driver_failure``, like any error of a statement."""
+    try:
+        return connection.cursor()
+    except dialect.loaded_dbapi.Error as error:
+        raise driver_failure(error) from None
+
+
 def _run(connected: tuple[Any, Dialect], compiled: _Compiled, arguments: Any,
          many: bool = False) -> Any:
     dbapi, dialect = connected
     if dialect.name == "postgresql" and not compiled.read:
         leave_autocommit(dbapi)
-    cursor = dbapi.cursor()
+    cursor = _cursor(dbapi, dialect)
     try:
         if many:
             cursor.executemany(compiled.sql, arguments)
@@ -265,6 +274,7 @@ def driver_savepoint(session: Session) -> Iterator[None]:
     so that one it began and has not sent yet is not sent inside this one."""
     if session.info.get(ORM_OPEN, False):
         with session.begin_nested():
+            session.connection()  # sent now: the driver's statements inside are undone too
             yield
         return
     connection, dialect = _connection(session)
@@ -281,7 +291,7 @@ def driver_savepoint(session: Session) -> Iterator[None]:
 
 
 def _on_driver(connection: Any, dialect: Dialect, sql: str) -> None:
-    cursor = connection.cursor()
+    cursor = _cursor(connection, dialect)
     try:
         cursor.execute(sql)
     except dialect.loaded_dbapi.Error as error:
@@ -709,7 +719,7 @@ def driver_insert_columns(
     sql, plan, copy = _insert_plan(dialect, table, tuple(columns))
     if copy:
         leave_autocommit(connection)
-    cursor: Any = connection.cursor()
+    cursor = _cursor(connection, dialect)
     dbapi = dialect.loaded_dbapi
     try:
         if copy:
@@ -737,7 +747,7 @@ def driver_key_holders(
     connection, dialect = _bulk_connection(session)
     name = dialect.identifier_preparer.format_table(table)
     found: list[tuple[str, str]] = []
-    cursor: Any = connection.cursor()
+    cursor = _cursor(connection, dialect)
     try:
         for start in range(0, len(values), 500):
             chunk = list(values[start:start + 500])
