@@ -271,7 +271,8 @@ def driver_savepoint(session: Session) -> Iterator[None]:
     Session for it (its bookkeeping, made and closed for one savepoint, cost an import
     about 2% of its time). Nothing written through the ORM may happen inside. If the
     unit has made its ORM Session, the savepoint is the Session's (``begin_nested``),
-    so that one it began and has not sent yet is not sent inside this one."""
+    so that one the Session began and has not sent yet is not sent inside this one;
+    it is sent at once, before the block's first statement on the driver."""
     if session.info.get(ORM_OPEN, False):
         with session.begin_nested():
             session.connection()  # sent now: the driver's statements inside are undone too
