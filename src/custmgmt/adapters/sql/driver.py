@@ -178,9 +178,15 @@ def _connection(session: Session) -> tuple[Any, Dialect]:
     return cached
 
 
-ORM_OPEN = "custmgmt_orm_open"
-"""``Session.info`` key, set while a unit of work's ORM Session is made: a savepoint it
-began (``begin_nested``) is only sent with its first statement through it."""
+ORM_MADE = "custmgmt_orm_made"
+"""``Session.info`` key of a unit of work: a function telling whether the unit has made
+its ORM Session. A savepoint that Session began (``begin_nested``) is only sent with its
+first statement through it."""
+
+
+def _orm_made(session: Session) -> bool:
+    made: Callable[[], bool] | None = session.info.get(ORM_MADE)
+    return made is not None and made()
 
 
 def _bulk_connection(session: Session) -> tuple[Any, Dialect]:
@@ -188,7 +194,7 @@ def _bulk_connection(session: Session) -> tuple[Any, Dialect]:
     if the unit has made one (its connection sends a savepoint it began and has not sent
     yet, so that a failure inside rolls back to it), else the driver's
     (:func:`_connection`: no ORM Session is made for it)."""
-    if session.info.get(ORM_OPEN, False):
+    if _orm_made(session):
         connection = session.connection()
         return connection.connection.driver_connection, connection.dialect
     return _connection(session)
@@ -273,7 +279,7 @@ def driver_savepoint(session: Session) -> Iterator[None]:
     unit has made its ORM Session, the savepoint is the Session's (``begin_nested``),
     so that one the Session began and has not sent yet is not sent inside this one;
     it is sent at once, before the block's first statement on the driver."""
-    if session.info.get(ORM_OPEN, False):
+    if _orm_made(session):
         with session.begin_nested():
             session.connection()  # sent now: the driver's statements inside are undone too
             yield

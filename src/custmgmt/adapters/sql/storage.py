@@ -37,7 +37,7 @@ from custmgmt.adapters.sql.driver import (
     ALONE,
     BEGIN_ON_DRIVER,
     DIALECT,
-    ORM_OPEN,
+    ORM_MADE,
     Readers,
     commit_on_driver,
     driver_failure,
@@ -193,6 +193,7 @@ class SqlUnitOfWork:
             session.info[BEGIN_ON_DRIVER] = self._begin_on_driver
         if self.read_only:  # a unit whose only statement is one read may run it alone
             session.info[ALONE] = self._alone
+        session.info[ORM_MADE] = self._orm_made
         self._session = session
         return self
 
@@ -202,6 +203,10 @@ class SqlUnitOfWork:
         if self._orm is not None or self._pooled is not None:
             return None
         return self._storage.readers
+
+    def _orm_made(self) -> bool:
+        """Whether this unit has made its ORM Session (``driver.ORM_MADE``)."""
+        return self._orm is not None
 
     def _begin_on_driver(self) -> tuple[Any, Any]:
         """Begin the transaction on a pooled DBAPI connection (or, if the ORM Session
@@ -245,8 +250,6 @@ class SqlUnitOfWork:
             if storage.serial is not None:
                 _one_at_a_time(session, storage.serial)
             self._orm = session
-            if self._session is not None:
-                self._session.info[ORM_OPEN] = True
         return self._orm
 
     def __getattr__(self, name: str) -> Any:
@@ -282,7 +285,6 @@ class SqlUnitOfWork:
         """Roll back whatever was not committed and give the connection back."""
         assert self._session is not None
         forget_connection(cast(Session, self._session))
-        self._session.info.pop(ORM_OPEN, None)
         session, self._orm = self._orm, None
         joined, self._joined = self._joined, None
         pooled, self._pooled = self._pooled, None
