@@ -2,6 +2,7 @@
 
     python benchmarks/paired_import.py --base 6248738 [--rows 10000] [--rounds 5]
                                        [--batch-size N] [--start-postgresql]
+                                       [--layout integer-id|integer-id-narrow|...]
 
 The base commit is checked out into a temporary git worktree (removed after); each
 import runs in a process of its own, on a new database, with the checkout's own
@@ -14,6 +15,11 @@ wall clock the CPU time each import's process spent (``process_time``: the calle
 thread and the import's writer thread) and, on the throw-away PostgreSQL server,
 the CPU time its server processes spent on the import's database: on a busy
 machine the wall clock swings more than a change moves it, the CPU times less.
+
+With ``--layout L`` (SQLite), this checkout's side imports into a prospects table
+rebuilt in layout ``L`` (``table_layouts.py``) before the import: what a table design
+would buy ``import_many`` end to end (``--base HEAD`` compares it with today's table
+and the same code).
 """
 
 from __future__ import annotations
@@ -30,12 +36,19 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from table_layouts import LAYOUTS
+
 HERE = Path(__file__).resolve().parent.parent
 CHILD = """
 import os, sys, time
 sys.path.insert(0, "benchmarks")
 import custmgmt, import_prospects
-count, url, size = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+count, url, size, layout = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+if layout:  # this checkout's side of --layout: the tables rebuilt before the import
+    import table_layouts
+    with custmgmt.open(url, migrate=True):
+        pass
+    table_layouts.rebuild(url.removeprefix("sqlite:///"), layout[0])
 with custmgmt.open(url, migrate=True) as app:
     alice = app.principal("u-alice", roles={"salesperson"})
     given = {} if size == "default" else {"batch_size": int(size)}
@@ -51,11 +64,13 @@ Times = tuple[float, float, float | None]
 """An import's wall clock, its process's CPU and its server's CPU (None: not known)."""
 
 
-def one_import(root: Path, rows: int, url: str, batch_size: str, env: dict[str, str]
-               ) -> Times:
-    """What ``import_many`` of ``rows`` took with the checkout at ``root``."""
+def one_import(root: Path, rows: int, url: str, batch_size: str, env: dict[str, str],
+               layout: str | None = None) -> Times:
+    """What ``import_many`` of ``rows`` took with the checkout at ``root`` (into a table of
+    ``layout``, ``table_layouts.py``, if given)."""
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(rows), url, batch_size], cwd=root, capture_output=True,
+        [sys.executable, "-c", CHILD, str(rows), url, batch_size, *([layout] if layout else [])],
+        cwd=root, capture_output=True,
         text=True, env={"PYTHONPATH": str(root / "src"), "PATH": "/usr/bin:/bin", **env},
         check=False)
     if done.returncode:
@@ -69,12 +84,14 @@ def next_sqlite_url(files: Iterator[Path]) -> str:
 
 
 def measure(sides: dict[str, Path], rows: int, rounds: int, batch_size: str,
-            new_url: Callable[[], str], env: dict[str, str]) -> dict[str, list[Times]]:
+            new_url: Callable[[], str], env: dict[str, str], layout: str | None = None,
+            ) -> dict[str, list[Times]]:
     times: dict[str, list[Times]] = {side: [] for side in sides}
     for n in range(rounds):
         order = list(sides) if n % 2 else list(reversed(sides))
         for side in order:
-            times[side].append(one_import(sides[side], rows, new_url(), batch_size, env))
+            times[side].append(one_import(sides[side], rows, new_url(), batch_size, env,
+                                          layout if side == "this" else None))
     return times
 
 
@@ -101,7 +118,12 @@ def main() -> None:
                         help="rows a batch on both sides (default: each side's own)")
     parser.add_argument("--start-postgresql", action="store_true",
                         help="start a throwaway PostgreSQL server (initdb/pg_ctl on PATH)")
+    parser.add_argument("--layout", choices=LAYOUTS,
+                        help="SQLite: this checkout imports into the prospects table "
+                             "rebuilt in this layout (benchmarks/table_layouts.py)")
     args = parser.parse_args()
+    if args.layout and args.start_postgresql:
+        parser.error("--layout is for SQLite only")
     folder = Path(tempfile.mkdtemp(prefix="custmgmt-paired-"))
     base = folder / "base"
     subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base],
@@ -124,13 +146,15 @@ def main() -> None:
                 new_url = functools.partial(next_sqlite_url, files)
                 where = "SQLite file"
             times = measure({"base": base, "this": HERE}, args.rows, args.rounds,
-                            args.batch_size, new_url, env)
+                            args.batch_size, new_url, env, args.layout)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE,
                        check=False)
         # with the databases: a run of ten 100k-row imports on SQLite leaves 1.2 GB
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"{where}, import_many of {args.rows:,} rows, {args.rounds} interleaved rounds")
+    print(f"{where}, import_many of {args.rows:,} rows, {args.rounds} interleaved rounds"
+          + (f"; this checkout's prospects table in layout {args.layout}" if args.layout
+             else ""))
     report(times, lambda side: f"base {args.base}" if side == "base" else "this checkout")
 
 
