@@ -10,7 +10,8 @@ import runs in a process of its own, on a new database, with the checkout's own
 input rows), timing ``import_many`` alone: with ``--batch-size N`` on both sides, else
 each with its own default. The two sides alternate
 round by round, so that both meet the same neighbours on a shared machine; prints
-each side's times, their medians and the ratio this checkout / base, and beside the
+each side's times, their medians and the ratio this checkout / base (of the medians,
+and round by round: the two imports of a round met the same neighbours), and beside the
 wall clock the CPU time each import's process spent (``process_time``: the caller's
 thread and the import's writer thread) and, on the throw-away PostgreSQL server,
 the CPU time its server processes spent on the import's database: on a busy
@@ -19,7 +20,8 @@ machine the wall clock swings more than a change moves it, the CPU times less.
 With ``--layout L`` (SQLite), this checkout's side imports into a prospects table
 rebuilt in layout ``L`` (``table_layouts.py``) before the import: what a table design
 would buy ``import_many`` end to end (``--base HEAD`` compares it with today's table
-and the same code).
+and the same code). Both sides then migrate the new database and close it before the
+import, so that both start from a file the migration has left alike.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ import os, sys, time
 sys.path.insert(0, "benchmarks")
 import custmgmt, import_prospects
 count, url, size, layout = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
-if layout:  # this checkout's side of --layout: the tables rebuilt before the import
-    import table_layouts
+if layout:  # --layout: migrated and closed first on both sides; this side's tables rebuilt
     with custmgmt.open(url, migrate=True):
         pass
-    table_layouts.rebuild(url.removeprefix("sqlite:///"), layout[0])
+    if layout[0] != "today":
+        import table_layouts
+        table_layouts.rebuild(url.removeprefix("sqlite:///"), layout[0])
 with custmgmt.open(url, migrate=True) as app:
     alice = app.principal("u-alice", roles={"salesperson"})
     given = {} if size == "default" else {"batch_size": int(size)}
@@ -90,8 +93,9 @@ def measure(sides: dict[str, Path], rows: int, rounds: int, batch_size: str,
     for n in range(rounds):
         order = list(sides) if n % 2 else list(reversed(sides))
         for side in order:
+            side_layout = None if layout is None else layout if side == "this" else "today"
             times[side].append(one_import(sides[side], rows, new_url(), batch_size, env,
-                                          layout if side == "this" else None))
+                                          side_layout))
     return times
 
 
@@ -106,7 +110,11 @@ def report(times: dict[str, list[Times]], label: Callable[[str], str]) -> None:
         for side, values in found.items():
             print(f"    {label(side):22} median {medians[side]:8.3f} s   "
                   f"({', '.join(f'{t:.3f}' for t in values)})")
-        print(f"    this / base: {medians['this'] / medians['base']:.3f}")
+        rounds = [this / base for base, this in zip(found["base"], found["this"], strict=True)]
+        print(f"    this / base: {medians['this'] / medians['base']:.3f} (the medians); "
+              f"round by round: median {statistics.median(rounds):.3f}, "
+              f"{min(rounds):.3f}-{max(rounds):.3f}, this side faster in "
+              f"{sum(r < 1 for r in rounds)} of {len(rounds)}")
 
 
 def main() -> None:

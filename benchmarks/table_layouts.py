@@ -31,6 +31,9 @@ from pathlib import Path
 PROSPECTS = "custmgmt_prospects"
 REFERRING = ("custmgmt_prospect_history", "custmgmt_followups")
 LAYOUTS = ("integer-id", "integer-id-narrow", "key64", "integer-id-narrow-key64")
+NARROWED = ("ix_custmgmt_prospects_registered", "ix_custmgmt_prospects_owner_due",
+            "ix_custmgmt_prospects_team_due")
+"""The indexes that hold the text id, which the narrow layouts take it out of."""
 _FOREIGN_KEY = re.compile(
     r",\s*CONSTRAINT \w+ FOREIGN KEY\(prospect_id\) REFERENCES custmgmt_prospects \(id\)"
     r"(?: ON DELETE CASCADE)?")
@@ -47,12 +50,20 @@ def _table(sql: str, layout: str) -> str:
         return sql
     sql = _replaced(sql, "\n\tid VARCHAR(100) NOT NULL,",
                     "\n\tpk INTEGER PRIMARY KEY,\n\tid VARCHAR(100) NOT NULL,")
-    return re.sub(r"CONSTRAINT pk_custmgmt_prospects PRIMARY KEY \(id\),\s*", "", sql)
+    sql, found = re.subn(r"CONSTRAINT pk_custmgmt_prospects PRIMARY KEY \(id\),\s*", "", sql)
+    if found != 1:
+        raise SystemExit("today's schema has changed: the prospects' primary key not found")
+    return sql
+
+
+def _name(index_sql: str) -> str:
+    return index_sql.split(" ON ", maxsplit=1)[0].rsplit(" ", 1)[-1]
 
 
 def _index(sql: str, layout: str) -> str:
-    if "-narrow" in layout:  # the due lists' and the registration order's indexes
-        sql = sql.replace(", id,", ",").replace(", id)", ")")
+    if "-narrow" in layout and _name(sql) in NARROWED:
+        old = ", id)" if sql.endswith(", id)") else ", id,"
+        sql = _replaced(sql, old, old.replace(", id", ""))
     if "key64" in layout and "substr(" in sql:
         sql = _replaced(sql, ", 1, 17)", ", 1, 9)")
     return sql
@@ -78,6 +89,8 @@ def rebuild(path: Path, layout: str) -> None:
                 "AND sql IS NOT NULL", (table,))]
             if table == PROSPECTS:
                 sql, indexes = _table(sql, layout), [_index(i, layout) for i in indexes]
+                if "-narrow" in layout and not set(NARROWED) <= set(map(_name, indexes)):
+                    raise SystemExit("today's schema has changed: an index to narrow is gone")
             else:
                 sql = _FOREIGN_KEY.sub("", sql)
                 if "REFERENCES custmgmt_prospects" in sql:
