@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
 
 import custmgmt
 from custmgmt.adapters.sql.storage import SQLITE_CACHE_KIB, SQLITE_PAGE_SIZE
 from custmgmt.adapters.system import FixedClock
+from custmgmt.errors import StorageError
 from tests.conftest import START
 from tests.helpers import in_threads, register_numbered
 
@@ -163,3 +165,30 @@ def test_a_writer_still_waits_for_the_write_lock_and_then_writes(
         thread.join(timeout=20)
         assert done.is_set()
         assert len(app.prospects.mine(alice).items) == 6
+
+
+def test_a_writer_that_waited_out_the_lock_is_refused_and_writes_later(
+    database: tuple[str, Path],
+) -> None:
+    url, path = database
+
+    def short_wait(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout = 50")  # not the 30 s default
+
+    event.listen(Engine, "connect", short_wait)
+    try:
+        with custmgmt.open(url, clock=FixedClock(START)) as app:
+            alice = app.get_principal("u-alice")
+            assert alice is not None
+            writer = _held_write_lock(path)
+            try:
+                with pytest.raises(StorageError):
+                    register_numbered(app, alice, 6)
+            finally:
+                writer.rollback()
+                writer.close()
+            assert len(app.prospects.mine(alice).items) == 5  # the refused call left nothing
+            register_numbered(app, alice, 6)  # its connection went back whole: writes go on
+            assert len(app.prospects.mine(alice).items) == 6
+    finally:
+        event.remove(Engine, "connect", short_wait)

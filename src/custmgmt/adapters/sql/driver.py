@@ -287,17 +287,19 @@ def driver_savepoint(session: Session) -> Iterator[None]:
     connection, dialect = _connection(session)
     if dialect.name == "postgresql":
         leave_autocommit(connection)
-    _on_driver(connection, dialect, f"SAVEPOINT {SAVEPOINT}")
+    run_on_driver(connection, dialect, f"SAVEPOINT {SAVEPOINT}")
     try:
         yield
     except BaseException:
-        _on_driver(connection, dialect, f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
-        _on_driver(connection, dialect, f"RELEASE SAVEPOINT {SAVEPOINT}")
+        run_on_driver(connection, dialect, f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
+        run_on_driver(connection, dialect, f"RELEASE SAVEPOINT {SAVEPOINT}")
         raise
-    _on_driver(connection, dialect, f"RELEASE SAVEPOINT {SAVEPOINT}")
+    run_on_driver(connection, dialect, f"RELEASE SAVEPOINT {SAVEPOINT}")
 
 
-def _on_driver(connection: Any, dialect: Dialect, sql: str) -> None:
+def run_on_driver(connection: Any, dialect: Dialect, sql: str) -> None:
+    """Run ``sql`` (a transaction or savepoint command, no rows) on the driver's
+    ``connection``; a driver error as ``driver_failure``."""
     cursor = _cursor(connection, dialect)
     try:
         cursor.execute(sql)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -44,6 +43,7 @@ from custmgmt.adapters.sql.driver import (
     forget_connection,
     is_read,
     leave_autocommit,
+    run_on_driver,
 )
 from custmgmt.adapters.sql.followups import SqlClosedMonths, SqlFollowUps, SqlPlans
 from custmgmt.adapters.sql.marketing import SqlCampaigns, SqlMarketing
@@ -223,14 +223,11 @@ class SqlUnitOfWork:
         except dialect.loaded_dbapi.Error as error:
             raise driver_failure(error) from None
         if dialect.name == "sqlite":
-            cursor = pooled.cursor()
             try:
-                cursor.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
-            except sqlite3.Error as error:  # e.g. still locked after the busy timeout
+                run_on_driver(pooled, dialect, "BEGIN" if self.read_only else "BEGIN IMMEDIATE")
+            except CustmgmtError:  # e.g. still locked after the busy timeout
                 pooled.close()
-                raise driver_failure(error) from None
-            finally:
-                cursor.close()
+                raise
         # PostgreSQL (autocommit off) begins with the first statement
         self._pooled = pooled
         return pooled.dbapi_connection, dialect
@@ -396,13 +393,8 @@ def _sqlite_transactions(engine: Engine, in_memory: bool) -> None:
             return
         read_only = options.get(READ_ONLY, False)
         # on the driver: a statement through SQLAlchemy cost as much as a short query
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
-        except sqlite3.Error as error:  # e.g. still locked after the busy timeout
-            raise driver_failure(error) from None
-        finally:
-            cursor.close()
+        run_on_driver(connection.connection, connection.dialect,
+                      "BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _begin_on_write(engine: Engine) -> None:
