@@ -20,6 +20,9 @@ custmgmt supports.
   of each seal (9 bytes) instead of 128 bits (17 bytes); the width step 3's integer keys
   would give the entries (``docs/plugins.md`` asks for at least 128 bits).
 - ``integer-id-narrow-key64``: both.
+- ``without-rowid``: today's table ``WITHOUT ROWID``, clustered on its text id (no
+  rowid B-tree beside the primary key's); every secondary index then ends in the text
+  id instead of a rowid.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from pathlib import Path
 
 PROSPECTS = "custmgmt_prospects"
 REFERRING = ("custmgmt_prospect_history", "custmgmt_followups")
-LAYOUTS = ("integer-id", "integer-id-narrow", "key64", "integer-id-narrow-key64")
+LAYOUTS = ("integer-id", "integer-id-narrow", "key64", "integer-id-narrow-key64",
+           "without-rowid")
 NARROWED = ("ix_custmgmt_prospects_registered", "ix_custmgmt_prospects_owner_due",
             "ix_custmgmt_prospects_team_due")
 """The indexes that hold the text id, which the narrow layouts take it out of."""
@@ -46,6 +50,10 @@ def _replaced(sql: str, old: str, new: str) -> str:
 
 
 def _table(sql: str, layout: str) -> str:
+    if layout == "without-rowid":
+        if not sql.rstrip().endswith(")"):
+            raise SystemExit("today's schema has changed: the prospects' table not found")
+        return f"{sql.rstrip()} WITHOUT ROWID"
     if not layout.startswith("integer-id"):
         return sql
     sql = _replaced(sql, "\n\tid VARCHAR(100) NOT NULL,",
