@@ -22,7 +22,7 @@ from custmgmt.domain.common import (
     RegistrationId,
 )
 from custmgmt.domain.followups import DefaultCadencePolicy, FollowUpPlan, derive_plan
-from custmgmt.domain.grading import DefaultGradingPolicy, Grade, Willingness
+from custmgmt.domain.grading import DefaultGradingPolicy, Grade, Willingness, asked_grade
 from custmgmt.domain.prospects import (
     ChangeKind,
     HistoryEntry,
@@ -88,9 +88,8 @@ def _checked_register(**kw: object) -> tuple[Prospect, tuple[ProspectRegistered,
     """What ``Prospect.register`` did before it checked its inputs once: every record
     built by its validating constructor (a grade that is not a ``Grade`` refused first,
     and the registration's fields named by the arguments they came from)."""
-    grade = kw["policy"].grade(kw["willingness"], kw["potential_value"])  # type: ignore[attr-defined]
-    if not isinstance(grade, Grade):
-        raise ValidationError("grade", f"must be a Grade, not {type(grade).__name__}")
+    # the policy asked as the library asks a plugin's (its failure refused by field)
+    grade = asked_grade(kw["policy"], kw["willingness"], kw["potential_value"])  # type: ignore[arg-type]
     try:
         registration = Registration(id=kw["registration_id"], by=kw["owner_id"], at=kw["at"])  # type: ignore[arg-type]
     except ValidationError as error:

@@ -34,7 +34,13 @@ from custmgmt.domain.validation import (
     text,
     unchecked,
 )
-from custmgmt.errors import ConcurrencyError, FieldError, InvalidTransition, ValidationError
+from custmgmt.errors import (
+    ConcurrencyError,
+    CustmgmtError,
+    FieldError,
+    InvalidTransition,
+    ValidationError,
+)
 
 
 class Channel(enum.Enum):
@@ -84,6 +90,30 @@ def ordered_cadence_days(value: object) -> FrozenMap[Grade, int]:
 
 MAX_DAYS = 3650
 """No interval (cadence, protection window, cool-down) is longer than ten years."""
+
+
+def asked_interval(policy: CadencePolicy, grade: Grade, stage: Stage) -> int:
+    """The days ``policy`` puts between follow-ups of a prospect of ``grade`` in ``stage``:
+    a whole number from 1 to ``MAX_DAYS``, as a configured cadence's are. A policy may be
+    a plugin's, which may answer anything or fail in any way: another answer, or an
+    exception it raises (other than custmgmt's own), is ``ValidationError`` naming the
+    field ``interval`` (and of an exception its type alone)."""
+    try:
+        answer = policy.interval(grade, stage)
+    except CustmgmtError:
+        raise
+    except Exception as error:
+        raise ValidationError("interval", f"the cadence policy failed "
+                              f"({type(error).__name__})") from None
+    if type(answer) is not int:  # (a bool is no number of days; an int subclass is read)
+        if isinstance(answer, bool) or not isinstance(answer, int):
+            raise ValidationError("interval", f"must be a whole number of days from 1 to "
+                                  f"{MAX_DAYS}, not {type(answer).__name__}")
+        answer = int.__index__(answer)
+    if not 1 <= answer <= MAX_DAYS:
+        raise ValidationError("interval", f"must be a whole number of days from 1 to "
+                              f"{MAX_DAYS}")
+    return answer
 
 
 def cadence_days(value: object, field_name: str = "cadence_days") -> FrozenMap[Grade, int]:
@@ -149,7 +179,7 @@ class FollowUpPlan:
 
     def by_cadence(self, policy: CadencePolicy, after: date) -> date:
         """When the cadence alone would have the next follow-up after ``after``."""
-        return after + timedelta(days=policy.interval(self.grade, self.stage))
+        return after + timedelta(days=asked_interval(policy, self.grade, self.stage))
 
 
 def days_late(next_due: date, on: date) -> int:
@@ -197,7 +227,8 @@ def derive_plan(
     anchor = today if restart or previous is None else previous.anchor
     regraded = previous is not None and previous.grade is not prospect.grade
     override = None if restart or regraded or previous is None else previous.override
-    by_cadence = anchor + timedelta(days=policy.interval(prospect.grade, prospect.stage))
+    by_cadence = anchor + timedelta(days=asked_interval(policy, prospect.grade,
+                                                        prospect.stage))
     if override is not None and override > by_cadence:
         override = None
     next_due = override or by_cadence
@@ -266,16 +297,13 @@ def plans_of(batch: RegistrationBatch) -> list[FollowUpPlan]:
 def _first_due(grades: Sequence[Grade], policy: CadencePolicy, today: date) -> list[date]:
     """Each row's first due date: ``today`` and its grade's interval at the first stage."""
     stage = FIRST_STAGE
-    interval = policy.interval
-    due_after: dict[object, date] = {}  # by the interval's answer (a few distinct days)
+    due_after: dict[int, date] = {}  # by the interval (a few distinct days)
     dates = []
     for grade in grades:
-        days = interval(grade, stage)
-        due = due_after.get(days) if type(days) is int else None
+        days = asked_interval(policy, grade, stage)  # a row's own question, answer checked
+        due = due_after.get(days)
         if due is None:
-            due = today + timedelta(days=days)
-            if type(days) is int:
-                due_after[days] = due
+            due = due_after[days] = today + timedelta(days=days)
         dates.append(due)
     return dates
 

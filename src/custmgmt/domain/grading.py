@@ -8,7 +8,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.common import Money, non_negative_money
 from custmgmt.domain.enums import Choice
-from custmgmt.errors import ValidationError
+from custmgmt.errors import CustmgmtError, ValidationError
 
 
 class Grade(Choice):
@@ -44,6 +44,22 @@ def policy_grade(answer: object) -> Grade:
     if not isinstance(answer, Grade):
         raise ValidationError("grade", f"must be a Grade, not {type(answer).__name__}")
     return answer
+
+
+def asked_grade(policy: GradingPolicy, willingness: Willingness, potential_value: Money
+                ) -> Grade:
+    """What ``policy`` grades a prospect of ``willingness`` and ``potential_value``, checked
+    by ``policy_grade``. A policy may be a plugin's, which may fail in any way: an
+    exception it raises (other than custmgmt's own) is ``ValidationError`` naming the
+    field ``grade`` and the exception's type alone (its message may quote the input)."""
+    try:
+        answer = policy.grade(willingness, potential_value)
+    except CustmgmtError:
+        raise
+    except Exception as error:
+        raise ValidationError("grade", f"the grading policy failed "
+                              f"({type(error).__name__})") from None
+    return policy_grade(answer)
 
 
 _BY_WILLINGNESS = {

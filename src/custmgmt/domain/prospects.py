@@ -32,6 +32,7 @@ from custmgmt.domain.grading import (
     Grade,
     GradingPolicy,
     Willingness,
+    asked_grade,
     policy_grade,
 )
 from custmgmt.domain.identity import IdentityKey, KeyKind, KeyRing
@@ -207,7 +208,8 @@ class Prospect:
     ) -> Changed:
         return register_graded(
             id=id, registration_id=registration_id, profile=profile, willingness=willingness,
-            potential_value=potential_value, grade=policy.grade(willingness, potential_value),
+            potential_value=potential_value,
+            grade=asked_grade(policy, willingness, potential_value),
             owner_id=owner_id, owner_team=owner_team, at=at, cls=cls)
 
     def _regrade(
@@ -249,8 +251,8 @@ class Prospect:
         if not what:
             return self, ()
         return moved._regrade(
-            policy.grade(will, value), by=by, at=at, reason="; ".join(what), manual=False
-        )
+            asked_grade(policy, will, value), by=by, at=at, reason="; ".join(what),
+            manual=False)
 
     def override_grade(self, grade: Grade, *, reason: str | None, by: str, at: datetime) -> Changed:
         """A person sets the grade by hand; the policy cannot know everything, but say why."""

@@ -93,7 +93,9 @@ def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
     """Return the grading policy to use, or None to leave the choice to others.
 
     One answer: the first plugin returning a policy wins; the built-in default
-    policy is registered to answer last.
+    policy is registered to answer last. The policy's ``grade(willingness,
+    potential_value)`` must answer a ``Grade``; another answer, or an exception it
+    raises, is ``ValidationError`` (field ``grade``) for the call that asked.
     """
 
 
@@ -104,7 +106,10 @@ def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
     The policy's ``interval(grade, stage)`` gets the prospect's grade and pipeline stage
     (CONTRACT_SIGNED: a won prospect, a customer on maintenance). One answer: the first
     plugin returning a policy wins; the built-in default (``Settings.cadence_days``:
-    A 7, B 14, C 30, D 90 days; ``Settings.maintenance_days``: 30) answers last.
+    A 7, B 14, C 30, D 90 days; ``Settings.maintenance_days``: 30) answers last. The
+    answer must be a whole number of days from 1 to 3650; another answer, or an
+    exception it raises, is ``ValidationError`` (field ``interval``) for the call that
+    asked.
     """
 
 

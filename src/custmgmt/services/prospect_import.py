@@ -17,7 +17,7 @@ from attrs import frozen
 from custmgmt.domain.audit import IMPORT_KIND, AuditEntry, import_entry
 from custmgmt.domain.common import DomainEvent, Money, ProspectId, RegistrationId
 from custmgmt.domain.customers import Purpose
-from custmgmt.domain.grading import policy_grade
+from custmgmt.domain.grading import asked_grade
 from custmgmt.domain.identity import KeyKind
 from custmgmt.domain.integrity import ChainHead, audit_chain
 from custmgmt.domain.prospects import (
@@ -381,10 +381,10 @@ class ProspectImport:
 
     def _grade(self, line: int, willingness: Willingness, value: Money) -> Grade | None:
         """The policy's grade of a row; None (the row reported) if the policy refuses it:
-        a value it refuses (another currency), or a plugin's answer that is no Grade, is
-        this row's fault, refused here, not by the batch's write."""
+        a value it refuses (another currency), or a plugin's answer that is no Grade (or
+        its failure), is this row's fault, refused here, not by the batch's write."""
         try:
-            return policy_grade(self._policy.grade(willingness, value))
+            return asked_grade(self._policy, willingness, value)
         except CustmgmtError as error:
             self._reject_for(line, error)
             return None
