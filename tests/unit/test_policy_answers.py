@@ -12,7 +12,7 @@ import pytest
 
 import custmgmt
 from custmgmt import Grade, Stage, Willingness
-from custmgmt.errors import ValidationError
+from custmgmt.errors import ClaimConflict, ConcurrencyError, StorageError, ValidationError
 from custmgmt.plugins import hookimpl
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -27,12 +27,38 @@ def _fails() -> object:
     raise RuntimeError(f"no cadence for {PHONE}")  # a message that quotes the input
 
 
+def _fails_as_storage() -> object:
+    raise StorageError(f"no cadence for {PHONE}")  # custmgmt's own, not the plugin's to raise
+
+
+class _ClaimsToBeInt:
+    """An answer whose ``__class__`` lies (``isinstance`` believes it)."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return int
+
+
+class _ClaimsToBeGrade:
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return Grade
+
+
+class _ClassRaises:
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise ValueError(PHONE)
+
+
 BAD_INTERVALS: list[Callable[[], object]] = [
     lambda: "7", lambda: 7.0, lambda: 3.5, lambda: True, lambda: None, lambda: 0,
-    lambda: -1, lambda: 3651, lambda: 10**9, lambda: 2**70, _fails,
+    lambda: -1, lambda: 3651, lambda: 10**9, lambda: 2**70, _ClaimsToBeInt, _ClassRaises,
+    _fails, _fails_as_storage,
 ]
 IDS = ["text", "float", "fraction", "bool", "none", "zero", "negative", "over-ten-years",
-       "overflowing-timedelta", "overflowing-int", "raises"]
+       "overflowing-timedelta", "overflowing-int", "class-lies", "class-raises", "raises",
+       "raises-storage-error"]
 
 
 class Cadence:
@@ -80,6 +106,9 @@ def _refused(field: str, call: Callable[[], object]) -> ValidationError:
         call()
     assert raised.value.field == field
     assert PHONE not in str(raised.value)
+    # nothing of the plugin's exception chained to it (a logged traceback would show it)
+    assert raised.value.__cause__ is None
+    assert raised.value.__context__ is None or raised.value.__suppress_context__
     return raised.value
 
 
@@ -104,10 +133,12 @@ def test_a_bad_interval_for_the_next_stage_refuses_the_advance(
         prospect = _register(app, alice)
         app.followups.record(alice, prospect.id, channel="phone", summary="needs known")
         before = app.prospects.get(alice, prospect.id), app.followups.plan(alice, prospect.id)
+        trail = app.prospects.audit_trail(alice, prospect.id)
         _refused("interval",
                  lambda: app.prospects.advance(alice, prospect.id, to=Stage.PROPOSAL))
         after = app.prospects.get(alice, prospect.id), app.followups.plan(alice, prospect.id)
         assert after == before
+        assert app.prospects.audit_trail(alice, prospect.id) == trail
 
 
 @pytest.mark.parametrize("answer", BAD_INTERVALS, ids=IDS)
@@ -125,6 +156,127 @@ def test_a_bad_interval_refuses_a_follow_up_recording_nothing(
         assert app.followups.plan(alice, prospect.id) == plan
 
 
+class Answers:
+    """A cadence answering ``answers`` in turn (then the last again), counting calls."""
+
+    def __init__(self, *answers: object) -> None:
+        self.answers, self.calls = list(answers), 0
+
+    @hookimpl
+    def custmgmt_cadence_policy(self, settings: object) -> Answers:
+        return self
+
+    def interval(self, grade: Grade, stage: Stage) -> object:
+        self.calls += 1
+        return self.answers[min(self.calls, len(self.answers)) - 1]
+
+
+def _rows(count: int) -> list[dict[str, str]]:
+    return [{"name": f"Person {n}", "phone": f"1390000{n:04d}", "willingness": "clear",
+             "potential_value": "1"} for n in range(count)]
+
+
+@pytest.mark.parametrize("days", [1, 3650])
+def test_the_bounds_of_an_interval_are_answers(storage_url: str, days: int) -> None:
+    with _open(storage_url, Answers(days)) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        plan = app.followups.plan(alice, _register(app, alice).id)
+        assert plan is not None and (plan.next_due - START.date()).days == days
+
+
+def test_an_import_asks_the_cadence_for_each_row(storage_url: str) -> None:
+    cadence = Answers(7, 8, 9)  # a plugin spreading first follow-ups over three days
+    with _open(storage_url, cadence) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        assert app.prospects.import_many(alice, _rows(3)).imported == 3
+        assert cadence.calls == 3
+        due = sorted((i.next_due - START.date()).days
+                     for i in app.followups.due(alice, on=date(2026, 12, 31)))
+        assert due == [7, 8, 9]
+
+
+def test_a_bad_interval_stops_an_import_at_its_batch_the_batches_before_stay(
+        storage_url: str) -> None:
+    cadence = Answers(7, 7, "7")  # good for the first batch's two rows, then not
+    progress: list[int] = []
+    with _open(storage_url, cadence) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        _refused("interval", lambda: app.prospects.import_many(
+            alice, _rows(4), batch_size=2, on_progress=lambda n, _: progress.append(n)))
+        assert sorted(p.profile.name.value for p in app.prospects.mine(alice).items) == [
+            "Person 0", "Person 1"]
+        assert progress == [2]
+
+
+class Raising:
+    """Both policies raise ``error`` (the grade only for willingness NONE)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    @hookimpl
+    def custmgmt_grading_policy(self, settings: object) -> Raising:
+        return self
+
+    @hookimpl
+    def custmgmt_cadence_policy(self, settings: object) -> Raising:
+        return self
+
+    def grade(self, willingness: Willingness, potential_value: object) -> Grade:
+        if willingness is Willingness.NONE:
+            raise self.error
+        return Grade.A
+
+    def interval(self, grade: Grade, stage: Stage) -> int:
+        if stage is Stage.PROPOSAL:
+            raise self.error
+        return 7
+
+
+def test_a_validation_error_a_policy_raises_is_passed_on(storage_url: str) -> None:
+    with _open(storage_url, Raising(ValidationError("potential_value", "not ours"))) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        with pytest.raises(ValidationError) as raised:
+            _register(app, alice, willingness="none")
+        assert (raised.value.field, raised.value.message) == ("potential_value", "not ours")
+        assert app.prospects.mine(alice).items == ()
+
+
+@pytest.mark.parametrize("error", [StorageError("x"), ClaimConflict("u-bob", "r-1", START),
+                                   ConcurrencyError("x")],
+                         ids=["storage", "claim", "concurrency"])
+def test_custmgmts_other_errors_from_a_policy_are_its_failure(
+        storage_url: str, error: Exception) -> None:
+    """A policy must not steer its caller's retries (an import writes a batch again row
+    by row after a StorageError or a ClaimConflict)."""
+    name = type(error).__name__
+    with _open(storage_url, Raising(error)) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        refused = _refused("grade", lambda: _register(app, alice, willingness="none"))
+        assert refused.message == f"the grading policy failed ({name})"
+        report = app.prospects.import_many(alice, [{**_rows(1)[0], "willingness": "none"}])
+        assert [(r.field, r.reason) for r in report.rejected] == [
+            ("grade", f"the grading policy failed ({name})")]
+        prospect = _register(app, alice)
+        app.followups.record(alice, prospect.id, channel="phone", summary="needs known")
+        refused = _refused("interval", lambda: app.prospects.advance(alice, prospect.id,
+                                                                     to=Stage.PROPOSAL))
+        assert refused.message == f"the cadence policy failed ({name})"
+        assert [p.id for p in app.prospects.mine(alice).items] == [prospect.id]
+
+
+class Interrupted(BaseException):
+    """Not an Exception: an interrupt is never a plugin's answer."""
+
+
+def test_an_interrupt_in_a_policy_is_not_swallowed(storage_url: str) -> None:
+    with _open(storage_url, Raising(Interrupted())) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        with pytest.raises(Interrupted):
+            _register(app, alice, willingness="none")
+        assert app.prospects.mine(alice).items == ()
+
+
 def test_an_int_subclass_answer_is_read_as_its_number(storage_url: str) -> None:
     with _open(storage_url, Cadence(lambda: Seven.DAYS)) as app:
         alice = app.principal("u-alice", roles={"salesperson"})
@@ -134,8 +286,9 @@ def test_an_int_subclass_answer_is_read_as_its_number(storage_url: str) -> None:
         assert type(plan.next_due) is date
 
 
-@pytest.mark.parametrize("answer", [lambda: "A", lambda: None, _fails],
-                         ids=["text", "none", "raises"])
+@pytest.mark.parametrize("answer", [lambda: "A", lambda: None, _ClaimsToBeGrade,
+                                    _ClassRaises, _fails],
+                         ids=["text", "none", "class-lies", "class-raises", "raises"])
 def test_a_bad_grade_refuses_the_call_or_rejects_the_row(
         storage_url: str, answer: Callable[[], object]) -> None:
     with _open(storage_url, Grading(answer)) as app:

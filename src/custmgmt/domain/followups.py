@@ -27,6 +27,7 @@ from custmgmt.domain.validation import (
     EARLIEST_DATE,
     LATEST_DATE,
     a_date,
+    asked,
     aware,
     non_negative_int,
     of_type,
@@ -34,13 +35,7 @@ from custmgmt.domain.validation import (
     text,
     unchecked,
 )
-from custmgmt.errors import (
-    ConcurrencyError,
-    CustmgmtError,
-    FieldError,
-    InvalidTransition,
-    ValidationError,
-)
+from custmgmt.errors import ConcurrencyError, FieldError, InvalidTransition, ValidationError
 
 
 class Channel(enum.Enum):
@@ -94,21 +89,16 @@ MAX_DAYS = 3650
 
 def asked_interval(policy: CadencePolicy, grade: Grade, stage: Stage) -> int:
     """The days ``policy`` puts between follow-ups of a prospect of ``grade`` in ``stage``:
-    a whole number from 1 to ``MAX_DAYS``, as a configured cadence's are. A policy may be
-    a plugin's, which may answer anything or fail in any way: another answer, or an
-    exception it raises (other than custmgmt's own), is ``ValidationError`` naming the
-    field ``interval`` (and of an exception its type alone)."""
-    try:
-        answer = policy.interval(grade, stage)
-    except CustmgmtError:
-        raise
-    except Exception as error:
-        raise ValidationError("interval", f"the cadence policy failed "
-                              f"({type(error).__name__})") from None
-    if type(answer) is not int:  # (a bool is no number of days; an int subclass is read)
-        if isinstance(answer, bool) or not isinstance(answer, int):
+    a whole number from 1 to ``MAX_DAYS``, as a configured cadence's are, else
+    ``ValidationError`` naming the field ``interval`` (a plugin may answer anything, even
+    an object whose ``__class__`` lies; an int subclass is read as its number). Its
+    failure is refused by ``validation.asked``."""
+    answer = asked("interval", "cadence policy", policy.interval, grade, stage)
+    kind = type(answer)
+    if kind is not int:
+        if kind is bool or not issubclass(kind, int):
             raise ValidationError("interval", f"must be a whole number of days from 1 to "
-                                  f"{MAX_DAYS}, not {type(answer).__name__}")
+                                  f"{MAX_DAYS}, not {kind.__name__}")
         answer = int.__index__(answer)
     if not 1 <= answer <= MAX_DAYS:
         raise ValidationError("interval", f"must be a whole number of days from 1 to "

@@ -8,7 +8,8 @@ from attrs import field, frozen
 
 from custmgmt.domain.common import Money, non_negative_money
 from custmgmt.domain.enums import Choice
-from custmgmt.errors import CustmgmtError, ValidationError
+from custmgmt.domain.validation import asked
+from custmgmt.errors import ValidationError
 
 
 class Grade(Choice):
@@ -39,27 +40,21 @@ class GradingPolicy(Protocol):
 
 
 def policy_grade(answer: object) -> Grade:
-    """A grading policy's answer, if it is a ``Grade`` (a plugin may answer anything);
-    otherwise ``ValidationError`` naming the field ``grade``."""
-    if not isinstance(answer, Grade):
+    """A grading policy's answer, if it is a ``Grade`` (a plugin may answer anything,
+    even an object whose ``__class__`` claims to be one); otherwise ``ValidationError``
+    naming the field ``grade``."""
+    if type(answer) is not Grade:
         raise ValidationError("grade", f"must be a Grade, not {type(answer).__name__}")
     return answer
 
 
 def asked_grade(policy: GradingPolicy, willingness: Willingness, potential_value: Money
                 ) -> Grade:
-    """What ``policy`` grades a prospect of ``willingness`` and ``potential_value``, checked
-    by ``policy_grade``. A policy may be a plugin's, which may fail in any way: an
-    exception it raises (other than custmgmt's own) is ``ValidationError`` naming the
-    field ``grade`` and the exception's type alone (its message may quote the input)."""
-    try:
-        answer = policy.grade(willingness, potential_value)
-    except CustmgmtError:
-        raise
-    except Exception as error:
-        raise ValidationError("grade", f"the grading policy failed "
-                              f"({type(error).__name__})") from None
-    return policy_grade(answer)
+    """What ``policy`` grades a prospect of ``willingness`` and ``potential_value``: its
+    answer checked by ``policy_grade``, its failure refused by ``validation.asked``
+    (field ``grade``)."""
+    return policy_grade(asked("grade", "grading policy", policy.grade, willingness,
+                              potential_value))
 
 
 _BY_WILLINGNESS = {

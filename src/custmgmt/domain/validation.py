@@ -272,6 +272,21 @@ def tuple_of(*types: type) -> Validator:
     return check
 
 
+def asked(field: str, plugin: str, question: Callable[..., T], *arguments: object) -> T:
+    """``question(*arguments)``: a plugin's answer to what custmgmt asks it (``plugin``
+    names it in a refusal). A plugin may fail in any way. A ``ValidationError`` it raises
+    is passed on as it is: a policy may refuse its input (a value in another currency).
+    Any other exception, custmgmt's own too (a plugin must not steer its caller's
+    retries), is ``ValidationError`` naming ``field`` and the exception's type alone:
+    its message may quote the input, and it is not chained to the refusal."""
+    try:
+        return question(*arguments)
+    except ValidationError:
+        raise
+    except Exception as error:
+        raise ValidationError(field, f"the {plugin} failed ({type(error).__name__})") from None
+
+
 def require_text(field: str, value: object, max_length: int = 2000) -> str:
     """Check a service argument the way ``text`` checks an attribute; the text it holds,
     stripped, as a plain ``str``."""

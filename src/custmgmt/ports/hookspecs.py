@@ -95,7 +95,8 @@ def custmgmt_grading_policy(settings: Settings) -> GradingPolicy | None:
     One answer: the first plugin returning a policy wins; the built-in default
     policy is registered to answer last. The policy's ``grade(willingness,
     potential_value)`` must answer a ``Grade``; another answer, or an exception it
-    raises, is ``ValidationError`` (field ``grade``) for the call that asked.
+    raises (but a ``ValidationError``, passed on), is ``ValidationError`` (field
+    ``grade``) for the call that asked (``import_many`` rejects the row).
     """
 
 
@@ -108,8 +109,8 @@ def custmgmt_cadence_policy(settings: Settings) -> CadencePolicy | None:
     plugin returning a policy wins; the built-in default (``Settings.cadence_days``:
     A 7, B 14, C 30, D 90 days; ``Settings.maintenance_days``: 30) answers last. The
     answer must be a whole number of days from 1 to 3650; another answer, or an
-    exception it raises, is ``ValidationError`` (field ``interval``) for the call that
-    asked.
+    exception it raises (but a ``ValidationError``, passed on), is ``ValidationError``
+    (field ``interval``) for the call that asked.
     """
 
 
