@@ -51,14 +51,51 @@ class _ClassRaises:
         raise ValueError(PHONE)
 
 
+class _NameRaises(type):
+    """A metaclass whose classes will not say their name."""
+
+    @property  # type: ignore[misc,override]
+    def __name__(cls) -> str:
+        raise RuntimeError(PHONE)
+
+
+class _Nameless(metaclass=_NameRaises):
+    pass
+
+
+class _NamelessError(Exception, metaclass=_NameRaises):
+    pass
+
+
+def _fails_namelessly() -> object:
+    raise _NamelessError(PHONE)
+
+
+class _Unequal:
+    """A field that cannot be compared with anything."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError(PHONE)
+
+    def __ne__(self, other: object) -> bool:
+        raise RuntimeError(PHONE)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _refuses_oddly() -> object:
+    raise ValidationError(_Unequal(), PHONE)  # type: ignore[arg-type]
+
+
 BAD_INTERVALS: list[Callable[[], object]] = [
     lambda: "7", lambda: 7.0, lambda: 3.5, lambda: True, lambda: None, lambda: 0,
     lambda: -1, lambda: 3651, lambda: 10**9, lambda: 2**70, _ClaimsToBeInt, _ClassRaises,
-    _fails, _fails_as_storage,
+    _Nameless, _fails, _fails_as_storage, _fails_namelessly, _refuses_oddly,
 ]
 IDS = ["text", "float", "fraction", "bool", "none", "zero", "negative", "over-ten-years",
-       "overflowing-timedelta", "overflowing-int", "class-lies", "class-raises", "raises",
-       "raises-storage-error"]
+       "overflowing-timedelta", "overflowing-int", "class-lies", "class-raises",
+       "type-without-a-name", "raises", "raises-storage-error", "raises-without-a-name",
+       "refuses-with-an-odd-field"]
 
 
 class Cadence:
@@ -265,6 +302,54 @@ def test_custmgmts_other_errors_from_a_policy_are_its_failure(
         assert [p.id for p in app.prospects.mine(alice).items] == [prospect.id]
 
 
+class Unaskable:
+    """Policies whose methods cannot even be found: a property that raises, or none."""
+
+    def __init__(self, missing: bool) -> None:
+        self.missing = missing
+
+    @hookimpl
+    def custmgmt_grading_policy(self, settings: object) -> object:
+        return object() if self.missing else self
+
+    @hookimpl
+    def custmgmt_cadence_policy(self, settings: object) -> object:
+        return object() if self.missing else self
+
+    @property
+    def grade(self) -> object:
+        raise RuntimeError(PHONE)
+
+    @property
+    def interval(self) -> object:
+        raise RuntimeError(PHONE)
+
+
+@pytest.mark.parametrize("missing", [False, True], ids=["raising-property", "no-method"])
+def test_a_policy_method_that_cannot_be_found_is_the_policys_failure(
+        storage_url: str, missing: bool) -> None:
+    failure = "AttributeError" if missing else "RuntimeError"
+    with _open(storage_url, Unaskable(missing)) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        refused = _refused("grade", lambda: _register(app, alice))
+        assert refused.message == f"the grading policy failed ({failure})"
+        report = app.prospects.import_many(alice, _rows(1))
+        assert [(r.field, r.reason) for r in report.rejected] == [
+            ("grade", f"the grading policy failed ({failure})")]
+        assert app.prospects.mine(alice).items == ()
+
+
+def test_a_plugins_refusal_is_made_again_from_its_text(storage_url: str) -> None:
+    error = ValidationError("potential_value", "not ours")
+    with _open(storage_url, Raising(error)) as app:
+        alice = app.principal("u-alice", roles={"salesperson"})
+        with pytest.raises(ValidationError) as raised:
+            _register(app, alice, willingness="none")
+        assert raised.value is not error and raised.value.__cause__ is None
+        assert [(e.path, e.message) for e in raised.value.errors] == [
+            ("potential_value", "not ours")]
+
+
 class Interrupted(BaseException):
     """Not an Exception: an interrupt is never a plugin's answer."""
 
@@ -287,8 +372,11 @@ def test_an_int_subclass_answer_is_read_as_its_number(storage_url: str) -> None:
 
 
 @pytest.mark.parametrize("answer", [lambda: "A", lambda: None, _ClaimsToBeGrade,
-                                    _ClassRaises, _fails],
-                         ids=["text", "none", "class-lies", "class-raises", "raises"])
+                                    _ClassRaises, _Nameless, _fails, _fails_namelessly,
+                                    _refuses_oddly],
+                         ids=["text", "none", "class-lies", "class-raises",
+                              "type-without-a-name", "raises", "raises-without-a-name",
+                              "refuses-with-an-odd-field"])
 def test_a_bad_grade_refuses_the_call_or_rejects_the_row(
         storage_url: str, answer: Callable[[], object]) -> None:
     with _open(storage_url, Grading(answer)) as app:

@@ -15,7 +15,7 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import attrs
 from attrs import field, frozen
@@ -33,6 +33,7 @@ from custmgmt.domain.validation import (
     of_type,
     optional,
     text,
+    type_name,
     unchecked,
 )
 from custmgmt.errors import ConcurrencyError, FieldError, InvalidTransition, ValidationError
@@ -93,17 +94,16 @@ def asked_interval(policy: CadencePolicy, grade: Grade, stage: Stage) -> int:
     ``ValidationError`` naming the field ``interval`` (a plugin may answer anything, even
     an object whose ``__class__`` lies; an int subclass is read as its number). Its
     failure is refused by ``validation.asked``."""
-    answer = asked("interval", "cadence policy", policy.interval, grade, stage)
+    answer = asked("interval", "cadence policy", policy, "interval", grade, stage)
     kind = type(answer)
-    if kind is not int:
-        if kind is bool or not issubclass(kind, int):
-            raise ValidationError("interval", f"must be a whole number of days from 1 to "
-                                  f"{MAX_DAYS}, not {kind.__name__}")
-        answer = int.__index__(answer)
-    if not 1 <= answer <= MAX_DAYS:
+    if kind is bool or not issubclass(kind, int):
+        raise ValidationError("interval", f"must be a whole number of days from 1 to "
+                              f"{MAX_DAYS}, not {type_name(answer)}")
+    days = int.__index__(cast(int, answer))  # an int subclass read as its number
+    if not 1 <= days <= MAX_DAYS:
         raise ValidationError("interval", f"must be a whole number of days from 1 to "
                               f"{MAX_DAYS}")
-    return answer
+    return days
 
 
 def cadence_days(value: object, field_name: str = "cadence_days") -> FrozenMap[Grade, int]:

@@ -8,7 +8,7 @@ from attrs import field, frozen
 
 from custmgmt.domain.common import Money, non_negative_money
 from custmgmt.domain.enums import Choice
-from custmgmt.domain.validation import asked
+from custmgmt.domain.validation import asked, type_name
 from custmgmt.errors import ValidationError
 
 
@@ -44,7 +44,7 @@ def policy_grade(answer: object) -> Grade:
     even an object whose ``__class__`` claims to be one); otherwise ``ValidationError``
     naming the field ``grade``."""
     if type(answer) is not Grade:
-        raise ValidationError("grade", f"must be a Grade, not {type(answer).__name__}")
+        raise ValidationError("grade", f"must be a Grade, not {type_name(answer)}")
     return answer
 
 
@@ -53,7 +53,7 @@ def asked_grade(policy: GradingPolicy, willingness: Willingness, potential_value
     """What ``policy`` grades a prospect of ``willingness`` and ``potential_value``: its
     answer checked by ``policy_grade``, its failure refused by ``validation.asked``
     (field ``grade``)."""
-    return policy_grade(asked("grade", "grading policy", policy.grade, willingness,
+    return policy_grade(asked("grade", "grading policy", policy, "grade", willingness,
                               potential_value))
 
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import attrs
 
 from custmgmt.domain.quantities import MAX_INTEGER_DIGITS
-from custmgmt.errors import ValidationError
+from custmgmt.errors import FieldError, ValidationError
 
 T = TypeVar("T")
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -272,19 +272,47 @@ def tuple_of(*types: type) -> Validator:
     return check
 
 
-def asked(field: str, plugin: str, question: Callable[..., T], *arguments: object) -> T:
-    """``question(*arguments)``: a plugin's answer to what custmgmt asks it (``plugin``
-    names it in a refusal). A plugin may fail in any way. A ``ValidationError`` it raises
-    is passed on as it is: a policy may refuse its input (a value in another currency).
-    Any other exception, custmgmt's own too (a plugin must not steer its caller's
-    retries), is ``ValidationError`` naming ``field`` and the exception's type alone:
-    its message may quote the input, and it is not chained to the refusal."""
+_TYPE_NAME = type.__dict__["__name__"]
+
+
+def type_name(value: object) -> str:
+    """The name of ``value``'s type as the interpreter keeps it, as plain text: a
+    plugin's metaclass may claim another name, or raise when asked."""
+    return str.__str__(_TYPE_NAME.__get__(type(value)))
+
+
+def asked(field: str, plugin: str, source: object, method: str, *arguments: object
+          ) -> object:
+    """``source.<method>(*arguments)``: a plugin's answer to what custmgmt asks it
+    (``plugin`` names it in a refusal). A plugin may fail in any way, finding the method
+    included. A ``ValidationError`` it raises is passed on, made again from its fields
+    and messages if they are text: a policy may refuse its input (a value in another
+    currency). Any other exception, custmgmt's own too (a plugin must not steer its
+    caller's retries), is ``ValidationError`` naming ``field`` and the exception's type
+    alone: its message may quote the input, and it is not chained to the refusal."""
     try:
-        return question(*arguments)
-    except ValidationError:
-        raise
+        return getattr(source, method)(*arguments)
+    except ValidationError as error:
+        refused = _plain_refusal(error)
+        if refused is None:
+            raise ValidationError(field, f"the {plugin} failed (ValidationError)") from None
+        raise refused from None
     except Exception as error:
-        raise ValidationError(field, f"the {plugin} failed ({type(error).__name__})") from None
+        raise ValidationError(field, f"the {plugin} failed ({type_name(error)})") from None
+
+
+def _plain_refusal(error: ValidationError) -> ValidationError | None:
+    """``error`` made again from its problems, if each is a ``FieldError`` of text (a
+    plugin's subclass may hide them behind anything)."""
+    try:
+        problems = vars(error).get("errors")
+    except Exception:
+        return None
+    if type(problems) is not tuple or not problems or not all(
+            type(e) is FieldError and type(e.path) is str and type(e.message) is str
+            for e in problems):
+        return None
+    return ValidationError.of([FieldError(e.path, e.message) for e in problems])
 
 
 def require_text(field: str, value: object, max_length: int = 2000) -> str:
