@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from custmgmt.domain.validation import type_name
 from custmgmt.errors import CustmgmtError, StorageError
 
 
@@ -67,7 +68,7 @@ class CheckedIds:
         except CustmgmtError:
             raise
         except Exception as error:  # a plugin's own failure: not the caller's
-            raise StorageError(f"the id generator failed ({type(error).__name__})") from None
+            raise StorageError(f"the id generator failed ({type_name(error)})") from None
         texts = _texts(made, count)
         if texts is None:
             raise StorageError(

@@ -21,6 +21,7 @@ from custmgmt.domain.integrity import (
     is_seal,
 )
 from custmgmt.domain.registrations import PROSPECT_TRAILS, TrailStart
+from custmgmt.domain.validation import type_name
 from custmgmt.errors import CustmgmtError, NotFound, PermissionDenied, StorageError, ValidationError
 from custmgmt.ports.auth import Action, Authorizer, Principal, Reach, Resource, Scope
 from custmgmt.ports.clock import CheckedIds, Clock
@@ -186,7 +187,7 @@ class Context:
         except CustmgmtError:
             raise
         except Exception as error:
-            raise StorageError(f"the chain sealer failed ({type(error).__name__})") from None
+            raise StorageError(f"the chain sealer failed ({type_name(error)})") from None
 
     def finish(self, uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
         """Record the events with the change, commit, then feed the observers."""
@@ -297,7 +298,7 @@ def _seal(sealer: Sealer, message: bytes) -> str:
     except CustmgmtError:
         raise
     except Exception as error:  # a KMS or notary plugin failed
-        raise StorageError(f"the chain sealer failed ({type(error).__name__})") from None
+        raise StorageError(f"the chain sealer failed ({type_name(error)})") from None
     if not is_seal(seal):  # (a str subclass is carried as given)
         raise StorageError(f"the chain sealer returned no seal of 1 to {SEAL_LENGTH} "
                            "printable characters")

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
-from custmgmt.domain.validation import require_id
+from custmgmt.domain.validation import require_id, type_name
 from custmgmt.errors import (
     ConcurrencyError,
     CustmgmtError,
@@ -199,8 +199,8 @@ class NotificationService(Described):
         except CustmgmtError:
             raise
         except Exception as error:  # a broken check: not sent now, tried again later
-            log.warning("send-time check on %s failed: %s", note.id, type(error).__name__)
-            return self._failed(item, f"send-time check failed: {type(error).__name__}",
+            log.warning("send-time check on %s failed: %s", note.id, type_name(error))
+            return self._failed(item, f"send-time check failed: {type_name(error)}",
                                 permanent=False)
         if reason is not None:
             with self._ctx.storage.unit_of_work() as uow:
@@ -214,8 +214,8 @@ class NotificationService(Described):
                                 permanent=error.permanent)
         except Exception as error:  # any notifier failure: record it, try later
             # The type only: a message may quote an address or a server's reply.
-            log.warning("delivery of %s failed: %s", note.id, type(error).__name__)
-            return self._failed(item, type(error).__name__, permanent=False)
+            log.warning("delivery of %s failed: %s", note.id, type_name(error))
+            return self._failed(item, type_name(error), permanent=False)
         with self._ctx.storage.unit_of_work() as uow:
             at = self._ctx.now()
             uow.outbox.mark_sent(note.id, at)
@@ -224,7 +224,7 @@ class NotificationService(Described):
                     hook(uow, note, at)
                 except Exception as error:  # the message went out: keep it marked sent
                     log.warning("after-send hook on %s failed: %s", note.id,
-                                type(error).__name__)
+                                type_name(error))
             uow.commit()
         return DeliveryStatus.SENT
 

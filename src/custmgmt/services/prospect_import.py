@@ -37,7 +37,7 @@ from custmgmt.domain.registrations import (
     RegistrationBatch,
     individual_keys,
 )
-from custmgmt.domain.validation import own_text
+from custmgmt.domain.validation import own_text, type_name
 from custmgmt.errors import (
     ClaimConflict,
     ConcurrencyError,
@@ -405,7 +405,7 @@ class ProspectImport:
             self._reject_for(line, error)
             return None
         except Exception as error:  # a cell of a hostile type whose methods raise
-            self._reject(line, None, f"a cell could not be read ({type(error).__name__})")
+            self._reject(line, None, f"a cell could not be read ({type_name(error)})")
             return None
         grade = self._grade(line, will, value)
         if grade is None:
