@@ -37,7 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
 from operator import itemgetter
@@ -158,7 +158,7 @@ def run(  # noqa: PLR0912, PLR0915 - one interleaved measurement loop
             sent: list[tuple[Any, dict[str, Any]]] = []
             original = driver.read_alone
 
-            def capture(session: Any, statement: Any, params: dict[str, Any]) -> list[Any]:
+            def capture(session: Any, statement: Any, params: Mapping[str, Any]) -> list[Any]:
                 sent.append((statement, dict(params)))
                 return original(session, statement, params)
 

@@ -40,6 +40,17 @@ refused for no key conflict still raises); the customers' keys probed inside tha
 INSERT (``NOT EXISTS`` a row, the refused rows named on the shortfall path:
 ``cust_mode="sql"``) or by one ``json_each`` statement a batch (``"json"``); a new
 file's pages 16 KiB (``page_size=16384``).
+
+The redesign measured whole (``DESIGN``, stop 43): ``fast-pre`` with due indexes shaped
+as custmgmt's (``covering``: ``(owner_id, next_due, id, grade, owner_team)`` and the
+team's, read in (next_due, id) order and covering what a list returns) and its
+registration order's index (``registered``), each row's text id ("p-" and the integer
+id in 16 hex digits) in its row and in those indexes in place of the integer
+(``text_ids``: lists read the ids they hand out, as today's do), every other column of
+custmgmt's prospects table (``wide``), and a commit every 5,000 rows as ``import_many``
+commits. And what each of today's contracts it changes would cost it if kept (``KEPT``,
+``Options.kept``: the ``keep-*`` kinds, one kept, all but one, or all; timed, not
+checked).
 """
 
 from __future__ import annotations
@@ -92,6 +103,16 @@ class Options:
     team_nn: bool = False         # team due index WHERE active AND owner_team IS NOT NULL
     prefixed: bool = False        # BLAKE2b states keyed and fed their prefix once, copied
     ignore: bool = False          # INSERT OR IGNORE (no statement journal) for DO NOTHING
+    covering: bool = False        # due indexes as custmgmt's: (next_due, id) order and
+                                  # what a list returns (grade, owner, team): index-only
+    registered: bool = False      # and an index in registration order (registered_at)
+    text_ids: bool = False        # and each row's text id ("p-" and the integer id in 16
+                                  # hex digits) in its row and in those indexes in place of
+                                  # the integer: lists read ids as they are handed out
+    wide: bool = False            # and every other column of custmgmt's prospects table,
+                                  # NULL or the batch's literal as the driver writes them
+    kept: frozenset[str] = frozenset()  # which of today's contracts (KEPT) it keeps
+    head_seals: bool = True       # heads sealed a row (custmgmt: only with a chain key)
 
 
 @dataclass
@@ -103,45 +124,107 @@ class Report:
     refused_rows: int = 0  # rows rejected or in conflict (a row may have 2 entries)
 
 
+WIDE_COLUMNS = (
+    "kind TEXT, address TEXT, organization TEXT, credit_code TEXT, industry TEXT, "
+    "source_channel TEXT, needs TEXT, potential_currency TEXT, grade_is_manual BOOLEAN, "
+    "stage TEXT, registration_from_pool BOOLEAN, version INTEGER, customer_id TEXT, "
+    "organization_key BLOB, credit_code_key BLOB, plan_grade TEXT, plan_stage TEXT, "
+    "plan_anchor DATE, plan_override DATE, plan_version INTEGER, trail_length INTEGER")
+"""The columns of custmgmt's ``custmgmt_prospects`` the prototype's table has no other
+form of (its grade, due date, active flag and head stand for the plan's and the trail's)."""
+WIDE_NAMES = ("kind, potential_currency, grade_is_manual, stage, registration_from_pool, "
+              "version, plan_stage, plan_anchor, plan_version, trail_length")
+WIDE_VALUES = ("'individual', 'CNY', 0, 'initial_contact', 0, 1, 'initial_contact', "
+               "'{today}', 1, 0")
+"""What an import gives those columns for every row of a batch (the rest stay NULL; the
+plan's grade is left out: it is the row's grade again, a byte a row)."""
+
+
+KEPT = {
+    "registration-index": "a unique index on each row's registration id",
+    "id-index": "a unique index on the text id (today's text primary key's own B-tree)",
+    "id-width": "text ids as wide as today's: 'p-' and 32 hex digits (a UUIDv7's)",
+    "key-width": "each key its tag and whole 32-byte MAC, a blob, unique on its first "
+                 "17 bytes (substr), as today's",
+    "hmac": "keys sealed by HMAC-SHA-256 (its pads fed the fixed prefix once, copied)",
+    "trail-columns": "the plan's grade and active flag and the trail head's 64-hex hash "
+                     "in each row, as today's row holds them",
+    "event-prospects": "the batch's event naming every prospect (id and grade), keys "
+                       "sorted, as ProspectsImported is stored",
+    "customer-keys": "the customers' keys as today's table holds them (kind, hex text; "
+                     "primary key (kind, value)), asked 500 values a statement a kind "
+                     "before each batch is written",
+    "cache-16": "a 16 MiB page cache (custmgmt's and the minimal insert's), not 64 MiB",
+}
+"""What the prototype's design changes of custmgmt's stored contracts, each of which a
+kind can keep (``Options.kept``): what keeping each costs is what meeting the goal
+by changing it would buy. Kinds keeping any are timed, not checked: the checks run on
+the prototype's own design."""
+TAG = bytearray(b"\x01")  # a sealed key's first byte: the form of the seal (KEY_TAG);
+# a bytearray, as custmgmt's driver binds blobs (the sqlite3 module binds bytes through
+# its adapter look-up, 0.6-0.9 us a value)
+
+
 def schema(opts: Options) -> list[str]:
     unique = "" if opts.partial else " UNIQUE"
+    listed = "text_id" if opts.text_ids else "id"
+    key = "BLOB" if "key-width" in opts.kept else "INTEGER"
+    trail = (", plan_active BOOLEAN, trail_hash TEXT, trail_seal TEXT"
+             if "trail-columns" in opts.kept else "")
     statements = [
         "CREATE TABLE lp (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
         "phone TEXT NOT NULL, email TEXT, willingness TEXT NOT NULL, "
         "potential_amount TEXT NOT NULL, grade TEXT NOT NULL, owner_id TEXT NOT NULL, "
         "owner_team TEXT, registration_id TEXT NOT NULL, registered_by TEXT NOT NULL, "
         "registered_at TEXT NOT NULL, active BOOLEAN NOT NULL, next_due DATE NOT NULL, "
-        f"phone_key INTEGER NOT NULL{unique}, email_key INTEGER{unique}"
-        + (", head_entry INTEGER, head_seal BLOB" if opts.heads else "") + ")",
-        "CREATE INDEX lp_owner_due ON lp (owner_id, next_due) WHERE active",
-        "CREATE INDEX lp_team_due ON lp (owner_team, next_due) WHERE active"
+        f"phone_key {key} NOT NULL{unique}, email_key {key}{unique}"
+        + (", head_entry INTEGER, head_seal BLOB" if opts.heads else "")
+        + (", text_id TEXT" if opts.text_ids else "")
+        + (f", {WIDE_COLUMNS}" if opts.wide else "") + trail + ")",
+        "CREATE INDEX lp_owner_due ON lp (owner_id, next_due"
+        + (f", {listed}, grade, owner_team" if opts.covering else "") + ") WHERE active",
+        "CREATE INDEX lp_team_due ON lp (owner_team, next_due"
+        + (f", {listed}, owner_id, grade" if opts.covering else "") + ") WHERE active"
         + (" AND owner_team IS NOT NULL" if opts.team_nn else ""),
+        *([f"CREATE INDEX lp_registered ON lp (registered_at{', text_id' * opts.text_ids})"]
+          if opts.registered else []),
         "CREATE TABLE lp_audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
         "actor_id TEXT NOT NULL, prospect_ids TEXT NOT NULL, hash TEXT NOT NULL)",
         "CREATE TABLE lp_events (id INTEGER PRIMARY KEY, type TEXT NOT NULL, "
         "occurred_at TEXT NOT NULL, payload TEXT NOT NULL)",
         "CREATE TABLE lp_imports (import_id TEXT PRIMARY KEY, base INTEGER NOT NULL UNIQUE)",
     ]
-    if opts.customers:  # the keys customers hold (custmgmt_customer_keys), 1,000 of them
+    if opts.customers and "customer-keys" in opts.kept:  # as custmgmt_customer_keys
+        statements.append("CREATE TABLE lp_customer_keys (kind TEXT NOT NULL, "
+                          "value TEXT NOT NULL, customer_id TEXT NOT NULL, "
+                          "PRIMARY KEY (kind, value))")
+        held = random.Random(3)
+        statements += [f"INSERT INTO lp_customer_keys VALUES ('{('phone', 'email')[n % 2]}', "
+                       f"'01{held.getrandbits(256):064x}', 'c-{n}')" for n in range(1000)]
+    elif opts.customers:  # the keys customers hold (custmgmt_customer_keys), 1,000 of them
         statements.append("CREATE TABLE lp_customer_keys (key INTEGER PRIMARY KEY, "
                           "customer_id TEXT NOT NULL)")
         held = random.Random(3)
         statements += [f"INSERT INTO lp_customer_keys VALUES "
                        f"({held.getrandbits(64) - 2**63}, 'c-{n}')" for n in range(1000)]
     if opts.partial:
-        statements += ["CREATE UNIQUE INDEX lp_phone_key ON lp (phone_key) WHERE active",
-                       "CREATE UNIQUE INDEX lp_email_key ON lp (email_key) WHERE active"]
-    if opts.idempotence == "index":
+        held_part = "substr({}, 1, 17)" if "key-width" in opts.kept else "{}"
+        statements += [f"CREATE UNIQUE INDEX lp_{c} ON lp ({held_part.format(c)}) WHERE active"
+                       for c in ("phone_key", "email_key")]
+    if opts.idempotence == "index" or "registration-index" in opts.kept:
         statements.append("CREATE UNIQUE INDEX lp_registration ON lp (registration_id)")
+    if "id-index" in opts.kept and opts.text_ids:
+        statements.append("CREATE UNIQUE INDEX lp_text_id ON lp (text_id)")
     return statements
 
 
-def connect(path: Path | str, page_size: int = 0) -> sqlite3.Connection:
+def connect(path: Path | str, page_size: int = 0, cache_kib: int = 65536
+            ) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
     if page_size:  # a new file: before WAL writes its first page
         connection.execute(f"PRAGMA page_size={page_size}")
     connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA cache_size=-65536")
+    connection.execute(f"PRAGMA cache_size=-{cache_kib}")
     return connection
 
 
@@ -475,6 +558,59 @@ def head_seal_of(opts: Options, prospect_id: int, entry: int) -> bytes:
     return head_seal(prospect_id, entry)
 
 
+def key_states(hmac_keys: bool, whole: bool) -> tuple[Any, Any, Any]:
+    """What seals the phone's and the e-mail's keys as ``KEPT`` says, inline in the loop:
+    the keyed state of each (HMAC-SHA-256's inner pad, or keyed BLAKE2b of the width
+    kept) fed its fixed prefix once, to be copied a value; and HMAC's outer pad (None
+    for BLAKE2b)."""
+    if hmac_keys:
+        inner_pad, outer_pad = ip._hmac_pads(ip.PEPPER)
+
+        def started(prefix: bytes) -> Any:
+            state = inner_pad()
+            state.update(prefix)
+            return state.copy
+        return started(b"phone\x00+86"), started(b"email\x00"), outer_pad
+    size = 32 if whole else 8
+    return (hashlib.blake2b(b"phone\x00+86", key=B2_PEPPER, digest_size=size).copy,
+            hashlib.blake2b(b"email\x00", key=B2_PEPPER, digest_size=size).copy, None)
+
+
+def not_customers_text(connection: sqlite3.Connection, written: list[tuple[Any, ...]],
+                       base: int, report: Report) -> list[tuple[Any, ...]]:
+    """As not_customers, against the customers' keys as custmgmt keeps them (kind and hex
+    text) and asked as it asks them: 500 values a statement, a kind at a time."""
+    def text(key: Any) -> str:
+        if isinstance(key, bytes | bytearray):
+            return key.hex()
+        return f"{key & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+    held: dict[tuple[str, str], str] = {}
+    for kind, at in (("phone", 9), ("email", 10)):
+        # custmgmt's keys are hex already (a hexdigest): made here without a call a key
+        if isinstance(written[0][at], bytearray):
+            values = [row[at].hex() for row in written if row[at] is not None]
+        else:
+            values = [f"{row[at] & 0xFFFF_FFFF_FFFF_FFFF:016x}" for row in written
+                      if row[at] is not None]
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            held.update(((kind, value), holder) for value, holder in connection.execute(
+                "SELECT value, customer_id FROM lp_customer_keys WHERE kind = ? AND value "
+                f"IN ({', '.join('?' * len(chunk))})", (kind, *chunk)))
+    if not held:
+        return written
+    kept = []
+    for row in written:
+        holders = [held[kind, text(row[at])] for kind, at in (("phone", 9), ("email", 10))
+                   if row[at] is not None and (kind, text(row[at])) in held]
+        if holders:
+            report.conflicts += [(row[0] - base, "customer", holder) for holder in holders]
+            report.refused_rows += 1
+        else:
+            kept.append(row)
+    return kept
+
+
 def not_customers_json(connection: sqlite3.Connection, written: list[tuple[Any, ...]],
                        base: int, report: Report) -> list[tuple[Any, ...]]:
     """As not_customers, in one statement a batch (the keys as one JSON array)."""
@@ -553,13 +689,27 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
     at = now.strftime("%Y-%m-%d %H:%M:%S.%f")
     registration = f"{import_id}:"
     heads, policies = opts.heads, opts.policies
-    cust_sql = opts.customers and opts.cust_mode == "sql"
-    n_params = 13 if heads else 11
+    cust_sql = opts.customers and opts.cust_mode == "sql" and "customer-keys" not in opts.kept
+    text_ids, kept = opts.text_ids, opts.kept
+    trail = "trail-columns" in kept
+    wide_ids = "id-width" in kept
+    head_seals = heads and opts.head_seals
+    own = 11 + heads + head_seals  # the prototype's own columns bound a row
+    text_id_at = own if text_ids else 0  # the id a list hands out
+    extra = text_ids or trail  # columns after the prototype's own
+    n_params = own + text_ids + trail
     columns = ("id, name, phone, email, willingness, potential_amount, grade, "
                "registration_id, next_due, phone_key, email_key"
-               + (", head_entry, head_seal" if heads else "")
+               + (", head_entry" if heads else "") + (", head_seal" if head_seals else "")
+               + (", text_id" if text_ids else "") + (", plan_grade" if trail else "")
                + ", owner_id, registered_by, registered_at, active")
     consts = f"'{owner}', '{owner}', '{at}', 1"
+    if opts.wide:  # what the prototype leaves out of a row, as literals of the statement
+        columns += f", {WIDE_NAMES}"
+        consts += ", " + WIDE_VALUES.format(today=today.isoformat())
+    if trail:  # the plan's flag and the head's hash: one value a batch, literals
+        columns += ", plan_active, trail_hash"
+        consts += f", 1, '{hashlib.sha256(import_id.encode()).hexdigest()}'"
     # INSERT OR IGNORE skips a row any constraint refuses (as DO NOTHING does for the
     # unique ones) and so never aborts: no statement journal for a multi-row INSERT.
     # A row refused for no key conflict is still caught: shortfall_fast raises.
@@ -623,6 +773,9 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
     head_mac = b2(HEAD, key=CHAIN_KEY, digest_size=16).copy
     unpack_q = struct.Struct(">q").unpack
     pack_head = struct.Struct(">QQQ").pack  # id, length 0, entry
+    sealed_as_today = "hmac" in kept or "key-width" in kept
+    whole_keys = "key-width" in kept
+    phone_state, email_state, outer_pad = key_states("hmac" in kept, whole_keys)
 
     execute("BEGIN IMMEDIATE")
     try:
@@ -664,7 +817,26 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                     grade = grade_of(will, int(value))
                     next_due = due[grade]
                 pid = base + line
-                if prefixed:  # the keyed states after their fixed prefix, copied
+                # the keys as KEPT says, written out twice as fast-pre's are: a call a key
+                # (a helper or a loop over the two) costs about 0.05x (stop 43's closures)
+                if sealed_as_today:
+                    mac = phone_state()
+                    mac.update(phone.encode())
+                    digest = mac.digest()
+                    if outer_pad is not None:
+                        mac = outer_pad()
+                        mac.update(digest)
+                        digest = mac.digest()
+                    phone_key = TAG + digest if whole_keys else unpack_q(digest[:8])[0]
+                    mac = email_state()
+                    mac.update(email.encode())
+                    digest = mac.digest()
+                    if outer_pad is not None:
+                        mac = outer_pad()
+                        mac.update(digest)
+                        digest = mac.digest()
+                    email_key = TAG + digest if whole_keys else unpack_q(digest[:8])[0]
+                elif prefixed:  # the keyed states after their fixed prefix, copied
                     mac = phone_mac()
                     mac.update(phone.encode())
                     phone_key = unpack_q(mac.digest())[0]
@@ -679,7 +851,10 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                 else:
                     phone_key = seal(b"phone\x00+86" + phone.encode())
                     email_key = seal(b"email\x00" + email.encode())
-                if heads:
+                if heads and not head_seals:  # the head names its entry, unsealed
+                    out = (pid, name, phone, email, will, value, grade,
+                           f"{registration}{line}", next_due, phone_key, email_key, entry)
+                elif heads:
                     if prefixed:
                         mac = head_mac()
                         mac.update(pack_head(pid, 0, entry))
@@ -693,14 +868,21 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                         sealed = _chain_outer()
                         sealed.update(mac.digest())
                         head = sealed.digest()[:16]
-                    append((pid, name, phone, email, will, value, grade,
-                            f"{registration}{line}", next_due, phone_key, email_key,
-                            entry, head))
+                    out = (pid, name, phone, email, will, value, grade,
+                           f"{registration}{line}", next_due, phone_key, email_key,
+                           entry, head)
                 else:
-                    append((pid, name, phone, email, will, value, grade,
-                            f"{registration}{line}", next_due, phone_key, email_key))
+                    out = (pid, name, phone, email, will, value, grade,
+                           f"{registration}{line}", next_due, phone_key, email_key)
+                if extra:
+                    if text_ids:
+                        out += (f"p-{pid:032x}" if wide_ids else f"p-{pid:016x}",)
+                    if trail:
+                        out += (grade,)
+                append(out)
             if written and opts.customers and not cust_sql:
-                written = (not_customers_json if opts.cust_mode == "json"
+                written = (not_customers_text if "customer-keys" in kept
+                           else not_customers_json if opts.cust_mode == "json"
                            else not_customers)(connection, written, base, report)
             if written:
                 before = connection.total_changes
@@ -727,7 +909,12 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                     entry += 1
                 else:
                     execute(plain_audit, (ids, hashlib.sha256(ids.encode()).hexdigest()))
-                if opts.events:
+                if opts.events and "event-prospects" in kept:
+                    execute(event, (json.dumps({
+                        "import_id": import_id, "count": len(written),
+                        "prospects": [{"grade": r[6], "prospect_id": r[text_id_at]}
+                                      for r in written]}, sort_keys=True),))
+                elif opts.events:
                     execute(event, (json.dumps({
                         "import_id": import_id, "count": len(written),
                         "first_id": written[0][0], "last_id": written[-1][0]}),))
@@ -871,10 +1058,11 @@ def check(mode: str, duties: bool = False,  # noqa: PLR0915 - one check after an
             assert "phone_key" in str(e), e
         done.append("the partial unique index refuses a second active key by itself")
         # the due lists use the partial indexes in order: no sort
+        listed = "text_id" if opts.text_ids else "id"  # the id a list hands out
         for column in ("owner_id", "owner_team"):
             plan = " | ".join(r[3] for r in c.execute(
-                f"EXPLAIN QUERY PLAN SELECT id FROM lp WHERE {column} = ? AND active "
-                "AND next_due <= ? ORDER BY next_due, id", ("u-alice", "2100-01-01")))
+                f"EXPLAIN QUERY PLAN SELECT {listed} FROM lp WHERE {column} = ? AND active "
+                f"AND next_due <= ? ORDER BY next_due, {listed}", ("u-alice", "2100-01-01")))
             assert "SEARCH lp USING INDEX" in plan and "TEMP B-TREE" not in plan, plan
             done.append(f"due list by {column}: {plan}")
         c.close()
@@ -982,6 +1170,10 @@ def check_variant(mode: str, variant: dict[str, Any]) -> list[str]:
         assert report.refused_rows == 4, report
         done.append("in one batch: the earlier line wins a duplicate (the later one names "
                     "it), a row both of whose keys customers hold names both")
+        if opts.text_ids:  # each row's text id is its integer id, as a list hands it out
+            assert c.execute("SELECT count(*) FROM lp WHERE text_id = printf('p-%016x', id)"
+                             ).fetchone()[0] == report.imported, report
+            done.append("each row's text id is 'p-' and its integer id in 16 hex digits")
         # the keys are keyed MACs: sealed under the pepper, not a plain hash
         phone_key = c.execute("SELECT phone_key FROM lp WHERE id = ?",
                               (ids["imp-V:1"],)).fetchone()[0]
@@ -1121,6 +1313,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
                           cust_mode="json", page_size=16384, prefixed=True),
     "fast-pre-nn": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
                         cust_mode="sql", page_size=16384, prefixed=True, team_nn=True),
+    # fast-pre with due indexes shaped as custmgmt's (``covering``) and its registration
+    # order's index, and with the text ids kept in them (``text_ids``)
+    "fast-pre-covering": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                              cust_mode="sql", page_size=16384, prefixed=True,
+                              covering=True, registered=True),
+    "fast-pre-covering-text-ids": dict(fast=True, mac="blake2b", ignore=True,
+                                       per_statement=500, cust_mode="sql", page_size=16384,
+                                       prefixed=True, covering=True, registered=True,
+                                       text_ids=True),
+    "fast-pre-covering-text-ids-wide": dict(fast=True, mac="blake2b", ignore=True,
+                                            per_statement=500, cust_mode="sql",
+                                            page_size=16384, prefixed=True, covering=True,
+                                            registered=True, text_ids=True, wide=True),
     "fast-pre-hmac": dict(fast=True, mac="hmac", ignore=True, per_statement=500,
                           cust_mode="sql", page_size=16384),
     "fast-hmac-ign-sql": dict(fast=True, ignore=True, per_statement=500, cust_mode="sql"),
@@ -1143,6 +1348,41 @@ for _name, _variant in VARIANTS.items():
 for _rows in (5000, 20000):
     KINDS[f"fast-pre-commit{_rows // 1000}k"] = replace(
         KINDS["fast-pre"], one_commit=False, commit_rows=_rows)
+    for _covering in ("fast-pre-covering", "fast-pre-covering-text-ids",
+                      "fast-pre-covering-text-ids-wide", "fast-pre-covering-text-ids-wide-index"):
+        KINDS[f"{_covering}-commit{_rows // 1000}k"] = replace(
+            KINDS[_covering], one_commit=False, commit_rows=_rows)
+
+# What each of today's contracts costs the redesign (KEPT): the full design of the kinds
+# above (every column, text ids in custmgmt's due and registration-order indexes, a
+# commit every 5,000 rows) keeping one of them, all but one, or all
+# The base is the goal's configuration: custmgmt seals trail heads only with a chain key
+# (``Settings.chain_key``), which ``import_prospects.py`` does not set: the heads name
+# their batch's entry, unsealed (``design-sealed-heads``: sealed a row, as before).
+KINDS["design"] = replace(KINDS["fast-pre-covering-text-ids-wide-commit5k"], head_seals=False)
+KINDS["design-sealed-heads"] = KINDS["fast-pre-covering-text-ids-wide-commit5k"]
+DESIGN = "design"
+for _kept in KEPT:
+    KINDS[f"keep-{_kept}"] = replace(KINDS[DESIGN], kept=frozenset({_kept}))
+    KINDS[f"keep-all-but-{_kept}"] = replace(KINDS[DESIGN], kept=frozenset(KEPT) - {_kept})
+KINDS["keep-all"] = replace(KINDS[DESIGN], kept=frozenset(KEPT))
+CONTRACTS = frozenset({"registration-index", "id-index", "key-width", "hmac",
+                       "event-prospects"})
+"""Those of ``KEPT`` that callers, plugin authors or stored data rely on: the storage port
+refuses a registration id held already, and an id generator makes prospects' ids (so a
+text id is not its row's number); ``docs/storage.md`` and the port promise keys compared
+by at least 128 bits; stored keys are HMAC-SHA-256 seals under the pepper (the request
+log keeps phones and e-mails only so); ``ProspectsImported`` names every prospect. The
+others are the schema's: the ids' width, the customers' keys table's shape, the page
+cache, and how a row holds its plan and trail head (a head naming its entry by number
+or by hash says the same)."""
+KINDS["keep-contracts"] = replace(KINDS[DESIGN], kept=CONTRACTS)
+# and with only the keys' width changed of those contracts (the rest of it being the
+# schema's: a key's index entry, as the customers' keys table's shape)
+KINDS["keep-contracts-but-key-width"] = replace(KINDS[DESIGN], kept=CONTRACTS - {"key-width"})
+# the HMAC, which stored data fixes, with each other one
+for _kept in sorted(set(KEPT) - {"hmac"}):
+    KINDS[f"keep-hmac-and-{_kept}"] = replace(KINDS[DESIGN], kept=frozenset({"hmac", _kept}))
 
 
 def child(kind: str, count: int) -> None:
@@ -1157,7 +1397,8 @@ def child(kind: str, count: int) -> None:
         else:
             opts = KINDS[kind]
             assert opts is not None
-            connection = connect(path, opts.page_size)
+            connection = connect(path, opts.page_size,
+                                 16384 if "cache-16" in opts.kept else 65536)
             create(connection, opts)
             source = rows_with_trouble(count) if kind.endswith("dirty") else ip.rows(count)
             started = time.perf_counter()
