@@ -1352,7 +1352,7 @@ for _rows in (5000, 20000):
     KINDS[f"fast-pre-commit{_rows // 1000}k"] = replace(
         KINDS["fast-pre"], one_commit=False, commit_rows=_rows)
     for _covering in ("fast-pre-covering", "fast-pre-covering-text-ids",
-                      "fast-pre-covering-text-ids-wide", "fast-pre-covering-text-ids-wide-index"):
+                      "fast-pre-covering-text-ids-wide"):
         KINDS[f"{_covering}-commit{_rows // 1000}k"] = replace(
             KINDS[_covering], one_commit=False, commit_rows=_rows)
 
