@@ -54,6 +54,27 @@ benchmark does not set; ``design-sealed-heads`` seals one a row), and a commit e
 custmgmt's import would cost it if kept (``KEPT``, ``Options.kept``: the ``keep-*``
 kinds, one kept, one with the HMAC, all but one, all, or the ``CONTRACTS``; timed, not
 checked).
+
+Three of those contracts kept more cheaply (stop 44), each an option of ``Options``:
+
+* ``exact_keys``: keys still compared by 128 bits, through a 64-bit index. The first 64
+  bits of a seal are the row's unique integer key, as the design's; the next 64 sit in
+  the row, unindexed, and are compared whenever the first 64 match (a holder, a
+  customer). Two different keys whose first 64 bits collide would go to an overflow
+  table, which the prototype does not write: it raises there instead (about one in 37
+  million for a million keys of a kind). ``fast-pre-exact`` runs the checks with it.
+* ``joined_event``: the event naming every prospect written from a template, the same
+  text as ``json.dumps(..., sort_keys=True)`` (``prospects_imported``; ``json.dumps``
+  whenever an id or grade is not plain JSON text).
+* ``derived_registrations`` (the rowid mode): an imported row's registration id,
+  "<import id>:<line>", is not stored: its import's base and the row's id say it, and
+  ``lp_imports`` keeps import ids unique. The unique index holds the registration ids
+  that are stored (those made one at a time). Timed, not checked.
+
+The kinds ``keep-exact-keys``, ``keep-hmac-and-exact-keys``,
+``keep-contracts-exact-keys``, ``keep-contracts-joined-event``,
+``keep-contracts-exact-keys-joined-event`` and
+``keep-contracts-exact-keys-joined-event-derived`` use them.
 """
 
 from __future__ import annotations
@@ -64,6 +85,7 @@ import hmac
 import json
 import os
 import random
+import re
 import resource
 import sqlite3
 import statistics
@@ -116,6 +138,14 @@ class Options:
                                   # NULL or the batch's literal as the driver writes them
     kept: frozenset[str] = frozenset()  # which of today's contracts (KEPT) it keeps
     head_seals: bool = True       # heads sealed a row (custmgmt: only with a chain key)
+    exact_keys: bool = False      # keys compared by 128 bits through a 64-bit index: the
+                                  # first 64 bits of a seal unique (an integer, as the
+                                  # design's), the next 64 in the row, compared on a hit
+    joined_event: bool = False    # the event naming every prospect written from a
+                                  # template, the same text as json.dumps(sort_keys=True)
+    derived_registrations: bool = False  # an imported row's registration id not stored:
+                                  # "<import id>:<line>" is its import's base and its id
+                                  # (rowid mode); registration_id unique where stored
 
 
 @dataclass
@@ -178,12 +208,14 @@ def schema(opts: Options) -> list[str]:
         "CREATE TABLE lp (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
         "phone TEXT NOT NULL, email TEXT, willingness TEXT NOT NULL, "
         "potential_amount TEXT NOT NULL, grade TEXT NOT NULL, owner_id TEXT NOT NULL, "
-        "owner_team TEXT, registration_id TEXT NOT NULL, registered_by TEXT NOT NULL, "
+        "owner_team TEXT, registration_id TEXT"
+        + ("" if opts.derived_registrations else " NOT NULL") + ", registered_by TEXT NOT NULL, "
         "registered_at TEXT NOT NULL, active BOOLEAN NOT NULL, next_due DATE NOT NULL, "
         f"phone_key {key} NOT NULL{unique}, email_key {key}{unique}"
         + (", head_entry INTEGER, head_seal BLOB" if opts.heads else "")
         + (", text_id TEXT" if opts.text_ids else "")
-        + (f", {WIDE_COLUMNS}" if opts.wide else "") + trail + ")",
+        + (f", {WIDE_COLUMNS}" if opts.wide else "") + trail
+        + (", phone_rest INTEGER, email_rest INTEGER" if opts.exact_keys else "") + ")",
         "CREATE INDEX lp_owner_due ON lp (owner_id, next_due"
         + (f", {listed}, grade, owner_team" if opts.covering else "") + ") WHERE active",
         "CREATE INDEX lp_team_due ON lp (owner_team, next_due"
@@ -205,16 +237,22 @@ def schema(opts: Options) -> list[str]:
         statements += [f"INSERT INTO lp_customer_keys VALUES ('{('phone', 'email')[n % 2]}', "
                        f"'01{held.getrandbits(256):064x}', 'c-{n}')" for n in range(1000)]
     elif opts.customers:  # the keys customers hold (custmgmt_customer_keys), 1,000 of them
+        rest = ", rest INTEGER NOT NULL" if opts.exact_keys else ""
         statements.append("CREATE TABLE lp_customer_keys (key INTEGER PRIMARY KEY, "
-                          "customer_id TEXT NOT NULL)")
+                          f"customer_id TEXT NOT NULL{rest})")
         held = random.Random(3)
         statements += [f"INSERT INTO lp_customer_keys VALUES "
-                       f"({held.getrandbits(64) - 2**63}, 'c-{n}')" for n in range(1000)]
+                       f"({held.getrandbits(64) - 2**63}, 'c-{n}'"
+                       + (f", {held.getrandbits(64) - 2**63})" if rest else ")")
+                       for n in range(1000)]
     if opts.partial:
         held_part = "substr({}, 1, 17)" if "key-width" in opts.kept else "{}"
         statements += [f"CREATE UNIQUE INDEX lp_{c} ON lp ({held_part.format(c)}) WHERE active"
                        for c in ("phone_key", "email_key")]
-    if opts.idempotence == "index" or "registration-index" in opts.kept:
+    if opts.derived_registrations:  # a registration made alone: its id stored, unique
+        statements.append("CREATE UNIQUE INDEX lp_registration ON lp (registration_id) "
+                          "WHERE registration_id IS NOT NULL")
+    elif opts.idempotence == "index" or "registration-index" in opts.kept:
         statements.append("CREATE UNIQUE INDEX lp_registration ON lp (registration_id)")
     if "id-index" in opts.kept and opts.text_ids:
         statements.append("CREATE UNIQUE INDEX lp_text_id ON lp (text_id)")
@@ -476,21 +514,35 @@ def head_seal(prospect_id: int, entry: int) -> bytes:
 
 
 def not_customers(connection: sqlite3.Connection, written: list[tuple[Any, ...]],
-                  base: int, report: Report) -> list[tuple[Any, ...]]:
+                  base: int, report: Report, rests: tuple[int, int] | None = None,
+                  ) -> list[tuple[Any, ...]]:
     """The rows none of whose keys a customer holds; the others reported, naming the
-    customer (custmgmt asks the customers' keys of each batch before it writes)."""
+    customer (custmgmt asks the customers' keys of each batch before it writes).
+    ``rests``: where a row holds the next 64 bits of its phone's and e-mail's seals
+    (``Options.exact_keys``), compared with a holder's before it counts as one."""
     keys = [row[9] for row in written] + [row[10] for row in written]
     held: dict[int, str] = {}
+    rest_of: dict[int, int] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
-        held.update(connection.execute(
-            "SELECT key, customer_id FROM lp_customer_keys WHERE key IN "
-            f"({', '.join('?' * len(chunk))})", chunk).fetchall())
+        marks = ", ".join("?" * len(chunk))
+        if rests is None:
+            held.update(connection.execute(
+                f"SELECT key, customer_id FROM lp_customer_keys WHERE key IN ({marks})",
+                chunk).fetchall())
+            continue
+        for key, holder, rest in connection.execute(
+                "SELECT key, customer_id, rest FROM lp_customer_keys WHERE key IN "
+                f"({marks})", chunk):
+            held[key], rest_of[key] = holder, rest
     if not held:
         return written
     kept = []
     for row in written:
-        holders = [held[key] for key in (row[9], row[10]) if key in held]
+        pairs = ((row[9], None), (row[10], None)) if rests is None \
+            else ((row[9], row[rests[0]]), (row[10], row[rests[1]]))
+        holders = [held[key] for key, rest in pairs
+                   if key in held and (rest is None or rest_of[key] == rest)]
         if holders:
             report.conflicts += [(row[0] - base, "customer", holder) for holder in holders]
             report.refused_rows += 1
@@ -549,6 +601,27 @@ def key_seal(opts: Options, text: bytes) -> int:
         return int.from_bytes(hashlib.blake2b(text, key=B2_PEPPER, digest_size=8).digest(),
                               "big", signed=True)
     return int.from_bytes(hmac.digest(ip.PEPPER, text, "sha256")[:8], "big", signed=True)
+
+
+def held_key(opts: Options, text: bytes) -> tuple[int, ...]:
+    """``key_seal``, or with ``exact_keys`` a seal's first and next 64 bits (the whole-width
+    MAC the import then takes them from: HMAC-SHA-256 if kept, else keyed BLAKE2b of 32
+    bytes), as a customer's key or a row's key and rest hold them."""
+    if not opts.exact_keys:
+        return (key_seal(opts, text),)
+    if "hmac" in opts.kept:
+        digest = hmac.digest(ip.PEPPER, text, "sha256")
+    else:
+        digest = hashlib.blake2b(text, key=B2_PEPPER, digest_size=32).digest()
+    first, rest = struct.unpack(">qq", digest[:16])
+    return first, rest
+
+
+def customer_holds(connection: sqlite3.Connection, customer: str,
+                   key: tuple[int, ...]) -> None:
+    """A customer holding ``key`` (a ``held_key``)."""
+    connection.execute(f"INSERT INTO lp_customer_keys VALUES (?, '{customer}'"
+                       + ", ?" * (len(key) - 1) + ")", key)
 
 
 def head_seal_of(opts: Options, prospect_id: int, entry: int) -> bytes:
@@ -634,11 +707,35 @@ def not_customers_json(connection: sqlite3.Connection, written: list[tuple[Any, 
     return kept
 
 
+PLAIN_JSON = re.compile(r'[ !#-\[\]-~]*')
+"""Text ``json.dumps`` writes as it is, between quotes: printable ASCII but ``"`` and
+``\\``."""
+
+
+def prospects_imported(import_id: str, graded: list[tuple[str, str]]) -> str:
+    """The event naming every prospect (grade, text id) as ``json.dumps(..., sort_keys=True)``
+    writes it, the same text: from a template when every id and grade is plain JSON text
+    (custmgmt's are; one match a batch says so), else by ``json.dumps``."""
+    grades = "".join([g for g, _ in graded])
+    ids = "".join([i for _, i in graded])
+    if not (PLAIN_JSON.fullmatch(ids) and PLAIN_JSON.fullmatch(grades)):
+        return json.dumps({"import_id": import_id, "count": len(graded),
+                           "prospects": [{"grade": g, "prospect_id": i} for g, i in graded]},
+                          sort_keys=True)
+    listed = ", ".join([f'{{"grade": "{g}", "prospect_id": "{i}"}}' for g, i in graded])
+    return (f'{{"count": {len(graded)}, "import_id": {json.dumps(import_id)}, '
+            f'"prospects": [{listed}]}}')
+
+
 def shortfall_fast(connection: sqlite3.Connection, written: list[tuple[Any, ...]],
                    base: int, report: Report, already: set[int], by_registration: bool,
-                   customers_in_insert: bool) -> list[tuple[Any, ...]]:
+                   customers_in_insert: bool, rests: tuple[int, int] | None = None,
+                   ) -> list[tuple[Any, ...]]:
     """As shortfall; with the customers' look-up inside the INSERT, a refused row is
-    first asked whether a customer holds one of its keys (and reported naming them)."""
+    first asked whether a customer holds one of its keys (and reported naming them).
+    ``rests`` as ``not_customers``'s: a holder of a key's first 64 bits whose next 64
+    differ is a collision, which would go to an overflow table the prototype does not
+    write (about one in 37 million for a million keys): it raises."""
     ids = {i for (i,) in connection.execute(
         "SELECT id FROM lp WHERE id BETWEEN ? AND ?", (written[0][0], written[-1][0]))}
     stored = []
@@ -648,10 +745,12 @@ def shortfall_fast(connection: sqlite3.Connection, written: list[tuple[Any, ...]
             continue
         line = row[0] - base
         if customers_in_insert:
+            rest = " AND rest = ?" if rests else ""
             holders = [h for (h,) in connection.execute(
-                "SELECT customer_id FROM lp_customer_keys WHERE key = ? UNION ALL "
-                "SELECT customer_id FROM lp_customer_keys WHERE key = ?",
-                (row[9], row[10]))]
+                f"SELECT customer_id FROM lp_customer_keys WHERE key = ?{rest} UNION ALL "
+                f"SELECT customer_id FROM lp_customer_keys WHERE key = ?{rest}",
+                (row[9], row[rests[0]], row[10], row[rests[1]]) if rests
+                else (row[9], row[10]))]
             if holders:
                 report.conflicts += [(line, "customer", h) for h in holders]
                 report.refused_rows += 1
@@ -665,7 +764,13 @@ def shortfall_fast(connection: sqlite3.Connection, written: list[tuple[Any, ...]
         for conflict, column, key in (("phone", "phone_key", row[9]),
                                       ("email", "email_key", row[10])):
             holder = connection.execute(
-                f"SELECT id FROM lp WHERE {column} = ? AND active", (key,)).fetchone()
+                f"SELECT id, {conflict}_rest FROM lp WHERE {column} = ? AND active"
+                if rests else f"SELECT id FROM lp WHERE {column} = ? AND active",
+                (key,)).fetchone()
+            if holder is not None and rests and \
+                    holder[1] != row[rests[conflict == "email"]]:
+                raise NotImplementedError(f"line {line}: a {conflict} key's first 64 bits "
+                                          "collide (no overflow table in the prototype)")
             if holder is not None:
                 report.conflicts.append((line, conflict, holder[0]))
                 named = True
@@ -692,19 +797,26 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
     at = now.strftime("%Y-%m-%d %H:%M:%S.%f")
     registration = f"{import_id}:"
     heads, policies = opts.heads, opts.policies
+    if opts.derived_registrations and (opts.idempotence != "rowid"
+                                       or "registration-index" in opts.kept):
+        raise ValueError("derived_registrations: the rowid mode, its own registration index")
+    derived = opts.derived_registrations
     cust_sql = opts.customers and opts.cust_mode == "sql" and "customer-keys" not in opts.kept
     text_ids, kept = opts.text_ids, opts.kept
     trail = "trail-columns" in kept
     wide_ids = "id-width" in kept
+    exact = opts.exact_keys
     head_seals = heads and opts.head_seals
     own = 11 + heads + head_seals  # the prototype's own columns bound a row
     text_id_at = own if text_ids else 0  # the id a list hands out
-    extra = text_ids or trail  # columns after the prototype's own
-    n_params = own + text_ids + trail
+    extra = text_ids or trail or exact  # columns after the prototype's own
+    n_params = own + text_ids + trail + 2 * exact
+    rests = (n_params - 2, n_params - 1) if exact else None  # where a row's rests are
     columns = ("id, name, phone, email, willingness, potential_amount, grade, "
                "registration_id, next_due, phone_key, email_key"
                + (", head_entry" if heads else "") + (", head_seal" if head_seals else "")
                + (", text_id" if text_ids else "") + (", plan_grade" if trail else "")
+               + (", phone_rest, email_rest" if exact else "")
                + ", owner_id, registered_by, registered_at, active")
     consts = f"'{owner}', '{owner}', '{at}', 1"
     if opts.wide:  # what the prototype leaves out of a row, as literals of the statement
@@ -726,10 +838,13 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
         if sql is None:
             marks = ", ".join("?" * n_params)
             if cust_sql:  # the customers' keys asked by the INSERT itself, row by row
+                held = ("(key = column10 AND rest = column{}) OR (key = column11 AND "
+                        "rest = column{})".format(*(at + 1 for at in rests)) if rests
+                        else "key IN (column10, column11)")
                 sql = (f"{verb} INTO lp ({columns}) SELECT *, {consts} FROM (VALUES "
                        + ", ".join([f"({marks})"] * k)
-                       + ") WHERE NOT EXISTS (SELECT 1 FROM lp_customer_keys WHERE key IN "
-                         "(column10, column11))" + on_conflict)
+                       + f") WHERE NOT EXISTS (SELECT 1 FROM lp_customer_keys WHERE {held})"
+                       + on_conflict)
             else:
                 sql = (f"{verb} INTO lp ({columns}) VALUES "
                        + ", ".join([f"({marks}, {consts})"] * k) + on_conflict)
@@ -775,10 +890,15 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
     email_mac = b2(b"email\x00", key=B2_PEPPER, digest_size=8).copy
     head_mac = b2(HEAD, key=CHAIN_KEY, digest_size=16).copy
     unpack_q = struct.Struct(">q").unpack
+    unpack_qq = struct.Struct(">qq").unpack
     pack_head = struct.Struct(">QQQ").pack  # id, length 0, entry
-    sealed_as_today = "hmac" in kept or "key-width" in kept
+    sealed_as_today = "hmac" in kept or "key-width" in kept or exact
     whole_keys = "key-width" in kept
-    phone_state, email_state, outer_pad = key_states("hmac" in kept, whole_keys)
+    if exact and (whole_keys or "customer-keys" in kept or opts.cust_mode == "json"):
+        raise ValueError("exact_keys: the key width kept another way, with the customers' "
+                         "keys as the design holds them")
+    phone_state, email_state, outer_pad = key_states("hmac" in kept, whole_keys or exact)
+    phone_rest = email_rest = 0
 
     execute("BEGIN IMMEDIATE")
     try:
@@ -830,7 +950,10 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                         mac = outer_pad()
                         mac.update(digest)
                         digest = mac.digest()
-                    phone_key = TAG + digest if whole_keys else unpack_q(digest[:8])[0]
+                    if exact:
+                        phone_key, phone_rest = unpack_qq(digest[:16])
+                    else:
+                        phone_key = TAG + digest if whole_keys else unpack_q(digest[:8])[0]
                     mac = email_state()
                     mac.update(email.encode())
                     digest = mac.digest()
@@ -838,7 +961,10 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                         mac = outer_pad()
                         mac.update(digest)
                         digest = mac.digest()
-                    email_key = TAG + digest if whole_keys else unpack_q(digest[:8])[0]
+                    if exact:
+                        email_key, email_rest = unpack_qq(digest[:16])
+                    else:
+                        email_key = TAG + digest if whole_keys else unpack_q(digest[:8])[0]
                 elif prefixed:  # the keyed states after their fixed prefix, copied
                     mac = phone_mac()
                     mac.update(phone.encode())
@@ -856,7 +982,8 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                     email_key = seal(b"email\x00" + email.encode())
                 if heads and not head_seals:  # the head names its entry, unsealed
                     out = (pid, name, phone, email, will, value, grade,
-                           f"{registration}{line}", next_due, phone_key, email_key, entry)
+                           None if derived else f"{registration}{line}", next_due,
+                           phone_key, email_key, entry)
                 elif heads:
                     if prefixed:
                         mac = head_mac()
@@ -872,21 +999,27 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                         sealed.update(mac.digest())
                         head = sealed.digest()[:16]
                     out = (pid, name, phone, email, will, value, grade,
-                           f"{registration}{line}", next_due, phone_key, email_key,
-                           entry, head)
+                           None if derived else f"{registration}{line}", next_due,
+                           phone_key, email_key, entry, head)
                 else:
                     out = (pid, name, phone, email, will, value, grade,
-                           f"{registration}{line}", next_due, phone_key, email_key)
+                           None if derived else f"{registration}{line}", next_due,
+                           phone_key, email_key)
                 if extra:
                     if text_ids:
                         out += (f"p-{pid:032x}" if wide_ids else f"p-{pid:016x}",)
                     if trail:
                         out += (grade,)
+                    if exact:
+                        out += (phone_rest, email_rest)
                 append(out)
             if written and opts.customers and not cust_sql:
-                written = (not_customers_text if "customer-keys" in kept
-                           else not_customers_json if opts.cust_mode == "json"
-                           else not_customers)(connection, written, base, report)
+                if rests:
+                    written = not_customers(connection, written, base, report, rests)
+                else:
+                    written = (not_customers_text if "customer-keys" in kept
+                               else not_customers_json if opts.cust_mode == "json"
+                               else not_customers)(connection, written, base, report)
             if written:
                 before = connection.total_changes
                 if per == 1:
@@ -903,7 +1036,7 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                         execute(insert_sql(n - full), flat[full * n_params:])
                 if connection.total_changes - before != len(written):
                     written = shortfall_fast(connection, written, base, report, already,
-                                             opts.idempotence == "index", cust_sql)
+                                             opts.idempotence == "index", cust_sql, rests)
             if written:
                 ids = ",".join([str(r[0]) for r in written])
                 if heads:  # entry_hash(previous_hash, written), the ids joined once
@@ -912,7 +1045,10 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                     entry += 1
                 else:
                     execute(plain_audit, (ids, hashlib.sha256(ids.encode()).hexdigest()))
-                if opts.events and "event-prospects" in kept:
+                if opts.events and "event-prospects" in kept and opts.joined_event:
+                    execute(event, (prospects_imported(
+                        import_id, [(r[6], r[text_id_at]) for r in written]),))
+                elif opts.events and "event-prospects" in kept:
                     execute(event, (json.dumps({
                         "import_id": import_id, "count": len(written),
                         "prospects": [{"grade": r[6], "prospect_id": r[text_id_at]}
@@ -1121,8 +1257,9 @@ def check_duties(mode: str, variant: dict[str, Any] | None = None) -> list[str]:
             return int.from_bytes(sealed.digest()[:8], "big", signed=True)
 
         held = good(3)
-        c.execute("INSERT INTO lp_customer_keys VALUES (?, 'c-held')",
-                  (key(b"email\x00" + held["email"].encode()),))
+        email = b"email\x00" + held["email"].encode()
+        customer_holds(c, "c-held", held_key(opts, email) if opts.exact_keys
+                       else (key(email),))
         rows = [good(n) for n in range(1, 11)]
         rows[6] = dict(rows[6], phone=rows[1]["phone"])  # line 7: refused by the index
         report = import_rows(c, iter(rows), "imp-D", opts, batch_size=4)
@@ -1157,10 +1294,8 @@ def check_variant(mode: str, variant: dict[str, Any]) -> list[str]:
         rows[4] = dict(rows[4], phone=rows[1]["phone"])      # line 5 dup of line 2
         rows[30] = dict(rows[30], email=rows[2]["email"].upper())  # line 31 dup of 3
         both = good(10)                                       # line 10: both keys held
-        c.execute("INSERT INTO lp_customer_keys VALUES (?, 'c-p')",
-                  (key_seal(opts, b"phone\x00+86" + both["phone"].encode()),))
-        c.execute("INSERT INTO lp_customer_keys VALUES (?, 'c-e')",
-                  (key_seal(opts, b"email\x00" + both["email"].encode()),))
+        customer_holds(c, "c-p", held_key(opts, b"phone\x00+86" + both["phone"].encode()))
+        customer_holds(c, "c-e", held_key(opts, b"email\x00" + both["email"].encode()))
         rows[19] = dict(rows[19], phone=both["phone"], email="x20@example.com")  # line 20
         report = import_rows(c, iter(rows), "imp-V", opts, batch_size=1000)
         ids = dict(c.execute("SELECT registration_id, id FROM lp"))
@@ -1178,9 +1313,11 @@ def check_variant(mode: str, variant: dict[str, Any]) -> list[str]:
                              ).fetchone()[0] == report.imported, report
             done.append("each row's text id is 'p-' and its integer id in 16 hex digits")
         # the keys are keyed MACs: sealed under the pepper, not a plain hash
-        phone_key = c.execute("SELECT phone_key FROM lp WHERE id = ?",
-                              (ids["imp-V:1"],)).fetchone()[0]
-        assert phone_key == key_seal(opts, b"phone\x00+86" + rows[0]["phone"].encode())
+        phone_key, *rest = c.execute(
+            "SELECT phone_key" + (", phone_rest" if opts.exact_keys else "")
+            + " FROM lp WHERE id = ?", (ids["imp-V:1"],)).fetchone()
+        assert (phone_key, *rest) == held_key(opts, b"phone\x00+86"
+                                              + rows[0]["phone"].encode())
         plain = int.from_bytes(hashlib.blake2b(b"phone\x00+86" + rows[0]["phone"].encode(),
                                                digest_size=8).digest(), "big", signed=True)
         assert phone_key != plain
@@ -1329,6 +1466,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
                                             per_statement=500, cust_mode="sql",
                                             page_size=16384, prefixed=True, covering=True,
                                             registered=True, text_ids=True, wide=True),
+    # keys compared by 128 bits through a 64-bit index (the next 64 bits in the row)
+    "fast-pre-exact": dict(fast=True, mac="blake2b", ignore=True, per_statement=500,
+                           cust_mode="sql", page_size=16384, prefixed=True, exact_keys=True),
     "fast-pre-hmac": dict(fast=True, mac="hmac", ignore=True, per_statement=500,
                           cust_mode="sql", page_size=16384),
     "fast-hmac-ign-sql": dict(fast=True, ignore=True, per_statement=500, cust_mode="sql"),
@@ -1383,6 +1523,20 @@ KINDS["keep-contracts"] = replace(KINDS[DESIGN], kept=CONTRACTS)
 # and with only the keys' width changed of those contracts (the rest of it being the
 # schema's: a key's index entry, as the customers' keys table's shape)
 KINDS["keep-contracts-but-key-width"] = replace(KINDS[DESIGN], kept=CONTRACTS - {"key-width"})
+# the keys compared by 128 bits another way (Options.exact_keys: a 64-bit index, the next
+# 64 bits in the row), the event written from a template (Options.joined_event), or both
+KINDS["keep-exact-keys"] = replace(KINDS[DESIGN], exact_keys=True)
+KINDS["keep-hmac-and-exact-keys"] = replace(KINDS[DESIGN], kept=frozenset({"hmac"}),
+                                            exact_keys=True)
+KINDS["keep-contracts-exact-keys"] = replace(KINDS["keep-contracts-but-key-width"],
+                                             exact_keys=True)
+KINDS["keep-contracts-joined-event"] = replace(KINDS["keep-contracts"], joined_event=True)
+KINDS["keep-contracts-exact-keys-joined-event"] = replace(
+    KINDS["keep-contracts-exact-keys"], joined_event=True)
+# and an imported row's registration id derived, not stored (the index holds the others)
+KINDS["keep-contracts-exact-keys-joined-event-derived"] = replace(
+    KINDS["keep-contracts-exact-keys-joined-event"], derived_registrations=True,
+    kept=CONTRACTS - {"key-width", "registration-index"})
 # the HMAC, which stored data fixes, with each other one
 for _kept in sorted(set(KEPT) - {"hmac"}):
     KINDS[f"keep-hmac-and-{_kept}"] = replace(KINDS[DESIGN], kept=frozenset({"hmac", _kept}))
