@@ -55,7 +55,7 @@ custmgmt's import would cost it if kept (``KEPT``, ``Options.kept``: the ``keep-
 kinds, one kept, one with the HMAC, all but one, all, or the ``CONTRACTS``; timed, not
 checked).
 
-Three of those contracts kept more cheaply (stop 44), each an option of ``Options``:
+Two of those contracts kept more cheaply (stop 44), each an option of ``Options``:
 
 * ``exact_keys``: keys still compared by 128 bits, through a 64-bit index. The first 64
   bits of a seal are the row's unique integer key, as the design's; the next 64 sit in
@@ -66,15 +66,13 @@ Three of those contracts kept more cheaply (stop 44), each an option of ``Option
 * ``joined_event``: the event naming every prospect written from a template, the same
   text as ``json.dumps(..., sort_keys=True)`` (``prospects_imported``; ``json.dumps``
   whenever an id or grade is not plain JSON text).
-* ``derived_registrations`` (the rowid mode): an imported row's registration id,
-  "<import id>:<line>", is not stored: its import's base and the row's id say it, and
-  ``lp_imports`` keeps import ids unique. The unique index holds the registration ids
-  that are stored (those made one at a time). Timed, not checked.
 
 The kinds ``keep-exact-keys``, ``keep-hmac-and-exact-keys``,
-``keep-contracts-exact-keys``, ``keep-contracts-joined-event``,
-``keep-contracts-exact-keys-joined-event`` and
-``keep-contracts-exact-keys-joined-event-derived`` use them.
+``keep-contracts-exact-keys``, ``keep-contracts-joined-event`` and
+``keep-contracts-exact-keys-joined-event`` use them; the last also with ids as wide as
+an id generator's (``-id-width``: today's 34 characters; ``-ids-24``: 24, ``id_digits``).
+The design's text ids are its row numbers in 16 hex digits, which no id generator makes:
+a generator's time-ordered ids need about 128 bits.
 """
 
 from __future__ import annotations
@@ -143,9 +141,9 @@ class Options:
                                   # design's), the next 64 in the row, compared on a hit
     joined_event: bool = False    # the event naming every prospect written from a
                                   # template, the same text as json.dumps(sort_keys=True)
-    derived_registrations: bool = False  # an imported row's registration id not stored:
-                                  # "<import id>:<line>" is its import's base and its id
-                                  # (rowid mode); registration_id unique where stored
+    id_digits: int = 0            # text ids "p-" and this many hex digits (0: 16, or 32
+                                  # with "id-width" kept): the width an id generator's
+                                  # ids take (what they hold does not change the cost)
 
 
 @dataclass
@@ -208,8 +206,7 @@ def schema(opts: Options) -> list[str]:
         "CREATE TABLE lp (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
         "phone TEXT NOT NULL, email TEXT, willingness TEXT NOT NULL, "
         "potential_amount TEXT NOT NULL, grade TEXT NOT NULL, owner_id TEXT NOT NULL, "
-        "owner_team TEXT, registration_id TEXT"
-        + ("" if opts.derived_registrations else " NOT NULL") + ", registered_by TEXT NOT NULL, "
+        "owner_team TEXT, registration_id TEXT NOT NULL, registered_by TEXT NOT NULL, "
         "registered_at TEXT NOT NULL, active BOOLEAN NOT NULL, next_due DATE NOT NULL, "
         f"phone_key {key} NOT NULL{unique}, email_key {key}{unique}"
         + (", head_entry INTEGER, head_seal BLOB" if opts.heads else "")
@@ -249,10 +246,7 @@ def schema(opts: Options) -> list[str]:
         held_part = "substr({}, 1, 17)" if "key-width" in opts.kept else "{}"
         statements += [f"CREATE UNIQUE INDEX lp_{c} ON lp ({held_part.format(c)}) WHERE active"
                        for c in ("phone_key", "email_key")]
-    if opts.derived_registrations:  # a registration made alone: its id stored, unique
-        statements.append("CREATE UNIQUE INDEX lp_registration ON lp (registration_id) "
-                          "WHERE registration_id IS NOT NULL")
-    elif opts.idempotence == "index" or "registration-index" in opts.kept:
+    if opts.idempotence == "index" or "registration-index" in opts.kept:
         statements.append("CREATE UNIQUE INDEX lp_registration ON lp (registration_id)")
     if "id-index" in opts.kept and opts.text_ids:
         statements.append("CREATE UNIQUE INDEX lp_text_id ON lp (text_id)")
@@ -797,14 +791,12 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
     at = now.strftime("%Y-%m-%d %H:%M:%S.%f")
     registration = f"{import_id}:"
     heads, policies = opts.heads, opts.policies
-    if opts.derived_registrations and (opts.idempotence != "rowid"
-                                       or "registration-index" in opts.kept):
-        raise ValueError("derived_registrations: the rowid mode, its own registration index")
-    derived = opts.derived_registrations
     cust_sql = opts.customers and opts.cust_mode == "sql" and "customer-keys" not in opts.kept
     text_ids, kept = opts.text_ids, opts.kept
     trail = "trail-columns" in kept
-    wide_ids = "id-width" in kept
+    digits = opts.id_digits or (32 if "id-width" in kept else 16)
+    if digits not in (16, 22, 32):
+        raise ValueError("id_digits: 16, 22 or 32")
     exact = opts.exact_keys
     head_seals = heads and opts.head_seals
     own = 11 + heads + head_seals  # the prototype's own columns bound a row
@@ -982,7 +974,7 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                     email_key = seal(b"email\x00" + email.encode())
                 if heads and not head_seals:  # the head names its entry, unsealed
                     out = (pid, name, phone, email, will, value, grade,
-                           None if derived else f"{registration}{line}", next_due,
+                           f"{registration}{line}", next_due,
                            phone_key, email_key, entry)
                 elif heads:
                     if prefixed:
@@ -999,15 +991,17 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
                         sealed.update(mac.digest())
                         head = sealed.digest()[:16]
                     out = (pid, name, phone, email, will, value, grade,
-                           None if derived else f"{registration}{line}", next_due,
+                           f"{registration}{line}", next_due,
                            phone_key, email_key, entry, head)
                 else:
                     out = (pid, name, phone, email, will, value, grade,
-                           None if derived else f"{registration}{line}", next_due,
+                           f"{registration}{line}", next_due,
                            phone_key, email_key)
                 if extra:
                     if text_ids:
-                        out += (f"p-{pid:032x}" if wide_ids else f"p-{pid:016x}",)
+                        # literal formats: a width read a row would cost it a call
+                        out += (f"p-{pid:016x}" if digits == 16 else f"p-{pid:032x}"
+                                if digits == 32 else f"p-{pid:022x}",)
                     if trail:
                         out += (grade,)
                     if exact:
@@ -1533,10 +1527,13 @@ KINDS["keep-contracts-exact-keys"] = replace(KINDS["keep-contracts-but-key-width
 KINDS["keep-contracts-joined-event"] = replace(KINDS["keep-contracts"], joined_event=True)
 KINDS["keep-contracts-exact-keys-joined-event"] = replace(
     KINDS["keep-contracts-exact-keys"], joined_event=True)
-# and an imported row's registration id derived, not stored (the index holds the others)
-KINDS["keep-contracts-exact-keys-joined-event-derived"] = replace(
-    KINDS["keep-contracts-exact-keys-joined-event"], derived_registrations=True,
-    kept=CONTRACTS - {"key-width", "registration-index"})
+# and with ids as wide as an id generator's: today's (a UUIDv7 in 32 hex digits) or the
+# same 128 bits in 22 digits of an order-keeping base 64 (the width of "p-" and 22 hex)
+KINDS["keep-contracts-exact-keys-joined-event-id-width"] = replace(
+    KINDS["keep-contracts-exact-keys-joined-event"],
+    kept=KINDS["keep-contracts-exact-keys-joined-event"].kept | {"id-width"})
+KINDS["keep-contracts-exact-keys-joined-event-ids-24"] = replace(
+    KINDS["keep-contracts-exact-keys-joined-event"], id_digits=22)
 # the HMAC, which stored data fixes, with each other one
 for _kept in sorted(set(KEPT) - {"hmac"}):
     KINDS[f"keep-hmac-and-{_kept}"] = replace(KINDS[DESIGN], kept=frozenset({"hmac", _kept}))
