@@ -887,8 +887,8 @@ def import_rows_fast(  # noqa: PLR0912, PLR0915
     sealed_as_today = "hmac" in kept or "key-width" in kept or exact
     whole_keys = "key-width" in kept
     if exact and (whole_keys or "customer-keys" in kept or opts.cust_mode == "json"):
-        raise ValueError("exact_keys: the key width kept another way, with the customers' "
-                         "keys as the design holds them")
+        raise ValueError("exact_keys stands in for the kept key width, and needs the "
+                         "design's customers' keys (not customer-keys, not cust_mode json)")
     phone_state, email_state, outer_pad = key_states("hmac" in kept, whole_keys or exact)
     phone_rest = email_rest = 0
 
@@ -1239,21 +1239,8 @@ def check_duties(mode: str, variant: dict[str, Any] | None = None) -> list[str]:
         if opts.page_size:
             assert c.execute("PRAGMA page_size").fetchone()[0] == opts.page_size
         create(c, opts)
-        inner, outer = ip._hmac_pads(ip.PEPPER)
-
-        def key(text: bytes) -> int:
-            if opts.mac != "hmac":
-                return key_seal(opts, text)
-            mac = inner()
-            mac.update(text)
-            sealed = outer()
-            sealed.update(mac.digest())
-            return int.from_bytes(sealed.digest()[:8], "big", signed=True)
-
         held = good(3)
-        email = b"email\x00" + held["email"].encode()
-        customer_holds(c, "c-held", held_key(opts, email) if opts.exact_keys
-                       else (key(email),))
+        customer_holds(c, "c-held", held_key(opts, b"email\x00" + held["email"].encode()))
         rows = [good(n) for n in range(1, 11)]
         rows[6] = dict(rows[6], phone=rows[1]["phone"])  # line 7: refused by the index
         report = import_rows(c, iter(rows), "imp-D", opts, batch_size=4)
